@@ -1,0 +1,112 @@
+/* pl_config.h: one experiment's configuration, read from a YAML file.
+ *
+ * The game's rules go into env_config_t (environment/env.h); everything about
+ * how the game is run (timing mode, deadlines, which program sits at each seat,
+ * model endpoints, prices) goes beside it here. The broker, `parley run` and the
+ * agents all read the same file through this module, so a key means one thing.
+ *
+ * Keys (every one optional; defaults are the paper preset):
+ *   scenario: infoshare
+ *   seed: 1
+ *   simulation: {rounds, agents}
+ *   information: {total_pieces, pieces_per_agent}
+ *   tasks: {pieces_per_task, active_per_agent}
+ *   revenue: {task_completion, information_sharing, incorrect_value_penalty}
+ *   transparency: {show_full_revenue, revenue_board, exchanges, public_notices,
+ *                  receipt_notice, thoughts}
+ *   rules: {submit_fallback_first_task, tell_failed_submission, report_invalid_actions}
+ *   history: {truncate}
+ *   automation: none | auto_fulfill | auto_request
+ *   agent_types: {neutral: n, policy: n, competitive: n, uncooperative: n}
+ *   timing: {mode: sequential|simultaneous|realtime, turn_timeout, human_turn_timeout,
+ *            duration, min_think, heartbeat}
+ *   seats: a list of groups, assigned to agent_1.. in order:
+ *     - {policy: perfect|passive|selfish|helper|random|llm|human|scripted, count: n,
+ *        provider, model, base_url, api_key_env, temperature, max_tokens,
+ *        reasoning_effort, timeout, headers: {name: value}, prompt_layout, json_mode,
+ *        label}
+ *   prices: {<model>: {input: usd_per_mtok, output: usd_per_mtok, cached_input: ...}}
+ *
+ * A bad file is refused with "FILE:LINE: what is wrong".
+ */
+#ifndef PARLEY_PL_CONFIG_H
+#define PARLEY_PL_CONFIG_H
+
+#include "env.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum { PL_TIMING_SEQUENTIAL = 0, PL_TIMING_SIMULTANEOUS, PL_TIMING_REALTIME } pl_timing_t;
+
+const char *pl_timing_name(pl_timing_t t);
+int pl_timing_from_name(const char *name); /* -1 if unknown */
+
+typedef struct {
+    char *name;
+    char *value;
+} pl_header_t;
+
+/* One seat: who plays it. Strings are owned by the pl_config_t. */
+typedef struct {
+    char *policy;          /* "perfect", "llm", "human", ... */
+    char *provider;        /* llm: "openai" | "anthropic" */
+    char *model;           /* llm: model name sent to the API */
+    char *base_url;        /* llm: e.g. https://api.openai.com/v1 */
+    char *api_key_env;     /* llm: name of the environment variable with the key */
+    double temperature;    /* llm: < 0 means "not sent" */
+    int max_tokens;        /* llm: 0 means provider default */
+    char *reasoning_effort;/* llm: NULL means "not sent" */
+    double timeout;        /* llm: seconds per HTTP attempt */
+    size_t n_headers;
+    pl_header_t *headers;  /* llm: extra HTTP headers */
+    char *prompt_layout;   /* llm: "paper" | "cache" */
+    bool json_mode;        /* llm: ask the provider for a JSON object */
+    char *label;           /* free text shown in reports (e.g. "gpt-4o") */
+} pl_seat_t;
+
+typedef struct {
+    char *model;
+    double input, output, cached_input; /* USD per million tokens */
+} pl_price_t;
+
+typedef struct {
+    char *path;            /* the file it came from (NULL for built-in) */
+    char *scenario;        /* "infoshare" */
+    env_config_t game;
+    pl_timing_t timing;
+    double turn_timeout;   /* seconds an agent has for one turn */
+    double human_turn_timeout;
+    double duration;       /* realtime: seconds of play */
+    double min_think;      /* realtime: seconds between an agent's decisions */
+    double heartbeat;      /* seconds between heartbeats */
+    bool blind;            /* seats shown under neutral labels */
+    int n_seats;           /* == game.n_agents */
+    pl_seat_t *seats;      /* [n_seats] */
+    size_t n_prices;
+    pl_price_t *prices;
+} pl_config_t;
+
+/* The built-in default: the paper preset with 5 perfect and 5 selfish seats.
+ * Returns NULL only when out of memory. */
+pl_config_t *pl_config_default(void);
+
+/* Reads a YAML file. On error returns NULL and writes "FILE:LINE: message" into err. */
+pl_config_t *pl_config_load(const char *path, char *err, size_t errlen);
+/* Same from text in memory; `name` is used in messages. */
+pl_config_t *pl_config_parse(const char *text, size_t len, const char *name, char *err,
+                             size_t errlen);
+/* Applies one override "key.path=value" (as `parley sweep` and `--set` do),
+ * e.g. "simulation.rounds=5", "seed=3", "seats.0.model=gpt-4o". */
+int pl_config_set(pl_config_t *c, const char *assignment, char *err, size_t errlen);
+/* The whole configuration as JSON with the same keys the loader reads (JSON is
+ * YAML, so a resolved config written this way loads back unchanged). */
+json_t *pl_config_to_json(const pl_config_t *c);
+/* A deep copy, or NULL. */
+pl_config_t *pl_config_dup(const pl_config_t *c);
+void pl_config_destroy(pl_config_t **c);
+
+/* Price for a model, or NULL. */
+const pl_price_t *pl_config_price(const pl_config_t *c, const char *model);
+
+#endif
