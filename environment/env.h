@@ -21,24 +21,24 @@
  * Codes are stable: they travel on the wire and into events.jsonl. */
 typedef enum {
     ENV_OK = 0,
-    ENV_ENOMEM,             /* out of memory */
-    ENV_EINVAL,             /* bad argument from the caller (a bug or bad config) */
-    ENV_EUNKNOWN_RECIPIENT, /* `to` names no agent */
-    ENV_ESELF_RECIPIENT,    /* `to` names the acting agent itself */
-    ENV_EEMPTY,             /* required text (content, answer) missing or empty */
-    ENV_EUNKNOWN_PIECE,     /* a piece name matches no piece */
-    ENV_EVALUES_MISMATCH,   /* `values` does not give exactly the listed pieces */
-    ENV_EALREADY_SENT,      /* every listed piece was already sent to that recipient */
-    ENV_ENOT_HELD,          /* the sender does not hold a listed piece */
-    ENV_ENO_MATCHING_TASK,  /* the answer matches no active task (clean rules) */
-    ENV_EMISSING_PIECES,    /* the submitter lacks a piece of the task */
-    ENV_ENAME_NOT_IN_ANSWER,/* a piece name of the task is absent from the answer */
-    ENV_EBAD_ACTION,        /* unknown action type or malformed fields */
-    ENV_ESUPPRESSED,        /* auto-request arm: direct message not delivered */
-    ENV_EGAME_OVER,         /* the game has ended */
-    ENV_ENOT_YOUR_TURN,     /* broker: an action outside the seat's turn */
-    ENV_ETIMEOUT,           /* broker: the turn's deadline passed */
-    ENV_ECONFIG,            /* configuration refused (see the message) */
+    ENV_ENOMEM,              /* out of memory */
+    ENV_EINVAL,              /* bad argument from the caller (a bug or bad config) */
+    ENV_EUNKNOWN_RECIPIENT,  /* `to` names no agent */
+    ENV_ESELF_RECIPIENT,     /* `to` names the acting agent itself */
+    ENV_EEMPTY,              /* required text (content, answer) missing or empty */
+    ENV_EUNKNOWN_PIECE,      /* a piece name matches no piece */
+    ENV_EVALUES_MISMATCH,    /* `values` does not give exactly the listed pieces */
+    ENV_EALREADY_SENT,       /* every listed piece was already sent to that recipient */
+    ENV_ENOT_HELD,           /* the sender does not hold a listed piece */
+    ENV_ENO_MATCHING_TASK,   /* the answer matches no active task (clean rules) */
+    ENV_EMISSING_PIECES,     /* the submitter lacks a piece of the task */
+    ENV_ENAME_NOT_IN_ANSWER, /* a piece name of the task is absent from the answer */
+    ENV_EBAD_ACTION,         /* unknown action type or malformed fields */
+    ENV_ESUPPRESSED,         /* auto-request arm: direct message not delivered */
+    ENV_EGAME_OVER,          /* the game has ended */
+    ENV_ENOT_YOUR_TURN,      /* broker: an action outside the seat's turn */
+    ENV_ETIMEOUT,            /* broker: the turn's deadline passed */
+    ENV_ECONFIG,             /* configuration refused (see the message) */
     ENV_ERR_COUNT
 } env_err_t;
 
@@ -71,30 +71,31 @@ typedef enum {
  * loader (common/pl_config) overrides fields key by key. Plain data: copy freely. */
 typedef struct {
     uint64_t seed;
-    int rounds;           /* simulation.rounds */
-    int n_agents;         /* simulation.agents */
-    int total_pieces;     /* information.total_pieces */
-    int pieces_per_agent; /* information.pieces_per_agent */
-    int pieces_per_task;  /* tasks.pieces_per_task */
-    int active_per_agent; /* tasks.active_per_agent */
-    int64_t task_reward;  /* revenue.task_completion */
-    int64_t sharing_bonus;/* revenue.information_sharing */
+    int rounds;              /* simulation.rounds */
+    int n_agents;            /* simulation.agents */
+    int total_pieces;        /* information.total_pieces */
+    int pieces_per_agent;    /* information.pieces_per_agent */
+    int pieces_per_task;     /* tasks.pieces_per_task */
+    int active_per_agent;    /* tasks.active_per_agent */
+    int64_t task_reward;     /* revenue.task_completion */
+    int64_t sharing_bonus;   /* revenue.information_sharing */
     double misreport_factor; /* revenue.incorrect_value_penalty: payout multiplier per bad value */
 
     /* transparency.show_full_revenue sets all five; each may be set alone. */
-    bool show_revenue_board;   /* everyone's revenue, or only one's own */
-    bool show_exchanges;       /* the last 10 transfers */
-    bool show_public_notices;  /* others' completions and penalties */
-    bool show_receipt_notice;  /* "X sent you ..." */
-    bool show_thoughts;        /* one's own private-thoughts history */
+    bool show_revenue_board;  /* everyone's revenue, or only one's own */
+    bool show_exchanges;      /* the last 10 transfers */
+    bool show_public_notices; /* others' completions and penalties */
+    bool show_receipt_notice; /* "X sent you ..." */
+    bool show_thoughts;       /* one's own private-thoughts history */
 
     /* Rules where the original is odd: the preset keeps the original. */
-    bool submit_fallback_first;  /* rules.submit_fallback_first_task: unmatched answer -> first task */
+    bool submit_fallback_first;  /* rules.submit_fallback_first_task: unmatched answer -> first task
+                                  */
     bool tell_failed_submission; /* rules.tell_failed_submission */
     bool report_invalid_actions; /* rules.report_invalid_actions: shown next turn */
     bool truncate_history;       /* history.truncate: last 10/5/10/5 */
 
-    env_automation_t automation; /* automation */
+    env_automation_t automation;     /* automation */
     int type_counts[ENV_TYPE_COUNT]; /* agent types; neutral takes the rest */
 } env_config_t;
 
@@ -119,16 +120,16 @@ void env_game_destroy(env_game_t **g);
 const env_config_t *env_game_config(const env_game_t *g);
 int env_game_n_agents(const env_game_t *g);
 int env_game_n_pieces(const env_game_t *g);
-const char *env_agent_id(const env_game_t *g, int agent);    /* "agent_3" */
-int env_agent_index(const env_game_t *g, const char *id);    /* -1 if unknown */
+const char *env_agent_id(const env_game_t *g, int agent); /* "agent_3" */
+int env_agent_index(const env_game_t *g, const char *id); /* -1 if unknown */
 env_type_t env_agent_type(const env_game_t *g, int agent);
-const char *env_type_name(env_type_t t);                     /* "neutral" ... */
-int env_type_from_name(const char *name);                    /* -1 if unknown */
+const char *env_type_name(env_type_t t);  /* "neutral" ... */
+int env_type_from_name(const char *name); /* -1 if unknown */
 const char *env_automation_name(env_automation_t a);
-int env_automation_from_name(const char *name);              /* -1 if unknown */
+int env_automation_from_name(const char *name); /* -1 if unknown */
 const char *env_piece_name(const env_game_t *g, int piece);
-int env_piece_value(const env_game_t *g, int piece);          /* true value */
-int env_piece_index(const env_game_t *g, const char *name);   /* exact, case-insensitive; -1 */
+int env_piece_value(const env_game_t *g, int piece);        /* true value */
+int env_piece_index(const env_game_t *g, const char *name); /* exact, case-insensitive; -1 */
 
 /* Reactive seats get a reply turn right after any turn that sent them a direct
  * message (sequential mode; the perfect agent of GAME.md is reactive). */
@@ -166,20 +167,20 @@ int env_act_from_name(const char *name);    /* -1 if unknown */
 /* One action as the agent wrote it. Strings are borrowed by env_apply. */
 typedef struct {
     env_act_kind_t kind;
-    const char *to;          /* send_message, send_information */
-    const char *content;     /* send_message, broadcast; submit_task: the answer */
-    size_t n_info;           /* send_information: listed piece names */
+    const char *to;      /* send_message, send_information */
+    const char *content; /* send_message, broadcast; submit_task: the answer */
+    size_t n_info;       /* send_information: listed piece names */
     const char *const *info;
-    size_t n_values;         /* send_information: name -> value */
+    size_t n_values; /* send_information: name -> value */
     const char *const *value_names;
     const int64_t *values;
 } env_action_t;
 
 typedef struct {
-    int code;          /* ENV_OK or an env_err_t */
-    char reason[200];  /* a sentence for the agent; empty when ok */
-    int transferred;   /* send_information: pieces actually copied */
-    int64_t payout;    /* submit_task: revenue paid */
+    int code;         /* ENV_OK or an env_err_t */
+    char reason[200]; /* a sentence for the agent; empty when ok */
+    int transferred;  /* send_information: pieces actually copied */
+    int64_t payout;   /* submit_task: revenue paid */
 } env_result_t;
 
 typedef enum { ENV_TURN_NORMAL = 0, ENV_TURN_REPLY = 1 } env_turn_kind_t;
@@ -188,8 +189,8 @@ typedef enum { ENV_TURN_NORMAL = 0, ENV_TURN_REPLY = 1 } env_turn_kind_t;
  * actions[i]); `thoughts` (may be NULL) is recorded. An empty list is a turn with
  * no actions. Afterwards env_take_replies() lists the reactive seats owed a reply
  * turn. Returns ENV_OK, or ENV_EGAME_OVER / ENV_EINVAL. */
-int env_apply(env_game_t *g, int agent, env_turn_kind_t kind, const env_action_t *actions,
-              size_t n, const char *thoughts, env_result_t *results);
+int env_apply(env_game_t *g, int agent, env_turn_kind_t kind, const env_action_t *actions, size_t n,
+              const char *thoughts, env_result_t *results);
 /* Records that `agent` missed its turn (no decision before the deadline). */
 void env_record_missed(env_game_t *g, int agent, const char *why);
 /* Reactive seats owed a reply turn after the last env_apply (in the order their
@@ -199,7 +200,7 @@ int env_take_replies(env_game_t *g, int *out, int cap);
 /* ----------------------------------------------------------- observation -- */
 
 typedef struct {
-    int from, to;      /* agent indices */
+    int from, to; /* agent indices */
     int round;
     const char *content;
 } env_msg_t;
@@ -214,7 +215,7 @@ typedef struct {
 } env_exchange_t;
 
 typedef struct {
-    int piece, value;  /* value as recorded in this inventory */
+    int piece, value; /* value as recorded in this inventory */
 } env_holding_t;
 
 typedef struct {
@@ -237,14 +238,14 @@ typedef struct {
 } env_board_row_t;
 
 typedef struct {
-    const char *id;          /* "task_12" */
+    const char *id; /* "task_12" */
     const char *description;
     int n_pieces;
     const int *pieces;
 } env_task_view_t;
 
 typedef struct {
-    int action;              /* index in the decision */
+    int action; /* index in the decision */
     int code;
     const char *reason;
 } env_invalid_t;
@@ -259,8 +260,8 @@ typedef struct {
     env_turn_kind_t kind;
     int round, rounds;
 
-    bool has_board;          /* transparency: everyone's revenue */
-    size_t n_board;          /* shuffled; has_board false -> only one's own row */
+    bool has_board; /* transparency: everyone's revenue */
+    size_t n_board; /* shuffled; has_board false -> only one's own row */
     env_board_row_t *board;
 
     size_t n_tasks;
@@ -269,10 +270,13 @@ typedef struct {
     const env_holding_t *inventory;
 
     /* Directory at round start: pieces held by each agent, agent-major. */
-    const uint32_t *dir_count;         /* [n_agents] */
-    const int *const *dir_pieces;      /* [n_agents][dir_count[a]] */
+    const uint32_t *dir_count;    /* [n_agents] */
+    const int *const *dir_pieces; /* [n_agents][dir_count[a]], sorted */
+    /* The same directory by piece: who held each piece at round start. */
+    const uint32_t *holder_count; /* [n_pieces] */
+    const int *const *holders;    /* [n_pieces][holder_count[p]], in id order */
 
-    size_t n_msgs;                     /* direct messages, sent and received */
+    size_t n_msgs; /* direct messages, sent and received */
     const env_msg_t *const *msgs;
     size_t n_notes;
     const env_note_t *notes;
@@ -285,12 +289,12 @@ typedef struct {
     bool has_thoughts;
     size_t n_thoughts;
     const env_note_t *thoughts;
-    size_t n_broadcasts;               /* as of round start */
+    size_t n_broadcasts; /* as of round start */
     const env_msg_t *broadcasts;
     bool has_exchanges;
-    size_t n_exchanges;                /* the last 10, live */
+    size_t n_exchanges; /* the last 10, live */
     const env_exchange_t *exchanges;
-    size_t n_invalid;                  /* last turn's dropped actions (if reported) */
+    size_t n_invalid; /* last turn's dropped actions (if reported) */
     const env_invalid_t *invalid;
 } env_obs_t;
 
@@ -306,8 +310,8 @@ int64_t env_agent_revenue(const env_game_t *g, int agent);      /* tasks + bonus
 int64_t env_agent_task_revenue(const env_game_t *g, int agent); /* tasks only */
 int env_agent_tasks_done(const env_game_t *g, int agent);
 int env_tasks_done(const env_game_t *g);
-int64_t env_task_revenue(const env_game_t *g);   /* group, sharing bonuses excluded */
-int64_t env_group_revenue(const env_game_t *g);  /* group, everything */
+int64_t env_task_revenue(const env_game_t *g);  /* group, sharing bonuses excluded */
+int64_t env_group_revenue(const env_game_t *g); /* group, everything */
 bool env_agent_holds(const env_game_t *g, int agent, int piece);
 /* Active tasks of an agent: count, and the pieces of task k. */
 int env_agent_n_tasks(const env_game_t *g, int agent);
@@ -330,6 +334,10 @@ int env_decision_send(env_decision_t *d, const char *to, const char *piece, int6
 /* Several pieces at once: names[i] at values[i]. */
 int env_decision_send_many(env_decision_t *d, const char *to, size_t n, const char *const *names,
                            const int64_t *values);
+/* A send_information exactly as written: listed names and a separate name ->
+ * value map, which need not agree (the environment judges them). */
+int env_decision_send_raw(env_decision_t *d, const char *to, size_t n_info, const char *const *info,
+                          size_t n_values, const char *const *value_names, const int64_t *values);
 int env_decision_submit(env_decision_t *d, const char *answer);
 int env_decision_thoughts(env_decision_t *d, const char *text);
 size_t env_decision_count(const env_decision_t *d);
@@ -362,8 +370,15 @@ bool env_policy_reactive(env_policy_t p);
 int env_policy_decide(env_policy_t p, const env_names_t *names, const env_obs_t *o,
                       uint64_t *rng_state, env_decision_t *d);
 
-/* Fills names from a game. */
+/* Fills names from a game (pointers into the game; valid while it lives). */
 void env_game_names(const env_game_t *g, env_names_t *names);
+
+/* Pieces whose names appear in `text` (case-insensitive substring), each once,
+ * in order of first appearance; fills out[] (up to cap) and returns how many.
+ * This is GAME.md's "a direct message that names a piece". It relies on piece i
+ * carrying its own number i+1 in its name, so it looks only at the numbers that
+ * occur in the text: linear in the text, whatever the number of pieces. */
+size_t env_find_pieces(const env_names_t *names, const char *text, int *out, size_t cap);
 
 /* Plays a whole sequential game in-process with one policy per seat
  * (policies[i] for agent i) and returns ENV_OK; the finished game is left in *g
@@ -385,8 +400,8 @@ typedef struct {
     int (*round_begin)(env_game_t *g);
     int (*round_end)(env_game_t *g);
     int (*observe)(env_game_t *g, int agent, env_turn_kind_t kind, env_obs_t *o);
-    int (*apply)(env_game_t *g, int agent, env_turn_kind_t kind, const env_action_t *a,
-                 size_t n, const char *thoughts, env_result_t *results);
+    int (*apply)(env_game_t *g, int agent, env_turn_kind_t kind, const env_action_t *a, size_t n,
+                 const char *thoughts, env_result_t *results);
     void (*finish)(env_game_t *g);
     int64_t (*ceiling)(const env_config_t *c, int *tasks_out);
 } env_scenario_t;

@@ -1,0 +1,159 @@
+/* env_internal.h: the game's state, shared by the files of environment/ and by
+ * nothing else (env.h is the public face). */
+#ifndef PARLEY_ENV_INTERNAL_H
+#define PARLEY_ENV_INTERNAL_H
+
+#include "env.h"
+#include "env_rng.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A growable array: VEC(T) v; s_vec_push(&v, item). Zeroed means empty. */
+#define VEC(T)                                                                                     \
+    struct {                                                                                       \
+        T *v;                                                                                      \
+        size_t n, cap;                                                                             \
+    }
+
+/* Grows *v so that it holds at least `need` elements of `size` bytes. */
+int env_vec_reserve(void **v, size_t *cap, size_t need, size_t size);
+
+#define VEC_PUSH(vec, item)                                                                        \
+    ((vec).n < (vec).cap ||                                                                        \
+             env_vec_reserve((void **)&(vec).v, &(vec).cap, (vec).n + 1, sizeof *(vec).v) == 0     \
+         ? ((vec).v[(vec).n++] = (item), 0)                                                        \
+         : ENV_ENOMEM)
+
+#define VEC_FREE(vec)                                                                              \
+    do {                                                                                           \
+        free((vec).v);                                                                             \
+        (vec).v = NULL;                                                                            \
+        (vec).n = (vec).cap = 0;                                                                   \
+    } while (0)
+
+/* Bump allocator: strings and messages live until the game is destroyed, so
+ * their addresses are stable and observations can point at them. */
+typedef struct env_chunk {
+    struct env_chunk *next;
+    size_t used, size;
+    max_align_t data[];
+} env_chunk_t;
+
+typedef struct {
+    env_chunk_t *head;
+} env_arena_t;
+
+void *env_arena_alloc(env_arena_t *a, size_t n);
+char *env_arena_strdup(env_arena_t *a, const char *s);
+char *env_arena_printf(env_arena_t *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void env_arena_free(env_arena_t *a);
+
+/* A set of 64-bit keys (open addressing): who already sent which piece to whom. */
+typedef struct {
+    uint64_t *keys; /* 0 = empty; keys are stored +1 */
+    size_t n, cap;
+} env_set_t;
+
+bool env_set_has(const env_set_t *s, uint64_t key);
+int env_set_add(env_set_t *s, uint64_t key); /* 0, or ENV_ENOMEM */
+void env_set_free(env_set_t *s);
+
+typedef struct {
+    char *id; /* "task_12" */
+    char *description;
+    int owner;
+    int *pieces; /* [pieces_per_task] */
+    bool done;
+} env_task_t;
+
+typedef struct {
+    char id[24];
+    env_type_t type;
+    bool reactive;
+    int64_t task_revenue, bonus_revenue;
+    int tasks_done;
+    int missed;
+    uint64_t *held;              /* bitset over pieces */
+    VEC(int) active;             /* task indices, in slot order */
+    VEC(env_holding_t) inv;      /* acquisition order */
+    VEC(const env_msg_t *) msgs; /* direct messages sent or received */
+    VEC(env_note_t) notes;
+    VEC(env_sent_t) sent;
+    VEC(env_received_t) received;
+    VEC(env_request_t) requests;
+    VEC(env_note_t) thoughts;
+    VEC(env_invalid_t) invalid; /* of the last turn */
+    env_rng_t task_rng;         /* this agent's own stream of tasks */
+} env_agent_t;
+
+struct env_game {
+    env_config_t cfg;
+    env_event_fn sink;
+    void *sink_ctx;
+    uint64_t seq; /* events emitted */
+    env_arena_t arena;
+
+    int n, p;            /* agents, pieces */
+    size_t words;        /* bitset words per agent */
+    char **piece_names;  /* [p], in the arena */
+    int *piece_values;   /* [p] */
+    char **agent_ids;    /* [n], pointing into agents[i].id */
+    env_agent_t *agents; /* [n] */
+    VEC(env_task_t) tasks;
+    env_set_t sent_set; /* (from, to, piece) already transferred */
+
+    int round; /* 1-based; 0 before the first */
+    bool in_round, over, finished;
+    int *order; /* [n], this round's turn order */
+    env_rng_t order_rng;
+
+    /* Round-start snapshot (GAME.md's snapshot rule). */
+    uint32_t *dir_count; /* [n] */
+    int **dir_pieces;    /* [n] -> into dir_buf */
+    int *dir_buf;
+    size_t dir_cap;
+    uint32_t *holder_count; /* [p] */
+    int **holders;          /* [p] -> into holder_buf */
+    int *holder_buf;
+    size_t holder_cap;
+    size_t bc_snapshot;          /* broadcasts visible this round */
+    env_board_row_t *board_snap; /* [n] in agent order */
+
+    VEC(env_msg_t) broadcasts;
+    VEC(env_exchange_t) exchanges;
+    VEC(int) replies;    /* reactive seats owed a reply turn */
+    bool *reply_pending; /* [n] */
+
+    /* Per-round counters for the round summary. */
+    int round_tasks, round_messages;
+
+    /* Scratch for observations (reused; observations are views). */
+    env_board_row_t *obs_board; /* [n] */
+    env_task_view_t *obs_tasks;
+    size_t obs_tasks_cap;
+};
+
+/* Case-insensitive substring test (strcasestr is not standard C or POSIX). */
+bool env_contains_ci(const char *hay, const char *needle);
+
+/* World generation (env_world.c). */
+int env_world_generate(env_game_t *g);
+/* Draws a new task for `agent` and appends it to its active list. */
+int env_task_new(env_game_t *g, int agent);
+
+/* Events (env.c): a new event object of `type`, or NULL when nobody listens. */
+json_t *env_event_new(env_game_t *g, const char *type);
+void env_event_emit(env_game_t *g, json_t *ev);
+
+static inline bool env_bit_get(const uint64_t *b, int i)
+{
+    return (b[i >> 6] >> (i & 63)) & 1u;
+}
+static inline void env_bit_set(uint64_t *b, int i)
+{
+    b[i >> 6] |= (uint64_t)1 << (i & 63);
+}
+
+#endif

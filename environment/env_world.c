@@ -1,0 +1,281 @@
+/* env_world.c: generating a world from one seed (GAME.md "World"), drawing
+ * tasks, and the small containers the game state is built from. */
+#include "env_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Streams of the seed: each kind of draw has its own, so that what agents do
+ * (how many tasks they finish) never shifts the turn order or the world. */
+enum { S_STREAM_WORLD = 1, S_STREAM_TYPES = 2, S_STREAM_ORDER = 3, S_STREAM_TASKS = 1000 };
+
+static const char *const s_piece_templates[] = {
+    "Q%d sales data",        "Customer segment %d analysis", "Product %d performance metrics",
+    "Region %d market data", "Department %d budget",
+};
+
+static const char *const s_task_templates[] = {
+    "Calculate the quarterly revenue by combining the required data.",
+    "Prepare the market expansion report from the required data.",
+    "Build the annual budget forecast from the required data.",
+    "Assess customer retention risk using the required data.",
+    "Draft the product strategy brief using the required data.",
+    "Estimate next year's growth targets from the required data.",
+};
+
+/* ------------------------------------------------------------ containers -- */
+
+int env_vec_reserve(void **v, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap) return ENV_OK;
+    size_t n = *cap ? *cap * 2 : 8;
+    while (n < need) n *= 2;
+    void *p = realloc(*v, n * size);
+    if (!p) return ENV_ENOMEM;
+    *v = p;
+    *cap = n;
+    return ENV_OK;
+}
+
+void *env_arena_alloc(env_arena_t *a, size_t n)
+{
+    n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    env_chunk_t *c = a->head;
+    if (!c || c->size - c->used < n) {
+        size_t size = n > 65536 ? n : 65536;
+        c = malloc(sizeof *c + size);
+        if (!c) return NULL;
+        c->next = a->head;
+        c->used = 0;
+        c->size = size;
+        a->head = c;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+char *env_arena_strdup(env_arena_t *a, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = env_arena_alloc(a, n);
+    if (p) memcpy(p, s, n);
+    return p;
+}
+
+char *env_arena_printf(env_arena_t *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return NULL;
+    char *p = env_arena_alloc(a, (size_t)n + 1);
+    if (!p) return NULL;
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void env_arena_free(env_arena_t *a)
+{
+    while (a->head) {
+        env_chunk_t *next = a->head->next;
+        free(a->head);
+        a->head = next;
+    }
+}
+
+static size_t s_slot(uint64_t key, size_t cap)
+{
+    return (size_t)(env_rng_mix(key) & (cap - 1));
+}
+
+bool env_set_has(const env_set_t *s, uint64_t key)
+{
+    if (!s->cap) return false;
+    for (size_t i = s_slot(key, s->cap);; i = (i + 1) & (s->cap - 1)) {
+        if (s->keys[i] == 0) return false;
+        if (s->keys[i] == key + 1) return true;
+    }
+}
+
+int env_set_add(env_set_t *s, uint64_t key)
+{
+    if ((s->n + 1) * 2 > s->cap) { /* keep the load under one half */
+        size_t cap = s->cap ? s->cap * 2 : 64;
+        uint64_t *keys = calloc(cap, sizeof *keys);
+        if (!keys) return ENV_ENOMEM;
+        for (size_t j = 0; j < s->cap; j++) {
+            if (!s->keys[j]) continue;
+            size_t i = s_slot(s->keys[j] - 1, cap);
+            while (keys[i]) i = (i + 1) & (cap - 1);
+            keys[i] = s->keys[j];
+        }
+        free(s->keys);
+        s->keys = keys;
+        s->cap = cap;
+    }
+    size_t i = s_slot(key, s->cap);
+    while (s->keys[i]) {
+        if (s->keys[i] == key + 1) return ENV_OK;
+        i = (i + 1) & (s->cap - 1);
+    }
+    s->keys[i] = key + 1;
+    s->n++;
+    return ENV_OK;
+}
+
+void env_set_free(env_set_t *s)
+{
+    free(s->keys);
+    memset(s, 0, sizeof *s);
+}
+
+/* ----------------------------------------------------------------- world -- */
+
+/* GAME.md: 5% uniform 0-19, 15% 20-59, 60% 60-79, 20% 80-100. */
+static int s_draw_value(env_rng_t *r)
+{
+    double u = env_rng_double(r);
+    if (u < 0.05) return env_rng_range(r, 0, 19);
+    if (u < 0.20) return env_rng_range(r, 20, 59);
+    if (u < 0.80) return env_rng_range(r, 60, 79);
+    return env_rng_range(r, 80, 100);
+}
+
+static int s_give(env_game_t *g, int agent, int piece, int value)
+{
+    env_agent_t *a = &g->agents[agent];
+    env_bit_set(a->held, piece);
+    env_holding_t h = {.piece = piece, .value = value};
+    return VEC_PUSH(a->inv, h);
+}
+
+int env_task_new(env_game_t *g, int agent)
+{
+    env_agent_t *a = &g->agents[agent];
+    int k = g->cfg.pieces_per_task;
+    env_task_t t = {.owner = agent};
+    t.pieces = env_arena_alloc(&g->arena, sizeof(int) * (size_t)k);
+    if (!t.pieces) return ENV_ENOMEM;
+    /* k distinct pieces, uniformly: rejection is cheap because k << P. */
+    for (int i = 0; i < k;) {
+        int p = (int)env_rng_below(&a->task_rng, (uint64_t)g->p);
+        bool dup = false;
+        for (int j = 0; j < i; j++) dup |= t.pieces[j] == p;
+        if (!dup) t.pieces[i++] = p;
+    }
+    size_t nt = sizeof s_task_templates / sizeof *s_task_templates;
+    t.description = (char *)s_task_templates[env_rng_below(&a->task_rng, nt)];
+    t.id = env_arena_printf(&g->arena, "task_%zu", g->tasks.n + 1);
+    if (!t.id) return ENV_ENOMEM;
+    int idx = (int)g->tasks.n;
+    if (VEC_PUSH(g->tasks, t) || VEC_PUSH(a->active, idx)) return ENV_ENOMEM;
+
+    json_t *ev = env_event_new(g, "task_new");
+    if (ev) {
+        json_t *ps = json_array();
+        for (int i = 0; i < k; i++)
+            json_array_append_new(ps, json_string(g->piece_names[t.pieces[i]]));
+        json_object_set_new(ev, "agent", json_string(a->id));
+        json_object_set_new(ev, "task", json_string(t.id));
+        json_object_set_new(ev, "description", json_string(t.description));
+        json_object_set_new(ev, "pieces", ps);
+        env_event_emit(g, ev);
+    }
+    return ENV_OK;
+}
+
+static void s_emit_world(env_game_t *g)
+{
+    json_t *ev = env_event_new(g, "world");
+    if (!ev) return;
+    json_t *agents = json_array(), *pieces = json_array();
+    for (int i = 0; i < g->n; i++) {
+        json_t *hold = json_array();
+        for (size_t j = 0; j < g->agents[i].inv.n; j++)
+            json_array_append_new(hold, json_string(g->piece_names[g->agents[i].inv.v[j].piece]));
+        json_array_append_new(agents, json_pack("{s:s, s:s, s:o}", "id", g->agents[i].id, "type",
+                                                env_type_name(g->agents[i].type), "holds", hold));
+    }
+    for (int i = 0; i < g->p; i++)
+        json_array_append_new(pieces, json_pack("{s:s, s:i}", "name", g->piece_names[i], "value",
+                                                g->piece_values[i]));
+    json_object_set_new(ev, "seed", json_integer((json_int_t)g->cfg.seed));
+    json_object_set_new(ev, "agents", agents);
+    json_object_set_new(ev, "pieces", pieces);
+    env_event_emit(g, ev);
+}
+
+int env_world_generate(env_game_t *g)
+{
+    env_rng_t r;
+    env_rng_seed(&r, g->cfg.seed, S_STREAM_WORLD);
+    size_t nt = sizeof s_piece_templates / sizeof *s_piece_templates;
+
+    /* Pieces: a template per piece, filled with its 1-based number; a value. */
+    for (int i = 0; i < g->p; i++) {
+        const char *tpl = s_piece_templates[env_rng_below(&r, nt)];
+        g->piece_names[i] = env_arena_printf(&g->arena, tpl, i + 1);
+        if (!g->piece_names[i]) return ENV_ENOMEM;
+        g->piece_values[i] = s_draw_value(&r);
+    }
+
+    /* Types: typed agents chosen at random, neutral the rest. */
+    env_rng_t tr;
+    env_rng_seed(&tr, g->cfg.seed, S_STREAM_TYPES);
+    int *perm = malloc(sizeof(int) * (size_t)g->n);
+    if (!perm) return ENV_ENOMEM;
+    for (int i = 0; i < g->n; i++) perm[i] = i;
+    env_rng_shuffle(&tr, perm, g->n);
+    int at = 0;
+    for (int t = ENV_TYPE_POLICY; t < ENV_TYPE_COUNT; t++)
+        for (int c = 0; c < g->cfg.type_counts[t] && at < g->n; c++)
+            g->agents[perm[at++]].type = (env_type_t)t;
+
+    /* Distribution: piece i to agent ((i-1) mod N)+1, then top-ups from a
+     * shuffled pool holding every piece twice, never the same piece twice. */
+    for (int i = 0; i < g->p; i++)
+        if (s_give(g, i % g->n, i, g->piece_values[i])) goto fail;
+    bool need = false;
+    for (int a = 0; a < g->n; a++) need |= (int)g->agents[a].inv.n < g->cfg.pieces_per_agent;
+    if (need) {
+        size_t np = (size_t)g->p * 2;
+        int *pool = malloc(sizeof(int) * np);
+        if (!pool) goto fail;
+        for (size_t i = 0; i < np; i++) pool[i] = (int)(i % (size_t)g->p);
+        env_rng_shuffle(&r, pool, (int)np);
+        for (int a = 0; a < g->n; a++) {
+            env_agent_t *ag = &g->agents[a];
+            for (size_t i = 0; i < np && (int)ag->inv.n < g->cfg.pieces_per_agent; i++) {
+                if (pool[i] < 0 || env_bit_get(ag->held, pool[i])) continue;
+                if (s_give(g, a, pool[i], g->piece_values[pool[i]])) {
+                    free(pool);
+                    goto fail;
+                }
+                pool[i] = -1; /* taken */
+            }
+        }
+        free(pool);
+    }
+    free(perm);
+    s_emit_world(g);
+
+    /* Tasks: every agent starts with its active tasks, from its own stream. */
+    for (int a = 0; a < g->n; a++) {
+        env_rng_seed(&g->agents[a].task_rng, g->cfg.seed, S_STREAM_TASKS + (uint64_t)a);
+    }
+    for (int a = 0; a < g->n; a++)
+        for (int k = 0; k < g->cfg.active_per_agent; k++)
+            if (env_task_new(g, a)) return ENV_ENOMEM;
+
+    env_rng_seed(&g->order_rng, g->cfg.seed, S_STREAM_ORDER);
+    return ENV_OK;
+fail:
+    free(perm);
+    return ENV_ENOMEM;
+}
