@@ -1,41 +1,353 @@
-/* llm_policy.c: the `llm` policy of parley-agent: one seat played by a language
- * model behind an HTTP API (OpenAI chat-completions or Anthropic Messages).
+/* llm_policy.c: the `llm` policy of parley-agent (llm_policy.h).
  *
- * Placeholder while the modules behind it (llm_http, llm_provider, llm_prompt,
- * llm_parse) are written: decide() refuses with a clear error. */
-#include "agt_policy.h"
-#include "env.h"
+ * One turn: render the observation (llm_prompt), build the provider's request
+ * (llm_provider), POST it on the agent's event loop (llm_http, which retries),
+ * read the reply (llm_provider) and turn its text into actions (llm_parse).
+ * Every call is recorded (agt_call_t): model requested and reported, status,
+ * attempts, latency, tokens, cost, bodies (never the key), prefix share. The
+ * outcome is handed over from a fresh event-loop callback, so the agent may do
+ * anything in done(), even destroy the policy. */
+#include "llm_policy.h"
+#include "llm_http.h"
+#include "llm_parse.h"
+#include "llm_prompt.h"
+#include "llm_provider.h"
+#include "pl_log.h"
 
+#include <event2/event.h>
+
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define S_DEFAULT_TIMEOUT 300.0 /* seconds per HTTP attempt */
+#define S_MAX_TOTAL       900.0 /* seconds per call, retries included */
+#define S_FEEDBACK_MAX    2000
+
+typedef struct {
+    agt_context_t ctx; /* pointers inside are the agent's, valid for the game */
+    llm_provider_t provider;
+    llm_layout_t layout;
+    char *key;
+    llm_http_t *http;
+    llm_http_call_t *call;
+    struct event *deliver_ev;
+    agt_outcome_t *pending; /* finished, waiting for deliver_ev */
+    uint64_t turn_id;
+    agt_decided_fn done;
+    void *done_arg;
+    char *prev_flat;     /* last turn's whole prompt, for the prefix share */
+    double prefix_share; /* of the turn in flight */
+    char *req_body;      /* of the turn in flight */
+    char *feedback;      /* problems of the last reply, shown next turn */
+    char *new_feedback;  /* being collected for the next turn */
+} s_llm_t;
+
+__attribute__((format(printf, 3, 4))) static void s_fmt(char *dst, size_t n, const char *fmt, ...)
+{
+    if (!dst || !n) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst, n, fmt, ap);
+    va_end(ap);
+}
+
+static void s_free_key(s_llm_t *p)
+{
+    if (!p->key) return;
+    volatile char *v = p->key;
+    for (size_t i = 0; v[i]; i++) v[i] = 0;
+    free(p->key);
+    p->key = NULL;
+}
+
+/* ------------------------------------------------------------- events -- */
+
+static void s_on_deliver_fire(evutil_socket_t fd, short kind, void *arg)
+{
+    s_llm_t *p = arg;
+    (void)fd, (void)kind;
+    agt_outcome_t *o = p->pending;
+    p->pending = NULL;
+    if (o && p->done)
+        p->done(p->done_arg, p->turn_id, o); /* p may be gone now */
+    else
+        agt_outcome_destroy(&o);
+}
+
+static void s_deliver(s_llm_t *p, agt_outcome_t *o)
+{
+    agt_outcome_destroy(&p->pending);
+    p->pending = o;
+    struct timeval tv = {0, 0};
+    if (evtimer_add(p->deliver_ev, &tv) != 0) {
+        PL_ERROR("LLM-EVENT", "cannot schedule the decision of turn %llu",
+                 (unsigned long long)p->turn_id);
+    }
+}
+
+static void s_on_parse_drop(void *arg, const char *raw, const char *reason)
+{
+    agt_outcome_t *o = ((void **)arg)[0];
+    s_llm_t *p = ((void **)arg)[1];
+    if (agt_outcome_drop(o, raw, reason) != 0) PL_WARN("LLM-OOM", "cannot record a dropped action");
+    size_t have = p->new_feedback ? strlen(p->new_feedback) : 0;
+    if (have > S_FEEDBACK_MAX) return;
+    size_t add = strlen(reason) + 3;
+    char *f = realloc(p->new_feedback, have + add + 1);
+    if (!f) return;
+    snprintf(f + have, add + 1, "%s%s", have ? "; " : "", reason);
+    p->new_feedback = f;
+}
+
+static llm_http_verdict_t s_judge(void *arg, long status, const char *body, size_t len, char *why,
+                                  size_t whylen)
+{
+    s_llm_t *p = arg;
+    if (status >= 200 && status < 300) {
+        llm_reply_t r;
+        char w[200];
+        if (llm_reply_parse(p->provider, body, len, &r, w, sizeof w) != 0) {
+            s_fmt(why, whylen, "HTTP %ld: %s", status, w);
+            return LLM_HTTP_RETRY; /* malformed or truncated: worth another try */
+        }
+        llm_reply_clear(&r);
+        return LLM_HTTP_ACCEPT;
+    }
+    char msg[180];
+    llm_error_message(body, len, msg, sizeof msg);
+    s_fmt(why, whylen, "HTTP %ld: %s", status, msg[0] ? msg : "(empty body)");
+    /* 529 is Anthropic's "overloaded" */
+    if (status == 408 || status == 409 || status == 429 || status >= 500) return LLM_HTTP_RETRY;
+    return LLM_HTTP_FAIL; /* 400, 401, 403, 404...: the request itself is wrong */
+}
+
+static void s_on_http_done(void *arg, llm_http_result_t *res)
+{
+    s_llm_t *p = arg;
+    p->call = NULL;
+    agt_outcome_t *o = agt_outcome_new();
+    if (!o) {
+        PL_ERROR("LLM-OOM", "out of memory after turn %llu", (unsigned long long)p->turn_id);
+        return;
+    }
+    if (!o->decision) o->decision = env_decision_new();
+    agt_call_t call;
+    memset(&call, 0, sizeof call);
+    const pl_seat_t *seat = p->ctx.seat;
+    s_fmt(call.provider, sizeof call.provider, "%s", llm_provider_name(p->provider));
+    s_fmt(call.model_requested, sizeof call.model_requested, "%s", seat->model);
+    call.http_status = (int)res->status;
+    call.attempts = res->attempts;
+    call.latency_s = res->latency_s;
+    call.prefix_share = p->prefix_share;
+    call.request_body = p->req_body;
+    p->req_body = NULL;
+    call.response_body = res->body;
+    res->body = NULL;
+
+    free(p->new_feedback);
+    p->new_feedback = NULL;
+    if (!res->ok) {
+        s_fmt(call.error, sizeof call.error, "%s", res->error);
+        s_fmt(o->empty_reason, sizeof o->empty_reason, "model call failed: %s", res->error);
+        PL_WARN("LLM-CALL-FAILED", "turn %llu: %s", (unsigned long long)p->turn_id, res->error);
+    } else {
+        llm_reply_t r;
+        char why[200];
+        size_t blen = call.response_body ? strlen(call.response_body) : 0;
+        if (llm_reply_parse(p->provider, call.response_body, blen, &r, why, sizeof why) != 0) {
+            s_fmt(call.error, sizeof call.error, "%s", why);
+            s_fmt(o->empty_reason, sizeof o->empty_reason, "%s", why);
+        } else {
+            s_fmt(call.model_reported, sizeof call.model_reported, "%s", r.model);
+            call.tokens_in = r.tokens_in;
+            call.tokens_out = r.tokens_out;
+            call.tokens_reasoning = r.tokens_reasoning;
+            call.tokens_cached = r.tokens_cached;
+            const pl_price_t *price = NULL;
+            if (p->ctx.config) {
+                price = pl_config_price(p->ctx.config, seat->model);
+                if (!price && r.model[0]) price = pl_config_price(p->ctx.config, r.model);
+            }
+            call.cost_usd = llm_cost(price, r.tokens_in, r.tokens_cached, r.tokens_out);
+            void *dctx[2] = {o, p};
+            int n = o->decision
+                        ? llm_parse_reply(r.text, strlen(r.text), o->decision, s_on_parse_drop,
+                                          dctx, o->empty_reason, sizeof o->empty_reason)
+                        : -1;
+            if (n < 0)
+                s_fmt(o->empty_reason, sizeof o->empty_reason, "out of memory");
+            else if (n == 0 && r.stop_reason[0] &&
+                     (!strcmp(r.stop_reason, "length") || !strcmp(r.stop_reason, "max_tokens"))) {
+                size_t l = strlen(o->empty_reason);
+                s_fmt(o->empty_reason + l, sizeof o->empty_reason - l,
+                      " (the reply hit the token limit)");
+            }
+            PL_INFO("LLM-CALL",
+                    "turn %llu: %s HTTP %d, %d attempt(s), %.2f s, %lld+%lld tokens, "
+                    "%d action(s)",
+                    (unsigned long long)p->turn_id, r.model[0] ? r.model : seat->model,
+                    call.http_status, call.attempts, call.latency_s, (long long)call.tokens_in,
+                    (long long)call.tokens_out, n);
+            llm_reply_clear(&r);
+        }
+    }
+    free(p->feedback);
+    p->feedback = p->new_feedback;
+    p->new_feedback = NULL;
+    if (agt_outcome_add_call(o, &call) != 0) {
+        free(call.request_body);
+        free(call.response_body);
+    }
+    s_deliver(p, o);
+}
+
+/* ---------------------------------------------------------------- ops -- */
+
+static void s_destroy(void *self);
 
 static int s_create(void **self, const agt_context_t *ctx, char *err, size_t errlen)
 {
-    (void)ctx;
     *self = NULL;
-    if (err && errlen) snprintf(err, errlen, "the llm policy is not built yet");
-    return ENV_EINVAL;
+    if (!ctx || !ctx->base || !ctx->seat) {
+        s_fmt(err, errlen, "the llm policy needs an event loop and seat settings");
+        return ENV_EINVAL;
+    }
+    if (llm_check_seat(ctx->seat, err, errlen) != 0) return ENV_ECONFIG;
+    s_llm_t *p = calloc(1, sizeof *p);
+    if (!p) goto oom;
+    p->ctx = *ctx;
+    p->provider = (llm_provider_t)llm_provider_from_name(ctx->seat->provider);
+    p->layout = (llm_layout_t)llm_layout_from_name(ctx->seat->prompt_layout);
+    if (ctx->seat->api_key_env && *ctx->seat->api_key_env) {
+        p->key = strdup(getenv(ctx->seat->api_key_env)); /* checked non-NULL above */
+        if (!p->key) goto oom;
+    }
+    p->http = llm_http_new(ctx->base);
+    p->deliver_ev = evtimer_new(ctx->base, s_on_deliver_fire, p);
+    if (!p->http || !p->deliver_ev) goto oom;
+    *self = p;
+    PL_INFO("LLM-SEAT", "%s %s at %s, layout %s", llm_provider_name(p->provider), ctx->seat->model,
+            ctx->seat->base_url && *ctx->seat->base_url ? ctx->seat->base_url
+                                                        : llm_provider_default_url(p->provider),
+            llm_layout_name(p->layout));
+    return ENV_OK;
+oom:
+    s_fmt(err, errlen, "out of memory (or libcurl failed to start)");
+    s_destroy(p);
+    return ENV_ENOMEM;
+}
+
+static void s_cancel(void *self)
+{
+    s_llm_t *p = self;
+    if (!p) return;
+    llm_http_cancel(&p->call);
+    if (p->deliver_ev) evtimer_del(p->deliver_ev);
+    agt_outcome_destroy(&p->pending);
+    free(p->req_body);
+    p->req_body = NULL;
+    p->done = NULL;
+}
+
+/* Seconds left for this turn: deadline_s is seconds from now, or (if it looks
+ * like one) an absolute Unix time; <= 0 means no deadline. */
+static double s_budget(double deadline_s)
+{
+    double left = deadline_s;
+    if (deadline_s > 1e9) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        left = deadline_s - ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+        if (left <= 0) left = 0.5;
+    }
+    if (left <= 0 || left > S_MAX_TOTAL) return S_MAX_TOTAL;
+    return left > 1.5 ? left - 0.5 : left; /* keep a little for the reply to travel */
+}
+
+/* An outcome with no call: something failed before any HTTP. */
+static int s_fail_now(s_llm_t *p, const char *why)
+{
+    agt_outcome_t *o = agt_outcome_new();
+    if (!o) return ENV_ENOMEM;
+    if (!o->decision) o->decision = env_decision_new();
+    s_fmt(o->empty_reason, sizeof o->empty_reason, "%s", why);
+    PL_WARN("LLM-TURN-FAILED", "turn %llu: %s", (unsigned long long)p->turn_id, why);
+    s_deliver(p, o);
+    return ENV_OK;
 }
 
 static int s_decide(void *self, uint64_t turn_id, const env_obs_t *obs, double deadline_s,
                     agt_decided_fn done, void *arg)
 {
-    (void)self, (void)turn_id, (void)obs, (void)deadline_s, (void)done, (void)arg;
-    return ENV_EINVAL;
-}
+    s_llm_t *p = self;
+    if (!p || !obs || !done) return ENV_EINVAL;
+    s_cancel(p); /* a new turn supersedes one in flight */
+    p->turn_id = turn_id;
+    p->done = done;
+    p->done_arg = arg;
 
-static void s_cancel(void *self)
-{
-    (void)self;
+    const char *fb = p->ctx.rules && p->ctx.rules->report_invalid_actions ? p->feedback : NULL;
+    llm_prompt_t pr;
+    if (llm_prompt_render(&p->ctx, obs, p->layout, fb, &pr) != ENV_OK)
+        return s_fail_now(p, "cannot render the prompt (out of memory)");
+    char *flat = llm_prompt_flat(&pr);
+    if (!flat) {
+        llm_prompt_clear(&pr);
+        return s_fail_now(p, "cannot render the prompt (out of memory)");
+    }
+    p->prefix_share = llm_prefix_share(p->prev_flat, flat);
+    free(p->prev_flat);
+    p->prev_flat = flat;
+
+    llm_request_t rq;
+    char err[256];
+    const pl_seat_t *seat = p->ctx.seat;
+    int rc = llm_request_build(p->provider, seat, p->key, pr.system, pr.user,
+                               p->layout == LLM_LAYOUT_CACHE, &rq, err, sizeof err);
+    llm_prompt_clear(&pr);
+    if (rc != 0) return s_fail_now(p, err);
+
+    double budget = s_budget(deadline_s);
+    double timeout = seat->timeout > 0 ? seat->timeout : S_DEFAULT_TIMEOUT;
+    if (timeout > budget) timeout = budget;
+    llm_http_req_t hr = {
+        .url = rq.url,
+        .headers = (const char *const *)rq.headers,
+        .n_headers = rq.n_headers,
+        .body = rq.body,
+        .timeout_s = timeout,
+        .max_attempts = 6,
+        .max_total_s = budget,
+    };
+    p->req_body = rq.body;
+    rq.body = NULL;
+    p->call = llm_http_post(p->http, &hr, s_judge, s_on_http_done, p);
+    llm_request_clear(&rq); /* wipes the copy of the key */
+    if (!p->call) return s_fail_now(p, "cannot start the HTTP request");
+    return ENV_OK;
 }
 
 static void s_notice(void *self, const char *what, const char *text)
 {
-    (void)self, (void)what, (void)text;
+    (void)self, (void)what, (void)text; /* the next observation carries the news */
 }
 
 static void s_destroy(void *self)
 {
-    (void)self;
+    s_llm_t *p = self;
+    if (!p) return;
+    s_cancel(p);
+    if (p->deliver_ev) event_free(p->deliver_ev);
+    llm_http_destroy(&p->http);
+    s_free_key(p);
+    free(p->prev_flat);
+    free(p->feedback);
+    free(p->new_feedback);
+    free(p);
 }
 
 const agt_policy_ops_t agt_llm_ops = {

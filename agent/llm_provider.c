@@ -1,0 +1,406 @@
+/* llm_provider.c: request and response bodies of the OpenAI chat-completions
+ * and Anthropic Messages APIs (llm_provider.h). Built and read with jansson. */
+#include "llm_provider.h"
+
+#include <jansson.h>
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define ANTHROPIC_VERSION          "2023-06-01"
+#define ANTHROPIC_DEFAULT_MAX_TOKS 4096
+
+__attribute__((format(printf, 3, 4))) static void s_fmt(char *dst, size_t n, const char *fmt, ...)
+{
+    if (!dst || !n) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst, n, fmt, ap);
+    va_end(ap);
+}
+
+int llm_provider_from_name(const char *name)
+{
+    if (!name || !*name || strcasecmp(name, "openai") == 0) return LLM_OPENAI;
+    if (strcasecmp(name, "anthropic") == 0) return LLM_ANTHROPIC;
+    return -1;
+}
+
+const char *llm_provider_name(llm_provider_t p)
+{
+    return p == LLM_ANTHROPIC ? "anthropic" : "openai";
+}
+
+const char *llm_provider_default_url(llm_provider_t p)
+{
+    return p == LLM_ANTHROPIC ? "https://api.anthropic.com/v1" : "https://api.openai.com/v1";
+}
+
+int llm_check_seat(const pl_seat_t *seat, char *err, size_t errlen)
+{
+    if (!seat) {
+        s_fmt(err, errlen, "no seat settings");
+        return -1;
+    }
+    if (llm_provider_from_name(seat->provider) < 0) {
+        s_fmt(err, errlen, "unknown provider \"%s\" (use openai or anthropic)", seat->provider);
+        return -1;
+    }
+    if (!seat->model || !*seat->model) {
+        s_fmt(err, errlen, "an llm seat needs a model");
+        return -1;
+    }
+    if (seat->prompt_layout && strcmp(seat->prompt_layout, "paper") != 0 &&
+        strcmp(seat->prompt_layout, "cache") != 0) {
+        s_fmt(err, errlen, "unknown prompt_layout \"%s\" (use paper or cache)",
+              seat->prompt_layout);
+        return -1;
+    }
+    if (seat->api_key_env && *seat->api_key_env) {
+        const char *key = getenv(seat->api_key_env);
+        if (!key || !*key) {
+            s_fmt(err, errlen, "model %s: the API key variable %s is not set", seat->model,
+                  seat->api_key_env);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ requests -- */
+
+static char *s_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *s_strdupf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (!s) return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+static int s_add_header(llm_request_t *r, char *h)
+{
+    if (!h) return -1;
+    char **p = realloc(r->headers, (r->n_headers + 1) * sizeof *p);
+    if (!p) {
+        free(h);
+        return -1;
+    }
+    r->headers = p;
+    r->headers[r->n_headers++] = h;
+    return 0;
+}
+
+void llm_request_clear(llm_request_t *r)
+{
+    if (!r) return;
+    free(r->url);
+    for (size_t i = 0; i < r->n_headers; i++) {
+        /* one of them holds a key: wipe before freeing */
+        size_t n = strlen(r->headers[i]);
+        volatile char *v = r->headers[i];
+        while (n--) v[n] = 0;
+        free(r->headers[i]);
+    }
+    free(r->headers);
+    free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+/* OpenAI itself wants max_completion_tokens (reasoning models refuse
+ * max_tokens); servers that copy the API (vLLM, Ollama, llama.cpp) know only
+ * max_tokens. */
+static bool s_is_openai_host(const char *url)
+{
+    return strstr(url, "://api.openai.com") != NULL;
+}
+
+static int s_set(json_t *o, const char *k, json_t *v)
+{
+    return v ? json_object_set_new(o, k, v) : -1;
+}
+
+static int s_effort_budget(const char *effort)
+{
+    if (!effort) return 0;
+    if (strcasecmp(effort, "minimal") == 0 || strcasecmp(effort, "low") == 0) return 1024;
+    if (strcasecmp(effort, "medium") == 0) return 4096;
+    if (strcasecmp(effort, "high") == 0) return 16384;
+    int n = atoi(effort);
+    return n >= 1024 ? n : 0;
+}
+
+int llm_request_build(llm_provider_t p, const pl_seat_t *seat, const char *key, const char *system,
+                      const char *user, bool cache_hint, llm_request_t *out, char *err,
+                      size_t errlen)
+{
+    json_t *body = NULL, *msgs = NULL;
+    memset(out, 0, sizeof *out);
+    const char *base =
+        seat->base_url && *seat->base_url ? seat->base_url : llm_provider_default_url(p);
+    size_t blen = strlen(base);
+    while (blen && base[blen - 1] == '/') blen--;
+    out->url =
+        s_strdupf("%.*s/%s", (int)blen, base, p == LLM_ANTHROPIC ? "messages" : "chat/completions");
+    if (!out->url) goto oom;
+    if (s_add_header(out, strdup("Content-Type: application/json")) != 0) goto oom;
+    if (s_add_header(out, strdup("Accept: application/json")) != 0) goto oom;
+    if (p == LLM_ANTHROPIC) {
+        if (s_add_header(out, strdup("anthropic-version: " ANTHROPIC_VERSION)) != 0) goto oom;
+        if (key && *key && s_add_header(out, s_strdupf("x-api-key: %s", key)) != 0) goto oom;
+    } else if (key && *key) {
+        if (s_add_header(out, s_strdupf("Authorization: Bearer %s", key)) != 0) goto oom;
+    }
+    for (size_t i = 0; i < seat->n_headers; i++) {
+        const pl_header_t *h = &seat->headers[i];
+        if (!h->name || strpbrk(h->name, ":\r\n") || (h->value && strpbrk(h->value, "\r\n"))) {
+            s_fmt(err, errlen, "bad extra header name or value: \"%s\"", h->name ? h->name : "");
+            goto fail;
+        }
+        if (s_add_header(out, s_strdupf("%s: %s", h->name, h->value ? h->value : "")) != 0)
+            goto oom;
+    }
+
+    body = json_object();
+    msgs = json_array();
+    if (!body || !msgs) goto oom;
+    if (s_set(body, "model", json_string(seat->model ? seat->model : "")) != 0) goto oom;
+    if (p == LLM_ANTHROPIC) {
+        int budget = s_effort_budget(seat->reasoning_effort);
+        int max = seat->max_tokens > 0 ? seat->max_tokens : ANTHROPIC_DEFAULT_MAX_TOKS;
+        if (budget && max <= budget) max = budget + ANTHROPIC_DEFAULT_MAX_TOKS;
+        if (s_set(body, "max_tokens", json_integer(max)) != 0) goto oom;
+        if (system && *system) {
+            if (cache_hint) {
+                json_t *blk = json_pack("[{s:s, s:s, s:{s:s}}]", "type", "text", "text", system,
+                                        "cache_control", "type", "ephemeral");
+                if (s_set(body, "system", blk) != 0) goto oom;
+            } else if (s_set(body, "system", json_string(system)) != 0) {
+                goto oom;
+            }
+        }
+        if (budget) {
+            /* extended thinking; the API then refuses a temperature */
+            json_t *th = json_pack("{s:s, s:i}", "type", "enabled", "budget_tokens", budget);
+            if (s_set(body, "thinking", th) != 0) goto oom;
+        } else if (seat->temperature >= 0 &&
+                   s_set(body, "temperature", json_real(seat->temperature)) != 0) {
+            goto oom;
+        }
+    } else {
+        if (system && *system &&
+            json_array_append_new(
+                msgs, json_pack("{s:s, s:s}", "role", "system", "content", system)) != 0)
+            goto oom;
+        if (seat->temperature >= 0 && s_set(body, "temperature", json_real(seat->temperature)) != 0)
+            goto oom;
+        if (seat->max_tokens > 0 &&
+            s_set(body, s_is_openai_host(out->url) ? "max_completion_tokens" : "max_tokens",
+                  json_integer(seat->max_tokens)) != 0)
+            goto oom;
+        if (seat->reasoning_effort && *seat->reasoning_effort &&
+            s_set(body, "reasoning_effort", json_string(seat->reasoning_effort)) != 0)
+            goto oom;
+        if (seat->json_mode &&
+            s_set(body, "response_format", json_pack("{s:s}", "type", "json_object")) != 0)
+            goto oom;
+    }
+    if (json_array_append_new(
+            msgs, json_pack("{s:s, s:s}", "role", "user", "content", user ? user : "")) != 0)
+        goto oom;
+    if (json_object_set(body, "messages", msgs) != 0) goto oom;
+    out->body = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!out->body) goto oom;
+    json_decref(msgs);
+    json_decref(body);
+    return 0;
+oom:
+    s_fmt(err, errlen, "cannot build the request (out of memory or invalid UTF-8)");
+fail:
+    json_decref(msgs);
+    json_decref(body);
+    llm_request_clear(out);
+    return -1;
+}
+
+/* ----------------------------------------------------------- responses -- */
+
+static int64_t s_int(json_t *o, const char *path1, const char *path2)
+{
+    json_t *v = json_object_get(o, path1);
+    if (path2) v = json_object_get(v, path2);
+    if (json_is_integer(v)) return (int64_t)json_integer_value(v);
+    if (json_is_real(v)) return (int64_t)json_real_value(v);
+    return 0;
+}
+
+/* Appends the text parts of an OpenAI content array or Anthropic content blocks. */
+static int s_append_text(char **acc, size_t *len, const char *s)
+{
+    size_t n = strlen(s);
+    char *p = realloc(*acc, *len + n + 1);
+    if (!p) return -1;
+    memcpy(p + *len, s, n + 1);
+    *acc = p;
+    *len += n;
+    return 0;
+}
+
+static int s_collect_blocks(json_t *arr, char **text)
+{
+    size_t len = 0, i;
+    json_t *blk;
+    *text = strdup("");
+    if (!*text) return -1;
+    json_array_foreach(arr, i, blk)
+    {
+        /* text blocks only: thinking, redacted_thinking, tool_use are left out */
+        const char *type = json_string_value(json_object_get(blk, "type"));
+        const char *t = json_string_value(json_object_get(blk, "text"));
+        if (t && (!type || strcmp(type, "text") == 0 || strcmp(type, "output_text") == 0) &&
+            s_append_text(text, &len, t) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int llm_reply_parse(llm_provider_t p, const char *body, size_t len, llm_reply_t *out, char *why,
+                    size_t whylen)
+{
+    memset(out, 0, sizeof *out);
+    json_error_t jerr;
+    json_t *root = json_loadb(body ? body : "", len, 0, &jerr);
+    if (!root) {
+        s_fmt(why, whylen, "malformed response body: %s", jerr.text);
+        return -1;
+    }
+    if (!json_is_object(root)) {
+        s_fmt(why, whylen, "malformed response body: not a JSON object");
+        goto fail;
+    }
+    json_t *errv = json_object_get(root, "error");
+    if (errv && !json_is_null(errv)) {
+        char msg[200];
+        llm_error_message(body, len, msg, sizeof msg);
+        s_fmt(why, whylen, "error in a 2xx reply: %s", msg);
+        goto fail;
+    }
+    const char *model = json_string_value(json_object_get(root, "model"));
+    s_fmt(out->model, sizeof out->model, "%s", model ? model : "");
+    json_t *usage = json_object_get(root, "usage");
+    if (p == LLM_ANTHROPIC) {
+        json_t *content = json_object_get(root, "content");
+        if (!json_is_array(content)) {
+            s_fmt(why, whylen, "malformed response body: no content blocks");
+            goto fail;
+        }
+        if (s_collect_blocks(content, &out->text) != 0) goto oom;
+        int64_t read = s_int(usage, "cache_read_input_tokens", NULL);
+        int64_t made = s_int(usage, "cache_creation_input_tokens", NULL);
+        out->tokens_in = s_int(usage, "input_tokens", NULL) + read + made;
+        out->tokens_out = s_int(usage, "output_tokens", NULL);
+        out->tokens_cached = read;
+        const char *stop = json_string_value(json_object_get(root, "stop_reason"));
+        s_fmt(out->stop_reason, sizeof out->stop_reason, "%s", stop ? stop : "");
+    } else {
+        json_t *choice = json_array_get(json_object_get(root, "choices"), 0);
+        json_t *msg = json_object_get(choice, "message");
+        if (!json_is_object(msg)) {
+            s_fmt(why, whylen, "malformed response body: no choices[0].message");
+            goto fail;
+        }
+        json_t *content = json_object_get(msg, "content");
+        if (json_is_string(content)) {
+            out->text = strdup(json_string_value(content));
+            if (!out->text) goto oom;
+        } else if (json_is_array(content)) {
+            if (s_collect_blocks(content, &out->text) != 0) goto oom;
+        } else {
+            /* null content: a refusal, or everything went into reasoning */
+            out->text = strdup("");
+            if (!out->text) goto oom;
+        }
+        out->tokens_in = s_int(usage, "prompt_tokens", NULL);
+        out->tokens_out = s_int(usage, "completion_tokens", NULL);
+        out->tokens_reasoning = s_int(usage, "completion_tokens_details", "reasoning_tokens");
+        out->tokens_cached = s_int(usage, "prompt_tokens_details", "cached_tokens");
+        const char *stop = json_string_value(json_object_get(choice, "finish_reason"));
+        s_fmt(out->stop_reason, sizeof out->stop_reason, "%s", stop ? stop : "");
+    }
+    json_decref(root);
+    return 0;
+oom:
+    s_fmt(why, whylen, "out of memory reading the reply");
+fail:
+    json_decref(root);
+    llm_reply_clear(out);
+    return -1;
+}
+
+void llm_reply_clear(llm_reply_t *r)
+{
+    if (!r) return;
+    free(r->text);
+    memset(r, 0, sizeof *r);
+}
+
+/* Copies printable text, one line, at most outlen-1 bytes. */
+static void s_flat(const char *s, size_t len, char *out, size_t outlen)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < len && j + 1 < outlen; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        out[j++] = (ch == '\n' || ch == '\r' || ch == '\t') ? ' ' : (ch < 32 ? '?' : (char)ch);
+    }
+    if (outlen) out[j] = '\0';
+}
+
+void llm_error_message(const char *body, size_t len, char *out, size_t outlen)
+{
+    if (!out || !outlen) return;
+    out[0] = '\0';
+    if (!body || !len) return;
+    json_t *root = json_loadb(body, len, 0, NULL);
+    json_t *e = json_object_get(root, "error");
+    const char *msg = NULL, *type = NULL;
+    if (json_is_string(e)) {
+        msg = json_string_value(e); /* Ollama, llama.cpp: {"error": "..."} */
+    } else if (json_is_object(e)) {
+        /* OpenAI {"error":{"message","type","code"}}, Anthropic
+         * {"type":"error","error":{"type","message"}} */
+        msg = json_string_value(json_object_get(e, "message"));
+        type = json_string_value(json_object_get(e, "type"));
+        if (!type) type = json_string_value(json_object_get(e, "code"));
+    } else if (json_is_object(root)) {
+        msg = json_string_value(json_object_get(root, "message"));
+        if (!msg) msg = json_string_value(json_object_get(root, "detail"));
+    }
+    if (msg && type)
+        s_fmt(out, outlen, "%s: %s", type, msg);
+    else if (msg)
+        s_fmt(out, outlen, "%s", msg);
+    else
+        s_flat(body, len < 200 ? len : 200, out, outlen);
+    json_decref(root);
+}
+
+double llm_cost(const pl_price_t *price, int64_t in, int64_t cached, int64_t out)
+{
+    if (!price) return 0;
+    if (cached > in) cached = in;
+    double cached_rate = price->cached_input > 0 ? price->cached_input : price->input;
+    return ((double)(in - cached) * price->input + (double)cached * cached_rate +
+            (double)out * price->output) /
+           1e6;
+}
