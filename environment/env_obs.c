@@ -91,7 +91,7 @@ int env_observe(env_game_t *g, int agent, env_turn_kind_t kind, env_obs_t *o)
         from = 0;
         if (trunc) /* the last five rounds of thoughts */
             while (from < a->thoughts.n &&
-                   a->thoughts.v[from].round <= g->round - S_KEEP_THOUGHT_ROUNDS)
+                   a->thoughts.v[from].round < g->round - S_KEEP_THOUGHT_ROUNDS)
                 from++;
         o->thoughts = a->thoughts.v + from;
         o->n_thoughts = a->thoughts.n - from;
