@@ -26,8 +26,22 @@
  *        reasoning_effort, timeout, headers: {name: value}, prompt_layout, json_mode,
  *        label}
  *   prices: {<model>: {input: usd_per_mtok, output: usd_per_mtok, cached_input: ...}}
+ *   blind: false
  *
- * A bad file is refused with "FILE:LINE: what is wrong".
+ * Semantics worth knowing (examples/paper.yaml spells out every key):
+ * - transparency.show_full_revenue sets all five parts; a part key written in the
+ *   same file wins over it wherever it stands.
+ * - seats omitted: the first half of simulation.agents (rounded up) is perfect, the
+ *   rest selfish. Seats written: the group counts (default 1) must add up to
+ *   simulation.agents. llm seats need a model; provider defaults to openai, and
+ *   base_url / api_key_env to the provider's; temperature -1 and max_tokens 0 mean
+ *   "not sent"; timeout 120 s; prompt_layout paper.
+ * - agent_types counts go into game.type_counts (neutral takes the rest).
+ * - prices: cached_input defaults to input.
+ * - YAML anchors and aliases are refused, as is a second document in one file.
+ *
+ * A bad file is refused with "FILE:LINE: what is wrong" (the line of the key, or
+ * for a rule that spans keys, of the key env_config_check() names).
  */
 #ifndef PARLEY_PL_CONFIG_H
 #define PARLEY_PL_CONFIG_H
@@ -49,20 +63,20 @@ typedef struct {
 
 /* One seat: who plays it. Strings are owned by the pl_config_t. */
 typedef struct {
-    char *policy;          /* "perfect", "llm", "human", ... */
-    char *provider;        /* llm: "openai" | "anthropic" */
-    char *model;           /* llm: model name sent to the API */
-    char *base_url;        /* llm: e.g. https://api.openai.com/v1 */
-    char *api_key_env;     /* llm: name of the environment variable with the key */
-    double temperature;    /* llm: < 0 means "not sent" */
-    int max_tokens;        /* llm: 0 means provider default */
-    char *reasoning_effort;/* llm: NULL means "not sent" */
-    double timeout;        /* llm: seconds per HTTP attempt */
+    char *policy;           /* "perfect", "llm", "human", ... */
+    char *provider;         /* llm: "openai" | "anthropic" */
+    char *model;            /* llm: model name sent to the API */
+    char *base_url;         /* llm: e.g. https://api.openai.com/v1 */
+    char *api_key_env;      /* llm: name of the environment variable with the key */
+    double temperature;     /* llm: < 0 means "not sent" */
+    int max_tokens;         /* llm: 0 means provider default */
+    char *reasoning_effort; /* llm: NULL means "not sent" */
+    double timeout;         /* llm: seconds per HTTP attempt */
     size_t n_headers;
-    pl_header_t *headers;  /* llm: extra HTTP headers */
-    char *prompt_layout;   /* llm: "paper" | "cache" */
-    bool json_mode;        /* llm: ask the provider for a JSON object */
-    char *label;           /* free text shown in reports (e.g. "gpt-4o") */
+    pl_header_t *headers; /* llm: extra HTTP headers */
+    char *prompt_layout;  /* llm: "paper" | "cache" */
+    bool json_mode;       /* llm: ask the provider for a JSON object */
+    char *label;          /* free text shown in reports (e.g. "gpt-4o") */
 } pl_seat_t;
 
 typedef struct {
@@ -71,18 +85,18 @@ typedef struct {
 } pl_price_t;
 
 typedef struct {
-    char *path;            /* the file it came from (NULL for built-in) */
-    char *scenario;        /* "infoshare" */
+    char *path;     /* the file it came from (NULL for built-in) */
+    char *scenario; /* "infoshare" */
     env_config_t game;
     pl_timing_t timing;
-    double turn_timeout;   /* seconds an agent has for one turn */
+    double turn_timeout; /* seconds an agent has for one turn */
     double human_turn_timeout;
-    double duration;       /* realtime: seconds of play */
-    double min_think;      /* realtime: seconds between an agent's decisions */
-    double heartbeat;      /* seconds between heartbeats */
-    bool blind;            /* seats shown under neutral labels */
-    int n_seats;           /* == game.n_agents */
-    pl_seat_t *seats;      /* [n_seats] */
+    double duration;  /* realtime: seconds of play */
+    double min_think; /* realtime: seconds between an agent's decisions */
+    double heartbeat; /* seconds between heartbeats */
+    bool blind;       /* seats shown under neutral labels */
+    int n_seats;      /* == game.n_agents */
+    pl_seat_t *seats; /* [n_seats] */
     size_t n_prices;
     pl_price_t *prices;
 } pl_config_t;
@@ -97,7 +111,13 @@ pl_config_t *pl_config_load(const char *path, char *err, size_t errlen);
 pl_config_t *pl_config_parse(const char *text, size_t len, const char *name, char *err,
                              size_t errlen);
 /* Applies one override "key.path=value" (as `parley sweep` and `--set` do),
- * e.g. "simulation.rounds=5", "seed=3", "seats.0.model=gpt-4o". */
+ * e.g. "simulation.rounds=5", "seed=3", "seats.0.model=gpt-4o". Seats are numbered
+ * from 0 or named agent_1..; "prices.gpt-4.1.input=2" and "agent_types.policy=3"
+ * work too. The value is YAML, so a whole list may be given: "seats=[{policy: helper,
+ * count: 10}]". The whole configuration is checked afterwards; on error c is left
+ * unchanged and err reads "ASSIGNMENT: message". When simulation.agents changes,
+ * the default seat split is redrawn and a list of identical seats is resized; other
+ * seat lists must be rewritten. Returns 0, or ENV_ECONFIG / ENV_EINVAL / ENV_ENOMEM. */
 int pl_config_set(pl_config_t *c, const char *assignment, char *err, size_t errlen);
 /* The whole configuration as JSON with the same keys the loader reads (JSON is
  * YAML, so a resolved config written this way loads back unchanged). */
