@@ -194,10 +194,11 @@ int env_config_check(const env_config_t *c, char *err, size_t errlen)
 
 json_t *env_event_new(env_game_t *g, const char *type)
 {
+    g->seq++; /* counted even when nobody listens, so benchmarks can count */
     if (!g->sink) return NULL;
     json_t *ev = json_object();
     if (!ev) return NULL;
-    json_object_set_new(ev, "seq", json_integer((json_int_t)(g->seq + 1)));
+    json_object_set_new(ev, "seq", json_integer((json_int_t)g->seq));
     json_object_set_new(ev, "type", json_string(type));
     json_object_set_new(ev, "round", json_integer(g->round));
     return ev;
@@ -205,7 +206,6 @@ json_t *env_event_new(env_game_t *g, const char *type)
 
 void env_event_emit(env_game_t *g, json_t *ev)
 {
-    g->seq++;
     g->sink(g->sink_ctx, ev);
 }
 
@@ -279,6 +279,7 @@ void env_game_destroy(env_game_t **gp)
         VEC_FREE(a->sent);
         VEC_FREE(a->received);
         VEC_FREE(a->requests);
+        VEC_FREE(a->asks);
         VEC_FREE(a->thoughts);
         VEC_FREE(a->invalid);
     }
@@ -302,6 +303,8 @@ void env_game_destroy(env_game_t **gp)
     VEC_FREE(g->exchanges);
     VEC_FREE(g->replies);
     env_set_free(&g->sent_set);
+    env_map_free(&g->req_map);
+    env_map_free(&g->ask_map);
     env_arena_free(&g->arena);
     free(g);
     *gp = NULL;
@@ -510,6 +513,16 @@ static int s_snapshot(env_game_t *g)
         g->dir_count[a] = (uint32_t)(g->dir_buf + at - g->dir_pieces[a]);
         g->board_snap[a] = (env_board_row_t){a, env_agent_revenue(g, a), ag->tasks_done};
     }
+    /* The board as shown: shuffled once per round, from the seed. */
+    memcpy(g->obs_board, g->board_snap, sizeof *g->obs_board * (size_t)g->n);
+    env_rng_t r;
+    env_rng_seed(&r, g->cfg.seed, 0x80000000ULL + (uint64_t)g->round);
+    for (int i = g->n - 1; i > 0; i--) {
+        int j = (int)env_rng_below(&r, (uint64_t)i + 1);
+        env_board_row_t t = g->obs_board[i];
+        g->obs_board[i] = g->obs_board[j];
+        g->obs_board[j] = t;
+    }
     g->bc_snapshot = g->broadcasts.n;
     /* Inverted: holders of each piece, in agent id order. */
     if (env_vec_reserve((void **)&g->holder_buf, &g->holder_cap, total ? total : 1, sizeof(int)))
@@ -568,17 +581,16 @@ static int s_note(env_game_t *g, int agent, char *text)
     return VEC_PUSH(g->agents[agent].notes, n);
 }
 
-static env_request_t *s_find_request(env_agent_t *req, int holder, int piece)
-{
-    for (size_t i = 0; i < req->requests.n; i++)
-        if (req->requests.v[i].holder == holder && req->requests.v[i].piece == piece)
-            return &req->requests.v[i];
-    return NULL;
-}
-
 static uint64_t s_sent_key(const env_game_t *g, int from, int to, int piece)
 {
     return ((uint64_t)from * (uint64_t)g->n + (uint64_t)to) * (uint64_t)g->p + (uint64_t)piece;
+}
+
+/* The request `requester` made of `holder` for `piece`, or NULL. */
+static env_request_t *s_find_request(env_game_t *g, int requester, int holder, int piece)
+{
+    int64_t i = env_map_get(&g->req_map, s_sent_key(g, requester, holder, piece));
+    return i < 0 ? NULL : &g->agents[requester].requests.v[i];
 }
 
 static void s_set_result(env_result_t *r, int code, const char *fmt, ...)
@@ -603,7 +615,7 @@ static int s_transfer(env_game_t *g, int from, int to, const int *pieces, const 
                       size_t n, bool automated)
 {
     env_agent_t *src = &g->agents[from], *dst = &g->agents[to];
-    json_t *ev = env_event_new(g, "transfer"), *list = ev ? json_array() : NULL;
+    json_t *list = g->sink ? json_array() : NULL;
     int copied = 0, misreports = 0;
     for (size_t i = 0; i < n; i++) {
         int p = pieces[i];
@@ -620,7 +632,7 @@ static int s_transfer(env_game_t *g, int from, int to, const int *pieces, const 
         if (VEC_PUSH(dst->inv, h) || VEC_PUSH(src->sent, s) || VEC_PUSH(dst->received, rcv) ||
             env_set_add(&g->sent_set, s_sent_key(g, from, to, p)))
             return -ENV_ENOMEM;
-        env_request_t *rq = s_find_request(dst, from, p);
+        env_request_t *rq = s_find_request(g, to, from, p);
         if (rq) rq->fulfilled = true;
         bool mis = stated != truth;
         misreports += mis;
@@ -651,41 +663,43 @@ static int s_transfer(env_game_t *g, int from, int to, const int *pieces, const 
             if (s_note(g, to, text)) return -ENV_ENOMEM;
         }
     }
-    if (ev) {
-        if (copied) {
-            json_object_set_new(ev, "from", json_string(src->id));
-            json_object_set_new(ev, "to", json_string(dst->id));
-            json_object_set_new(ev, "pieces", list);
-            json_object_set_new(ev, "automated", json_boolean(automated));
-            json_object_set_new(ev, "misreports", json_integer(misreports));
-            json_object_set_new(ev, "bonus", json_integer(bonus));
-            env_event_emit(g, ev);
-        } else {
-            json_decref(list);
-            json_decref(ev);
-        }
+    json_t *ev = copied ? env_event_new(g, "transfer") : NULL;
+    if (!ev) {
+        json_decref(list);
+        return copied;
     }
+    json_object_set_new(ev, "from", json_string(src->id));
+    json_object_set_new(ev, "to", json_string(dst->id));
+    json_object_set_new(ev, "pieces", list);
+    json_object_set_new(ev, "automated", json_boolean(automated));
+    json_object_set_new(ev, "misreports", json_integer(misreports));
+    json_object_set_new(ev, "bonus", json_integer(bonus));
+    env_event_emit(g, ev);
     return copied;
 }
 
 /* Pieces named in a direct message, recorded as requests of `from` to `to`
  * when `from` lacks them (GAME.md: a request is a DM that names a piece). */
-static int s_track_requests(env_game_t *g, int from, int to, const char *content, int *named,
-                            size_t n_named)
+static int s_track_requests(env_game_t *g, int from, int to, const int *named, size_t n_named)
 {
-    env_agent_t *req = &g->agents[from];
+    env_agent_t *req = &g->agents[from], *holder = &g->agents[to];
     for (size_t i = 0; i < n_named; i++) {
         int p = named[i];
         if (env_bit_get(req->held, p)) continue;
-        env_request_t *rq = s_find_request(req, to, p);
+        uint64_t key = s_sent_key(g, from, to, p);
+        env_request_t *rq = s_find_request(g, from, to, p);
         if (rq) {
             rq->count++;
+            holder->asks.v[env_map_get(&g->ask_map, key)].count++;
             continue;
         }
         env_request_t r = {to, p, 1, false};
-        if (VEC_PUSH(req->requests, r)) return ENV_ENOMEM;
+        env_ask_t a = {from, p, 1, false};
+        if (env_map_put(&g->req_map, key, (uint32_t)req->requests.n) ||
+            env_map_put(&g->ask_map, key, (uint32_t)holder->asks.n) || VEC_PUSH(req->requests, r) ||
+            VEC_PUSH(holder->asks, a))
+            return ENV_ENOMEM;
     }
-    (void)content;
     return ENV_OK;
 }
 
@@ -737,7 +751,7 @@ static int s_deliver(env_game_t *g, int from, int to, const char *content, bool 
     }
     if (!delivered) return ENV_OK;
     if (VEC_PUSH(g->agents[to].msgs, (const env_msg_t *)m)) return ENV_ENOMEM;
-    if (s_track_requests(g, from, to, content, named, n_named)) return ENV_ENOMEM;
+    if (s_track_requests(g, from, to, named, n_named)) return ENV_ENOMEM;
     if (g->cfg.automation == ENV_AUTO_FULFILL && s_auto_fulfill(g, from, to, named, n_named))
         return ENV_ENOMEM;
     if (kind == ENV_TURN_NORMAL && g->agents[to].reactive && !g->reply_pending[to]) {
@@ -871,6 +885,12 @@ static int s_act_send_info(env_game_t *g, int agent, const env_action_t *a, env_
             s_set_result(r, ENV_ENOT_HELD, "you do not hold '%s'", g->piece_names[pieces[j]]);
             goto done;
         }
+    }
+    /* Each request for these pieces is answered now, even where the receiver
+     * already holds the piece (GAME.md: later holders' sends change nothing). */
+    for (size_t j = 0; j < keep; j++) {
+        int64_t ask = env_map_get(&g->ask_map, s_sent_key(g, to, agent, pieces[j]));
+        if (ask >= 0) g->agents[agent].asks.v[ask].answered = true;
     }
     int copied = s_transfer(g, agent, to, pieces, values, keep, false);
     if (copied < 0) {

@@ -231,6 +231,13 @@ typedef struct {
     bool fulfilled;
 } env_request_t;
 
+/* A request received: `from` asked this agent for `piece` (count times). */
+typedef struct {
+    int from, piece, count;
+    bool answered; /* this agent has since sent that piece to `from` (copied or,
+                    * if `from` already had it, skipped) */
+} env_ask_t;
+
 typedef struct {
     int agent;
     int64_t revenue;
@@ -286,6 +293,12 @@ typedef struct {
     const env_received_t *received;
     size_t n_requests;
     const env_request_t *requests;
+    /* Requests received, as data (the messages say the same in words). A client
+     * that cannot rebuild them leaves has_asks false; policies then read the
+     * messages themselves. */
+    bool has_asks;
+    size_t n_asks;
+    const env_ask_t *asks;
     bool has_thoughts;
     size_t n_thoughts;
     const env_note_t *thoughts;

@@ -60,6 +60,18 @@ bool env_set_has(const env_set_t *s, uint64_t key);
 int env_set_add(env_set_t *s, uint64_t key); /* 0, or ENV_ENOMEM */
 void env_set_free(env_set_t *s);
 
+/* A map from 64-bit keys to 32-bit values (open addressing). */
+typedef struct {
+    uint64_t *keys; /* 0 = empty; keys are stored +1 */
+    uint32_t *vals;
+    size_t n, cap;
+} env_map_t;
+
+/* The value of key, or -1. */
+int64_t env_map_get(const env_map_t *m, uint64_t key);
+int env_map_put(env_map_t *m, uint64_t key, uint32_t val); /* 0, or ENV_ENOMEM */
+void env_map_free(env_map_t *m);
+
 typedef struct {
     char *id; /* "task_12" */
     char *description;
@@ -83,6 +95,7 @@ typedef struct {
     VEC(env_sent_t) sent;
     VEC(env_received_t) received;
     VEC(env_request_t) requests;
+    VEC(env_ask_t) asks; /* requests received */
     VEC(env_note_t) thoughts;
     VEC(env_invalid_t) invalid; /* of the last turn */
     env_rng_t task_rng;         /* this agent's own stream of tasks */
@@ -103,6 +116,8 @@ struct env_game {
     env_agent_t *agents; /* [n] */
     VEC(env_task_t) tasks;
     env_set_t sent_set; /* (from, to, piece) already transferred */
+    env_map_t req_map;  /* (from, to, piece) -> index in from's requests */
+    env_map_t ask_map;  /* (from, to, piece) -> index in to's asks */
 
     int round; /* 1-based; 0 before the first */
     bool in_round, over, finished;
@@ -130,7 +145,7 @@ struct env_game {
     int round_tasks, round_messages;
 
     /* Scratch for observations (reused; observations are views). */
-    env_board_row_t *obs_board; /* [n] */
+    env_board_row_t *obs_board; /* [n], board_snap shuffled */
     env_task_view_t *obs_tasks;
     size_t obs_tasks_cap;
 };

@@ -35,26 +35,16 @@ int env_observe(env_game_t *g, int agent, env_turn_kind_t kind, env_obs_t *o)
     o->round = g->round;
     o->rounds = c->rounds;
 
-    /* Revenue board, frozen at round start. Shuffled per agent and round, from
-     * the seed, so that the order says nothing and a re-sent turn is identical. */
+    /* Revenue board, frozen and shuffled once at round start (env.c), so the
+     * order says nothing; without transparency, only one's own row. */
     o->has_board = c->show_revenue_board;
     if (o->has_board) {
-        memcpy(g->obs_board, g->board_snap, sizeof *g->obs_board * (size_t)g->n);
-        env_rng_t r;
-        env_rng_seed(&r, c->seed,
-                     0x80000000ULL + (uint64_t)g->round * 1000003ULL + (uint64_t)agent);
-        for (int i = g->n - 1; i > 0; i--) {
-            int j = (int)env_rng_below(&r, (uint64_t)i + 1);
-            env_board_row_t t = g->obs_board[i];
-            g->obs_board[i] = g->obs_board[j];
-            g->obs_board[j] = t;
-        }
+        o->board = g->obs_board;
         o->n_board = (size_t)g->n;
     } else {
-        g->obs_board[0] = g->board_snap[agent];
+        o->board = &g->board_snap[agent];
         o->n_board = 1;
     }
-    o->board = g->obs_board;
 
     if (env_vec_reserve((void **)&g->obs_tasks, &g->obs_tasks_cap, a->active.n ? a->active.n : 1,
                         sizeof *g->obs_tasks))
@@ -85,6 +75,9 @@ int env_observe(env_game_t *g, int agent, env_turn_kind_t kind, env_obs_t *o)
     o->n_received = a->received.n;
     o->requests = a->requests.v;
     o->n_requests = a->requests.n;
+    o->has_asks = true;
+    o->asks = a->asks.v;
+    o->n_asks = a->asks.n;
 
     o->has_thoughts = c->show_thoughts;
     if (o->has_thoughts) {

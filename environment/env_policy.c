@@ -29,13 +29,17 @@ bool env_policy_reactive(env_policy_t p)
     return p == ENV_POLICY_PERFECT;
 }
 
+/* Keys of the set below: (agent, piece) pairs, tagged by what they mean. */
+#define S_KEY(tag, agent, piece)                                                                   \
+    ((uint64_t)(tag) << 62 | (uint64_t)(agent) << 31 | (uint32_t)(piece))
+enum { S_PLANNED_SEND = 0, S_ASKED = 1, S_SENT = 2, S_PLANNED_ASK = 3 };
+
 /* What a policy knows of itself at the start of its turn. */
 typedef struct {
     const env_names_t *names;
     const env_obs_t *o;
-    uint64_t *held;    /* own pieces, bitset */
-    uint64_t *planned; /* (to * n_pieces + piece) already in this decision: small list */
-    size_t n_planned, cap_planned;
+    uint64_t *held; /* own pieces, bitset */
+    env_set_t seen; /* what was asked and sent before, what this decision plans */
 } s_view_t;
 
 static bool s_dir_holds(const env_obs_t *o, int agent, int piece)
@@ -52,33 +56,33 @@ static bool s_dir_holds(const env_obs_t *o, int agent, int piece)
     return lo < o->dir_count[agent] && v[lo] == piece;
 }
 
-static bool s_planned(s_view_t *v, uint64_t key)
+/* Fills the set with what the checks below will ask about: past requests for
+ * pieces that are missing now (a bit test per request, hashing only the few
+ * that matter), and, when the requests received are not given as data, past
+ * sends. Once per turn instead of a scan of the lists per candidate. */
+static int s_index_past(s_view_t *v)
 {
-    for (size_t i = 0; i < v->n_planned; i++)
-        if (v->planned[i] == key) return true;
-    return false;
+    const env_obs_t *o = v->o;
+    size_t words = ((size_t)v->names->n_pieces + 63) / 64;
+    uint64_t *missing = calloc(words, sizeof *missing);
+    if (!missing) return ENV_ENOMEM;
+    for (size_t t = 0; t < o->n_tasks; t++)
+        for (int k = 0; k < o->tasks[t].n_pieces; k++)
+            if (!env_bit_get(v->held, o->tasks[t].pieces[k]))
+                env_bit_set(missing, o->tasks[t].pieces[k]);
+    int rc = ENV_OK;
+    for (size_t i = 0; i < o->n_requests && !rc; i++)
+        if (env_bit_get(missing, o->requests[i].piece))
+            rc = env_set_add(&v->seen, S_KEY(S_ASKED, o->requests[i].holder, o->requests[i].piece));
+    for (size_t i = 0; i < o->n_sent && !rc && !o->has_asks; i++)
+        rc = env_set_add(&v->seen, S_KEY(S_SENT, o->sent[i].to, o->sent[i].piece));
+    free(missing);
+    return rc;
 }
 
-static int s_plan(s_view_t *v, uint64_t key)
+static bool s_seen(const s_view_t *v, int tag, int agent, int piece)
 {
-    if (env_vec_reserve((void **)&v->planned, &v->cap_planned, v->n_planned + 1, sizeof(uint64_t)))
-        return ENV_ENOMEM;
-    v->planned[v->n_planned++] = key;
-    return ENV_OK;
-}
-
-static bool s_requested(const env_obs_t *o, int holder, int piece)
-{
-    for (size_t i = 0; i < o->n_requests; i++)
-        if (o->requests[i].holder == holder && o->requests[i].piece == piece) return true;
-    return false;
-}
-
-static bool s_sent(const env_obs_t *o, int to, int piece)
-{
-    for (size_t i = 0; i < o->n_sent; i++)
-        if (o->sent[i].to == to && o->sent[i].piece == piece) return true;
-    return false;
+    return env_set_has(&v->seen, S_KEY(tag, agent, piece));
 }
 
 /* (1) Ask every holder (round snapshot) of every missing piece, once a game. */
@@ -93,11 +97,13 @@ static int s_request_missing(s_view_t *v, env_decision_t *d)
             if (env_bit_get(v->held, p)) continue;
             for (uint32_t h = 0; h < o->holder_count[p]; h++) {
                 int holder = o->holders[p][h];
-                uint64_t key = ((uint64_t)holder << 32 | (uint32_t)p) | (1ULL << 63);
-                if (holder == o->agent || s_requested(o, holder, p) || s_planned(v, key)) continue;
+                if (holder == o->agent || s_seen(v, S_ASKED, holder, p) ||
+                    s_seen(v, S_PLANNED_ASK, holder, p))
+                    continue;
                 snprintf(text, sizeof text, "REQUEST: %s for %s", nm->piece_names[p],
                          o->tasks[t].id);
-                if (env_decision_message(d, nm->agent_ids[holder], text) || s_plan(v, key))
+                if (env_decision_message(d, nm->agent_ids[holder], text) ||
+                    env_set_add(&v->seen, S_KEY(S_PLANNED_ASK, holder, p)))
                     return ENV_ENOMEM;
             }
         }
@@ -112,26 +118,40 @@ static int s_value_of(const env_obs_t *o, int piece)
     return 0;
 }
 
+/* Sends `piece` to `to` unless it was sent, is planned, or `to` holds it. */
+static int s_answer(s_view_t *v, env_decision_t *d, int to, int piece)
+{
+    const env_obs_t *o = v->o;
+    if (to < 0 || to >= v->names->n_agents || to == o->agent || !env_bit_get(v->held, piece) ||
+        s_seen(v, S_PLANNED_SEND, to, piece))
+        return ENV_OK;
+    /* Reading messages, every old request is seen again each turn: skip the
+     * ones answered before or no longer needed (the asker holds the piece). */
+    if (!o->has_asks && (s_dir_holds(o, to, piece) || s_seen(v, S_SENT, to, piece))) return ENV_OK;
+    if (env_decision_send(d, v->names->agent_ids[to], v->names->piece_names[piece],
+                          s_value_of(o, piece)) ||
+        env_set_add(&v->seen, S_KEY(S_PLANNED_SEND, to, piece)))
+        return ENV_ENOMEM;
+    return ENV_OK;
+}
+
 /* (2) Answer every request received with the piece at its value. */
 static int s_answer_requests(s_view_t *v, env_decision_t *d)
 {
     const env_obs_t *o = v->o;
+    if (o->has_asks) { /* the structured list: no text to read */
+        for (size_t i = 0; i < o->n_asks; i++)
+            if (!o->asks[i].answered && s_answer(v, d, o->asks[i].from, o->asks[i].piece))
+                return ENV_ENOMEM;
+        return ENV_OK;
+    }
     int named[64];
     for (size_t i = 0; i < o->n_msgs; i++) {
         const env_msg_t *m = o->msgs[i];
-        if (m->to != o->agent || m->from < 0 || m->from >= v->names->n_agents) continue;
+        if (m->to != o->agent) continue;
         size_t n = env_find_pieces(v->names, m->content, named, 64);
-        for (size_t j = 0; j < n; j++) {
-            int p = named[j];
-            uint64_t key = (uint64_t)m->from << 32 | (uint32_t)p;
-            if (!env_bit_get(v->held, p) || s_dir_holds(o, m->from, p) || s_planned(v, key) ||
-                s_sent(o, m->from, p))
-                continue;
-            if (env_decision_send(d, v->names->agent_ids[m->from], v->names->piece_names[p],
-                                  s_value_of(o, p)) ||
-                s_plan(v, key))
-                return ENV_ENOMEM;
-        }
+        for (size_t j = 0; j < n; j++)
+            if (s_answer(v, d, m->from, named[j])) return ENV_ENOMEM;
     }
     return ENV_OK;
 }
@@ -208,32 +228,32 @@ int env_policy_decide(env_policy_t p, const env_names_t *names, const env_obs_t 
     v.held = calloc(((size_t)names->n_pieces + 63) / 64, sizeof(uint64_t));
     if (!v.held) return ENV_ENOMEM;
     for (size_t i = 0; i < o->n_inventory; i++) env_bit_set(v.held, o->inventory[i].piece);
-    int rc = ENV_OK;
+    int rc = s_index_past(&v);
     bool reply = o->kind == ENV_TURN_REPLY;
     switch (p) {
     case ENV_POLICY_PERFECT:
-        if (!reply) rc = s_request_missing(&v, d);
+        if (!rc && !reply) rc = s_request_missing(&v, d);
         if (!rc) rc = s_answer_requests(&v, d);
         if (!rc && !reply) rc = s_submit_ready(&v, d);
         break;
     case ENV_POLICY_SELFISH:
-        if (!reply) rc = s_request_missing(&v, d);
+        if (!rc && !reply) rc = s_request_missing(&v, d);
         if (!rc && !reply) rc = s_submit_ready(&v, d);
         break;
     case ENV_POLICY_HELPER:
-        rc = s_answer_requests(&v, d);
+        if (!rc) rc = s_answer_requests(&v, d);
         if (!rc && !reply) rc = s_submit_ready(&v, d);
         break;
     case ENV_POLICY_RANDOM: {
         uint64_t dummy = 0;
-        rc = s_random(&v, rng_state ? rng_state : &dummy, d);
+        if (!rc) rc = s_random(&v, rng_state ? rng_state : &dummy, d);
         break;
     }
     default:
         break;
     }
     free(v.held);
-    free(v.planned);
+    env_set_free(&v.seen);
     return rc;
 }
 

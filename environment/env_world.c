@@ -135,6 +135,54 @@ void env_set_free(env_set_t *s)
     memset(s, 0, sizeof *s);
 }
 
+int64_t env_map_get(const env_map_t *m, uint64_t key)
+{
+    if (!m->cap) return -1;
+    for (size_t i = s_slot(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
+        if (m->keys[i] == 0) return -1;
+        if (m->keys[i] == key + 1) return m->vals[i];
+    }
+}
+
+int env_map_put(env_map_t *m, uint64_t key, uint32_t val)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        uint64_t *keys = calloc(cap, sizeof *keys);
+        uint32_t *vals = calloc(cap, sizeof *vals);
+        if (!keys || !vals) {
+            free(keys);
+            free(vals);
+            return ENV_ENOMEM;
+        }
+        for (size_t j = 0; j < m->cap; j++) {
+            if (!m->keys[j]) continue;
+            size_t i = s_slot(m->keys[j] - 1, cap);
+            while (keys[i]) i = (i + 1) & (cap - 1);
+            keys[i] = m->keys[j];
+            vals[i] = m->vals[j];
+        }
+        free(m->keys);
+        free(m->vals);
+        m->keys = keys;
+        m->vals = vals;
+        m->cap = cap;
+    }
+    size_t i = s_slot(key, m->cap);
+    while (m->keys[i] && m->keys[i] != key + 1) i = (i + 1) & (m->cap - 1);
+    if (!m->keys[i]) m->n++;
+    m->keys[i] = key + 1;
+    m->vals[i] = val;
+    return ENV_OK;
+}
+
+void env_map_free(env_map_t *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
 /* ----------------------------------------------------------------- world -- */
 
 /* GAME.md: 5% uniform 0-19, 15% 20-59, 60% 60-79, 20% 80-100. */

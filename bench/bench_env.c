@@ -1,0 +1,101 @@
+/* bench_env.c: how fast the game engine plays perfect games in-process.
+ *
+ * For 10, 50 and 200 agents (20 rounds, 10 pieces per agent, so 10*N pieces)
+ * it plays perfect games for a while and prints games per second, time per
+ * game, events per game, time per event and the peak memory of a child
+ * process that played only that size. Two variants: the engine alone (no
+ * event sink) and with every event serialized to JSON text, as the broker does.
+ *
+ * Usage: bench_env [seconds-per-size]   (default 2) */
+#include "env.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double s_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static size_t s_bytes;
+static void s_sink(void *ctx, json_t *ev)
+{
+    (void)ctx;
+    char *s = json_dumps(ev, JSON_COMPACT);
+    if (s) s_bytes += strlen(s);
+    free(s);
+    json_decref(ev);
+}
+
+typedef struct {
+    double games, seconds, events, tasks;
+} s_result_t;
+
+static s_result_t s_play(int agents, double budget, int with_events)
+{
+    s_result_t r = {0};
+    env_policy_t *pol = malloc(sizeof *pol * (size_t)agents);
+    for (int i = 0; i < agents; i++) pol[i] = ENV_POLICY_PERFECT;
+    double t0 = s_now();
+    uint64_t seed = 1;
+    do {
+        env_config_t c;
+        env_config_paper(&c);
+        c.seed = seed++;
+        c.n_agents = agents;
+        c.total_pieces = 10 * agents;
+        env_game_t *g = env_game_new(&c, with_events ? s_sink : NULL, NULL, NULL);
+        if (!g || env_play(g, pol) != ENV_OK) {
+            fprintf(stderr, "bench_env: game failed\n");
+            exit(1);
+        }
+        r.events += (double)env_events_emitted(g);
+        r.tasks += env_tasks_done(g);
+        env_game_destroy(&g);
+        r.games++;
+        r.seconds = s_now() - t0;
+    } while (r.seconds < budget || r.games < 3);
+    free(pol);
+    return r;
+}
+
+int main(int argc, char **argv)
+{
+    double budget = argc > 1 ? atof(argv[1]) : 2.0;
+    int sizes[] = {10, 50, 200};
+    printf("%-7s %-7s %10s %12s %10s %10s %12s %10s\n", "agents", "events", "games/s", "ms/game",
+           "tasks", "ev/game", "ns/event", "peak MiB");
+    for (int with = 0; with < 2; with++) {
+        for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+            int fd[2];
+            if (pipe(fd)) return 1;
+            pid_t pid = fork();
+            if (pid == 0) { /* a child per size: its peak memory is that size's alone */
+                close(fd[0]);
+                s_result_t r = s_play(sizes[i], budget, with);
+                if (write(fd[1], &r, sizeof r) != (ssize_t)sizeof r) _exit(1);
+                _exit(0);
+            }
+            close(fd[1]);
+            s_result_t r;
+            ssize_t got = read(fd[0], &r, sizeof r);
+            close(fd[0]);
+            int status;
+            struct rusage ru;
+            if (wait4(pid, &status, 0, &ru) < 0 || got != (ssize_t)sizeof r) return 1;
+            printf("%-7d %-7s %10.1f %12.3f %10.1f %10.0f %12.1f %10.1f\n", sizes[i],
+                   with ? "json" : "off", r.games / r.seconds, 1e3 * r.seconds / r.games,
+                   r.tasks / r.games, r.events / r.games, 1e9 * r.seconds / r.events,
+                   (double)ru.ru_maxrss / 1024.0);
+            fflush(stdout);
+        }
+    }
+    return 0;
+}
