@@ -1,0 +1,636 @@
+/* fake_llm.c: parley-fake-llm, a model endpoint for tests and benchmarks.
+ *
+ * Speaks the OpenAI chat-completions (POST .../chat/completions) and Anthropic
+ * Messages (POST .../messages) wire formats: status codes, headers
+ * (content-type, retry-after, request ids, rate-limit headers) and bodies,
+ * error bodies in each provider's own shape. Listens on 127.0.0.1, on an
+ * ephemeral port unless told, and prints "listening 127.0.0.1:PORT" on stdout.
+ *
+ * Each request consumes one step of a script (command line --step, or --script
+ * FILE, one step a line); when the script is empty it plays the game: it reads
+ * the prompt (llm_prompt.c's line formats) and answers like GAME.md's perfect
+ * agent: request missing pieces from their holders, answer requests, submit
+ * complete tasks. Steps:
+ *   ok | play        a played reply
+ *   reply:TEXT       a reply whose assistant text is TEXT (\n for newlines)
+ *   429[:S]          rate limited, Retry-After: S seconds (default 1)
+ *   429date:S        rate limited, Retry-After as an HTTP date S seconds ahead
+ *   500 | 503 | 529  server errors (529: Anthropic's overloaded_error)
+ *   400 | 401 | 403 | 404   client errors
+ *   slow:S           wait S seconds, then a played reply
+ *   malformed        200 with a body that is not JSON
+ *   truncated        200 whose body stops short of its Content-Length
+ *   close            close the connection without a reply
+ * Options: --port N, --key KEY (401 unless the request carries it), --delay S
+ * (every reply waits S seconds), --step STEP (repeatable), --script FILE,
+ * --close (Connection: close on every reply, so that a fault always meets a
+ * fresh connection: libcurl silently retries a reused one that dies).
+ * GET /stats answers {"requests": n}. */
+/* Names and lines are cut to fixed buffers on purpose: a test tool. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define MAX_STEPS 1024
+
+typedef struct {
+    struct event_base *base;
+    char *steps[MAX_STEPS];
+    int n_steps, next_step;
+    const char *key;
+    double delay;
+    long requests;
+} fake_t;
+
+typedef struct {
+    fake_t *f;
+    struct evhttp_request *req;
+    bool anthropic;
+    char *text; /* assistant text to send */
+    char *model;
+    int prompt_chars;
+    struct event *ev;
+    int fd;
+} pending_t;
+
+/* ------------------------------------------------------------ replies -- */
+
+static bool s_close_each;
+
+static void s_headers(struct evhttp_request *req, bool anthropic)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    if (s_close_each) evhttp_add_header(h, "Connection", "close");
+    evhttp_add_header(h, "Content-Type", "application/json");
+    if (anthropic) {
+        evhttp_add_header(h, "request-id", "req_fake0001");
+        evhttp_add_header(h, "anthropic-ratelimit-requests-remaining", "999");
+    } else {
+        evhttp_add_header(h, "x-request-id", "req_fake0001");
+        evhttp_add_header(h, "openai-processing-ms", "1");
+        evhttp_add_header(h, "x-ratelimit-remaining-requests", "999");
+    }
+}
+
+static void s_send_json(struct evhttp_request *req, int code, const char *reason, json_t *body)
+{
+    struct evbuffer *b = evbuffer_new();
+    char *s = json_dumps(body, JSON_COMPACT);
+    if (b && s) evbuffer_add(b, s, strlen(s));
+    evhttp_send_reply(req, code, reason, b);
+    free(s);
+    if (b) evbuffer_free(b);
+    json_decref(body);
+}
+
+static void s_error(struct evhttp_request *req, bool anthropic, int code, const char *reason,
+                    const char *type, const char *oa_code, const char *msg)
+{
+    s_headers(req, anthropic);
+    json_t *body;
+    if (anthropic)
+        body = json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type", type, "message",
+                         msg);
+    else
+        body = json_pack("{s:{s:s, s:s, s:n, s:s?}}", "error", "message", msg, "type", type,
+                         "param", "code", oa_code);
+    s_send_json(req, code, reason, body);
+}
+
+static void s_ok(pending_t *p)
+{
+    struct evhttp_request *req = p->req;
+    s_headers(req, p->anthropic);
+    int in = p->prompt_chars / 4 + 1, out = (int)strlen(p->text) / 4 + 1;
+    char model[200];
+    snprintf(model, sizeof model, "%s-fake-0001", p->model ? p->model : "model");
+    json_t *body;
+    if (p->anthropic)
+        body =
+            json_pack("{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s}, {s:s, s:s}], s:s, s:n, "
+                      "s:{s:i, s:i, s:i, s:i}}",
+                      "id", "msg_fake0001", "type", "message", "role", "assistant", "model", model,
+                      "content", "type", "thinking", "thinking", "I should reply with JSON.",
+                      "signature", "fake", "type", "text", "text", p->text, "stop_reason",
+                      "end_turn", "stop_sequence", "usage", "input_tokens", in, "output_tokens",
+                      out, "cache_creation_input_tokens", 0, "cache_read_input_tokens", 0);
+    else
+        body = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:{s:s, s:s, s:n}, s:n, s:s}], "
+                         "s:{s:i, s:i, s:i, s:{s:i}, s:{s:i}}}",
+                         "id", "chatcmpl-fake0001", "object", "chat.completion", "created",
+                         (json_int_t)time(NULL), "model", model, "choices", "index", 0, "message",
+                         "role", "assistant", "content", p->text, "refusal", "logprobs",
+                         "finish_reason", "stop", "usage", "prompt_tokens", in, "completion_tokens",
+                         out, "total_tokens", in + out, "prompt_tokens_details", "cached_tokens", 0,
+                         "completion_tokens_details", "reasoning_tokens", 0);
+    s_send_json(req, 200, "OK", body);
+}
+
+static void s_pending_free(pending_t *p)
+{
+    if (p->ev) event_free(p->ev);
+    free(p->text);
+    free(p->model);
+    free(p);
+}
+
+static void s_on_delay_fire(evutil_socket_t fd, short kind, void *arg)
+{
+    (void)fd, (void)kind;
+    pending_t *p = arg;
+    s_ok(p);
+    s_pending_free(p);
+}
+
+static void s_on_shutdown_fire(evutil_socket_t fd, short kind, void *arg)
+{
+    (void)fd, (void)kind;
+    pending_t *p = arg;
+    shutdown(p->fd, SHUT_RDWR);
+    s_pending_free(p);
+}
+
+/* ---------------------------------------------------------- game play -- */
+
+typedef struct {
+    char name[128];
+    int value;
+} piece_t;
+
+/* Lines of the section that starts with `header` (up to the next "## "). */
+static const char *s_section(const char *text, const char *header, const char **end)
+{
+    const char *s = strstr(text, header);
+    if (!s) return NULL;
+    s = strchr(s, '\n');
+    if (!s) return NULL;
+    s++;
+    const char *e = strstr(s, "\n## ");
+    *end = e ? e + 1 : s + strlen(s);
+    return s;
+}
+
+static void s_line(const char *s, const char *end, char *out, size_t n)
+{
+    const char *nl = memchr(s, '\n', (size_t)(end - s));
+    size_t len = (size_t)((nl ? nl : end) - s);
+    if (len >= n) len = n - 1;
+    memcpy(out, s, len);
+    out[len] = '\0';
+}
+
+static const char *s_next_line(const char *s, const char *end)
+{
+    const char *nl = memchr(s, '\n', (size_t)(end - s));
+    return nl ? nl + 1 : end;
+}
+
+static bool s_holds(piece_t *inv, int n, const char *name, int *value)
+{
+    for (int i = 0; i < n; i++)
+        if (strcasecmp(inv[i].name, name) == 0) {
+            if (value) *value = inv[i].value;
+            return true;
+        }
+    return false;
+}
+
+static bool s_contains_ci(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0) return true;
+    return false;
+}
+
+/* The perfect agent of GAME.md, reading llm_prompt.c's text. */
+static char *s_play(const char *prompt)
+{
+    static piece_t inv[512];
+    int n_inv = 0;
+    json_t *actions = json_array();
+    const char *s, *end;
+    char line[4096], me[64] = "";
+    const char *you = strstr(prompt, "You are ");
+    if (you) sscanf(you, "You are %63[^,]", me);
+
+    if ((s = s_section(prompt, "## Your information", &end)))
+        for (; s < end && n_inv < 512; s = s_next_line(s, end)) {
+            s_line(s, end, line, sizeof line);
+            char *v = strstr(line, " (value: ");
+            if (strncmp(line, "- ", 2) != 0 || !v) continue;
+            *v = '\0';
+            snprintf(inv[n_inv].name, sizeof inv[n_inv].name, "%s", line + 2);
+            inv[n_inv].value = atoi(v + 9);
+            n_inv++;
+        }
+
+    /* answer requests: any message to me naming a piece I hold */
+    const char *dm_end;
+    const char *dm = s_section(prompt, "## Direct messages", &dm_end);
+    const char *past_end;
+    const char *past = s_section(prompt, "## Your past actions", &past_end);
+    for (s = dm; s && s < dm_end; s = s_next_line(s, dm_end)) {
+        s_line(s, dm_end, line, sizeof line);
+        char from[64];
+        const char *arrow = strstr(line, " -> you: ");
+        if (!arrow || sscanf(line, "- [round %*d] %63s", from) != 1) continue;
+        for (int i = 0; i < n_inv; i++) {
+            if (!s_contains_ci(arrow, inv[i].name)) continue;
+            char sent[300];
+            snprintf(sent, sizeof sent, "- %s to %s ", inv[i].name, from);
+            if (past && strstr(past, sent) && strstr(past, sent) < past_end) continue;
+            json_array_append_new(actions,
+                                  json_pack("{s:s, s:s, s:[s], s:{s:i}}", "type",
+                                            "send_information", "to", from, "information",
+                                            inv[i].name, "values", inv[i].name, inv[i].value));
+        }
+    }
+
+    /* tasks: submit when complete, else ask the holders not yet asked */
+    const char *dir_end;
+    const char *dir = s_section(prompt, "## Information directory", &dir_end);
+    if ((s = s_section(prompt, "## Your tasks", &end)))
+        for (; s < end; s = s_next_line(s, end)) {
+            char task[64] = "";
+            s_line(s, end, line, sizeof line);
+            if (sscanf(line, "- %63[^:]:", task) != 1) continue;
+            s = s_next_line(s, end);
+            s_line(s, end, line, sizeof line);
+            const char *req = strstr(line, "Required pieces: ");
+            if (!req) continue;
+            char pieces[8][128];
+            int np = 0;
+            char *copy = strdup(req + 17), *save = NULL;
+            for (char *t = strtok_r(copy, ",", &save); t && np < 8;
+                 t = strtok_r(NULL, ",", &save)) {
+                while (*t == ' ') t++;
+                snprintf(pieces[np++], sizeof pieces[0], "%s", t);
+            }
+            free(copy);
+            bool all = true;
+            for (int k = 0; k < np; k++) {
+                if (s_holds(inv, n_inv, pieces[k], NULL)) continue;
+                all = false;
+                for (const char *d = dir; d && d < dir_end; d = s_next_line(d, dir_end)) {
+                    char dl[8192], holder[64];
+                    s_line(d, dir_end, dl, sizeof dl);
+                    if (sscanf(dl, "- %63[^: ]", holder) != 1 || strcmp(holder, me) == 0) continue;
+                    const char *colon = strchr(dl, ':');
+                    size_t pl = strlen(pieces[k]);
+                    const char *hit = colon ? strstr(colon, pieces[k]) : NULL;
+                    bool held = false;
+                    while (hit) {
+                        if ((hit[-1] == ' ') && (hit[pl] == ',' || hit[pl] == '\0')) held = true;
+                        hit = strstr(hit + 1, pieces[k]);
+                    }
+                    if (!held) continue;
+                    char asked[300];
+                    snprintf(asked, sizeof asked, "- %s from %s: asked", pieces[k], holder);
+                    const char *a = past ? strstr(past, asked) : NULL;
+                    if (a && a < past_end) continue;
+                    char msg[300];
+                    snprintf(msg, sizeof msg, "REQUEST: %s for %s", pieces[k], task);
+                    json_array_append_new(actions,
+                                          json_pack("{s:s, s:s, s:s}", "type", "send_message", "to",
+                                                    holder, "content", msg));
+                }
+            }
+            if (all && np > 0) {
+                char answer[1024] = "Combined result of: ";
+                for (int k = 0; k < np; k++) {
+                    if (k) strncat(answer, ", ", sizeof answer - strlen(answer) - 1);
+                    strncat(answer, pieces[k], sizeof answer - strlen(answer) - 1);
+                }
+                json_array_append_new(
+                    actions, json_pack("{s:s, s:s}", "type", "submit_task", "answer", answer));
+            }
+        }
+    json_t *d = json_pack("{s:o, s:s}", "actions", actions, "private_thoughts",
+                          "Ask for what I miss, give what is asked, submit what is complete.");
+    char *js = json_dumps(d, JSON_INDENT(1));
+    json_decref(d);
+    size_t n = strlen(js) + 64;
+    char *out = malloc(n);
+    snprintf(out, n, "```json\n%s\n```", js);
+    free(js);
+    return out;
+}
+
+/* -------------------------------------------------------------- serve -- */
+
+static char *s_prompt_text(json_t *req, bool anthropic)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap);
+    out[0] = '\0';
+    json_t *parts = json_array();
+    if (anthropic) {
+        json_t *sys = json_object_get(req, "system");
+        if (json_is_string(sys)) json_array_append(parts, sys);
+        size_t i;
+        json_t *b;
+        json_array_foreach(sys, i, b) json_array_append(parts, json_object_get(b, "text"));
+    }
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(req, "messages"), i, m)
+    {
+        json_t *c = json_object_get(m, "content");
+        if (json_is_string(c)) json_array_append(parts, c);
+        size_t k;
+        json_t *b;
+        json_array_foreach(c, k, b) json_array_append(parts, json_object_get(b, "text"));
+    }
+    json_array_foreach(parts, i, m)
+    {
+        const char *s = json_string_value(m);
+        if (!s) continue;
+        size_t n = strlen(s);
+        while (len + n + 2 > cap) out = realloc(out, cap *= 2);
+        memcpy(out + len, s, n);
+        len += n;
+        out[len++] = '\n';
+        out[len] = '\0';
+    }
+    json_decref(parts);
+    return out;
+}
+
+static void s_on_request(struct evhttp_request *req, void *arg)
+{
+    fake_t *f = arg;
+    const char *uri = evhttp_request_get_uri(req);
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_GET && strstr(uri, "/stats")) {
+        s_headers(req, false);
+        s_send_json(req, 200, "OK", json_pack("{s:i}", "requests", (int)f->requests));
+        return;
+    }
+    bool anthropic = strstr(uri, "/messages") != NULL;
+    bool openai = strstr(uri, "/chat/completions") != NULL;
+    if (!anthropic && !openai) {
+        s_error(req, false, 404, "Not Found", "invalid_request_error", "unknown_url",
+                "Unknown request URL. Please check the URL for typos.");
+        return;
+    }
+    f->requests++;
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
+        s_error(req, anthropic, 405, "Method Not Allowed", "invalid_request_error", NULL,
+                "Only POST is supported.");
+        return;
+    }
+    if (f->key) {
+        const char *got = anthropic ? evhttp_find_header(in, "x-api-key")
+                                    : evhttp_find_header(in, "Authorization");
+        char want[512];
+        snprintf(want, sizeof want, "%s%s", anthropic ? "" : "Bearer ", f->key);
+        if (!got || strcmp(got, want) != 0) {
+            if (anthropic)
+                s_error(req, true, 401, "Unauthorized", "authentication_error", NULL,
+                        "invalid x-api-key");
+            else
+                s_error(req, false, 401, "Unauthorized", "invalid_request_error", "invalid_api_key",
+                        "Incorrect API key provided. You can find your API key "
+                        "at https://platform.openai.com/account/api-keys.");
+            return;
+        }
+    }
+    if (anthropic && !evhttp_find_header(in, "anthropic-version")) {
+        s_error(req, true, 400, "Bad Request", "invalid_request_error", NULL,
+                "anthropic-version: header is required");
+        return;
+    }
+    struct evbuffer *ib = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(ib);
+    char *raw = malloc(len + 1);
+    evbuffer_copyout(ib, raw, len);
+    raw[len] = '\0';
+    json_error_t jerr;
+    json_t *body = json_loadb(raw, len, 0, &jerr);
+    free(raw);
+    const char *model = json_string_value(json_object_get(body, "model"));
+    if (!body || !model || !json_is_array(json_object_get(body, "messages")) ||
+        (anthropic && !json_is_integer(json_object_get(body, "max_tokens")))) {
+        s_error(req, anthropic, 400, "Bad Request", "invalid_request_error", NULL,
+                !body                ? "We could not parse the JSON body of your request."
+                : anthropic && model ? "max_tokens: Field required"
+                                     : "you must provide a model parameter and messages");
+        json_decref(body);
+        return;
+    }
+
+    const char *step = f->next_step < f->n_steps ? f->steps[f->next_step++] : "play";
+    pending_t *p = calloc(1, sizeof *p);
+    p->f = f;
+    p->req = req;
+    p->anthropic = anthropic;
+    p->model = strdup(model);
+    char *prompt = s_prompt_text(body, anthropic);
+    p->prompt_chars = (int)strlen(prompt);
+    json_decref(body);
+    double delay = f->delay;
+    int code = atoi(step);
+
+    if (strncmp(step, "reply:", 6) == 0) {
+        p->text = strdup(step + 6);
+        for (char *c = p->text; (c = strstr(c, "\\n"));) {
+            c[0] = '\n';
+            memmove(c + 1, c + 2, strlen(c + 2) + 1);
+        }
+    } else if (strncmp(step, "429", 3) == 0) {
+        double ra = step[3] == ':'                       ? atof(step + 4)
+                    : strncmp(step + 3, "date:", 5) == 0 ? atof(step + 8)
+                                                         : 1;
+        char v[64];
+        if (strncmp(step + 3, "date:", 5) == 0) {
+            time_t t = time(NULL) + (time_t)ra;
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            strftime(v, sizeof v, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        } else {
+            snprintf(v, sizeof v, "%g", ra);
+        }
+        evhttp_add_header(evhttp_request_get_output_headers(req), "retry-after", v);
+        if (!anthropic)
+            evhttp_add_header(evhttp_request_get_output_headers(req), "x-ratelimit-reset-requests",
+                              "1s");
+        s_error(req, anthropic, 429, "Too Many Requests",
+                anthropic ? "rate_limit_error" : "requests", "rate_limit_exceeded",
+                anthropic ? "Number of request tokens has exceeded your per-minute rate limit"
+                          : "Rate limit reached for requests per min (RPM): Limit 3, Used 3, "
+                            "Requested 1. Please try again in 1s.");
+        goto consumed;
+    } else if (code == 500) {
+        s_error(req, anthropic, 500, "Internal Server Error",
+                anthropic ? "api_error" : "server_error", NULL,
+                anthropic ? "Internal server error"
+                          : "The server had an error while processing your request. Sorry "
+                            "about that!");
+        goto consumed;
+    } else if (code == 503 || code == 529) {
+        if (anthropic || code == 529)
+            s_error(req, anthropic, code, code == 529 ? "Overloaded" : "Service Unavailable",
+                    "overloaded_error", NULL, "Overloaded");
+        else
+            s_error(req, false, 503, "Service Unavailable", "server_error", NULL,
+                    "The engine is currently overloaded, please try again later.");
+        goto consumed;
+    } else if (code == 400) {
+        s_error(req, anthropic, 400, "Bad Request", "invalid_request_error", NULL,
+                "messages: text content blocks must be non-empty");
+        goto consumed;
+    } else if (code == 401) {
+        if (anthropic)
+            s_error(req, true, 401, "Unauthorized", "authentication_error", NULL,
+                    "invalid x-api-key");
+        else
+            s_error(req, false, 401, "Unauthorized", "invalid_request_error", "invalid_api_key",
+                    "Incorrect API key provided: sk-fake***. You can find your API key at "
+                    "https://platform.openai.com/account/api-keys.");
+        goto consumed;
+    } else if (code == 403) {
+        s_error(req, anthropic, 403, "Forbidden",
+                anthropic ? "permission_error" : "invalid_request_error",
+                "unsupported_country_region_territory",
+                anthropic ? "Your API key does not have permission to use the specified resource."
+                          : "Country, region, or territory not supported");
+        goto consumed;
+    } else if (code == 404) {
+        s_error(req, anthropic, 404, "Not Found",
+                anthropic ? "not_found_error" : "invalid_request_error", "model_not_found",
+                "The model does not exist or you do not have access to it.");
+        goto consumed;
+    } else if (strcmp(step, "malformed") == 0) {
+        s_headers(req, anthropic);
+        struct evbuffer *b = evbuffer_new();
+        evbuffer_add_printf(
+            b, "{\"id\": \"chatcmpl-fake\", \"choices\": [{\"message\": {\"content\": ");
+        evhttp_send_reply(req, 200, "OK", b);
+        evbuffer_free(b);
+        goto consumed;
+    } else if (strcmp(step, "truncated") == 0 || strcmp(step, "close") == 0) {
+        struct evhttp_connection *c = evhttp_request_get_connection(req);
+        struct bufferevent *bev = evhttp_connection_get_bufferevent(c);
+        p->fd = (int)bufferevent_getfd(bev);
+        if (step[0] == 't') {
+            /* straight to the socket: evhttp would send a whole, well-formed reply */
+            const char *part = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                               "Content-Length: 400\r\n\r\n{\"id\":\"chatcmpl-fake\",\"object\":";
+            if (send(p->fd, part, strlen(part), MSG_NOSIGNAL) < 0) perror("parley-fake-llm: send");
+        }
+        p->ev = evtimer_new(f->base, s_on_shutdown_fire, p);
+        struct timeval tv = {0, step[0] == 't' ? 200000 : 0};
+        evtimer_add(p->ev, &tv);
+        free(prompt);
+        return;
+    } else {
+        if (strncmp(step, "slow:", 5) == 0) delay += atof(step + 5);
+        p->text = s_play(prompt);
+    }
+    free(prompt);
+    if (delay > 0) {
+        p->ev = evtimer_new(f->base, s_on_delay_fire, p);
+        struct timeval tv = {(time_t)delay, (suseconds_t)((delay - (double)(time_t)delay) * 1e6)};
+        evtimer_add(p->ev, &tv);
+        return;
+    }
+    s_ok(p);
+    s_pending_free(p);
+    return;
+consumed:
+    free(prompt);
+    s_pending_free(p);
+}
+
+static void s_on_signal(evutil_socket_t fd, short kind, void *arg)
+{
+    (void)fd, (void)kind;
+    event_base_loopexit(arg, NULL);
+}
+
+static void s_add_steps(fake_t *f, const char *list)
+{
+    if (f->n_steps < MAX_STEPS) f->steps[f->n_steps++] = strdup(list);
+}
+
+int main(int argc, char **argv)
+{
+    fake_t f = {0};
+    int port = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--port") && i + 1 < argc)
+            port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--key") && i + 1 < argc)
+            f.key = argv[++i];
+        else if (!strcmp(argv[i], "--delay") && i + 1 < argc)
+            f.delay = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--close"))
+            s_close_each = true;
+        else if (!strcmp(argv[i], "--step") && i + 1 < argc)
+            s_add_steps(&f, argv[++i]);
+        else if (!strcmp(argv[i], "--script") && i + 1 < argc) {
+            FILE *fp = fopen(argv[++i], "r");
+            if (!fp) {
+                fprintf(stderr, "parley-fake-llm: cannot open %s\n", argv[i]);
+                return 2;
+            }
+            char line[8192];
+            while (fgets(line, sizeof line, fp)) {
+                line[strcspn(line, "\r\n")] = '\0';
+                if (line[0] && line[0] != '#') s_add_steps(&f, line);
+            }
+            fclose(fp);
+        } else {
+            fprintf(stderr, "usage: parley-fake-llm [--port N] [--key KEY] [--delay S] "
+                            "[--step STEP]... [--script FILE]\n");
+            return 2;
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    f.base = event_base_new();
+    struct evhttp *http = f.base ? evhttp_new(f.base) : NULL;
+    if (!http) return 1;
+    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
+    evhttp_set_max_body_size(http, 64 << 20);
+    evhttp_set_gencb(http, s_on_request, &f);
+    struct evhttp_bound_socket *sock =
+        evhttp_bind_socket_with_handle(http, "127.0.0.1", (ev_uint16_t)port);
+    if (!sock) {
+        fprintf(stderr, "parley-fake-llm: cannot listen on 127.0.0.1:%d\n", port);
+        return 1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl);
+    port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    printf("listening 127.0.0.1:%d\n", port);
+    fflush(stdout);
+    struct event *sig1 = evsignal_new(f.base, SIGINT, s_on_signal, f.base);
+    struct event *sig2 = evsignal_new(f.base, SIGTERM, s_on_signal, f.base);
+    event_add(sig1, NULL);
+    event_add(sig2, NULL);
+    event_base_dispatch(f.base);
+    event_free(sig1);
+    event_free(sig2);
+    evhttp_free(http);
+    event_base_free(f.base);
+    for (int i = 0; i < f.n_steps; i++) free(f.steps[i]);
+    return 0;
+}
