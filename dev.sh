@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# dev.sh: set up, build and run parley on a fresh Debian machine.
+#
+#   ./dev.sh run [CONFIG] [parley run options...]   a complete experiment
+#   ./dev.sh test                                   the whole test suite
+#   ./dev.sh build                                  just install and build
+#
+# Installs the Debian packages it needs when they are missing (apt-get, as root
+# or through sudo), configures with CMake into build/ and builds. With CI=true
+# warnings are errors. PARLEY_BUILD_DIR and PARLEY_CMAKE_ARGS change the build.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build=${PARLEY_BUILD_DIR:-$here/build}
+packages=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
+          libevent-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libcmocka-dev)
+
+need_install() {
+    local missing=()
+    for p in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "dev.sh: installing ${missing[*]}" >&2
+        local sudo=()
+        [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+        "${sudo[@]}" apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+build() {
+    need_install
+    local args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+    [ "${CI:-}" = "true" ] && args+=(-DPARLEY_WERROR=ON)
+    # shellcheck disable=SC2206
+    args+=(${PARLEY_CMAKE_ARGS:-})
+    cmake -S "$here" -B "$build" "${args[@]}" >/dev/null
+    echo "dev.sh: building in $build" >&2
+    if ! cmake --build "$build" -j"$(nproc)" >"$build/build.log" 2>&1; then
+        grep -E 'error|Error|warning' "$build/build.log" | head -50 >&2
+        echo "dev.sh: build failed; the whole log is $build/build.log" >&2
+        exit 1
+    fi
+}
+
+cmd=${1:-run}
+shift || true
+case "$cmd" in
+build) build ;;
+run)
+    build
+    exec "$build/bin/parley" run "$@"
+    ;;
+test)
+    build
+    cd "$build"
+    exec ctest --output-on-failure -j"$(nproc)" "$@"
+    ;;
+*)
+    echo "usage: ./dev.sh run [CONFIG] [options] | test | build" >&2
+    exit 2
+    ;;
+esac
