@@ -262,6 +262,52 @@ static void test_world_tasks_distinct_pieces(void **state)
     env_game_destroy(&g);
 }
 
+static void test_tasks_descriptions_from_business_templates(void **state)
+{
+    (void)state;
+    s_log_t log = {0};
+    env_config_t c;
+    env_config_paper(&c);
+    c.n_agents = 200;
+    c.total_pieces = 2000;
+    env_game_t *g = s_game(&c, &log);
+    char seen[16][128];
+    int n = 0;
+    for (size_t i = 0; i < log.n; i++) {
+        json_t *ev = json_loads(log.lines[i], 0, NULL);
+        const char *d = json_string_value(json_object_get(ev, "description"));
+        if (d) {
+            assert_true(strlen(d) > 20 && strchr(d, '\n') == NULL); /* one line */
+            int k = 0;
+            while (k < n && strcmp(seen[k], d) != 0) k++;
+            if (k == n) {
+                assert_true(n < 16); /* a small set */
+                snprintf(seen[n++], sizeof seen[0], "%s", d);
+            }
+        }
+        json_decref(ev);
+    }
+    assert_true(n >= 3); /* more than one template is used */
+    env_game_destroy(&g);
+    s_log_free(&log);
+}
+
+static void test_tasks_never_expire(void **state)
+{
+    (void)state;
+    env_game_t *g = s_paper(NULL);
+    char first[10][2][32];
+    for (int a = 0; a < 10; a++)
+        for (int k = 0; k < 2; k++)
+            snprintf(first[a][k], sizeof first[a][k], "%s", env_agent_task_id(g, a, k));
+    env_policy_t pol[10];
+    for (int i = 0; i < 10; i++) pol[i] = ENV_POLICY_PASSIVE;
+    assert_int_equal(env_play(g, pol), ENV_OK); /* 20 rounds, nobody acts */
+    for (int a = 0; a < 10; a++)
+        for (int k = 0; k < 2; k++) assert_string_equal(env_agent_task_id(g, a, k), first[a][k]);
+    env_game_destroy(&g);
+}
+
 static void test_randomness_same_seed_same_events(void **state)
 {
     (void)state;
@@ -1138,6 +1184,8 @@ int main(void)
         cmocka_unit_test(test_world_distribution_round_robin),
         cmocka_unit_test(test_world_top_up_from_pool),
         cmocka_unit_test(test_world_tasks_distinct_pieces),
+        cmocka_unit_test(test_tasks_descriptions_from_business_templates),
+        cmocka_unit_test(test_tasks_never_expire),
         cmocka_unit_test(test_randomness_same_seed_same_events),
         cmocka_unit_test(test_randomness_different_seeds_different_worlds),
         cmocka_unit_test(test_time_rounds_and_reshuffled_order),
