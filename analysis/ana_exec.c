@@ -1,0 +1,139 @@
+/* ana_exec.c: one game played in-process into a run directory (ana_exec.h).
+ * summary.json is written to a temporary name and renamed into place last, so
+ * a run killed at any moment never looks done. */
+#include "ana_exec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+    FILE *f;
+    bool failed;
+    json_t *rounds; /* round_end events, for summary.json */
+    json_t *end;    /* the run_end event */
+} s_sink_t;
+
+static void s_on_game_event(void *ctx, json_t *ev)
+{
+    s_sink_t *s = ctx;
+    if (!s->failed && json_dumpf(ev, s->f, JSON_COMPACT) != 0) s->failed = true;
+    if (!s->failed && fputc('\n', s->f) == EOF) s->failed = true;
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    if (type && strcmp(type, "round_end") == 0) {
+        json_t *r = json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?}", "round",
+                              json_object_get(ev, "round"), "tasks", json_object_get(ev, "tasks"),
+                              "messages", json_object_get(ev, "messages"), "tasks_total",
+                              json_object_get(ev, "tasks_total"), "task_revenue",
+                              json_object_get(ev, "task_revenue"), "group_revenue",
+                              json_object_get(ev, "group_revenue"));
+        if (!r || json_array_append_new(s->rounds, r)) s->failed = true;
+    } else if (type && strcmp(type, "run_end") == 0) {
+        json_decref(s->end);
+        s->end = json_incref(ev);
+    }
+    json_decref(ev);
+}
+
+bool ana_exec_inprocess_ok(const pl_config_t *c, char *err, size_t errlen)
+{
+    for (int i = 0; i < c->n_seats; i++)
+        if (!c->seats[i].policy || env_policy_from_name(c->seats[i].policy) < 0) {
+            snprintf(err, errlen,
+                     "seat agent_%d plays '%s': the in-process executor plays built-in policies "
+                     "only (perfect, passive, selfish, helper, random); use executor: process",
+                     i + 1, c->seats[i].policy ? c->seats[i].policy : "?");
+            return false;
+        }
+    return true;
+}
+
+static int s_path(char *out, size_t cap, const char *dir, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", dir, name);
+    return n >= 0 && (size_t)n < cap ? 0 : -1;
+}
+
+int ana_exec_inprocess(const pl_config_t *c, const char *dir, char *err, size_t errlen)
+{
+    s_sink_t sink = {0};
+    env_game_t *g = NULL;
+    env_policy_t *pol = NULL;
+    json_t *cj = NULL, *summary = NULL;
+    char path[4096], tmp[4096];
+    if (!ana_exec_inprocess_ok(c, err, errlen)) return -1;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (s_path(path, sizeof path, dir, "config.json") ||
+        s_path(tmp, sizeof tmp, dir, "summary.tmp")) {
+        snprintf(err, errlen, "%s: path too long", dir);
+        return -1;
+    }
+    cj = pl_config_to_json(c);
+    if (!cj || json_dump_file(cj, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
+        snprintf(err, errlen, "%s: cannot write", path);
+        goto fail;
+    }
+    if (s_path(path, sizeof path, dir, "events.jsonl")) goto fail;
+    sink.f = fopen(path, "w");
+    sink.rounds = json_array();
+    if (!sink.f || !sink.rounds) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    int code;
+    g = env_game_new(&c->game, s_on_game_event, &sink, &code);
+    if (!g) {
+        snprintf(err, errlen, "game refused: %s", env_strerror(code));
+        goto fail;
+    }
+    pol = malloc(sizeof *pol * (size_t)c->n_seats);
+    if (!pol) goto oom;
+    for (int i = 0; i < c->n_seats; i++)
+        pol[i] = (env_policy_t)env_policy_from_name(c->seats[i].policy);
+    code = env_play(g, pol);
+    if (code != ENV_OK) {
+        snprintf(err, errlen, "game stopped: %s", env_strerror(code));
+        goto fail;
+    }
+    if (sink.failed || fclose(sink.f) != 0) {
+        sink.f = NULL;
+        snprintf(err, errlen, "%s: write failed", path);
+        goto fail;
+    }
+    sink.f = NULL;
+    summary = json_pack(
+        "{s:s,s:s,s:I,s:O,s:O?,s:I,s:I,s:I}", "status", "ok", "executor", "inprocess", "seed",
+        (json_int_t)c->game.seed, "rounds", sink.rounds, "board",
+        json_object_get(sink.end, "board"), "tasks", (json_int_t)env_tasks_done(g), "task_revenue",
+        (json_int_t)env_task_revenue(g), "group_revenue", (json_int_t)env_group_revenue(g));
+    if (!summary) goto oom;
+    if (s_path(path, sizeof path, dir, "summary.json")) goto fail;
+    if (json_dump_file(summary, tmp, JSON_INDENT(2)) != 0 || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: cannot write", path);
+        goto fail;
+    }
+    json_decref(summary);
+    json_decref(cj);
+    json_decref(sink.rounds);
+    json_decref(sink.end);
+    free(pol);
+    env_game_destroy(&g);
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    if (sink.f) fclose(sink.f);
+    json_decref(summary);
+    json_decref(cj);
+    json_decref(sink.rounds);
+    json_decref(sink.end);
+    free(pol);
+    env_game_destroy(&g);
+    return -1;
+}

@@ -1,0 +1,113 @@
+/* ana_run.h: one run directory read back (config.json + events.jsonl) and the
+ * metrics of docs/ANALYSIS.md computed from it.
+ *
+ * The event log is the record of truth (docs/EVENTS.md), so every number here
+ * is derived from events.jsonl alone, plus the configuration for the optimal
+ * ceiling (perfect play on the same configuration and seed, computed in-process
+ * with env_perfect_task_revenue). Reading is forgiving: a truncated last line (a
+ * run still going, or killed) is ignored, unknown event types are skipped, and a
+ * malformed line is reported as "FILE:LINE: why" through the diagnostic callback
+ * and skipped. */
+#ifndef PARLEY_ANA_RUN_H
+#define PARLEY_ANA_RUN_H
+
+#include "pl_config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ana_run ana_run_t;
+
+/* Receives one diagnostic line ("events.jsonl:12: malformed JSON: ..."). */
+typedef void (*ana_diag_fn)(void *ctx, const char *msg);
+
+/* One piece copied from one agent to another (a `transfer` event, per piece). */
+typedef struct {
+    uint64_t seq;
+    int64_t t_ms; /* -1: the log has no broker times (in-process runs) */
+    int round;
+    int from, to, piece; /* agent and piece indices */
+    int value, true_value;
+    bool misreport, requested, automated;
+    /* Time from the receiver's first request to the sender for this piece:
+     * -1 when there was none. Milliseconds when both lines carry t_ms. */
+    int64_t delay_ms, delay_seq;
+} ana_transfer_t;
+
+typedef struct {
+    char id[32];     /* "agent_3" */
+    char type[16];   /* "neutral", "policy" ... */
+    char seat[64];   /* seat label, model or policy from the configuration */
+    int64_t revenue; /* tasks + sharing bonuses */
+    int64_t task_revenue, bonus_revenue;
+    int tasks;
+    int messages_sent; /* own direct messages and broadcasts (not system ones) */
+    int pieces_sent, pieces_received;
+    int misreports_sent;
+    int requests_made; /* distinct (holder, piece) it asked for while lacking it */
+    int requests_received;
+    int requests_fulfilled; /* of those received, answered with the piece */
+} ana_agent_t;
+
+/* Counts within one round; revenues are cumulative at the round's end. */
+typedef struct {
+    int round, tasks, messages, pieces_transferred;
+    int64_t task_revenue, group_revenue;
+} ana_round_t;
+
+typedef struct {
+    bool complete;       /* the log has its run_end line */
+    bool truncated;      /* the last line was cut short and ignored */
+    int malformed_lines; /* reported and skipped */
+    int rounds_played;
+    int tasks;
+    int64_t task_revenue, group_revenue;
+    int64_t optimal; /* task revenue of perfect play, same configuration; -1 unknown */
+    int optimal_tasks;
+    double pct_optimal; /* 100 * task_revenue / optimal */
+    double gini;        /* of each agent's total revenue */
+    int zero_revenue_agents;
+    int messages; /* agents' own messages (direct + broadcast), delivered or not */
+    double messages_per_task;
+    int transfers;          /* transfer events */
+    int pieces_transferred; /* pieces copied */
+    double transfer_rate;   /* pieces copied per agent per round */
+    int misreports;
+    double misreport_rate; /* misreported pieces / pieces copied */
+    int requests_made, requests_fulfilled;
+    double fulfil_rate; /* fulfilled / made */
+    double ttf_mean, ttf_median;
+    const char *ttf_unit; /* "ms" or "seq" */
+    int shares_requested, shares_unsolicited, shares_automated;
+    double requested_share;  /* requested / pieces copied */
+    int pieces_needed;       /* pieces some task needed that its owner lacked */
+    int needed_never_shared; /* of those, pieces nobody ever transferred */
+} ana_metrics_t;
+
+/* Reads the run directory `dir`. Returns NULL on a fatal problem (no config.json
+ * or events.jsonl, a configuration that does not load, no world event), with the
+ * reason in err. `diag` (may be NULL) receives each skipped-line report. */
+ana_run_t *ana_run_load(const char *dir, ana_diag_fn diag, void *ctx, char *err, size_t errlen);
+void ana_run_destroy(ana_run_t **r);
+
+const char *ana_run_dir(const ana_run_t *r);
+const pl_config_t *ana_run_config(const ana_run_t *r);
+const ana_metrics_t *ana_run_metrics(const ana_run_t *r);
+/* Who played: the seats' labels (or model, or policy), distinct ones joined by '+'. */
+const char *ana_run_model(const ana_run_t *r);
+/* The configuration's departures from the paper preset other than automation,
+ * seed and seats ("paper" when none), e.g. "bonus=1000;types=policy:10". */
+const char *ana_run_intervention(const ana_run_t *r);
+const char *ana_run_automation(const ana_run_t *r); /* "none", "auto_fulfill" ... */
+
+int ana_run_n_agents(const ana_run_t *r);
+const ana_agent_t *ana_run_agents(const ana_run_t *r);
+int ana_run_n_pieces(const ana_run_t *r);
+const char *ana_run_piece_name(const ana_run_t *r, int piece);
+size_t ana_run_n_transfers(const ana_run_t *r);
+const ana_transfer_t *ana_run_transfers(const ana_run_t *r);
+int ana_run_n_rounds(const ana_run_t *r);
+const ana_round_t *ana_run_rounds(const ana_run_t *r); /* [0] is round 1 */
+
+#endif

@@ -1,0 +1,788 @@
+/* ana_study.c: runs grouped into conditions, the decomposition, the CSV tables
+ * (ana_study.h; definitions in docs/ANALYSIS.md). */
+#include "ana_study.h"
+#include "ana_csv.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct {
+    char *id, *dir, *error;
+    json_t *factors; /* owned; object key -> string */
+    ana_run_t *run;  /* NULL: failed */
+    size_t cond;
+} s_entry_t;
+
+struct ana_study {
+    s_entry_t *e;
+    size_t n, cap;
+    double margin;
+    ana_cond_t *conds;
+    size_t **cond_runs; /* storage behind conds[i].runs */
+    size_t n_conds;
+    ana_decomp_t *decomps;
+    size_t n_decomps;
+    char **factor_keys; /* union of the sweep's factor keys, first-seen order */
+    size_t n_factor_keys;
+};
+
+static const char *const s_metric_names[ANA_M_COUNT] = {"pct_optimal",
+                                                        "tasks",
+                                                        "task_revenue",
+                                                        "group_revenue",
+                                                        "gini",
+                                                        "zero_revenue_agents",
+                                                        "messages_per_task",
+                                                        "transfer_rate",
+                                                        "misreport_rate",
+                                                        "requests_made",
+                                                        "fulfil_rate",
+                                                        "ttf_mean",
+                                                        "requested_share",
+                                                        "needed_never_shared"};
+
+const char *ana_metric_name(ana_metric_t m)
+{
+    return (unsigned)m < ANA_M_COUNT ? s_metric_names[m] : "?";
+}
+
+static double s_metric(const ana_metrics_t *m, ana_metric_t k)
+{
+    switch (k) {
+    case ANA_M_PCT_OPTIMAL:
+        return m->pct_optimal;
+    case ANA_M_TASKS:
+        return m->tasks;
+    case ANA_M_TASK_REVENUE:
+        return (double)m->task_revenue;
+    case ANA_M_GROUP_REVENUE:
+        return (double)m->group_revenue;
+    case ANA_M_GINI:
+        return m->gini;
+    case ANA_M_ZERO_REVENUE:
+        return m->zero_revenue_agents;
+    case ANA_M_MESSAGES_PER_TASK:
+        return m->messages_per_task;
+    case ANA_M_TRANSFER_RATE:
+        return m->transfer_rate;
+    case ANA_M_MISREPORT_RATE:
+        return m->misreport_rate;
+    case ANA_M_REQUESTS_MADE:
+        return m->requests_made;
+    case ANA_M_FULFIL_RATE:
+        return m->fulfil_rate;
+    case ANA_M_TTF_MEAN:
+        return m->ttf_mean;
+    case ANA_M_REQUESTED_SHARE:
+        return m->requested_share;
+    case ANA_M_NEEDED_NEVER_SHARED:
+        return m->needed_never_shared;
+    default:
+        return NAN;
+    }
+}
+
+const char *ana_verdict_rule(void)
+{
+    return "baseline = normal play, competence = auto_fulfill, cooperation = auto_request, each "
+           "the mean over seeds of task revenue / perfect-play task revenue on the same "
+           "configuration and seed (100 = optimal). Verdict with margin m (points): "
+           "'at ceiling' if both competence and cooperation >= 100 - m; else "
+           "'cooperation-limited' if cooperation < competence - m; 'competence-limited' if "
+           "competence < cooperation - m; otherwise 'balanced'";
+}
+
+ana_study_t *ana_study_new(void)
+{
+    ana_study_t *s = calloc(1, sizeof *s);
+    if (s) s->margin = 5.0;
+    return s;
+}
+
+static void s_clear_computed(ana_study_t *s)
+{
+    for (size_t i = 0; i < s->n_conds; i++) free(s->cond_runs[i]);
+    free(s->cond_runs);
+    free(s->conds);
+    free(s->decomps);
+    s->cond_runs = NULL;
+    s->conds = NULL;
+    s->decomps = NULL;
+    s->n_conds = s->n_decomps = 0;
+}
+
+void ana_study_destroy(ana_study_t **ps)
+{
+    if (!ps || !*ps) return;
+    ana_study_t *s = *ps;
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->e[i].id);
+        free(s->e[i].dir);
+        free(s->e[i].error);
+        json_decref(s->e[i].factors);
+        ana_run_destroy(&s->e[i].run);
+    }
+    free(s->e);
+    for (size_t i = 0; i < s->n_factor_keys; i++) free(s->factor_keys[i]);
+    free(s->factor_keys);
+    s_clear_computed(s);
+    free(s);
+    *ps = NULL;
+}
+
+void ana_study_set_margin(ana_study_t *s, double points)
+{
+    s->margin = points;
+}
+double ana_study_margin(const ana_study_t *s)
+{
+    return s->margin;
+}
+
+static int s_note_factor_key(ana_study_t *s, const char *key)
+{
+    for (size_t i = 0; i < s->n_factor_keys; i++)
+        if (strcmp(s->factor_keys[i], key) == 0) return 0;
+    char **nk = realloc(s->factor_keys, sizeof *nk * (s->n_factor_keys + 1));
+    if (!nk) return -1;
+    s->factor_keys = nk;
+    if (!(nk[s->n_factor_keys] = strdup(key))) return -1;
+    s->n_factor_keys++;
+    return 0;
+}
+
+int ana_study_add(ana_study_t *s, const char *id, const char *dir, const json_t *factors,
+                  const char *error, ana_diag_fn diag, void *ctx)
+{
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 32;
+        s_entry_t *ne = realloc(s->e, sizeof *ne * ncap);
+        if (!ne) return -1;
+        s->e = ne;
+        s->cap = ncap;
+    }
+    s_entry_t *e = &s->e[s->n];
+    memset(e, 0, sizeof *e);
+    e->id = strdup(id ? id : dir);
+    e->dir = strdup(dir);
+    e->factors = factors ? json_deep_copy(factors) : json_object();
+    if (!e->id || !e->dir || !e->factors) goto oom;
+    const char *k;
+    json_t *v;
+    json_object_foreach(e->factors, k, v) if (s_note_factor_key(s, k)) goto oom;
+    if (error) {
+        if (!(e->error = strdup(error))) goto oom;
+    } else {
+        char err[1024] = "";
+        e->run = ana_run_load(dir, diag, ctx, err, sizeof err);
+        if (!e->run && !(e->error = strdup(err))) goto oom;
+    }
+    s->n++;
+    return 0;
+oom:
+    free(e->id);
+    free(e->dir);
+    json_decref(e->factors);
+    return -1;
+}
+
+/* dir/name into out; false when it does not fit. */
+static bool s_join(char *out, size_t cap, const char *dir, const char *name)
+{
+    int n = snprintf(out, cap, "%s/%s", dir, name);
+    return n >= 0 && (size_t)n < cap;
+}
+
+static bool s_is_file(const char *dir, const char *name)
+{
+    char path[4096];
+    struct stat st;
+    return s_join(path, sizeof path, dir, name) && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int s_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int s_add_sweep(ana_study_t *s, const char *path, ana_diag_fn diag, void *ctx, char *err,
+                       size_t errlen)
+{
+    char file[4096];
+    json_error_t jerr;
+    if (!s_join(file, sizeof file, path, "sweep.json")) {
+        snprintf(err, errlen, "path too long");
+        return -1;
+    }
+    json_t *root = json_load_file(file, 0, &jerr);
+    if (!root) {
+        snprintf(err, errlen, "%s:%d: %s", file, jerr.line, jerr.text);
+        return -1;
+    }
+    int rc = 0;
+    size_t i;
+    json_t *run;
+    json_array_foreach(json_object_get(root, "runs"), i, run)
+    {
+        const char *id = json_string_value(json_object_get(run, "id"));
+        const char *dir = json_string_value(json_object_get(run, "dir"));
+        const char *status = json_string_value(json_object_get(run, "status"));
+        const char *error = json_string_value(json_object_get(run, "error"));
+        if (!id || !dir) continue;
+        char rd[4096];
+        if (!s_join(rd, sizeof rd, path, dir)) continue;
+        if (status && strcmp(status, "done") != 0 && !error)
+            error = strcmp(status, "failed") == 0 ? "failed" : "not run yet";
+        if (ana_study_add(s, id, rd, json_object_get(run, "set"), error, diag, ctx)) {
+            snprintf(err, errlen, "out of memory");
+            rc = -1;
+            break;
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
+int ana_study_add_path(ana_study_t *s, const char *path, ana_diag_fn diag, void *ctx, char *err,
+                       size_t errlen)
+{
+    if (s_is_file(path, "sweep.json")) return s_add_sweep(s, path, diag, ctx, err, errlen);
+    if (s_is_file(path, "events.jsonl")) {
+        const char *id = strrchr(path, '/');
+        id = id && id[1] ? id + 1 : path;
+        if (ana_study_add(s, id, path, NULL, NULL, diag, ctx)) goto oom;
+        return 0;
+    }
+    DIR *d = opendir(path);
+    if (!d) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        char sub[4096];
+        if (!s_join(sub, sizeof sub, path, de->d_name) || !s_is_file(sub, "events.jsonl")) continue;
+        char **nn = realloc(names, sizeof *nn * (n + 1));
+        if (!nn) break;
+        names = nn;
+        if (!(names[n] = strdup(de->d_name))) break;
+        n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, s_cmp_str); /* readdir order is arbitrary */
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        char sub[4096];
+        if (!rc && s_join(sub, sizeof sub, path, names[i]) &&
+            ana_study_add(s, names[i], sub, NULL, NULL, diag, ctx))
+            rc = -1;
+        free(names[i]);
+    }
+    free(names);
+    if (rc) goto oom;
+    if (n == 0) {
+        snprintf(err, errlen, "%s: no run directory (events.jsonl) or sweep.json here", path);
+        return -1;
+    }
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+/* Sweep factors already reflected in the model, the intervention or the seed
+ * do not split conditions a second time. */
+static bool s_factor_is_described(const char *key)
+{
+    static const char *const pre[] = {
+        "seed",        "automation", "seats",    "revenue.",     "transparency.", "agent_types",
+        "simulation.", "rules.",     "history.", "information.", "tasks.",        "timing.mode"};
+    for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
+        if (strncmp(key, pre[i], strlen(pre[i])) == 0) return true;
+    return false;
+}
+
+static void s_extra(const s_entry_t *e, char *out, size_t cap)
+{
+    size_t k = 0;
+    out[0] = '\0';
+    const char *key;
+    json_t *v;
+    json_object_foreach(e->factors, key, v)
+    {
+        if (s_factor_is_described(key) || k >= cap) continue;
+        k += (size_t)snprintf(out + k, cap - k, "%s%s=%s", k ? ";" : "", key,
+                              json_is_string(v) ? json_string_value(v) : "?");
+    }
+}
+
+int ana_study_compute(ana_study_t *s)
+{
+    s_clear_computed(s);
+    s->conds = calloc(s->n + 1, sizeof *s->conds);
+    s->cond_runs = calloc(s->n + 1, sizeof *s->cond_runs);
+    s->decomps = calloc(s->n + 1, sizeof *s->decomps);
+    double *vals = malloc(sizeof *vals * (s->n + 1));
+    if (!s->conds || !s->cond_runs || !s->decomps || !vals) goto fail;
+    for (size_t i = 0; i < s->n; i++) {
+        s_entry_t *e = &s->e[i];
+        if (!e->run) continue;
+        char extra[256];
+        s_extra(e, extra, sizeof extra);
+        const char *model = ana_run_model(e->run), *iv = ana_run_intervention(e->run),
+                   *au = ana_run_automation(e->run);
+        size_t c = 0;
+        for (; c < s->n_conds; c++) {
+            ana_cond_t *x = &s->conds[c];
+            if (!strcmp(x->model, model) && !strcmp(x->intervention, iv) &&
+                !strcmp(x->automation, au) && !strcmp(x->extra, extra))
+                break;
+        }
+        if (c == s->n_conds) {
+            ana_cond_t *x = &s->conds[s->n_conds++];
+            snprintf(x->model, sizeof x->model, "%s", model);
+            snprintf(x->intervention, sizeof x->intervention, "%s", iv);
+            snprintf(x->automation, sizeof x->automation, "%s", au);
+            snprintf(x->extra, sizeof x->extra, "%s", extra);
+            snprintf(x->label, sizeof x->label, "%s | %s | %s%s%s", model, iv, au,
+                     extra[0] ? " | " : "", extra);
+            if (!(s->cond_runs[c] = calloc(s->n, sizeof **s->cond_runs))) goto fail;
+            x->runs = s->cond_runs[c];
+        }
+        s->cond_runs[c][s->conds[c].n_runs++] = i;
+        e->cond = c;
+    }
+    for (size_t c = 0; c < s->n_conds; c++) {
+        ana_cond_t *x = &s->conds[c];
+        for (int m = 0; m < ANA_M_COUNT; m++) {
+            for (size_t k = 0; k < x->n_runs; k++)
+                vals[k] = s_metric(ana_run_metrics(s->e[x->runs[k]].run), (ana_metric_t)m);
+            ana_summarise(vals, x->n_runs, &x->stat[m]);
+        }
+    }
+    /* The decomposition: one row per (model, intervention, extra), arms side by side. */
+    for (size_t c = 0; c < s->n_conds; c++) {
+        ana_cond_t *x = &s->conds[c];
+        size_t d = 0;
+        for (; d < s->n_decomps; d++) {
+            ana_decomp_t *y = &s->decomps[d];
+            if (!strcmp(y->model, x->model) && !strcmp(y->intervention, x->intervention) &&
+                !strcmp(y->extra, x->extra))
+                break;
+        }
+        ana_decomp_t *y = &s->decomps[d];
+        if (d == s->n_decomps) {
+            s->n_decomps++;
+            snprintf(y->model, sizeof y->model, "%s", x->model);
+            snprintf(y->intervention, sizeof y->intervention, "%s", x->intervention);
+            snprintf(y->extra, sizeof y->extra, "%s", x->extra);
+        }
+        int arm = env_automation_from_name(x->automation);
+        ana_arm_t a = arm == ENV_AUTO_FULFILL   ? ANA_ARM_COMPETENCE
+                      : arm == ENV_AUTO_REQUEST ? ANA_ARM_COOPERATION
+                                                : ANA_ARM_BASELINE;
+        y->arm[a] = x->stat[ANA_M_PCT_OPTIMAL];
+    }
+    for (size_t d = 0; d < s->n_decomps; d++) {
+        ana_decomp_t *y = &s->decomps[d];
+        double comp = y->arm[ANA_ARM_COMPETENCE].mean, coop = y->arm[ANA_ARM_COOPERATION].mean;
+        if (!y->arm[ANA_ARM_COMPETENCE].n || !y->arm[ANA_ARM_COOPERATION].n)
+            y->verdict = "incomplete";
+        else if (comp >= 100 - s->margin && coop >= 100 - s->margin)
+            y->verdict = "at ceiling";
+        else if (coop < comp - s->margin)
+            y->verdict = "cooperation-limited";
+        else if (comp < coop - s->margin)
+            y->verdict = "competence-limited";
+        else
+            y->verdict = "balanced";
+    }
+    free(vals);
+    return 0;
+fail:
+    free(vals);
+    s_clear_computed(s);
+    return -1;
+}
+
+size_t ana_study_n_runs(const ana_study_t *s)
+{
+    return s->n;
+}
+const ana_run_t *ana_study_run(const ana_study_t *s, size_t i)
+{
+    return s->e[i].run;
+}
+const char *ana_study_run_id(const ana_study_t *s, size_t i)
+{
+    return s->e[i].id;
+}
+const char *ana_study_run_error(const ana_study_t *s, size_t i)
+{
+    return s->e[i].error;
+}
+size_t ana_study_n_failed(const ana_study_t *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++) k += s->e[i].run == NULL;
+    return k;
+}
+size_t ana_study_n_conds(const ana_study_t *s)
+{
+    return s->n_conds;
+}
+const ana_cond_t *ana_study_cond(const ana_study_t *s, size_t i)
+{
+    return &s->conds[i];
+}
+size_t ana_study_n_decomps(const ana_study_t *s)
+{
+    return s->n_decomps;
+}
+const ana_decomp_t *ana_study_decomp(const ana_study_t *s, size_t i)
+{
+    return &s->decomps[i];
+}
+
+/* ------------------------------------------------------------------ csv -- */
+
+static ana_csv_t *s_open(const char *dir, const char *name, char *err, size_t errlen)
+{
+    char path[4096];
+    ana_csv_t *c = s_join(path, sizeof path, dir, name) ? ana_csv_open(path) : NULL;
+    if (!c) snprintf(err, errlen, "%s/%s: %s", dir, name, strerror(errno));
+    return c;
+}
+
+static int s_close(ana_csv_t **c, const char *name, char *err, size_t errlen)
+{
+    if (ana_csv_close(c) == 0) return 0;
+    snprintf(err, errlen, "%s: write failed", name);
+    return -1;
+}
+
+static bool s_factor_is_column(const char *key)
+{
+    return strcmp(key, "seed") != 0 && strcmp(key, "automation") != 0;
+}
+
+static int s_write_runs(const ana_study_t *s, const char *dir, char *err, size_t errlen)
+{
+    ana_csv_t *c = s_open(dir, "runs.csv", err, errlen);
+    if (!c) return -1;
+    static const char *const head[] = {"run_id", "dir",          "status",     "error", "condition",
+                                       "model",  "intervention", "automation", "seed"};
+    static const char *const tail[] = {"tasks",
+                                       "task_revenue",
+                                       "group_revenue",
+                                       "optimal",
+                                       "optimal_tasks",
+                                       "pct_optimal",
+                                       "gini",
+                                       "zero_revenue_agents",
+                                       "messages",
+                                       "messages_per_task",
+                                       "transfers",
+                                       "pieces_transferred",
+                                       "transfer_rate",
+                                       "misreports",
+                                       "misreport_rate",
+                                       "requests_made",
+                                       "requests_fulfilled",
+                                       "fulfil_rate",
+                                       "ttf_mean",
+                                       "ttf_median",
+                                       "ttf_unit",
+                                       "shares_requested",
+                                       "shares_unsolicited",
+                                       "shares_automated",
+                                       "requested_share",
+                                       "pieces_needed",
+                                       "needed_never_shared",
+                                       "rounds_played",
+                                       "tasks_by_round",
+                                       "complete",
+                                       "truncated",
+                                       "malformed_lines"};
+    for (size_t i = 0; i < sizeof head / sizeof *head; i++) ana_csv_str(c, head[i]);
+    for (size_t i = 0; i < s->n_factor_keys; i++)
+        if (s_factor_is_column(s->factor_keys[i])) ana_csv_str(c, s->factor_keys[i]);
+    for (size_t i = 0; i < sizeof tail / sizeof *tail; i++) ana_csv_str(c, tail[i]);
+    ana_csv_end(c);
+    for (size_t i = 0; i < s->n; i++) {
+        const s_entry_t *e = &s->e[i];
+        const ana_run_t *r = e->run;
+        const ana_metrics_t *m = r ? ana_run_metrics(r) : NULL;
+        ana_csv_str(c, e->id);
+        ana_csv_str(c, e->dir);
+        ana_csv_str(c, !r ? "failed" : m->complete ? "ok" : "incomplete");
+        ana_csv_str(c, e->error);
+        ana_csv_str(c, r && s->conds ? s->conds[e->cond].label : NULL);
+        ana_csv_str(c, r ? ana_run_model(r) : NULL);
+        ana_csv_str(c, r ? ana_run_intervention(r) : NULL);
+        if (r) {
+            ana_csv_str(c, ana_run_automation(r));
+            ana_csv_int(c, (int64_t)ana_run_config(r)->game.seed);
+        } else {
+            json_t *au = json_object_get(e->factors, "automation");
+            json_t *sd = json_object_get(e->factors, "seed");
+            ana_csv_str(c, json_string_value(au));
+            ana_csv_str(c, json_string_value(sd));
+        }
+        for (size_t k = 0; k < s->n_factor_keys; k++)
+            if (s_factor_is_column(s->factor_keys[k]))
+                ana_csv_str(c, json_string_value(json_object_get(e->factors, s->factor_keys[k])));
+        if (!m) {
+            for (size_t k = 0; k < sizeof tail / sizeof *tail; k++) ana_csv_str(c, NULL);
+            ana_csv_end(c);
+            continue;
+        }
+        ana_csv_int(c, m->tasks);
+        ana_csv_int(c, m->task_revenue);
+        ana_csv_int(c, m->group_revenue);
+        ana_csv_int(c, m->optimal);
+        ana_csv_int(c, m->optimal_tasks);
+        ana_csv_num(c, m->pct_optimal);
+        ana_csv_num(c, m->gini);
+        ana_csv_int(c, m->zero_revenue_agents);
+        ana_csv_int(c, m->messages);
+        ana_csv_num(c, m->messages_per_task);
+        ana_csv_int(c, m->transfers);
+        ana_csv_int(c, m->pieces_transferred);
+        ana_csv_num(c, m->transfer_rate);
+        ana_csv_int(c, m->misreports);
+        ana_csv_num(c, m->misreport_rate);
+        ana_csv_int(c, m->requests_made);
+        ana_csv_int(c, m->requests_fulfilled);
+        ana_csv_num(c, m->fulfil_rate);
+        ana_csv_num(c, m->ttf_mean);
+        ana_csv_num(c, m->ttf_median);
+        ana_csv_str(c, m->ttf_unit);
+        ana_csv_int(c, m->shares_requested);
+        ana_csv_int(c, m->shares_unsolicited);
+        ana_csv_int(c, m->shares_automated);
+        ana_csv_num(c, m->requested_share);
+        ana_csv_int(c, m->pieces_needed);
+        ana_csv_int(c, m->needed_never_shared);
+        ana_csv_int(c, m->rounds_played);
+        char buf[4096];
+        size_t k = 0;
+        buf[0] = '\0';
+        const ana_round_t *rd = ana_run_rounds(r);
+        for (int j = 0; j < ana_run_n_rounds(r) && k < sizeof buf; j++)
+            k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%d", j ? ";" : "", rd[j].tasks);
+        ana_csv_str(c, buf);
+        ana_csv_bool(c, m->complete);
+        ana_csv_bool(c, m->truncated);
+        ana_csv_int(c, m->malformed_lines);
+        ana_csv_end(c);
+    }
+    return s_close(&c, "runs.csv", err, errlen);
+}
+
+static int s_write_agents(const ana_study_t *s, const char *dir, char *err, size_t errlen)
+{
+    ana_csv_t *c = s_open(dir, "agents.csv", err, errlen);
+    if (!c) return -1;
+    static const char *const head[] = {"run_id",
+                                       "condition",
+                                       "agent",
+                                       "type",
+                                       "seat",
+                                       "revenue",
+                                       "task_revenue",
+                                       "bonus_revenue",
+                                       "tasks",
+                                       "messages_sent",
+                                       "pieces_sent",
+                                       "pieces_received",
+                                       "misreports_sent",
+                                       "requests_made",
+                                       "requests_received",
+                                       "requests_fulfilled"};
+    for (size_t i = 0; i < sizeof head / sizeof *head; i++) ana_csv_str(c, head[i]);
+    ana_csv_end(c);
+    for (size_t i = 0; i < s->n; i++) {
+        const ana_run_t *r = s->e[i].run;
+        if (!r) continue;
+        const ana_agent_t *ag = ana_run_agents(r);
+        for (int a = 0; a < ana_run_n_agents(r); a++) {
+            ana_csv_str(c, s->e[i].id);
+            ana_csv_str(c, s->conds ? s->conds[s->e[i].cond].label : NULL);
+            ana_csv_str(c, ag[a].id);
+            ana_csv_str(c, ag[a].type);
+            ana_csv_str(c, ag[a].seat);
+            ana_csv_int(c, ag[a].revenue);
+            ana_csv_int(c, ag[a].task_revenue);
+            ana_csv_int(c, ag[a].bonus_revenue);
+            ana_csv_int(c, ag[a].tasks);
+            ana_csv_int(c, ag[a].messages_sent);
+            ana_csv_int(c, ag[a].pieces_sent);
+            ana_csv_int(c, ag[a].pieces_received);
+            ana_csv_int(c, ag[a].misreports_sent);
+            ana_csv_int(c, ag[a].requests_made);
+            ana_csv_int(c, ag[a].requests_received);
+            ana_csv_int(c, ag[a].requests_fulfilled);
+            ana_csv_end(c);
+        }
+    }
+    return s_close(&c, "agents.csv", err, errlen);
+}
+
+static int s_write_transfers(const ana_study_t *s, const char *dir, char *err, size_t errlen)
+{
+    ana_csv_t *c = s_open(dir, "transfers.csv", err, errlen);
+    if (!c) return -1;
+    static const char *const head[] = {"run_id",
+                                       "seq",
+                                       "t_ms",
+                                       "round",
+                                       "from",
+                                       "to",
+                                       "piece",
+                                       "value",
+                                       "true_value",
+                                       "misreport",
+                                       "requested",
+                                       "automated",
+                                       "ms_from_request",
+                                       "seq_from_request"};
+    for (size_t i = 0; i < sizeof head / sizeof *head; i++) ana_csv_str(c, head[i]);
+    ana_csv_end(c);
+    for (size_t i = 0; i < s->n; i++) {
+        const ana_run_t *r = s->e[i].run;
+        if (!r) continue;
+        const ana_agent_t *ag = ana_run_agents(r);
+        const ana_transfer_t *t = ana_run_transfers(r);
+        for (size_t k = 0; k < ana_run_n_transfers(r); k++) {
+            ana_csv_str(c, s->e[i].id);
+            ana_csv_int(c, (int64_t)t[k].seq);
+            if (t[k].t_ms >= 0)
+                ana_csv_int(c, t[k].t_ms);
+            else
+                ana_csv_str(c, NULL);
+            ana_csv_int(c, t[k].round);
+            ana_csv_str(c, ag[t[k].from].id);
+            ana_csv_str(c, ag[t[k].to].id);
+            ana_csv_str(c, ana_run_piece_name(r, t[k].piece));
+            ana_csv_int(c, t[k].value);
+            ana_csv_int(c, t[k].true_value);
+            ana_csv_bool(c, t[k].misreport);
+            ana_csv_bool(c, t[k].requested);
+            ana_csv_bool(c, t[k].automated);
+            if (t[k].delay_ms >= 0)
+                ana_csv_int(c, t[k].delay_ms);
+            else
+                ana_csv_str(c, NULL);
+            if (t[k].delay_seq >= 0)
+                ana_csv_int(c, t[k].delay_seq);
+            else
+                ana_csv_str(c, NULL);
+            ana_csv_end(c);
+        }
+    }
+    return s_close(&c, "transfers.csv", err, errlen);
+}
+
+static int s_write_rounds(const ana_study_t *s, const char *dir, char *err, size_t errlen)
+{
+    ana_csv_t *c = s_open(dir, "rounds.csv", err, errlen);
+    if (!c) return -1;
+    static const char *const head[] = {"run_id",       "condition",    "round",
+                                       "tasks",        "messages",     "pieces_transferred",
+                                       "task_revenue", "group_revenue"};
+    for (size_t i = 0; i < sizeof head / sizeof *head; i++) ana_csv_str(c, head[i]);
+    ana_csv_end(c);
+    for (size_t i = 0; i < s->n; i++) {
+        const ana_run_t *r = s->e[i].run;
+        if (!r) continue;
+        const ana_round_t *rd = ana_run_rounds(r);
+        for (int k = 0; k < ana_run_n_rounds(r); k++) {
+            ana_csv_str(c, s->e[i].id);
+            ana_csv_str(c, s->conds ? s->conds[s->e[i].cond].label : NULL);
+            ana_csv_int(c, rd[k].round);
+            ana_csv_int(c, rd[k].tasks);
+            ana_csv_int(c, rd[k].messages);
+            ana_csv_int(c, rd[k].pieces_transferred);
+            ana_csv_int(c, rd[k].task_revenue);
+            ana_csv_int(c, rd[k].group_revenue);
+            ana_csv_end(c);
+        }
+    }
+    return s_close(&c, "rounds.csv", err, errlen);
+}
+
+static void s_summary_cells(ana_csv_t *c, const ana_summary_t *x)
+{
+    ana_csv_int(c, (int64_t)x->n);
+    ana_csv_num(c, x->mean);
+    ana_csv_num(c, x->sd);
+    ana_csv_num(c, x->ci_lo);
+    ana_csv_num(c, x->ci_hi);
+}
+
+static int s_write_aggregates(const ana_study_t *s, const char *dir, char *err, size_t errlen)
+{
+    ana_csv_t *c = s_open(dir, "aggregates.csv", err, errlen);
+    if (!c) return -1;
+    static const char *const head[] = {
+        "condition", "model", "intervention", "automation", "extra",  "metric",
+        "n",         "mean",  "sd",           "ci95_lo",    "ci95_hi"};
+    for (size_t i = 0; i < sizeof head / sizeof *head; i++) ana_csv_str(c, head[i]);
+    ana_csv_end(c);
+    for (size_t k = 0; k < s->n_conds; k++) {
+        const ana_cond_t *x = &s->conds[k];
+        for (int m = 0; m < ANA_M_COUNT; m++) {
+            ana_csv_str(c, x->label);
+            ana_csv_str(c, x->model);
+            ana_csv_str(c, x->intervention);
+            ana_csv_str(c, x->automation);
+            ana_csv_str(c, x->extra);
+            ana_csv_str(c, ana_metric_name((ana_metric_t)m));
+            s_summary_cells(c, &x->stat[m]);
+            ana_csv_end(c);
+        }
+    }
+    if (s_close(&c, "aggregates.csv", err, errlen)) return -1;
+
+    if (!(c = s_open(dir, "decomposition.csv", err, errlen))) return -1;
+    static const char *const dh[] = {"model",   "intervention", "extra", "arm",     "automation",
+                                     "n",       "mean",         "sd",    "ci95_lo", "ci95_hi",
+                                     "verdict", "margin"};
+    static const char *const arms[] = {"baseline", "competence", "cooperation"};
+    static const char *const autos[] = {"none", "auto_fulfill", "auto_request"};
+    for (size_t i = 0; i < sizeof dh / sizeof *dh; i++) ana_csv_str(c, dh[i]);
+    ana_csv_end(c);
+    for (size_t d = 0; d < s->n_decomps; d++) {
+        const ana_decomp_t *y = &s->decomps[d];
+        for (int a = 0; a < ANA_ARM_COUNT; a++) {
+            ana_csv_str(c, y->model);
+            ana_csv_str(c, y->intervention);
+            ana_csv_str(c, y->extra);
+            ana_csv_str(c, arms[a]);
+            ana_csv_str(c, autos[a]);
+            s_summary_cells(c, &y->arm[a]);
+            ana_csv_str(c, y->verdict);
+            ana_csv_num(c, s->margin);
+            ana_csv_end(c);
+        }
+    }
+    return s_close(&c, "decomposition.csv", err, errlen);
+}
+
+int ana_study_write_csv(const ana_study_t *s, const char *dir, char *err, size_t errlen)
+{
+    if (s_write_runs(s, dir, err, errlen) || s_write_agents(s, dir, err, errlen) ||
+        s_write_transfers(s, dir, err, errlen) || s_write_rounds(s, dir, err, errlen) ||
+        s_write_aggregates(s, dir, err, errlen))
+        return -1;
+    return 0;
+}

@@ -1,0 +1,838 @@
+/* ana_sweep.c: `parley sweep` (ana_sweep.h). The plan (every run and its
+ * assignments) is expanded from the sweep file, then runs are started as child
+ * processes under the concurrency limit: `parley run` (executor: process) or a
+ * fork that plays the game itself (executor: inprocess). Children die with the
+ * sweep (PR_SET_PDEATHSIG), so a killed sweep leaves no orphan writing into a
+ * run directory that the next sweep will redo. */
+#include "ana_sweep.h"
+#include "ana_exec.h"
+#include "ana_report.h"
+#include "ana_study.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <yaml.h>
+
+typedef enum { S_PENDING = 0, S_RUNNING, S_DONE, S_FAILED } s_status_t;
+
+typedef struct {
+    char id[32];
+    json_t *set; /* key -> value text, the factor values of this run */
+    s_status_t status;
+    char *error;
+    pid_t pid;
+    bool resumed; /* done before this invocation */
+} s_run_t;
+
+typedef struct {
+    char *file, *file_dir;
+    char *base; /* resolved path or NULL */
+    char *out;
+    char *executor;
+    int concurrency;
+    double margin;
+    bool have_margin;
+    json_t *fixed;   /* key -> value text */
+    json_t *factors; /* key -> [value text] (ordered object) */
+    s_run_t *runs;
+    size_t n_runs;
+    bool quiet;
+    int lock_fd;
+} s_sweep_t;
+
+/* ------------------------------------------------------------ yaml file -- */
+
+/* A YAML node written back as one line of YAML (flow style), for pl_config_set,
+ * which reads its value as YAML: scalars keep their quoting style. */
+static int s_node_text(yaml_document_t *doc, yaml_node_t *n, char **buf, size_t *len, size_t *cap);
+
+static int s_put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t nc = (*cap ? *cap : 64);
+        while (nc < *len + n + 1) nc *= 2;
+        char *nb = realloc(*buf, nc);
+        if (!nb) return -1;
+        *buf = nb;
+        *cap = nc;
+    }
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+    return 0;
+}
+
+static int s_node_text(yaml_document_t *doc, yaml_node_t *n, char **buf, size_t *len, size_t *cap)
+{
+    if (!n) return -1;
+    if (n->type == YAML_SCALAR_NODE) {
+        const char *v = (const char *)n->data.scalar.value;
+        size_t vl = n->data.scalar.length;
+        if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) return s_put(buf, len, cap, v, vl);
+        /* Quoted in the file: keep it a string, double-quoted with escapes. */
+        if (s_put(buf, len, cap, "\"", 1)) return -1;
+        for (size_t i = 0; i < vl; i++) {
+            if ((v[i] == '"' || v[i] == '\\') && s_put(buf, len, cap, "\\", 1)) return -1;
+            if (v[i] == '\n' ? s_put(buf, len, cap, "\\n", 2) : s_put(buf, len, cap, v + i, 1))
+                return -1;
+        }
+        return s_put(buf, len, cap, "\"", 1);
+    }
+    if (n->type == YAML_SEQUENCE_NODE) {
+        if (s_put(buf, len, cap, "[", 1)) return -1;
+        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+             it++) {
+            if (it != n->data.sequence.items.start && s_put(buf, len, cap, ", ", 2)) return -1;
+            if (s_node_text(doc, yaml_document_get_node(doc, *it), buf, len, cap)) return -1;
+        }
+        return s_put(buf, len, cap, "]", 1);
+    }
+    if (n->type == YAML_MAPPING_NODE) {
+        if (s_put(buf, len, cap, "{", 1)) return -1;
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++) {
+            if (p != n->data.mapping.pairs.start && s_put(buf, len, cap, ", ", 2)) return -1;
+            if (s_node_text(doc, yaml_document_get_node(doc, p->key), buf, len, cap) ||
+                s_put(buf, len, cap, ": ", 2) ||
+                s_node_text(doc, yaml_document_get_node(doc, p->value), buf, len, cap))
+                return -1;
+        }
+        return s_put(buf, len, cap, "}", 1);
+    }
+    return -1;
+}
+
+static char *s_text_of(yaml_document_t *doc, yaml_node_t *n)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    if (s_node_text(doc, n, &buf, &len, &cap)) {
+        free(buf);
+        return NULL;
+    }
+    return buf ? buf : strdup("");
+}
+
+static const char *s_scalar(yaml_node_t *n)
+{
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static char *s_resolve(const char *dir, const char *path)
+{
+    if (path[0] == '/') return strdup(path);
+    size_t n = strlen(dir) + strlen(path) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", dir, path);
+    return p;
+}
+
+/* Reads the sweep file into sw. Errors read "FILE:LINE: what". */
+static int s_load(s_sweep_t *sw, char *err, size_t errlen)
+{
+    FILE *f = fopen(sw->file, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", sw->file, strerror(errno));
+        return -1;
+    }
+    yaml_parser_t p;
+    yaml_document_t doc;
+    bool have_doc = false;
+    int rc = -1;
+    if (!yaml_parser_initialize(&p)) {
+        fclose(f);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    yaml_parser_set_input_file(&p, f);
+    if (!yaml_parser_load(&p, &doc)) {
+        snprintf(err, errlen, "%s:%zu: %s", sw->file, p.problem_mark.line + 1,
+                 p.problem ? p.problem : "YAML error");
+        goto done;
+    }
+    have_doc = true;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (!root || root->type != YAML_MAPPING_NODE) {
+        snprintf(err, errlen, "%s:1: a sweep file is a mapping (base, factors, ...)", sw->file);
+        goto done;
+    }
+    for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
+         pr++) {
+        yaml_node_t *k = yaml_document_get_node(&doc, pr->key);
+        yaml_node_t *v = yaml_document_get_node(&doc, pr->value);
+        const char *key = s_scalar(k);
+        size_t line = k->start_mark.line + 1;
+        const char *sv = s_scalar(v);
+        if (!key) {
+            snprintf(err, errlen, "%s:%zu: keys are plain words", sw->file, line);
+            goto done;
+        }
+        if (!strcmp(key, "base")) {
+            if (!sv) goto bad_scalar;
+            free(sw->base);
+            if (!(sw->base = s_resolve(sw->file_dir, sv))) goto oom;
+        } else if (!strcmp(key, "out")) {
+            if (!sv) goto bad_scalar;
+            if (!sw->out && !(sw->out = s_resolve(sw->file_dir, sv))) goto oom;
+        } else if (!strcmp(key, "executor")) {
+            if (!sv || (strcmp(sv, "process") && strcmp(sv, "inprocess"))) {
+                snprintf(err, errlen, "%s:%zu: executor is process or inprocess", sw->file, line);
+                goto done;
+            }
+            if (!sw->executor && !(sw->executor = strdup(sv))) goto oom;
+        } else if (!strcmp(key, "concurrency")) {
+            char *end;
+            long n = sv ? strtol(sv, &end, 10) : 0;
+            if (!sv || *end || n < 1 || n > 4096) {
+                snprintf(err, errlen, "%s:%zu: concurrency is a number from 1 to 4096", sw->file,
+                         line);
+                goto done;
+            }
+            if (!sw->concurrency) sw->concurrency = (int)n;
+        } else if (!strcmp(key, "margin")) {
+            char *end;
+            double m = sv ? strtod(sv, &end) : -1;
+            if (!sv || *end || m < 0) {
+                snprintf(err, errlen, "%s:%zu: margin is a number of points >= 0", sw->file, line);
+                goto done;
+            }
+            sw->margin = m;
+            sw->have_margin = true;
+        } else if (!strcmp(key, "set") || !strcmp(key, "factors")) {
+            bool factors = key[0] == 'f';
+            if (v->type != YAML_MAPPING_NODE) {
+                snprintf(err, errlen, "%s:%zu: %s is a mapping of configuration keys", sw->file,
+                         line, key);
+                goto done;
+            }
+            for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top;
+                 q++) {
+                yaml_node_t *fk = yaml_document_get_node(&doc, q->key);
+                yaml_node_t *fv = yaml_document_get_node(&doc, q->value);
+                const char *fname = s_scalar(fk);
+                size_t fline = fk->start_mark.line + 1;
+                if (!fname) {
+                    snprintf(err, errlen, "%s:%zu: a configuration key is a word", sw->file, fline);
+                    goto done;
+                }
+                if (!factors) {
+                    char *t = s_text_of(&doc, fv);
+                    if (!t || json_object_set_new(sw->fixed, fname, json_string(t))) {
+                        free(t);
+                        goto oom;
+                    }
+                    free(t);
+                    continue;
+                }
+                if (fv->type != YAML_SEQUENCE_NODE ||
+                    fv->data.sequence.items.top == fv->data.sequence.items.start) {
+                    snprintf(err, errlen, "%s:%zu: factor %s needs a non-empty list of values",
+                             sw->file, fline, fname);
+                    goto done;
+                }
+                json_t *vals = json_array();
+                if (!vals || json_object_set_new(sw->factors, fname, vals)) goto oom;
+                for (yaml_node_item_t *it = fv->data.sequence.items.start;
+                     it < fv->data.sequence.items.top; it++) {
+                    char *t = s_text_of(&doc, yaml_document_get_node(&doc, *it));
+                    if (!t || json_array_append_new(vals, json_string(t))) {
+                        free(t);
+                        goto oom;
+                    }
+                    free(t);
+                }
+            }
+        } else {
+            snprintf(err, errlen,
+                     "%s:%zu: unknown key '%s' (base, set, factors, concurrency, executor, out, "
+                     "margin)",
+                     sw->file, line, key);
+            goto done;
+        }
+        continue;
+    bad_scalar:
+        snprintf(err, errlen, "%s:%zu: %s takes a single value", sw->file, line, key);
+        goto done;
+    }
+    rc = 0;
+    goto done;
+oom:
+    snprintf(err, errlen, "out of memory");
+done:
+    if (have_doc) yaml_document_delete(&doc);
+    yaml_parser_delete(&p);
+    fclose(f);
+    return rc;
+}
+
+/* -------------------------------------------------------------- the plan -- */
+
+static pl_config_t *s_base_config(const s_sweep_t *sw, char *err, size_t errlen)
+{
+    pl_config_t *c = sw->base ? pl_config_load(sw->base, err, errlen) : pl_config_default();
+    if (!c && !sw->base) snprintf(err, errlen, "out of memory");
+    if (!c) return NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach(sw->fixed, k, v)
+    {
+        char a[8192];
+        snprintf(a, sizeof a, "%s=%s", k, json_string_value(v));
+        if (pl_config_set(c, a, err, errlen)) {
+            pl_config_destroy(&c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+/* The configuration of run i (base + set + its factor values), or NULL with err. */
+static pl_config_t *s_run_config(const s_sweep_t *sw, const s_run_t *r, char *err, size_t errlen)
+{
+    pl_config_t *c = s_base_config(sw, err, errlen);
+    if (!c) return NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach(r->set, k, v)
+    {
+        char a[8192];
+        snprintf(a, sizeof a, "%s=%s", k, json_string_value(v));
+        if (pl_config_set(c, a, err, errlen)) {
+            pl_config_destroy(&c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+static int s_expand(s_sweep_t *sw)
+{
+    size_t nf = json_object_size(sw->factors), total = 1;
+    const char **keys = calloc(nf + 1, sizeof *keys);
+    json_t **vals = calloc(nf + 1, sizeof *vals);
+    size_t *idx = calloc(nf + 1, sizeof *idx);
+    if (!keys || !vals || !idx) goto fail;
+    size_t i = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(sw->factors, k, v)
+    {
+        keys[i] = k;
+        vals[i++] = v;
+        total *= json_array_size(v);
+    }
+    sw->runs = calloc(total, sizeof *sw->runs);
+    if (!sw->runs) goto fail;
+    for (size_t r = 0; r < total; r++) {
+        s_run_t *run = &sw->runs[r];
+        snprintf(run->id, sizeof run->id, "run-%04zu", r + 1);
+        if (!(run->set = json_object())) goto fail;
+        sw->n_runs++;
+        for (size_t f = 0; f < nf; f++)
+            if (json_object_set(run->set, keys[f], json_array_get(vals[f], idx[f]))) goto fail;
+        /* The last factor varies fastest, like nested loops written in file order. */
+        for (size_t f = nf; f-- > 0;) {
+            if (++idx[f] < json_array_size(vals[f])) break;
+            idx[f] = 0;
+        }
+    }
+    free(keys);
+    free(vals);
+    free(idx);
+    return 0;
+fail:
+    free(keys);
+    free(vals);
+    free(idx);
+    return -1;
+}
+
+static int s_join(char *out, size_t cap, const char *a, const char *b)
+{
+    int n = snprintf(out, cap, "%s/%s", a, b);
+    return n >= 0 && (size_t)n < cap ? 0 : -1;
+}
+
+static bool s_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* rm -rf of one run directory (files and one level of subdirectories deeper:
+ * run directories hold per-agent logs at most). */
+static int s_wipe(const char *dir)
+{
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        execlp("rm", "rm", "-rf", "--", dir, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static int s_write_sweep_json(const s_sweep_t *sw)
+{
+    json_t *root = json_object(), *runs = json_array();
+    if (!root || !runs) goto fail;
+    static const char *const names[] = {"pending", "running", "done", "failed"};
+    for (size_t i = 0; i < sw->n_runs; i++) {
+        const s_run_t *r = &sw->runs[i];
+        json_t *o = json_pack("{s:s,s:s,s:O,s:s}", "id", r->id, "dir", r->id, "set", r->set,
+                              "status", names[r->status]);
+        if (!o) goto fail;
+        if (r->error) json_object_set_new(o, "error", json_string(r->error));
+        if (json_array_append_new(runs, o)) goto fail;
+    }
+    if (json_object_set_new(root, "file", json_string(sw->file)) ||
+        json_object_set_new(root, "base", sw->base ? json_string(sw->base) : json_null()) ||
+        json_object_set_new(root, "executor", json_string(sw->executor)) ||
+        json_object_set(root, "set", sw->fixed) || json_object_set(root, "factors", sw->factors) ||
+        json_object_set_new(root, "runs", runs))
+        goto fail;
+    runs = NULL;
+    char path[PATH_MAX], tmp[PATH_MAX];
+    if (s_join(path, sizeof path, sw->out, "sweep.json") ||
+        s_join(tmp, sizeof tmp, sw->out, ".sweep.json.tmp"))
+        goto fail;
+    /* Renamed into place: a sweep killed while writing leaves the old file whole. */
+    if (json_dump_file(root, tmp, JSON_INDENT(2)) != 0 || rename(tmp, path) != 0) goto fail;
+    json_decref(root);
+    return 0;
+fail:
+    json_decref(runs);
+    json_decref(root);
+    return -1;
+}
+
+/* ------------------------------------------------------------ executing -- */
+
+static char *s_parley_bin(void)
+{
+    const char *env = getenv("PARLEY_BIN");
+    char buf[PATH_MAX];
+    if (env && *env) {
+        struct stat st;
+        if (stat(env, &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (s_join(buf, sizeof buf, env, "parley")) return NULL;
+            return strdup(buf);
+        }
+        return strdup(env);
+    }
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return strdup("parley");
+    buf[n] = '\0';
+    char *d = dirname(buf);
+    char out[PATH_MAX];
+    if (s_join(out, sizeof out, d, "parley")) return NULL;
+    return strdup(out);
+}
+
+/* In the child: dies with the sweep; redirects output into the run's log. */
+static void s_child_setup(pid_t parent, int lock_fd, const char *log, int deathsig)
+{
+    if (lock_fd >= 0) close(lock_fd);
+    if (prctl(PR_SET_PDEATHSIG, deathsig) != 0 || getppid() != parent) _exit(125);
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+        int in = open("/dev/null", O_RDONLY);
+        if (in >= 0) dup2(in, 0), close(in);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+    }
+}
+
+static pid_t s_start(s_sweep_t *sw, s_run_t *r, const char *parley_bin, char *err, size_t errlen)
+{
+    char dir[PATH_MAX], log[PATH_MAX], logs[PATH_MAX];
+    if (s_join(dir, sizeof dir, sw->out, r->id) || s_join(logs, sizeof logs, sw->out, "logs")) {
+        snprintf(err, errlen, "path too long");
+        return -1;
+    }
+    int ln = snprintf(log, sizeof log, "%s/%s.log", logs, r->id);
+    if (ln < 0 || (size_t)ln >= sizeof log) {
+        snprintf(err, errlen, "path too long");
+        return -1;
+    }
+    /* A directory without summary.json is a partial run: start it afresh. */
+    if (s_exists(dir) && s_wipe(dir)) {
+        snprintf(err, errlen, "%s: cannot remove the partial run", r->id);
+        return -1;
+    }
+    pl_config_t *c = s_run_config(sw, r, err, errlen);
+    if (!c) return -1;
+    bool inproc = strcmp(sw->executor, "inprocess") == 0;
+    if (inproc && !ana_exec_inprocess_ok(c, err, errlen)) {
+        pl_config_destroy(&c);
+        return -1;
+    }
+    /* argv for `parley run BASE --out DIR --set k=v ... --quiet` */
+    size_t n_set = json_object_size(sw->fixed) + json_object_size(r->set);
+    char **argv = calloc(2 * n_set + 8, sizeof *argv);
+    char **owned = calloc(n_set + 1, sizeof *owned);
+    size_t a = 0, o = 0;
+    if (!argv || !owned) goto oom;
+    argv[a++] = (char *)"parley";
+    argv[a++] = (char *)"run";
+    if (sw->base) argv[a++] = sw->base;
+    argv[a++] = (char *)"--out";
+    argv[a++] = dir;
+    json_t *maps[2] = {sw->fixed, r->set};
+    for (int m = 0; m < 2; m++) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(maps[m], k, v)
+        {
+            size_t need = strlen(k) + strlen(json_string_value(v)) + 2;
+            if (!(owned[o] = malloc(need))) goto oom;
+            snprintf(owned[o], need, "%s=%s", k, json_string_value(v));
+            argv[a++] = (char *)"--set";
+            argv[a++] = owned[o++];
+        }
+    }
+    argv[a++] = (char *)"--quiet";
+    argv[a] = NULL;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (inproc) {
+            s_child_setup(parent, sw->lock_fd, log, SIGKILL);
+            char e[1024];
+            if (ana_exec_inprocess(c, dir, e, sizeof e) != 0) {
+                fprintf(stderr, "%s\n", e);
+                _exit(1);
+            }
+            _exit(0);
+        }
+        /* `parley run` gets SIGTERM so that it can stop its own broker and agents. */
+        s_child_setup(parent, sw->lock_fd, log, SIGTERM);
+        execv(parley_bin, argv);
+        fprintf(stderr, "cannot run %s: %s\n", parley_bin, strerror(errno));
+        _exit(127);
+    }
+    if (pid < 0) snprintf(err, errlen, "fork: %s", strerror(errno));
+    for (size_t i = 0; i < o; i++) free(owned[i]);
+    free(owned);
+    free(argv);
+    pl_config_destroy(&c);
+    return pid;
+oom:
+    for (size_t i = 0; i < o; i++) free(owned[i]);
+    free(owned);
+    free(argv);
+    pl_config_destroy(&c);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+/* The last non-empty line of a log, as the error of a failed run. */
+static char *s_last_line(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char line[1024], last[1024] = "";
+    while (fgets(line, sizeof line, f)) {
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+        if (n) memcpy(last, line, n + 1);
+    }
+    fclose(f);
+    return last[0] ? strdup(last) : NULL;
+}
+
+static void s_finish(s_sweep_t *sw, s_run_t *r, int status)
+{
+    char path[PATH_MAX], dir[PATH_MAX], log[PATH_MAX];
+    r->pid = 0;
+    if (s_join(dir, sizeof dir, sw->out, r->id) || s_join(path, sizeof path, dir, "summary.json"))
+        return;
+    int n = snprintf(log, sizeof log, "%s/logs/%s.log", sw->out, r->id);
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && s_exists(path);
+    if (ok) {
+        r->status = S_DONE;
+        return;
+    }
+    r->status = S_FAILED;
+    char *last = n > 0 && (size_t)n < sizeof log ? s_last_line(log) : NULL;
+    char msg[1400];
+    if (WIFSIGNALED(status))
+        snprintf(msg, sizeof msg, "killed by signal %d%s%s", WTERMSIG(status), last ? ": " : "",
+                 last ? last : "");
+    else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+        snprintf(msg, sizeof msg, "exit status %d%s%s", WEXITSTATUS(status), last ? ": " : "",
+                 last ? last : "");
+    else
+        snprintf(msg, sizeof msg, "finished without summary.json");
+    free(last);
+    free(r->error);
+    r->error = strdup(msg);
+}
+
+static void s_progress(const s_sweep_t *sw, size_t done_now, size_t resumed, size_t failed,
+                       size_t running, time_t t0, bool final)
+{
+    bool tty = isatty(2);
+    /* Without a terminal every completion already printed its line. */
+    if (sw->quiet || (final && !tty)) return;
+    size_t total = sw->n_runs, finished = done_now + resumed + failed;
+    int width = 30, fill = total ? (int)((double)finished / (double)total * width) : width;
+    char eta[32] = "--:--";
+    size_t left = total - finished;
+    double el = difftime(time(NULL), t0);
+    if (done_now + failed > 0 && left) {
+        long s = (long)(el / (double)(done_now + failed) * (double)left + 0.5);
+        snprintf(eta, sizeof eta, "%ld:%02ld", s / 60, s % 60);
+    } else if (!left)
+        snprintf(eta, sizeof eta, "0:00");
+    char bar[64];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
+    bar[width] = '\0';
+    fprintf(stderr, "%ssweep [%s] %zu/%zu done (%zu resumed), %zu failed, %zu running, ETA %s%s",
+            tty ? "\r" : "", bar, finished - failed, total, resumed, failed, running, eta,
+            tty && !final ? "  " : "\n");
+    fflush(stderr);
+}
+
+static int s_execute(s_sweep_t *sw)
+{
+    char *bin = s_parley_bin();
+    if (!bin) return -1;
+    size_t resumed = 0, done_now = 0, failed = 0, running = 0, next = 0;
+    for (size_t i = 0; i < sw->n_runs; i++) {
+        char path[PATH_MAX];
+        int n = snprintf(path, sizeof path, "%s/%s/summary.json", sw->out, sw->runs[i].id);
+        if (n > 0 && (size_t)n < sizeof path && s_exists(path)) {
+            sw->runs[i].status = S_DONE;
+            sw->runs[i].resumed = true;
+            resumed++;
+        }
+    }
+    time_t t0 = time(NULL);
+    s_write_sweep_json(sw);
+    s_progress(sw, done_now, resumed, failed, running, t0, false);
+    for (;;) {
+        while (running < (size_t)sw->concurrency && next < sw->n_runs) {
+            s_run_t *r = &sw->runs[next++];
+            if (r->status == S_DONE) continue;
+            char err[1024] = "";
+            pid_t pid = s_start(sw, r, bin, err, sizeof err);
+            if (pid < 0) {
+                r->status = S_FAILED;
+                free(r->error);
+                r->error = strdup(err);
+                failed++;
+                s_write_sweep_json(sw);
+                continue;
+            }
+            free(r->error);
+            r->error = NULL;
+            r->status = S_RUNNING;
+            r->pid = pid;
+            running++;
+        }
+        if (!running) break;
+        int st;
+        pid_t pid = waitpid(-1, &st, 0);
+        if (pid < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        for (size_t i = 0; i < sw->n_runs; i++) {
+            s_run_t *r = &sw->runs[i];
+            if (r->status != S_RUNNING || r->pid != pid) continue;
+            running--;
+            s_finish(sw, r, st);
+            if (r->status == S_DONE)
+                done_now++;
+            else
+                failed++;
+            s_write_sweep_json(sw);
+            s_progress(sw, done_now, resumed, failed, running, t0, false);
+            break;
+        }
+    }
+    s_progress(sw, done_now, resumed, failed, running, t0, true);
+    free(bin);
+    return failed ? 2 : 0;
+}
+
+/* ------------------------------------------------------------- command -- */
+
+static void s_on_diag(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "warning: %s\n", msg);
+}
+
+static int s_tables(s_sweep_t *sw)
+{
+    ana_study_t *st = ana_study_new();
+    char err[1024] = "";
+    int rc = 1;
+    if (!st) goto done;
+    if (sw->have_margin) ana_study_set_margin(st, sw->margin);
+    for (size_t i = 0; i < sw->n_runs; i++) {
+        s_run_t *r = &sw->runs[i];
+        char dir[PATH_MAX];
+        if (s_join(dir, sizeof dir, sw->out, r->id)) goto done;
+        const char *error = r->status == S_DONE ? NULL : r->error ? r->error : "not run";
+        if (ana_study_add(st, r->id, dir, r->set, error, s_on_diag, NULL)) goto done;
+    }
+    if (ana_study_compute(st) || ana_study_write_csv(st, sw->out, err, sizeof err)) goto done;
+    char html[PATH_MAX], md[PATH_MAX];
+    if (s_join(html, sizeof html, sw->out, "report.html") ||
+        s_join(md, sizeof md, sw->out, "report.md"))
+        goto done;
+    if (ana_report_write(st, html, md, err, sizeof err)) goto done;
+    if (!sw->quiet) fprintf(stderr, "sweep: tables and report in %s\n", sw->out);
+    rc = 0;
+done:
+    if (rc) fprintf(stderr, "sweep: cannot write the tables: %s\n", err[0] ? err : "out of memory");
+    ana_study_destroy(&st);
+    return rc;
+}
+
+static void s_usage(void)
+{
+    fprintf(stderr, "usage: parley sweep FILE [--out DIR] [--concurrency N] "
+                    "[--executor process|inprocess] [--dry-run] [--quiet]\n");
+}
+
+static void s_sweep_free(s_sweep_t *sw)
+{
+    for (size_t i = 0; i < sw->n_runs; i++) {
+        json_decref(sw->runs[i].set);
+        free(sw->runs[i].error);
+    }
+    free(sw->runs);
+    json_decref(sw->fixed);
+    json_decref(sw->factors);
+    free(sw->file);
+    free(sw->file_dir);
+    free(sw->base);
+    free(sw->out);
+    free(sw->executor);
+    if (sw->lock_fd >= 0) close(sw->lock_fd);
+}
+
+int ana_sweep_main(int argc, char **argv)
+{
+    s_sweep_t sw = {.lock_fd = -1};
+    bool dry = false;
+    int rc = 1;
+    const char *file = NULL;
+    char err[2048] = "";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--out") && i + 1 < argc) {
+            free(sw.out);
+            sw.out = strdup(argv[++i]);
+        } else if (!strcmp(a, "--concurrency") && i + 1 < argc) {
+            sw.concurrency = atoi(argv[++i]);
+            if (sw.concurrency < 1) {
+                s_usage();
+                goto done;
+            }
+        } else if (!strcmp(a, "--executor") && i + 1 < argc) {
+            free(sw.executor);
+            sw.executor = strdup(argv[++i]);
+        } else if (!strcmp(a, "--dry-run"))
+            dry = true;
+        else if (!strcmp(a, "--quiet"))
+            sw.quiet = true;
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            s_usage();
+            rc = 0;
+            goto done;
+        } else if (a[0] != '-' && !file)
+            file = a;
+        else {
+            s_usage();
+            goto done;
+        }
+    }
+    if (!file) {
+        s_usage();
+        goto done;
+    }
+    sw.file = strdup(file);
+    char *tmp = strdup(file);
+    sw.file_dir = tmp ? strdup(dirname(tmp)) : NULL;
+    free(tmp);
+    sw.fixed = json_object();
+    sw.factors = json_object();
+    if (!sw.file || !sw.file_dir || !sw.fixed || !sw.factors) goto oom;
+    if (s_load(&sw, err, sizeof err)) goto fail;
+    if (!sw.executor && !(sw.executor = strdup("process"))) goto oom;
+    if (strcmp(sw.executor, "process") && strcmp(sw.executor, "inprocess")) {
+        snprintf(err, sizeof err, "executor is process or inprocess, not '%s'", sw.executor);
+        goto fail;
+    }
+    if (!sw.out) {
+        snprintf(err, sizeof err, "%s: no out: directory (write one, or pass --out DIR)", file);
+        goto fail;
+    }
+    if (!sw.concurrency) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        sw.concurrency = n > 0 ? (int)n : 1;
+    }
+    /* The base and the fixed overrides must load before anything runs. */
+    pl_config_t *base = s_base_config(&sw, err, sizeof err);
+    if (!base) goto fail;
+    pl_config_destroy(&base);
+    if (s_expand(&sw)) goto oom;
+    if (dry) {
+        for (size_t i = 0; i < sw.n_runs; i++) {
+            char *t = json_dumps(sw.runs[i].set, JSON_COMPACT);
+            printf("%s %s\n", sw.runs[i].id, t ? t : "");
+            free(t);
+        }
+        rc = 0;
+        goto done;
+    }
+    char logs[PATH_MAX], lock[PATH_MAX];
+    if ((mkdir(sw.out, 0777) != 0 && errno != EEXIST) ||
+        s_join(logs, sizeof logs, sw.out, "logs") || (mkdir(logs, 0777) != 0 && errno != EEXIST) ||
+        s_join(lock, sizeof lock, sw.out, ".sweep.lock")) {
+        snprintf(err, sizeof err, "%s: %s", sw.out, strerror(errno));
+        goto fail;
+    }
+    /* One sweep per directory at a time: two would redo each other's runs. */
+    sw.lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (sw.lock_fd < 0 || flock(sw.lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        snprintf(err, sizeof err, "%s: another sweep is running in this directory", sw.out);
+        goto fail;
+    }
+    int ex = s_execute(&sw);
+    if (ex < 0) {
+        snprintf(err, sizeof err, "cannot find the parley program (set PARLEY_BIN)");
+        goto fail;
+    }
+    rc = s_tables(&sw) ? 1 : ex;
+    goto done;
+oom:
+    snprintf(err, sizeof err, "out of memory");
+fail:
+    fprintf(stderr, "parley sweep: %s\n", err);
+    rc = 1;
+done:
+    s_sweep_free(&sw);
+    return rc;
+}

@@ -1,0 +1,31 @@
+/* ana_sweep.h: `parley sweep FILE`: a study as one command.
+ *
+ * The sweep file (YAML, libyaml):
+ *   base: paper.yaml            # the configuration every run starts from (relative
+ *                               # to the sweep file), or omitted for the default
+ *   set: {simulation.rounds: 5} # fixed overrides, applied first
+ *   factors:                    # crossed: one run per combination, in this order
+ *     automation: [none, auto_fulfill, auto_request]
+ *     seed: [1, 2, 3]
+ *     seats: ["[{policy: helper, count: 10}]", ...]   # any key of pl_config_set;
+ *                                                     # lists and maps are allowed too
+ *   concurrency: 4              # runs at once (default: online CPUs)
+ *   executor: process           # process: `parley run` per run; inprocess: built-in
+ *                               # policies played here, no broker (fast, offline)
+ *   out: out/study              # relative to the sweep file; --out wins
+ *   margin: 5                   # verdict margin, points of % of optimal
+ *
+ * Every run has its own directory out/run-NNNN; out/sweep.json lists them with
+ * their factor values and status. Resumable: a run whose directory holds
+ * summary.json is done and never redone; any other directory is wiped and run
+ * again. A failed run is recorded (status, error) and the others go on. At the
+ * end the CSV tables and the report are written into out/. */
+#ifndef PARLEY_ANA_SWEEP_H
+#define PARLEY_ANA_SWEEP_H
+
+/* The `parley sweep` command: argv[0] is "sweep". Returns the exit status: 0 all
+ * runs done, 2 some failed (tables written all the same), 1 the sweep could not
+ * start. Never exits. */
+int ana_sweep_main(int argc, char **argv);
+
+#endif
