@@ -62,6 +62,7 @@ static void s_chart_pct(FILE *f, const ana_study_t *s)
         if (!isnan(x->ci_hi) && x->ci_hi > max) max = x->ci_hi;
         if (!isnan(x->mean) && x->mean > max) max = x->mean;
     }
+    max = ceil(max / 20) * 20;
     int left = 330, w = 420, row = 26, top = 30, h = top + (int)n * row + 30;
     fprintf(f,
             "<figure data-chart=\"pct\"><figcaption>%% of optimal per condition (mean over "
@@ -103,8 +104,11 @@ static void s_chart_pct(FILE *f, const ana_study_t *s)
                     "<line class=\"ci\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n",
                     a, ym, b, ym, a, ym - 5, a, ym + 5, b, ym - 5, b, ym + 5);
         }
-        fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"val\">%.1f</text>\n", left + bw + 6, y + 15,
-                v);
+        /* The value goes right of the bar or of its interval, whichever ends later. */
+        double vx = left + bw + 6;
+        if (!isnan(x->ci_hi) && x->n > 1 && left + x->ci_hi / max * w + 6 > vx)
+            vx = left + x->ci_hi / max * w + 6;
+        fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"val\">%.1f</text>\n", vx, y + 15, v);
     }
     fputs("</svg></figure>\n", f);
 }
@@ -115,8 +119,10 @@ static void s_chart_decomp(FILE *f, const ana_study_t *s)
     double max = 120;
     for (size_t i = 0; i < n; i++) {
         const ana_decomp_t *d = ana_study_decomp(s, i);
-        for (int a = 0; a < ANA_ARM_COUNT; a++)
+        for (int a = 0; a < ANA_ARM_COUNT; a++) {
             if (d->arm[a].n && d->arm[a].mean > max) max = d->arm[a].mean;
+            if (d->arm[a].n > 1 && d->arm[a].ci_hi > max) max = d->arm[a].ci_hi;
+        }
     }
     max = ceil(max / 20) * 20;
     int L = 60, T = 20, W = 360, H = 360;
