@@ -114,8 +114,12 @@ static int s_node_text(yaml_document_t *doc, yaml_node_t *n, char **buf, size_t 
     return -1;
 }
 
+/* A factor value as the text of an assignment. A scalar at the top is taken as
+ * written, quoted or not, so that "[{policy: helper, count: 10}]" in quotes is
+ * YAML for pl_config_set to read; lists and maps are written back in flow style. */
 static char *s_text_of(yaml_document_t *doc, yaml_node_t *n)
 {
+    if (n && n->type == YAML_SCALAR_NODE) return strdup((const char *)n->data.scalar.value);
     char *buf = NULL;
     size_t len = 0, cap = 0;
     if (s_node_text(doc, n, &buf, &len, &cap)) {
