@@ -94,7 +94,8 @@ static void s_chart_pct(FILE *f, const ana_study_t *s)
                 s_palette[env_automation_from_name(c->automation) % (int)S_NPAL]);
         s_esc(f, c->label);
         fprintf(f, ": %.1f%% (n=%zu)</title></rect>\n", v, x->n);
-        if (!isnan(x->ci_lo) && x->n > 1) {
+        /* No whisker for an interval of zero width (every seed gave the same value). */
+        if (!isnan(x->ci_lo) && x->n > 1 && x->ci_hi > x->ci_lo) {
             double a = left + (x->ci_lo < 0 ? 0 : x->ci_lo) / max * w,
                    b = left + x->ci_hi / max * w;
             int ym = y + row / 2 - 1;
@@ -154,10 +155,10 @@ static void s_chart_decomp(FILE *f, const ana_study_t *s)
         if (!cx->n || !cy->n) continue;
         double x = L + cx->mean / max * W, y = T + H - cy->mean / max * H;
         const char *col = s_palette[k % (int)S_NPAL];
-        if (cx->n > 1)
+        if (cx->n > 1 && cx->ci_hi > cx->ci_lo)
             fprintf(f, "<line class=\"ci\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
                     L + cx->ci_lo / max * W, y, L + cx->ci_hi / max * W, y);
-        if (cy->n > 1)
+        if (cy->n > 1 && cy->ci_hi > cy->ci_lo)
             fprintf(f, "<line class=\"ci\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x,
                     T + H - cy->ci_lo / max * H, x, T + H - cy->ci_hi / max * H);
         fprintf(f, "<circle class=\"pt\" cx=\"%.1f\" cy=\"%.1f\" r=\"7\" fill=\"%s\"><title>", x, y,
