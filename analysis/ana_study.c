@@ -302,12 +302,13 @@ oom:
  * do not split conditions a second time. */
 static bool s_factor_is_described(const char *key)
 {
-    static const char *const pre[] = {
-        "seed",        "automation", "seats",    "revenue.",     "transparency.", "agent_types",
-        "simulation.", "rules.",     "history.", "information.", "tasks.",        "timing.mode"};
-    for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
-        if (strncmp(key, pre[i], strlen(pre[i])) == 0) return true;
-    return false;
+    static const char *const sections[] = {"seed",         "automation",  "seats",      "revenue",
+                                           "transparency", "agent_types", "simulation", "rules",
+                                           "history",      "information", "tasks",      "scenario"};
+    size_t n = strcspn(key, ".");
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+        if (strlen(sections[i]) == n && strncmp(key, sections[i], n) == 0) return true;
+    return strcmp(key, "timing.mode") == 0 || strcmp(key, "timing") == 0;
 }
 
 static void s_extra(const s_entry_t *e, char *out, size_t cap)

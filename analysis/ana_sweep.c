@@ -803,12 +803,19 @@ int ana_sweep_main(int argc, char **argv)
     pl_config_destroy(&base);
     if (s_expand(&sw)) goto oom;
     if (dry) {
+        /* The plan, each run's configuration built and checked: a typo in a factor
+         * shows here, before any run (or API call) starts. */
+        rc = 0;
         for (size_t i = 0; i < sw.n_runs; i++) {
             char *t = json_dumps(sw.runs[i].set, JSON_COMPACT);
-            printf("%s %s\n", sw.runs[i].id, t ? t : "");
+            char e[1024] = "";
+            pl_config_t *c = s_run_config(&sw, &sw.runs[i], e, sizeof e);
+            if (c && !strcmp(sw.executor, "inprocess")) ana_exec_inprocess_ok(c, e, sizeof e);
+            printf("%s %s%s%s\n", sw.runs[i].id, t ? t : "", e[0] ? "  ERROR: " : "", e);
+            if (e[0]) rc = 2;
+            pl_config_destroy(&c);
             free(t);
         }
-        rc = 0;
         goto done;
     }
     char logs[PATH_MAX], lock[PATH_MAX];
