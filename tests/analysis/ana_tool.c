@@ -1,15 +1,57 @@
 /* ana_tool.c: `parley sweep` and `parley report` without the parley front door,
- * for the analysis tests (the sweep test kills and restarts it as a process). */
+ * for the analysis tests (the sweep test kills and restarts it as a process),
+ * and a stand-in for `parley run` (built-in policies only, played in-process)
+ * so that the sweep's process executor is tested without the broker:
+ *   ana_tool run [CONFIG] --out DIR [--seed N] [--set KEY=VALUE]... [--quiet] */
+#include "ana_exec.h"
 #include "ana_report.h"
 #include "ana_sweep.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+static int s_run(int argc, char **argv)
+{
+    const char *out = NULL, *file = NULL;
+    char err[1024] = "";
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--out") && i + 1 < argc)
+            out = argv[++i];
+        else if ((!strcmp(argv[i], "--set") || !strcmp(argv[i], "--seed")) && i + 1 < argc)
+            i++;
+        else if (argv[i][0] != '-')
+            file = argv[i];
+    if (!out) {
+        fprintf(stderr, "run: --out DIR is required\n");
+        return 1;
+    }
+    pl_config_t *c = file ? pl_config_load(file, err, sizeof err) : pl_config_default();
+    int rc = 1;
+    if (!c) goto done;
+    for (int i = 2; i < argc; i++) {
+        char seed[64];
+        const char *a = NULL;
+        if (!strcmp(argv[i], "--set") && i + 1 < argc)
+            a = argv[++i];
+        else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+            snprintf(seed, sizeof seed, "seed=%s", argv[++i]);
+            a = seed;
+        }
+        if (a && pl_config_set(c, a, err, sizeof err)) goto done;
+    }
+    rc = ana_exec_inprocess(c, out, err, sizeof err) ? 1 : 0;
+done:
+    if (rc) fprintf(stderr, "run: %s\n", err);
+    pl_config_destroy(&c);
+    return rc;
+}
 
 int main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "sweep") == 0) return ana_sweep_main(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "report") == 0) return ana_report_main(argc - 1, argv + 1);
-    fprintf(stderr, "usage: ana_tool sweep|report ...\n");
+    if (argc >= 2 && strcmp(argv[1], "run") == 0) return s_run(argc, argv);
+    fprintf(stderr, "usage: ana_tool sweep|report|run ...\n");
     return 1;
 }

@@ -213,11 +213,72 @@ static void test_failed_run_is_recorded_and_others_go_on(void **state)
     assert_non_null(strstr(buf, "in-process"));
 }
 
+/* executor: process runs `parley run` per game; here PARLEY_BIN names a stand-in
+ * (ana_tool run) that plays built-in seats in-process and fails on llm ones, as a
+ * run without its API key would. */
+static void test_process_executor(void **state)
+{
+    (void)state;
+    char file[300], out[300];
+    snprintf(file, sizeof file, "%s/proc.yaml", s_dir);
+    snprintf(out, sizeof out, "%s/proc-out", s_dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fprintf(f, "executor: process\nconcurrency: 2\nout: proc-out\nset: {simulation.rounds: 4}\n"
+               "factors:\n  seats:\n    - [{policy: selfish, count: 10}]\n"
+               "    - [{policy: llm, model: m, count: 10}]\n"
+               "  automation: [auto_fulfill]\n  seed: [1, 2]\n");
+    assert_int_equal(fclose(f), 0);
+    const char *old = getenv("PARLEY_BIN");
+    char *saved = old ? strdup(old) : NULL;
+    assert_int_equal(setenv("PARLEY_BIN", ANA_TOOL, 1), 0);
+    pid_t pid = s_spawn_sweep(file);
+    int st = s_wait(pid);
+    assert_int_equal(saved ? setenv("PARLEY_BIN", saved, 1) : unsetenv("PARLEY_BIN"), 0);
+    free(saved);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 2);
+
+    char p[512];
+    snprintf(p, sizeof p, "%s/sweep.json", out);
+    json_error_t jerr;
+    json_t *root = json_load_file(p, 0, &jerr);
+    assert_non_null(root);
+    json_t *runs = json_object_get(root, "runs");
+    assert_int_equal(json_array_size(runs), 4);
+    for (size_t i = 0; i < 4; i++) {
+        json_t *r = json_array_get(runs, i);
+        const char *status = json_string_value(json_object_get(r, "status"));
+        if (i < 2) {
+            assert_string_equal(status, "done");
+            char err[512] = "";
+            snprintf(p, sizeof p, "%s/run-%04zu", out, i + 1);
+            ana_run_t *run = ana_run_load(p, NULL, NULL, err, sizeof err);
+            assert_non_null(run);
+            /* the factors reached the game: 4 rounds, auto_fulfill, seeds 1 and 2 */
+            assert_int_equal(ana_run_metrics(run)->rounds_played, 4);
+            assert_string_equal(ana_run_automation(run), "auto_fulfill");
+            assert_true(ana_run_config(run)->game.seed == i + 1);
+            assert_true(ana_run_metrics(run)->tasks > 0);
+            ana_run_destroy(&run);
+        } else {
+            /* the child's own last words are the recorded error */
+            const char *e = json_string_value(json_object_get(r, "error"));
+            assert_string_equal(status, "failed");
+            assert_non_null(e);
+            assert_non_null(strstr(e, "exit status 1"));
+            assert_non_null(strstr(e, "built-in policies only"));
+        }
+    }
+    json_decref(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_killed_sweep_resumes_every_run_once),
         cmocka_unit_test(test_failed_run_is_recorded_and_others_go_on),
+        cmocka_unit_test(test_process_executor),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
