@@ -1,0 +1,639 @@
+/* agt_agent.c: parley-agent's connection and conversation (agt_agent.h).
+ *
+ * The DEALER socket's descriptor is watched edge-triggered: the callback drains
+ * while ZMQ_EVENTS says POLLIN, and every send re-arms it with event_active,
+ * because a send may consume the edge. One timer ticks for heartbeats, Hello
+ * retries and broker-silence detection. States: connecting (Hello sent),
+ * welcomed (idle), deciding (a policy works on a turn), over.
+ */
+#include "agt_agent.h"
+
+#include "agt_policy.h"
+#include "pl_log.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#define S_VERSION "parley-agent 0.1.0"
+#define S_TICK_S  0.25
+
+typedef enum { S_CONNECTING = 0, S_WELCOMED, S_DECIDING, S_OVER } s_state_t;
+
+struct agt_agent {
+    char *broker, *seat_id, *token, *policy_name;
+    pl_config_t *config; /* copy, may be NULL */
+    pl_seat_t seat;      /* borrowed from config, or a bare default */
+
+    struct event_base *base;
+    void *zctx, *dealer;
+    struct event *dealer_ev, *tick_ev, *sigint_ev, *sigterm_ev;
+    bool draining;
+
+    s_state_t state;
+    char game_id[64];
+    uint64_t seq;
+    int64_t last_heard_ms, last_sent_ms, hello_ms;
+    double heartbeat_s;
+
+    /* the game, as Welcome described it */
+    bool have_game;
+    env_config_t rules;
+    env_type_t type;
+    char timing[32];
+    int agent;
+    env_names_t names;
+    char **agent_ids, **piece_names;
+
+    const agt_policy_ops_t *ops;
+    void *policy;
+    agt_context_t ctx;
+    uint64_t turn_id; /* the turn being decided, 0 if none */
+    int64_t turn_start_ms;
+    int turns, result;
+};
+
+static int64_t s_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------------ send -- */
+
+static void s_kick(agt_agent_t *a)
+{
+    if (!a->draining && a->dealer_ev) event_active(a->dealer_ev, EV_READ, 0);
+}
+
+static int s_send(agt_agent_t *a, Parley__Envelope *e)
+{
+    e->seq = ++a->seq;
+    e->game_id = a->game_id;
+    int rc = wire_send(a->dealer, NULL, 0, e, WIRE_MAX_AGENT_MSG);
+    if (rc != WIRE_OK)
+        PL_WARN("AGT-SEND-FAILED", "%s not sent: %s", wire_body_name(e->body_case),
+                rc == WIRE_EIO ? zmq_strerror(errno) : wire_strerror(rc));
+    else
+        a->last_sent_ms = s_mono_ms();
+    s_kick(a);
+    return rc;
+}
+
+static void s_send_hello(agt_agent_t *a)
+{
+    int p = env_policy_from_name(a->policy_name);
+    Parley__Hello h = PARLEY__HELLO__INIT;
+    h.seat = a->seat_id;
+    h.token = a->token;
+    h.policy = a->policy_name;
+    h.model = a->seat.model ? a->seat.model : (char *)"";
+    h.client_version = S_VERSION;
+    h.reactive = p >= 0 && env_policy_reactive((env_policy_t)p);
+    h.human = strcmp(a->policy_name, "human") == 0;
+    Parley__Envelope e = PARLEY__ENVELOPE__INIT;
+    e.body_case = PARLEY__ENVELOPE__BODY_HELLO;
+    e.hello = &h;
+    a->game_id[0] = '\0'; /* Hello carries no game id */
+    a->state = a->state == S_OVER ? S_OVER : S_CONNECTING;
+    a->hello_ms = s_mono_ms();
+    s_send(a, &e);
+}
+
+/* ---------------------------------------------------------------- policy -- */
+
+static void s_cancel_turn(agt_agent_t *a)
+{
+    if (a->turn_id != 0 && a->policy && a->ops->cancel) a->ops->cancel(a->policy);
+    a->turn_id = 0;
+    if (a->state == S_DECIDING) a->state = S_WELCOMED;
+}
+
+static void s_on_policy_decided(void *arg, uint64_t turn_id, agt_outcome_t *o)
+{
+    agt_agent_t *a = arg;
+    if (turn_id != a->turn_id || a->state != S_DECIDING) {
+        PL_DEBUG("AGT-LATE-DECISION", "decision for turn %llu dropped (not open)",
+                 (unsigned long long)turn_id);
+        agt_outcome_destroy(&o);
+        return;
+    }
+    wire_arena_t *ar = wire_arena_new();
+    Parley__Decision d = PARLEY__DECISION__INIT;
+    if (!ar || wire_decision_to_pb(ar, o->decision, &d) != WIRE_OK) goto nomem;
+    d.turn_id = turn_id;
+    d.empty_reason = o->empty_reason;
+    d.think_s = (double)(s_mono_ms() - a->turn_start_ms) / 1000.0;
+    if (o->n_calls) {
+        d.n_calls = o->n_calls;
+        d.calls = wire_arena_alloc(ar, o->n_calls * sizeof *d.calls);
+        Parley__ModelCall *mc = wire_arena_alloc(ar, o->n_calls * sizeof *mc);
+        if (!d.calls || !mc) goto nomem;
+        for (size_t i = 0; i < o->n_calls; i++) {
+            const agt_call_t *c = &o->calls[i];
+            parley__model_call__init(&mc[i]);
+            mc[i].provider = (char *)c->provider;
+            mc[i].model_requested = (char *)c->model_requested;
+            mc[i].model_reported = (char *)c->model_reported;
+            mc[i].http_status = c->http_status;
+            mc[i].attempts = c->attempts;
+            mc[i].latency_s = c->latency_s;
+            mc[i].tokens_in = c->tokens_in;
+            mc[i].tokens_out = c->tokens_out;
+            mc[i].tokens_reasoning = c->tokens_reasoning;
+            mc[i].tokens_cached = c->tokens_cached;
+            mc[i].cost_usd = c->cost_usd;
+            mc[i].error = (char *)c->error;
+            mc[i].request_body = c->request_body ? c->request_body : (char *)"";
+            mc[i].response_body = c->response_body ? c->response_body : (char *)"";
+            mc[i].prefix_share = c->prefix_share;
+            d.calls[i] = &mc[i];
+        }
+    }
+    if (o->n_dropped) {
+        d.n_dropped = o->n_dropped;
+        d.dropped = wire_arena_alloc(ar, o->n_dropped * sizeof *d.dropped);
+        Parley__DroppedAction *da = wire_arena_alloc(ar, o->n_dropped * sizeof *da);
+        if (!d.dropped || !da) goto nomem;
+        for (size_t i = 0; i < o->n_dropped; i++) {
+            parley__dropped_action__init(&da[i]);
+            da[i].raw = o->dropped[i].raw;
+            da[i].reason = o->dropped[i].reason;
+            d.dropped[i] = &da[i];
+        }
+    }
+    Parley__Envelope e = PARLEY__ENVELOPE__INIT;
+    e.body_case = PARLEY__ENVELOPE__BODY_DECISION;
+    e.decision = &d;
+    a->turn_id = 0;
+    a->state = S_WELCOMED;
+    a->turns++;
+    if (s_send(a, &e) == WIRE_ETOO_LARGE)
+        PL_WARN("AGT-TOO-LARGE", "turn %llu: the decision exceeds %u bytes",
+                (unsigned long long)turn_id, WIRE_MAX_AGENT_MSG);
+    wire_arena_destroy(&ar);
+    agt_outcome_destroy(&o);
+    return;
+nomem:
+    PL_ERROR("AGT-NOMEM", "turn %llu: decision lost, out of memory", (unsigned long long)turn_id);
+    wire_arena_destroy(&ar);
+    agt_outcome_destroy(&o);
+}
+
+/* -------------------------------------------------------------- handlers -- */
+
+static void s_free_names(agt_agent_t *a)
+{
+    for (int i = 0; a->agent_ids && i < a->names.n_agents; i++) free(a->agent_ids[i]);
+    for (int i = 0; a->piece_names && i < a->names.n_pieces; i++) free(a->piece_names[i]);
+    free(a->agent_ids);
+    free(a->piece_names);
+    a->agent_ids = a->piece_names = NULL;
+    memset(&a->names, 0, sizeof a->names);
+}
+
+static char **s_copy_strings(char **src, size_t n)
+{
+    char **out = calloc(n ? n : 1, sizeof *out);
+    if (!out) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = strdup(src[i]);
+        if (!out[i]) {
+            for (size_t k = 0; k < i; k++) free(out[k]);
+            free(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static void s_on_welcome(agt_agent_t *a, const Parley__Envelope *e)
+{
+    const Parley__Welcome *w = e->welcome;
+    snprintf(a->game_id, sizeof a->game_id, "%s", e->game_id);
+    a->heartbeat_s = w->heartbeat_s > 0 ? w->heartbeat_s : 1.0;
+    if (a->state == S_CONNECTING) a->state = S_WELCOMED;
+    PL_INFO("AGT-WELCOMED", "%s in game %s%s (%zu agents, %zu pieces)", w->seat, a->game_id,
+            w->resumed ? ", resumed" : "", w->n_agents, w->n_pieces);
+    if (a->have_game) {
+        if ((int)w->n_agents == a->names.n_agents && (int)w->n_pieces == a->names.n_pieces) return;
+        PL_WARN("AGT-NEW-GAME", "the broker serves a different game now: starting over");
+        if (a->policy) a->ops->destroy(a->policy);
+        a->policy = NULL;
+        s_free_names(a);
+        a->have_game = false;
+    }
+    if (!w->rules || w->n_agents == 0) {
+        PL_ERROR("AGT-BAD-WELCOME", "Welcome without rules or agents");
+        return;
+    }
+    a->agent_ids = s_copy_strings(w->agents, w->n_agents);
+    a->piece_names = s_copy_strings(w->pieces, w->n_pieces);
+    if (!a->agent_ids || !a->piece_names) {
+        s_free_names(a);
+        PL_ERROR("AGT-NOMEM", "out of memory");
+        return;
+    }
+    a->names.n_agents = (int)w->n_agents;
+    a->names.n_pieces = (int)w->n_pieces;
+    a->names.agent_ids = (const char *const *)a->agent_ids;
+    a->names.piece_names = (const char *const *)a->piece_names;
+    a->agent = -1;
+    for (size_t i = 0; i < w->n_agents; i++)
+        if (strcmp(w->agents[i], w->seat) == 0) a->agent = (int)i;
+    wire_rules_to_config(w->rules, &a->rules);
+    int t = env_type_from_name(w->agent_type);
+    a->type = t < 0 ? ENV_TYPE_NEUTRAL : (env_type_t)t;
+    snprintf(a->timing, sizeof a->timing, "%s", w->rules->timing);
+    a->ctx = (agt_context_t){.base = a->base,
+                             .agent = a->agent,
+                             .rules = &a->rules,
+                             .type = a->type,
+                             .names = &a->names,
+                             .seat = &a->seat,
+                             .config = a->config,
+                             .timing = a->timing};
+    char err[256] = "";
+    int rc = a->ops->create(&a->policy, &a->ctx, err, sizeof err);
+    if (rc != ENV_OK) {
+        PL_ERROR("AGT-POLICY", "policy %s: %s", a->ops->name, err[0] ? err : env_strerror(rc));
+        a->policy = NULL;
+        a->result = 2;
+        event_base_loopexit(a->base, NULL);
+        return;
+    }
+    a->have_game = true;
+}
+
+static void s_on_turn_request(agt_agent_t *a, const Parley__Envelope *e)
+{
+    const Parley__TurnRequest *tr = e->turn_request;
+    if (!a->have_game || !tr->observation) {
+        PL_WARN("AGT-EARLY-TURN", "turn %llu before a usable Welcome",
+                (unsigned long long)tr->turn_id);
+        return;
+    }
+    if (a->state == S_DECIDING) {
+        if (tr->turn_id == a->turn_id) return; /* resent while we are still on it */
+        s_cancel_turn(a);
+    }
+    int err = 0;
+    wire_obs_t *w = wire_obs_from_pb(tr->observation, a->names.n_agents, a->names.n_pieces, &err);
+    if (!w) {
+        PL_ERROR("AGT-BAD-OBS", "turn %llu: %s", (unsigned long long)tr->turn_id,
+                 wire_strerror(err));
+        return;
+    }
+    a->state = S_DECIDING;
+    a->turn_id = tr->turn_id;
+    a->turn_start_ms = s_mono_ms();
+    int rc = a->ops->decide(a->policy, tr->turn_id, wire_obs_view(w), tr->deadline_s,
+                            s_on_policy_decided, a);
+    wire_obs_destroy(&w);
+    if (rc != ENV_OK) {
+        PL_ERROR("AGT-DECIDE", "turn %llu: %s", (unsigned long long)tr->turn_id, env_strerror(rc));
+        a->turn_id = 0;
+        a->state = S_WELCOMED;
+    }
+}
+
+static void s_on_action_results(agt_agent_t *a, const Parley__Envelope *e)
+{
+    (void)a;
+    const Parley__ActionResults *r = e->action_results;
+    for (size_t i = 0; i < r->n_results; i++)
+        if (!r->results[i]->ok)
+            PL_DEBUG("AGT-ACTION-REFUSED", "turn %llu action %zu: %s: %s",
+                     (unsigned long long)r->turn_id, i, r->results[i]->code, r->results[i]->reason);
+}
+
+static void s_on_notice(agt_agent_t *a, const Parley__Envelope *e)
+{
+    const Parley__Notice *n = e->notice;
+    if (strcmp(n->what, "turn_missed") == 0 && n->turn_id == a->turn_id && a->turn_id != 0) {
+        PL_INFO("AGT-TURN-MISSED", "turn %llu passed its deadline", (unsigned long long)n->turn_id);
+        s_cancel_turn(a);
+        return;
+    }
+    if (a->policy && a->ops->notice) a->ops->notice(a->policy, n->what, n->text);
+}
+
+static void s_on_game_over(agt_agent_t *a, const Parley__Envelope *e)
+{
+    const Parley__GameOver *g = e->game_over;
+    PL_INFO("AGT-GAME-OVER", "game %s: %d tasks, group revenue %lld, %d turns played", g->reason,
+            g->tasks_done, (long long)g->group_revenue, a->turns);
+    s_cancel_turn(a);
+    a->state = S_OVER;
+    a->result = 0;
+    event_base_loopexit(a->base, NULL);
+}
+
+static void s_on_error(agt_agent_t *a, const Parley__Envelope *e)
+{
+    const Parley__Error *x = e->error;
+    PL_WARN("AGT-BROKER-ERROR", "%s: %s", wire_code_name(x->code), x->message);
+    switch (x->code) {
+    case PARLEY__ERROR__CODE__NOT_WELCOMED:
+    case PARLEY__ERROR__CODE__WRONG_GAME:
+        /* The broker does not know us (it restarted): say Hello again. */
+        if (a->state != S_CONNECTING) {
+            s_cancel_turn(a);
+            s_send_hello(a);
+        }
+        break;
+    case PARLEY__ERROR__CODE__UNKNOWN_SEAT:
+    case PARLEY__ERROR__CODE__BAD_TOKEN:
+        a->result = 2;
+        event_base_loopexit(a->base, NULL);
+        break;
+    case PARLEY__ERROR__CODE__GAME_OVER:
+        a->state = S_OVER;
+        a->result = 0;
+        event_base_loopexit(a->base, NULL);
+        break;
+    default:
+        break;
+    }
+}
+
+typedef struct {
+    int body;
+    void (*handler)(agt_agent_t *a, const Parley__Envelope *e);
+} s_command_t;
+
+static const s_command_t s_commands[] = {
+    {PARLEY__ENVELOPE__BODY_WELCOME, s_on_welcome},
+    {PARLEY__ENVELOPE__BODY_TURN_REQUEST, s_on_turn_request},
+    {PARLEY__ENVELOPE__BODY_ACTION_RESULTS, s_on_action_results},
+    {PARLEY__ENVELOPE__BODY_NOTICE, s_on_notice},
+    {PARLEY__ENVELOPE__BODY_HEARTBEAT, NULL},
+    {PARLEY__ENVELOPE__BODY_GAME_OVER, s_on_game_over},
+    {PARLEY__ENVELOPE__BODY_ERROR, s_on_error},
+};
+
+static void s_dispatch(agt_agent_t *a, const void *data, size_t len)
+{
+    int err = 0;
+    Parley__Envelope *e = wire_unpack(data, len, WIRE_MAX_BROKER_MSG, &err);
+    if (!e) {
+        PL_WARN("AGT-BAD-FRAME", "%zu bytes from the broker: %s", len, wire_strerror(err));
+        return;
+    }
+    a->last_heard_ms = s_mono_ms();
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++) {
+        if (s_commands[i].body != (int)e->body_case) continue;
+        if (s_commands[i].handler) s_commands[i].handler(a, e);
+        wire_free(&e);
+        return;
+    }
+    PL_WARN("AGT-UNEXPECTED", "the broker sent %s", wire_body_name(e->body_case));
+    wire_free(&e);
+}
+
+/* -------------------------------------------------------------- sockets -- */
+
+static void s_on_dealer_readable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    agt_agent_t *a = arg;
+    a->draining = true;
+    while (a->dealer) {
+        int events = 0;
+        size_t sz = sizeof events;
+        if (zmq_getsockopt(a->dealer, ZMQ_EVENTS, &events, &sz) != 0) {
+            PL_ERROR("AGT-ZMQ", "ZMQ_EVENTS: %s", zmq_strerror(errno));
+            break;
+        }
+        if (!(events & ZMQ_POLLIN)) break;
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, a->dealer, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            if (errno == EAGAIN || errno == EINTR) continue;
+            PL_ERROR("AGT-ZMQ", "recv: %s", zmq_strerror(errno));
+            break;
+        }
+        bool more = zmq_msg_more(&msg);
+        s_dispatch(a, zmq_msg_data(&msg), zmq_msg_size(&msg));
+        zmq_msg_close(&msg);
+        while (more && a->dealer) { /* the broker sends one frame; skip strays */
+            zmq_msg_init(&msg);
+            more = zmq_msg_recv(&msg, a->dealer, ZMQ_DONTWAIT) >= 0 && zmq_msg_more(&msg);
+            zmq_msg_close(&msg);
+        }
+        if (a->state == S_OVER || a->result == 2) break;
+    }
+    a->draining = false;
+}
+
+static void s_close_socket(agt_agent_t *a)
+{
+    if (a->dealer_ev) event_free(a->dealer_ev);
+    a->dealer_ev = NULL;
+    if (a->dealer) zmq_close(a->dealer);
+    a->dealer = NULL;
+}
+
+/* A fresh DEALER (a new routing id, so nothing of the old connection lingers). */
+static int s_open_socket(agt_agent_t *a, char *err, size_t errlen)
+{
+    s_close_socket(a);
+    a->dealer = zmq_socket(a->zctx, ZMQ_DEALER);
+    if (!a->dealer) {
+        snprintf(err, errlen, "DEALER: %s", zmq_strerror(errno));
+        return -1;
+    }
+    /* Messages sent before the connection is up (the first Hello) wait in the
+     * socket's queue; a reconnect after silence takes a fresh socket, so
+     * nothing stale survives it. */
+    int linger = 500, ivl = 100, ivl_max = 1000;
+    int64_t max = WIRE_MAX_BROKER_MSG;
+    if (zmq_setsockopt(a->dealer, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_setsockopt(a->dealer, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) != 0 ||
+        zmq_setsockopt(a->dealer, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max) != 0 ||
+        zmq_setsockopt(a->dealer, ZMQ_MAXMSGSIZE, &max, sizeof max) != 0) {
+        snprintf(err, errlen, "socket options: %s", zmq_strerror(errno));
+        return -1;
+    }
+    if (zmq_connect(a->dealer, a->broker) != 0) {
+        snprintf(err, errlen, "connect %s: %s", a->broker, zmq_strerror(errno));
+        return -1;
+    }
+    int fd;
+    size_t len = sizeof fd;
+    if (zmq_getsockopt(a->dealer, ZMQ_FD, &fd, &len) != 0) {
+        snprintf(err, errlen, "ZMQ_FD: %s", zmq_strerror(errno));
+        return -1;
+    }
+    a->dealer_ev = event_new(a->base, fd, EV_READ | EV_PERSIST | EV_ET, s_on_dealer_readable, a);
+    if (!a->dealer_ev || event_add(a->dealer_ev, NULL) != 0) {
+        snprintf(err, errlen, "cannot watch the socket");
+        return -1;
+    }
+    return 0;
+}
+
+static void s_reconnect(agt_agent_t *a, const char *why)
+{
+    char err[256];
+    PL_WARN("AGT-RECONNECT", "%s: reconnecting to %s", why, a->broker);
+    s_cancel_turn(a);
+    if (s_open_socket(a, err, sizeof err) != 0) {
+        PL_ERROR("AGT-SOCKET", "%s", err);
+        return; /* the next tick tries again */
+    }
+    s_send_hello(a);
+}
+
+static void s_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    agt_agent_t *a = arg;
+    int64_t now = s_mono_ms();
+    int64_t hb_ms = (int64_t)(a->heartbeat_s * 1000.0);
+    if (a->state == S_OVER) return;
+    if (!a->dealer) {
+        s_reconnect(a, "no socket");
+        return;
+    }
+    if (a->state == S_CONNECTING) {
+        /* No Welcome yet: the broker may not be up. Hello again, same socket
+         * (libzmq keeps reconnecting underneath). */
+        if (now - a->hello_ms >= 2 * hb_ms) s_send_hello(a);
+        return;
+    }
+    if (now - a->last_heard_ms > 4 * hb_ms) {
+        s_reconnect(a, "the broker went silent");
+        return;
+    }
+    if (now - a->last_sent_ms >= hb_ms) {
+        Parley__Heartbeat hb = PARLEY__HEARTBEAT__INIT;
+        hb.turn_id = a->turn_id;
+        hb.status = (char *)(a->state == S_DECIDING ? "thinking" : "idle");
+        Parley__Envelope e = PARLEY__ENVELOPE__INIT;
+        e.body_case = PARLEY__ENVELOPE__BODY_HEARTBEAT;
+        e.heartbeat = &hb;
+        s_send(a, &e);
+    }
+}
+
+static void s_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    agt_agent_t *a = arg;
+    PL_INFO("AGT-SIGNAL", "signal %d: leaving", (int)sig);
+    s_cancel_turn(a);
+    if (a->dealer && a->state != S_CONNECTING && a->state != S_OVER) {
+        Parley__Bye bye = PARLEY__BYE__INIT;
+        bye.reason = "signal";
+        Parley__Envelope e = PARLEY__ENVELOPE__INIT;
+        e.body_case = PARLEY__ENVELOPE__BODY_BYE;
+        e.bye = &bye;
+        s_send(a, &e);
+    }
+    a->state = S_OVER;
+    a->result = 1;
+    event_base_loopexit(a->base, NULL);
+}
+
+/* ------------------------------------------------------------- lifecycle -- */
+
+agt_agent_t *agt_agent_new(const agt_options_t *o, char *err, size_t errlen)
+{
+    agt_agent_t *a = calloc(1, sizeof *a);
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    a->ops = agt_policy_find(o->policy);
+    if (!a->ops) {
+        snprintf(err, errlen, "unknown policy '%s'", o->policy ? o->policy : "");
+        goto fail;
+    }
+    a->broker = strdup(o->broker);
+    a->seat_id = strdup(o->seat);
+    a->token = strdup(o->token);
+    a->policy_name = strdup(o->policy);
+    if (!a->broker || !a->seat_id || !a->token || !a->policy_name) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (o->config) {
+        a->config = pl_config_dup(o->config);
+        if (!a->config) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+    }
+    /* The seat's settings: from the configuration when it has this seat. */
+    a->seat.temperature = -1;
+    a->seat.policy = a->policy_name;
+    if (a->config && strncmp(o->seat, "agent_", 6) == 0) {
+        int k = atoi(o->seat + 6) - 1;
+        if (k >= 0 && k < a->config->n_seats) a->seat = a->config->seats[k];
+    }
+    a->heartbeat_s = a->config && a->config->heartbeat > 0 ? a->config->heartbeat : 1.0;
+    a->base = event_base_new();
+    a->zctx = zmq_ctx_new();
+    if (!a->base || !a->zctx) {
+        snprintf(err, errlen, "cannot create the event loop or the ZeroMQ context");
+        goto fail;
+    }
+    if (s_open_socket(a, err, errlen) != 0) goto fail;
+    a->tick_ev = event_new(a->base, -1, EV_PERSIST, s_on_tick, a);
+    a->sigint_ev = evsignal_new(a->base, SIGINT, s_on_signal, a);
+    a->sigterm_ev = evsignal_new(a->base, SIGTERM, s_on_signal, a);
+    struct timeval tick = {0, (suseconds_t)(S_TICK_S * 1e6)};
+    if (!a->tick_ev || !a->sigint_ev || !a->sigterm_ev || event_add(a->tick_ev, &tick) != 0 ||
+        event_add(a->sigint_ev, NULL) != 0 || event_add(a->sigterm_ev, NULL) != 0) {
+        snprintf(err, errlen, "cannot create events");
+        goto fail;
+    }
+    pl_log_set_component(o->seat);
+    return a;
+fail:
+    agt_agent_destroy(&a);
+    return NULL;
+}
+
+void agt_agent_destroy(agt_agent_t **pa)
+{
+    if (!pa || !*pa) return;
+    agt_agent_t *a = *pa;
+    if (a->policy) a->ops->destroy(a->policy);
+    s_close_socket(a);
+    if (a->tick_ev) event_free(a->tick_ev);
+    if (a->sigint_ev) event_free(a->sigint_ev);
+    if (a->sigterm_ev) event_free(a->sigterm_ev);
+    if (a->zctx) zmq_ctx_term(a->zctx);
+    if (a->base) event_base_free(a->base);
+    s_free_names(a);
+    pl_config_destroy(&a->config);
+    free(a->broker);
+    free(a->seat_id);
+    free(a->token);
+    free(a->policy_name);
+    free(a);
+    *pa = NULL;
+}
+
+int agt_agent_run(agt_agent_t *a)
+{
+    a->result = 1;
+    s_send_hello(a);
+    if (event_base_dispatch(a->base) < 0) {
+        PL_ERROR("AGT-LOOP", "event loop failed");
+        return 2;
+    }
+    return a->result;
+}

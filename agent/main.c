@@ -1,0 +1,89 @@
+/* parley-agent: plays one seat of a game served by parley-broker.
+ *
+ *   parley-agent --broker tcp://HOST:PORT --seat agent_3 --token T
+ *                --policy perfect|passive|selfish|helper|random|llm|human
+ *                [--config FILE] [--log-level L]
+ *
+ * The token may also come from the environment (PARLEY_TOKEN), which keeps it
+ * out of `ps`. Exit status: 0 the game ended, 1 stopped by a signal, 2 refused
+ * or bad usage. */
+#include "agt_agent.h"
+#include "pl_log.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static void s_usage(FILE *f)
+{
+    fprintf(f, "usage: parley-agent --broker tcp://HOST:PORT --seat agent_N --token T\n"
+               "                    --policy perfect|passive|selfish|helper|random|llm|human\n"
+               "                    [--config FILE] [--log-level debug|info|warn]\n");
+}
+
+int main(int argc, char **argv)
+{
+    agt_options_t o = {0};
+    const char *config_path = NULL;
+    static const struct option longopts[] = {
+        {"broker", required_argument, NULL, 'b'}, {"seat", required_argument, NULL, 's'},
+        {"token", required_argument, NULL, 't'},  {"policy", required_argument, NULL, 'p'},
+        {"config", required_argument, NULL, 'c'}, {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "b:s:t:p:c:l:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'b':
+            o.broker = optarg;
+            break;
+        case 's':
+            o.seat = optarg;
+            break;
+        case 't':
+            o.token = optarg;
+            break;
+        case 'p':
+            o.policy = optarg;
+            break;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'l':
+            if (pl_log_set_level(optarg) != 0) {
+                fprintf(stderr, "parley-agent: unknown log level '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h':
+            s_usage(stdout);
+            return 0;
+        default:
+            s_usage(stderr);
+            return 2;
+        }
+    }
+    if (!o.token) o.token = getenv("PARLEY_TOKEN");
+    if (!o.broker || !o.seat || !o.token || !o.policy) {
+        s_usage(stderr);
+        return 2;
+    }
+    char err[512] = "";
+    pl_config_t *cfg = NULL;
+    if (config_path) {
+        cfg = pl_config_load(config_path, err, sizeof err);
+        if (!cfg) {
+            fprintf(stderr, "parley-agent: %s\n", err);
+            return 2;
+        }
+    }
+    o.config = cfg;
+    agt_agent_t *a = agt_agent_new(&o, err, sizeof err);
+    pl_config_destroy(&cfg);
+    if (!a) {
+        fprintf(stderr, "parley-agent: %s\n", err);
+        return 2;
+    }
+    int rc = agt_agent_run(a);
+    agt_agent_destroy(&a);
+    return rc;
+}

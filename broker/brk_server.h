@@ -1,0 +1,48 @@
+/* brk_server.h: parley-broker, one game served over ZeroMQ (DESIGN.md).
+ *
+ * The server owns the game (environment/), one libevent loop, a ROUTER socket
+ * for agents and a PUB socket that carries every event, and the run directory.
+ * It speaks the conversation of proto/PROTOCOL.md: seats say Hello with their
+ * token, get Welcome, then TurnRequests in the order the timing mode dictates;
+ * their Decisions are applied, recorded in events.jsonl and answered with
+ * ActionResults. Bad input from a peer is an Error reply and a log line.
+ */
+#ifndef PARLEY_BRK_SERVER_H
+#define PARLEY_BRK_SERVER_H
+
+#include "pl_config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct brk_server brk_server_t;
+
+typedef struct {
+    const char *router_endpoint; /* bind address for agents, e.g. "tcp://127.0.0.1:*" */
+    const char *pub_endpoint;    /* bind address for watchers; NULL: no PUB socket */
+    const char *run_dir;         /* the run directory (created if absent) */
+    double start_timeout;        /* seconds to wait for every seat; <= 0: 30 */
+} brk_options_t;
+
+/* Builds the game from config (copied), opens the run directory (writes
+ * config.json and seats.json), binds the sockets. Returns an owned server, or
+ * NULL with a sentence in err. */
+brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opts, char *err,
+                             size_t errlen);
+void brk_server_destroy(brk_server_t **s);
+
+/* The endpoints actually bound (a '*' port resolved), e.g. "tcp://127.0.0.1:41234". */
+const char *brk_server_endpoint(const brk_server_t *s);
+const char *brk_server_pub_endpoint(const brk_server_t *s); /* "" without PUB */
+const char *brk_server_run_dir(const brk_server_t *s);
+/* The token of seat i (0-based), or NULL. */
+const char *brk_server_token(const brk_server_t *s, int seat);
+
+/* Runs the loop until the game is over or stopped (SIGINT/SIGTERM or
+ * brk_server_stop). Returns 0 when the game finished, 1 when it was stopped,
+ * -1 on an environment failure. summary.json is written in every case. */
+int brk_server_run(brk_server_t *s);
+/* Ends the game early (from another callback of the same loop). */
+void brk_server_stop(brk_server_t *s, const char *reason);
+
+#endif

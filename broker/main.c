@@ -1,0 +1,138 @@
+/* parley-broker: serves one game to agent processes over ZeroMQ.
+ *
+ *   parley-broker [--config FILE] [--out DIR] [--seed N] [--set key=value]...
+ *                 [--bind EP] [--pub EP | --no-pub] [--start-timeout S] [--log-level L]
+ *
+ * When the sockets are bound it prints one line on stdout,
+ *   READY <agent endpoint> <event endpoint> <run directory>
+ * so that a parent (parley run, tests) can use ephemeral ports (tcp://127.0.0.1:*).
+ * Exit status: 0 the game finished, 1 it was stopped, 2 bad usage or setup. */
+#include "brk_server.h"
+#include "pl_log.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void s_usage(FILE *f)
+{
+    fprintf(f, "usage: parley-broker [--config FILE] [--out DIR] [--seed N] [--set key=value]...\n"
+               "                     [--bind tcp://*:5555] [--pub tcp://*:5556 | --no-pub]\n"
+               "                     [--start-timeout SECONDS] [--log-level debug|info|warn]\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL, *out = NULL, *bind = "tcp://*:5555", *pub = "tcp://*:5556";
+    const char *seed = NULL;
+    double start_timeout = 30.0;
+    char **sets = calloc((size_t)argc, sizeof *sets);
+    int n_sets = 0;
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"out", required_argument, NULL, 'o'},
+                                             {"seed", required_argument, NULL, 's'},
+                                             {"set", required_argument, NULL, 'S'},
+                                             {"bind", required_argument, NULL, 'b'},
+                                             {"pub", required_argument, NULL, 'p'},
+                                             {"no-pub", no_argument, NULL, 'P'},
+                                             {"start-timeout", required_argument, NULL, 't'},
+                                             {"log-level", required_argument, NULL, 'l'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    int opt;
+    if (!sets) return 2;
+    pl_log_set_component("broker");
+    while ((opt = getopt_long(argc, argv, "c:o:s:S:b:p:Pt:l:h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 's':
+            seed = optarg;
+            break;
+        case 'S':
+            sets[n_sets++] = optarg;
+            break;
+        case 'b':
+            bind = optarg;
+            break;
+        case 'p':
+            pub = optarg;
+            break;
+        case 'P':
+            pub = NULL;
+            break;
+        case 't':
+            start_timeout = atof(optarg);
+            break;
+        case 'l':
+            if (pl_log_set_level(optarg) != 0) {
+                fprintf(stderr, "parley-broker: unknown log level '%s'\n", optarg);
+                free(sets);
+                return 2;
+            }
+            break;
+        case 'h':
+            s_usage(stdout);
+            free(sets);
+            return 0;
+        default:
+            s_usage(stderr);
+            free(sets);
+            return 2;
+        }
+    }
+    char err[512] = "";
+    pl_config_t *cfg =
+        config_path ? pl_config_load(config_path, err, sizeof err) : pl_config_default();
+    if (!cfg) {
+        fprintf(stderr, "parley-broker: %s\n", err[0] ? err : "out of memory");
+        free(sets);
+        return 2;
+    }
+    char assignment[64];
+    if (seed) {
+        snprintf(assignment, sizeof assignment, "seed=%s", seed);
+        if (pl_config_set(cfg, assignment, err, sizeof err) != 0) goto bad_config;
+    }
+    for (int i = 0; i < n_sets; i++)
+        if (pl_config_set(cfg, sets[i], err, sizeof err) != 0) goto bad_config;
+
+    char dir[512];
+    if (!out) {
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        char stamp[32];
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+        snprintf(dir, sizeof dir, "runs/%s-%llu", stamp, (unsigned long long)cfg->game.seed);
+        out = dir;
+    }
+    brk_options_t opts = {.router_endpoint = bind,
+                          .pub_endpoint = pub,
+                          .run_dir = out,
+                          .start_timeout = start_timeout};
+    brk_server_t *s = brk_server_new(cfg, &opts, err, sizeof err);
+    pl_config_destroy(&cfg);
+    free(sets);
+    if (!s) {
+        fprintf(stderr, "parley-broker: %s\n", err);
+        return 2;
+    }
+    printf("READY %s %s %s\n", brk_server_endpoint(s),
+           brk_server_pub_endpoint(s)[0] ? brk_server_pub_endpoint(s) : "-", brk_server_run_dir(s));
+    fflush(stdout);
+    int rc = brk_server_run(s);
+    brk_server_destroy(&s);
+    return rc < 0 ? 2 : rc;
+bad_config:
+    fprintf(stderr, "parley-broker: %s\n", err);
+    pl_config_destroy(&cfg);
+    free(sets);
+    return 2;
+}
