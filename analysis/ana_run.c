@@ -522,10 +522,11 @@ static int s_cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void s_finalise(ana_run_t *r)
+static void s_finalise(ana_run_t *r, ana_ceiling_fn ceiling, void *ceiling_ctx)
 {
     ana_metrics_t *m = &r->m;
-    int64_t opt = env_perfect_task_revenue(&r->cfg->game, &m->optimal_tasks);
+    int64_t opt = ceiling ? ceiling(ceiling_ctx, &r->cfg->game, &m->optimal_tasks)
+                          : env_perfect_task_revenue(&r->cfg->game, &m->optimal_tasks);
     m->optimal = opt;
     m->pct_optimal = opt > 0 ? 100.0 * (double)m->task_revenue / (double)opt : NAN;
     double *rev = malloc(sizeof *rev * (size_t)r->n_agents);
@@ -572,6 +573,12 @@ static void s_finalise(ana_run_t *r)
 /* ----------------------------------------------------------------- load -- */
 
 ana_run_t *ana_run_load(const char *dir, ana_diag_fn diag, void *ctx, char *err, size_t errlen)
+{
+    return ana_run_load_with(dir, diag, ctx, NULL, NULL, err, errlen);
+}
+
+ana_run_t *ana_run_load_with(const char *dir, ana_diag_fn diag, void *ctx, ana_ceiling_fn ceiling,
+                             void *ceiling_ctx, char *err, size_t errlen)
 {
     ana_run_t *r = calloc(1, sizeof *r);
     char *text = NULL, *line = NULL;
@@ -646,7 +653,7 @@ ana_run_t *ana_run_load(const char *dir, ana_diag_fn diag, void *ctx, char *err,
         snprintf(err, errlen, "%s: no world event", path);
         goto fail;
     }
-    s_finalise(r);
+    s_finalise(r, ceiling, ceiling_ctx);
     return r;
 oom:
     snprintf(err, errlen, "out of memory");

@@ -89,6 +89,14 @@ typedef struct {
  * or events.jsonl, a configuration that does not load, no world event), with the
  * reason in err. `diag` (may be NULL) receives each skipped-line report. */
 ana_run_t *ana_run_load(const char *dir, ana_diag_fn diag, void *ctx, char *err, size_t errlen);
+
+/* The optimal ceiling of a game configuration: task revenue (and tasks) of
+ * perfect play, -1 if it cannot be played. env_perfect_task_revenue by default. */
+typedef int64_t (*ana_ceiling_fn)(void *ctx, const env_config_t *c, int *tasks);
+/* As ana_run_load, with the ceiling computed by `ceiling` (a study memoises it:
+ * the three arms of one seed share one ceiling). */
+ana_run_t *ana_run_load_with(const char *dir, ana_diag_fn diag, void *ctx, ana_ceiling_fn ceiling,
+                             void *ceiling_ctx, char *err, size_t errlen);
 void ana_run_destroy(ana_run_t **r);
 
 const char *ana_run_dir(const ana_run_t *r);

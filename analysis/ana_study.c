@@ -18,6 +18,12 @@ typedef struct {
     size_t cond;
 } s_entry_t;
 
+typedef struct {
+    char key[512];
+    int64_t revenue;
+    int tasks;
+} s_ceiling_t;
+
 struct ana_study {
     s_entry_t *e;
     size_t n, cap;
@@ -29,6 +35,8 @@ struct ana_study {
     size_t n_decomps;
     char **factor_keys; /* union of the sweep's factor keys, first-seen order */
     size_t n_factor_keys;
+    s_ceiling_t *ceilings; /* memo: one perfect game per distinct configuration */
+    size_t n_ceilings;
 };
 
 static const char *const s_metric_names[ANA_M_COUNT] = {"pct_optimal",
@@ -130,6 +138,7 @@ void ana_study_destroy(ana_study_t **ps)
     free(s->e);
     for (size_t i = 0; i < s->n_factor_keys; i++) free(s->factor_keys[i]);
     free(s->factor_keys);
+    free(s->ceilings);
     s_clear_computed(s);
     free(s);
     *ps = NULL;
@@ -156,6 +165,43 @@ static int s_note_factor_key(ana_study_t *s, const char *key)
     return 0;
 }
 
+/* Every field perfect play could depend on, automation aside (the ceiling is
+ * played without it). Printed rather than compared with memcmp: padding. */
+static void s_ceiling_key(const env_config_t *c, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%llu|%d|%d|%d|%d|%d|%d|%lld|%lld|%.17g|%d%d%d%d%d|%d%d%d%d",
+                     (unsigned long long)c->seed, c->rounds, c->n_agents, c->total_pieces,
+                     c->pieces_per_agent, c->pieces_per_task, c->active_per_agent,
+                     (long long)c->task_reward, (long long)c->sharing_bonus, c->misreport_factor,
+                     c->show_revenue_board, c->show_exchanges, c->show_public_notices,
+                     c->show_receipt_notice, c->show_thoughts, c->submit_fallback_first,
+                     c->tell_failed_submission, c->report_invalid_actions, c->truncate_history);
+    for (int t = 0; t < ENV_TYPE_COUNT && n > 0 && (size_t)n < cap; t++)
+        n += snprintf(out + n, cap - (size_t)n, "|%d", c->type_counts[t]);
+}
+
+static int64_t s_ceiling(void *ctx, const env_config_t *c, int *tasks)
+{
+    ana_study_t *s = ctx;
+    char key[512];
+    s_ceiling_key(c, key, sizeof key);
+    for (size_t i = 0; i < s->n_ceilings; i++)
+        if (!strcmp(s->ceilings[i].key, key)) {
+            *tasks = s->ceilings[i].tasks;
+            return s->ceilings[i].revenue;
+        }
+    int64_t rev = env_perfect_task_revenue(c, tasks);
+    s_ceiling_t *nc = realloc(s->ceilings, sizeof *nc * (s->n_ceilings + 1));
+    if (nc && rev >= 0) {
+        s->ceilings = nc;
+        snprintf(nc[s->n_ceilings].key, sizeof nc->key, "%s", key);
+        nc[s->n_ceilings].revenue = rev;
+        nc[s->n_ceilings++].tasks = *tasks;
+    } else if (nc)
+        s->ceilings = nc;
+    return rev;
+}
+
 int ana_study_add(ana_study_t *s, const char *id, const char *dir, const json_t *factors,
                   const char *error, ana_diag_fn diag, void *ctx)
 {
@@ -179,7 +225,7 @@ int ana_study_add(ana_study_t *s, const char *id, const char *dir, const json_t 
         if (!(e->error = strdup(error))) goto oom;
     } else {
         char err[1024] = "";
-        e->run = ana_run_load(dir, diag, ctx, err, sizeof err);
+        e->run = ana_run_load_with(dir, diag, ctx, s_ceiling, s, err, sizeof err);
         if (!e->run && !(e->error = strdup(err))) goto oom;
     }
     s->n++;

@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define N_SEEDS 16
+#define N_SEEDS 10
 #define N_RUNS  (3 * 3 * N_SEEDS)
 
 static char s_dir[] = "/tmp/ana_sweep_XXXXXX";
