@@ -391,7 +391,20 @@ static int s_wipe(const char *dir)
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
-static int s_write_sweep_json(const s_sweep_t *sw)
+static int s_write_sweep_json_now(const s_sweep_t *sw);
+
+/* sweep.json is the record of each run's status: a failure to write it is said
+ * (once per sweep is enough to be noticed) but does not stop the runs. */
+static void s_write_sweep_json(const s_sweep_t *sw)
+{
+    static bool warned;
+    if (s_write_sweep_json_now(sw) != 0 && !warned) {
+        warned = true;
+        fprintf(stderr, "parley sweep: warning: cannot write %s/sweep.json\n", sw->out);
+    }
+}
+
+static int s_write_sweep_json_now(const s_sweep_t *sw)
 {
     json_t *root = json_object(), *runs = json_array();
     if (!root || !runs) goto fail;
@@ -423,6 +436,38 @@ fail:
     json_decref(runs);
     json_decref(root);
     return -1;
+}
+
+/* A sweep directory belongs to one plan: if sweep.json there lists a run id with
+ * other factor values, resuming would mix two experiments under one name. */
+static int s_check_plan(const s_sweep_t *sw, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    if (s_join(path, sizeof path, sw->out, "sweep.json")) return 0;
+    json_error_t jerr;
+    json_t *old = json_load_file(path, 0, &jerr);
+    if (!old) return 0; /* a first start, or a file cut short: nothing to compare */
+    int rc = 0;
+    size_t i;
+    json_t *run;
+    json_array_foreach(json_object_get(old, "runs"), i, run)
+    {
+        const char *id = json_string_value(json_object_get(run, "id"));
+        if (!id) continue;
+        const s_run_t *now = NULL;
+        for (size_t k = 0; k < sw->n_runs && !now; k++)
+            if (!strcmp(sw->runs[k].id, id)) now = &sw->runs[k];
+        if (!now || !json_equal(now->set, json_object_get(run, "set"))) {
+            snprintf(err, errlen,
+                     "%s/sweep.json: run %s was planned with other factor values: this "
+                     "directory holds another sweep (choose a new out: directory)",
+                     sw->out, id);
+            rc = -1;
+            break;
+        }
+    }
+    json_decref(old);
+    return rc;
 }
 
 /* ------------------------------------------------------------ executing -- */
@@ -831,6 +876,7 @@ int ana_sweep_main(int argc, char **argv)
         snprintf(err, sizeof err, "%s: another sweep is running in this directory", sw.out);
         goto fail;
     }
+    if (s_check_plan(&sw, err, sizeof err)) goto fail;
     int ex = s_execute(&sw);
     if (ex < 0) {
         snprintf(err, sizeof err, "cannot find the parley program (set PARLEY_BIN)");

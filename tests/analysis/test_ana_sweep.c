@@ -211,6 +211,17 @@ static void test_failed_run_is_recorded_and_others_go_on(void **state)
     fclose(f);
     assert_non_null(strstr(buf, ",failed,"));
     assert_non_null(strstr(buf, "in-process"));
+
+    /* The same directory with another plan is refused: resuming would mix the
+     * two experiments' runs under the same ids. */
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "executor: inprocess\nout: fail-out\nfactors:\n  automation: [none, auto_fulfill]\n");
+    assert_int_equal(fclose(f), 0);
+    st = s_wait(s_spawn_sweep(file));
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
 }
 
 /* executor: process runs `parley run` per game; here PARLEY_BIN names a stand-in
