@@ -250,7 +250,9 @@ static int s_on_world(ana_run_t *r, const json_t *ev, char *err, size_t errlen)
         ana_agent_t *x = &r->agents[a];
         snprintf(x->id, sizeof x->id, "%s", s_str(ag, "id") ? s_str(ag, "id") : "");
         snprintf(x->type, sizeof x->type, "%s", s_str(ag, "type") ? s_str(ag, "type") : "neutral");
-        if (r->cfg && a < r->cfg->n_seats) {
+        if (r->cfg && r->cfg->blind)
+            snprintf(x->seat, sizeof x->seat, "seat_%d", a + 1);
+        else if (r->cfg && a < r->cfg->n_seats) {
             const pl_seat_t *s = &r->cfg->seats[a];
             snprintf(x->seat, sizeof x->seat, "%s",
                      s->label    ? s->label
@@ -477,6 +479,11 @@ static void s_labels(ana_run_t *r)
                               n ? "+" : "", name);
         if (n >= sizeof r->model) break;
     }
+    /* blind: reports must not name the models; a stable hash still tells the
+     * conditions apart across runs without saying who played. */
+    if (c->blind)
+        snprintf(r->model, sizeof r->model, "blind-%06x",
+                 (unsigned)(s_hash_str(r->model) & 0xffffff));
 
     env_config_t p;
     env_config_paper(&p);
