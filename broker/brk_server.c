@@ -651,14 +651,18 @@ static json_t *s_summary(brk_server_t *s)
     }
     int64_t task_rev = env_task_revenue(s->game);
     double pct = ceiling > 0 ? 100.0 * (double)task_rev / (double)ceiling : 0.0;
+    bool done = strcmp(s->reason, "finished") == 0;
+    /* Top-level keys as the in-process executor writes them (analysis/ana_exec.c). */
     return json_pack(
-        "{s:s, s:s, s:I, s:s, s:s, s:b, s:i, s:i, s:O, s:o, s:{s:i, s:I, s:I, s:i, "
-        "s:i}, s:{s:I, s:i}, s:f}",
-        "game_id", s->game_id, "scenario", s->cfg->scenario ? s->cfg->scenario : "", "seed",
-        (json_int_t)s->cfg->game.seed, "timing", pl_timing_name(s->cfg->timing), "reason",
-        s->reason, "complete", strcmp(s->reason, "finished") == 0, "rounds", s->cfg->game.rounds,
-        "rounds_played", env_round(s->game), "per_round", s->per_round, "board", board, "totals",
-        "tasks", env_tasks_done(s->game), "group_revenue", (json_int_t)env_group_revenue(s->game),
+        "{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:i, s:i, s:O, s:o, s:i, s:I, "
+        "s:I, s:{s:i, s:I, s:I, s:i, s:i}, s:{s:I, s:i}, s:f}",
+        "status", done ? "ok" : "stopped", "executor", "broker", "game_id", s->game_id, "scenario",
+        s->cfg->scenario ? s->cfg->scenario : "", "seed", (json_int_t)s->cfg->game.seed, "timing",
+        pl_timing_name(s->cfg->timing), "reason", s->reason, "complete", done, "rounds_total",
+        s->cfg->game.rounds, "rounds_played", env_round(s->game), "rounds", s->per_round, "board",
+        board, "tasks", env_tasks_done(s->game), "task_revenue", (json_int_t)task_rev,
+        "group_revenue", (json_int_t)env_group_revenue(s->game), "totals", "tasks",
+        env_tasks_done(s->game), "group_revenue", (json_int_t)env_group_revenue(s->game),
         "task_revenue", (json_int_t)task_rev, "messages", s->total_msgs, "missed_turns",
         s->total_missed, "ceiling", "task_revenue", (json_int_t)ceiling, "tasks", ceiling_tasks,
         "pct_optimal", pct);
@@ -679,9 +683,12 @@ static void s_finish(brk_server_t *s, const char *reason)
     evtimer_del(s->start_ev);
     if (was_playing) s_round_end(s);
     env_game_finish(s->game);
+    /* summary.json means "this run is done" (parley sweep resumes on it): a
+     * stopped game leaves summary.partial.json beside a valid event log. */
+    const char *name = strcmp(reason, "finished") == 0 ? "summary.json" : "summary.partial.json";
     json_t *summary = s_summary(s);
-    if (!summary || brk_rundir_write_json(s->rundir, "summary.json", summary, 0644) != 0)
-        PL_ERROR("BRK-SUMMARY", "summary.json not written");
+    if (!summary || brk_rundir_write_json(s->rundir, name, summary, 0644) != 0)
+        PL_ERROR("BRK-SUMMARY", "%s not written", name);
     json_decref(summary);
 
     /* Every effect is on disk: now the agents hear the end. */

@@ -40,7 +40,8 @@ const char *brk_server_token(const brk_server_t *s, int seat);
 
 /* Runs the loop until the game is over or stopped (SIGINT/SIGTERM or
  * brk_server_stop). Returns 0 when the game finished, 1 when it was stopped,
- * -1 on an environment failure. summary.json is written in every case. */
+ * -1 on an environment failure. A finished game leaves summary.json, a stopped
+ * one summary.partial.json (summary.json means "done" to parley sweep). */
 int brk_server_run(brk_server_t *s);
 /* Ends the game early (from another callback of the same loop). */
 void brk_server_stop(brk_server_t *s, const char *reason);

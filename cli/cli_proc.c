@@ -1,0 +1,123 @@
+/* cli_proc.c: child processes of the front door (cli_proc.h). */
+#include "cli_proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+int cli_bin_dir(char *out, size_t outlen)
+{
+    const char *env = getenv("PARLEY_BIN");
+    if (env && env[0]) return snprintf(out, outlen, "%s", env) < (int)outlen ? 0 : -1;
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return -1;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash) return -1;
+    *slash = '\0';
+    return snprintf(out, outlen, "%s", self) < (int)outlen ? 0 : -1;
+}
+
+pid_t cli_spawn(const char *bin_dir, const char *prog, char *const argv[], int *out_fd,
+                const char *log_path, const char *env_extra)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", bin_dir, prog) >= (int)sizeof path) return -1;
+    int pipefd[2] = {-1, -1};
+    if (out_fd && pipe(pipefd) != 0) return -1;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        if (out_fd) {
+            close(pipefd[0]);
+            close(pipefd[1]);
+        }
+        return -1;
+    }
+    if (pid == 0) {
+        /* Child: own process group (the front door forwards Ctrl-C itself, in
+         * order), and never outlive the front door. */
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) _exit(127);
+        int devnull = open("/dev/null", O_RDWR);
+        if (out_fd) {
+            dup2(pipefd[1], STDOUT_FILENO);
+            close(pipefd[0]);
+            close(pipefd[1]);
+        } else if (devnull >= 0) {
+            dup2(devnull, STDOUT_FILENO);
+        }
+        if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+        if (log_path) {
+            int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0) {
+                dup2(fd, STDERR_FILENO);
+                close(fd);
+            }
+        }
+        if (devnull > STDERR_FILENO) close(devnull);
+        if (env_extra) putenv((char *)env_extra);
+        execv(path, argv);
+        fprintf(stderr, "parley: cannot run %s: %s\n", path, strerror(errno));
+        _exit(127);
+    }
+    setpgid(pid, pid); /* also from the parent: no race with a signal */
+    if (out_fd) {
+        close(pipefd[1]);
+        *out_fd = pipefd[0];
+    }
+    return pid;
+}
+
+int cli_read_line(int fd, char *buf, size_t buflen, int timeout_ms)
+{
+    size_t len = 0;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (len + 1 < buflen) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long spent = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        if (spent >= timeout_ms) return -1;
+        struct pollfd p = {fd, POLLIN, 0};
+        int rc = poll(&p, 1, (int)(timeout_ms - spent));
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc <= 0) return -1;
+        char c;
+        ssize_t n = read(fd, &c, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        if (c == '\n') break;
+        buf[len++] = c;
+    }
+    buf[len] = '\0';
+    return 0;
+}
+
+int cli_wait(pid_t pid, int timeout_ms)
+{
+    for (int waited = 0;; waited += 10) {
+        int status;
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) {
+            if (WIFEXITED(status)) return WEXITSTATUS(status);
+            if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+            return 255;
+        }
+        if (r < 0 && errno != EINTR) return 255; /* not our child (anymore) */
+        if (waited >= timeout_ms) return -1;
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}

@@ -1,0 +1,30 @@
+/* cli_proc.h: starting and stopping the sibling programs (parley-broker,
+ * parley-agent) from the front door. */
+#ifndef PARLEY_CLI_PROC_H
+#define PARLEY_CLI_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* The directory of the parley programs: $PARLEY_BIN, else the directory of
+ * this executable (/proc/self/exe). Returns 0 or -1. */
+int cli_bin_dir(char *out, size_t outlen);
+
+/* Starts bin_dir/prog with argv (argv[0] included, NULL-terminated) in its own
+ * process group, dying with its parent. stdout goes to *out_fd (a pipe) when
+ * out_fd is not NULL, else to /dev/null; stderr is appended to log_path (or
+ * inherited when NULL); env_extra ("NAME=value" or NULL) is added to the
+ * environment. Returns the pid, or -1. */
+pid_t cli_spawn(const char *bin_dir, const char *prog, char *const argv[], int *out_fd,
+                const char *log_path, const char *env_extra);
+
+/* Reads one line from fd within timeout_ms into buf (newline stripped).
+ * Returns 0, or -1 on timeout, end of file or error. */
+int cli_read_line(int fd, char *buf, size_t buflen, int timeout_ms);
+
+/* Waits up to timeout_ms for pid; returns its exit status (0-255, 128+signal),
+ * or -1 if it is still running. */
+int cli_wait(pid_t pid, int timeout_ms);
+
+#endif

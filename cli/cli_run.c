@@ -1,0 +1,355 @@
+/* cli_run.c: `parley run [CONFIG]`, one game on this machine.
+ *
+ * Resolves the configuration (file or the built-in default, then --seed and
+ * --set), writes it into the run directory, starts parley-broker on ephemeral
+ * ports (it prints "READY <agents> <events> <dir>"), starts one parley-agent per
+ * seat with the seat's token (from seats.json, passed in the environment), shows
+ * progress from the broker's PUB socket, and prints the result with "% of
+ * optimal" computed here, in-process, on the same configuration and seed.
+ * Ctrl-C (or SIGTERM, as parley sweep sends) stops the broker first, which
+ * records a partial run, then the agents. */
+#include "cli.h"
+#include "cli_proc.h"
+
+#include "env.h"
+#include "pl_config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static volatile sig_atomic_t s_stop_signal = 0;
+
+static void s_on_signal(int sig)
+{
+    s_stop_signal = sig;
+}
+
+static void s_usage(FILE *f)
+{
+    fprintf(f, "usage: parley run [CONFIG] [--out DIR] [--seed N] [--set key=value]... [--quiet]\n"
+               "  CONFIG   a YAML configuration (default: the paper preset, 5 perfect + 5 "
+               "selfish seats)\n"
+               "  --out    the run directory (default runs/<timestamp>-<seed>)\n"
+               "  --seed   the game's seed\n"
+               "  --set    override one key, e.g. simulation.rounds=5 (repeatable)\n"
+               "  --quiet  no progress, only the result\n");
+}
+
+static int s_mkdirs(const char *path)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return -1;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void s_money(char *out, size_t len, long long v)
+{
+    char digits[32];
+    snprintf(digits, sizeof digits, "%lld", v < 0 ? -v : v);
+    size_t n = strlen(digits), o = 0;
+    if (v < 0 && o + 1 < len) out[o++] = '-';
+    if (o + 1 < len) out[o++] = '$';
+    for (size_t i = 0; i < n && o + 2 < len; i++) {
+        if (i > 0 && (n - i) % 3 == 0) out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+}
+
+typedef struct {
+    pid_t broker;
+    pid_t *agents;
+    int n_agents;
+    void *zctx, *sub;
+} s_run_t;
+
+/* Stops whatever is still running: broker first (it records the partial run
+ * and tells the agents), then the agents, then anything left, by force. */
+static void s_shutdown(s_run_t *r, int grace_ms)
+{
+    if (r->broker > 0 && cli_wait(r->broker, 0) < 0) {
+        kill(r->broker, SIGTERM);
+        if (cli_wait(r->broker, 5000) < 0) {
+            kill(r->broker, SIGKILL);
+            cli_wait(r->broker, 1000);
+        }
+    }
+    r->broker = 0;
+    for (int i = 0; i < r->n_agents; i++) {
+        if (r->agents[i] <= 0) continue;
+        if (cli_wait(r->agents[i], grace_ms) < 0) {
+            kill(r->agents[i], SIGTERM);
+            if (cli_wait(r->agents[i], 2000) < 0) {
+                kill(r->agents[i], SIGKILL);
+                cli_wait(r->agents[i], 1000);
+            }
+        }
+        r->agents[i] = 0;
+        grace_ms = 0; /* the grace is for all of them together */
+    }
+}
+
+static void s_show_progress(const char *json, bool tty)
+{
+    json_t *ev = json_loads(json, 0, NULL);
+    if (!ev) return;
+    char money[48];
+    s_money(money, sizeof money,
+            (long long)json_integer_value(json_object_get(ev, "group_revenue")));
+    fprintf(stderr, "%sround %lld/%lld  tasks %lld  group revenue %s%s", tty ? "\r" : "",
+            (long long)json_integer_value(json_object_get(ev, "round")),
+            (long long)json_integer_value(json_object_get(ev, "rounds")),
+            (long long)json_integer_value(json_object_get(ev, "tasks_total")), money,
+            tty ? "   " : "\n");
+    fflush(stderr);
+    json_decref(ev);
+}
+
+int cli_run_main(int argc, char **argv)
+{
+    const char *config_path = NULL, *out = NULL, *seed = NULL;
+    bool quiet = false;
+    char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    int n_sets = 0, rc = 2;
+    static const struct option longopts[] = {
+        {"out", required_argument, NULL, 'o'}, {"seed", required_argument, NULL, 's'},
+        {"set", required_argument, NULL, 'S'}, {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
+    if (!sets) return 2;
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "o:s:S:qh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'o':
+            out = optarg;
+            break;
+        case 's':
+            seed = optarg;
+            break;
+        case 'S':
+            sets[n_sets++] = optarg;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            s_usage(stdout);
+            free(sets);
+            return 0;
+        default:
+            s_usage(stderr);
+            free(sets);
+            return 2;
+        }
+    }
+    if (optind < argc) config_path = argv[optind++];
+    if (optind < argc) {
+        s_usage(stderr);
+        free(sets);
+        return 2;
+    }
+
+    s_run_t run = {0};
+    char err[512] = "", dir[2048], path[PATH_MAX], bin[PATH_MAX], line[1024];
+    json_t *seats = NULL, *summary = NULL;
+    int ready_fd = -1;
+    pl_config_t *cfg =
+        config_path ? pl_config_load(config_path, err, sizeof err) : pl_config_default();
+    if (!cfg) {
+        fprintf(stderr, "parley run: %s\n", err[0] ? err : "out of memory");
+        goto done;
+    }
+    if (seed) {
+        char a[64];
+        snprintf(a, sizeof a, "seed=%s", seed);
+        if (pl_config_set(cfg, a, err, sizeof err) != 0) goto bad_config;
+    }
+    for (int i = 0; i < n_sets; i++)
+        if (pl_config_set(cfg, sets[i], err, sizeof err) != 0) goto bad_config;
+    if (env_config_check(&cfg->game, err, sizeof err) != ENV_OK) goto bad_config;
+    if (cli_bin_dir(bin, sizeof bin) != 0) {
+        fprintf(stderr, "parley run: cannot find the parley programs (set PARLEY_BIN)\n");
+        goto done;
+    }
+
+    /* The run directory, with the resolved configuration in it. */
+    if (out) {
+        snprintf(dir, sizeof dir, "%s", out);
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        char stamp[32];
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+        snprintf(dir, sizeof dir, "runs/%s-%llu", stamp, (unsigned long long)cfg->game.seed);
+        for (int k = 2; access(dir, F_OK) == 0 && k < 100; k++)
+            snprintf(dir, sizeof dir, "runs/%s-%llu-%d", stamp, (unsigned long long)cfg->game.seed,
+                     k);
+    }
+    snprintf(path, sizeof path, "%s/agents", dir);
+    if (s_mkdirs(path) != 0) {
+        fprintf(stderr, "parley run: %s: %s\n", path, strerror(errno));
+        goto done;
+    }
+    json_t *cj = pl_config_to_json(cfg);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (!cj || json_dump_file(cj, path, JSON_INDENT(2)) != 0) {
+        json_decref(cj);
+        fprintf(stderr, "parley run: %s: cannot write\n", path);
+        goto done;
+    }
+    json_decref(cj);
+    char config_json[PATH_MAX];
+    snprintf(config_json, sizeof config_json, "%s", path);
+
+    /* Ctrl-C and SIGTERM from here on stop the game in order. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char broker_log[PATH_MAX];
+    snprintf(broker_log, sizeof broker_log, "%s/broker.log", dir);
+    char *bargv[] = {
+        "parley-broker",     "--config", config_json,         "--out",           dir,  "--bind",
+        "tcp://127.0.0.1:*", "--pub",    "tcp://127.0.0.1:*", "--start-timeout", "20", NULL};
+    run.broker = cli_spawn(bin, "parley-broker", bargv, &ready_fd, broker_log, NULL);
+    if (run.broker < 0 || cli_read_line(ready_fd, line, sizeof line, 20000) != 0) {
+        fprintf(stderr, "parley run: the broker did not start (see %s)\n", broker_log);
+        goto done;
+    }
+    char router_ep[256], pub_ep[256];
+    if (sscanf(line, "READY %255s %255s", router_ep, pub_ep) != 2) {
+        fprintf(stderr, "parley run: unexpected broker output: %s\n", line);
+        goto done;
+    }
+
+    /* Progress comes from the PUB socket; subscribe before the agents start. */
+    run.zctx = zmq_ctx_new();
+    run.sub = run.zctx ? zmq_socket(run.zctx, ZMQ_SUB) : NULL;
+    if (!run.sub || zmq_connect(run.sub, pub_ep) != 0 ||
+        zmq_setsockopt(run.sub, ZMQ_SUBSCRIBE, "progress", 8) != 0) {
+        fprintf(stderr, "parley run: cannot watch %s: %s\n", pub_ep, zmq_strerror(errno));
+        goto done;
+    }
+
+    snprintf(path, sizeof path, "%s/seats.json", dir);
+    seats = json_load_file(path, 0, NULL);
+    if (!seats) {
+        fprintf(stderr, "parley run: %s: cannot read the seat tokens\n", path);
+        goto done;
+    }
+    run.n_agents = cfg->n_seats;
+    run.agents = calloc((size_t)run.n_agents, sizeof *run.agents);
+    if (!run.agents) goto done;
+    for (int i = 0; i < run.n_agents; i++) {
+        char seat[32], log[PATH_MAX], token_env[128];
+        snprintf(seat, sizeof seat, "agent_%d", i + 1);
+        snprintf(log, sizeof log, "%s/agents/%s.log", dir, seat);
+        const char *tok = json_string_value(json_object_get(seats, seat));
+        const char *policy = cfg->seats[i].policy ? cfg->seats[i].policy : "passive";
+        if (!tok) {
+            fprintf(stderr, "parley run: no token for %s\n", seat);
+            goto done;
+        }
+        snprintf(token_env, sizeof token_env, "PARLEY_TOKEN=%s", tok);
+        char *aargv[] = {"parley-agent", "--broker",     router_ep,  "--seat",    seat,
+                         "--policy",     (char *)policy, "--config", config_json, NULL};
+        run.agents[i] = cli_spawn(bin, "parley-agent", aargv, NULL, log, token_env);
+        if (run.agents[i] < 0) {
+            fprintf(stderr, "parley run: cannot start the agent of %s\n", seat);
+            goto done;
+        }
+    }
+
+    /* Wait for the broker, showing progress, forwarding a stop. */
+    bool tty = isatty(STDERR_FILENO), stopping = false, shown = false;
+    int broker_status = -1;
+    while (broker_status < 0) {
+        if (s_stop_signal && !stopping) {
+            stopping = true;
+            if (!quiet) fprintf(stderr, "%sstopping...\n", shown && tty ? "\n" : "");
+            kill(run.broker, SIGTERM);
+        }
+        zmq_pollitem_t item = {run.sub, 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&item, 1, 100);
+        while (n > 0) {
+            char topic[32], body[4096];
+            int t = zmq_recv(run.sub, topic, sizeof topic, ZMQ_DONTWAIT);
+            if (t < 0) break;
+            int b = zmq_recv(run.sub, body, sizeof body - 1, ZMQ_DONTWAIT);
+            if (b < 0) break;
+            body[b < (int)sizeof body ? b : (int)sizeof body - 1] = '\0';
+            if (!quiet) {
+                s_show_progress(body, tty);
+                shown = true;
+            }
+        }
+        broker_status = cli_wait(run.broker, 0);
+    }
+    run.broker = 0;
+    if (shown && tty) fprintf(stderr, "\n");
+    s_shutdown(&run, 3000);
+
+    int ceiling_tasks = 0;
+    int64_t ceiling = env_perfect_task_revenue(&cfg->game, &ceiling_tasks);
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    summary = json_load_file(path, 0, NULL);
+    bool partial = false;
+    if (!summary) {
+        snprintf(path, sizeof path, "%s/summary.partial.json", dir);
+        summary = json_load_file(path, 0, NULL);
+        partial = summary != NULL;
+    }
+    if (!summary) {
+        fprintf(stderr, "parley run: the broker left no summary (exit %d, see %s)\n", broker_status,
+                broker_log);
+        goto done;
+    }
+    long long tasks = (long long)json_integer_value(json_object_get(summary, "tasks"));
+    long long task_rev = (long long)json_integer_value(json_object_get(summary, "task_revenue"));
+    long long group = (long long)json_integer_value(json_object_get(summary, "group_revenue"));
+    char m1[48], m2[48];
+    s_money(m1, sizeof m1, group);
+    s_money(m2, sizeof m2, (long long)ceiling);
+    printf("%s%lld tasks, group revenue %s, %.1f%% of optimal (perfect play: %d tasks, %s)\n",
+           partial ? "stopped after a partial game: " : "", tasks, m1,
+           ceiling > 0 ? 100.0 * (double)task_rev / (double)ceiling : 0.0, ceiling_tasks, m2);
+    printf("run directory: %s\n", dir);
+    fflush(stdout);
+    rc = partial ? 1 : broker_status == 0 ? 0 : 2;
+    goto done;
+
+bad_config:
+    fprintf(stderr, "parley run: %s\n", err);
+done:
+    s_shutdown(&run, 0);
+    if (run.sub) zmq_close(run.sub);
+    if (run.zctx) zmq_ctx_term(run.zctx);
+    if (ready_fd >= 0) close(ready_fd);
+    free(run.agents);
+    json_decref(seats);
+    json_decref(summary);
+    pl_config_destroy(&cfg);
+    free(sets);
+    return rc;
+}

@@ -1,0 +1,43 @@
+/* parley: the front door. `parley COMMAND ...`; each command lives in its own
+ * file (cli_<command>.c) and is listed in the table below. */
+#include "cli.h"
+
+#ifdef PARLEY_HAVE_ANALYSIS
+#include "ana_report.h"
+#include "ana_sweep.h"
+#endif
+
+#include <stdio.h>
+#include <string.h>
+
+static const cli_command_t s_commands[] = {
+    {"run", "play one game: a broker and one process per seat (parley run [CONFIG])", cli_run_main},
+#ifdef PARLEY_HAVE_ANALYSIS
+    {"sweep", "run conditions x seeds, resumable, then tables and a report (parley sweep FILE)",
+     ana_sweep_main},
+    {"report", "tables and an HTML report from run directories (parley report DIR...)",
+     ana_report_main},
+#endif
+};
+
+static void s_usage(FILE *f)
+{
+    fprintf(f, "usage: parley COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", s_commands[i].name, s_commands[i].summary);
+    fprintf(f, "\n`parley COMMAND --help` for the options of one command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        s_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        if (strcmp(argv[1], s_commands[i].name) == 0) return s_commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "parley: unknown command '%s'\n", argv[1]);
+    s_usage(stderr);
+    return 2;
+}

@@ -1,0 +1,248 @@
+/* e2e.c: see e2e.h. */
+#include "e2e.h"
+
+#include "env.h"
+#include "pl_config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *s_bin(void)
+{
+    const char *b = getenv("PARLEY_BIN");
+    return b ? b : "./bin";
+}
+
+const char *e2e_tmpdir(const char *tag)
+{
+    static char path[512];
+    const char *t = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/parley-%s-XXXXXX", t ? t : "/tmp", tag);
+    return mkdtemp(path);
+}
+
+const char *e2e_write(const char *dir, const char *name, const char *text)
+{
+    static char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) return NULL;
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static pid_t s_spawn(char *const argv[], int *out_fd, const char *log, const char *env_extra)
+{
+    int p[2] = {-1, -1};
+    if (out_fd && pipe(p) != 0) return -1;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(127);
+        if (out_fd) {
+            dup2(p[1], 1);
+            close(p[0]);
+            close(p[1]);
+        } else {
+            int n = open("/dev/null", O_WRONLY);
+            if (n >= 0) dup2(n, 1);
+        }
+        if (log) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0) dup2(fd, 2);
+        }
+        if (env_extra) putenv((char *)env_extra);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    if (out_fd) {
+        close(p[1]);
+        *out_fd = p[0];
+    }
+    return pid;
+}
+
+int e2e_broker_start(e2e_broker_t *b, const char *config, const char *dir, const char *bind,
+                     const char *const *extra)
+{
+    char prog[1024], log[1200];
+    snprintf(prog, sizeof prog, "%s/parley-broker", s_bin());
+    snprintf(log, sizeof log, "%s/broker.log", dir);
+    mkdir(dir, 0755); /* so that the log can live in it */
+    const char *argv[40] = {prog,
+                            "--out",
+                            dir,
+                            "--bind",
+                            bind ? bind : "tcp://127.0.0.1:*",
+                            "--pub",
+                            "tcp://127.0.0.1:*"};
+    int n = 7;
+    if (config) {
+        argv[n++] = "--config";
+        argv[n++] = config;
+    }
+    for (int i = 0; extra && extra[i] && n < 38; i++) argv[n++] = extra[i];
+    argv[n] = NULL;
+    int fd = -1;
+    memset(b, 0, sizeof *b);
+    b->pid = s_spawn((char *const *)argv, &fd, log, NULL);
+    if (b->pid < 0) return -1;
+    char line[2048];
+    size_t len = 0;
+    struct pollfd p = {fd, POLLIN, 0};
+    while (len + 1 < sizeof line) {
+        if (poll(&p, 1, 10000) <= 0) break;
+        char c;
+        if (read(fd, &c, 1) != 1 || c == '\n') break;
+        line[len++] = c;
+    }
+    line[len] = '\0';
+    close(fd);
+    if (sscanf(line, "READY %255s %255s %1023s", b->router, b->pub, b->dir) != 3) return -1;
+    return 0;
+}
+
+const char *e2e_token(const char *dir, const char *seat)
+{
+    static char tok[128];
+    json_t *j = e2e_json(dir, "seats.json");
+    const char *t = json_string_value(json_object_get(j, seat));
+    snprintf(tok, sizeof tok, "%s", t ? t : "");
+    json_decref(j);
+    return tok;
+}
+
+pid_t e2e_agent(const char *router, const char *dir, const char *seat, const char *policy)
+{
+    static int counter;
+    char prog[1024], log[1200], env[200];
+    snprintf(prog, sizeof prog, "%s/parley-agent", s_bin());
+    snprintf(log, sizeof log, "%s/%s.%d.log", dir, seat, ++counter);
+    snprintf(env, sizeof env, "PARLEY_TOKEN=%s", e2e_token(dir, seat));
+    char *env_copy = strdup(env); /* putenv keeps the pointer (in the child) */
+    const char *argv[] = {prog, "--broker", router, "--seat", seat, "--policy", policy, NULL};
+    pid_t pid = s_spawn((char *const *)argv, NULL, log, env_copy);
+    free(env_copy);
+    return pid;
+}
+
+int e2e_agents(const e2e_broker_t *b, int n, const char *const *policies, int n_policies,
+               pid_t *pids)
+{
+    for (int i = 0; i < n; i++) {
+        char seat[32];
+        snprintf(seat, sizeof seat, "agent_%d", i + 1);
+        pids[i] = e2e_agent(b->router, b->dir, seat, policies[i % n_policies]);
+        if (pids[i] < 0) return -1;
+    }
+    return 0;
+}
+
+int e2e_wait(pid_t pid, int timeout_ms)
+{
+    for (int waited = 0;; waited += 10) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (r < 0) return 255;
+        if (waited >= timeout_ms) return -1;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void e2e_reap(pid_t pid)
+{
+    if (pid <= 0) return;
+    if (e2e_wait(pid, 0) >= 0) return;
+    kill(pid, SIGKILL);
+    e2e_wait(pid, 5000);
+}
+
+json_t *e2e_json(const char *dir, const char *name)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return json_load_file(path, 0, NULL);
+}
+
+json_t *e2e_events(const char *dir, const char *type)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/events.jsonl", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    json_t *out = json_array();
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_t *ev = json_loads(line, 0, NULL);
+        if (!ev) {
+            json_decref(out);
+            out = NULL;
+            break;
+        }
+        const char *t = json_string_value(json_object_get(ev, "type"));
+        if (!type || (t && strcmp(t, type) == 0))
+            json_array_append_new(out, ev);
+        else
+            json_decref(ev);
+    }
+    free(line);
+    fclose(f);
+    return out;
+}
+
+int e2e_inprocess(const char *config, const char *const *policies, int n_policies, int *tasks,
+                  long long *task_revenue)
+{
+    char err[512];
+    pl_config_t *c = pl_config_load(config, err, sizeof err);
+    if (!c) return -1;
+    int e = 0;
+    env_game_t *g = env_game_new(&c->game, NULL, NULL, &e);
+    env_policy_t *pol = calloc((size_t)c->game.n_agents, sizeof *pol);
+    int rc = -1;
+    if (g && pol) {
+        for (int i = 0; i < c->game.n_agents; i++)
+            pol[i] = (env_policy_t)env_policy_from_name(policies[i % n_policies]);
+        if (env_play(g, pol) == ENV_OK) {
+            *tasks = env_tasks_done(g);
+            *task_revenue = (long long)env_task_revenue(g);
+            rc = 0;
+        }
+    }
+    free(pol);
+    env_game_destroy(&g);
+    pl_config_destroy(&c);
+    return rc;
+}
+
+int e2e_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0) close(fd);
+    return port;
+}

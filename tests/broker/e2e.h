@@ -1,0 +1,47 @@
+/* e2e.h: helpers for end-to-end tests that start the real programs from
+ * $PARLEY_BIN on ephemeral ports (tests/broker, tests/agent, tests/cli). */
+#ifndef PARLEY_TEST_E2E_H
+#define PARLEY_TEST_E2E_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct {
+    pid_t pid;
+    char router[256], pub[256], dir[1024];
+} e2e_broker_t;
+
+/* A fresh temporary directory (mkdtemp under $TMPDIR or /tmp); static storage. */
+const char *e2e_tmpdir(const char *tag);
+/* Writes text to dir/name; returns the path (static storage, overwritten). */
+const char *e2e_write(const char *dir, const char *name, const char *text);
+/* Starts parley-broker with the config file and extra arguments (NULL-terminated
+ * list) on tcp://127.0.0.1:*, run directory dir; waits for READY. 0 or -1. */
+int e2e_broker_start(e2e_broker_t *b, const char *config, const char *dir, const char *bind,
+                     const char *const *extra);
+/* The token of seat ("agent_3") from dir/seats.json (static storage). */
+const char *e2e_token(const char *dir, const char *seat);
+/* Starts parley-agent for a seat; stderr to dir/<seat>.<n>.log. Returns the pid. */
+pid_t e2e_agent(const char *router, const char *dir, const char *seat, const char *policy);
+/* Starts every seat agent_1..agent_n with policies[i % n_policies]; pids out. */
+int e2e_agents(const e2e_broker_t *b, int n, const char *const *policies, int n_policies,
+               pid_t *pids);
+/* Waits for pid up to timeout_ms: exit status, 128+signal, or -1 (still running). */
+int e2e_wait(pid_t pid, int timeout_ms);
+/* Kills and reaps (SIGKILL) if still running. */
+void e2e_reap(pid_t pid);
+/* dir/name as JSON, or NULL. */
+json_t *e2e_json(const char *dir, const char *name);
+/* Every line of dir/events.jsonl whose "type" is type (all if NULL); caller
+ * decrefs the array. Returns NULL if a line is not JSON. */
+json_t *e2e_events(const char *dir, const char *type);
+/* An in-process game of the same configuration file played with env_play and
+ * these policies (one per seat, cycling): tasks and task revenue. 0 or -1. */
+int e2e_inprocess(const char *config, const char *const *policies, int n_policies, int *tasks,
+                  long long *task_revenue);
+/* A free TCP port on 127.0.0.1 (bound, then released). */
+int e2e_free_port(void);
+
+#endif
