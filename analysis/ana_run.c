@@ -434,6 +434,9 @@ static int s_on_event(ana_run_t *r, const json_t *ev, char *err, size_t errlen)
     int round = (int)s_int(ev, "round", 0);
     if (strcmp(type, "world") == 0) return s_on_world(r, ev, err, errlen);
     if (!r->agents) return 0; /* nothing to attribute before the world exists */
+    /* A round far past the configured ones is a broken line, not a reason to
+     * allocate a table for it: count the event, attribute it to no round. */
+    if (round < 0 || round > r->cfg->game.rounds + 1000) round = 0;
     if (round > r->m.rounds_played) r->m.rounds_played = round;
     if (round >= 1 && !s_round(r, round)) goto oom;
     if (strcmp(type, "task_new") == 0)
