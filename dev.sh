@@ -29,6 +29,27 @@ need_install() {
     fi
 }
 
+# The browser tests: Debian's chromium driven by playwright-core from npm.
+need_browser() {
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    local missing=()
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    command -v node >/dev/null || missing+=(nodejs)
+    command -v npm >/dev/null || missing+=(npm)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "dev.sh: installing ${missing[*]} (browser tests)" >&2
+        "${sudo[@]}" apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    for dir in "$here"/tests/*/; do
+        if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules" ]; then
+            echo "dev.sh: npm ci in ${dir#"$here"/}" >&2
+            (cd "$dir" && npm ci --silent --no-audit --no-fund >/dev/null)
+        fi
+    done
+}
+
 build() {
     need_install
     local args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
@@ -53,6 +74,7 @@ run)
     exec "$build/bin/parley" run "$@"
     ;;
 test)
+    need_browser
     build
     cd "$build"
     exec ctest --output-on-failure -j"$(nproc)" "$@"
