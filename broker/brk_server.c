@@ -631,8 +631,12 @@ static void s_on_start_timeout(evutil_socket_t fd, short what, void *arg)
 
 static json_t *s_summary(brk_server_t *s)
 {
+    /* The ceiling: perfect play of the same configuration and seed, over the
+     * rounds actually played when the game was stopped early. */
     int ceiling_tasks = 0;
     env_config_t c = s->cfg->game;
+    if (strcmp(s->reason, "finished") != 0 && env_round(s->game) < c.rounds)
+        c.rounds = env_round(s->game) > 0 ? env_round(s->game) : 1;
     int64_t ceiling = env_perfect_task_revenue(&c, &ceiling_tasks);
     json_t *board = json_array();
     for (int i = 0; i < s->n_seats; i++) {
@@ -655,7 +659,7 @@ static json_t *s_summary(brk_server_t *s)
     /* Top-level keys as the in-process executor writes them (analysis/ana_exec.c). */
     return json_pack(
         "{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:i, s:i, s:O, s:o, s:i, s:I, "
-        "s:I, s:{s:i, s:I, s:I, s:i, s:i}, s:{s:I, s:i}, s:f}",
+        "s:I, s:{s:i, s:I, s:I, s:i, s:i}, s:{s:I, s:i, s:i}, s:f}",
         "status", done ? "ok" : "stopped", "executor", "broker", "game_id", s->game_id, "scenario",
         s->cfg->scenario ? s->cfg->scenario : "", "seed", (json_int_t)s->cfg->game.seed, "timing",
         pl_timing_name(s->cfg->timing), "reason", s->reason, "complete", done, "rounds_total",
@@ -665,7 +669,7 @@ static json_t *s_summary(brk_server_t *s)
         env_tasks_done(s->game), "group_revenue", (json_int_t)env_group_revenue(s->game),
         "task_revenue", (json_int_t)task_rev, "messages", s->total_msgs, "missed_turns",
         s->total_missed, "ceiling", "task_revenue", (json_int_t)ceiling, "tasks", ceiling_tasks,
-        "pct_optimal", pct);
+        "rounds", c.rounds, "pct_optimal", pct);
 }
 
 static void s_finish(brk_server_t *s, const char *reason)
@@ -817,6 +821,11 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
     seat->human = h->human;
     if (s->cfg->timing == PL_TIMING_SEQUENTIAL) env_set_reactive(s->game, idx, h->reactive);
 
+    if (s->phase == S_OVER) {
+        s_send_error(s, r->rid, r->rid_len, PARLEY__ERROR__CODE__GAME_OVER, 0, r->env->seq,
+                     "the game is over");
+        return;
+    }
     json_t *ev = s_event(s, "seat_joined");
     if (ev) {
         json_object_set_new(ev, "agent", json_string(h->seat));
@@ -830,12 +839,6 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
     s_record(s, ev);
     PL_INFO("BRK-SEAT-JOINED", "%s joined (%s%s)", h->seat, h->policy, resumed ? ", resumed" : "");
 
-    if (s->phase == S_OVER) {
-        s_send_welcome(s, seat, resumed);
-        s_send_error(s, r->rid, r->rid_len, PARLEY__ERROR__CODE__GAME_OVER, 0, r->env->seq,
-                     "the game is over");
-        return;
-    }
     s_send_welcome(s, seat, resumed);
     if (seat->turn_id != 0) {
         s_send_turn(s, seat, true);

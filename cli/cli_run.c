@@ -310,8 +310,6 @@ int cli_run_main(int argc, char **argv)
     if (shown && tty) fprintf(stderr, "\n");
     s_shutdown(&run, 3000);
 
-    int ceiling_tasks = 0;
-    int64_t ceiling = env_perfect_task_revenue(&cfg->game, &ceiling_tasks);
     snprintf(path, sizeof path, "%s/summary.json", dir);
     summary = json_load_file(path, 0, NULL);
     bool partial = false;
@@ -324,6 +322,18 @@ int cli_run_main(int argc, char **argv)
         fprintf(stderr, "parley run: the broker left no summary (exit %d, see %s)\n", broker_status,
                 broker_log);
         goto done;
+    }
+    /* % of optimal: perfect play of the same configuration and seed, computed
+     * here; a stopped game is compared over the rounds it played (the broker's
+     * summary says how many). */
+    int ceiling_tasks = 0;
+    int64_t ceiling;
+    if (partial) {
+        json_t *c = json_object_get(summary, "ceiling");
+        ceiling = (int64_t)json_integer_value(json_object_get(c, "task_revenue"));
+        ceiling_tasks = (int)json_integer_value(json_object_get(c, "tasks"));
+    } else {
+        ceiling = env_perfect_task_revenue(&cfg->game, &ceiling_tasks);
     }
     long long tasks = (long long)json_integer_value(json_object_get(summary, "tasks"));
     long long task_rev = (long long)json_integer_value(json_object_get(summary, "task_revenue"));

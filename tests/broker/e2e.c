@@ -36,13 +36,13 @@ const char *e2e_tmpdir(const char *tag)
 
 const char *e2e_write(const char *dir, const char *name, const char *text)
 {
-    static char path[1200];
+    char path[1200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     if (!f) return NULL;
     fputs(text, f);
     fclose(f);
-    return path;
+    return strdup(path); /* a test's lifetime: never freed */
 }
 
 static pid_t s_spawn(char *const argv[], int *out_fd, const char *log, const char *env_extra)
