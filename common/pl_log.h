@@ -4,7 +4,13 @@
 #ifndef PARLEY_PL_LOG_H
 #define PARLEY_PL_LOG_H
 
-typedef enum { PL_LOG_DEBUG = 0, PL_LOG_INFO, PL_LOG_WARN, PL_LOG_ERROR, PL_LOG_OFF } pl_log_level_t;
+typedef enum {
+    PL_LOG_DEBUG = 0,
+    PL_LOG_INFO,
+    PL_LOG_WARN,
+    PL_LOG_ERROR,
+    PL_LOG_OFF
+} pl_log_level_t;
 
 extern pl_log_level_t pl_log_threshold;
 
