@@ -63,6 +63,7 @@ struct llm_http_call {
     char *resp;
     size_t resp_len, resp_cap;
     char error[256];
+    char retried[256]; /* llm_http_result_t.retried */
     char errbuf[CURL_ERROR_SIZE];
     llm_http_call_t *next;
 };
@@ -281,6 +282,19 @@ static int s_start_attempt(llm_http_call_t *c)
     if (c->resp) c->resp[0] = '\0';
     c->retry_after = -1;
     c->errbuf[0] = '\0';
+    /* An attempt never outlives the call's budget: a retry that starts late
+     * gets what is left, so the turn ends before its deadline. */
+    double left = c->max_total_s - (s_now() - c->t_start);
+    double limit = c->timeout_s < left ? c->timeout_s : left;
+    if (limit < 0.05) {
+        s_fmt(c->error, sizeof c->error, "time budget of %.1f s spent", c->max_total_s);
+        return -1;
+    }
+    CURLcode cc = curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, (long)(limit * 1000));
+    if (cc != CURLE_OK) {
+        s_fmt(c->error, sizeof c->error, "libcurl: %s", curl_easy_strerror(cc));
+        return -1;
+    }
     c->attempts++;
     CURLMcode rc = curl_multi_add_handle(c->http->multi, c->easy);
     if (rc != CURLM_OK) {
@@ -302,6 +316,7 @@ static void s_finish(llm_http_call_t *c, bool ok)
     res.body = c->resp_len || c->resp ? c->resp : NULL;
     res.body_len = c->resp_len;
     s_fmt(res.error, sizeof res.error, "%s", ok ? "" : c->error);
+    s_fmt(res.retried, sizeof res.retried, "%s", c->retried);
     c->done(c->arg, &res);
     if (res.body != c->resp) c->resp = NULL; /* taken by the callee */
     s_call_free(c);
@@ -330,16 +345,21 @@ static void s_retry_or_fail(llm_http_call_t *c)
     double delay = backoff * (0.5 + 0.5 * s_rand01(h)); /* "equal jitter" */
     if (c->retry_after >= 0 && c->retry_after > delay) delay = c->retry_after;
     double elapsed = s_now() - c->t_start;
-    if (elapsed + delay + 0.001 > c->max_total_s) {
+    if (elapsed + delay + 0.1 > c->max_total_s) { /* 0.1 s: too short to be worth an attempt */
         char why[sizeof c->error];
         s_fmt(why, sizeof why, "%s", c->error);
         s_fmt(c->error, sizeof c->error,
-              "gave up after %d attempts (time budget %.0f s, next wait %.1f s): %s", c->attempts,
+              "gave up after %d attempts (time budget %.1f s, next wait %.1f s): %s", c->attempts,
               c->max_total_s, delay, why);
         s_finish(c, false);
         return;
     }
     PL_INFO("LLM-HTTP-RETRY", "attempt %d: %s; retrying in %.2f s", c->attempts, c->error, delay);
+    /* Remembered for the call's record: a fault survived is still worth seeing. */
+    size_t have = strlen(c->retried);
+    if (have + 16 < sizeof c->retried)
+        s_fmt(c->retried + have, sizeof c->retried - have, "%s#%d %.100s", have ? "; " : "",
+              c->attempts, c->error);
     struct timeval tv = s_tv(delay);
     if (evtimer_add(c->retry_ev, &tv) != 0) {
         s_fmt(c->error, sizeof c->error, "libevent: cannot arm the retry timer");

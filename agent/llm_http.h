@@ -46,6 +46,9 @@ typedef struct {
     char *body;       /* last response body (NUL-terminated), or NULL */
     size_t body_len;
     char error[256]; /* why the call failed ("" when ok) */
+    /* What each attempt that was retried met, in order ("#1 HTTP 429: ...; #2
+     * timeout: ..."), each cut to about 100 characters; "" when none was. */
+    char retried[256];
 } llm_http_result_t;
 
 /* Judges a complete response; writes a reason into why for RETRY and FAIL.

@@ -155,6 +155,9 @@ static void s_on_http_done(void *arg, llm_http_result_t *res)
         s_fmt(o->empty_reason, sizeof o->empty_reason, "model call failed: %s", res->error);
         PL_WARN("LLM-CALL-FAILED", "turn %llu: %s", (unsigned long long)p->turn_id, res->error);
     } else {
+        if (res->retried[0])
+            s_fmt(call.error, sizeof call.error, "recovered after %d attempts: %s", res->attempts,
+                  res->retried);
         llm_reply_t r;
         char why[200];
         size_t blen = call.response_body ? strlen(call.response_body) : 0;
