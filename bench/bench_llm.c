@@ -1,13 +1,19 @@
 /* bench_llm.c: what the llm policy costs, against parley-fake-llm.
  *
- * 1. Ten llm decisions on one agent event loop, the endpoint answering after
- *    1 s: all at once versus one after the other (the simultaneous mode's claim:
- *    a round costs the slowest model's time, not the sum).
- * 2. Peak memory of a process running one llm seat for 20 turns.
- * 3. Prompt prefix share (the part of each prompt that is a byte-identical
+ * 1. Whole games through `parley run`: 10 llm seats (parley-agent processes)
+ *    against the endpoint answering every call after 1 s, in simultaneous mode
+ *    and then in sequential mode; the wall time of each round from events.jsonl
+ *    (round_start to round_end t_ms), and the ratio of the two, measured in the
+ *    same run. Meanwhile the peak RSS (VmHWM) of every parley-agent process,
+ *    polled from /proc.
+ * 2. Ten llm decisions on one agent event loop, the endpoint answering after
+ *    1 s: all at once versus one after the other (the loop alone, no broker).
+ * 3. Peak memory of a process running one llm seat for 20 turns (policy only).
+ * 4. Prompt prefix share (the part of each prompt that is a byte-identical
  *    prefix of the same seat's previous prompt) for both layouts, over a whole
  *    paper-preset game played by perfect agents.
- * Usage: PARLEY_BIN=build/bin build/bin/bench_llm */
+ * Usage: PARLEY_BIN=build/bin build/bin/bench_llm [ROUNDS_SIMULTANEOUS [ROUNDS_SEQUENTIAL]]
+ * (default 5 and 2: the sequential game costs about 10 s a round). */
 #include "env.h"
 #include "fake_proc.h"
 #include "llm_policy.h"
@@ -15,10 +21,14 @@
 #include "pl_log.h"
 
 #include <event2/event.h>
+#include <jansson.h>
 
+#include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -135,6 +145,153 @@ static long s_child_peak(int port, int turns)
     return ru.ru_maxrss;
 }
 
+/* ------------------------------------------------- games via parley run -- */
+
+#define S_MAX_AGENTS 64
+
+typedef struct {
+    int n_rounds;
+    double round_s[256]; /* wall seconds of each round, from events.jsonl */
+    double mean_s, min_s, max_s;
+    int tasks;
+    int n_agents;
+    long peak_kib[S_MAX_AGENTS]; /* VmHWM of each parley-agent seen */
+    long max_kib;
+} s_game_t;
+
+/* VmHWM (KiB) of pid if it is a parley-agent child of parent, else -1. */
+static long s_agent_hwm(int pid, pid_t parent)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    long hwm = -1;
+    int ppid = -1;
+    bool agent = false;
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "Name:", 5)) agent = strstr(line, "parley-agent") != NULL;
+        if (!strncmp(line, "PPid:", 5)) ppid = atoi(line + 5);
+        if (!strncmp(line, "VmHWM:", 6)) hwm = atol(line + 6);
+    }
+    fclose(f);
+    return agent && ppid == (int)parent ? hwm : -1;
+}
+
+/* Samples every parley-agent child of parent into g (by pid). */
+static void s_poll_agents(pid_t parent, s_game_t *g, int *pids)
+{
+    DIR *d = opendir("/proc");
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int pid = atoi(e->d_name);
+        if (pid <= 0) continue;
+        long kib = s_agent_hwm(pid, parent);
+        if (kib < 0) continue;
+        int k = 0;
+        while (k < g->n_agents && pids[k] != pid) k++;
+        if (k == g->n_agents) {
+            if (g->n_agents == S_MAX_AGENTS) continue;
+            pids[g->n_agents++] = pid;
+        }
+        if (kib > g->peak_kib[k]) g->peak_kib[k] = kib;
+    }
+    closedir(d);
+}
+
+/* Plays one game of 10 llm seats against the fake on port with `parley run`,
+ * timing mode `mode`; fills g. Returns 0 or -1. */
+static int s_game(const char *mode, int rounds, int port, s_game_t *g)
+{
+    memset(g, 0, sizeof *g);
+    char dir[256], cfg[300], run[300], prog[1024], text[2048];
+    const char *bin = getenv("PARLEY_BIN");
+    snprintf(dir, sizeof dir, "%s/parley-bench-llm-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(dir)) return -1;
+    snprintf(cfg, sizeof cfg, "%s/game.yaml", dir);
+    snprintf(run, sizeof run, "%s/run", dir);
+    snprintf(prog, sizeof prog, "%s/parley", bin ? bin : ".");
+    snprintf(text, sizeof text,
+             "seed: 1\nsimulation: {rounds: %d}\ntiming: {mode: %s, turn_timeout: 60}\n"
+             "seats:\n"
+             "  - {policy: llm, count: 5, provider: openai, model: fake-a,\n"
+             "     base_url: \"http://127.0.0.1:%d/v1\", api_key_env: BENCH_LLM_KEY}\n"
+             "  - {policy: llm, count: 5, provider: anthropic, model: fake-b,\n"
+             "     base_url: \"http://127.0.0.1:%d/v1\", api_key_env: BENCH_LLM_KEY}\n",
+             rounds, mode, port, port);
+    FILE *f = fopen(cfg, "w");
+    if (!f) return -1;
+    fputs(text, f);
+    fclose(f);
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (!freopen("/dev/null", "w", stdout)) _exit(127); /* its result line: ours is below */
+        execl(prog, "parley", "run", cfg, "--out", run, "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0) return -1;
+    int pids[S_MAX_AGENTS], st = 0;
+    double limit = s_now() + 30.0 + 15.0 * rounds;
+    while (waitpid(pid, &st, WNOHANG) == 0) {
+        s_poll_agents(pid, g, pids);
+        if (s_now() > limit) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            fprintf(stderr, "bench_llm: the %s game did not end in time\n", mode);
+            return -1;
+        }
+        struct timespec ts = {0, 20 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "bench_llm: parley run failed (see %s)\n", run);
+        return -1;
+    }
+    char path[400];
+    snprintf(path, sizeof path, "%s/events.jsonl", run);
+    FILE *ev = fopen(path, "r");
+    if (!ev) return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    long long start = -1;
+    while (getline(&line, &cap, ev) > 0) {
+        json_t *e = json_loads(line, 0, NULL);
+        const char *type = json_string_value(json_object_get(e, "type"));
+        long long t = (long long)json_integer_value(json_object_get(e, "t_ms"));
+        if (type && !strcmp(type, "round_start")) start = t;
+        if (type && !strcmp(type, "round_end") && start >= 0 && g->n_rounds < 256)
+            g->round_s[g->n_rounds++] = (double)(t - start) / 1000.0;
+        if (type && !strcmp(type, "run_end"))
+            g->tasks = (int)json_integer_value(json_object_get(e, "tasks"));
+        json_decref(e);
+    }
+    free(line);
+    fclose(ev);
+    if (g->n_rounds == 0) return -1;
+    g->min_s = g->max_s = g->round_s[0];
+    for (int i = 0; i < g->n_rounds; i++) {
+        g->mean_s += g->round_s[i] / g->n_rounds;
+        if (g->round_s[i] < g->min_s) g->min_s = g->round_s[i];
+        if (g->round_s[i] > g->max_s) g->max_s = g->round_s[i];
+    }
+    for (int i = 0; i < g->n_agents; i++)
+        if (g->peak_kib[i] > g->max_kib) g->max_kib = g->peak_kib[i];
+    return 0;
+}
+
+static void s_print_game(const char *mode, const s_game_t *g)
+{
+    long sum = 0;
+    for (int i = 0; i < g->n_agents; i++) sum += g->peak_kib[i];
+    printf("  %-12s %d rounds: %.2f s a round (min %.2f, max %.2f), %d tasks; peak RSS of "
+           "%d agent processes: max %.1f MiB, mean %.1f MiB\n",
+           mode, g->n_rounds, g->mean_s, g->min_s, g->max_s, g->tasks, g->n_agents,
+           g->max_kib / 1024.0, g->n_agents ? sum / 1024.0 / g->n_agents : 0.0);
+}
+
 /* Mean prefix share over every seat and turn of a perfect paper game. */
 static void s_prefix(llm_layout_t layout, double *mean, double *min, size_t *mean_len)
 {
@@ -189,9 +346,10 @@ static void s_prefix(llm_layout_t layout, double *mean, double *min, size_t *mea
     *mean_len = turns ? len / (size_t)turns : 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     pl_log_set_level("warn");
+    int rounds_sim = argc > 1 ? atoi(argv[1]) : 5, rounds_seq = argc > 2 ? atoi(argv[2]) : 2;
     const char *slow[] = {"--delay", "1", NULL};
     int port;
     pid_t fake = fake_start(slow, &port);
@@ -199,6 +357,17 @@ int main(void)
         fprintf(stderr, "bench_llm: cannot start parley-fake-llm (set PARLEY_BIN)\n");
         return 1;
     }
+    setenv("BENCH_LLM_KEY", "sk-bench", 1); /* the fake asks for no key; the seats want one */
+    s_game_t gsim, gseq;
+    printf("parley run, 10 llm seats (5 openai, 5 anthropic), endpoint answering after 1 s:\n");
+    fflush(stdout);
+    if (s_game("simultaneous", rounds_sim, port, &gsim) != 0) return 1;
+    s_print_game("simultaneous", &gsim);
+    fflush(stdout);
+    if (s_game("sequential", rounds_seq, port, &gseq) != 0) return 1;
+    s_print_game("sequential", &gseq);
+    printf("  sequential / simultaneous round time: %.1fx\n", gseq.mean_s / gsim.mean_s);
+
     bench_t b;
     s_setup(&b, port);
     double conc = s_decisions(&b, 10, 10);

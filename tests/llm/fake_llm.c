@@ -219,6 +219,20 @@ static bool s_contains_ci(const char *hay, const char *needle)
     return false;
 }
 
+/* Whether `actions` already sends `piece` to `to`. */
+static bool s_sending(json_t *actions, const char *piece, const char *to)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(actions, i, a)
+    {
+        const char *t = json_string_value(json_object_get(a, "to"));
+        const char *p = json_string_value(json_array_get(json_object_get(a, "information"), 0));
+        if (t && p && strcmp(t, to) == 0 && strcasecmp(p, piece) == 0) return true;
+    }
+    return false;
+}
+
 /* The perfect agent of GAME.md, reading llm_prompt.c's text. */
 static char *s_play(const char *prompt)
 {
@@ -256,6 +270,7 @@ static char *s_play(const char *prompt)
             char sent[300];
             snprintf(sent, sizeof sent, "- %s to %s ", inv[i].name, from);
             if (past && strstr(past, sent) && strstr(past, sent) < past_end) continue;
+            if (s_sending(actions, inv[i].name, from)) continue; /* asked twice (two tasks) */
             json_array_append_new(actions,
                                   json_pack("{s:s, s:s, s:[s], s:{s:i}}", "type",
                                             "send_information", "to", from, "information",
