@@ -1,26 +1,22 @@
 /* agt_policy.c: the policy registry and the outcome helpers (agt_policy.h).
- * Scripted policies live in agt_scripted.c, the llm policy in llm_*.c (another
- * module, linked when present: its ops are a weak reference), human in
- * agt_human.c. */
+ * Scripted policies live in agt_scripted.c, the llm policy in llm_policy.c,
+ * human in agt_human.c. */
 #include "agt_policy.h"
 
 #include "agt_scripted.h"
+#include "llm_policy.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Weak: the agent builds and runs with scripted policies even when the llm
- * module is not linked in. */
-extern const agt_policy_ops_t agt_llm_ops __attribute__((weak));
 
 const agt_policy_ops_t *agt_policy_find(const char *name)
 {
     if (!name) return NULL;
     const agt_policy_ops_t *const table[] = {&agt_perfect_ops, &agt_passive_ops, &agt_selfish_ops,
-                                             &agt_helper_ops,  &agt_random_ops,  &agt_human_ops};
+                                             &agt_helper_ops,  &agt_random_ops,  &agt_human_ops,
+                                             &agt_llm_ops};
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strcmp(table[i]->name, name) == 0) return table[i];
-    if (strcmp(name, "llm") == 0 && &agt_llm_ops != NULL) return &agt_llm_ops;
     return NULL;
 }
 
