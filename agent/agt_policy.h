@@ -49,12 +49,12 @@ typedef struct {
 
 /* The outcome of one decide(): actions plus everything worth recording. */
 typedef struct {
-    env_decision_t *decision;  /* owned; actions and private thoughts */
+    env_decision_t *decision; /* owned; actions and private thoughts */
     size_t n_calls;
-    agt_call_t *calls;         /* owned */
+    agt_call_t *calls; /* owned */
     size_t n_dropped;
-    agt_dropped_t *dropped;    /* owned */
-    char empty_reason[256];    /* why there are no actions, when known */
+    agt_dropped_t *dropped; /* owned */
+    char empty_reason[256]; /* why there are no actions, when known */
 } agt_outcome_t;
 
 agt_outcome_t *agt_outcome_new(void);

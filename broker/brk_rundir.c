@@ -58,6 +58,8 @@ brk_rundir_t *brk_rundir_new(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
         goto fail;
     }
+    /* Lines gather in a large buffer between flushes (one write per flush). */
+    setvbuf(r->events, NULL, _IOFBF, 1 << 20);
     return r;
 fail:
     brk_rundir_destroy(&r);
@@ -79,10 +81,14 @@ const char *brk_rundir_path(const brk_rundir_t *r)
     return r->path;
 }
 
-int brk_rundir_event(brk_rundir_t *r, const json_t *ev)
+int brk_rundir_event(brk_rundir_t *r, const char *line, size_t len)
 {
-    if (json_dumpf(ev, r->events, JSON_COMPACT) != 0) return -1;
-    if (fputc('\n', r->events) == EOF) return -1;
+    if (fwrite(line, 1, len, r->events) != len) return -1;
+    return fputc('\n', r->events) == EOF ? -1 : 0;
+}
+
+int brk_rundir_flush(brk_rundir_t *r)
+{
     return fflush(r->events) == 0 ? 0 : -1;
 }
 

@@ -21,9 +21,12 @@ brk_rundir_t *brk_rundir_new(const char *path, char *err, size_t errlen);
 void brk_rundir_destroy(brk_rundir_t **r);
 const char *brk_rundir_path(const brk_rundir_t *r);
 
-/* Appends one event as a line and flushes it to the kernel. Returns 0 or -1
- * (errno set). Does not take ownership of ev. */
-int brk_rundir_event(brk_rundir_t *r, const json_t *ev);
+/* Appends one event, already serialised as one line of JSON without its
+ * newline, to the event log's buffer. Returns 0 or -1 (errno set). */
+int brk_rundir_event(brk_rundir_t *r, const char *line, size_t len);
+/* Hands every buffered event line to the kernel. The broker calls it before it
+ * tells anyone about an effect. Returns 0 or -1 (errno set). */
+int brk_rundir_flush(brk_rundir_t *r);
 /* Replaces file `name` in the directory with j (pretty JSON), atomically, with
  * the given mode (0644 or 0600). Returns 0 or -1 (errno set). */
 int brk_rundir_write_json(brk_rundir_t *r, const char *name, const json_t *j, int mode);

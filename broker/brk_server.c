@@ -62,6 +62,7 @@ typedef struct {
     uint64_t turn_id; /* the open turn, 0 if none */
     env_turn_kind_t turn_kind;
     int64_t turn_deadline_ms; /* monotonic */
+    int64_t turn_sent_us;     /* monotonic: when the TurnRequest last left */
     struct event *deadline_ev;
     struct event *think_ev; /* realtime: next offer after min_think */
     int turns, missed;
@@ -98,6 +99,7 @@ struct brk_server {
 
     /* per-round statistics for summary.json */
     json_t *per_round;
+    json_t *pub_queue; /* [type, text] pairs waiting for s_flush */
     int round_tasks_base, round_msgs, total_msgs, total_missed;
 
     int result; /* brk_server_run's return */
@@ -120,6 +122,13 @@ static int64_t s_mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int64_t s_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static struct timeval s_tv(double seconds)
 {
     if (seconds < 0) seconds = 0;
@@ -131,26 +140,44 @@ static struct timeval s_tv(double seconds)
 
 /* ---------------------------------------------------------------- events -- */
 
-/* Records one event: broker timestamp, events.jsonl (flushed), then PUB. Takes
+/* Records one event: broker timestamp, then the event log's buffer; the PUB
+ * copy waits in s->pub_queue. Nothing leaves the process before s_flush. Takes
  * ownership of ev. */
 static void s_record(brk_server_t *s, json_t *ev)
 {
     if (!ev) return;
     json_object_set_new(ev, "t_ms", json_integer(s_wall_ms()));
-    if (brk_rundir_event(s->rundir, ev) != 0)
-        PL_ERROR("BRK-LOG-WRITE", "events.jsonl: %s", strerror(errno));
-    if (s->pub) {
+    char *text = json_dumps(ev, JSON_COMPACT);
+    if (!text || brk_rundir_event(s->rundir, text, strlen(text)) != 0)
+        PL_ERROR("BRK-LOG-WRITE", "events.jsonl: %s", text ? strerror(errno) : "out of memory");
+    if (text && s->pub) {
         const char *type = json_string_value(json_object_get(ev, "type"));
-        char *text = json_dumps(ev, JSON_COMPACT);
-        if (text) {
-            if (!type) type = "event";
-            if (zmq_send(s->pub, type, strlen(type), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-                zmq_send(s->pub, text, strlen(text), ZMQ_DONTWAIT) < 0)
-                PL_DEBUG("BRK-PUB-DROP", "event not published: %s", zmq_strerror(errno));
-            free(text);
-        }
+        json_t *item = json_pack("[s, s]", type ? type : "event", text);
+        if (!item || json_array_append_new(s->pub_queue, item) != 0)
+            PL_DEBUG("BRK-PUB-DROP", "event not queued for PUB");
     }
+    free(text);
     json_decref(ev);
+}
+
+/* The write-ahead point: every event recorded so far reaches the kernel, then
+ * the watchers. Called before any message to an agent and at the end of every
+ * loop callback. */
+static void s_flush(brk_server_t *s)
+{
+    if (brk_rundir_flush(s->rundir) != 0)
+        PL_ERROR("BRK-LOG-WRITE", "events.jsonl: %s", strerror(errno));
+    size_t i;
+    json_t *item;
+    json_array_foreach(s->pub_queue, i, item)
+    {
+        const char *type = json_string_value(json_array_get(item, 0));
+        const char *text = json_string_value(json_array_get(item, 1));
+        if (zmq_send(s->pub, type, strlen(type), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(s->pub, text, strlen(text), ZMQ_DONTWAIT) < 0)
+            PL_DEBUG("BRK-PUB-DROP", "event not published: %s", zmq_strerror(errno));
+    }
+    json_array_clear(s->pub_queue);
 }
 
 static json_t *s_event(brk_server_t *s, const char *type)
@@ -186,6 +213,7 @@ static void s_kick(brk_server_t *s)
 
 static int s_send_to(brk_server_t *s, const uint8_t *rid, size_t rid_len, Parley__Envelope *e)
 {
+    s_flush(s); /* write-ahead: the log has every effect before anyone hears of it */
     e->seq = ++s->seq;
     e->game_id = s->game_id;
     int rc = wire_send(s->router, rid, rid_len, e, WIRE_MAX_BROKER_MSG);
@@ -268,6 +296,7 @@ static void s_send_turn(brk_server_t *s, s_seat_t *seat, bool resent)
     Parley__Envelope e = PARLEY__ENVELOPE__INIT;
     e.body_case = PARLEY__ENVELOPE__BODY_TURN_REQUEST;
     e.turn_request = &tr;
+    seat->turn_sent_us = s_mono_us();
     s_send(s, seat, &e);
     wire_arena_destroy(&a);
 }
@@ -461,12 +490,21 @@ static void s_rt_offer(brk_server_t *s, s_seat_t *seat)
     s_open_turn(s, seat, ENV_TURN_NORMAL);
 }
 
-static void s_on_seat_think(evutil_socket_t fd, short what, void *arg)
+/* Each loop callback is a body plus a wrapper that ends with s_flush, so that
+ * events recorded in a callback reach the log (and then PUB) before the loop
+ * sleeps, even when no agent message followed them. */
+static void s_seat_think_body(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
     s_seat_t *seat = arg;
     s_rt_offer(seat->server, seat);
+}
+
+static void s_on_seat_think(evutil_socket_t fd, short what, void *arg)
+{
+    s_seat_think_body(fd, what, arg);
+    s_flush(((s_seat_t *)arg)->server);
 }
 
 static void s_rt_schedule(brk_server_t *s, s_seat_t *seat)
@@ -477,7 +515,7 @@ static void s_rt_schedule(brk_server_t *s, s_seat_t *seat)
         PL_ERROR("BRK-TIMER", "cannot arm the think timer of agent_%d", seat->index + 1);
 }
 
-static void s_on_slice(evutil_socket_t fd, short what, void *arg)
+static void s_slice_body(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
@@ -495,6 +533,12 @@ static void s_on_slice(evutil_socket_t fd, short what, void *arg)
     double slice = s->cfg->duration / (double)s->cfg->game.rounds;
     struct timeval tv = s_tv(slice);
     if (evtimer_add(s->slice_ev, &tv) != 0) PL_ERROR("BRK-TIMER", "cannot arm the slice timer");
+}
+
+static void s_on_slice(evutil_socket_t fd, short what, void *arg)
+{
+    s_slice_body(fd, what, arg);
+    s_flush((brk_server_t *)arg);
 }
 
 /* Tells the seats a decision concerns what happened (realtime). */
@@ -559,7 +603,7 @@ static void s_after_turn(brk_server_t *s, s_seat_t *seat, env_turn_kind_t kind)
     }
 }
 
-static void s_on_seat_deadline(evutil_socket_t fd, short what, void *arg)
+static void s_seat_deadline_body(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
@@ -576,6 +620,12 @@ static void s_on_seat_deadline(evutil_socket_t fd, short what, void *arg)
     snprintf(text, sizeof text, "turn %llu passed its deadline", (unsigned long long)turn);
     s_send_notice(s, seat, "turn_missed", text, turn);
     s_after_turn(s, seat, kind);
+}
+
+static void s_on_seat_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    s_seat_deadline_body(fd, what, arg);
+    s_flush(((s_seat_t *)arg)->server);
 }
 
 /* ------------------------------------------------------------- game flow -- */
@@ -618,7 +668,7 @@ static void s_start(brk_server_t *s)
     }
 }
 
-static void s_on_start_timeout(evutil_socket_t fd, short what, void *arg)
+static void s_start_timeout_body(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
@@ -627,6 +677,12 @@ static void s_on_start_timeout(evutil_socket_t fd, short what, void *arg)
     for (int i = 0; i < s->n_seats; i++) missing += s->seats[i].state != S_SEAT_ON;
     PL_WARN("BRK-START-TIMEOUT", "%d seat(s) missing; starting without them", missing);
     s_start(s);
+}
+
+static void s_on_start_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    s_start_timeout_body(fd, what, arg);
+    s_flush((brk_server_t *)arg);
 }
 
 static json_t *s_summary(brk_server_t *s)
@@ -726,6 +782,7 @@ static void s_finish(brk_server_t *s, const char *reason)
     free(ptrs);
     PL_INFO("BRK-GAME-OVER", "game %s %s: %d tasks, group revenue %lld", s->game_id, s->reason,
             env_tasks_done(s->game), (long long)env_group_revenue(s->game));
+    s_flush(s);
     event_base_loopexit(s->base, NULL);
 }
 
@@ -927,6 +984,9 @@ static void s_on_decision(brk_server_t *s, const s_req_t *r)
                             json_string(seat->turn_kind == ENV_TURN_REPLY ? "reply" : "normal"));
         json_object_set_new(ev, "actions", json_integer((json_int_t)n));
         json_object_set_new(ev, "think_s", json_real(d->think_s));
+        /* Broker-side round trip: TurnRequest out -> Decision in (pack, send,
+         * agent's unpack + decide + pack, receive). */
+        json_object_set_new(ev, "rtt_us", json_integer(s_mono_us() - seat->turn_sent_us));
         if (s->cfg->timing == PL_TIMING_SIMULTANEOUS)
             json_object_set_new(ev, "arrival", json_integer(++s->arrival));
         if (d->empty_reason[0])
@@ -1065,7 +1125,7 @@ done:
 
 /* -------------------------------------------------------------- sockets -- */
 
-static void s_on_router_readable(evutil_socket_t fd, short what, void *arg)
+static void s_router_readable_body(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
@@ -1115,7 +1175,13 @@ static void s_on_router_readable(evutil_socket_t fd, short what, void *arg)
     s->draining = false;
 }
 
-static void s_on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
+static void s_on_router_readable(evutil_socket_t fd, short what, void *arg)
+{
+    s_router_readable_body(fd, what, arg);
+    s_flush((brk_server_t *)arg);
+}
+
+static void s_heartbeat_timer_body(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
@@ -1144,12 +1210,24 @@ static void s_on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void s_on_signal(evutil_socket_t sig, short what, void *arg)
+static void s_on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
+{
+    s_heartbeat_timer_body(fd, what, arg);
+    s_flush((brk_server_t *)arg);
+}
+
+static void s_signal_body(evutil_socket_t sig, short what, void *arg)
 {
     (void)what;
     brk_server_t *s = arg;
     PL_INFO("BRK-SIGNAL", "signal %d: stopping the game", (int)sig);
     s_finish(s, "stopped");
+}
+
+static void s_on_signal(evutil_socket_t fd, short what, void *arg)
+{
+    s_signal_body(fd, what, arg);
+    s_flush((brk_server_t *)arg);
 }
 
 /* ------------------------------------------------------------- lifecycle -- */
@@ -1201,7 +1279,8 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
     s->opts = *opts;
     s->cfg = pl_config_dup(config);
     s->per_round = json_array();
-    if (!s->cfg || !s->per_round) {
+    s->pub_queue = json_array();
+    if (!s->cfg || !s->per_round || !s->pub_queue) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -1288,7 +1367,7 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
         snprintf(err, errlen, "ROUTER: %s", zmq_strerror(errno));
         goto fail;
     }
-    int one = 1, linger = 1000;
+    int one = 1, linger = 5000; /* GameOver to many peers needs time to leave */
     int64_t hard_max = S_HARD_MAX;
     if (zmq_setsockopt(s->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
         zmq_setsockopt(s->router, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
@@ -1326,6 +1405,7 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
         snprintf(err, errlen, "cannot arm events");
         goto fail;
     }
+    s_flush(s);
     pl_log_set_component("broker");
     PL_INFO("BRK-READY", "game %s: agents on %s, events on %s, run dir %s", s->game_id, s->endpoint,
             s->pub_endpoint[0] ? s->pub_endpoint : "(none)", opts->run_dir);
@@ -1355,6 +1435,7 @@ void brk_server_destroy(brk_server_t **ps)
     brk_rundir_destroy(&s->rundir);
     pl_config_destroy(&s->cfg);
     json_decref(s->per_round);
+    json_decref(s->pub_queue);
     free(s->seats);
     free(s->queue);
     free(s->queue_kind);
