@@ -12,6 +12,7 @@
 #include "cli_proc.h"
 
 #include "env.h"
+#include "llm_provider.h"
 #include "pl_config.h"
 
 #include <errno.h>
@@ -183,6 +184,17 @@ int cli_run_main(int argc, char **argv)
     for (int i = 0; i < n_sets; i++)
         if (pl_config_set(cfg, sets[i], err, sizeof err) != 0) goto bad_config;
     if (env_config_check(&cfg->game, err, sizeof err) != ENV_OK) goto bad_config;
+    /* Model seats: a missing API key is said now, naming the variable, before
+     * any process starts (not in an agent's log while the broker waits). */
+    for (int i = 0; i < cfg->n_seats; i++) {
+        const pl_seat_t *st = &cfg->seats[i];
+        char why[384];
+        if (!st->policy || strcmp(st->policy, "llm") != 0) continue;
+        if (llm_check_seat(st, why, sizeof why) != 0) {
+            fprintf(stderr, "parley run: agent_%d: %s\n", i + 1, why);
+            goto done;
+        }
+    }
     if (cli_bin_dir(bin, sizeof bin) != 0) {
         fprintf(stderr, "parley run: cannot find the parley programs (set PARLEY_BIN)\n");
         goto done;

@@ -408,11 +408,7 @@ static void test_faults_survived_or_recorded(void **state)
     if (s_grep_dir(f->run, s_key, leak, sizeof leak)) fail_msg("the API key is in %s", leak);
 }
 
-#ifdef PARLEY_TEST_RUN_CHECKS_KEYS
-/* Not registered yet: `parley run` (cli/cli_run.c) does not call
- * llm_check_seat() before it starts anything, so today a missing key shows only
- * in the agents' logs while the broker waits for seats that never come. Build
- * with -DPARLEY_TEST_RUN_CHECKS_KEYS once it does. */
+/* `parley run` checks every llm seat's key before it starts anything. */
 static void test_missing_key_reported_before_start(void **state)
 {
     fx_t *f = *state;
@@ -427,17 +423,14 @@ static void test_missing_key_reported_before_start(void **state)
     snprintf(path, sizeof path, "%s/events.jsonl", f->run);
     assert_int_not_equal(access(path, F_OK), 0); /* no broker, no game */
 }
-#endif
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ten_llm_seats_play_and_record, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_faults_survived_or_recorded, s_setup, s_teardown),
-#ifdef PARLEY_TEST_RUN_CHECKS_KEYS
         cmocka_unit_test_setup_teardown(test_missing_key_reported_before_start, s_setup,
                                         s_teardown),
-#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
