@@ -36,13 +36,15 @@ const char *e2e_tmpdir(const char *tag)
 
 const char *e2e_write(const char *dir, const char *name, const char *text)
 {
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    static char paths[32][1200]; /* a ring: the last 32 paths stay valid */
+    static unsigned next;
+    char *path = paths[next++ % 32];
+    snprintf(path, sizeof paths[0], "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     if (!f) return NULL;
     fputs(text, f);
     fclose(f);
-    return strdup(path); /* a test's lifetime: never freed */
+    return path;
 }
 
 static pid_t s_spawn(char *const argv[], int *out_fd, const char *log, const char *env_extra)

@@ -15,7 +15,7 @@ typedef struct {
 
 /* A fresh temporary directory (mkdtemp under $TMPDIR or /tmp); static storage. */
 const char *e2e_tmpdir(const char *tag);
-/* Writes text to dir/name; returns the path (lives as long as the test). */
+/* Writes text to dir/name; returns the path (valid for the next 31 calls). */
 const char *e2e_write(const char *dir, const char *name, const char *text);
 /* Starts parley-broker with the config file and extra arguments (NULL-terminated
  * list) on tcp://127.0.0.1:*, run directory dir; waits for READY. 0 or -1. */
