@@ -29,7 +29,7 @@ int cli_bin_dir(char *out, size_t outlen)
 }
 
 pid_t cli_spawn(const char *bin_dir, const char *prog, char *const argv[], int *out_fd,
-                const char *log_path, const char *env_extra)
+                const char *log_path, const char *env_extra, bool interactive)
 {
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/%s", bin_dir, prog) >= (int)sizeof path) return -1;
@@ -47,7 +47,7 @@ pid_t cli_spawn(const char *bin_dir, const char *prog, char *const argv[], int *
     if (pid == 0) {
         /* Child: own process group (the front door forwards Ctrl-C itself, in
          * order), and never outlive the front door. */
-        setpgid(0, 0);
+        if (!interactive) setpgid(0, 0);
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != parent) _exit(127);
         int devnull = open("/dev/null", O_RDWR);
@@ -55,10 +55,10 @@ pid_t cli_spawn(const char *bin_dir, const char *prog, char *const argv[], int *
             dup2(pipefd[1], STDOUT_FILENO);
             close(pipefd[0]);
             close(pipefd[1]);
-        } else if (devnull >= 0) {
+        } else if (devnull >= 0 && !interactive) {
             dup2(devnull, STDOUT_FILENO);
         }
-        if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+        if (devnull >= 0 && !interactive) dup2(devnull, STDIN_FILENO);
         if (log_path) {
             int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
             if (fd >= 0) {
@@ -72,7 +72,7 @@ pid_t cli_spawn(const char *bin_dir, const char *prog, char *const argv[], int *
         fprintf(stderr, "parley: cannot run %s: %s\n", path, strerror(errno));
         _exit(127);
     }
-    setpgid(pid, pid); /* also from the parent: no race with a signal */
+    if (!interactive) setpgid(pid, pid); /* also from the parent: no race with a signal */
     if (out_fd) {
         close(pipefd[1]);
         *out_fd = pipefd[0];

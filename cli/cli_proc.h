@@ -15,9 +15,10 @@ int cli_bin_dir(char *out, size_t outlen);
  * process group, dying with its parent. stdout goes to *out_fd (a pipe) when
  * out_fd is not NULL, else to /dev/null; stderr is appended to log_path (or
  * inherited when NULL); env_extra ("NAME=value" or NULL) is added to the
- * environment. Returns the pid, or -1. */
+ * environment. An interactive child (a human seat) keeps the terminal: stdin,
+ * stdout and the foreground process group. Returns the pid, or -1. */
 pid_t cli_spawn(const char *bin_dir, const char *prog, char *const argv[], int *out_fd,
-                const char *log_path, const char *env_extra);
+                const char *log_path, const char *env_extra, bool interactive);
 
 /* Reads one line from fd within timeout_ms into buf (newline stripped).
  * Returns 0, or -1 on timeout, end of file or error. */

@@ -244,7 +244,7 @@ int cli_run_main(int argc, char **argv)
     char *bargv[] = {
         "parley-broker",     "--config", config_json,         "--out",           dir,  "--bind",
         "tcp://127.0.0.1:*", "--pub",    "tcp://127.0.0.1:*", "--start-timeout", "20", NULL};
-    run.broker = cli_spawn(bin, "parley-broker", bargv, &ready_fd, broker_log, NULL);
+    run.broker = cli_spawn(bin, "parley-broker", bargv, &ready_fd, broker_log, NULL, false);
     if (run.broker < 0 || cli_read_line(ready_fd, line, sizeof line, 20000) != 0) {
         fprintf(stderr, "parley run: the broker did not start (see %s)\n", broker_log);
         goto done;
@@ -286,7 +286,9 @@ int cli_run_main(int argc, char **argv)
         snprintf(token_env, sizeof token_env, "PARLEY_TOKEN=%s", tok);
         char *aargv[] = {"parley-agent", "--broker",     router_ep,  "--seat",    seat,
                          "--policy",     (char *)policy, "--config", config_json, NULL};
-        run.agents[i] = cli_spawn(bin, "parley-agent", aargv, NULL, log, token_env);
+        /* A human seat plays in this terminal (one at most makes sense). */
+        bool human = strcmp(policy, "human") == 0;
+        run.agents[i] = cli_spawn(bin, "parley-agent", aargv, NULL, log, token_env, human);
         if (run.agents[i] < 0) {
             fprintf(stderr, "parley run: cannot start the agent of %s\n", seat);
             goto done;
