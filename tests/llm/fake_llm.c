@@ -56,9 +56,11 @@ typedef struct {
     const char *key;
     double delay;
     long requests;
+    struct pending *pending; /* replies still waiting on a timer */
 } fake_t;
 
-typedef struct {
+typedef struct pending {
+    struct pending *next, **prevp; /* in f->pending, while a timer holds it */
     fake_t *f;
     struct evhttp_request *req;
     bool anthropic;
@@ -144,6 +146,10 @@ static void s_ok(pending_t *p)
 
 static void s_pending_free(pending_t *p)
 {
+    if (p->prevp) { /* unlink */
+        *p->prevp = p->next;
+        if (p->next) p->next->prevp = p->prevp;
+    }
     if (p->ev) event_free(p->ev);
     free(p->text);
     free(p->model);
@@ -454,6 +460,10 @@ static void s_on_request(struct evhttp_request *req, void *arg)
     const char *step = f->next_step < f->n_steps ? f->steps[f->next_step++] : "play";
     pending_t *p = calloc(1, sizeof *p);
     p->f = f;
+    p->next = f->pending; /* tracked so that a shutdown frees what still waits */
+    if (p->next) p->next->prevp = &p->next;
+    p->prevp = &f->pending;
+    f->pending = p;
     p->req = req;
     p->anthropic = anthropic;
     p->model = strdup(model);
@@ -644,6 +654,7 @@ int main(int argc, char **argv)
     event_base_dispatch(f.base);
     event_free(sig1);
     event_free(sig2);
+    while (f.pending) s_pending_free(f.pending);
     evhttp_free(http);
     event_base_free(f.base);
     for (int i = 0; i < f.n_steps; i++) free(f.steps[i]);
