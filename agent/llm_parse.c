@@ -19,7 +19,7 @@
 #define S_RAW_MAX   2000 /* bytes of a dropped item kept in the record */
 #define S_MAX_TRIES 256  /* candidate JSON starts tried per text */
 
-__attribute__((format(printf, 3, 4))) static void s_fmt(char *dst, size_t n, const char *fmt, ...)
+void llm_fmt(char *dst, size_t n, const char *fmt, ...)
 {
     if (!dst || !n) return;
     va_list ap;
@@ -386,7 +386,7 @@ int llm_parse_reply(const char *text, size_t len, env_decision_t *d, llm_drop_fn
     for (size_t i = 0; i < len; i++)
         if (!isspace((unsigned char)text[i])) n++;
     if (n == 0) {
-        s_fmt(empty_reason, reason_len, "empty reply");
+        llm_fmt(empty_reason, reason_len, "empty reply");
         return 0;
     }
     size_t slen = 0;
@@ -396,7 +396,7 @@ int llm_parse_reply(const char *text, size_t len, env_decision_t *d, llm_drop_fn
     free(stripped);
     if (!root) root = s_search(text, len);
     if (!root) {
-        s_fmt(empty_reason, reason_len, "no JSON object in the reply");
+        llm_fmt(empty_reason, reason_len, "no JSON object in the reply");
         return 0;
     }
 
@@ -432,9 +432,9 @@ int llm_parse_reply(const char *text, size_t len, env_decision_t *d, llm_drop_fn
     if (x.oom) return -1;
     if (x.kept == 0) {
         if (x.dropped)
-            s_fmt(empty_reason, reason_len, "every action was invalid (%d dropped)", x.dropped);
+            llm_fmt(empty_reason, reason_len, "every action was invalid (%d dropped)", x.dropped);
         else
-            s_fmt(empty_reason, reason_len, "the model chose no actions");
+            llm_fmt(empty_reason, reason_len, "the model chose no actions");
     }
     return x.kept;
 }

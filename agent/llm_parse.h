@@ -32,4 +32,8 @@ json_t *llm_parse_first_json(const char *s, size_t len);
  * what precedes it). Returns a new string (caller frees) or NULL (no memory). */
 char *llm_parse_strip_reasoning(const char *s, size_t len, size_t *out_len);
 
+/* snprintf into a fixed buffer of the llm modules (a NULL or empty buffer is
+ * left alone); truncation is fine there: these are reasons and records. */
+void llm_fmt(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

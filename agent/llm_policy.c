@@ -45,15 +45,6 @@ typedef struct {
     char *new_feedback;  /* being collected for the next turn */
 } s_llm_t;
 
-__attribute__((format(printf, 3, 4))) static void s_fmt(char *dst, size_t n, const char *fmt, ...)
-{
-    if (!dst || !n) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(dst, n, fmt, ap);
-    va_end(ap);
-}
-
 static void s_free_key(s_llm_t *p)
 {
     if (!p->key) return;
@@ -110,7 +101,7 @@ static llm_http_verdict_t s_judge(void *arg, long status, const char *body, size
         llm_reply_t r;
         char w[200];
         if (llm_reply_parse(p->provider, body, len, &r, w, sizeof w) != 0) {
-            s_fmt(why, whylen, "HTTP %ld: %s", status, w);
+            llm_fmt(why, whylen, "HTTP %ld: %s", status, w);
             return LLM_HTTP_RETRY; /* malformed or truncated: worth another try */
         }
         llm_reply_clear(&r);
@@ -118,7 +109,7 @@ static llm_http_verdict_t s_judge(void *arg, long status, const char *body, size
     }
     char msg[180];
     llm_error_message(body, len, msg, sizeof msg);
-    s_fmt(why, whylen, "HTTP %ld: %s", status, msg[0] ? msg : "(empty body)");
+    llm_fmt(why, whylen, "HTTP %ld: %s", status, msg[0] ? msg : "(empty body)");
     /* 529 is Anthropic's "overloaded" */
     if (status == 408 || status == 409 || status == 429 || status >= 500) return LLM_HTTP_RETRY;
     return LLM_HTTP_FAIL; /* 400, 401, 403, 404...: the request itself is wrong */
@@ -137,8 +128,8 @@ static void s_on_http_done(void *arg, llm_http_result_t *res)
     agt_call_t call;
     memset(&call, 0, sizeof call);
     const pl_seat_t *seat = p->ctx.seat;
-    s_fmt(call.provider, sizeof call.provider, "%s", llm_provider_name(p->provider));
-    s_fmt(call.model_requested, sizeof call.model_requested, "%s", seat->model);
+    llm_fmt(call.provider, sizeof call.provider, "%s", llm_provider_name(p->provider));
+    llm_fmt(call.model_requested, sizeof call.model_requested, "%s", seat->model);
     call.http_status = (int)res->status;
     call.attempts = res->attempts;
     call.latency_s = res->latency_s;
@@ -151,21 +142,21 @@ static void s_on_http_done(void *arg, llm_http_result_t *res)
     free(p->new_feedback);
     p->new_feedback = NULL;
     if (!res->ok) {
-        s_fmt(call.error, sizeof call.error, "%s", res->error);
-        s_fmt(o->empty_reason, sizeof o->empty_reason, "model call failed: %s", res->error);
+        llm_fmt(call.error, sizeof call.error, "%s", res->error);
+        llm_fmt(o->empty_reason, sizeof o->empty_reason, "model call failed: %s", res->error);
         PL_WARN("LLM-CALL-FAILED", "turn %llu: %s", (unsigned long long)p->turn_id, res->error);
     } else {
         if (res->retried[0])
-            s_fmt(call.error, sizeof call.error, "recovered after %d attempts: %s", res->attempts,
-                  res->retried);
+            llm_fmt(call.error, sizeof call.error, "recovered after %d attempts: %s", res->attempts,
+                    res->retried);
         llm_reply_t r;
         char why[200];
         size_t blen = call.response_body ? strlen(call.response_body) : 0;
         if (llm_reply_parse(p->provider, call.response_body, blen, &r, why, sizeof why) != 0) {
-            s_fmt(call.error, sizeof call.error, "%s", why);
-            s_fmt(o->empty_reason, sizeof o->empty_reason, "%s", why);
+            llm_fmt(call.error, sizeof call.error, "%s", why);
+            llm_fmt(o->empty_reason, sizeof o->empty_reason, "%s", why);
         } else {
-            s_fmt(call.model_reported, sizeof call.model_reported, "%s", r.model);
+            llm_fmt(call.model_reported, sizeof call.model_reported, "%s", r.model);
             call.tokens_in = r.tokens_in;
             call.tokens_out = r.tokens_out;
             call.tokens_reasoning = r.tokens_reasoning;
@@ -182,12 +173,12 @@ static void s_on_http_done(void *arg, llm_http_result_t *res)
                                           dctx, o->empty_reason, sizeof o->empty_reason)
                         : -1;
             if (n < 0)
-                s_fmt(o->empty_reason, sizeof o->empty_reason, "out of memory");
+                llm_fmt(o->empty_reason, sizeof o->empty_reason, "out of memory");
             else if (n == 0 && r.stop_reason[0] &&
                      (!strcmp(r.stop_reason, "length") || !strcmp(r.stop_reason, "max_tokens"))) {
                 size_t l = strlen(o->empty_reason);
-                s_fmt(o->empty_reason + l, sizeof o->empty_reason - l,
-                      " (the reply hit the token limit)");
+                llm_fmt(o->empty_reason + l, sizeof o->empty_reason - l,
+                        " (the reply hit the token limit)");
             }
             PL_INFO("LLM-CALL",
                     "turn %llu: %s HTTP %d, %d attempt(s), %.2f s, %lld+%lld tokens, "
@@ -216,7 +207,7 @@ static int s_create(void **self, const agt_context_t *ctx, char *err, size_t err
 {
     *self = NULL;
     if (!ctx || !ctx->base || !ctx->seat) {
-        s_fmt(err, errlen, "the llm policy needs an event loop and seat settings");
+        llm_fmt(err, errlen, "the llm policy needs an event loop and seat settings");
         return ENV_EINVAL;
     }
     if (llm_check_seat(ctx->seat, err, errlen) != 0) return ENV_ECONFIG;
@@ -239,7 +230,7 @@ static int s_create(void **self, const agt_context_t *ctx, char *err, size_t err
             llm_layout_name(p->layout));
     return ENV_OK;
 oom:
-    s_fmt(err, errlen, "out of memory (or libcurl failed to start)");
+    llm_fmt(err, errlen, "out of memory (or libcurl failed to start)");
     s_destroy(p);
     return ENV_ENOMEM;
 }
@@ -277,7 +268,7 @@ static int s_fail_now(s_llm_t *p, const char *why)
     agt_outcome_t *o = agt_outcome_new();
     if (!o) return ENV_ENOMEM;
     if (!o->decision) o->decision = env_decision_new();
-    s_fmt(o->empty_reason, sizeof o->empty_reason, "%s", why);
+    llm_fmt(o->empty_reason, sizeof o->empty_reason, "%s", why);
     PL_WARN("LLM-TURN-FAILED", "turn %llu: %s", (unsigned long long)p->turn_id, why);
     s_deliver(p, o);
     return ENV_OK;

@@ -1,6 +1,7 @@
 /* llm_provider.c: request and response bodies of the OpenAI chat-completions
  * and Anthropic Messages APIs (llm_provider.h). Built and read with jansson. */
 #include "llm_provider.h"
+#include "llm_parse.h"
 
 #include <jansson.h>
 
@@ -13,15 +14,6 @@
 
 #define ANTHROPIC_VERSION          "2023-06-01"
 #define ANTHROPIC_DEFAULT_MAX_TOKS 4096
-
-__attribute__((format(printf, 3, 4))) static void s_fmt(char *dst, size_t n, const char *fmt, ...)
-{
-    if (!dst || !n) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(dst, n, fmt, ap);
-    va_end(ap);
-}
 
 int llm_provider_from_name(const char *name)
 {
@@ -43,28 +35,28 @@ const char *llm_provider_default_url(llm_provider_t p)
 int llm_check_seat(const pl_seat_t *seat, char *err, size_t errlen)
 {
     if (!seat) {
-        s_fmt(err, errlen, "no seat settings");
+        llm_fmt(err, errlen, "no seat settings");
         return -1;
     }
     if (llm_provider_from_name(seat->provider) < 0) {
-        s_fmt(err, errlen, "unknown provider \"%s\" (use openai or anthropic)", seat->provider);
+        llm_fmt(err, errlen, "unknown provider \"%s\" (use openai or anthropic)", seat->provider);
         return -1;
     }
     if (!seat->model || !*seat->model) {
-        s_fmt(err, errlen, "an llm seat needs a model");
+        llm_fmt(err, errlen, "an llm seat needs a model");
         return -1;
     }
     if (seat->prompt_layout && strcmp(seat->prompt_layout, "paper") != 0 &&
         strcmp(seat->prompt_layout, "cache") != 0) {
-        s_fmt(err, errlen, "unknown prompt_layout \"%s\" (use paper or cache)",
-              seat->prompt_layout);
+        llm_fmt(err, errlen, "unknown prompt_layout \"%s\" (use paper or cache)",
+                seat->prompt_layout);
         return -1;
     }
     if (seat->api_key_env && *seat->api_key_env) {
         const char *key = getenv(seat->api_key_env);
         if (!key || !*key) {
-            s_fmt(err, errlen, "model %s: the API key variable %s is not set", seat->model,
-                  seat->api_key_env);
+            llm_fmt(err, errlen, "model %s: the API key variable %s is not set", seat->model,
+                    seat->api_key_env);
             return -1;
         }
     }
@@ -165,7 +157,7 @@ int llm_request_build(llm_provider_t p, const pl_seat_t *seat, const char *key, 
     for (size_t i = 0; i < seat->n_headers; i++) {
         const pl_header_t *h = &seat->headers[i];
         if (!h->name || strpbrk(h->name, ":\r\n") || (h->value && strpbrk(h->value, "\r\n"))) {
-            s_fmt(err, errlen, "bad extra header name or value: \"%s\"", h->name ? h->name : "");
+            llm_fmt(err, errlen, "bad extra header name or value: \"%s\"", h->name ? h->name : "");
             goto fail;
         }
         if (s_add_header(out, s_strdupf("%s: %s", h->name, h->value ? h->value : "")) != 0)
@@ -226,7 +218,7 @@ int llm_request_build(llm_provider_t p, const pl_seat_t *seat, const char *key, 
     json_decref(body);
     return 0;
 oom:
-    s_fmt(err, errlen, "cannot build the request (out of memory or invalid UTF-8)");
+    llm_fmt(err, errlen, "cannot build the request (out of memory or invalid UTF-8)");
 fail:
     json_decref(msgs);
     json_decref(body);
@@ -282,27 +274,27 @@ int llm_reply_parse(llm_provider_t p, const char *body, size_t len, llm_reply_t 
     json_error_t jerr;
     json_t *root = json_loadb(body ? body : "", len, 0, &jerr);
     if (!root) {
-        s_fmt(why, whylen, "malformed response body: %s", jerr.text);
+        llm_fmt(why, whylen, "malformed response body: %s", jerr.text);
         return -1;
     }
     if (!json_is_object(root)) {
-        s_fmt(why, whylen, "malformed response body: not a JSON object");
+        llm_fmt(why, whylen, "malformed response body: not a JSON object");
         goto fail;
     }
     json_t *errv = json_object_get(root, "error");
     if (errv && !json_is_null(errv)) {
         char msg[200];
         llm_error_message(body, len, msg, sizeof msg);
-        s_fmt(why, whylen, "error in a 2xx reply: %s", msg);
+        llm_fmt(why, whylen, "error in a 2xx reply: %s", msg);
         goto fail;
     }
     const char *model = json_string_value(json_object_get(root, "model"));
-    s_fmt(out->model, sizeof out->model, "%s", model ? model : "");
+    llm_fmt(out->model, sizeof out->model, "%s", model ? model : "");
     json_t *usage = json_object_get(root, "usage");
     if (p == LLM_ANTHROPIC) {
         json_t *content = json_object_get(root, "content");
         if (!json_is_array(content)) {
-            s_fmt(why, whylen, "malformed response body: no content blocks");
+            llm_fmt(why, whylen, "malformed response body: no content blocks");
             goto fail;
         }
         if (s_collect_blocks(content, &out->text) != 0) goto oom;
@@ -312,12 +304,12 @@ int llm_reply_parse(llm_provider_t p, const char *body, size_t len, llm_reply_t 
         out->tokens_out = s_int(usage, "output_tokens", NULL);
         out->tokens_cached = read;
         const char *stop = json_string_value(json_object_get(root, "stop_reason"));
-        s_fmt(out->stop_reason, sizeof out->stop_reason, "%s", stop ? stop : "");
+        llm_fmt(out->stop_reason, sizeof out->stop_reason, "%s", stop ? stop : "");
     } else {
         json_t *choice = json_array_get(json_object_get(root, "choices"), 0);
         json_t *msg = json_object_get(choice, "message");
         if (!json_is_object(msg)) {
-            s_fmt(why, whylen, "malformed response body: no choices[0].message");
+            llm_fmt(why, whylen, "malformed response body: no choices[0].message");
             goto fail;
         }
         json_t *content = json_object_get(msg, "content");
@@ -336,12 +328,12 @@ int llm_reply_parse(llm_provider_t p, const char *body, size_t len, llm_reply_t 
         out->tokens_reasoning = s_int(usage, "completion_tokens_details", "reasoning_tokens");
         out->tokens_cached = s_int(usage, "prompt_tokens_details", "cached_tokens");
         const char *stop = json_string_value(json_object_get(choice, "finish_reason"));
-        s_fmt(out->stop_reason, sizeof out->stop_reason, "%s", stop ? stop : "");
+        llm_fmt(out->stop_reason, sizeof out->stop_reason, "%s", stop ? stop : "");
     }
     json_decref(root);
     return 0;
 oom:
-    s_fmt(why, whylen, "out of memory reading the reply");
+    llm_fmt(why, whylen, "out of memory reading the reply");
 fail:
     json_decref(root);
     llm_reply_clear(out);
@@ -387,9 +379,9 @@ void llm_error_message(const char *body, size_t len, char *out, size_t outlen)
         if (!msg) msg = json_string_value(json_object_get(root, "detail"));
     }
     if (msg && type)
-        s_fmt(out, outlen, "%s: %s", type, msg);
+        llm_fmt(out, outlen, "%s: %s", type, msg);
     else if (msg)
-        s_fmt(out, outlen, "%s", msg);
+        llm_fmt(out, outlen, "%s", msg);
     else
         s_flat(body, len < 200 ? len : 200, out, outlen);
     json_decref(root);
