@@ -14,6 +14,7 @@
  */
 #include "brk_server.h"
 
+#include "brk_http.h"
 #include "brk_rundir.h"
 #include "env.h"
 #include "pl_log.h"
@@ -102,6 +103,10 @@ struct brk_server {
     json_t *pub_queue; /* [type, text] pairs waiting for s_flush */
     int round_tasks_base, round_msgs, total_msgs, total_missed;
 
+    brk_http_t *http;                     /* the web side, or NULL */
+    const char **seat_ids, **seat_tokens; /* for the web side */
+    bool *browser;
+
     int result; /* brk_server_run's return */
     char reason[32];
 };
@@ -150,6 +155,7 @@ static void s_record(brk_server_t *s, json_t *ev)
     char *text = json_dumps(ev, JSON_COMPACT);
     if (!text || brk_rundir_event(s->rundir, text, strlen(text)) != 0)
         PL_ERROR("BRK-LOG-WRITE", "events.jsonl: %s", text ? strerror(errno) : "out of memory");
+    brk_http_event(s->http, ev, text);
     if (text && s->pub) {
         const char *type = json_string_value(json_object_get(ev, "type"));
         json_t *item = json_pack("[s, s]", type ? type : "event", text);
@@ -243,6 +249,7 @@ static void s_send_error(brk_server_t *s, const uint8_t *rid, size_t rid_len, in
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     PL_WARN("BRK-PEER-ERROR", "%s: %s", wire_code_name(code), text);
+    brk_http_error(s->http, wire_code_name(code));
     Parley__Error err = PARLEY__ERROR__INIT;
     err.code = (Parley__Error__Code)code;
     err.message = text;
@@ -701,13 +708,13 @@ static json_t *s_summary(brk_server_t *s)
                              : (s->cfg->seats && s->cfg->seats[i].policy) ? s->cfg->seats[i].policy
                                                                           : "";
         json_array_append_new(
-            board, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:i, s:i}", "agent",
+            board, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:i, s:i, s:b}", "agent",
                              env_agent_id(s->game, i), "type",
                              env_type_name(env_agent_type(s->game, i)), "policy", policy, "model",
                              seat->model, "revenue", (json_int_t)env_agent_revenue(s->game, i),
                              "task_revenue", (json_int_t)env_agent_task_revenue(s->game, i),
                              "tasks_done", env_agent_tasks_done(s->game, i), "turns", seat->turns,
-                             "missed_turns", seat->missed));
+                             "missed_turns", seat->missed, "human", seat->human));
     }
     int64_t task_rev = env_task_revenue(s->game);
     double pct = ceiling > 0 ? 100.0 * (double)task_rev / (double)ceiling : 0.0;
@@ -743,6 +750,7 @@ static void s_finish(brk_server_t *s, const char *reason)
     evtimer_del(s->start_ev);
     if (was_playing) s_round_end(s);
     env_game_finish(s->game);
+    brk_http_game_over(s->http);
     /* summary.json means "this run is done" (parley sweep resumes on it): a
      * stopped game leaves summary.partial.json beside a valid event log. */
     const char *name = strcmp(reason, "finished") == 0 ? "summary.json" : "summary.partial.json";
@@ -1260,6 +1268,90 @@ static int s_load_tokens(brk_server_t *s)
     return rc;
 }
 
+/* The game and its seats as the web side shows them. Blind: no policy, model
+ * or human flag, so a page never tells people from models. */
+static json_t *s_status(void *arg)
+{
+    brk_server_t *s = arg;
+    static const char *const phases[] = {"waiting", "playing", "over"};
+    json_t *seats = json_array();
+    int64_t now = s_mono_ms();
+    for (int i = 0; seats && i < s->n_seats; i++) {
+        const s_seat_t *seat = &s->seats[i];
+        double left = seat->turn_id ? (double)(seat->turn_deadline_ms - now) / 1000.0 : 0.0;
+        json_t *row = json_pack(
+            "{s:s, s:s, s:s, s:b, s:f, s:i, s:i, s:i, s:I}", "id", env_agent_id(s->game, i),
+            "label", env_agent_id(s->game, i), "state", s_seat_state_names[seat->state], "thinking",
+            seat->turn_id != 0, "deadline_s", left > 0 ? left : 0.0, "turns", seat->turns, "missed",
+            seat->missed, "tasks_done", env_agent_tasks_done(s->game, i), "revenue",
+            (json_int_t)env_agent_revenue(s->game, i));
+        if (row && !s->cfg->blind) {
+            json_object_set_new(row, "human", json_boolean(seat->human || s->browser[i]));
+            json_object_set_new(row, "policy",
+                                json_string(seat->policy[0]           ? seat->policy
+                                            : s->cfg->seats[i].policy ? s->cfg->seats[i].policy
+                                                                      : ""));
+        }
+        json_array_append_new(seats, row);
+    }
+    return json_pack(
+        "{s:s, s:s, s:s, s:b, s:i, s:i, s:f, s:i, s:I, s:I, s:o}", "game_id", s->game_id, "phase",
+        phases[s->phase], "timing", pl_timing_name(s->cfg->timing), "blind", s->cfg->blind, "round",
+        env_round(s->game), "rounds", s->cfg->game.rounds, "duration_s", s->cfg->duration, "tasks",
+        env_tasks_done(s->game), "group_revenue", (json_int_t)env_group_revenue(s->game),
+        "task_revenue", (json_int_t)env_task_revenue(s->game), "seats", seats);
+}
+
+/* The web side. With web_seats, seats whose configured policy is `human` are
+ * played from the browser (parley run then starts no process for them). */
+static int s_http_start(brk_server_t *s, char *err, size_t errlen)
+{
+    size_t n = (size_t)s->n_seats;
+    s->seat_ids = calloc(n, sizeof *s->seat_ids);
+    s->seat_tokens = calloc(n, sizeof *s->seat_tokens);
+    s->browser = calloc(n, sizeof *s->browser);
+    if (!s->seat_ids || !s->seat_tokens || !s->browser) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (int i = 0; i < s->n_seats; i++) {
+        s->seat_ids[i] = env_agent_id(s->game, i);
+        s->seat_tokens[i] = s->seats[i].token;
+        s->browser[i] = s->opts.web_seats && s->cfg->seats && i < s->cfg->n_seats &&
+                        s->cfg->seats[i].policy && strcmp(s->cfg->seats[i].policy, "human") == 0;
+    }
+    brk_http_options_t ho = {.base = s->base,
+                             .zctx = s->zctx,
+                             .listen = s->opts.http_listen,
+                             .router_endpoint = s->endpoint,
+                             .n_seats = s->n_seats,
+                             .seat_ids = s->seat_ids,
+                             .tokens = s->seat_tokens,
+                             .browser = s->browser,
+                             .blind = s->cfg->blind,
+                             .status = s_status,
+                             .arg = s};
+    s->http = brk_http_new(&ho, err, errlen);
+    if (!s->http) return -1;
+    /* The events recorded before the web side existed (run_start, world, the
+     * first tasks) start its stream, so a reader sees the whole game. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/events.jsonl", brk_rundir_path(s->rundir));
+    FILE *f = brk_rundir_flush(s->rundir) == 0 ? fopen(path, "r") : NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while (f && (len = getline(&line, &cap, f)) > 0) {
+        if (line[len - 1] == '\n') line[len - 1] = '\0';
+        json_t *ev = json_loads(line, 0, NULL);
+        if (ev) brk_http_event(s->http, ev, line);
+        json_decref(ev);
+    }
+    free(line);
+    if (f) fclose(f);
+    return 0;
+}
+
 static int s_bind(void *sock, const char *endpoint, char *out, size_t outlen)
 {
     if (zmq_bind(sock, endpoint) != 0) return -1;
@@ -1405,6 +1497,7 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
         snprintf(err, errlen, "cannot arm events");
         goto fail;
     }
+    if (opts->http_listen && s_http_start(s, err, errlen) != 0) goto fail;
     s_flush(s);
     pl_log_set_component("broker");
     PL_INFO("BRK-READY", "game %s: agents on %s, events on %s, run dir %s", s->game_id, s->endpoint,
@@ -1419,6 +1512,10 @@ void brk_server_destroy(brk_server_t **ps)
 {
     if (!ps || !*ps) return;
     brk_server_t *s = *ps;
+    brk_http_destroy(&s->http); /* its sockets and connections go before the context */
+    free(s->seat_ids);
+    free(s->seat_tokens);
+    free(s->browser);
     for (int i = 0; s->seats && i < s->n_seats; i++) {
         if (s->seats[i].deadline_ev) event_free(s->seats[i].deadline_ev);
         if (s->seats[i].think_ev) event_free(s->seats[i].think_ev);
@@ -1453,6 +1550,11 @@ const char *brk_server_pub_endpoint(const brk_server_t *s)
     return s->pub_endpoint;
 }
 
+const char *brk_server_http_url(const brk_server_t *s)
+{
+    return s->http ? brk_http_url(s->http) : "";
+}
+
 const char *brk_server_run_dir(const brk_server_t *s)
 {
     return brk_rundir_path(s->rundir);
@@ -1473,5 +1575,6 @@ int brk_server_run(brk_server_t *s)
         s->result = -1;
     }
     if (s->phase != S_OVER) s_finish(s, "stopped");
+    brk_http_linger(s->http, 2.0); /* event streams get the end of the game */
     return s->result;
 }

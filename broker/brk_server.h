@@ -22,6 +22,8 @@ typedef struct {
     const char *pub_endpoint;    /* bind address for watchers; NULL: no PUB socket */
     const char *run_dir;         /* the run directory (created if absent) */
     double start_timeout;        /* seconds to wait for every seat; <= 0: 30 */
+    const char *http_listen;     /* "127.0.0.1:0" for the web side (brk_http.h); NULL: none */
+    bool web_seats;              /* the web side plays the seats whose policy is `human` */
 } brk_options_t;
 
 /* Builds the game from config (copied), opens the run directory (writes
@@ -35,6 +37,8 @@ void brk_server_destroy(brk_server_t **s);
 const char *brk_server_endpoint(const brk_server_t *s);
 const char *brk_server_pub_endpoint(const brk_server_t *s); /* "" without PUB */
 const char *brk_server_run_dir(const brk_server_t *s);
+/* "http://127.0.0.1:PORT" of the web side, or "" without one. */
+const char *brk_server_http_url(const brk_server_t *s);
 /* The token of seat i (0-based), or NULL. */
 const char *brk_server_token(const brk_server_t *s, int seat);
 

@@ -1,10 +1,14 @@
 /* parley-broker: serves one game to agent processes over ZeroMQ.
  *
  *   parley-broker [--config FILE] [--out DIR] [--seed N] [--set key=value]...
- *                 [--bind EP] [--pub EP | --no-pub] [--start-timeout S] [--log-level L]
+ *                 [--bind EP] [--pub EP | --no-pub] [--http ADDR:PORT | --no-http]
+ *                 [--web-seats] [--start-timeout S] [--log-level L]
+ *
+ * --web-seats: seats whose configured policy is `human` are played from the
+ * browser (/seat/ID?token=T on the web side) instead of by a parley-agent.
  *
  * When the sockets are bound it prints one line on stdout,
- *   READY <agent endpoint> <event endpoint> <run directory>
+ *   READY <agent endpoint> <event endpoint> <run directory> <web URL or ->
  * so that a parent (parley run, tests) can use ephemeral ports (tcp://127.0.0.1:*).
  * Exit status: 0 the game finished, 1 it was stopped, 2 bad usage or setup. */
 #include "brk_server.h"
@@ -20,31 +24,31 @@ static void s_usage(FILE *f)
 {
     fprintf(f, "usage: parley-broker [--config FILE] [--out DIR] [--seed N] [--set key=value]...\n"
                "                     [--bind tcp://*:5555] [--pub tcp://*:5556 | --no-pub]\n"
+               "                     [--http 127.0.0.1:0 | --no-http]  (port 0: any free port)\n"
+               "                     [--web-seats]  (human seats play in the browser)\n"
                "                     [--start-timeout SECONDS] [--log-level debug|info|warn]\n");
 }
 
 int main(int argc, char **argv)
 {
     const char *config_path = NULL, *out = NULL, *bind = "tcp://*:5555", *pub = "tcp://*:5556";
-    const char *seed = NULL;
+    const char *seed = NULL, *http = "127.0.0.1:0";
     double start_timeout = 30.0;
+    bool web_seats = false;
     char **sets = calloc((size_t)argc, sizeof *sets);
     int n_sets = 0;
-    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
-                                             {"out", required_argument, NULL, 'o'},
-                                             {"seed", required_argument, NULL, 's'},
-                                             {"set", required_argument, NULL, 'S'},
-                                             {"bind", required_argument, NULL, 'b'},
-                                             {"pub", required_argument, NULL, 'p'},
-                                             {"no-pub", no_argument, NULL, 'P'},
-                                             {"start-timeout", required_argument, NULL, 't'},
-                                             {"log-level", required_argument, NULL, 'l'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'}, {"out", required_argument, NULL, 'o'},
+        {"seed", required_argument, NULL, 's'},   {"set", required_argument, NULL, 'S'},
+        {"bind", required_argument, NULL, 'b'},   {"pub", required_argument, NULL, 'p'},
+        {"no-pub", no_argument, NULL, 'P'},       {"start-timeout", required_argument, NULL, 't'},
+        {"http", required_argument, NULL, 'H'},   {"no-http", no_argument, NULL, 'N'},
+        {"web-seats", no_argument, NULL, 'W'},    {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     int opt;
     if (!sets) return 2;
     pl_log_set_component("broker");
-    while ((opt = getopt_long(argc, argv, "c:o:s:S:b:p:Pt:l:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:o:s:S:b:p:Pt:l:hH:NW", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             config_path = optarg;
@@ -66,6 +70,15 @@ int main(int argc, char **argv)
             break;
         case 'P':
             pub = NULL;
+            break;
+        case 'H':
+            http = optarg;
+            break;
+        case 'N':
+            http = NULL;
+            break;
+        case 'W':
+            web_seats = true;
             break;
         case 't':
             start_timeout = atof(optarg);
@@ -116,7 +129,9 @@ int main(int argc, char **argv)
     brk_options_t opts = {.router_endpoint = bind,
                           .pub_endpoint = pub,
                           .run_dir = out,
-                          .start_timeout = start_timeout};
+                          .start_timeout = start_timeout,
+                          .http_listen = http,
+                          .web_seats = web_seats};
     brk_server_t *s = brk_server_new(cfg, &opts, err, sizeof err);
     pl_config_destroy(&cfg);
     free(sets);
@@ -124,8 +139,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "parley-broker: %s\n", err);
         return 2;
     }
-    printf("READY %s %s %s\n", brk_server_endpoint(s),
-           brk_server_pub_endpoint(s)[0] ? brk_server_pub_endpoint(s) : "-", brk_server_run_dir(s));
+    printf("READY %s %s %s %s\n", brk_server_endpoint(s),
+           brk_server_pub_endpoint(s)[0] ? brk_server_pub_endpoint(s) : "-", brk_server_run_dir(s),
+           brk_server_http_url(s)[0] ? brk_server_http_url(s) : "-");
     fflush(stdout);
     int rc = brk_server_run(s);
     brk_server_destroy(&s);

@@ -7,7 +7,12 @@
  * progress from the broker's PUB socket, and prints the result with "% of
  * optimal" computed here, in-process, on the same configuration and seed.
  * Ctrl-C (or SIGTERM, as parley sweep sends) stops the broker first, which
- * records a partial run, then the agents. */
+ * records a partial run, then the agents.
+ *
+ * Human seats (policy `human`) play in the browser by default: the broker
+ * plays them on its web side (--web-seats), no process is started for them,
+ * and their page addresses (with the token) are printed. `--human terminal`
+ * runs them as `parley-agent --policy human` in this terminal instead. */
 #include "cli.h"
 #include "cli_proc.h"
 
@@ -38,12 +43,15 @@ static void s_on_signal(int sig)
 static void s_usage(FILE *f)
 {
     fprintf(f, "usage: parley run [CONFIG] [--out DIR] [--seed N] [--set key=value]... [--quiet]\n"
+               "                  [--human browser|terminal]\n"
                "  CONFIG   a YAML configuration (default: the paper preset, 5 perfect + 5 "
                "selfish seats)\n"
                "  --out    the run directory (default runs/<timestamp>-<seed>)\n"
                "  --seed   the game's seed\n"
                "  --set    override one key, e.g. simulation.rounds=5 (repeatable)\n"
-               "  --quiet  no progress, only the result\n");
+               "  --quiet  no progress, only the result\n"
+               "  --human  browser (default: human seats play at the printed address) or\n"
+               "           terminal (this terminal plays the human seat)\n");
 }
 
 static int s_mkdirs(const char *path)
@@ -125,17 +133,20 @@ static void s_show_progress(const char *json, bool tty)
 int cli_run_main(int argc, char **argv)
 {
     const char *config_path = NULL, *out = NULL, *seed = NULL;
-    bool quiet = false;
+    bool quiet = false, web_humans = true;
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int n_sets = 0, rc = 2;
-    static const struct option longopts[] = {
-        {"out", required_argument, NULL, 'o'}, {"seed", required_argument, NULL, 's'},
-        {"set", required_argument, NULL, 'S'}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"out", required_argument, NULL, 'o'},
+                                             {"seed", required_argument, NULL, 's'},
+                                             {"set", required_argument, NULL, 'S'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"human", required_argument, NULL, 'H'},
+                                             {NULL, 0, NULL, 0}};
     if (!sets) return 2;
     optind = 1;
     int opt;
-    while ((opt = getopt_long(argc, argv, "o:s:S:qh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "o:s:S:qhH:", longopts, NULL)) != -1) {
         switch (opt) {
         case 'o':
             out = optarg;
@@ -148,6 +159,15 @@ int cli_run_main(int argc, char **argv)
             break;
         case 'q':
             quiet = true;
+            break;
+        case 'H':
+            if (strcmp(optarg, "browser") != 0 && strcmp(optarg, "terminal") != 0) {
+                fprintf(stderr, "parley run: --human takes browser or terminal, not '%s'\n",
+                        optarg);
+                free(sets);
+                return 2;
+            }
+            web_humans = strcmp(optarg, "browser") == 0;
             break;
         case 'h':
             s_usage(stdout);
@@ -241,16 +261,26 @@ int cli_run_main(int argc, char **argv)
 
     char broker_log[PATH_MAX];
     snprintf(broker_log, sizeof broker_log, "%s/broker.log", dir);
-    char *bargv[] = {
-        "parley-broker",     "--config", config_json,         "--out",           dir,  "--bind",
-        "tcp://127.0.0.1:*", "--pub",    "tcp://127.0.0.1:*", "--start-timeout", "20", NULL};
+    char *bargv[] = {"parley-broker",
+                     "--config",
+                     config_json,
+                     "--out",
+                     dir,
+                     "--bind",
+                     "tcp://127.0.0.1:*",
+                     "--pub",
+                     "tcp://127.0.0.1:*",
+                     "--start-timeout",
+                     "20",
+                     web_humans ? "--web-seats" : NULL,
+                     NULL};
     run.broker = cli_spawn(bin, "parley-broker", bargv, &ready_fd, broker_log, NULL, false);
     if (run.broker < 0 || cli_read_line(ready_fd, line, sizeof line, 20000) != 0) {
         fprintf(stderr, "parley run: the broker did not start (see %s)\n", broker_log);
         goto done;
     }
-    char router_ep[256], pub_ep[256];
-    if (sscanf(line, "READY %255s %255s", router_ep, pub_ep) != 2) {
+    char router_ep[256], pub_ep[256], web[256] = "-", ignored[1024];
+    if (sscanf(line, "READY %255s %255s %1023s %255s", router_ep, pub_ep, ignored, web) < 2) {
         fprintf(stderr, "parley run: unexpected broker output: %s\n", line);
         goto done;
     }
@@ -283,6 +313,10 @@ int cli_run_main(int argc, char **argv)
             fprintf(stderr, "parley run: no token for %s\n", seat);
             goto done;
         }
+        if (strcmp(policy, "human") == 0 && web_humans) {
+            fprintf(stderr, "%s plays in the browser: %s/seat/%s?token=%s\n", seat, web, seat, tok);
+            continue;
+        }
         snprintf(token_env, sizeof token_env, "PARLEY_TOKEN=%s", tok);
         char *aargv[] = {"parley-agent", "--broker",     router_ep,  "--seat",    seat,
                          "--policy",     (char *)policy, "--config", config_json, NULL};
@@ -294,6 +328,8 @@ int cli_run_main(int argc, char **argv)
             goto done;
         }
     }
+
+    if (strcmp(web, "-") != 0) fprintf(stderr, "live view: %s/\n", web);
 
     /* Wait for the broker, showing progress, forwarding a stop. */
     bool tty = isatty(STDERR_FILENO), stopping = false, shown = false;
