@@ -276,6 +276,26 @@ static void s_drop_reader(s_reader_t *r)
 
 /* ----------------------------------------------------------- metrics ---- */
 
+/* Blind games: the stream must not tell people from models, so what names a
+ * seat's program (policy, model, client, the human flag, model calls, why a
+ * turn was empty, the configured seats) is left out. events.jsonl keeps it. */
+static char *s_blinded(const json_t *ev)
+{
+    static const char *const hide[] = {"policy",       "model",   "client",  "human",   "calls",
+                                       "empty_reason", "dropped", "think_s", "reactive"};
+    json_t *copy = json_deep_copy(ev);
+    if (!copy) return NULL;
+    for (size_t i = 0; i < sizeof hide / sizeof hide[0]; i++) json_object_del(copy, hide[i]);
+    json_t *cfg = json_object_get(copy, "config");
+    if (cfg) {
+        json_object_del(cfg, "seats");
+        json_object_del(cfg, "prices");
+    }
+    char *text = json_dumps(copy, JSON_COMPACT);
+    json_decref(copy);
+    return text;
+}
+
 void brk_http_event(brk_http_t *h, const json_t *ev, const char *text)
 {
     if (!h || !text) return;
@@ -286,7 +306,7 @@ void brk_http_event(brk_http_t *h, const json_t *ev, const char *text)
         h->lines = l;
         h->cap_lines = cap;
     }
-    char *copy = strdup(text);
+    char *copy = h->opts.blind ? s_blinded(ev) : strdup(text);
     if (!copy) return;
     h->lines[h->n_lines++] = copy;
     h->events++;

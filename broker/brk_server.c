@@ -755,6 +755,13 @@ static void s_finish(brk_server_t *s, const char *reason)
      * stopped game leaves summary.partial.json beside a valid event log. */
     const char *name = strcmp(reason, "finished") == 0 ? "summary.json" : "summary.partial.json";
     json_t *summary = s_summary(s);
+    json_t *humans = json_array(); /* which seats people played (their Hello said so) */
+    for (int i = 0; humans && i < s->n_seats; i++)
+        if (s->seats[i].human) json_array_append_new(humans, json_string(env_agent_id(s->game, i)));
+    if (summary && humans)
+        json_object_set_new(summary, "human_seats", humans);
+    else
+        json_decref(humans);
     if (!summary || brk_rundir_write_json(s->rundir, name, summary, 0644) != 0)
         PL_ERROR("BRK-SUMMARY", "%s not written", name);
     json_decref(summary);

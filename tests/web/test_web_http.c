@@ -176,9 +176,66 @@ static void test_web_dashboard_stream_metrics(void **state)
     assert_int_equal(humans, 1);
     json_decref(joined);
     json_t *summary = e2e_json(dir, "summary.json");
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(summary, "human_seats"), 0)), "agent_1");
     json_t *board = json_object_get(summary, "board");
     assert_true(json_is_true(json_object_get(json_array_get(board, 0), "human")));
     assert_true(json_is_false(json_object_get(json_array_get(board, 1), "human")));
+    json_decref(summary);
+}
+
+/* Blind: the pages and the stream show every seat alike; the record keeps
+ * who was a person. */
+static void test_web_blind(void **state)
+{
+    (void)state;
+    const char *dir = e2e_tmpdir("web-blind");
+    char text[1024];
+    snprintf(text, sizeof text, "%sblind: true\n", s_config);
+    const char *config = e2e_write(dir, "game.yaml", text);
+    int port = e2e_free_port();
+    char listen[64];
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    const char *extra[] = {"--http", listen, "--web-seats", "--start-timeout", "30", NULL};
+    e2e_broker_t b;
+    assert_int_equal(e2e_broker_start(&b, config, dir, NULL, extra), 0);
+    s_child(b.pid);
+    int stream = web_open_stream(port, "/events");
+    assert_true(stream >= 0);
+    for (int i = 0; i < 3; i++) {
+        char seat[16];
+        snprintf(seat, sizeof seat, "agent_%d", i + 2);
+        assert_true(s_child(e2e_agent(b.router, dir, seat, "perfect")) > 0);
+    }
+    json_t *st = web_get_json(port, "/api/status");
+    assert_non_null(st);
+    assert_true(json_is_true(json_object_get(st, "blind")));
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(st, "seats"), i, row)
+    {
+        assert_null(json_object_get(row, "human"));
+        assert_null(json_object_get(row, "policy"));
+    }
+    json_decref(st);
+    char token[64];
+    snprintf(token, sizeof token, "%s", e2e_token(dir, "agent_1"));
+    int turns = 0;
+    assert_int_equal(s_play_passing(port, token, b.pid, &turns), 0);
+    char *seen = web_read_all(stream, 5000);
+    close(stream);
+    assert_non_null(seen);
+    assert_true(web_count(seen, "\ndata: {") > 10);
+    assert_null(strstr(seen, "\"human\""));
+    assert_null(strstr(seen, "\"policy\":\""));
+    assert_null(strstr(seen, "perfect"));
+    assert_null(strstr(seen, "the person passed"));
+    free(seen);
+    /* The record knows. */
+    json_t *summary = e2e_json(dir, "summary.json");
+    json_t *humans = json_object_get(summary, "human_seats");
+    assert_int_equal(json_array_size(humans), 1);
+    assert_string_equal(json_string_value(json_array_get(humans, 0)), "agent_1");
     json_decref(summary);
 }
 
@@ -186,6 +243,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_web_dashboard_stream_metrics, s_teardown),
+        cmocka_unit_test_teardown(test_web_blind, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
