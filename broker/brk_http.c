@@ -57,6 +57,7 @@ typedef struct s_reader {
     struct evhttp_request *req;
     struct evhttp_connection *conn;
     size_t cursor; /* next history line to send */
+    bool writing;  /* a chunk is on its way; the next goes when it has left */
     struct s_reader *next;
 } s_reader_t;
 
@@ -210,7 +211,9 @@ static void s_pump(s_reader_t *r);
 static void s_on_chunk_written(struct evhttp_connection *conn, void *arg)
 {
     (void)conn;
-    s_pump(arg);
+    s_reader_t *r = arg;
+    r->writing = false;
+    s_pump(r);
 }
 
 /* Sends the reader the next lines it has not seen, one bounded chunk at a
@@ -218,9 +221,7 @@ static void s_on_chunk_written(struct evhttp_connection *conn, void *arg)
 static void s_pump(s_reader_t *r)
 {
     brk_http_t *h = r->h;
-    struct bufferevent *bev = evhttp_connection_get_bufferevent(r->conn);
-    if (bev && evbuffer_get_length(bufferevent_get_output(bev)) > 0) return; /* still writing */
-    if (r->cursor >= h->n_lines) return;
+    if (r->writing || r->cursor >= h->n_lines) return;
     struct evbuffer *buf = evbuffer_new();
     if (!buf) return;
     while (r->cursor < h->n_lines && evbuffer_get_length(buf) < S_CHUNK_BYTES) {
@@ -228,6 +229,7 @@ static void s_pump(s_reader_t *r)
         evbuffer_add_printf(buf, "id: %zu\ndata: %s\n\n", r->cursor + 1, h->lines[r->cursor]);
         r->cursor++;
     }
+    r->writing = true;
     evhttp_send_reply_chunk_with_cb(r->req, buf, s_on_chunk_written, r);
     evbuffer_free(buf);
 }
@@ -1038,7 +1040,15 @@ typedef struct {
     void (*handler)(brk_http_t *h, struct evhttp_request *req, int seat);
 } s_route_t;
 
+static void s_route_favicon(brk_http_t *h, struct evhttp_request *req, int seat)
+{
+    (void)h;
+    (void)seat;
+    evhttp_send_reply(req, 204, "No Content", NULL); /* browsers ask; there is none */
+}
+
 static const s_route_t s_routes[] = {
+    {"/favicon.ico", false, EVHTTP_REQ_GET, false, s_route_favicon},
     {"/", false, EVHTTP_REQ_GET, false, s_route_dashboard},
     {"/index.html", false, EVHTTP_REQ_GET, false, s_route_dashboard},
     {"/events", false, EVHTTP_REQ_GET, true, s_route_events},
@@ -1175,7 +1185,8 @@ static bool s_streams_behind(const brk_http_t *h)
 {
     for (const s_reader_t *r = h->readers; r; r = r->next) {
         struct bufferevent *bev = evhttp_connection_get_bufferevent(r->conn);
-        if (r->cursor < h->n_lines || (bev && evbuffer_get_length(bufferevent_get_output(bev)) > 0))
+        if (r->cursor < h->n_lines || r->writing ||
+            (bev && evbuffer_get_length(bufferevent_get_output(bev)) > 0))
             return true;
     }
     return false;

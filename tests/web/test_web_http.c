@@ -129,6 +129,19 @@ static void test_web_dashboard_stream_metrics(void **state)
         if (!turn) usleep(20000);
     }
     assert_true(turn > 0);
+    /* A reader that comes while the game waits for the person gets the whole
+     * game so far at once, without waiting for the next event. */
+    int late = web_open_stream(port, "/events");
+    assert_true(late >= 0);
+    char *so_far = web_read_all(late, 1500);
+    close(late);
+    json_t *recorded = e2e_events(dir, NULL);
+    assert_non_null(so_far);
+    assert_true(json_array_size(recorded) > 10);
+    assert_int_equal(web_count(so_far, "\ndata: {"), (int)json_array_size(recorded));
+    json_decref(recorded);
+    free(so_far);
+
     web_reply_t m = web_request(port, "GET", "/metrics", NULL, 0);
     assert_int_equal(m.status, 200);
     assert_non_null(strstr(m.headers, "text/plain; version=0.0.4"));
