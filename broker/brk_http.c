@@ -603,6 +603,13 @@ static void s_seat_on_envelope(s_seat_t *st, const Parley__Envelope *e)
                                  "scenario", w->rules->scenario)
                      : NULL;
         st->welcomed = true;
+        /* Heartbeats at the broker's pace, or it would think the seat lost. */
+        struct timeval hb = {0, 0};
+        double every = w->heartbeat_s > 0.05 ? w->heartbeat_s : 0.05;
+        hb.tv_sec = (time_t)every;
+        hb.tv_usec = (suseconds_t)((every - (double)hb.tv_sec) * 1e6);
+        if (event_add(st->hb_ev, &hb) != 0)
+            PL_WARN("BRK-HTTP-SEAT", "%s: cannot arm the heartbeat", id);
         PL_INFO("BRK-HTTP-SEAT", "%s is played from the browser", id);
         break;
     }
