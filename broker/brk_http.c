@@ -203,7 +203,13 @@ static void s_reader_free(s_reader_t *r)
 static void s_on_reader_closed(struct evhttp_connection *conn, void *arg)
 {
     (void)conn;
-    s_reader_free(arg);
+    s_reader_t *r = arg;
+    struct evhttp_request *req = r->req;
+    s_reader_free(r);
+    /* A reader that went away: libevent detaches the unfinished request and
+     * leaves it to us; ending it frees it. (When the server itself closes the
+     * connection, the request is still attached and freed with it.) */
+    if (!evhttp_request_get_connection(req)) evhttp_send_reply_end(req);
 }
 
 static void s_pump(s_reader_t *r);
