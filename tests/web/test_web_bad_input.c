@@ -16,25 +16,6 @@
 
 #include <cmocka.h>
 
-/* Every process this test started, killed in teardown if still running (a
- * failed assertion must not leave a broker waiting for its person). */
-static pid_t s_children[16];
-static int s_n_children;
-
-static pid_t s_child(pid_t pid)
-{
-    if (pid > 0 && s_n_children < 16) s_children[s_n_children++] = pid;
-    return pid;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    for (int i = 0; i < s_n_children; i++) e2e_reap(s_children[i]);
-    s_n_children = 0;
-    return 0;
-}
-
 static const char *const s_config = "seed: 9\n"
                                     "simulation: {rounds: 2}\n"
                                     "timing: {human_turn_timeout: 60, heartbeat: 0.5}\n"
@@ -93,7 +74,7 @@ static void test_web_bad_input(void **state)
     const char *extra[] = {"--http", listen, "--web-seats", "--start-timeout", "30", NULL};
     e2e_broker_t b;
     assert_int_equal(e2e_broker_start(&b, config, dir, NULL, extra), 0);
-    s_child(b.pid);
+    web_child(b.pid);
     snprintf(s_token, sizeof s_token, "%s", e2e_token(dir, "agent_1"));
     snprintf(s_other, sizeof s_other, "%s", e2e_token(dir, "agent_2"));
 
@@ -118,7 +99,7 @@ static void test_web_bad_input(void **state)
     for (int i = 0; i < 9; i++) {
         char seat[16];
         snprintf(seat, sizeof seat, "agent_%d", i + 2);
-        pids[i] = s_child(e2e_agent(b.router, dir, seat, "perfect"));
+        pids[i] = web_child(e2e_agent(b.router, dir, seat, "perfect"));
         assert_true(pids[i] > 0);
     }
 
@@ -242,7 +223,7 @@ static void test_web_bad_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_web_bad_input, s_teardown),
+        cmocka_unit_test_teardown(test_web_bad_input, web_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

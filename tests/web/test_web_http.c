@@ -16,25 +16,6 @@
 
 #include <cmocka.h>
 
-/* Every process this test started, killed in teardown if still running (a
- * failed assertion must not leave a broker waiting for its person). */
-static pid_t s_children[16];
-static int s_n_children;
-
-static pid_t s_child(pid_t pid)
-{
-    if (pid > 0 && s_n_children < 16) s_children[s_n_children++] = pid;
-    return pid;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    for (int i = 0; i < s_n_children; i++) e2e_reap(s_children[i]);
-    s_n_children = 0;
-    return 0;
-}
-
 static const char *const s_config = "seed: 5\n"
                                     "simulation: {rounds: 2, agents: 4}\n"
                                     "information: {total_pieces: 40, pieces_per_agent: 10}\n"
@@ -80,7 +61,7 @@ static void test_web_dashboard_stream_metrics(void **state)
     const char *extra[] = {"--http", listen, "--web-seats", "--start-timeout", "30", NULL};
     e2e_broker_t b;
     assert_int_equal(e2e_broker_start(&b, config, dir, NULL, extra), 0);
-    s_child(b.pid);
+    web_child(b.pid);
 
     /* The dashboard: a page with no outside resources. */
     web_reply_t page = web_request(port, "GET", "/", NULL, 0);
@@ -108,7 +89,7 @@ static void test_web_dashboard_stream_metrics(void **state)
     for (int i = 0; i < 3; i++) {
         char seat[16];
         snprintf(seat, sizeof seat, "agent_%d", i + 2);
-        pids[i] = s_child(e2e_agent(b.router, dir, seat, perfect[0]));
+        pids[i] = web_child(e2e_agent(b.router, dir, seat, perfect[0]));
     }
 
     /* The game waits for the person: metrics say four seats are connected and
@@ -212,13 +193,13 @@ static void test_web_blind(void **state)
     const char *extra[] = {"--http", listen, "--web-seats", "--start-timeout", "30", NULL};
     e2e_broker_t b;
     assert_int_equal(e2e_broker_start(&b, config, dir, NULL, extra), 0);
-    s_child(b.pid);
+    web_child(b.pid);
     int stream = web_open_stream(port, "/events");
     assert_true(stream >= 0);
     for (int i = 0; i < 3; i++) {
         char seat[16];
         snprintf(seat, sizeof seat, "agent_%d", i + 2);
-        assert_true(s_child(e2e_agent(b.router, dir, seat, "perfect")) > 0);
+        assert_true(web_child(e2e_agent(b.router, dir, seat, "perfect")) > 0);
     }
     json_t *st = web_get_json(port, "/api/status");
     assert_non_null(st);
@@ -255,8 +236,8 @@ static void test_web_blind(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_web_dashboard_stream_metrics, s_teardown),
-        cmocka_unit_test_teardown(test_web_blind, s_teardown),
+        cmocka_unit_test_teardown(test_web_dashboard_stream_metrics, web_teardown),
+        cmocka_unit_test_teardown(test_web_blind, web_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

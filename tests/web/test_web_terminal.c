@@ -18,22 +18,7 @@
 
 #include <cmocka.h>
 
-static pid_t s_children[16];
-static int s_n_children;
-
-static pid_t s_child(pid_t pid)
-{
-    if (pid > 0 && s_n_children < 16) s_children[s_n_children++] = pid;
-    return pid;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    for (int i = 0; i < s_n_children; i++) e2e_reap(s_children[i]);
-    s_n_children = 0;
-    return 0;
-}
+#include "web_util.h"
 
 static const char *const s_config = "seed: 4\n"
                                     "simulation: {rounds: 6}\n"
@@ -99,7 +84,7 @@ static void test_web_terminal_human(void **state)
     const char *extra[] = {"--no-http", "--start-timeout", "30", NULL};
     e2e_broker_t b;
     assert_int_equal(e2e_broker_start(&b, config, dir, NULL, extra), 0);
-    s_child(b.pid);
+    web_child(b.pid);
 
     /* The person's terminal. */
     char prog[1024], token[128];
@@ -115,11 +100,11 @@ static void test_web_terminal_human(void **state)
               "--log-level", "warn", (char *)NULL);
         _exit(127);
     }
-    s_child(human);
+    web_child(human);
     for (int i = 2; i <= 10; i++) {
         char seat[16];
         snprintf(seat, sizeof seat, "agent_%d", i);
-        assert_true(s_child(e2e_agent(b.router, dir, seat, "perfect")) > 0);
+        assert_true(web_child(e2e_agent(b.router, dir, seat, "perfect")) > 0);
     }
 
     assert_true(s_expect("=== agent_1, round 1/6", 30000));
@@ -221,7 +206,7 @@ static void test_web_terminal_human(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_web_terminal_human, s_teardown),
+        cmocka_unit_test_teardown(test_web_terminal_human, web_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,8 @@
 /* web_util.c: see web_util.h. */
 #include "web_util.h"
 
+#include "e2e.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -123,4 +125,21 @@ int web_count(const char *hay, const char *needle)
     size_t l = strlen(needle);
     for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += l) n++;
     return n;
+}
+
+static pid_t s_children[16];
+static int s_n_children;
+
+pid_t web_child(pid_t pid)
+{
+    if (pid > 0 && s_n_children < 16) s_children[s_n_children++] = pid;
+    return pid;
+}
+
+int web_teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < s_n_children; i++) e2e_reap(s_children[i]);
+    s_n_children = 0;
+    return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 typedef struct {
     int status; /* HTTP status, or -1 when no answer came */
@@ -25,6 +26,11 @@ int web_open_stream(int port, const char *path);
 /* Reads from fd into a growing buffer until EOF or timeout_ms of silence; returns
  * the owned text. */
 char *web_read_all(int fd, int timeout_ms);
+/* Remembers a child process of the test (returns pid); web_teardown, a cmocka
+ * teardown, kills and reaps every one still running, so that a failed assertion
+ * never leaves a broker waiting for its person. */
+pid_t web_child(pid_t pid);
+int web_teardown(void **state);
 /* Counts occurrences of needle in hay. */
 int web_count(const char *hay, const char *needle);
 
