@@ -283,22 +283,28 @@ done:
 
 /* -------------------------------------------------------------- the plan -- */
 
+/* Applies every "key": "value" of obj to *c as key=value; on a refusal frees
+ * *c (NULL) and leaves the reason in err. */
+static void s_apply_sets(pl_config_t **c, json_t *obj, char *err, size_t errlen)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        char a[8192];
+        snprintf(a, sizeof a, "%s=%s", k, json_string_value(v));
+        if (pl_config_set(*c, a, err, errlen)) {
+            pl_config_destroy(c);
+            return;
+        }
+    }
+}
+
 static pl_config_t *s_base_config(const s_sweep_t *sw, char *err, size_t errlen)
 {
     pl_config_t *c = sw->base ? pl_config_load(sw->base, err, errlen) : pl_config_default();
     if (!c && !sw->base) snprintf(err, errlen, "out of memory");
-    if (!c) return NULL;
-    const char *k;
-    json_t *v;
-    json_object_foreach(sw->fixed, k, v)
-    {
-        char a[8192];
-        snprintf(a, sizeof a, "%s=%s", k, json_string_value(v));
-        if (pl_config_set(c, a, err, errlen)) {
-            pl_config_destroy(&c);
-            return NULL;
-        }
-    }
+    if (c) s_apply_sets(&c, sw->fixed, err, errlen);
     return c;
 }
 
@@ -306,18 +312,7 @@ static pl_config_t *s_base_config(const s_sweep_t *sw, char *err, size_t errlen)
 static pl_config_t *s_run_config(const s_sweep_t *sw, const s_run_t *r, char *err, size_t errlen)
 {
     pl_config_t *c = s_base_config(sw, err, errlen);
-    if (!c) return NULL;
-    const char *k;
-    json_t *v;
-    json_object_foreach(r->set, k, v)
-    {
-        char a[8192];
-        snprintf(a, sizeof a, "%s=%s", k, json_string_value(v));
-        if (pl_config_set(c, a, err, errlen)) {
-            pl_config_destroy(&c);
-            return NULL;
-        }
-    }
+    if (c) s_apply_sets(&c, r->set, err, errlen);
     return c;
 }
 
