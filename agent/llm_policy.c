@@ -29,7 +29,7 @@
 typedef struct {
     agt_context_t ctx; /* pointers inside are the agent's, valid for the game */
     llm_provider_t provider;
-    llm_layout_t layout;
+    llm_prompter_t *prompter; /* the seat's template (llm.prompt / prompt) */
     char *key;
     llm_http_t *http;
     llm_http_call_t *call;
@@ -215,19 +215,22 @@ static int s_create(void **self, const agt_context_t *ctx, char *err, size_t err
     if (!p) goto oom;
     p->ctx = *ctx;
     p->provider = (llm_provider_t)llm_provider_from_name(ctx->seat->provider);
-    p->layout = (llm_layout_t)llm_layout_from_name(ctx->seat->prompt_layout);
     if (ctx->seat->api_key_env && *ctx->seat->api_key_env) {
         p->key = strdup(getenv(ctx->seat->api_key_env)); /* checked non-NULL above */
         if (!p->key) goto oom;
+    }
+    if (!(p->prompter = llm_prompter_new(ctx, err, errlen))) {
+        s_destroy(p);
+        return ENV_ECONFIG;
     }
     p->http = llm_http_new(ctx->base);
     p->deliver_ev = evtimer_new(ctx->base, s_on_deliver_fire, p);
     if (!p->http || !p->deliver_ev) goto oom;
     *self = p;
-    PL_INFO("LLM-SEAT", "%s %s at %s, layout %s", llm_provider_name(p->provider), ctx->seat->model,
+    PL_INFO("LLM-SEAT", "%s %s at %s, prompt %s", llm_provider_name(p->provider), ctx->seat->model,
             ctx->seat->base_url && *ctx->seat->base_url ? ctx->seat->base_url
                                                         : llm_provider_default_url(p->provider),
-            llm_layout_name(p->layout));
+            llm_prompter_name(p->prompter));
     return ENV_OK;
 oom:
     llm_fmt(err, errlen, "out of memory (or libcurl failed to start)");
@@ -286,8 +289,12 @@ static int s_decide(void *self, uint64_t turn_id, const env_obs_t *obs, double d
 
     const char *fb = p->ctx.rules && p->ctx.rules->report_invalid_actions ? p->feedback : NULL;
     llm_prompt_t pr;
-    if (llm_prompt_render(&p->ctx, obs, p->layout, fb, &pr) != ENV_OK)
-        return s_fail_now(p, "cannot render the prompt (out of memory)");
+    char perr[300];
+    if (llm_prompter_render(p->prompter, &p->ctx, obs, fb, &pr, perr, sizeof perr) != 0) {
+        char why[360];
+        llm_fmt(why, sizeof why, "cannot render the prompt: %s", perr);
+        return s_fail_now(p, why);
+    }
     char *flat = llm_prompt_flat(&pr);
     if (!flat) {
         llm_prompt_clear(&pr);
@@ -301,7 +308,7 @@ static int s_decide(void *self, uint64_t turn_id, const env_obs_t *obs, double d
     char err[256];
     const pl_seat_t *seat = p->ctx.seat;
     int rc = llm_request_build(p->provider, seat, p->key, pr.system, pr.user,
-                               p->layout == LLM_LAYOUT_CACHE, &rq, err, sizeof err);
+                               llm_prompter_cacheable(p->prompter), &rq, err, sizeof err);
     llm_prompt_clear(&pr);
     if (rc != 0) return s_fail_now(p, err);
 
@@ -337,6 +344,7 @@ static void s_destroy(void *self)
     s_cancel(p);
     if (p->deliver_ev) event_free(p->deliver_ev);
     llm_http_destroy(&p->http);
+    llm_prompter_destroy(&p->prompter);
     s_free_key(p);
     free(p->prev_flat);
     free(p->feedback);

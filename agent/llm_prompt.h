@@ -1,34 +1,72 @@
 /* llm_prompt.h: an observation -> the text a model reads.
  *
- * GAME.md "What an agent sees each turn": 13 sections, in order. Two layouts:
- * `paper` puts them, in GAME.md's order, into one user message (as the study
- * did); `cache` puts what never changes in a game (identity, goal, actions,
- * rules, reply format) into the system prompt and the state after it, slowest
- * changing first, so that providers' prompt caches hit a long prefix.
- * Truncated histories (rules->truncate_history) arrive already cut by the
- * environment. */
+ * The words live in templates (prompts/*.tmpl, llm_template.h), never here:
+ * this module turns the structured observation into the data tree a template
+ * reads (llm_prompt_model; every variable is listed in docs/LLM.md), picks the
+ * seat's template and renders it. Built-in templates:
+ *   paper  the study's prompt: its information, section by section and in its
+ *          order, with its quirks; it picks the study's own variant for the
+ *          automated arms and for mixed games (agents.mode: mixed)
+ *   clear  parley's clearer prompt for new studies, one user message
+ *   cache  the clear prompt with what never changes in a game in the system
+ *          message and the state after it, slowest changing first, so that
+ *          providers' prompt caches hit a long prefix
+ * Any other name is a template FILE (`llm.prompt: FILE`, or a seat's `prompt`).
+ * Truncated histories (rules->truncate_history) arrive already cut. */
 #ifndef PARLEY_LLM_PROMPT_H
 #define PARLEY_LLM_PROMPT_H
 
 #include "agt_policy.h"
 #include "env.h"
+#include "llm_template.h"
 
-typedef enum { LLM_LAYOUT_PAPER = 0, LLM_LAYOUT_CACHE, LLM_LAYOUT_COUNT } llm_layout_t;
+#include <jansson.h>
 
-/* "paper" | "cache" -> layout; NULL or "" -> paper; -1 if unknown. */
+typedef enum {
+    LLM_LAYOUT_PAPER = 0,
+    LLM_LAYOUT_CACHE,
+    LLM_LAYOUT_CLEAR,
+    LLM_LAYOUT_COUNT
+} llm_layout_t;
+
+/* "paper" | "cache" | "clear" -> layout; NULL or "" -> paper; -1 otherwise. */
 int llm_layout_from_name(const char *name);
 const char *llm_layout_name(llm_layout_t l);
 
 /* A rendered prompt; both strings owned, valid UTF-8. */
 typedef struct {
-    char *system; /* NULL in the paper layout */
+    char *system; /* NULL when the template has no system part */
     char *user;
 } llm_prompt_t;
 
-/* Renders one turn. `feedback` (may be NULL) lists what was wrong with the
- * previous reply (dropped actions), shown among the notifications. Uses
- * ctx->names, ctx->rules, ctx->type, ctx->agent. Returns 0, or ENV_ENOMEM /
- * ENV_EINVAL. */
+/* The template a seat reads: its own `prompt`, else the configuration's
+ * `llm.prompt`, else its `prompt_layout`, else "paper". Never NULL. */
+const char *llm_prompt_spec(const agt_context_t *ctx);
+
+/* The data a template reads for one turn (docs/LLM.md, "Template variables").
+ * `feedback` (may be NULL) lists what was wrong with the previous reply.
+ * Uses ctx->names, ctx->rules, ctx->type, ctx->config. Caller decrefs; NULL
+ * when out of memory. */
+json_t *llm_prompt_model(const agt_context_t *ctx, const env_obs_t *obs, const char *feedback);
+
+/* One seat's loaded template. */
+typedef struct llm_prompter llm_prompter_t;
+
+/* Loads the seat's template (llm_prompt_spec) and renders it once against an
+ * empty turn, so a wrong name fails now rather than on the first turn.
+ * Returns an owned prompter, or NULL with "FILE:LINE: message" in err. */
+llm_prompter_t *llm_prompter_new(const agt_context_t *ctx, char *err, size_t errlen);
+void llm_prompter_destroy(llm_prompter_t **p);
+/* What was loaded: "paper", "clear", "cache" or the file's path. */
+const char *llm_prompter_name(const llm_prompter_t *p);
+/* Whether the system part is stable for a game and worth a cache mark. */
+bool llm_prompter_cacheable(const llm_prompter_t *p);
+/* Renders one turn. Returns 0, or -1 with the message in err. */
+int llm_prompter_render(const llm_prompter_t *p, const agt_context_t *ctx, const env_obs_t *obs,
+                        const char *feedback, llm_prompt_t *out, char *err, size_t errlen);
+
+/* One turn with a built-in layout (tests, benchmarks). Returns 0, or
+ * ENV_ENOMEM / ENV_EINVAL. */
 int llm_prompt_render(const agt_context_t *ctx, const env_obs_t *obs, llm_layout_t layout,
                       const char *feedback, llm_prompt_t *out);
 void llm_prompt_clear(llm_prompt_t *p);
@@ -38,8 +76,5 @@ char *llm_prompt_flat(const llm_prompt_t *p);
 
 /* Share (0..1) of `cur` that is a byte-identical prefix of `prev` (NULL prev -> 0). */
 double llm_prefix_share(const char *prev, const char *cur);
-
-/* The goal paragraph of an agent type (GAME.md "Agent types"). Never NULL. */
-const char *llm_goal_text(env_type_t type);
 
 #endif

@@ -14,5 +14,6 @@ typedef struct {
 } cli_command_t;
 
 int cli_run_main(int argc, char **argv);
+int cli_prompt_main(int argc, char **argv);
 
 #endif

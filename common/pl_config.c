@@ -130,6 +130,8 @@ static const s_key_t s_keys[] = {
     {"timing.duration", S_NUM, C_(duration), 0, BIG, true, 0},
     {"timing.min_think", S_NUM, C_(min_think), 0, BIG, false, 0},
     {"timing.heartbeat", S_NUM, C_(heartbeat), 0, BIG, true, 0},
+    {"llm.prompt", S_STR, C_(llm_prompt), 0, 0, false, 0},
+    {"agents.mode", S_STR, C_(agents_mode), 0, 0, false, 0},
 };
 #define S_N_KEYS (sizeof s_keys / sizeof s_keys[0])
 
@@ -151,6 +153,7 @@ static const s_key_t s_seat_keys[] = {
     {"timeout", S_NUM, S_(timeout), 0, BIG, true, 0},
     {"headers", S_HEADERS, 0, 0, 0, false, 0},
     {"prompt_layout", S_STR, S_(prompt_layout), 0, 0, false, 0},
+    {"prompt", S_STR, S_(prompt), 0, 0, false, 0},
     {"json_mode", S_BOOL, S_(json_mode), 0, 0, false, 0},
     {"label", S_STR, S_(label), 0, 0, false, 0},
 };
@@ -498,6 +501,7 @@ static void s_seat_free(pl_seat_t *s)
     }
     free(s->headers);
     free(s->prompt_layout);
+    free(s->prompt);
     free(s->label);
     memset(s, 0, sizeof *s);
 }
@@ -519,6 +523,7 @@ static int s_seat_copy(pl_seat_t *dst, const pl_seat_t *src)
     dst->api_key_env = s_strdup(src->api_key_env);
     dst->reasoning_effort = s_strdup(src->reasoning_effort);
     dst->prompt_layout = s_strdup(src->prompt_layout);
+    dst->prompt = s_strdup(src->prompt);
     dst->label = s_strdup(src->label);
     dst->headers = NULL;
     dst->n_headers = 0;
@@ -526,7 +531,8 @@ static int s_seat_copy(pl_seat_t *dst, const pl_seat_t *src)
                (src->model && !dst->model) || (src->base_url && !dst->base_url) ||
                (src->api_key_env && !dst->api_key_env) ||
                (src->reasoning_effort && !dst->reasoning_effort) ||
-               (src->prompt_layout && !dst->prompt_layout) || (src->label && !dst->label);
+               (src->prompt_layout && !dst->prompt_layout) || (src->prompt && !dst->prompt) ||
+               (src->label && !dst->label);
     if (!bad && src->n_headers) {
         dst->headers = calloc(src->n_headers, sizeof *dst->headers);
         bad = dst->headers == NULL;
@@ -555,7 +561,8 @@ static bool s_seat_equal(const pl_seat_t *a, const pl_seat_t *b)
         !s_str_eq(a->model, b->model) || !s_str_eq(a->base_url, b->base_url) ||
         !s_str_eq(a->api_key_env, b->api_key_env) ||
         !s_str_eq(a->reasoning_effort, b->reasoning_effort) ||
-        !s_str_eq(a->prompt_layout, b->prompt_layout) || !s_str_eq(a->label, b->label) ||
+        !s_str_eq(a->prompt_layout, b->prompt_layout) || !s_str_eq(a->prompt, b->prompt) ||
+        !s_str_eq(a->label, b->label) ||
         a->temperature != b->temperature || a->max_tokens != b->max_tokens ||
         a->timeout != b->timeout || a->json_mode != b->json_mode || a->n_headers != b->n_headers)
         return false;
@@ -1057,6 +1064,8 @@ static void s_config_clear(pl_config_t *c)
 {
     free(c->path);
     free(c->scenario);
+    free(c->llm_prompt);
+    free(c->agents_mode);
     s_seats_free(c->seats, c->n_seats);
     s_prices_free(c->prices, c->n_prices);
     memset(c, 0, sizeof *c);
@@ -1097,11 +1106,15 @@ pl_config_t *pl_config_dup(const pl_config_t *src)
     *c = *src;
     c->path = s_strdup(src->path);
     c->scenario = s_strdup(src->scenario);
+    c->llm_prompt = s_strdup(src->llm_prompt);
+    c->agents_mode = s_strdup(src->agents_mode);
     c->seats = NULL;
     c->n_seats = 0;
     c->prices = NULL;
     c->n_prices = 0;
-    if ((src->path && !c->path) || (src->scenario && !c->scenario)) goto fail;
+    if ((src->path && !c->path) || (src->scenario && !c->scenario) ||
+        (src->llm_prompt && !c->llm_prompt) || (src->agents_mode && !c->agents_mode))
+        goto fail;
     if (src->n_seats > 0) {
         c->seats = calloc((size_t)src->n_seats, sizeof *c->seats);
         if (!c->seats) goto fail;
@@ -1152,9 +1165,50 @@ static int s_line_for(const s_ctx_t *x, const char *msg)
     return line;
 }
 
+bool pl_config_mixed(const pl_config_t *c)
+{
+    return c && c->agents_mode && strcmp(c->agents_mode, "mixed") == 0;
+}
+
+/* A prompt value that is not a bare word (a built-in template's name) is a
+ * FILE: relative to the configuration file's directory, made absolute so the
+ * agents (which read a copy of the configuration) find it. */
+static int s_prompt_path(s_ctx_t *x, char **spec, const char *key, int line)
+{
+    const char *v = *spec;
+    if (!v || !*v) return 0;
+    bool word = true;
+    for (const char *q = v; *q && word; q++)
+        word = (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_' || *q == '-';
+    if (word || v[0] == '/') return 0;
+    char dir[4096] = ".";
+    const char *slash = x->lines ? strrchr(x->name, '/') : NULL;
+    if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - x->name), x->name);
+    char joined[8192];
+    snprintf(joined, sizeof joined, "%s/%s", dir, v);
+    char *abs = realpath(joined, NULL);
+    if (!abs)
+        return s_fail(x, line, "%s: cannot read the template \"%s\": %s", key,
+                      joined, strerror(errno));
+    free(*spec);
+    *spec = abs;
+    return 0;
+}
+
 /* Everything that involves more than one key, after the whole file is read. */
 static int s_finish(s_ctx_t *x, pl_config_t *c)
 {
+    if (c->agents_mode && strcmp(c->agents_mode, "standard") != 0 &&
+        strcmp(c->agents_mode, "mixed") != 0)
+        return s_fail(x, s_line_for(x, "agents.mode"),
+                      "agents.mode: unknown mode \"%s\" (standard or mixed)", c->agents_mode);
+    if (s_prompt_path(x, &c->llm_prompt, "llm.prompt", s_line_for(x, "llm.prompt"))) return -1;
+    for (int i = 0; i < c->n_seats; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "seats: agent_%d: prompt", i + 1);
+        int line = x->seat_line ? x->seat_line[i] : x->seats_line;
+        if (s_prompt_path(x, &c->seats[i].prompt, key, line)) return -1;
+    }
     if (!c->scenario || !env_scenario_find(c->scenario))
         return s_fail(x, s_line_for(x, "scenario"), "scenario: unknown scenario \"%s\"",
                       c->scenario ? c->scenario : "(none)");
@@ -1547,6 +1601,7 @@ static json_t *s_seat_json(const pl_seat_t *s, int count, int *bad)
         s_jset(o, "headers", h, bad);
     }
     if (s->prompt_layout) s_jset(o, "prompt_layout", json_string(s->prompt_layout), bad);
+    if (s->prompt) s_jset(o, "prompt", json_string(s->prompt), bad);
     if (llm || s->json_mode) s_jset(o, "json_mode", json_boolean(s->json_mode), bad);
     if (s->label) s_jset(o, "label", json_string(s->label), bad);
     return o;
@@ -1619,6 +1674,14 @@ json_t *pl_config_to_json(const pl_config_t *c)
     s_jset(o, "heartbeat", json_real(c->heartbeat), &bad);
     s_jset(root, "timing", o, &bad);
     s_jset(root, "blind", json_boolean(c->blind), &bad);
+    if (c->llm_prompt) {
+        o = json_object();
+        s_jset(o, "prompt", json_string(c->llm_prompt), &bad);
+        s_jset(root, "llm", o, &bad);
+    }
+    o = json_object();
+    s_jset(o, "mode", json_string(pl_config_mixed(c) ? "mixed" : "standard"), &bad);
+    s_jset(root, "agents", o, &bad);
     /* Runs of identical seats become one group, as a person would write them. */
     json_t *seats = json_array();
     for (int i = 0; i < c->n_seats;) {

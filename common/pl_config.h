@@ -23,10 +23,12 @@
  *   seats: a list of groups, assigned to agent_1.. in order:
  *     - {policy: perfect|passive|selfish|helper|random|llm|human|scripted, count: n,
  *        provider, model, base_url, api_key_env, temperature, max_tokens,
- *        reasoning_effort, timeout, headers: {name: value}, prompt_layout, json_mode,
+ *        reasoning_effort, timeout, headers: {name: value}, prompt_layout, prompt, json_mode,
  *        label}
  *   prices: {<model>: {input: usd_per_mtok, output: usd_per_mtok, cached_input: ...}}
  *   blind: false
+ *   llm: {prompt: paper|clear|cache|FILE}
+ *   agents: {mode: standard|mixed}
  *
  * Semantics worth knowing (examples/paper.yaml spells out every key):
  * - transparency.show_full_revenue sets all five parts; a part key written in the
@@ -38,6 +40,10 @@
  *   "not sent"; timeout 120 s; prompt_layout paper.
  * - agent_types counts go into game.type_counts (neutral takes the rest).
  * - prices: cached_input defaults to input.
+ * - llm.prompt and a seat's prompt name a built-in template (a bare word) or a
+ *   FILE; a relative FILE is taken from the configuration file's directory
+ *   and stored as an absolute path. A seat's prompt wins over llm.prompt,
+ *   which wins over prompt_layout.
  * - YAML anchors and aliases are refused, as is a second document in one file.
  *
  * A bad file is refused with "FILE:LINE: what is wrong" (the line of the key, or
@@ -75,6 +81,7 @@ typedef struct {
     size_t n_headers;
     pl_header_t *headers; /* llm: extra HTTP headers */
     char *prompt_layout;  /* llm: "paper" | "cache" */
+    char *prompt;         /* llm: a built-in template or a template FILE (wins over llm.prompt) */
     bool json_mode;       /* llm: ask the provider for a JSON object */
     char *label;          /* free text shown in reports (e.g. "gpt-4o") */
 } pl_seat_t;
@@ -99,7 +106,12 @@ typedef struct {
     pl_seat_t *seats; /* [n_seats] */
     size_t n_prices;
     pl_price_t *prices;
+    char *llm_prompt;  /* llm.prompt: every llm seat's template (built-in name or FILE) */
+    char *agents_mode; /* agents.mode: "standard" (NULL) | "mixed" (the REQUEST prompt) */
 } pl_config_t;
+
+/* Whether agents.mode is "mixed". */
+bool pl_config_mixed(const pl_config_t *c);
 
 /* The built-in default: the paper preset with 5 perfect and 5 selfish seats.
  * Returns NULL only when out of memory. */
