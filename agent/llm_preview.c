@@ -29,8 +29,8 @@ static int s_turn(env_game_t *g, int a, env_turn_kind_t kind, const env_names_t 
     return rc == ENV_EGAME_OVER ? ENV_OK : rc;
 }
 
-int llm_preview(const pl_config_t *cfg, int seat, int round, llm_prompt_t *out,
-                const char **spec, char *err, size_t errlen)
+int llm_preview(const pl_config_t *cfg, int seat, int round, llm_prompt_t *out, const char **spec,
+                char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (!cfg) {

@@ -16,7 +16,7 @@
  * into *out (owned by the caller, llm_prompt_clear). `spec`, if not NULL,
  * receives the template's name (static or owned by cfg). Returns 0, or -1 with
  * a sentence in err (bad seat or round, template error "FILE:LINE: ..."). */
-int llm_preview(const pl_config_t *cfg, int seat, int round, llm_prompt_t *out,
-                const char **spec, char *err, size_t errlen);
+int llm_preview(const pl_config_t *cfg, int seat, int round, llm_prompt_t *out, const char **spec,
+                char *err, size_t errlen);
 
 #endif

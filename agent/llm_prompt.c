@@ -16,7 +16,7 @@
 #include <string.h>
 
 /* Histories of the study's automated variant, which always truncates. */
-#define S_LAST_MESSAGES 10
+#define S_LAST_MESSAGES  10
 #define S_LAST_BROADCAST 5
 #define S_LAST_NOTES     10
 #define S_LAST_THOUGHTS  5
@@ -124,7 +124,8 @@ typedef struct {
     size_t n, cap;
 } s_str_t;
 
-static void s_cat(s_view_t *v, s_str_t *s, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void s_cat(s_view_t *v, s_str_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void s_cat(s_view_t *v, s_str_t *s, const char *fmt, ...)
 {
     va_list ap;
@@ -233,10 +234,11 @@ static void s_board(s_view_t *v, json_t *m, json_t *paper)
     for (size_t i = 0; idx && i < n; i++) idx[i] = (int)i;
     for (size_t i = 1; idx && i < n; i++) { /* insertion sort: stable, n <= agents */
         int x = idx[i];
-        json_int_t rx = json_integer_value(json_object_get(json_array_get(earned, (size_t)x), "revenue"));
+        json_int_t rx =
+            json_integer_value(json_object_get(json_array_get(earned, (size_t)x), "revenue"));
         size_t j = i;
-        while (j > 0 && json_integer_value(json_object_get(json_array_get(earned, (size_t)idx[j - 1]),
-                                                           "revenue")) < rx) {
+        while (j > 0 && json_integer_value(json_object_get(
+                            json_array_get(earned, (size_t)idx[j - 1]), "revenue")) < rx) {
             idx[j] = idx[j - 1];
             j--;
         }
@@ -487,7 +489,8 @@ static void s_past(s_view_t *v, json_t *m, json_t *paper)
             s_cat(v, &vals, "%s%s=%d", vals.n ? ", " : "", pn, o->sent[i].value);
         }
         int *idx = names ? s_order_by_name(names, nn) : NULL;
-        for (size_t k = 0; idx && k < nn; k++) s_cat(v, &joined, "%s%s", k ? ", " : "", names[idx[k]]);
+        for (size_t k = 0; idx && k < nn; k++)
+            s_cat(v, &joined, "%s%s", k ? ", " : "", names[idx[k]]);
         if (!names || !idx) v->oom = true;
         free(idx);
         free(names);
@@ -655,8 +658,8 @@ static llm_prompter_t *s_prompter(const char *spec, const agt_context_t *ctx, ch
     }
     p->tmpl = llm_tmpl_load(spec, err, errlen);
     if (!p->tmpl) goto fail;
-    p->cacheable = strcmp(spec, "cache") == 0 || (llm_tmpl_builtin(spec, NULL) == NULL &&
-                                                  llm_tmpl_has_system(p->tmpl));
+    p->cacheable = strcmp(spec, "cache") == 0 ||
+                   (llm_tmpl_builtin(spec, NULL) == NULL && llm_tmpl_has_system(p->tmpl));
     /* A dry run on an empty turn: a misspelt name fails before any call. */
     env_obs_t empty;
     memset(&empty, 0, sizeof empty);

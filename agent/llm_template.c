@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_MAX_DEPTH 16               /* includes within includes */
-#define S_MAX_FILE  (1024 * 1024)    /* a template is a page or two of text */
+#define S_MAX_DEPTH 16                /* includes within includes */
+#define S_MAX_FILE  (1024 * 1024)     /* a template is a page or two of text */
 #define S_MAX_OUT   (8 * 1024 * 1024) /* a runaway loop stops here */
 
 /* The embedded prompts/ tree (generated). */
@@ -49,8 +49,7 @@ struct llm_tmpl {
 
 /* ------------------------------------------------------------ helpers -- */
 
-__attribute__((format(printf, 3, 4))) static void s_err(char *err, size_t len, const char *fmt,
-                                                        ...)
+__attribute__((format(printf, 3, 4))) static void s_err(char *err, size_t len, const char *fmt, ...)
 {
     if (!err || !len) return;
     va_list ap;
@@ -189,8 +188,8 @@ static bool s_blank(char c)
 
 /* Resolves `{{> name}}` from a template in `dir` (NULL: built-in or memory)
  * and parses it under `into`. */
-static int s_include(s_parse_t *ps, s_node_t *into, const char *name, const char *dir,
-                     bool builtin, const char *file, int line)
+static int s_include(s_parse_t *ps, s_node_t *into, const char *name, const char *dir, bool builtin,
+                     const char *file, int line)
 {
     if (ps->depth >= S_MAX_DEPTH) {
         s_err(ps->err, ps->errlen,
@@ -254,7 +253,7 @@ static int s_parse_text(s_parse_t *ps, s_node_t *root, const char *text, const c
     int top = 0;
     s_node_t *cur = root;
     const char *p = text, *lit = text;
-    int line = 1;                /* line of p */
+    int line = 1;                  /* line of p */
     const char *line_start = text; /* start of p's line */
     for (;;) {
         const char *open = strstr(p, "{{");
@@ -269,7 +268,8 @@ static int s_parse_text(s_parse_t *ps, s_node_t *root, const char *text, const c
         const char *nl = strchr(open + 2, '\n');
         bool comment = open[2] == '!'; /* the one tag that may span lines */
         if (!close || (!comment && nl && nl < close)) {
-            s_err(ps->err, ps->errlen, "%s:%d: a tag opened with {{ is not closed with }} on the same line", file,
+            s_err(ps->err, ps->errlen,
+                  "%s:%d: a tag opened with {{ is not closed with }} on the same line", file,
                   tag_line);
             return -1;
         }
@@ -343,9 +343,10 @@ static int s_parse_text(s_parse_t *ps, s_node_t *root, const char *text, const c
                 }
                 for (int i = 0; i < top; i++)
                     if (stack[i].node->kind == N_PART) {
-                        s_err(ps->err, ps->errlen,
-                              "%s:%d: {{$%s}} inside {{$%s}} (opened at line %d): parts do not nest",
-                              file, tag_line, name, stack[i].node->text, stack[i].line);
+                        s_err(
+                            ps->err, ps->errlen,
+                            "%s:%d: {{$%s}} inside {{$%s}} (opened at line %d): parts do not nest",
+                            file, tag_line, name, stack[i].node->text, stack[i].line);
                         return -1;
                     }
                 if (strcmp(name, "system") == 0) ps->t->has_system = true;
@@ -418,8 +419,9 @@ llm_tmpl_t *llm_tmpl_load(const char *spec, char *err, size_t errlen)
     if (text) return s_parse(text, origin, NULL, true, err, errlen);
     char *buf = s_read_file(spec);
     if (!buf) {
-        s_err(err, errlen, "%s: cannot read the template: %s (built-in templates: paper, clear, cache)",
-              spec, strerror(errno));
+        s_err(err, errlen,
+              "%s: cannot read the template: %s (built-in templates: paper, clear, cache)", spec,
+              strerror(errno));
         return NULL;
     }
     char *dir = s_dirname(spec);
@@ -675,8 +677,8 @@ static int s_render_nodes(s_render_t *r, const s_node_t *n)
     return 0;
 }
 
-int llm_tmpl_render(const llm_tmpl_t *t, const json_t *model, char **system, char **user,
-                    char *err, size_t errlen)
+int llm_tmpl_render(const llm_tmpl_t *t, const json_t *model, char **system, char **user, char *err,
+                    size_t errlen)
 {
     if (system) *system = NULL;
     if (user) *user = NULL;

@@ -50,8 +50,8 @@ void llm_tmpl_destroy(llm_tmpl_t **t);
 /* Renders against `model`. *system (NULL if the template has no system part)
  * and *user are owned by the caller. Returns 0, or -1 with "FILE:LINE:
  * message" in err (unknown name, out of memory). */
-int llm_tmpl_render(const llm_tmpl_t *t, const json_t *model, char **system, char **user,
-                    char *err, size_t errlen);
+int llm_tmpl_render(const llm_tmpl_t *t, const json_t *model, char **system, char **user, char *err,
+                    size_t errlen);
 
 /* Whether the template has a system part. */
 bool llm_tmpl_has_system(const llm_tmpl_t *t);

@@ -16,22 +16,21 @@
 
 static void s_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: parley prompt CONFIG --seat ID --round N [--seed S] [--set key=value]...\n"
-            "                     [--part system|user]\n"
-            "Prints the prompt seat ID's model would receive at its turn in round N: the game\n"
-            "of CONFIG is played with perfect agents at every seat up to that turn, then the\n"
-            "seat's observation is rendered with its template (llm.prompt, the seat's prompt,\n"
-            "or the paper preset's).\n"
-            "  CONFIG   a YAML configuration (\"-\" or \"default\": the built-in paper preset)\n"
-            "  --seat   agent_N or N (1-based)\n"
-            "  --round  the round, 1 .. simulation.rounds\n"
-            "  --seed   the game's seed\n"
-            "  --set    override one key, e.g. llm.prompt=clear (repeatable)\n"
-            "  --part   print only that part, unlabelled (for diffs and scripts)\n"
-            "Output: a line \"=== system (TEMPLATE) ===\" and the system message (when the\n"
-            "template has one), then \"=== user (TEMPLATE) ===\" and the user message.\n"
-            "Exit status: 0, 2 for a bad option, seat, round or configuration.\n");
+    fprintf(f, "usage: parley prompt CONFIG --seat ID --round N [--seed S] [--set key=value]...\n"
+               "                     [--part system|user]\n"
+               "Prints the prompt seat ID's model would receive at its turn in round N: the game\n"
+               "of CONFIG is played with perfect agents at every seat up to that turn, then the\n"
+               "seat's observation is rendered with its template (llm.prompt, the seat's prompt,\n"
+               "or the paper preset's).\n"
+               "  CONFIG   a YAML configuration (\"-\" or \"default\": the built-in paper preset)\n"
+               "  --seat   agent_N or N (1-based)\n"
+               "  --round  the round, 1 .. simulation.rounds\n"
+               "  --seed   the game's seed\n"
+               "  --set    override one key, e.g. llm.prompt=clear (repeatable)\n"
+               "  --part   print only that part, unlabelled (for diffs and scripts)\n"
+               "Output: a line \"=== system (TEMPLATE) ===\" and the system message (when the\n"
+               "template has one), then \"=== user (TEMPLATE) ===\" and the user message.\n"
+               "Exit status: 0, 2 for a bad option, seat, round or configuration.\n");
 }
 
 /* "agent_3" or "3" -> 2; -1 if neither. */
@@ -47,11 +46,13 @@ static int s_seat(const char *s)
 int cli_prompt_main(int argc, char **argv)
 {
     enum { O_SEAT = 1, O_ROUND, O_SEED, O_SET, O_PART, O_HELP };
-    static const struct option opts[] = {
-        {"seat", required_argument, NULL, O_SEAT}, {"round", required_argument, NULL, O_ROUND},
-        {"seed", required_argument, NULL, O_SEED}, {"set", required_argument, NULL, O_SET},
-        {"part", required_argument, NULL, O_PART}, {"help", no_argument, NULL, O_HELP},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"seat", required_argument, NULL, O_SEAT},
+                                         {"round", required_argument, NULL, O_ROUND},
+                                         {"seed", required_argument, NULL, O_SEED},
+                                         {"set", required_argument, NULL, O_SET},
+                                         {"part", required_argument, NULL, O_PART},
+                                         {"help", no_argument, NULL, O_HELP},
+                                         {NULL, 0, NULL, 0}};
     const char *seat_arg = NULL, *round_arg = NULL, *seed = NULL, *part = NULL;
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int n_sets = 0, c, status = 2;
@@ -92,7 +93,7 @@ int cli_prompt_main(int argc, char **argv)
     }
     if (optind != argc - 1 || !seat_arg || !round_arg) {
         fprintf(stderr, "parley prompt: %s\n",
-                optind >= argc ? "a CONFIG is needed"
+                optind >= argc      ? "a CONFIG is needed"
                 : optind < argc - 1 ? "one CONFIG only"
                                     : "--seat and --round are needed");
         s_usage(stderr);

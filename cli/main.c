@@ -12,7 +12,8 @@
 
 static const cli_command_t s_commands[] = {
     {"run", "play one game: a broker and one process per seat (parley run [CONFIG])", cli_run_main},
-    {"prompt", "what one seat's model would read at a turn (parley prompt CONFIG --seat ID --round N)",
+    {"prompt",
+     "what one seat's model would read at a turn (parley prompt CONFIG --seat ID --round N)",
      cli_prompt_main},
 #ifdef PARLEY_HAVE_ANALYSIS
     {"sweep", "run conditions x seeds, resumable, then tables and a report (parley sweep FILE)",

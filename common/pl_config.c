@@ -562,9 +562,9 @@ static bool s_seat_equal(const pl_seat_t *a, const pl_seat_t *b)
         !s_str_eq(a->api_key_env, b->api_key_env) ||
         !s_str_eq(a->reasoning_effort, b->reasoning_effort) ||
         !s_str_eq(a->prompt_layout, b->prompt_layout) || !s_str_eq(a->prompt, b->prompt) ||
-        !s_str_eq(a->label, b->label) ||
-        a->temperature != b->temperature || a->max_tokens != b->max_tokens ||
-        a->timeout != b->timeout || a->json_mode != b->json_mode || a->n_headers != b->n_headers)
+        !s_str_eq(a->label, b->label) || a->temperature != b->temperature ||
+        a->max_tokens != b->max_tokens || a->timeout != b->timeout ||
+        a->json_mode != b->json_mode || a->n_headers != b->n_headers)
         return false;
     for (size_t i = 0; i < a->n_headers; i++)
         if (!s_str_eq(a->headers[i].name, b->headers[i].name) ||
@@ -1188,8 +1188,8 @@ static int s_prompt_path(s_ctx_t *x, char **spec, const char *key, int line)
     snprintf(joined, sizeof joined, "%s/%s", dir, v);
     char *abs = realpath(joined, NULL);
     if (!abs)
-        return s_fail(x, line, "%s: cannot read the template \"%s\": %s", key,
-                      joined, strerror(errno));
+        return s_fail(x, line, "%s: cannot read the template \"%s\": %s", key, joined,
+                      strerror(errno));
     free(*spec);
     *spec = abs;
     return 0;

@@ -239,9 +239,140 @@ static bool s_sending(json_t *actions, const char *piece, const char *to)
     return false;
 }
 
-/* The perfect agent of GAME.md, reading llm_prompt.c's text. */
+/* Lines of the paper prompt's section `header` ("Your Information:"), up to
+ * the blank line that ends it. */
+static const char *s_psection(const char *text, const char *header, const char **end)
+{
+    const char *s = strstr(text, header);
+    if (!s) return NULL;
+    s += strlen(header);
+    if (*s == '\n') s++;
+    const char *e = strstr(s, "\n\n");
+    *end = e ? e + 1 : s + strlen(s);
+    return s;
+}
+
+/* The same perfect agent reading the paper template (prompts/paper.tmpl),
+ * replying with the study's "action" key. */
+static char *s_play_paper(const char *prompt)
+{
+    static piece_t inv[512];
+    int n_inv = 0;
+    json_t *actions = json_array();
+    const char *s, *end, *sent_end = NULL, *asked_end = NULL, *dir_end = NULL;
+    char line[8192], me[64] = "";
+    const char *you = strstr(prompt, "You are Agent ");
+    if (you) sscanf(you, "You are Agent %63[^,]", me);
+    if ((s = s_psection(prompt, "Your Information:\n", &end)))
+        for (; s < end && n_inv < 512; s = s_next_line(s, end)) {
+            s_line(s, end, line, sizeof line);
+            char *v = strstr(line, " (value: ");
+            if (strncmp(line, "- ", 2) != 0 || !v) continue;
+            *v = '\0';
+            snprintf(inv[n_inv].name, sizeof inv[n_inv].name, "%s", line + 2);
+            inv[n_inv].value = atoi(v + 9);
+            n_inv++;
+        }
+    const char *sent = s_psection(prompt, "Information you have already sent:\n", &sent_end);
+    const char *asked = s_psection(prompt, "Information you have asked for:\n", &asked_end);
+    const char *dir = s_psection(prompt, "Information Directory:\n", &dir_end);
+    const char *dm_end;
+    for (s = s_psection(prompt, "Message History:\n", &dm_end); s && s < dm_end;
+         s = s_next_line(s, dm_end)) {
+        char from[64];
+        s_line(s, dm_end, line, sizeof line);
+        const char *colon = strstr(line, " to you: ");
+        if (!colon || sscanf(line, "%63s", from) != 1) continue;
+        for (int i = 0; i < n_inv; i++) {
+            if (!s_contains_ci(colon, inv[i].name)) continue;
+            char to[100];
+            snprintf(to, sizeof to, "  To %s: ", from);
+            bool done = false;
+            for (const char *q = sent; q && q < sent_end && !done; q = s_next_line(q, sent_end)) {
+                char sl[8192];
+                s_line(q, sent_end, sl, sizeof sl);
+                done = strncmp(sl, to, strlen(to)) == 0 && strstr(sl, inv[i].name);
+            }
+            if (done || s_sending(actions, inv[i].name, from)) continue;
+            json_array_append_new(actions,
+                                  json_pack("{s:s, s:s, s:[s], s:{s:i}}", "action",
+                                            "send_information", "to", from, "information",
+                                            inv[i].name, "values", inv[i].name, inv[i].value));
+        }
+    }
+    const char *tasks = s_psection(prompt, "Your Current Tasks:\n", &end);
+    /* tasks are separated by blank lines: the section runs to "Your Information:" */
+    const char *tasks_end = strstr(prompt, "\nYour Information:");
+    for (s = tasks; s && tasks_end && s < tasks_end; s = s_next_line(s, tasks_end)) {
+        char task[64] = "";
+        s_line(s, tasks_end, line, sizeof line);
+        if (sscanf(line, "Task %*d (%63[^)])", task) != 1) continue;
+        s = s_next_line(s_next_line(s, tasks_end), tasks_end);
+        s_line(s, tasks_end, line, sizeof line);
+        const char *req = strstr(line, "Required information: ");
+        if (!req) continue;
+        char pieces[8][128];
+        int np = 0;
+        char *copy = strdup(req + 22), *save = NULL;
+        for (char *t = strtok_r(copy, ",", &save); t && np < 8; t = strtok_r(NULL, ",", &save)) {
+            while (*t == ' ') t++;
+            snprintf(pieces[np++], sizeof pieces[0], "%s", t);
+        }
+        free(copy);
+        bool all = true;
+        for (int k = 0; k < np; k++) {
+            if (s_holds(inv, n_inv, pieces[k], NULL)) continue;
+            all = false;
+            for (const char *d = dir; d && d < dir_end; d = s_next_line(d, dir_end)) {
+                char holder[64];
+                s_line(d, dir_end, line, sizeof line);
+                if (sscanf(line, "%63[^:]", holder) != 1 || strcmp(holder, me) == 0) continue;
+                const char *colon = strchr(line, ':');
+                size_t pl = strlen(pieces[k]);
+                bool held = false;
+                for (const char *hit = colon ? strstr(colon, pieces[k]) : NULL; hit;
+                     hit = strstr(hit + 1, pieces[k]))
+                    if (hit[-1] == ' ' && (hit[pl] == ',' || hit[pl] == '\0')) held = true;
+                if (!held) continue;
+                char ask[300];
+                snprintf(ask, sizeof ask, "  From %s: %s (", holder, pieces[k]);
+                bool again = false;
+                for (const char *q = asked; q && q < asked_end && !again;
+                     q = s_next_line(q, asked_end)) {
+                    char al[1024];
+                    s_line(q, asked_end, al, sizeof al);
+                    again = strncmp(al, ask, strlen(ask)) == 0;
+                }
+                if (again) continue;
+                char msg[300];
+                snprintf(msg, sizeof msg, "REQUEST: %s for %s", pieces[k], task);
+                json_array_append_new(actions,
+                                      json_pack("{s:s, s:s, s:s}", "action", "send_message", "to",
+                                                holder, "content", msg));
+            }
+        }
+        if (all && np > 0) {
+            char answer[1024] = "Combined result of: ";
+            for (int k = 0; k < np; k++) {
+                if (k) strncat(answer, ", ", sizeof answer - strlen(answer) - 1);
+                strncat(answer, pieces[k], sizeof answer - strlen(answer) - 1);
+            }
+            json_array_append_new(
+                actions, json_pack("{s:s, s:s}", "action", "submit_task", "answer", answer));
+        }
+    }
+    json_t *d = json_pack("{s:o, s:s}", "actions", actions, "private_thoughts",
+                          "Ask for what I miss, give what is asked, submit what is complete.");
+    char *js = json_dumps(d, JSON_INDENT(1));
+    json_decref(d);
+    return js;
+}
+
+/* The perfect agent of GAME.md, reading the clear template's text
+ * (prompts/clear.tmpl), or the paper template's (s_play_paper). */
 static char *s_play(const char *prompt)
 {
+    if (strstr(prompt, "Your Current Tasks:")) return s_play_paper(prompt);
     static piece_t inv[512];
     int n_inv = 0;
     json_t *actions = json_array();

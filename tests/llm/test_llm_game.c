@@ -289,7 +289,7 @@ static void test_ten_llm_seats_play_and_record(void **state)
         assert_string_equal(s_str(c, "error"), "");
         /* the transcript: this seat's prompt for this round, and the model's reply */
         char you[32], round[32];
-        snprintf(you, sizeof you, "You are %s", agent);
+        snprintf(you, sizeof you, "You are Agent %s,", agent); /* the paper template */
         snprintf(round, sizeof round, "Current Round: %lld/%d",
                  (long long)json_integer_value(json_object_get(d, "round")), ROUNDS);
         const char *rq = s_str(c, "request_body"), *rs = s_str(c, "response_body");

@@ -1,220 +1,691 @@
-/* test_llm_prompt.c: the prompt (agent/llm_prompt.c) against GAME.md "What an
- * agent sees each turn": the sections in order, transparency switches parts off,
- * the policy type leads with its three rules, and the cache layout keeps a long
- * unchanged prefix from one turn to the next. */
+/* test_llm_prompt.c: the prompts a model reads (agent/llm_prompt.c, the
+ * templates of prompts/, the template language of agent/llm_template.c).
+ *
+ * - Golden prompts: fixed configuration, seed, seat and round, rendered from a
+ *   perfect-play history (llm_preview, what `parley prompt` prints) and
+ *   compared byte for byte with tests/llm/golden/*.txt, for the paper
+ *   template's baseline, each agent type, each automated arm, the mixed mode
+ *   and the board hidden, and for the clear and cache templates. A change to
+ *   any template fails here. After an intended change, regenerate them with
+ *     PARLEY_REGEN_GOLDEN=1 build/tests/test_llm_prompt
+ *   and read the diff before committing it.
+ * - The study's quirks that the paper template keeps (GAME.md "Paper-preset
+ *   details"), each checked on its own.
+ * - A researcher's own template file is used verbatim.
+ * - One test per template error, each naming FILE:LINE.
+ * - `parley prompt` prints the same bytes as the golden file, and refuses a
+ *   bad seat or round. */
 #include "env.h"
+#include "llm_parse.h"
+#include "llm_preview.h"
 #include "llm_prompt.h"
+#include "llm_template.h"
+#include "pl_config.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
-typedef struct {
-    env_game_t *g;
-    env_names_t names;
-    agt_context_t ctx;
-    env_obs_t obs;
-} world_t;
+static char s_dir[] = "/tmp/parley-prompt-XXXXXX"; /* template files of the tests */
 
-static void s_world(world_t *w, bool transparency, env_type_t type)
+/* ------------------------------------------------------------ helpers -- */
+
+static char *s_read(const char *path)
 {
-    env_config_t c;
-    env_config_paper(&c);
-    c.seed = 7;
-    c.show_revenue_board = c.show_exchanges = c.show_public_notices = c.show_receipt_notice =
-        c.show_thoughts = transparency;
-    int err = 0;
-    memset(w, 0, sizeof *w);
-    w->g = env_game_new(&c, NULL, NULL, &err);
-    assert_non_null(w->g);
-    env_game_names(w->g, &w->names);
-    assert_int_equal(env_round_begin(w->g), ENV_OK);
-    w->ctx.agent = 2;
-    w->ctx.rules = env_game_config(w->g);
-    w->ctx.type = type;
-    w->ctx.names = &w->names;
-    assert_int_equal(env_observe(w->g, 2, ENV_TURN_NORMAL, &w->obs), ENV_OK);
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    if (buf) buf[n] = '\0';
+    fclose(f);
+    return buf;
 }
 
-static char *s_render(world_t *w, llm_layout_t layout)
+static const char *s_write(const char *name, const char *text)
 {
+    static char path[8][512];
+    static int k;
+    char *p = path[k++ % 8];
+    snprintf(p, 512, "%s/%s", s_dir, name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+    return p;
+}
+
+/* The paper preset (5 perfect + 5 selfish seats) with overrides. */
+static pl_config_t *s_config(const char *const *sets)
+{
+    pl_config_t *c = pl_config_default();
+    assert_non_null(c);
+    char err[512];
+    for (size_t i = 0; sets && sets[i]; i++)
+        if (pl_config_set(c, sets[i], err, sizeof err) != 0) fail_msg("%s: %s", sets[i], err);
+    return c;
+}
+
+/* What `parley prompt` prints: the parts, labelled. */
+static char *s_labelled(const llm_prompt_t *p, const char *spec)
+{
+    size_t n = (p->system ? strlen(p->system) : 0) + strlen(p->user) + 2 * strlen(spec) + 64;
+    char *s = malloc(n);
+    assert_non_null(s);
+    int at = 0;
+    if (p->system) at = snprintf(s, n, "=== system (%s) ===\n%s\n", spec, p->system);
+    snprintf(s + at, n - (size_t)at, "=== user (%s) ===\n%s", spec, p->user);
+    return s;
+}
+
+/* Renders seat `seat` (1-based) at `round` of the configuration. */
+static char *s_preview(const char *const *sets, int seat, int round, llm_prompt_t *out)
+{
+    pl_config_t *c = s_config(sets);
     llm_prompt_t p;
-    assert_int_equal(llm_prompt_render(&w->ctx, &w->obs, layout, NULL, &p), ENV_OK);
-    char *flat = llm_prompt_flat(&p);
-    llm_prompt_clear(&p);
-    assert_non_null(flat);
+    const char *spec = NULL;
+    char err[512];
+    if (llm_preview(c, seat - 1, round, &p, &spec, err, sizeof err) != 0) fail_msg("%s", err);
+    char *flat = s_labelled(&p, spec);
+    if (out)
+        *out = p;
+    else
+        llm_prompt_clear(&p);
+    pl_config_destroy(&c);
     return flat;
 }
 
-static void test_sections_in_order(void **state)
+static void s_golden(const char *name, const char *const *sets, int seat, int round)
 {
-    (void)state;
-    world_t w;
-    s_world(&w, true, ENV_TYPE_NEUTRAL);
-    char *s = s_render(&w, LLM_LAYOUT_PAPER);
-    static const char *const order[] = {
-        "You are agent_3",
-        "Current Round: 1/20",
-        "## Your goal",
-        "## Revenue board",
-        "## Your tasks",
-        "## Your information",
-        "## Information directory",
-        "## Direct messages",
-        "## Notifications",
-        "## Your past actions",
-        "## Your private thoughts",
-        "## Public channel",
-        "## Recent information exchanges",
-        "## Actions, rules and reply format",
-        "{\"actions\": [ ... ], \"private_thoughts\": \"...\"}",
-    };
-    const char *at = s;
-    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-        const char *hit = strstr(at, order[i]);
-        if (!hit) fail_msg("section \"%s\" missing or out of order", order[i]);
-        at = hit;
+    char *got = s_preview(sets, seat, round, NULL);
+    const char *src = getenv("PARLEY_SRC");
+    assert_non_null(src);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/llm/golden/%s.txt", src, name);
+    if (getenv("PARLEY_REGEN_GOLDEN")) {
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        fputs(got, f);
+        assert_int_equal(fclose(f), 0);
+        print_message("wrote %s\n", path);
     }
-    /* every action is described with its fields */
-    assert_non_null(strstr(s, "\"type\": \"send_information\", \"to\""));
-    assert_non_null(strstr(s, "\"values\": {"));
-    assert_non_null(strstr(s, "Combined result of: p1, p2, p3, p4"));
-    /* own tasks and pieces by name */
-    assert_non_null(strstr(s, w.obs.tasks[0].id));
-    assert_non_null(strstr(s, w.names.piece_names[w.obs.inventory[0].piece]));
-    free(s);
-    env_game_destroy(&w.g);
+    char *want = s_read(path);
+    if (!want) fail_msg("%s is missing (PARLEY_REGEN_GOLDEN=1 writes it)", path);
+    if (strcmp(want, got) != 0) {
+        size_t i = 0;
+        while (want[i] && want[i] == got[i]) i++;
+        int line = 1;
+        for (size_t k = 0; k < i; k++) line += want[k] == '\n';
+        fail_msg(
+            "%s differs from the rendered prompt at line %d:\n  golden: %.80s\n  now:    %.80s",
+            path, line, want + i, got + i);
+    }
+    free(want);
+    free(got);
 }
 
-static void test_transparency(void **state)
+/* -------------------------------------------------------------- golden -- */
+
+static void test_golden_paper_baseline(void **state)
 {
     (void)state;
-    world_t on, off;
-    s_world(&on, true, ENV_TYPE_NEUTRAL);
-    s_world(&off, false, ENV_TYPE_NEUTRAL);
-    char *a = s_render(&on, LLM_LAYOUT_PAPER);
-    char *b = s_render(&off, LLM_LAYOUT_PAPER);
-    /* on: everyone's revenue, own row marked; exchanges and thoughts shown */
-    assert_non_null(strstr(a, "agent_3 (you): $0"));
-    assert_non_null(strstr(a, "- agent_7: $0"));
-    assert_non_null(strstr(a, "## Recent information exchanges"));
-    assert_non_null(strstr(a, "## Your private thoughts"));
-    /* off: only one's own revenue and task count */
-    assert_non_null(strstr(b, "Your revenue: $0 (0 tasks completed)"));
-    assert_null(strstr(b, "- agent_7: $"));
-    assert_null(strstr(b, "## Recent information exchanges"));
-    assert_null(strstr(b, "## Your private thoughts"));
-    free(a);
-    free(b);
-    env_game_destroy(&on.g);
-    env_game_destroy(&off.g);
+    static const char *const sets[] = {"seed=7", NULL};
+    s_golden("paper-baseline", sets, 3, 3);
 }
 
-static void test_goal_by_type(void **state)
+static void test_golden_paper_policy(void **state)
 {
     (void)state;
-    world_t w;
-    s_world(&w, true, ENV_TYPE_POLICY);
-    char *s = s_render(&w, LLM_LAYOUT_PAPER);
-    const char *r1 = strstr(s, "1. Request the information you need from the agents who hold it.");
-    const char *r2 = strstr(s, "2. Send information to agents who request it.");
-    const char *r3 = strstr(s, "3. Submit tasks as soon as you hold all their pieces.");
-    const char *goal = strstr(s, "maximise the overall revenue");
-    assert_non_null(r1);
-    assert_non_null(r2);
-    assert_non_null(r3);
+    static const char *const sets[] = {"seed=7", "agent_types.policy=10", NULL};
+    s_golden("paper-policy", sets, 3, 3);
+}
+
+static void test_golden_paper_competitive_uncooperative(void **state)
+{
+    (void)state;
+    static const char *const a[] = {"seed=7", "agent_types.competitive=10", NULL};
+    s_golden("paper-competitive", a, 3, 2);
+    static const char *const b[] = {"seed=7", "agent_types.uncooperative=10", NULL};
+    s_golden("paper-uncooperative", b, 3, 2);
+}
+
+static void test_golden_paper_auto_fulfill(void **state)
+{
+    (void)state;
+    static const char *const sets[] = {"seed=7", "automation=auto_fulfill", NULL};
+    s_golden("paper-auto-fulfill", sets, 3, 3);
+}
+
+static void test_golden_paper_auto_request(void **state)
+{
+    (void)state;
+    static const char *const sets[] = {"seed=7", "automation=auto_request", NULL};
+    s_golden("paper-auto-request", sets, 3, 3);
+}
+
+static void test_golden_paper_mixed(void **state)
+{
+    (void)state;
+    static const char *const sets[] = {"seed=7", "agents.mode=mixed", NULL};
+    s_golden("paper-mixed", sets, 3, 3);
+}
+
+static void test_golden_paper_hidden_board(void **state)
+{
+    (void)state;
+    static const char *const sets[] = {"seed=7", "transparency.show_full_revenue=false", NULL};
+    s_golden("paper-hidden", sets, 3, 3);
+}
+
+static void test_golden_clear_and_cache(void **state)
+{
+    (void)state;
+    static const char *const a[] = {"seed=7", "llm.prompt=clear", NULL};
+    s_golden("clear", a, 3, 3);
+    static const char *const b[] = {"seed=7", "llm.prompt=cache", NULL};
+    s_golden("cache", b, 3, 3);
+}
+
+/* -------------------------------------------------- the study's quirks -- */
+
+static void test_paper_system_and_keys(void **state)
+{
+    (void)state;
+    llm_prompt_t p;
+    static const char *const sets[] = {"seed=7", NULL};
+    free(s_preview(sets, 3, 2, &p));
+    /* one system sentence, as the study sent with every prompt */
+    assert_non_null(p.system);
+    assert_null(strchr(p.system, '\n'));
+    /* actions keyed "action", concrete examples naming pieces and values */
+    assert_non_null(strstr(p.user, "{\"action\": \"send_information\", \"to\": \"agent_3\", "
+                                   "\"information\": [\"Department 8 budget\"], \"values\": "
+                                   "{\"Department 8 budget\": 65}}"));
+    assert_null(strstr(p.user, "\"type\":"));
+    /* no round tags, no note that thoughts stay private, no "(you)" listing */
+    assert_null(strstr(p.user, "[round "));
+    assert_null(strstr(p.user, "never shown"));
+    assert_null(strstr(p.user, "(you)"));
+    /* the task reward is stated only with the sharing incentive */
+    assert_null(strstr(p.user, "$10,000"));
+    llm_prompt_clear(&p);
+    static const char *const bonus[] = {"seed=7", "revenue.information_sharing=1000", NULL};
+    free(s_preview(bonus, 3, 2, &p));
+    const char *inc = strstr(p.user, "Revenue Incentive:");
+    assert_non_null(inc);
+    assert_non_null(strstr(inc, "$1,000"));
+    assert_non_null(strstr(inc, "$10,000"));
+    llm_prompt_clear(&p);
+}
+
+/* The variable the study measures: the neutral goal names no protocol and
+ * never says that sharing is free or a copy. */
+static void test_paper_neutral_goal_is_neutral(void **state)
+{
+    (void)state;
+    llm_prompt_t p;
+    static const char *const sets[] = {"seed=7", NULL};
+    free(s_preview(sets, 3, 1, &p));
+    const char *goal = strstr(p.user, "Your goal is");
     assert_non_null(goal);
-    assert_true(r1 < r2 && r2 < r3 && r3 < goal); /* the rules come first */
-    free(s);
-    w.ctx.type = ENV_TYPE_COMPETITIVE;
-    s = s_render(&w, LLM_LAYOUT_PAPER);
-    assert_non_null(strstr(s, "maximise your own revenue"));
-    assert_null(strstr(s, "1. Request the information"));
-    free(s);
-    w.ctx.type = ENV_TYPE_UNCOOPERATIVE;
-    s = s_render(&w, LLM_LAYOUT_PAPER);
-    assert_non_null(strstr(s, "misreport"));
-    assert_non_null(strstr(s, "withhold"));
-    free(s);
-    env_game_destroy(&w.g);
+    const char *end = strstr(goal, "\n\n");
+    assert_non_null(end);
+    char g[512];
+    snprintf(g, sizeof g, "%.*s", (int)(end - goal), goal);
+    assert_non_null(strstr(g, "overall revenue of the system"));
+    static const char *const banned[] = {"costs nothing", "free",    "copy", "keep",
+                                         "share",         "request", "ask",  "sum"};
+    for (size_t i = 0; i < sizeof banned / sizeof banned[0]; i++)
+        if (strstr(g, banned[i])) fail_msg("the neutral goal says \"%s\": %s", banned[i], g);
+    assert_null(strstr(p.user, "costs nothing"));
+    assert_null(strstr(p.user, "keeps a copy"));
+    assert_null(strstr(p.user, "Policy:"));
+    llm_prompt_clear(&p);
 }
 
-/* Plays a few turns of the perfect policy and measures, for agent_3, the share
- * of each prompt that is an unchanged prefix of its previous one. */
-static void s_prefix_shares(llm_layout_t layout, double *mean)
+static void test_paper_board_only_earners(void **state)
 {
-    world_t w;
-    s_world(&w, true, ENV_TYPE_NEUTRAL);
+    (void)state;
+    llm_prompt_t p;
+    static const char *const sets[] = {"seed=7", NULL};
+    free(s_preview(sets, 3, 1, &p));
+    /* round 1: nobody has earned, so the board is empty */
+    const char *b = strstr(p.user, "Revenue Board:\n");
+    assert_non_null(b);
+    assert_true(strncmp(b + strlen("Revenue Board:\n"), "\nYour Current Tasks:", 20) == 0);
+    llm_prompt_clear(&p);
+    free(s_preview(sets, 3, 3, &p));
+    assert_non_null(strstr(p.user, "agent_3: $20,000 (YOU)"));
+    llm_prompt_clear(&p);
+}
+
+/* The paper template's history, with the environment's own success note
+ * left out (the study sent none) and the "has not responded" rule. */
+static void test_paper_notes_and_requests(void **state)
+{
+    (void)state;
+    llm_prompt_t p, c;
+    static const char *const sets[] = {"seed=7", NULL};
+    static const char *const clear[] = {"seed=7", "llm.prompt=clear", NULL};
+    free(s_preview(sets, 3, 3, &p));
+    free(s_preview(clear, 3, 3, &c));
+    assert_non_null(strstr(c.user, "You completed task_"));
+    assert_null(strstr(p.user, "You completed task_"));
+    assert_non_null(strstr(p.user, "[SYSTEM]: agent_"));
+    llm_prompt_clear(&p);
+    llm_prompt_clear(&c);
+
+    /* A seat that asked the same holder three times reads "has not
+     * responded", even though the piece arrived. */
+    env_config_t cfg;
+    env_config_paper(&cfg);
+    cfg.seed = 7;
+    int err;
+    env_game_t *g = env_game_new(&cfg, NULL, NULL, &err);
+    assert_non_null(g);
+    env_names_t names;
+    env_game_names(g, &names);
+    assert_int_equal(env_round_begin(g), ENV_OK);
+    const int *tp;
+    int n_tp;
+    tp = env_agent_task_pieces(g, 2, 0, &n_tp);
+    int piece = -1, holder = -1;
+    for (int k = 0; k < n_tp && piece < 0; k++)
+        for (int a = 0; a < cfg.n_agents && piece < 0; a++)
+            if (a != 2 && env_agent_holds(g, a, tp[k]) && !env_agent_holds(g, 2, tp[k])) {
+                piece = tp[k];
+                holder = a;
+            }
+    assert_true(piece >= 0);
+    char msg[256];
+    snprintf(msg, sizeof msg, "Please send %s", env_piece_name(g, piece));
+    env_result_t res[4];
+    for (int i = 0; i < 3; i++) {
+        env_action_t a = {
+            .kind = ENV_ACT_SEND_MESSAGE, .to = env_agent_id(g, holder), .content = msg};
+        assert_int_equal(env_apply(g, 2, ENV_TURN_NORMAL, &a, 1, NULL, res), ENV_OK);
+    }
     env_decision_t *d = env_decision_new();
+    assert_int_equal(env_decision_send(d, env_agent_id(g, 2), env_piece_name(g, piece),
+                                       env_piece_value(g, piece)),
+                     ENV_OK);
+    assert_int_equal(env_apply(g, holder, ENV_TURN_NORMAL, env_decision_actions(d), 1, NULL, res),
+                     ENV_OK);
+    env_decision_destroy(&d);
+    env_obs_t o;
+    assert_int_equal(env_observe(g, 2, ENV_TURN_NORMAL, &o), ENV_OK);
+    agt_context_t ctx = {.agent = 2, .rules = env_game_config(g), .names = &names};
+    assert_int_equal(llm_prompt_render(&ctx, &o, LLM_LAYOUT_PAPER, NULL, &p), ENV_OK);
+    assert_int_equal(llm_prompt_render(&ctx, &o, LLM_LAYOUT_CLEAR, NULL, &c), ENV_OK);
+    char want[300];
+    snprintf(want, sizeof want, "From %s: %s (asked 3 times, and they have not responded)",
+             env_agent_id(g, holder), env_piece_name(g, piece));
+    if (!strstr(p.user, want)) fail_msg("no \"%s\" in:\n%s", want, p.user);
+    snprintf(want, sizeof want, "- %s from %s: asked 3 times, received", env_piece_name(g, piece),
+             env_agent_id(g, holder));
+    assert_non_null(strstr(c.user, want)); /* clear says what happened */
+    llm_prompt_clear(&p);
+    llm_prompt_clear(&c);
+    env_game_destroy(&g);
+}
+
+static void test_paper_variants(void **state)
+{
+    (void)state;
+    llm_prompt_t p;
+    /* automated arms: no cooperate line, ranked board, goal before round */
+    static const char *const au[] = {"seed=7", "automation=auto_request", NULL};
+    free(s_preview(au, 3, 3, &p));
+    assert_null(strstr(p.user, "Work together"));
+    assert_non_null(strstr(p.user, "Revenue Board:\n1. agent_"));
+    assert_true(strstr(p.user, "Your goal is") < strstr(p.user, "Current Round:"));
+    assert_null(strstr(p.user, "Reply with one valid JSON object and nothing more"));
+    llm_prompt_clear(&p);
+    /* the automated variant has no policy type: a policy seat reads the
+     * neutral goal */
+    static const char *const aup[] = {"seed=7", "automation=auto_fulfill", "agent_types.policy=10",
+                                      NULL};
+    free(s_preview(aup, 3, 1, &p));
+    assert_null(strstr(p.user, "Policy:"));
+    llm_prompt_clear(&p);
+    /* mixed mode: the REQUEST protocol */
+    static const char *const mx[] = {"seed=7", "agents.mode=mixed", NULL};
+    free(s_preview(mx, 3, 1, &p));
+    assert_non_null(strstr(p.user, "CRITICAL COMMUNICATION PROTOCOL:"));
+    assert_non_null(strstr(p.user, "\"content\": \"REQUEST: Q4 sales data for task_1\""));
+    llm_prompt_clear(&p);
+    /* the baseline: round before goal, cooperate line */
+    static const char *const base[] = {"seed=7", NULL};
+    free(s_preview(base, 3, 1, &p));
+    assert_true(strstr(p.user, "Current Round:") < strstr(p.user, "Your goal is"));
+    assert_non_null(strstr(p.user, "Work together with the other agents"));
+    assert_null(strstr(p.user, "REQUEST FORMAT"));
+    llm_prompt_clear(&p);
+}
+
+/* The parser takes the paper template's key ("action") as well as "type". */
+static void test_parser_takes_both_keys(void **state)
+{
+    (void)state;
+    const char *reply = "{\"actions\": [{\"action\": \"broadcast\", \"content\": \"hi\"}, "
+                        "{\"type\": \"broadcast\", \"content\": \"ho\"}], "
+                        "\"private_thoughts\": \"x\"}";
+    env_decision_t *d = env_decision_new();
+    char why[128];
+    assert_int_equal(llm_parse_reply(reply, strlen(reply), d, NULL, NULL, why, sizeof why), 2);
+    assert_int_equal(env_decision_actions(d)[0].kind, ENV_ACT_BROADCAST);
+    env_decision_destroy(&d);
+}
+
+/* -------------------------------------------------- a user's own file -- */
+
+static void test_user_template_verbatim(void **state)
+{
+    (void)state;
+    /* No tags at all: the file is the prompt, byte for byte. */
+    const char *plain = "Plain words, {single braces}, \"quotes\", $5 and a tab\there.\n\n"
+                        "No trailing newline";
+    const char *path = s_write("plain.txt", plain);
+    char set[700];
+    snprintf(set, sizeof set, "llm.prompt=%s", path);
+    const char *const sets[] = {"seed=7", set, NULL};
+    llm_prompt_t p;
+    char *flat = s_preview(sets, 2, 2, &p);
+    assert_null(p.system);
+    assert_string_equal(p.user, plain);
+    assert_non_null(strstr(flat, path)); /* labelled with the file it came from */
+    free(flat);
+    llm_prompt_clear(&p);
+
+    /* With parts and variables, including a built-in piece. */
+    const char *own = "{{$system}}\nRole: {{agent}} of {{n_agents}}.\n{{/system}}\n"
+                      "Round {{round}} of {{rounds}}; tasks:\n"
+                      "{{#tasks}}\n* {{id}} needs {{pieces_joined}}\n{{/tasks}}\n"
+                      "{{> paper/limit}}";
+    path = s_write("own.tmpl", own);
+    snprintf(set, sizeof set, "seats.1.prompt=%s", path);
+    const char *const sets2[] = {"seed=7", "seats=[{policy: llm, model: m, count: 10}]", set, NULL};
+    free(s_preview(sets2, 2, 2, &p));
+    assert_string_equal(p.system, "Role: agent_2 of 10.\n");
+    assert_true(strncmp(p.user, "Round 2 of 20; tasks:\n* task_", 29) == 0);
+    assert_non_null(strstr(p.user, " needs "));
+    assert_non_null(strstr(p.user, "There is no limit on your actions in a round"));
+    llm_prompt_clear(&p);
+    /* ... and only that seat: agent_1 still reads the paper prompt */
+    free(s_preview(sets2, 1, 2, &p));
+    assert_non_null(strstr(p.user, "You are Agent agent_1,"));
+    llm_prompt_clear(&p);
+}
+
+/* -------------------------------------------------------------- errors -- */
+
+/* Loads (and renders) `text` from a file; returns the error message. */
+static const char *s_error_of(const char *name, const char *text)
+{
+    static char err[600];
+    const char *path = s_write(name, text);
+    err[0] = '\0';
+    llm_tmpl_t *t = llm_tmpl_load(path, err, sizeof err);
+    if (t) {
+        json_t *m =
+            json_pack("{s:s, s:[{s:i}], s:b}", "agent", "agent_1", "items", "n", 1, "yes", 1);
+        char *sys, *user;
+        if (llm_tmpl_render(t, m, &sys, &user, err, sizeof err) == 0) {
+            free(sys);
+            free(user);
+            err[0] = '\0';
+        }
+        json_decref(m);
+        llm_tmpl_destroy(&t);
+    }
+    return err;
+}
+
+static void s_expect(const char *name, const char *text, int line, const char *what)
+{
+    const char *e = s_error_of(name, text);
+    char want[600];
+    snprintf(want, sizeof want, "%s/%s:%d: ", s_dir, name, line);
+    if (strncmp(e, want, strlen(want)) != 0 || !strstr(e, what))
+        fail_msg("%s: expected \"%s...%s...\", got \"%s\"", name, want, what, e);
+}
+
+static void test_error_unknown_variable(void **state)
+{
+    (void)state;
+    s_expect("unknown.tmpl", "Hello {{agent}}\n\nand {{agnet}}\n", 3, "unknown variable \"agnet\"");
+    s_expect("unknown2.tmpl", "{{#items}}\n{{n}} {{missing.deep}}\n{{/items}}\n", 2,
+             "unknown variable \"missing.deep\"");
+}
+
+static void test_error_unclosed_section(void **state)
+{
+    (void)state;
+    s_expect("unclosed.tmpl", "a\n{{#items}}\nb\n", 2, "section \"items\" is never closed");
+}
+
+static void test_error_mismatched_close(void **state)
+{
+    (void)state;
+    s_expect("mismatch.tmpl", "{{#items}}\n{{^yes}}\nx\n{{/items}}\n", 4,
+             "{{/items}} closes \"yes\", opened at line 2");
+    s_expect("stray.tmpl", "x\ny\n{{/items}}\n", 3, "{{/items}} closes nothing");
+}
+
+static void test_error_bad_include(void **state)
+{
+    (void)state;
+    s_expect("include.tmpl", "one\n{{> no/such/piece}}\n", 2, "cannot include \"no/such/piece\"");
+    /* a template that includes itself */
+    s_expect("loop.tmpl", "{{> loop.tmpl}}\n", 1, "nests more than");
+    /* an error inside an included file names that file */
+    s_write("inner.tmpl", "fine\n{{#items}}\n");
+    const char *e = s_error_of("outer.tmpl", "{{> inner.tmpl}}\n");
+    char want[600];
+    snprintf(want, sizeof want, "%s/inner.tmpl:2: section \"items\" is never closed", s_dir);
+    assert_true(strncmp(e, want, strlen(want)) == 0);
+}
+
+static void test_error_tags_and_parts(void **state)
+{
+    (void)state;
+    s_expect("open.tmpl", "ok\nbroken {{agent\n", 2, "not closed with }}");
+    s_expect("empty.tmpl", "x {{}}\n", 1, "empty tag");
+    s_expect("part.tmpl", "{{$assistant}}\nx\n{{/assistant}}\n", 1, "unknown part");
+    s_expect("nest.tmpl", "{{$system}}\n{{$user}}\n{{/user}}\n{{/system}}\n", 2,
+             "parts do not nest");
+    s_expect("list.tmpl", "{{items}}\n", 1, "is a list, not a value");
+    s_expect("at.tmpl", "{{@first}}\n", 1, "outside a list");
+    /* a missing file, and the config that names it */
+    char err[600];
+    assert_null(llm_tmpl_load("/nonexistent/x.tmpl", err, sizeof err));
+    assert_non_null(strstr(err, "/nonexistent/x.tmpl: cannot read the template"));
+    const char *cfg = s_write("c.yaml", "llm:\n  prompt: missing.tmpl\n");
+    pl_config_t *c = pl_config_load(cfg, err, sizeof err);
+    assert_null(c);
+    char want[600];
+    snprintf(want, sizeof want, "%s:2: llm.prompt: cannot read the template", cfg);
+    if (strncmp(err, want, strlen(want)) != 0) fail_msg("got \"%s\"", err);
+    cfg = s_write("m.yaml", "agents:\n  mode: mixd\n");
+    assert_null(pl_config_load(cfg, err, sizeof err));
+    assert_non_null(strstr(err, "m.yaml:2: agents.mode: unknown mode \"mixd\""));
+}
+
+/* The agent's seat refuses a broken template when it starts, not at its
+ * first turn: a misspelt variable in a file fails llm_prompter_new. */
+static void test_prompter_checks_at_start(void **state)
+{
+    (void)state;
+    const char *path =
+        s_write("typo.tmpl", "Round {{round}}\n{{#tasks}}{{idd}}{{/tasks}}\n{{agnet}}\n");
+    pl_seat_t seat = {.prompt = (char *)path};
+    env_config_t rules;
+    env_config_paper(&rules);
+    agt_context_t ctx = {.agent = 0, .rules = &rules, .seat = &seat};
+    char err[600];
+    assert_null(llm_prompter_new(&ctx, err, sizeof err));
+    char want[600];
+    snprintf(want, sizeof want, "%s:3: unknown variable \"agnet\"", path);
+    assert_true(strncmp(err, want, strlen(want)) == 0);
+    /* the built-ins all load and render an empty turn */
+    static const char *const names[] = {"paper", "clear", "cache"};
+    for (size_t i = 0; i < 3; i++) {
+        seat.prompt = (char *)names[i];
+        llm_prompter_t *p = llm_prompter_new(&ctx, err, sizeof err);
+        if (!p) fail_msg("%s: %s", names[i], err);
+        assert_string_equal(llm_prompter_name(p), names[i]);
+        assert_true(llm_prompter_cacheable(p) == (i == 2));
+        llm_prompter_destroy(&p);
+    }
+}
+
+/* ---------------------------------------------------- `parley prompt` -- */
+
+static int s_run(const char *args, char **out)
+{
+    const char *bin = getenv("PARLEY_BIN");
+    assert_non_null(bin);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s/parley prompt %s 2>&1", bin, args);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    for (size_t got; (got = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
+        n += got;
+        if (n + 1 >= cap) buf = realloc(buf, cap *= 2);
+    }
+    buf[n] = '\0';
+    int st = pclose(f);
+    *out = buf;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_cli_prompt(void **state)
+{
+    (void)state;
+    const char *src = getenv("PARLEY_SRC");
+    char args[1024], path[1024], *out;
+    snprintf(args, sizeof args, "%s/examples/paper.yaml --seat agent_3 --round 3 --seed 7", src);
+    assert_int_equal(s_run(args, &out), 0);
+    snprintf(path, sizeof path, "%s/tests/llm/golden/paper-baseline.txt", src);
+    char *want = s_read(path);
+    assert_non_null(want);
+    assert_string_equal(out, want); /* examples/paper.yaml is the paper preset */
+    free(want);
+    free(out);
+
+    snprintf(args, sizeof args, "default --seat 3 --round 2 --set llm.prompt=cache --part system");
+    assert_int_equal(s_run(args, &out), 0);
+    assert_true(strncmp(out, "You are agent_3, one of 10 agents", 33) == 0);
+    free(out);
+
+    assert_int_equal(s_run("default --seat agent_11 --round 2", &out), 2);
+    assert_non_null(strstr(out, "--seat agent_11: no such seat (agent_1 .. agent_10)"));
+    free(out);
+    assert_int_equal(s_run("default --seat agent_1 --round 21", &out), 2);
+    assert_non_null(strstr(out, "--round 21: not a round of this game (1 .. 20)"));
+    free(out);
+    assert_int_equal(s_run("default --round 2", &out), 2);
+    assert_non_null(strstr(out, "--seat and --round are needed"));
+    free(out);
+    assert_int_equal(s_run("--help", &out), 0);
+    assert_non_null(strstr(out, "usage: parley prompt CONFIG --seat ID --round N"));
+    free(out);
+    snprintf(args, sizeof args, "default --seat 1 --round 1 --set llm.prompt=%s/nope.tmpl", s_dir);
+    assert_int_equal(s_run(args, &out), 2);
+    assert_non_null(strstr(out, "nope.tmpl"));
+    free(out);
+}
+
+/* ---------------------------------------------- the cache arrangement -- */
+
+/* Mean share of each of agent_3's prompts that is an unchanged prefix of its
+ * previous one, over five rounds of perfect play. */
+static double s_prefix_shares(const char *spec)
+{
+    char set[64];
+    snprintf(set, sizeof set, "llm.prompt=%s", spec);
+    const char *const sets[] = {"seed=7", set, NULL};
     char *prev = NULL;
     double sum = 0;
-    int n = 0;
-    uint64_t rng = 1;
     for (int round = 1; round <= 5; round++) {
-        if (round > 1) assert_int_equal(env_round_begin(w.g), ENV_OK);
-        int cnt;
-        const int *order = env_round_order(w.g, &cnt);
-        for (int k = 0; k < cnt; k++) {
-            int a = order[k];
-            env_obs_t o;
-            assert_int_equal(env_observe(w.g, a, ENV_TURN_NORMAL, &o), ENV_OK);
-            if (a == 2) {
-                w.obs = o;
-                char *cur = s_render(&w, layout);
-                if (prev) {
-                    sum += llm_prefix_share(prev, cur);
-                    n++;
-                }
-                free(prev);
-                prev = cur;
-                assert_int_equal(env_observe(w.g, a, ENV_TURN_NORMAL, &o), ENV_OK);
-            }
-            assert_int_equal(env_policy_decide(ENV_POLICY_PERFECT, &w.names, &o, &rng, d), ENV_OK);
-            env_result_t res[256];
-            size_t na = env_decision_count(d);
-            assert_true(na <= 256);
-            assert_int_equal(
-                env_apply(w.g, a, ENV_TURN_NORMAL, env_decision_actions(d), na, NULL, res), ENV_OK);
-        }
-        env_round_end(w.g);
+        llm_prompt_t p;
+        free(s_preview(sets, 3, round, &p));
+        char *cur = llm_prompt_flat(&p);
+        llm_prompt_clear(&p);
+        if (prev) sum += llm_prefix_share(prev, cur);
+        free(prev);
+        prev = cur;
     }
     free(prev);
-    env_decision_destroy(&d);
-    env_game_destroy(&w.g);
-    *mean = n ? sum / n : 0;
+    return sum / 4;
 }
 
 static void test_cache_layout_keeps_a_longer_prefix(void **state)
 {
     (void)state;
-    double paper, cache;
-    s_prefix_shares(LLM_LAYOUT_PAPER, &paper);
-    s_prefix_shares(LLM_LAYOUT_CACHE, &cache);
-    print_message("prefix share: paper %.3f, cache %.3f\n", paper, cache);
-    assert_true(cache > paper);
-}
-
-static void test_prefix_share(void **state)
-{
-    (void)state;
+    double clear = s_prefix_shares("clear"), cache = s_prefix_shares("cache");
+    print_message("prefix share: clear %.3f, cache %.3f\n", clear, cache);
+    assert_true(cache > clear);
     assert_true(llm_prefix_share(NULL, "abc") == 0);
     assert_true(llm_prefix_share("abcd", "abcd") == 1);
     assert_true(llm_prefix_share("abXd", "abcd") == 0.5);
 }
 
+static int s_setup(void **state)
+{
+    (void)state;
+    return mkdtemp(s_dir) ? 0 : -1;
+}
+
+static int s_teardown(void **state)
+{
+    (void)state;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sections_in_order),
-        cmocka_unit_test(test_transparency),
-        cmocka_unit_test(test_goal_by_type),
+        cmocka_unit_test(test_golden_paper_baseline),
+        cmocka_unit_test(test_golden_paper_policy),
+        cmocka_unit_test(test_golden_paper_competitive_uncooperative),
+        cmocka_unit_test(test_golden_paper_auto_fulfill),
+        cmocka_unit_test(test_golden_paper_auto_request),
+        cmocka_unit_test(test_golden_paper_mixed),
+        cmocka_unit_test(test_golden_paper_hidden_board),
+        cmocka_unit_test(test_golden_clear_and_cache),
+        cmocka_unit_test(test_paper_system_and_keys),
+        cmocka_unit_test(test_paper_neutral_goal_is_neutral),
+        cmocka_unit_test(test_paper_board_only_earners),
+        cmocka_unit_test(test_paper_notes_and_requests),
+        cmocka_unit_test(test_paper_variants),
+        cmocka_unit_test(test_parser_takes_both_keys),
+        cmocka_unit_test(test_user_template_verbatim),
+        cmocka_unit_test(test_error_unknown_variable),
+        cmocka_unit_test(test_error_unclosed_section),
+        cmocka_unit_test(test_error_mismatched_close),
+        cmocka_unit_test(test_error_bad_include),
+        cmocka_unit_test(test_error_tags_and_parts),
+        cmocka_unit_test(test_prompter_checks_at_start),
+        cmocka_unit_test(test_cli_prompt),
         cmocka_unit_test(test_cache_layout_keeps_a_longer_prefix),
-        cmocka_unit_test(test_prefix_share),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
