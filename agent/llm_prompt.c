@@ -684,6 +684,20 @@ llm_prompter_t *llm_prompter_new(const agt_context_t *ctx, char *err, size_t err
     return s_prompter(llm_prompt_spec(ctx), ctx, err, errlen);
 }
 
+int llm_prompt_check(const pl_config_t *cfg, int seat, char *err, size_t errlen)
+{
+    if (!cfg || seat < 0 || seat >= cfg->n_seats) {
+        snprintf(err, errlen, "no such seat");
+        return -1;
+    }
+    agt_context_t ctx = {
+        .agent = seat, .rules = &cfg->game, .seat = &cfg->seats[seat], .config = cfg};
+    llm_prompter_t *p = llm_prompter_new(&ctx, err, errlen);
+    if (!p) return -1;
+    llm_prompter_destroy(&p);
+    return 0;
+}
+
 void llm_prompter_destroy(llm_prompter_t **pp)
 {
     if (!pp || !*pp) return;

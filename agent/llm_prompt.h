@@ -65,6 +65,10 @@ bool llm_prompter_cacheable(const llm_prompter_t *p);
 int llm_prompter_render(const llm_prompter_t *p, const agt_context_t *ctx, const env_obs_t *obs,
                         const char *feedback, llm_prompt_t *out, char *err, size_t errlen);
 
+/* Loads and dry-renders seat index `seat`'s template before a game starts
+ * (`parley run`). Returns 0, or -1 with "FILE:LINE: message" in err. */
+int llm_prompt_check(const pl_config_t *cfg, int seat, char *err, size_t errlen);
+
 /* One turn with a built-in layout (tests, benchmarks). Returns 0, or
  * ENV_ENOMEM / ENV_EINVAL. */
 int llm_prompt_render(const agt_context_t *ctx, const env_obs_t *obs, llm_layout_t layout,

@@ -17,6 +17,7 @@
 #include "cli_proc.h"
 
 #include "env.h"
+#include "llm_prompt.h"
 #include "llm_provider.h"
 #include "pl_config.h"
 
@@ -211,6 +212,10 @@ int cli_run_main(int argc, char **argv)
         char why[384];
         if (!st->policy || strcmp(st->policy, "llm") != 0) continue;
         if (llm_check_seat(st, why, sizeof why) != 0) {
+            fprintf(stderr, "parley run: agent_%d: %s\n", i + 1, why);
+            goto done;
+        }
+        if (llm_prompt_check(cfg, i, why, sizeof why) != 0) { /* a template error, FILE:LINE */
             fprintf(stderr, "parley run: agent_%d: %s\n", i + 1, why);
             goto done;
         }

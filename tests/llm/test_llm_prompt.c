@@ -611,6 +611,37 @@ static void test_cli_prompt(void **state)
     free(out);
 }
 
+/* `parley run` refuses a seat whose template is broken before any process
+ * starts, naming FILE:LINE. */
+static void test_run_refuses_broken_template(void **state)
+{
+    (void)state;
+    const char *tmpl = s_write("broken.tmpl", "Hi {{agent}}\n{{#tasks}}\n");
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             "simulation: {agents: 2, rounds: 1}\nllm: {prompt: %s}\n"
+             "seats:\n  - {policy: llm, model: m, count: 2}\n",
+             tmpl);
+    const char *cfg = s_write("broken.yaml", yaml);
+    const char *bin = getenv("PARLEY_BIN");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "OPENAI_API_KEY=x %s/parley run %s --out %s/run --quiet 2>&1", bin,
+             cfg, s_dir);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    char out[4096];
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    int st = pclose(f);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    char want[700];
+    snprintf(want, sizeof want, "agent_1: %s:2: section \"tasks\" is never closed", tmpl);
+    if (!strstr(out, want)) fail_msg("expected \"%s\" in:\n%s", want, out);
+    char run[600];
+    snprintf(run, sizeof run, "%s/run/events.jsonl", s_dir);
+    assert_int_equal(access(run, F_OK), -1); /* nothing was started */
+}
+
 /* ---------------------------------------------- the cache arrangement -- */
 
 /* Mean share of each of agent_3's prompts that is an unchanged prefix of its
@@ -685,6 +716,7 @@ int main(void)
         cmocka_unit_test(test_error_tags_and_parts),
         cmocka_unit_test(test_prompter_checks_at_start),
         cmocka_unit_test(test_cli_prompt),
+        cmocka_unit_test(test_run_refuses_broken_template),
         cmocka_unit_test(test_cache_layout_keeps_a_longer_prefix),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
