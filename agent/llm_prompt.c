@@ -6,6 +6,7 @@
  * under `paper.*`, so that a template stays a page of text with no logic
  * beyond "loop" and "if". Line formats of the `clear` template are stable
  * (tests/llm's fake endpoint reads them to play). */
+#define _GNU_SOURCE /* strcasestr */
 #include "llm_prompt.h"
 
 #include <stdarg.h>
@@ -440,6 +441,64 @@ static size_t s_group(int *keys, size_t *n, int key)
     return (*n)++;
 }
 
+/* The study counted a request when one of its own direct messages held one
+ * of a few asking words and named a piece (any piece, held or not), per
+ * recipient and piece in order of the first ask; a message in other words
+ * (its own "REQUEST: ..." form included) was not counted. */
+static void s_paper_requests(s_view_t *v, json_t *out)
+{
+    static const char *const words[] = {"need",    "share",       "please",
+                                        "can you", "do you have", "looking for"};
+    const env_obs_t *o = v->obs;
+    const env_names_t *nm = v->ctx->names;
+    if (!nm) return;
+    typedef struct {
+        int to, piece, count;
+    } s_ask_t;
+    s_ask_t *asks = NULL;
+    size_t n = 0, cap = 0;
+    int found[64];
+    for (size_t i = 0; i < o->n_msgs; i++) {
+        const env_msg_t *msg = o->msgs[i];
+        if (!msg || msg->from != o->agent || !msg->content) continue;
+        bool asking = false;
+        for (size_t w = 0; w < sizeof words / sizeof words[0] && !asking; w++)
+            asking = strcasestr(msg->content, words[w]) != NULL;
+        if (!asking) continue;
+        size_t nf = env_find_pieces(nm, msg->content, found, 64);
+        for (size_t k = 0; k < nf; k++) {
+            size_t j = 0;
+            while (j < n && !(asks[j].to == msg->to && asks[j].piece == found[k])) j++;
+            if (j == n) {
+                if (n == cap) {
+                    s_ask_t *a = realloc(asks, (cap = cap ? cap * 2 : 16) * sizeof *a);
+                    if (!a) {
+                        v->oom = true;
+                        free(asks);
+                        return;
+                    }
+                    asks = a;
+                }
+                asks[n++] = (s_ask_t){msg->to, found[k], 0};
+            }
+            asks[j].count++;
+        }
+    }
+    /* grouped by recipient, in order of the first ask of each */
+    for (size_t g = 0; g < n; g++) {
+        bool first = true;
+        for (size_t j = 0; j < g && first; j++) first = asks[j].to != asks[g].to;
+        for (size_t j = g; first && j < n; j++) {
+            if (asks[j].to != asks[g].to) continue;
+            s_push(v, out,
+                   json_pack("{s:s, s:s, s:i, s:b, s:b}", "piece", s_piece(v, asks[j].piece),
+                             "holder", s_agent(v, asks[j].to), "count", asks[j].count, "plural",
+                             asks[j].count != 1, "unanswered_rule", asks[j].count > 2));
+        }
+    }
+    free(asks);
+}
+
 static void s_past(s_view_t *v, json_t *m, json_t *paper)
 {
     const env_obs_t *o = v->obs;
@@ -498,12 +557,7 @@ static void s_past(s_view_t *v, json_t *m, json_t *paper)
         s_push(v, by_to, json_pack("{s:s, s:o}", "to", to, "pieces_joined", s_str_take(&joined)));
         s_push(v, vals_to, json_pack("{s:s, s:o}", "to", to, "values_joined", s_str_take(&vals)));
     }
-    nk = 0;
-    for (size_t i = 0; keys && i < o->n_requests; i++) s_group(keys, &nk, o->requests[i].holder);
-    for (size_t g = 0; keys && g < nk; g++)
-        for (size_t i = 0; i < o->n_requests; i++)
-            if (o->requests[i].holder == keys[g])
-                s_push(v, by_holder, json_deep_copy(json_array_get(reqs, i)));
+    s_paper_requests(v, by_holder);
     nk = 0;
     for (size_t i = 0; keys && i < o->n_received; i++) s_group(keys, &nk, o->received[i].from);
     for (size_t g = 0; keys && g < nk; g++) {
@@ -523,7 +577,7 @@ static void s_past(s_view_t *v, json_t *m, json_t *paper)
     s_set(v, paper, "values_sent", vals_to);
     s_set(v, paper, "values_received", vals_from);
     s_set(v, paper, "has_values", json_boolean(any_values));
-    s_set(v, paper, "has_past", json_boolean(any_values || o->n_requests));
+    s_set(v, paper, "has_past", json_boolean(any_values || json_array_size(by_holder)));
 }
 
 static void s_thoughts_exchanges(s_view_t *v, json_t *m, json_t *paper)

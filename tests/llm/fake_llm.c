@@ -259,7 +259,7 @@ static char *s_play_paper(const char *prompt)
     static piece_t inv[512];
     int n_inv = 0;
     json_t *actions = json_array();
-    const char *s, *end, *sent_end = NULL, *asked_end = NULL, *dir_end = NULL;
+    const char *s, *end, *sent_end = NULL, *dir_end = NULL;
     char line[8192], me[64] = "";
     const char *you = strstr(prompt, "You are Agent ");
     if (you) sscanf(you, "You are Agent %63[^,]", me);
@@ -274,7 +274,8 @@ static char *s_play_paper(const char *prompt)
             n_inv++;
         }
     const char *sent = s_psection(prompt, "Information you have already sent:\n", &sent_end);
-    const char *asked = s_psection(prompt, "Information you have asked for:\n", &asked_end);
+    const char *history_end;
+    const char *history = s_psection(prompt, "Message History:\n", &history_end);
     const char *dir = s_psection(prompt, "Information Directory:\n", &dir_end);
     const char *dm_end;
     for (s = s_psection(prompt, "Message History:\n", &dm_end); s && s < dm_end;
@@ -334,13 +335,15 @@ static char *s_play_paper(const char *prompt)
                      hit = strstr(hit + 1, pieces[k]))
                     if (hit[-1] == ' ' && (hit[pl] == ',' || hit[pl] == '\0')) held = true;
                 if (!held) continue;
+                /* The paper prompt lists only requests worded with its
+                 * asking words, so "REQUEST: ..." is found in the history. */
                 char ask[300];
-                snprintf(ask, sizeof ask, "  From %s: %s (", holder, pieces[k]);
+                snprintf(ask, sizeof ask, "You to %s: REQUEST: %s for ", holder, pieces[k]);
                 bool again = false;
-                for (const char *q = asked; q && q < asked_end && !again;
-                     q = s_next_line(q, asked_end)) {
+                for (const char *q = history; q && q < history_end && !again;
+                     q = s_next_line(q, history_end)) {
                     char al[1024];
-                    s_line(q, asked_end, al, sizeof al);
+                    s_line(q, history_end, al, sizeof al);
                     again = strncmp(al, ask, strlen(ask)) == 0;
                 }
                 if (again) continue;
