@@ -30,9 +30,10 @@ static int s_turn(env_game_t *g, int a, env_turn_kind_t kind, const env_names_t 
 }
 
 int llm_preview(const pl_config_t *cfg, int seat, int round, llm_prompt_t *out, const char **spec,
-                char *err, size_t errlen)
+                json_t **data, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
+    if (data) *data = NULL;
     if (!cfg) {
         snprintf(err, errlen, "no configuration");
         return -1;
@@ -84,6 +85,11 @@ int llm_preview(const pl_config_t *cfg, int seat, int round, llm_prompt_t *out, 
                     goto done;
                 }
                 rc = llm_prompter_render(pr, &ctx, &o, NULL, out, err, errlen);
+                if (rc == 0 && data && !(*data = llm_prompt_model(&ctx, &o, NULL))) {
+                    llm_prompt_clear(out);
+                    snprintf(err, errlen, "out of memory");
+                    rc = -1;
+                }
                 goto done;
             }
             if (s_turn(g, a, ENV_TURN_NORMAL, &names, d, &res, &cap)) goto oom;

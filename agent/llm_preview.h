@@ -14,9 +14,10 @@
 
 /* Renders agent index `seat`'s prompt at its turn of round `round` (1-based)
  * into *out (owned by the caller, llm_prompt_clear). `spec`, if not NULL,
- * receives the template's name (static or owned by cfg). Returns 0, or -1 with
- * a sentence in err (bad seat or round, template error "FILE:LINE: ..."). */
+ * receives the template's name (static or owned by cfg); `data`, if not NULL,
+ * the tree the template read (caller decrefs). Returns 0, or -1 with a
+ * sentence in err (bad seat or round, template error "FILE:LINE: ..."). */
 int llm_preview(const pl_config_t *cfg, int seat, int round, llm_prompt_t *out, const char **spec,
-                char *err, size_t errlen);
+                json_t **data, char *err, size_t errlen);
 
 #endif

@@ -1,6 +1,6 @@
 /* llm_prompt.h: an observation -> the text a model reads.
  *
- * The words live in templates (prompts/*.tmpl, llm_template.h), never here:
+ * The words live in templates (the .tmpl files of prompts/, llm_template.h), never here:
  * this module turns the structured observation into the data tree a template
  * reads (llm_prompt_model; every variable is listed in docs/LLM.md), picks the
  * seat's template and renders it. Built-in templates:

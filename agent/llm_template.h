@@ -1,6 +1,6 @@
 /* llm_template.h: a small template language for prompts (a subset of mustache).
  *
- * Prompts are data (prompts/*.tmpl, or a researcher's own file): a template is
+ * Prompts are data (the .tmpl files of prompts/, or a researcher's own file): a template is
  * rendered against a jansson tree that llm_prompt builds from the structured
  * observation. No C mustache library is packaged in Debian, hence this one.
  *

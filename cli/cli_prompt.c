@@ -10,6 +10,8 @@
 #include "pl_config.h"
 
 #include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,7 @@
 static void s_usage(FILE *f)
 {
     fprintf(f, "usage: parley prompt CONFIG --seat ID --round N [--seed S] [--set key=value]...\n"
-               "                     [--part system|user]\n"
+               "                     [--part system|user] [--data]\n"
                "Prints the prompt seat ID's model would receive at its turn in round N: the game\n"
                "of CONFIG is played with perfect agents at every seat up to that turn, then the\n"
                "seat's observation is rendered with its template (llm.prompt, the seat's prompt,\n"
@@ -28,6 +30,8 @@ static void s_usage(FILE *f)
                "  --seed   the game's seed\n"
                "  --set    override one key, e.g. llm.prompt=clear (repeatable)\n"
                "  --part   print only that part, unlabelled (for diffs and scripts)\n"
+               "  --data   print the data the template reads, as JSON (the variables of\n"
+               "           docs/LLM.md with this turn's values), instead of the prompt\n"
                "Output: a line \"=== system (TEMPLATE) ===\" and the system message (when the\n"
                "template has one), then \"=== user (TEMPLATE) ===\" and the user message.\n"
                "Exit status: 0, 2 for a bad option, seat, round or configuration.\n");
@@ -45,17 +49,17 @@ static int s_seat(const char *s)
 
 int cli_prompt_main(int argc, char **argv)
 {
-    enum { O_SEAT = 1, O_ROUND, O_SEED, O_SET, O_PART, O_HELP };
-    static const struct option opts[] = {{"seat", required_argument, NULL, O_SEAT},
-                                         {"round", required_argument, NULL, O_ROUND},
-                                         {"seed", required_argument, NULL, O_SEED},
-                                         {"set", required_argument, NULL, O_SET},
-                                         {"part", required_argument, NULL, O_PART},
-                                         {"help", no_argument, NULL, O_HELP},
-                                         {NULL, 0, NULL, 0}};
+    enum { O_SEAT = 1, O_ROUND, O_SEED, O_SET, O_PART, O_DATA, O_HELP };
+    static const struct option opts[] = {
+        {"seat", required_argument, NULL, O_SEAT}, {"round", required_argument, NULL, O_ROUND},
+        {"seed", required_argument, NULL, O_SEED}, {"set", required_argument, NULL, O_SET},
+        {"part", required_argument, NULL, O_PART}, {"data", no_argument, NULL, O_DATA},
+        {"help", no_argument, NULL, O_HELP},       {NULL, 0, NULL, 0}};
     const char *seat_arg = NULL, *round_arg = NULL, *seed = NULL, *part = NULL;
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int n_sets = 0, c, status = 2;
+    bool want_data = false;
+    json_t *data = NULL;
     pl_config_t *cfg = NULL;
     llm_prompt_t pr = {0};
     char err[1024] = "";
@@ -80,6 +84,9 @@ int cli_prompt_main(int argc, char **argv)
             break;
         case O_PART:
             part = optarg;
+            break;
+        case O_DATA:
+            want_data = true;
             break;
         case O_HELP:
         case 'h':
@@ -132,8 +139,17 @@ int cli_prompt_main(int argc, char **argv)
         goto done;
     }
     const char *spec = NULL;
-    if (llm_preview(cfg, seat, (int)round, &pr, &spec, err, sizeof err) != 0) goto bad;
-    if (part) {
+    if (llm_preview(cfg, seat, (int)round, &pr, &spec, want_data ? &data : NULL, err, sizeof err) !=
+        0)
+        goto bad;
+    if (data) {
+        if (json_dumpf(data, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
+            perror("parley prompt: stdout");
+            status = 1;
+            goto done;
+        }
+        putchar('\n');
+    } else if (part) {
         const char *text = strcmp(part, "system") == 0 ? pr.system : pr.user;
         fputs(text ? text : "", stdout);
     } else {
@@ -150,6 +166,7 @@ int cli_prompt_main(int argc, char **argv)
 bad:
     fprintf(stderr, "parley prompt: %s\n", err);
 done:
+    json_decref(data);
     llm_prompt_clear(&pr);
     pl_config_destroy(&cfg);
     free(sets);

@@ -98,7 +98,7 @@ static char *s_preview(const char *const *sets, int seat, int round, llm_prompt_
     llm_prompt_t p;
     const char *spec = NULL;
     char err[512];
-    if (llm_preview(c, seat - 1, round, &p, &spec, err, sizeof err) != 0) fail_msg("%s", err);
+    if (llm_preview(c, seat - 1, round, &p, &spec, NULL, err, sizeof err) != 0) fail_msg("%s", err);
     char *flat = s_labelled(&p, spec);
     if (out)
         *out = p;
@@ -591,6 +591,16 @@ static void test_cli_prompt(void **state)
     snprintf(args, sizeof args, "default --seat 3 --round 2 --set llm.prompt=cache --part system");
     assert_int_equal(s_run(args, &out), 0);
     assert_true(strncmp(out, "You are agent_3, one of 10 agents", 33) == 0);
+    free(out);
+
+    /* --data: the variables a template reads, with this turn's values */
+    assert_int_equal(s_run("default --seat 3 --round 2 --data", &out), 0);
+    json_t *data = json_loads(out, 0, NULL);
+    assert_non_null(data);
+    assert_string_equal(json_string_value(json_object_get(data, "agent")), "agent_3");
+    assert_int_equal(json_integer_value(json_object_get(data, "round")), 2);
+    assert_true(json_is_array(json_object_get(json_object_get(data, "paper"), "board_ranked")));
+    json_decref(data);
     free(out);
 
     assert_int_equal(s_run("default --seat agent_11 --round 2", &out), 2);
