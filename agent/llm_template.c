@@ -112,15 +112,6 @@ const char *llm_tmpl_builtin(const char *name, const char **origin)
     return NULL;
 }
 
-const char *const *llm_tmpl_builtin_names(void)
-{
-    static const char *names[256];
-    if (!names[0])
-        for (size_t i = 0; i < llm_prompt_n_builtins && i + 1 < 256; i++)
-            names[i] = llm_prompt_builtins[i].name;
-    return names;
-}
-
 /* Reads a whole file (NUL-terminated, caller frees), or NULL with errno. */
 static char *s_read_file(const char *path)
 {

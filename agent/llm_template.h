@@ -35,8 +35,6 @@ typedef struct llm_tmpl llm_tmpl_t;
 /* Built-in template text by name ("paper", "paper/goal-neutral"), or NULL.
  * `origin`, if not NULL, receives its path in the source tree. */
 const char *llm_tmpl_builtin(const char *name, const char **origin);
-/* Names of the built-in templates, NULL-terminated (static). */
-const char *const *llm_tmpl_builtin_names(void);
 
 /* Loads a template and everything it includes: `spec` names a built-in
  * template or a file. Returns an owned template, or NULL with "FILE:LINE:

@@ -430,6 +430,45 @@ static void test_user_template_verbatim(void **state)
     llm_prompt_clear(&p);
 }
 
+/* The agents read the resolved configuration that `parley run` writes
+ * (pl_config_to_json): the prompt keys must survive it, a relative FILE made
+ * absolute from the configuration's directory. */
+static void test_config_keys_round_trip(void **state)
+{
+    (void)state;
+    s_write("mine.tmpl", "Hello {{agent}}\n");
+    const char *path = s_write("keys.yaml", "llm:\n  prompt: mine.tmpl\nagents:\n  mode: mixed\n"
+                                            "simulation: {agents: 2}\n"
+                                            "seats:\n  - {policy: llm, model: m, prompt: clear}\n"
+                                            "  - {policy: perfect}\n");
+    char err[600], want[700];
+    pl_config_t *c = pl_config_load(path, err, sizeof err);
+    if (!c) fail_msg("%s", err);
+    char *dir = realpath(s_dir, NULL);
+    assert_non_null(dir);
+    snprintf(want, sizeof want, "%s/mine.tmpl", dir);
+    free(dir);
+    assert_string_equal(c->llm_prompt, want);
+    assert_true(pl_config_mixed(c));
+    assert_string_equal(c->seats[0].prompt, "clear");
+    json_t *j = pl_config_to_json(c);
+    char *text = json_dumps(j, 0);
+    json_decref(j);
+    pl_config_t *d = pl_config_parse(text, strlen(text), "config.json", err, sizeof err);
+    free(text);
+    if (!d) fail_msg("%s", err);
+    assert_string_equal(d->llm_prompt, want);
+    assert_true(pl_config_mixed(d));
+    assert_string_equal(d->seats[0].prompt, "clear");
+    assert_null(d->seats[1].prompt);
+    pl_config_destroy(&d);
+    pl_config_destroy(&c);
+    c = pl_config_default();
+    assert_false(pl_config_mixed(c));
+    assert_null(c->llm_prompt);
+    pl_config_destroy(&c);
+}
+
 /* -------------------------------------------------------------- errors -- */
 
 /* Loads (and renders) `text` from a file; returns the error message. */
@@ -719,6 +758,7 @@ int main(void)
         cmocka_unit_test(test_paper_variants),
         cmocka_unit_test(test_parser_takes_both_keys),
         cmocka_unit_test(test_user_template_verbatim),
+        cmocka_unit_test(test_config_keys_round_trip),
         cmocka_unit_test(test_error_unknown_variable),
         cmocka_unit_test(test_error_unclosed_section),
         cmocka_unit_test(test_error_mismatched_close),
