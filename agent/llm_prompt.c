@@ -701,6 +701,80 @@ const char *llm_prompt_spec(const agt_context_t *ctx)
     return "paper";
 }
 
+/* Renders two made-up turns before the game: an empty one (every list
+ * empty, every switch off) and one with one item in every list and every
+ * switch on, so that a misspelt name fails when the seat starts, not at the
+ * first turn that happens to reach it. */
+static int s_dry_run(const llm_prompter_t *p, const agt_context_t *ctx, char *err, size_t errlen)
+{
+    int me = ctx->agent;
+    const char *ids[1] = {"agent_1"}, *pieces[1] = {"Q1 sales data"};
+    env_names_t one = {1, 1, ids, pieces};
+    agt_context_t c = *ctx;
+    if (!c.names || c.names->n_agents <= me || c.names->n_pieces < 1) {
+        c.names = &one;
+        me = c.agent = 0;
+    }
+    static const int task_pieces[1] = {0};
+    env_task_view_t task = {"task_1",
+                            "Calculate the quarterly revenue by combining the required data.", 1,
+                            task_pieces};
+    env_holding_t held = {0, 50};
+    env_msg_t msg = {me, me, 1, "a message"};
+    const env_msg_t *msgs[1] = {&msg};
+    env_note_t note = {1, "a notification"};
+    env_sent_t sent = {me, 0, 50, 1};
+    env_received_t recv = {me, 0, 50, 1};
+    env_request_t req = {me, 0, 3, true};
+    env_exchange_t ex = {me, me, 1, 1};
+    env_invalid_t bad = {0, ENV_EBAD_ACTION, "a reason"};
+    env_board_row_t row = {me, 10000, 1};
+    uint32_t count[1] = {1};
+    const int *dir[1] = {task_pieces};
+    env_obs_t o;
+    memset(&o, 0, sizeof o);
+    o.agent = me;
+    o.type = c.type;
+    o.round = 1;
+    o.rounds = c.rules ? c.rules->rounds : 1;
+    llm_prompt_t out;
+    if (llm_prompter_render(p, &c, &o, NULL, &out, err, errlen) != 0) return -1;
+    llm_prompt_clear(&out);
+    o.kind = ENV_TURN_REPLY;
+    o.has_board = o.has_thoughts = o.has_exchanges = true;
+    o.board = &row;
+    o.n_board = 1;
+    o.tasks = &task;
+    o.n_tasks = 1;
+    o.inventory = &held;
+    o.n_inventory = 1;
+    if (c.names == &one) {
+        o.dir_count = count;
+        o.dir_pieces = dir;
+    }
+    o.msgs = msgs;
+    o.n_msgs = 1;
+    o.notes = &note;
+    o.n_notes = 1;
+    o.sent = &sent;
+    o.n_sent = 1;
+    o.received = &recv;
+    o.n_received = 1;
+    o.requests = &req;
+    o.n_requests = 1;
+    o.thoughts = &note;
+    o.n_thoughts = 1;
+    o.broadcasts = &msg;
+    o.n_broadcasts = 1;
+    o.exchanges = &ex;
+    o.n_exchanges = 1;
+    o.invalid = &bad;
+    o.n_invalid = 1;
+    if (llm_prompter_render(p, &c, &o, "a problem", &out, err, errlen) != 0) return -1;
+    llm_prompt_clear(&out);
+    return 0;
+}
+
 static llm_prompter_t *s_prompter(const char *spec, const agt_context_t *ctx, char *err,
                                   size_t errlen)
 {
@@ -714,15 +788,7 @@ static llm_prompter_t *s_prompter(const char *spec, const agt_context_t *ctx, ch
     if (!p->tmpl) goto fail;
     p->cacheable = strcmp(spec, "cache") == 0 ||
                    (llm_tmpl_builtin(spec, NULL) == NULL && llm_tmpl_has_system(p->tmpl));
-    /* A dry run on an empty turn: a misspelt name fails before any call. */
-    env_obs_t empty;
-    memset(&empty, 0, sizeof empty);
-    empty.agent = ctx->agent;
-    empty.round = 1;
-    empty.rounds = ctx->rules ? ctx->rules->rounds : 1;
-    llm_prompt_t out;
-    if (llm_prompter_render(p, ctx, &empty, NULL, &out, err, errlen) != 0) goto fail;
-    llm_prompt_clear(&out);
+    if (s_dry_run(p, ctx, err, errlen) != 0) goto fail;
     return p;
 fail:
     llm_prompter_destroy(&p);
@@ -783,6 +849,9 @@ int llm_prompter_render(const llm_prompter_t *p, const agt_context_t *ctx, const
     }
     int rc = llm_tmpl_render(p->tmpl, model, &out->system, &out->user, err, errlen);
     json_decref(model);
+    /* a researcher's file may hold bytes a JSON request cannot carry */
+    if (rc == 0 && out->system) s_utf8_fix(out->system);
+    if (rc == 0) s_utf8_fix(out->user);
     return rc;
 }
 

@@ -579,6 +579,13 @@ static void test_prompter_checks_at_start(void **state)
     char want[600];
     snprintf(want, sizeof want, "%s:3: unknown variable \"agnet\"", path);
     assert_true(strncmp(err, want, strlen(want)) == 0);
+    /* a typo inside a list is found too, though the empty first turn has no
+     * tasks: the check also renders a turn with one item in every list */
+    path = s_write("typo2.tmpl", "Round {{round}}\n{{#tasks}}\n{{idd}}\n{{/tasks}}\n");
+    seat.prompt = (char *)path;
+    assert_null(llm_prompter_new(&ctx, err, sizeof err));
+    snprintf(want, sizeof want, "%s:3: unknown variable \"idd\"", path);
+    if (strncmp(err, want, strlen(want)) != 0) fail_msg("got \"%s\"", err);
     /* the built-ins all load and render an empty turn */
     static const char *const names[] = {"paper", "clear", "cache"};
     for (size_t i = 0; i < 3; i++) {
