@@ -4,6 +4,7 @@
  * reactive perfect seats right after the turn that asked them), stopped at
  * the seat's normal turn in the round asked for. */
 #include "llm_preview.h"
+#include "llm_model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +86,7 @@ int llm_preview(const pl_config_t *cfg, int seat, int round, llm_prompt_t *out, 
                     goto done;
                 }
                 rc = llm_prompter_render(pr, &ctx, &o, NULL, out, err, errlen);
-                if (rc == 0 && data && !(*data = llm_prompt_model(&ctx, &o, NULL))) {
+                if (rc == 0 && data && !(*data = llm_model_new(&ctx, &o, NULL))) {
                     llm_prompt_clear(out);
                     snprintf(err, errlen, "out of memory");
                     rc = -1;

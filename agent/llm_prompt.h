@@ -1,9 +1,9 @@
 /* llm_prompt.h: an observation -> the text a model reads.
  *
  * The words live in templates (the .tmpl files of prompts/, llm_template.h), never here:
- * this module turns the structured observation into the data tree a template
- * reads (llm_prompt_model; every variable is listed in docs/LLM.md), picks the
- * seat's template and renders it. Built-in templates:
+ * llm_model turns the structured observation into the data tree a template
+ * reads (every variable is listed in docs/LLM.md); this module picks the seat's
+ * template, checks it and renders it. Built-in templates:
  *   paper  the study's prompt: its information, section by section and in its
  *          order, with its quirks; it picks the study's own variant for the
  *          automated arms and for mixed games (agents.mode: mixed)
@@ -42,12 +42,6 @@ typedef struct {
 /* The template a seat reads: its own `prompt`, else the configuration's
  * `llm.prompt`, else its `prompt_layout`, else "paper". Never NULL. */
 const char *llm_prompt_spec(const agt_context_t *ctx);
-
-/* The data a template reads for one turn (docs/LLM.md, "Template variables").
- * `feedback` (may be NULL) lists what was wrong with the previous reply.
- * Uses ctx->names, ctx->rules, ctx->type, ctx->config. Caller decrefs; NULL
- * when out of memory. */
-json_t *llm_prompt_model(const agt_context_t *ctx, const env_obs_t *obs, const char *feedback);
 
 /* One seat's loaded template. */
 typedef struct llm_prompter llm_prompter_t;
