@@ -295,6 +295,8 @@ static void test_ten_llm_seats_play_and_record(void **state)
         const char *rq = s_str(c, "request_body"), *rs = s_str(c, "response_body");
         if (!strstr(rq, you) || !strstr(rq, round))
             fail_msg("%s: the recorded request is not its prompt of this round", agent);
+        /* the paper template's system message is recorded with it */
+        assert_non_null(strstr(rq, "You are one of the agents of a corporation."));
         assert_non_null(strstr(rs, oa ? "chat.completion" : "\"type\":\"message\""));
         assert_non_null(strstr(rs, "actions"));
         per_seat[a]++;
