@@ -1172,14 +1172,19 @@ bool pl_config_mixed(const pl_config_t *c)
 
 /* A prompt value that is not a bare word (a built-in template's name) is a
  * FILE: relative to the configuration file's directory, made absolute so the
- * agents (which read a copy of the configuration) find it. */
+ * agents (which read a copy of the configuration) find it. A missing path
+ * made of words and slashes may name a built-in piece ("paper/automated");
+ * the agents and `parley run` check that it does. */
 static int s_prompt_path(s_ctx_t *x, char **spec, const char *key, int line)
 {
     const char *v = *spec;
     if (!v || !*v) return 0;
-    bool word = true;
-    for (const char *q = v; *q && word; q++)
-        word = (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_' || *q == '-';
+    bool word = true, name = true; /* name: a word, or words joined by '/' */
+    for (const char *q = v; *q; q++) {
+        bool w = (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_' || *q == '-';
+        word = word && w;
+        name = name && (w || *q == '/');
+    }
     if (word || v[0] == '/') return 0;
     char dir[4096] = ".";
     const char *slash = x->lines ? strrchr(x->name, '/') : NULL;
@@ -1187,6 +1192,7 @@ static int s_prompt_path(s_ctx_t *x, char **spec, const char *key, int line)
     char joined[8192];
     snprintf(joined, sizeof joined, "%s/%s", dir, v);
     char *abs = realpath(joined, NULL);
+    if (!abs && name && errno == ENOENT) return 0; /* "paper/automated": a built-in piece */
     if (!abs)
         return s_fail(x, line, "%s: cannot read the template \"%s\": %s", key, joined,
                       strerror(errno));

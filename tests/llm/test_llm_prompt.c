@@ -463,6 +463,16 @@ static void test_config_keys_round_trip(void **state)
     assert_null(d->seats[1].prompt);
     pl_config_destroy(&d);
     pl_config_destroy(&c);
+    /* a built-in variant named directly is a name, not a file */
+    static const char *const forced[] = {"seed=7", "llm.prompt=paper/automated", NULL};
+    llm_prompt_t p;
+    char *flat = s_preview(forced, 3, 2, &p);
+    assert_non_null(strstr(flat, "=== user (paper/automated) ==="));
+    assert_non_null(p.system);
+    assert_non_null(strstr(p.user, "Revenue Board:\n"));
+    assert_null(strstr(p.user, "Work together")); /* the automated goal */
+    free(flat);
+    llm_prompt_clear(&p);
     c = pl_config_default();
     assert_false(pl_config_mixed(c));
     assert_null(c->llm_prompt);
