@@ -394,11 +394,6 @@ static llm_tmpl_t *s_parse(const char *text, const char *label, const char *dir,
     return t;
 }
 
-llm_tmpl_t *llm_tmpl_parse(const char *text, const char *name, char *err, size_t errlen)
-{
-    return s_parse(text ? text : "", name ? name : "(template)", NULL, false, err, errlen);
-}
-
 llm_tmpl_t *llm_tmpl_load(const char *spec, char *err, size_t errlen)
 {
     if (!spec || !*spec) {

@@ -40,9 +40,6 @@ const char *llm_tmpl_builtin(const char *name, const char **origin);
  * template or a file. Returns an owned template, or NULL with "FILE:LINE:
  * message" in err. */
 llm_tmpl_t *llm_tmpl_load(const char *spec, char *err, size_t errlen);
-/* Same from text in memory; `name` is used in messages and includes resolve
- * against built-ins and against files relative to the current directory. */
-llm_tmpl_t *llm_tmpl_parse(const char *text, const char *name, char *err, size_t errlen);
 void llm_tmpl_destroy(llm_tmpl_t **t);
 
 /* Renders against `model`. *system (NULL if the template has no system part)
