@@ -479,8 +479,9 @@ static int s_emit(s_render_t *r, const s_node_t *n, const char *s, size_t len)
     return 0;
 }
 
-/* The value `name` names, or NULL with the error written. `loop` gets the
- * list position for @first/@last/@index. */
+/* The value `name` names, searched from the innermost section outwards, or
+ * NULL with the error written. @first/@last/@index are made up from the
+ * innermost list into *tmp, which the caller decrefs. */
 static const json_t *s_lookup(s_render_t *r, const s_node_t *n, const char *name, json_t **tmp)
 {
     *tmp = NULL;
