@@ -263,7 +263,12 @@ static json_t *s_named_description(s_view_t *v, const env_task_view_t *t)
         s_cat(v, &list, "%s\"%s\"", k ? " and " : "", s_piece(v, t->pieces[k]));
     const char *d = t->description ? t->description : "";
     const char *at = strstr(d, "the required data");
-    if (at)
+    bool names_all = t->n_pieces > 0;
+    for (int k = 0; k < t->n_pieces && names_all; k++)
+        names_all = strstr(d, s_piece(v, t->pieces[k])) != NULL;
+    if (names_all) /* a description that already names its pieces stays as it is */
+        s_cat(v, &out, "%s", d);
+    else if (at)
         s_cat(v, &out, "%.*s%s%s", (int)(at - d), d, list.p ? list.p : "",
               at + strlen("the required data"));
     else
