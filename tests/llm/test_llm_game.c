@@ -15,6 +15,7 @@
  * HTTP requests the fake served are exactly the attempts recorded). */
 #include "e2e.h"
 #include "fake_proc.h"
+#include "parley_proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,46 +46,10 @@ static char s_key[64]; /* this run's API key: unique, so that finding it means a
 
 /* ------------------------------------------------------------ helpers -- */
 
-/* Runs `parley run` with args, stdout and stderr into files under dir; waits up
- * to GAME_MS, then kills it. Returns its exit status (-1: hung, killed). */
 static int s_parley(const char *dir, const char *const *args, char *out, size_t outlen, char *err,
                     size_t errlen)
 {
-    char prog[1024], out_path[1200], err_path[1200];
-    const char *bin = getenv("PARLEY_BIN");
-    snprintf(prog, sizeof prog, "%s/parley", bin ? bin : "./bin");
-    snprintf(out_path, sizeof out_path, "%s/parley.out", dir);
-    snprintf(err_path, sizeof err_path, "%s/parley.err", dir);
-    const char *argv[32] = {prog, "run"};
-    int n = 2;
-    for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (o < 0 || e < 0) _exit(127);
-        dup2(o, 1);
-        dup2(e, 2);
-        execv(prog, (char *const *)argv);
-        _exit(127);
-    }
-    assert_true(pid > 0);
-    int rc = e2e_wait(pid, GAME_MS);
-    if (rc < 0) e2e_reap(pid); /* parley run's children die with it */
-    const char *paths[2] = {out_path, err_path};
-    char *bufs[2] = {out, err};
-    size_t lens[2] = {outlen, errlen};
-    for (int i = 0; i < 2; i++) {
-        bufs[i][0] = '\0';
-        FILE *f = fopen(paths[i], "r");
-        if (!f) continue;
-        size_t got = fread(bufs[i], 1, lens[i] - 1, f);
-        bufs[i][got] = '\0';
-        fclose(f);
-    }
-    return rc;
+    return parley_run(dir, args, GAME_MS, out, outlen, err, errlen);
 }
 
 /* The configuration of a game of 5 openai and 5 anthropic seats against the
