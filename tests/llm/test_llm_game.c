@@ -373,6 +373,44 @@ static void test_faults_survived_or_recorded(void **state)
     if (s_grep_dir(f->run, s_key, leak, sizeof leak)) fail_msg("the API key is in %s", leak);
 }
 
+/* reply_format tools on both wire formats: the fake answers with vendor-shaped
+ * tool calls, and the game is played through them. */
+static void test_tool_calls_play_a_game(void **state)
+{
+    fx_t *f = *state;
+    const char *fargs[] = {"--key", s_key, NULL};
+    f->fake = fake_start(fargs, &f->port);
+    assert_true(f->fake > 0);
+    const char *cfg = s_config(f->dir, f->port, ", reply_format: tools", "");
+    const char *args[] = {cfg, "--out", f->run, "--quiet", NULL};
+    char out[4096], err[8192];
+    int rc = s_parley(f->dir, args, out, sizeof out, err, sizeof err);
+    if (rc != 0) fail_msg("parley run exited %d\nstdout: %s\nstderr: %s", rc, out, err);
+    print_message("10 llm seats on tool calls: %s", out);
+    json_t *done = e2e_events(f->run, "task_completed");
+    assert_true(json_array_size(done) > 0);
+    json_decref(done);
+    json_t *dec = e2e_events(f->run, "decision");
+    assert_int_equal(json_array_size(dec), N_SEATS * ROUNDS);
+    long calls_made[2] = {0, 0};
+    size_t i;
+    json_t *d;
+    json_array_foreach(dec, i, d)
+    {
+        json_t *c = json_array_get(json_object_get(d, "calls"), 0);
+        bool oa = atoi(s_str(d, "agent") + 6) <= 5;
+        assert_string_equal(s_str(c, "reply_format"), "tools");
+        long n = (long)json_integer_value(json_object_get(c, "tool_calls"));
+        /* every action of the turn came from one tool call */
+        assert_int_equal(n, (long)json_integer_value(json_object_get(d, "actions")));
+        if (n) assert_string_equal(s_str(c, "stop_reason"), "tool_use");
+        assert_non_null(strstr(s_str(c, "request_body"), "\"tools\""));
+        calls_made[oa ? 0 : 1] += n;
+    }
+    json_decref(dec);
+    assert_true(calls_made[0] > 0 && calls_made[1] > 0);
+}
+
 /* `parley run` checks every llm seat's key before it starts anything. */
 static void test_missing_key_reported_before_start(void **state)
 {
@@ -394,6 +432,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ten_llm_seats_play_and_record, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_faults_survived_or_recorded, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_tool_calls_play_a_game, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_missing_key_reported_before_start, s_setup,
                                         s_teardown),
     };
