@@ -124,10 +124,10 @@ static void s_explain_empty(const s_llm_t *p, const llm_reply_t *r, int n, char 
     llm_fmt(parse, sizeof parse, "%s", why);
     if (n < 0) {
         llm_fmt(why, len, "out of memory");
-    } else if (!strcmp(r->stop_reason, "refusal")) {
-        llm_fmt(why, len, "the model refused: %.200s", r->refusal[0] ? r->refusal : "(no text)");
     } else if (n > 0) {
         return;
+    } else if (!strcmp(r->stop_reason, "refusal")) {
+        llm_fmt(why, len, "the model refused: %.200s", r->refusal[0] ? r->refusal : "(no text)");
     } else if (!strcmp(r->stop_reason, "max_tokens")) {
         int max = p->ctx.seat->max_tokens;
         if (max <= 0 && p->provider == LLM_ANTHROPIC) max = PL_ANTHROPIC_MAX_TOKENS;
