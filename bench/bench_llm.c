@@ -379,7 +379,7 @@ static int s_formats(const char *url, int calls)
     b.seat.timeout = 120;
     printf("replies that parse, %d calls per row, max_tokens 200, %s:\n", calls, url);
     printf("| wire format | reply_format | parsed | with actions | cut at max_tokens | tool calls "
-           "| mean s |\n|---|---|---|---|---|---|---|\n");
+           "| failed calls | mean s |\n|---|---|---|---|---|---|---|---|\n");
     for (int pv = 0; pv < 2; pv++)
         for (int f = 0; f < 4; f++) {
             if (pv == 1 && f == 1) continue; /* anthropic has no json_object: refused */
@@ -411,9 +411,9 @@ static int s_formats(const char *url, int calls)
             }
             double mean = (s_now() - t0) / calls;
             agt_llm_ops.destroy(p);
-            printf("| %s | %s | %d/%d (%.0f%%) | %d | %d | %d | %.2f |%s\n", providers[pv],
-                   formats[f], parsed, calls, 100.0 * parsed / calls, acted, cut, tools, mean,
-                   failed ? " (some calls failed)" : "");
+            printf("| %s | %s | %d/%d (%.0f%%) | %d | %d | %d | %d | %.2f |\n", providers[pv],
+                   formats[f], parsed, calls, 100.0 * parsed / calls, acted, cut, tools, failed,
+                   mean);
             fflush(stdout);
         }
     s_teardown(&b);

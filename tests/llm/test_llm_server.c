@@ -176,9 +176,9 @@ static void s_game(const char *oa_format, const char *an_format)
              "information: {total_pieces: 16, pieces_per_agent: 4}\n"
              "timing: {turn_timeout: 60}\n"
              "seats:\n"
-             "  - {policy: llm, count: 2, provider: openai, model: tiny, max_tokens: 160,\n"
+             "  - {policy: llm, count: 2, provider: openai, model: tiny, max_tokens: 120,\n"
              "     base_url: \"http://127.0.0.1:%d/v1\", reply_format: %s, timeout: 50}\n"
-             "  - {policy: llm, count: 2, provider: anthropic, model: tiny, max_tokens: 160,\n"
+             "  - {policy: llm, count: 2, provider: anthropic, model: tiny, max_tokens: 120,\n"
              "     base_url: \"http://127.0.0.1:%d/v1\", reply_format: %s, timeout: 50}\n",
              ROUNDS, s_port, oa_format, s_port, an_format);
     const char *cfg = e2e_write(dir, "game.yaml", text);
@@ -198,7 +198,7 @@ static void s_game(const char *oa_format, const char *an_format)
 
     json_t *dec = e2e_events(run, "decision");
     assert_int_equal(json_array_size(dec), 4 * ROUNDS);
-    int parsed = 0, with_actions = 0, cut = 0, no_tool = 0;
+    int parsed = 0, with_actions = 0, cut = 0, no_tool = 0, failed = 0;
     size_t i;
     json_t *d;
     json_array_foreach(dec, i, d)
@@ -217,15 +217,25 @@ static void s_game(const char *oa_format, const char *an_format)
                       s_str(c, "finish_reason"), s_int(c, "tool_calls"), s_int(d, "actions"),
                       empty[0] ? ": " : "", empty);
         assert_string_equal(s_str(c, "provider"), oa ? "openai" : "anthropic");
-        assert_int_equal(s_int(c, "http_status"), 200);
-        assert_int_equal(s_int(c, "attempts"), 1);
-        assert_string_equal(s_str(c, "error"), "");
+        assert_string_equal(s_str(c, "reply_format"), format);
+        const char *error = s_str(c, "error");
+        if (s_int(c, "http_status") != 200) {
+            /* llama-server answers 500 now and then when its own chat-template parser
+             * cannot read a reply: retried, and if it persists, an empty turn that
+             * says so; the game goes on */
+            assert_int_equal(s_int(c, "http_status"), 500);
+            assert_non_null(strstr(error, "HTTP 500"));
+            assert_non_null(strstr(empty, "model call failed"));
+            failed++;
+            continue;
+        }
+        if (error[0] && strncmp(error, "recovered after", 15) != 0)
+            fail_msg("%s: a call that succeeded records an error: %s", s_str(d, "agent"), error);
         assert_true(s_int(c, "tokens_in") > 0);
         assert_true(s_int(c, "tokens_out") > 0);
         /* what the server said it ran (start.sh's --alias), and its build */
         assert_string_equal(s_str(c, "model_reported"), "tiny-random");
         if (oa) assert_true(strlen(s_str(c, "system_fingerprint")) > 0);
-        assert_string_equal(s_str(c, "reply_format"), format);
         if (strcmp(stop, "end") != 0 && strcmp(stop, "max_tokens") != 0)
             fail_msg("stop reason \"%s\" (%s)", stop, s_str(c, "finish_reason"));
         /* the request asked in the provider's own way */
@@ -243,7 +253,7 @@ static void s_game(const char *oa_format, const char *an_format)
         }
         if (!strcmp(stop, "max_tokens")) {
             cut++;
-            if (s_int(d, "actions") == 0) assert_non_null(strstr(empty, "cut at max_tokens (160)"));
+            if (s_int(d, "actions") == 0) assert_non_null(strstr(empty, "cut at max_tokens (120)"));
             continue;
         }
         /* a reply that ended by itself parsed (the grammar or the schema held it) */
@@ -254,9 +264,10 @@ static void s_game(const char *oa_format, const char *an_format)
     }
     json_decref(dec);
     print_message("%s / %s: %d of %d replies parsed, %d with actions, %d cut at max_tokens, "
-                  "%d without the tool call asked for\n",
-                  oa_format, an_format, parsed, 4 * ROUNDS, with_actions, cut, no_tool);
+                  "%d without the tool call asked for, %d calls failed\n",
+                  oa_format, an_format, parsed, 4 * ROUNDS, with_actions, cut, no_tool, failed);
     assert_true(parsed > 0);
+    assert_true(failed <= 4 * ROUNDS / 4); /* a server that fails more is not one to test against */
 }
 
 static void test_text(void **state)
