@@ -24,6 +24,7 @@
  *   refusal          a refusal (OpenAI message.refusal; Anthropic stop_reason refusal)
  *   length           a played reply cut in the middle, stopped at max_tokens
  *   notool           a played reply as text, even when the request offers tools
+ *   stop:WORD        a reply with no text whose finish_reason / stop_reason is WORD
  * A request that offers tools gets its played actions as tool calls (one per
  * action; Anthropic's forced "decision" tool gets the whole decision as its
  * input); a request with a json_schema response_format gets bare JSON. Replies
@@ -79,6 +80,7 @@ typedef struct pending {
     json_t *decision; /* the played decision, for tool calls */
     int tools;        /* 0: text reply; 1: one tool call per action; 2: forced "decision" */
     bool refusal, cut;
+    char stop[32]; /* stop:WORD */
     int prompt_chars;
     struct event *ev;
     int fd;
@@ -160,6 +162,7 @@ static void s_ok(pending_t *p)
         json_t *content = json_pack("[{s:s, s:s, s:s}]", "type", "thinking", "thinking",
                                     "I should reply with JSON.", "signature", "fake");
         const char *stop = p->refusal ? "refusal" : p->cut ? "max_tokens" : "end_turn";
+        if (p->stop[0]) stop = p->stop;
         if (p->tools == 2) {
             json_array_append_new(content, json_pack("{s:s, s:s, s:s, s:O}", "type", "tool_use",
                                                      "id", "toolu_fake0", "name", "decision",
@@ -194,7 +197,7 @@ static void s_ok(pending_t *p)
                          reasoning);
     } else {
         json_t *msg = json_pack("{s:s}", "role", "assistant");
-        const char *finish = p->cut ? "length" : "stop";
+        const char *finish = p->stop[0] ? p->stop : p->cut ? "length" : "stop";
         if (p->refusal) {
             json_object_set_new(msg, "content", json_null());
             json_object_set_new(msg, "refusal", json_string("I'm sorry, I can't help with that."));
@@ -683,6 +686,11 @@ static void s_on_request(struct evhttp_request *req, void *arg)
         p->text = s_play_text(p->decision, bare);
         p->tools = strcmp(step, "notool") == 0 ? 0 : want_tools;
         p->refusal = strcmp(step, "refusal") == 0;
+        if (strncmp(step, "stop:", 5) == 0) { /* an empty reply stopped for WORD */
+            snprintf(p->stop, sizeof p->stop, "%s", step + 5);
+            p->tools = 0;
+            p->text[0] = '\0';
+        }
         if (strcmp(step, "length") == 0) { /* cut mid-way, as a token limit cuts */
             p->cut = true;
             p->tools = 0;

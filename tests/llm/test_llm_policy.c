@@ -552,6 +552,19 @@ static void test_stop_reasons_recorded(void **state)
         assert_string_equal(f.out->empty_reason, "no JSON object in the reply");
         s_fx_end(&f);
 
+        /* a stop word parley has a name for, and one it has not */
+        s_one(&f, pv, "text", prov ? "stop:stop_sequence" : "stop:content_filter");
+        c = &f.out->calls[0];
+        assert_string_equal(c->stop_reason, prov ? "stop_sequence" : "content_filter");
+        if (!prov) assert_non_null(strstr(f.out->empty_reason, "content filter"));
+        s_fx_end(&f);
+        s_one(&f, pv, "text", "stop:pause_turn");
+        c = &f.out->calls[0];
+        assert_string_equal(c->stop_reason, "other");
+        assert_string_equal(c->finish_reason, "pause_turn");
+        assert_string_equal(f.out->empty_reason, "empty reply");
+        s_fx_end(&f);
+
         /* tools offered, none called: recorded as such, the text read as a decision */
         s_one(&f, pv, "tools", "notool");
         c = &f.out->calls[0];
