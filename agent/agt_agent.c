@@ -154,6 +154,13 @@ static void s_on_policy_decided(void *arg, uint64_t turn_id, agt_outcome_t *o)
             mc[i].request_body = c->request_body ? c->request_body : (char *)"";
             mc[i].response_body = c->response_body ? c->response_body : (char *)"";
             mc[i].prefix_share = c->prefix_share;
+            mc[i].stop_reason = (char *)c->stop_reason;
+            mc[i].finish_reason = (char *)c->finish_reason;
+            mc[i].system_fingerprint = (char *)c->system_fingerprint;
+            mc[i].refusal = (char *)c->refusal;
+            mc[i].reply_format = (char *)c->reply_format;
+            mc[i].tool_calls = c->tool_calls;
+            mc[i].thinking_blocks = c->thinking_blocks;
             d.calls[i] = &mc[i];
         }
     }

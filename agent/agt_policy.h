@@ -37,9 +37,16 @@ typedef struct {
     int64_t tokens_in, tokens_out, tokens_reasoning, tokens_cached;
     double cost_usd;
     char error[256];
-    char *request_body;  /* owned; keys never in it */
-    char *response_body; /* owned */
-    double prefix_share; /* share of the prompt unchanged from the last turn */
+    char *request_body;     /* owned; keys never in it */
+    char *response_body;    /* owned */
+    double prefix_share;    /* share of the prompt unchanged from the last turn */
+    char stop_reason[32];   /* end, max_tokens, refusal, tool_use, content_filter, other */
+    char finish_reason[64]; /* the server's own word for it */
+    char system_fingerprint[128];
+    char refusal[512];     /* the refusal text, when the model refused */
+    char reply_format[16]; /* what was asked: text, json_object, json_schema, tools */
+    int tool_calls;        /* tool calls in the reply */
+    int thinking_blocks;   /* thinking / reasoning blocks in the reply */
 } agt_call_t;
 
 typedef struct {

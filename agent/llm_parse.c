@@ -241,6 +241,8 @@ static void s_send_information(s_ctx_t *x, json_t *item, const char *to)
     if (!info) info = s_field(item, "pieces");
     json_t *values = s_field(item, "values");
     json_t *list = NULL;
+    json_t *as_map = NULL; /* `values` given as a list: [{piece, value}] (strict schemas),
+                              or integers in the order of `information` */
     if (json_is_string(info))
         list = json_pack("[O]", info);
     else if (json_is_array(info))
@@ -257,8 +259,27 @@ static void s_send_information(s_ctx_t *x, json_t *item, const char *to)
         x->oom = true;
         goto done;
     }
+    if (json_is_array(values)) {
+        as_map = json_object();
+        size_t k;
+        json_t *e;
+        json_array_foreach(values, k, e)
+        {
+            const char *piece = json_string_value(json_object_get(e, "piece"));
+            if (!piece) piece = json_string_value(json_object_get(e, "name"));
+            json_t *v = json_object_get(e, "value");
+            if (!piece && !json_is_object(e) && k < n) { /* a bare number */
+                piece = json_string_value(json_array_get(list, k));
+                v = e;
+            }
+            if (as_map && piece && v) json_object_set(as_map, piece, v);
+        }
+        values = as_map;
+    }
     if (!json_is_object(values)) {
-        s_drop(x, item, "send_information needs `values`: an object giving each piece's value");
+        s_drop(x, item,
+               "send_information needs `values`: an object giving each piece's value (or a "
+               "list of {piece, value})");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
@@ -290,6 +311,7 @@ static void s_send_information(s_ctx_t *x, json_t *item, const char *to)
     }
     s_kept(x, item, env_decision_send_many(x->d, to, n, names, vals));
 done:
+    json_decref(as_map);
     free(names);
     free(vals);
     json_decref(list);

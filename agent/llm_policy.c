@@ -30,6 +30,7 @@ typedef struct {
     agt_context_t ctx; /* pointers inside are the agent's, valid for the game */
     llm_provider_t provider;
     llm_prompter_t *prompter; /* the seat's template (llm.prompt / prompt) */
+    llm_reply_format_t format;
     char *key;
     llm_http_t *http;
     llm_http_call_t *call;
@@ -115,6 +116,39 @@ static llm_http_verdict_t s_judge(void *arg, long status, const char *body, size
     return LLM_HTTP_FAIL; /* 400, 401, 403, 404...: the request itself is wrong */
 }
 
+/* Why a turn has no actions, in the reply's own terms: a refusal, a reply cut
+ * at max_tokens (told apart from a malformed one), a missing tool call. */
+static void s_explain_empty(const s_llm_t *p, const llm_reply_t *r, int n, char *why, size_t len)
+{
+    char parse[256];
+    llm_fmt(parse, sizeof parse, "%s", why);
+    if (n < 0) {
+        llm_fmt(why, len, "out of memory");
+    } else if (n > 0) {
+        return;
+    } else if (!strcmp(r->stop_reason, "refusal")) {
+        llm_fmt(why, len, "the model refused: %.200s", r->refusal[0] ? r->refusal : "(no text)");
+    } else if (!strcmp(r->stop_reason, "max_tokens")) {
+        int max = p->ctx.seat->max_tokens;
+        if (max <= 0 && p->provider == LLM_ANTHROPIC) max = PL_ANTHROPIC_MAX_TOKENS;
+        if (max > 0)
+            llm_fmt(why, len, "the reply was cut at max_tokens (%d) before its decision: %s", max,
+                    parse);
+        else
+            llm_fmt(why, len,
+                    "the reply was cut at the server's token limit before its decision: "
+                    "%s",
+                    parse);
+    } else if (!strcmp(r->stop_reason, "content_filter")) {
+        llm_fmt(why, len, "the provider's content filter stopped the reply: %s", parse);
+    } else if (!r->tool_calls && p->format == LLM_REPLY_TOOLS) {
+        llm_fmt(why, len, "the reply made no tool call; its text: %s", parse);
+    } else if (!r->tool_calls && p->format == LLM_REPLY_JSON_SCHEMA &&
+               p->provider == LLM_ANTHROPIC) {
+        llm_fmt(why, len, "the reply did not call the forced decision tool; its text: %s", parse);
+    }
+}
+
 static void s_on_http_done(void *arg, llm_http_result_t *res)
 {
     s_llm_t *p = arg;
@@ -130,6 +164,7 @@ static void s_on_http_done(void *arg, llm_http_result_t *res)
     const pl_seat_t *seat = p->ctx.seat;
     llm_fmt(call.provider, sizeof call.provider, "%s", llm_provider_name(p->provider));
     llm_fmt(call.model_requested, sizeof call.model_requested, "%s", seat->model);
+    llm_fmt(call.reply_format, sizeof call.reply_format, "%s", llm_reply_format_name(p->format));
     call.http_status = (int)res->status;
     call.attempts = res->attempts;
     call.latency_s = res->latency_s;
@@ -161,25 +196,26 @@ static void s_on_http_done(void *arg, llm_http_result_t *res)
             call.tokens_out = r.tokens_out;
             call.tokens_reasoning = r.tokens_reasoning;
             call.tokens_cached = r.tokens_cached;
+            llm_fmt(call.stop_reason, sizeof call.stop_reason, "%s", r.stop_reason);
+            llm_fmt(call.finish_reason, sizeof call.finish_reason, "%s", r.finish_reason);
+            llm_fmt(call.system_fingerprint, sizeof call.system_fingerprint, "%s", r.fingerprint);
+            llm_fmt(call.refusal, sizeof call.refusal, "%s", r.refusal);
+            call.tool_calls = r.tool_calls;
+            call.thinking_blocks = r.thinking_blocks;
             const pl_price_t *price = NULL;
             if (p->ctx.config) {
                 price = pl_config_price(p->ctx.config, seat->model);
                 if (!price && r.model[0]) price = pl_config_price(p->ctx.config, r.model);
             }
             call.cost_usd = llm_cost(price, r.tokens_in, r.tokens_cached, r.tokens_out);
+            /* tool calls are the decision; a reply without one is read as text */
+            const char *dtext = r.tool_decision ? r.tool_decision : r.text;
             void *dctx[2] = {o, p};
             int n = o->decision
-                        ? llm_parse_reply(r.text, strlen(r.text), o->decision, s_on_parse_drop,
-                                          dctx, o->empty_reason, sizeof o->empty_reason)
+                        ? llm_parse_reply(dtext, strlen(dtext), o->decision, s_on_parse_drop, dctx,
+                                          o->empty_reason, sizeof o->empty_reason)
                         : -1;
-            if (n < 0)
-                llm_fmt(o->empty_reason, sizeof o->empty_reason, "out of memory");
-            else if (n == 0 && r.stop_reason[0] &&
-                     (!strcmp(r.stop_reason, "length") || !strcmp(r.stop_reason, "max_tokens"))) {
-                size_t l = strlen(o->empty_reason);
-                llm_fmt(o->empty_reason + l, sizeof o->empty_reason - l,
-                        " (the reply hit the token limit)");
-            }
+            s_explain_empty(p, &r, n, o->empty_reason, sizeof o->empty_reason);
             PL_INFO("LLM-CALL",
                     "turn %llu: %s HTTP %d, %d attempt(s), %.2f s, %lld+%lld tokens, "
                     "%d action(s)",
@@ -215,8 +251,10 @@ static int s_create(void **self, const agt_context_t *ctx, char *err, size_t err
     if (!p) goto oom;
     p->ctx = *ctx;
     p->provider = (llm_provider_t)llm_provider_from_name(ctx->seat->provider);
-    if (ctx->seat->api_key_env && *ctx->seat->api_key_env) {
-        p->key = strdup(getenv(ctx->seat->api_key_env)); /* checked non-NULL above */
+    p->format = (llm_reply_format_t)llm_reply_format_from_name(ctx->seat->reply_format);
+    const char *key_env = pl_seat_key_env(ctx->seat); /* NULL: no key goes out */
+    if (key_env) {
+        p->key = strdup(getenv(key_env)); /* checked non-NULL above */
         if (!p->key) goto oom;
     }
     if (!(p->prompter = llm_prompter_new(ctx, err, errlen))) {
@@ -227,10 +265,12 @@ static int s_create(void **self, const agt_context_t *ctx, char *err, size_t err
     p->deliver_ev = evtimer_new(ctx->base, s_on_deliver_fire, p);
     if (!p->http || !p->deliver_ev) goto oom;
     *self = p;
-    PL_INFO("LLM-SEAT", "%s %s at %s, prompt %s", llm_provider_name(p->provider), ctx->seat->model,
+    PL_INFO("LLM-SEAT", "%s %s at %s, prompt %s, reply_format %s, key %s",
+            llm_provider_name(p->provider), ctx->seat->model,
             ctx->seat->base_url && *ctx->seat->base_url ? ctx->seat->base_url
                                                         : llm_provider_default_url(p->provider),
-            llm_prompter_name(p->prompter));
+            llm_prompter_name(p->prompter), llm_reply_format_name(p->format),
+            key_env ? key_env : "none");
     return ENV_OK;
 oom:
     llm_fmt(err, errlen, "out of memory (or libcurl failed to start)");

@@ -12,8 +12,119 @@
 #include <string.h>
 #include <strings.h>
 
-#define ANTHROPIC_VERSION          "2023-06-01"
-#define ANTHROPIC_DEFAULT_MAX_TOKS 4096
+#define ANTHROPIC_VERSION "2023-06-01"
+#define S_DECISION_TOOL   "decision" /* the forced tool of json_schema on anthropic */
+
+static const char *const s_formats[] = {"text", "json_object", "json_schema", "tools"};
+
+int llm_reply_format_from_name(const char *name)
+{
+    if (!name || !*name) return LLM_REPLY_TEXT;
+    for (int i = 0; i < LLM_REPLY_FORMAT_COUNT; i++)
+        if (strcmp(name, s_formats[i]) == 0) return i;
+    return -1;
+}
+
+const char *llm_reply_format_name(llm_reply_format_t f)
+{
+    return (unsigned)f < LLM_REPLY_FORMAT_COUNT ? s_formats[f] : "text";
+}
+
+/* The four actions of GAME.md, each as the fields a tool call or an item of
+ * `actions` carries. Strict-mode shape (OpenAI): every object closed, every
+ * field required; hence `values` is a list of {piece, value}, not a map. */
+static const char s_action_defs[] =
+    "{\"send_message\": {\"description\": \"A direct message to one agent, seen by both of "
+    "you. A request for a piece is a message that names it.\", \"properties\": {\"to\": "
+    "{\"type\": \"string\", \"description\": \"an agent id, e.g. agent_3\"}, \"content\": "
+    "{\"type\": \"string\"}}, \"required\": [\"to\", \"content\"]},"
+    " \"broadcast\": {\"description\": \"A message on the public channel, seen by every "
+    "agent.\", \"properties\": {\"content\": {\"type\": \"string\"}}, \"required\": "
+    "[\"content\"]},"
+    " \"send_information\": {\"description\": \"Give one agent copies of pieces you hold, "
+    "stating each piece's value (you keep yours).\", \"properties\": {\"to\": {\"type\": "
+    "\"string\"}, \"information\": {\"type\": \"array\", \"items\": {\"type\": "
+    "\"string\"}, \"description\": \"piece names\"}, \"values\": {\"type\": \"array\", "
+    "\"description\": \"the value of each listed piece\", \"items\": {\"type\": "
+    "\"object\", \"properties\": {\"piece\": {\"type\": \"string\"}, \"value\": "
+    "{\"type\": \"integer\"}}, \"required\": [\"piece\", \"value\"], "
+    "\"additionalProperties\": false}}}, \"required\": [\"to\", \"information\", "
+    "\"values\"]},"
+    " \"submit_task\": {\"description\": \"Submit one of your tasks once you hold all its "
+    "pieces.\", \"properties\": {\"answer\": {\"type\": \"string\", \"description\": "
+    "\"Combined result of: p1, p2, p3, p4\"}}, \"required\": [\"answer\"]}}";
+
+/* The parameters object of one action's tool (adds the `type` field when
+ * `with_type`, for an item of `actions`). */
+static json_t *s_action_object(const char *name, json_t *def, bool with_type)
+{
+    json_t *props = json_deep_copy(json_object_get(def, "properties"));
+    json_t *req = json_deep_copy(json_object_get(def, "required"));
+    if (!props || !req) goto fail;
+    if (with_type) {
+        if (json_object_set_new(props, "type",
+                                json_pack("{s:s, s:[s]}", "type", "string", "enum", name)) != 0 ||
+            json_array_insert_new(req, 0, json_string("type")) != 0)
+            goto fail;
+    }
+    json_t *o = json_pack("{s:s, s:o, s:o, s:b}", "type", "object", "properties", props, "required",
+                          req, "additionalProperties", 0);
+    return o;
+fail:
+    json_decref(props);
+    json_decref(req);
+    return NULL;
+}
+
+json_t *llm_decision_schema(void)
+{
+    json_t *defs = json_loads(s_action_defs, 0, NULL);
+    json_t *any = json_array();
+    json_t *out = NULL;
+    if (!defs || !any) goto done;
+    const char *name;
+    json_t *def;
+    json_object_foreach(defs, name, def)
+    {
+        if (json_array_append_new(any, s_action_object(name, def, true)) != 0) goto done;
+    }
+    out = json_pack("{s:s, s:{s:{s:s, s:{s:O}}, s:{s:s}}, s:[s, s], s:b}", "type", "object",
+                    "properties", "actions", "type", "array", "items", "anyOf", any,
+                    "private_thoughts", "type", "string", "required", "actions", "private_thoughts",
+                    "additionalProperties", 0);
+done:
+    json_decref(any);
+    json_decref(defs);
+    return out;
+}
+
+/* The tools of reply_format tools: one per action, in the provider's shape. */
+static json_t *s_tools(llm_provider_t p)
+{
+    json_t *defs = json_loads(s_action_defs, 0, NULL);
+    json_t *tools = json_array();
+    if (!defs || !tools) goto fail;
+    const char *name;
+    json_t *def;
+    json_object_foreach(defs, name, def)
+    {
+        json_t *params = s_action_object(name, def, false);
+        const char *desc = json_string_value(json_object_get(def, "description"));
+        json_t *t =
+            p == LLM_ANTHROPIC
+                ? json_pack("{s:s, s:s, s:o}", "name", name, "description", desc, "input_schema",
+                            params)
+                : json_pack("{s:s, s:{s:s, s:s, s:o, s:b}}", "type", "function", "function", "name",
+                            name, "description", desc, "parameters", params, "strict", 1);
+        if (json_array_append_new(tools, t) != 0) goto fail;
+    }
+    json_decref(defs);
+    return tools;
+fail:
+    json_decref(defs);
+    json_decref(tools);
+    return NULL;
+}
 
 int llm_provider_from_name(const char *name)
 {
@@ -52,11 +163,19 @@ int llm_check_seat(const pl_seat_t *seat, char *err, size_t errlen)
                 seat->prompt_layout);
         return -1;
     }
-    if (seat->api_key_env && *seat->api_key_env) {
-        const char *key = getenv(seat->api_key_env);
+    int f = llm_reply_format_from_name(seat->reply_format);
+    if (f < 0) {
+        llm_fmt(err, errlen,
+                "unknown reply_format \"%s\" (use text, json_object, json_schema or "
+                "tools)",
+                seat->reply_format);
+        return -1;
+    }
+    const char *var = pl_seat_key_env(seat);
+    if (var) {
+        const char *key = getenv(var);
         if (!key || !*key) {
-            llm_fmt(err, errlen, "model %s: the API key variable %s is not set", seat->model,
-                    seat->api_key_env);
+            llm_fmt(err, errlen, "model %s: the API key variable %s is not set", seat->model, var);
             return -1;
         }
     }
@@ -123,14 +242,37 @@ static int s_set(json_t *o, const char *k, json_t *v)
     return v ? json_object_set_new(o, k, v) : -1;
 }
 
-static int s_effort_budget(const char *effort)
+/* The anthropic settings that thinking constrains: refused, never adjusted. */
+static int s_anthropic_limits(const pl_seat_t *seat, llm_reply_format_t fmt, int *budget, int *max,
+                              char *err, size_t errlen)
 {
-    if (!effort) return 0;
-    if (strcasecmp(effort, "minimal") == 0 || strcasecmp(effort, "low") == 0) return 1024;
-    if (strcasecmp(effort, "medium") == 0) return 4096;
-    if (strcasecmp(effort, "high") == 0) return 16384;
-    int n = atoi(effort);
-    return n >= 1024 ? n : 0;
+    *budget = pl_seat_thinking_budget(seat);
+    *max = seat->max_tokens > 0 ? seat->max_tokens : PL_ANTHROPIC_MAX_TOKENS;
+    if (*budget < 0) {
+        llm_fmt(err, errlen,
+                "reasoning_effort \"%s\" is not one anthropic seats take (low, "
+                "medium, high, or a budget >= 1024)",
+                seat->reasoning_effort);
+        return -1;
+    }
+    if (*budget && *max <= *budget) {
+        llm_fmt(err, errlen, "max_tokens %d is not above the thinking budget %d", *max, *budget);
+        return -1;
+    }
+    if (*budget && seat->temperature >= 0) {
+        llm_fmt(err, errlen, "anthropic takes no temperature with thinking on");
+        return -1;
+    }
+    if (*budget && fmt == LLM_REPLY_JSON_SCHEMA) {
+        llm_fmt(err, errlen,
+                "a forced tool (reply_format json_schema) is not allowed with thinking");
+        return -1;
+    }
+    if (fmt == LLM_REPLY_JSON_OBJECT) {
+        llm_fmt(err, errlen, "anthropic has no json_object mode (use json_schema or text)");
+        return -1;
+    }
+    return 0;
 }
 
 int llm_request_build(llm_provider_t p, const pl_seat_t *seat, const char *key, const char *system,
@@ -168,10 +310,15 @@ int llm_request_build(llm_provider_t p, const pl_seat_t *seat, const char *key, 
     msgs = json_array();
     if (!body || !msgs) goto oom;
     if (s_set(body, "model", json_string(seat->model ? seat->model : "")) != 0) goto oom;
+    int fmt = llm_reply_format_from_name(seat->reply_format);
+    if (fmt < 0) {
+        llm_fmt(err, errlen, "unknown reply_format \"%s\"", seat->reply_format);
+        goto fail;
+    }
     if (p == LLM_ANTHROPIC) {
-        int budget = s_effort_budget(seat->reasoning_effort);
-        int max = seat->max_tokens > 0 ? seat->max_tokens : ANTHROPIC_DEFAULT_MAX_TOKS;
-        if (budget && max <= budget) max = budget + ANTHROPIC_DEFAULT_MAX_TOKS;
+        int budget, max;
+        if (s_anthropic_limits(seat, (llm_reply_format_t)fmt, &budget, &max, err, errlen) != 0)
+            goto fail;
         if (s_set(body, "max_tokens", json_integer(max)) != 0) goto oom;
         if (system && *system) {
             if (cache_hint) {
@@ -183,12 +330,29 @@ int llm_request_build(llm_provider_t p, const pl_seat_t *seat, const char *key, 
             }
         }
         if (budget) {
-            /* extended thinking; the API then refuses a temperature */
             json_t *th = json_pack("{s:s, s:i}", "type", "enabled", "budget_tokens", budget);
             if (s_set(body, "thinking", th) != 0) goto oom;
-        } else if (seat->temperature >= 0 &&
-                   s_set(body, "temperature", json_real(seat->temperature)) != 0) {
+        }
+        if (seat->temperature >= 0 && s_set(body, "temperature", json_real(seat->temperature)) != 0)
             goto oom;
+        if (fmt == LLM_REPLY_JSON_SCHEMA) {
+            /* The Messages API's long-standing way to hold a reply to a schema: one
+             * tool whose input is the decision, and tool_choice naming it. */
+            json_t *schema = llm_decision_schema();
+            json_t *tools =
+                schema ? json_pack("[{s:s, s:s, s:o}]", "name", S_DECISION_TOOL, "description",
+                                   "Your decision for this turn: your actions and private "
+                                   "thoughts.",
+                                   "input_schema", schema)
+                       : NULL;
+            if (s_set(body, "tools", tools) != 0 ||
+                s_set(body, "tool_choice",
+                      json_pack("{s:s, s:s}", "type", "tool", "name", S_DECISION_TOOL)) != 0)
+                goto oom;
+        } else if (fmt == LLM_REPLY_TOOLS) {
+            if (s_set(body, "tools", s_tools(p)) != 0 ||
+                s_set(body, "tool_choice", json_pack("{s:s}", "type", "auto")) != 0)
+                goto oom;
         }
     } else {
         if (system && *system &&
@@ -204,9 +368,21 @@ int llm_request_build(llm_provider_t p, const pl_seat_t *seat, const char *key, 
         if (seat->reasoning_effort && *seat->reasoning_effort &&
             s_set(body, "reasoning_effort", json_string(seat->reasoning_effort)) != 0)
             goto oom;
-        if (seat->json_mode &&
+        if (fmt == LLM_REPLY_JSON_OBJECT &&
             s_set(body, "response_format", json_pack("{s:s}", "type", "json_object")) != 0)
             goto oom;
+        if (fmt == LLM_REPLY_JSON_SCHEMA) {
+            json_t *schema = llm_decision_schema();
+            json_t *rf =
+                schema ? json_pack("{s:s, s:{s:s, s:o, s:b}}", "type", "json_schema", "json_schema",
+                                   "name", S_DECISION_TOOL, "schema", schema, "strict", 1)
+                       : NULL;
+            if (s_set(body, "response_format", rf) != 0) goto oom;
+        } else if (fmt == LLM_REPLY_TOOLS) {
+            if (s_set(body, "tools", s_tools(p)) != 0 ||
+                s_set(body, "tool_choice", json_string("auto")) != 0)
+                goto oom;
+        }
     }
     if (json_array_append_new(
             msgs, json_pack("{s:s, s:s}", "role", "user", "content", user ? user : "")) != 0)
@@ -267,10 +443,58 @@ static int s_collect_blocks(json_t *arr, char **text)
     return 0;
 }
 
+/* The server's stop word in parley's terms. */
+static void s_stop(llm_reply_t *out, const char *raw)
+{
+    static const struct {
+        const char *raw, *stop;
+    } map[] = {
+        {"stop", "end"},
+        {"end_turn", "end"},
+        {"length", "max_tokens"},
+        {"max_tokens", "max_tokens"},
+        {"tool_calls", "tool_use"},
+        {"function_call", "tool_use"},
+        {"tool_use", "tool_use"},
+        {"refusal", "refusal"},
+        {"content_filter", "content_filter"},
+        {"stop_sequence", "stop_sequence"},
+    };
+    llm_fmt(out->finish_reason, sizeof out->finish_reason, "%s", raw ? raw : "");
+    const char *stop = raw && *raw ? "other" : "";
+    for (size_t i = 0; raw && i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(raw, map[i].raw) == 0) stop = map[i].stop;
+    llm_fmt(out->stop_reason, sizeof out->stop_reason, "%s", stop);
+}
+
+/* One tool call -> one action ({"type": name, ...arguments}); arguments that
+ * are not a JSON object are kept as they came, for the parser to refuse. */
+static json_t *s_tool_action(const char *name, json_t *args)
+{
+    json_t *a = json_is_object(args) ? json_deep_copy(args) : json_object();
+    if (!a) return NULL;
+    if (!json_is_object(args) && args) json_object_set(a, "arguments", args);
+    json_object_set_new(a, "type", json_string(name ? name : ""));
+    return a;
+}
+
+/* tool_decision from the actions the tool calls made, with the text as thoughts. */
+static int s_tool_decision(llm_reply_t *out, json_t *actions, json_t *forced)
+{
+    json_t *d = forced ? json_incref(forced)
+                       : json_pack("{s:O, s:s}", "actions", actions, "private_thoughts",
+                                   out->text ? out->text : "");
+    if (!d) return -1;
+    out->tool_decision = json_dumps(d, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    json_decref(d);
+    return out->tool_decision ? 0 : -1;
+}
+
 int llm_reply_parse(llm_provider_t p, const char *body, size_t len, llm_reply_t *out, char *why,
                     size_t whylen)
 {
     memset(out, 0, sizeof *out);
+    json_t *actions = NULL, *forced = NULL;
     json_error_t jerr;
     json_t *root = json_loadb(body ? body : "", len, 0, &jerr);
     if (!root) {
@@ -290,7 +514,11 @@ int llm_reply_parse(llm_provider_t p, const char *body, size_t len, llm_reply_t 
     }
     const char *model = json_string_value(json_object_get(root, "model"));
     llm_fmt(out->model, sizeof out->model, "%s", model ? model : "");
+    const char *fp = json_string_value(json_object_get(root, "system_fingerprint"));
+    llm_fmt(out->fingerprint, sizeof out->fingerprint, "%s", fp ? fp : "");
     json_t *usage = json_object_get(root, "usage");
+    actions = json_array();
+    if (!actions) goto oom;
     if (p == LLM_ANTHROPIC) {
         json_t *content = json_object_get(root, "content");
         if (!json_is_array(content)) {
@@ -298,13 +526,35 @@ int llm_reply_parse(llm_provider_t p, const char *body, size_t len, llm_reply_t 
             goto fail;
         }
         if (s_collect_blocks(content, &out->text) != 0) goto oom;
+        size_t i;
+        json_t *blk;
+        json_array_foreach(content, i, blk)
+        {
+            const char *type = json_string_value(json_object_get(blk, "type"));
+            if (!type) continue;
+            if (!strcmp(type, "thinking") || !strcmp(type, "redacted_thinking"))
+                out->thinking_blocks++;
+            if (strcmp(type, "tool_use") != 0) continue;
+            out->tool_calls++;
+            const char *name = json_string_value(json_object_get(blk, "name"));
+            json_t *input = json_object_get(blk, "input");
+            if (name && strcmp(name, S_DECISION_TOOL) == 0 && json_is_object(input) && !forced)
+                forced = input; /* json_schema: the input is the decision */
+            else if (json_array_append_new(actions, s_tool_action(name, input)) != 0)
+                goto oom;
+        }
         int64_t read = s_int(usage, "cache_read_input_tokens", NULL);
         int64_t made = s_int(usage, "cache_creation_input_tokens", NULL);
         out->tokens_in = s_int(usage, "input_tokens", NULL) + read + made;
         out->tokens_out = s_int(usage, "output_tokens", NULL);
         out->tokens_cached = read;
-        const char *stop = json_string_value(json_object_get(root, "stop_reason"));
-        llm_fmt(out->stop_reason, sizeof out->stop_reason, "%s", stop ? stop : "");
+        /* thinking is billed inside output_tokens; where the API breaks it out */
+        out->tokens_reasoning = s_int(usage, "output_tokens_details", "thinking_tokens");
+        if (!out->tokens_reasoning)
+            out->tokens_reasoning = s_int(usage, "output_tokens_details", "reasoning_tokens");
+        s_stop(out, json_string_value(json_object_get(root, "stop_reason")));
+        if (!strcmp(out->stop_reason, "refusal"))
+            llm_fmt(out->refusal, sizeof out->refusal, "%s", out->text);
     } else {
         json_t *choice = json_array_get(json_object_get(root, "choices"), 0);
         json_t *msg = json_object_get(choice, "message");
@@ -319,22 +569,49 @@ int llm_reply_parse(llm_provider_t p, const char *body, size_t len, llm_reply_t 
         } else if (json_is_array(content)) {
             if (s_collect_blocks(content, &out->text) != 0) goto oom;
         } else {
-            /* null content: a refusal, or everything went into reasoning */
+            /* null content: a refusal, tool calls only, or everything went into reasoning */
             out->text = strdup("");
             if (!out->text) goto oom;
+        }
+        /* servers that return reasoning beside the content (llama.cpp, vLLM, DeepSeek,
+         * OpenRouter) */
+        const char *rc = json_string_value(json_object_get(msg, "reasoning_content"));
+        if (!rc) rc = json_string_value(json_object_get(msg, "reasoning"));
+        if (rc && *rc) out->thinking_blocks = 1;
+        size_t i;
+        json_t *tc;
+        json_array_foreach(json_object_get(msg, "tool_calls"), i, tc)
+        {
+            json_t *fn = json_object_get(tc, "function");
+            const char *name = json_string_value(json_object_get(fn, "name"));
+            json_t *args = json_object_get(fn, "arguments");
+            json_t *parsed = NULL;
+            if (json_is_string(args)) /* OpenAI sends arguments as JSON text */
+                parsed = json_loads(json_string_value(args), JSON_DECODE_ANY, NULL);
+            json_t *a = s_tool_action(name, parsed ? parsed : args);
+            json_decref(parsed);
+            out->tool_calls++;
+            if (json_array_append_new(actions, a) != 0) goto oom;
         }
         out->tokens_in = s_int(usage, "prompt_tokens", NULL);
         out->tokens_out = s_int(usage, "completion_tokens", NULL);
         out->tokens_reasoning = s_int(usage, "completion_tokens_details", "reasoning_tokens");
         out->tokens_cached = s_int(usage, "prompt_tokens_details", "cached_tokens");
-        const char *stop = json_string_value(json_object_get(choice, "finish_reason"));
-        llm_fmt(out->stop_reason, sizeof out->stop_reason, "%s", stop ? stop : "");
+        s_stop(out, json_string_value(json_object_get(choice, "finish_reason")));
+        const char *refusal = json_string_value(json_object_get(msg, "refusal"));
+        if (refusal && *refusal) {
+            llm_fmt(out->refusal, sizeof out->refusal, "%s", refusal);
+            llm_fmt(out->stop_reason, sizeof out->stop_reason, "refusal");
+        }
     }
+    if (out->tool_calls && s_tool_decision(out, actions, forced) != 0) goto oom;
+    json_decref(actions);
     json_decref(root);
     return 0;
 oom:
     llm_fmt(why, whylen, "out of memory reading the reply");
 fail:
+    json_decref(actions);
     json_decref(root);
     llm_reply_clear(out);
     return -1;
@@ -344,6 +621,7 @@ void llm_reply_clear(llm_reply_t *r)
 {
     if (!r) return;
     free(r->text);
+    free(r->tool_decision);
     memset(r, 0, sizeof *r);
 }
 

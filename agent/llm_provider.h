@@ -11,6 +11,8 @@
 
 #include "pl_config.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,10 +25,35 @@ const char *llm_provider_name(llm_provider_t p);
 /* The default base URL of a provider ("https://api.openai.com/v1"). */
 const char *llm_provider_default_url(llm_provider_t p);
 
+/* How a seat asks for its decision (seat key reply_format).
+ * text: the prompt asks for JSON, nothing else is sent (the study's way).
+ * json_object: OpenAI response_format {"type": "json_object"} (not for anthropic).
+ * json_schema: the decision's JSON schema; OpenAI response_format json_schema
+ *   (strict), Anthropic a forced tool "decision" whose input is the decision.
+ * tools: each action a tool (function), tool_choice auto; the reply's tool calls
+ *   are its actions, its text the private thoughts. */
+typedef enum {
+    LLM_REPLY_TEXT = 0,
+    LLM_REPLY_JSON_OBJECT,
+    LLM_REPLY_JSON_SCHEMA,
+    LLM_REPLY_TOOLS,
+    LLM_REPLY_FORMAT_COUNT
+} llm_reply_format_t;
+
+/* "text" | "json_object" | "json_schema" | "tools" -> format; NULL or "" ->
+ * text; -1 if unknown. */
+int llm_reply_format_from_name(const char *name);
+const char *llm_reply_format_name(llm_reply_format_t f);
+
+/* The decision's JSON schema (strict-mode shape: `values` is a list of
+ * {piece, value}); caller decrefs. NULL when out of memory. */
+json_t *llm_decision_schema(void);
+
 /* Checks that a seat can run before anything starts: known provider, a model,
- * and a non-empty key in the environment variable the seat names (local servers
- * that need no key: leave api_key_env unset). Returns 0, or -1 with a sentence
- * in err that names the variable. Never writes the key anywhere. */
+ * a known reply_format, and a non-empty key in the variable pl_seat_key_env()
+ * names (local servers that need no key: leave api_key_env unset and point
+ * base_url at them). Returns 0, or -1 with a sentence in err that names the
+ * variable. Never writes the key anywhere. */
 int llm_check_seat(const pl_seat_t *seat, char *err, size_t errlen);
 
 /* One request, ready for llm_http_post(). */
@@ -40,6 +67,9 @@ typedef struct {
 /* Builds the request of one turn: `system` (may be NULL) and `user` texts.
  * `key` may be NULL (no auth header). `cache_hint` marks the system prompt as
  * cacheable where the provider wants it said (Anthropic cache_control).
+ * Every setting goes out as written: a combination the provider would refuse
+ * (max_tokens not above the thinking budget, temperature with thinking) is
+ * refused here as pl_config refuses it at load time, never adjusted.
  * Returns 0, or -1 with a sentence in err. */
 int llm_request_build(llm_provider_t p, const pl_seat_t *seat, const char *key, const char *system,
                       const char *user, bool cache_hint, llm_request_t *out, char *err,
@@ -54,7 +84,18 @@ typedef struct {
     int64_t tokens_out; /* completion tokens, reasoning included */
     int64_t tokens_reasoning;
     int64_t tokens_cached; /* prompt tokens read from the provider's cache */
+    /* end | max_tokens | refusal | tool_use | content_filter | stop_sequence |
+     * other ("" when the server gave none) */
     char stop_reason[32];
+    char finish_reason[64]; /* the server's own word */
+    char fingerprint[128];  /* OpenAI system_fingerprint */
+    char refusal[512];      /* the refusal text (OpenAI message.refusal, or the text of
+                               an Anthropic stop_reason refusal) */
+    char *tool_decision;    /* owned: the decision the tool calls make, as JSON text
+                               ({"actions": [...], "private_thoughts": text}); NULL when
+                               the reply made no tool call */
+    int tool_calls;         /* tool calls in the reply */
+    int thinking_blocks;    /* thinking / redacted_thinking blocks, reasoning_content */
 } llm_reply_t;
 
 /* Reads a 2xx body. Returns 0, or -1 with why (malformed, no choices...). */

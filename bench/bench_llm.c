@@ -13,7 +13,13 @@
  *    prefix of the same seat's previous prompt) for both layouts, over a whole
  *    paper-preset game played by perfect agents.
  * Usage: PARLEY_BIN=build/bin build/bin/bench_llm [ROUNDS_SIMULTANEOUS [ROUNDS_SEQUENTIAL]]
- * (default 5 and 2: the sequential game costs about 10 s a round). */
+ * (default 5 and 2: the sequential game costs about 10 s a round).
+ *
+ * bench_llm --formats URL [CALLS]: the share of replies that parse, per reply
+ * format and wire format, against a real server at URL (e.g. llama-server
+ * started with LLAMA_GRAMMAR= so that nothing but the format's own mechanism
+ * holds the reply); CALLS decisions each (default 10), one at a time, max_tokens
+ * 200. With random weights the figures are a floor, not any model's. */
 #include "env.h"
 #include "fake_proc.h"
 #include "llm_policy.h"
@@ -346,9 +352,79 @@ static void s_prefix(llm_layout_t layout, double *mean, double *min, size_t *mea
     *mean_len = turns ? len / (size_t)turns : 0;
 }
 
+/* ------------------------------------------------- reply-format floor -- */
+
+typedef struct {
+    struct event_base *base;
+    agt_outcome_t *out;
+} s_one_t;
+
+static void s_on_one(void *arg, uint64_t turn_id, agt_outcome_t *o)
+{
+    s_one_t *x = arg;
+    (void)turn_id;
+    x->out = o;
+    event_base_loopbreak(x->base);
+}
+
+/* CALLS decisions of each reply format on each wire format against url. */
+static int s_formats(const char *url, int calls)
+{
+    static const char *const formats[] = {"text", "json_object", "json_schema", "tools"};
+    static const char *const providers[] = {"openai", "anthropic"};
+    bench_t b;
+    if (s_setup(&b, 0) != 0) return 1;
+    b.seat.base_url = (char *)url;
+    b.seat.max_tokens = 200;
+    b.seat.timeout = 120;
+    printf("replies that parse, %d calls per row, max_tokens 200, %s:\n", calls, url);
+    printf("| wire format | reply_format | parsed | with actions | cut at max_tokens | tool calls "
+           "| failed calls | mean s |\n|---|---|---|---|---|---|---|---|\n");
+    for (int pv = 0; pv < 2; pv++)
+        for (int f = 0; f < 4; f++) {
+            if (pv == 1 && f == 1) continue; /* anthropic has no json_object: refused */
+            b.seat.provider = (char *)providers[pv];
+            b.seat.reply_format = (char *)formats[f];
+            void *p = NULL;
+            char err[256];
+            if (agt_llm_ops.create(&p, &b.ctx, err, sizeof err) != 0) {
+                fprintf(stderr, "create: %s\n", err);
+                return 1;
+            }
+            int parsed = 0, acted = 0, cut = 0, tools = 0, failed = 0;
+            double t0 = s_now();
+            for (int i = 0; i < calls; i++) {
+                s_one_t x = {.base = b.base};
+                agt_llm_ops.decide(p, (uint64_t)i + 1, &b.obs, 0, s_on_one, &x);
+                event_base_dispatch(b.base);
+                if (!x.out || x.out->n_calls != 1 || x.out->calls[0].http_status != 200) {
+                    failed++;
+                } else {
+                    const agt_call_t *c = &x.out->calls[0];
+                    /* a decision was found, with or without usable actions */
+                    if (!strstr(x.out->empty_reason, "no JSON object")) parsed++;
+                    if (env_decision_count(x.out->decision) > 0) acted++;
+                    if (!strcmp(c->stop_reason, "max_tokens")) cut++;
+                    if (c->tool_calls > 0) tools++;
+                }
+                agt_outcome_destroy(&x.out);
+            }
+            double mean = (s_now() - t0) / calls;
+            agt_llm_ops.destroy(p);
+            printf("| %s | %s | %d/%d (%.0f%%) | %d | %d | %d | %d | %.2f |\n", providers[pv],
+                   formats[f], parsed, calls, 100.0 * parsed / calls, acted, cut, tools, failed,
+                   mean);
+            fflush(stdout);
+        }
+    s_teardown(&b);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     pl_log_set_level("warn");
+    if (argc > 2 && strcmp(argv[1], "--formats") == 0)
+        return s_formats(argv[2], argc > 3 && atoi(argv[3]) > 0 ? atoi(argv[3]) : 10);
     int rounds_sim = argc > 1 ? atoi(argv[1]) : 5, rounds_seq = argc > 2 ? atoi(argv[2]) : 2;
     const char *slow[] = {"--delay", "1", NULL};
     int port;

@@ -941,6 +941,15 @@ static json_t *s_calls_json(const Parley__Decision *d)
                              (json_int_t)c->tokens_cached, "cost_usd", c->cost_usd, "error",
                              c->error, "request_body", c->request_body, "response_body",
                              c->response_body, "prefix_share", c->prefix_share));
+        /* what the reply said about itself (issue 13) */
+        json_t *last = json_array_get(calls, json_array_size(calls) - 1);
+        if (last && json_object_update_new(
+                        last, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "stop_reason",
+                                        c->stop_reason, "finish_reason", c->finish_reason,
+                                        "system_fingerprint", c->system_fingerprint, "refusal",
+                                        c->refusal, "reply_format", c->reply_format, "tool_calls",
+                                        c->tool_calls, "thinking_blocks", c->thinking_blocks)) != 0)
+            PL_WARN("BRK-NOMEM", "a call record lacks its stop reason");
     }
     return calls;
 }

@@ -50,7 +50,12 @@ static const s_provider_t s_providers[] = {
 #define S_N_PROVIDERS (sizeof s_providers / sizeof s_providers[0])
 
 static const char *const s_layouts[] = {"paper", "cache"};
-#define S_N_LAYOUTS (sizeof s_layouts / sizeof s_layouts[0])
+static const char *const s_reply_formats[] = {"text", "json_object", "json_schema", "tools"};
+#define S_N_REPLY_FORMATS (sizeof s_reply_formats / sizeof s_reply_formats[0])
+/* reasoning_effort values OpenAI's chat completions take (not every model takes each) */
+static const char *const s_openai_efforts[] = {"none", "minimal", "low", "medium", "high", "xhigh"};
+#define S_N_OPENAI_EFFORTS (sizeof s_openai_efforts / sizeof s_openai_efforts[0])
+#define S_N_LAYOUTS        (sizeof s_layouts / sizeof s_layouts[0])
 
 static const char *const s_timings[] = {"sequential", "simultaneous", "realtime"};
 #define S_N_TIMINGS (sizeof s_timings / sizeof s_timings[0])
@@ -155,6 +160,7 @@ static const s_key_t s_seat_keys[] = {
     {"prompt_layout", S_STR, S_(prompt_layout), 0, 0, false, 0},
     {"prompt", S_STR, S_(prompt), 0, 0, false, 0},
     {"json_mode", S_BOOL, S_(json_mode), 0, 0, false, 0},
+    {"reply_format", S_STR, S_(reply_format), 0, 0, false, 0},
     {"label", S_STR, S_(label), 0, 0, false, 0},
 };
 #define S_N_SEAT_KEYS (sizeof s_seat_keys / sizeof s_seat_keys[0])
@@ -502,6 +508,7 @@ static void s_seat_free(pl_seat_t *s)
     free(s->headers);
     free(s->prompt_layout);
     free(s->prompt);
+    free(s->reply_format);
     free(s->label);
     memset(s, 0, sizeof *s);
 }
@@ -524,6 +531,7 @@ static int s_seat_copy(pl_seat_t *dst, const pl_seat_t *src)
     dst->reasoning_effort = s_strdup(src->reasoning_effort);
     dst->prompt_layout = s_strdup(src->prompt_layout);
     dst->prompt = s_strdup(src->prompt);
+    dst->reply_format = s_strdup(src->reply_format);
     dst->label = s_strdup(src->label);
     dst->headers = NULL;
     dst->n_headers = 0;
@@ -532,7 +540,7 @@ static int s_seat_copy(pl_seat_t *dst, const pl_seat_t *src)
                (src->api_key_env && !dst->api_key_env) ||
                (src->reasoning_effort && !dst->reasoning_effort) ||
                (src->prompt_layout && !dst->prompt_layout) || (src->prompt && !dst->prompt) ||
-               (src->label && !dst->label);
+               (src->reply_format && !dst->reply_format) || (src->label && !dst->label);
     if (!bad && src->n_headers) {
         dst->headers = calloc(src->n_headers, sizeof *dst->headers);
         bad = dst->headers == NULL;
@@ -562,7 +570,8 @@ static bool s_seat_equal(const pl_seat_t *a, const pl_seat_t *b)
         !s_str_eq(a->api_key_env, b->api_key_env) ||
         !s_str_eq(a->reasoning_effort, b->reasoning_effort) ||
         !s_str_eq(a->prompt_layout, b->prompt_layout) || !s_str_eq(a->prompt, b->prompt) ||
-        !s_str_eq(a->label, b->label) || a->temperature != b->temperature ||
+        !s_str_eq(a->label, b->label) || !s_str_eq(a->reply_format, b->reply_format) ||
+        a->temperature != b->temperature ||
         a->max_tokens != b->max_tokens || a->timeout != b->timeout ||
         a->json_mode != b->json_mode || a->n_headers != b->n_headers)
         return false;
@@ -619,8 +628,130 @@ static int s_seat_resolve(pl_seat_t *s)
     const s_provider_t *p = s_provider(s->provider);
     if (!p) return 0; /* refused by the check that follows */
     if (!s->base_url && !(s->base_url = strdup(p->base_url))) return -1;
-    if (!s->api_key_env && !(s->api_key_env = strdup(p->api_key_env))) return -1;
+    /* api_key_env is not filled in: pl_seat_key_env() decides from base_url at use,
+     * so that a base_url changed later by an override never inherits a vendor key */
     if (!s->prompt_layout && !(s->prompt_layout = strdup("paper"))) return -1;
+    if (!s->reply_format && !(s->reply_format = strdup(s->json_mode ? "json_object" : "text")))
+        return -1;
+    return 0;
+}
+
+/* Whether url's host is `host` (scheme and port aside, case-insensitive). */
+static bool s_url_host_is(const char *url, const char *host)
+{
+    const char *h = strstr(url, "://");
+    h = h ? h + 3 : url;
+    size_t n = strcspn(h, ":/?#");
+    return n == strlen(host) && strncasecmp(h, host, n) == 0;
+}
+
+const char *pl_seat_key_env(const pl_seat_t *s)
+{
+    if (!s) return NULL;
+    if (s->api_key_env && *s->api_key_env) return s->api_key_env;
+    const s_provider_t *p = s_provider(s->provider ? s->provider : "openai");
+    if (!p) return NULL;
+    const char *vendor = p->base_url + strlen("https://");
+    size_t n = strcspn(vendor, "/");
+    char host[64];
+    snprintf(host, sizeof host, "%.*s", (int)n, vendor);
+    if (!s->base_url || !*s->base_url || s_url_host_is(s->base_url, host)) return p->api_key_env;
+    return NULL;
+}
+
+int pl_seat_thinking_budget(const pl_seat_t *s)
+{
+    const char *e = s ? s->reasoning_effort : NULL;
+    if (!e || !*e) return 0;
+    if (strcmp(e, "low") == 0) return 1024;
+    if (strcmp(e, "medium") == 0) return 4096;
+    if (strcmp(e, "high") == 0) return 16384;
+    int64_t n;
+    if (s_parse_i64(e, &n) == 0 && n >= 1024 && n <= 100000000) return (int)n;
+    return -1;
+}
+
+/* The line of `field` in the seat group that starts on `line`, or `line`. */
+static int s_seat_key_line(const s_ctx_t *x, int line, const char *field)
+{
+    if (!x->lines || !x->doc || line <= 0) return line;
+    for (yaml_node_t *n = x->doc->nodes.start; n < x->doc->nodes.top; n++) {
+        if (n->type != YAML_MAPPING_NODE || s_line(x, n) != line) continue;
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
+            if (strcmp(s_key_text(x->doc, p), field) == 0)
+                return s_line(x, yaml_document_get_node(x->doc, p->key));
+    }
+    return line;
+}
+
+/* What each provider accepts, checked before anything is sent: a value the
+ * provider would refuse, or one parley would otherwise have to change at send
+ * time, is refused here with its line. */
+static int s_seat_check_llm(s_ctx_t *x, const pl_seat_t *s, int i, int line)
+{
+    bool anthropic = strcmp(s->provider, "anthropic") == 0;
+    int a = i + 1;
+    if (s->reply_format) {
+        bool ok = false;
+        for (size_t k = 0; k < S_N_REPLY_FORMATS; k++)
+            ok |= strcmp(s->reply_format, s_reply_formats[k]) == 0;
+        if (!ok)
+            return s_fail(x, s_seat_key_line(x, line, "reply_format"),
+                          "seats: agent_%d: unknown reply_format \"%s\" (one of text, json_object, "
+                          "json_schema, tools)",
+                          a, s->reply_format);
+        if (s->json_mode && strcmp(s->reply_format, "json_object") != 0)
+            return s_fail(x, s_seat_key_line(x, line, "json_mode"),
+                          "seats: agent_%d: json_mode: true is the old spelling of reply_format: "
+                          "json_object and contradicts reply_format: %s (write only reply_format)",
+                          a, s->reply_format);
+    }
+    if (anthropic && s->reply_format && strcmp(s->reply_format, "json_object") == 0)
+        return s_fail(x, s_seat_key_line(x, line, s->json_mode ? "json_mode" : "reply_format"),
+                      "seats: agent_%d: anthropic has no JSON-object mode: write reply_format: "
+                      "json_schema (a forced tool holding the decision) or text",
+                      a);
+    double tmax = anthropic ? 1.0 : 2.0;
+    if (s->temperature >= 0 && s->temperature > tmax)
+        return s_fail(x, s_seat_key_line(x, line, "temperature"),
+                      "seats: agent_%d: temperature %g is out of range for %s (0 to %g; a "
+                      "negative value means not sent)",
+                      a, s->temperature, s->provider, tmax);
+    if (!s->reasoning_effort) return 0;
+    int eline = s_seat_key_line(x, line, "reasoning_effort");
+    if (!anthropic) {
+        for (size_t k = 0; k < S_N_OPENAI_EFFORTS; k++)
+            if (strcmp(s->reasoning_effort, s_openai_efforts[k]) == 0) return 0;
+        return s_fail(x, eline,
+                      "seats: agent_%d: reasoning_effort \"%s\" is not one openai takes (none, "
+                      "minimal, low, medium, high, xhigh)",
+                      a, s->reasoning_effort);
+    }
+    int budget = pl_seat_thinking_budget(s);
+    if (budget < 0)
+        return s_fail(x, eline,
+                      "seats: agent_%d: reasoning_effort \"%s\" is not one anthropic seats take "
+                      "(low, medium, high: a thinking budget of 1024, 4096, 16384 tokens; or a "
+                      "budget of at least 1024 tokens as a number)",
+                      a, s->reasoning_effort);
+    int max = s->max_tokens > 0 ? s->max_tokens : PL_ANTHROPIC_MAX_TOKENS;
+    if (max <= budget)
+        return s_fail(x, s->max_tokens > 0 ? s_seat_key_line(x, line, "max_tokens") : eline,
+                      "seats: agent_%d: max_tokens %d%s must be larger than the thinking budget "
+                      "%d of reasoning_effort %s (the budget is part of max_tokens: write "
+                      "max_tokens: %d or more)",
+                      a, max, s->max_tokens > 0 ? "" : " (the default)", budget,
+                      s->reasoning_effort, budget + 1024);
+    if (s->temperature >= 0)
+        return s_fail(x, s_seat_key_line(x, line, "temperature"),
+                      "seats: agent_%d: anthropic takes no temperature with thinking on "
+                      "(reasoning_effort %s): remove one of the two",
+                      a, s->reasoning_effort);
+    if (s->reply_format && strcmp(s->reply_format, "json_schema") == 0)
+        return s_fail(x, s_seat_key_line(x, line, "reply_format"),
+                      "seats: agent_%d: reply_format json_schema forces a tool on anthropic, "
+                      "which thinking does not allow (reasoning_effort %s): use tools or text",
+                      a, s->reasoning_effort);
     return 0;
 }
 
@@ -661,6 +792,7 @@ static int s_seat_check(s_ctx_t *x, const pl_seat_t *s, int i, int line)
     }
     if (strcmp(s->policy, "llm") == 0 && (!s->model || !s->model[0]))
         return s_fail(x, line, "seats: agent_%d: an llm seat needs a model", i + 1);
+    if (strcmp(s->policy, "llm") == 0 && s->provider) return s_seat_check_llm(x, s, i, line);
     return 0;
 }
 
@@ -1609,6 +1741,7 @@ static json_t *s_seat_json(const pl_seat_t *s, int count, int *bad)
     if (s->prompt_layout) s_jset(o, "prompt_layout", json_string(s->prompt_layout), bad);
     if (s->prompt) s_jset(o, "prompt", json_string(s->prompt), bad);
     if (llm || s->json_mode) s_jset(o, "json_mode", json_boolean(s->json_mode), bad);
+    if (s->reply_format) s_jset(o, "reply_format", json_string(s->reply_format), bad);
     if (s->label) s_jset(o, "label", json_string(s->label), bad);
     return o;
 }

@@ -23,8 +23,8 @@
  *   seats: a list of groups, assigned to agent_1.. in order:
  *     - {policy: perfect|passive|selfish|helper|random|llm|human|scripted, count: n,
  *        provider, model, base_url, api_key_env, temperature, max_tokens,
- *        reasoning_effort, timeout, headers: {name: value}, prompt_layout, prompt, json_mode,
- *        label}
+ *        reasoning_effort, timeout, headers: {name: value}, prompt_layout, prompt,
+ *        reply_format, json_mode (old spelling of reply_format: json_object), label}
  *   prices: {<model>: {input: usd_per_mtok, output: usd_per_mtok, cached_input: ...}}
  *   blind: false
  *   llm: {prompt: paper|clear|cache|FILE}
@@ -36,8 +36,13 @@
  * - seats omitted: the first half of simulation.agents (rounded up) is perfect, the
  *   rest selfish. Seats written: the group counts (default 1) must add up to
  *   simulation.agents. llm seats need a model; provider defaults to openai, and
- *   base_url / api_key_env to the provider's; temperature -1 and max_tokens 0 mean
- *   "not sent"; timeout 120 s; prompt_layout paper.
+ *   base_url to the provider's; api_key_env to the provider's variable only while
+ *   base_url is the vendor's own host (pl_seat_key_env); temperature -1 and max_tokens
+ *   0 mean "not sent" (anthropic: max_tokens 0 means PL_ANTHROPIC_MAX_TOKENS, the
+ *   study's); timeout 120 s; prompt_layout paper; reply_format text. Provider settings
+ *   are checked at load time against what the provider accepts (temperature range,
+ *   reasoning_effort names, max_tokens above the thinking budget), so that nothing is
+ *   changed or dropped at send time.
  * - agent_types counts go into game.type_counts (neutral takes the rest).
  * - prices: cached_input defaults to input.
  * - llm.prompt and a seat's prompt name a built-in template (a bare word) or a
@@ -82,7 +87,8 @@ typedef struct {
     pl_header_t *headers; /* llm: extra HTTP headers */
     char *prompt_layout;  /* llm: "paper" | "cache" */
     char *prompt;         /* llm: a built-in template or a template FILE (wins over llm.prompt) */
-    bool json_mode;       /* llm: ask the provider for a JSON object */
+    bool json_mode;       /* llm: old spelling of reply_format: json_object */
+    char *reply_format;   /* llm: "text" | "json_object" | "json_schema" | "tools" */
     char *label;          /* free text shown in reports (e.g. "gpt-4o") */
 } pl_seat_t;
 
@@ -137,6 +143,20 @@ json_t *pl_config_to_json(const pl_config_t *c);
 /* A deep copy, or NULL. */
 pl_config_t *pl_config_dup(const pl_config_t *c);
 void pl_config_destroy(pl_config_t **c);
+
+/* Anthropic's max_tokens when the seat gives none: the study's calls used 1000. */
+#define PL_ANTHROPIC_MAX_TOKENS 1000
+
+/* The thinking budget an anthropic seat's reasoning_effort asks for: low 1024,
+ * medium 4096, high 16384, or a whole number >= 1024 as it is; 0 when the seat
+ * gives none, -1 when the value is none of these. */
+int pl_seat_thinking_budget(const pl_seat_t *s);
+
+/* The name of the variable whose key an llm seat sends: api_key_env when given;
+ * otherwise the provider's own (OPENAI_API_KEY, ANTHROPIC_API_KEY) only when
+ * base_url is unset or on the vendor's host, so that a vendor key never goes to
+ * another server by default. NULL: no key is sent. */
+const char *pl_seat_key_env(const pl_seat_t *s);
 
 /* Price for a model, or NULL. */
 const pl_price_t *pl_config_price(const pl_config_t *c, const char *model);

@@ -198,7 +198,7 @@ static void test_llm_examples(void **state)
         assert_string_equal(c->seats[i].policy, "llm");
         assert_string_equal(c->seats[i].provider, "openai");
         assert_non_null(c->seats[i].model);
-        assert_string_equal(c->seats[i].api_key_env, "OPENAI_API_KEY");
+        assert_string_equal(pl_seat_key_env(&c->seats[i]), "OPENAI_API_KEY");
         assert_non_null(pl_config_price(c, c->seats[i].model));
     }
     pl_config_destroy(&c);
@@ -209,7 +209,7 @@ static void test_llm_examples(void **state)
     for (int i = 0; i < 10; i++) {
         const char *prov = i < 5 ? "openai" : "anthropic";
         assert_string_equal(c->seats[i].provider, prov);
-        assert_string_equal(c->seats[i].api_key_env,
+        assert_string_equal(pl_seat_key_env(&c->seats[i]),
                             i < 5 ? "OPENAI_API_KEY" : "ANTHROPIC_API_KEY");
         assert_string_equal(c->seats[i].base_url,
                             i < 5 ? "https://api.openai.com/v1" : "https://api.anthropic.com/v1");
@@ -258,7 +258,7 @@ static const char s_every_key[] =
     "seats:\n"
     "  - policy: llm\n"
     "    count: 2\n"
-    "    provider: anthropic\n"
+    "    provider: openai\n"
     "    model: claude-x\n"
     "    base_url: http://localhost:9000/v1\n"
     "    api_key_env: MY_KEY\n"
@@ -312,7 +312,7 @@ static void s_assert_every_key(const pl_config_t *c)
     for (int i = 0; i < 2; i++) {
         const pl_seat_t *s = &c->seats[i];
         assert_string_equal(s->policy, "llm");
-        assert_string_equal(s->provider, "anthropic");
+        assert_string_equal(s->provider, "openai");
         assert_string_equal(s->model, "claude-x");
         assert_string_equal(s->base_url, "http://localhost:9000/v1");
         assert_string_equal(s->api_key_env, "MY_KEY");
@@ -366,9 +366,11 @@ static void test_llm_defaults(void **state)
     if (!c) fail_msg("%s", s_err);
     assert_string_equal(c->seats[0].provider, "openai");
     assert_string_equal(c->seats[0].base_url, "https://api.openai.com/v1");
-    assert_string_equal(c->seats[0].api_key_env, "OPENAI_API_KEY");
+    /* the vendor's variable, for the vendor's host only (pl_seat_key_env) */
+    assert_null(c->seats[0].api_key_env);
+    assert_string_equal(pl_seat_key_env(&c->seats[0]), "OPENAI_API_KEY");
     assert_string_equal(c->seats[1].base_url, "https://api.anthropic.com/v1");
-    assert_string_equal(c->seats[1].api_key_env, "ANTHROPIC_API_KEY");
+    assert_string_equal(pl_seat_key_env(&c->seats[1]), "ANTHROPIC_API_KEY");
     for (int i = 0; i < 2; i++) {
         assert_true(c->seats[i].temperature == -1);
         assert_int_equal(c->seats[i].max_tokens, 0);
@@ -449,7 +451,7 @@ static void test_set(void **state)
     assert_string_equal(c->seats[0].base_url, "https://api.openai.com/v1");
     assert_int_equal(pl_config_set(c, "seats.0.provider=anthropic", s_err, sizeof s_err), 0);
     assert_string_equal(c->seats[0].base_url, "https://api.anthropic.com/v1");
-    assert_string_equal(c->seats[0].api_key_env, "ANTHROPIC_API_KEY");
+    assert_string_equal(pl_seat_key_env(&c->seats[0]), "ANTHROPIC_API_KEY");
     assert_int_equal(pl_config_set(c, "seats.0.headers.X-Test=1", s_err, sizeof s_err), 0);
     assert_int_equal(c->seats[0].n_headers, 1);
     assert_string_equal(c->seats[0].headers[0].value, "1");

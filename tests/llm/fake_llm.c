@@ -21,11 +21,21 @@
  *   malformed        200 with a body that is not JSON
  *   truncated        200 whose body stops short of its Content-Length
  *   close            close the connection without a reply
+ *   refusal          a refusal (OpenAI message.refusal; Anthropic stop_reason refusal)
+ *   length           a played reply cut in the middle, stopped at max_tokens
+ *   notool           a played reply as text, even when the request offers tools
+ *   stop:WORD        a reply with no text whose finish_reason / stop_reason is WORD
+ * A request that offers tools gets its played actions as tool calls (one per
+ * action; Anthropic's forced "decision" tool gets the whole decision as its
+ * input); a request with a json_schema response_format gets bare JSON. Replies
+ * report the model, a system fingerprint (OpenAI), and reasoning tokens (OpenAI
+ * completion_tokens_details, Anthropic output_tokens_details.thinking_tokens).
  * Options: --port N, --key KEY (401 unless the request carries it), --delay S
  * (every reply waits S seconds), --step STEP (repeatable), --script FILE,
  * --close (Connection: close on every reply, so that a fault always meets a
  * fresh connection: libcurl silently retries a reused one that dies).
- * GET /stats answers {"requests": n}. */
+ * GET /stats answers {"requests": n, "keyed": n}: keyed counts the requests that
+ * carried an Authorization or x-api-key header at all. */
 /* Names and lines are cut to fixed buffers on purpose: a test tool. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
@@ -56,6 +66,7 @@ typedef struct {
     const char *key;
     double delay;
     long requests;
+    long keyed;              /* requests with an auth header */
     struct pending *pending; /* replies still waiting on a timer */
 } fake_t;
 
@@ -66,6 +77,10 @@ typedef struct pending {
     bool anthropic;
     char *text; /* assistant text to send */
     char *model;
+    json_t *decision; /* the played decision, for tool calls */
+    int tools;        /* 0: text reply; 1: one tool call per action; 2: forced "decision" */
+    bool refusal, cut;
+    char stop[32]; /* stop:WORD */
     int prompt_chars;
     struct event *ev;
     int fd;
@@ -115,32 +130,124 @@ static void s_error(struct evhttp_request *req, bool anthropic, int code, const 
     s_send_json(req, code, reason, body);
 }
 
+/* An action's kind, keyed `type` (clear) or `action` (paper). */
+static const char *s_kind(json_t *action)
+{
+    const char *k = json_string_value(json_object_get(action, "type"));
+    return k ? k : json_string_value(json_object_get(action, "action"));
+}
+
+/* An action as tool-call arguments: no kind key, `values` as [{piece, value}]. */
+static json_t *s_tool_args(json_t *action)
+{
+    json_t *a = json_deep_copy(action);
+    json_object_del(a, "type");
+    json_object_del(a, "action");
+    json_t *vals = json_object_get(a, "values");
+    if (json_is_object(vals)) {
+        json_t *list = json_array();
+        const char *k;
+        json_t *v;
+        json_object_foreach(vals, k, v)
+            json_array_append_new(list, json_pack("{s:s, s:O}", "piece", k, "value", v));
+        json_object_set_new(a, "values", list);
+    }
+    return a;
+}
+
 static void s_ok(pending_t *p)
 {
     struct evhttp_request *req = p->req;
     s_headers(req, p->anthropic);
     int in = p->prompt_chars / 4 + 1, out = (int)strlen(p->text) / 4 + 1;
+    int reasoning = out / 2 + 1;
     char model[200];
     snprintf(model, sizeof model, "%s-fake-0001", p->model ? p->model : "model");
+    json_t *actions = json_object_get(p->decision, "actions");
+    const char *thoughts = json_string_value(json_object_get(p->decision, "private_thoughts"));
     json_t *body;
-    if (p->anthropic)
-        body =
-            json_pack("{s:s, s:s, s:s, s:s, s:[{s:s, s:s, s:s}, {s:s, s:s}], s:s, s:n, "
-                      "s:{s:i, s:i, s:i, s:i}}",
-                      "id", "msg_fake0001", "type", "message", "role", "assistant", "model", model,
-                      "content", "type", "thinking", "thinking", "I should reply with JSON.",
-                      "signature", "fake", "type", "text", "text", p->text, "stop_reason",
-                      "end_turn", "stop_sequence", "usage", "input_tokens", in, "output_tokens",
-                      out, "cache_creation_input_tokens", 0, "cache_read_input_tokens", 0);
-    else
-        body = json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:{s:s, s:s, s:n}, s:n, s:s}], "
+    if (p->anthropic) {
+        json_t *content = json_pack("[{s:s, s:s, s:s}]", "type", "thinking", "thinking",
+                                    "I should reply with JSON.", "signature", "fake");
+        const char *stop = p->refusal ? "refusal" : p->cut ? "max_tokens" : "end_turn";
+        if (p->stop[0]) stop = p->stop;
+        if (p->tools == 2) {
+            json_array_append_new(content, json_pack("{s:s, s:s, s:s, s:O}", "type", "tool_use",
+                                                     "id", "toolu_fake0", "name", "decision",
+                                                     "input", p->decision));
+            stop = "tool_use";
+        } else if (p->tools == 1) {
+            json_array_append_new(
+                content, json_pack("{s:s, s:s}", "type", "text", "text", thoughts ? thoughts : ""));
+            size_t i;
+            json_t *a;
+            json_array_foreach(actions, i, a)
+            {
+                char id[32];
+                snprintf(id, sizeof id, "toolu_fake%zu", i);
+                json_array_append_new(
+                    content, json_pack("{s:s, s:s, s:s, s:o}", "type", "tool_use", "id", id, "name",
+                                       s_kind(a), "input",
+                                       s_tool_args(a)));
+            }
+            if (json_array_size(actions)) stop = "tool_use";
+        } else {
+            json_array_append_new(content,
+                                  json_pack("{s:s, s:s}", "type", "text", "text",
+                                            p->refusal ? "I can't help with that." : p->text));
+        }
+        body = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:n, "
+                         "s:{s:i, s:i, s:i, s:i, s:{s:i}}}",
+                         "id", "msg_fake0001", "type", "message", "role", "assistant", "model",
+                         model, "content", content, "stop_reason", stop, "stop_sequence", "usage",
+                         "input_tokens", in, "output_tokens", out, "cache_creation_input_tokens", 0,
+                         "cache_read_input_tokens", 0, "output_tokens_details", "thinking_tokens",
+                         reasoning);
+    } else {
+        json_t *msg = json_pack("{s:s}", "role", "assistant");
+        const char *finish = p->stop[0] ? p->stop : p->cut ? "length" : "stop";
+        if (p->refusal) {
+            json_object_set_new(msg, "content", json_null());
+            json_object_set_new(msg, "refusal", json_string("I'm sorry, I can't help with that."));
+        } else if (p->tools) {
+            json_object_set_new(msg, "content", thoughts ? json_string(thoughts) : json_null());
+            json_object_set_new(msg, "refusal", json_null());
+            json_t *calls = json_array();
+            size_t i;
+            json_t *a;
+            json_array_foreach(actions, i, a)
+            {
+                char id[32];
+                json_t *args = s_tool_args(a);
+                char *js = json_dumps(args, JSON_COMPACT);
+                snprintf(id, sizeof id, "call_fake%zu", i);
+                json_array_append_new(calls,
+                                      json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", id, "type",
+                                                "function", "function", "name",
+                                                s_kind(a),
+                                                "arguments", js));
+                free(js);
+                json_decref(args);
+            }
+            if (json_array_size(calls)) {
+                json_object_set_new(msg, "tool_calls", calls);
+                finish = "tool_calls";
+            } else {
+                json_decref(calls);
+            }
+        } else {
+            json_object_set_new(msg, "content", json_string(p->text));
+            json_object_set_new(msg, "refusal", json_null());
+        }
+        body = json_pack("{s:s, s:s, s:I, s:s, s:s, s:[{s:i, s:o, s:n, s:s}], "
                          "s:{s:i, s:i, s:i, s:{s:i}, s:{s:i}}}",
                          "id", "chatcmpl-fake0001", "object", "chat.completion", "created",
-                         (json_int_t)time(NULL), "model", model, "choices", "index", 0, "message",
-                         "role", "assistant", "content", p->text, "refusal", "logprobs",
-                         "finish_reason", "stop", "usage", "prompt_tokens", in, "completion_tokens",
+                         (json_int_t)time(NULL), "model", model, "system_fingerprint",
+                         "fp_fake0001", "choices", "index", 0, "message", msg, "logprobs",
+                         "finish_reason", finish, "usage", "prompt_tokens", in, "completion_tokens",
                          out, "total_tokens", in + out, "prompt_tokens_details", "cached_tokens", 0,
-                         "completion_tokens_details", "reasoning_tokens", 0);
+                         "completion_tokens_details", "reasoning_tokens", reasoning);
+    }
     s_send_json(req, 200, "OK", body);
 }
 
@@ -153,6 +260,7 @@ static void s_pending_free(pending_t *p)
     if (p->ev) event_free(p->ev);
     free(p->text);
     free(p->model);
+    json_decref(p->decision);
     free(p);
 }
 
@@ -254,7 +362,7 @@ static const char *s_psection(const char *text, const char *header, const char *
 
 /* The same perfect agent reading the paper template (prompts/paper.tmpl),
  * replying with the study's "action" key. */
-static char *s_play_paper(const char *prompt)
+static json_t *s_play_paper(const char *prompt)
 {
     static piece_t inv[512];
     int n_inv = 0;
@@ -364,16 +472,13 @@ static char *s_play_paper(const char *prompt)
                 actions, json_pack("{s:s, s:s}", "action", "submit_task", "answer", answer));
         }
     }
-    json_t *d = json_pack("{s:o, s:s}", "actions", actions, "private_thoughts",
-                          "Ask for what I miss, give what is asked, submit what is complete.");
-    char *js = json_dumps(d, JSON_INDENT(1));
-    json_decref(d);
-    return js;
+    return json_pack("{s:o, s:s}", "actions", actions, "private_thoughts",
+                     "Ask for what I miss, give what is asked, submit what is complete.");
 }
 
 /* The perfect agent of GAME.md, reading the clear template's text
- * (prompts/clear.tmpl), or the paper template's (s_play_paper). */
-static char *s_play(const char *prompt)
+ * (prompts/clear.tmpl), or the paper template's (s_play_paper): the decision. */
+static json_t *s_play_json(const char *prompt)
 {
     if (strstr(prompt, "Your Current Tasks:")) return s_play_paper(prompt);
     static piece_t inv[512];
@@ -477,10 +582,15 @@ static char *s_play(const char *prompt)
                     actions, json_pack("{s:s, s:s}", "type", "submit_task", "answer", answer));
             }
         }
-    json_t *d = json_pack("{s:o, s:s}", "actions", actions, "private_thoughts",
-                          "Ask for what I miss, give what is asked, submit what is complete.");
+    return json_pack("{s:o, s:s}", "actions", actions, "private_thoughts",
+                     "Ask for what I miss, give what is asked, submit what is complete.");
+}
+
+/* The decision as reply text: fenced, as chat models write it, or bare. */
+static char *s_play_text(json_t *d, bool bare)
+{
     char *js = json_dumps(d, JSON_INDENT(1));
-    json_decref(d);
+    if (bare) return js;
     size_t n = strlen(js) + 64;
     char *out = malloc(n);
     snprintf(out, n, "```json\n%s\n```", js);
@@ -534,7 +644,8 @@ static void s_on_request(struct evhttp_request *req, void *arg)
     const char *uri = evhttp_request_get_uri(req);
     if (evhttp_request_get_command(req) == EVHTTP_REQ_GET && strstr(uri, "/stats")) {
         s_headers(req, false);
-        s_send_json(req, 200, "OK", json_pack("{s:i}", "requests", (int)f->requests));
+        s_send_json(req, 200, "OK",
+                    json_pack("{s:i, s:i}", "requests", (int)f->requests, "keyed", (int)f->keyed));
         return;
     }
     bool anthropic = strstr(uri, "/messages") != NULL;
@@ -546,6 +657,7 @@ static void s_on_request(struct evhttp_request *req, void *arg)
     }
     f->requests++;
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    if (evhttp_find_header(in, "Authorization") || evhttp_find_header(in, "x-api-key")) f->keyed++;
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST) {
         s_error(req, anthropic, 405, "Method Not Allowed", "invalid_request_error", NULL,
                 "Only POST is supported.");
@@ -603,6 +715,14 @@ static void s_on_request(struct evhttp_request *req, void *arg)
     p->model = strdup(model);
     char *prompt = s_prompt_text(body, anthropic);
     p->prompt_chars = (int)strlen(prompt);
+    /* what the request asks for: tool calls, a forced decision tool, bare JSON */
+    json_t *tools = json_object_get(body, "tools");
+    const char *choice =
+        json_string_value(json_object_get(json_object_get(body, "tool_choice"), "name"));
+    int want_tools = json_array_size(tools) ? (choice && !strcmp(choice, "decision") ? 2 : 1) : 0;
+    const char *rf =
+        json_string_value(json_object_get(json_object_get(body, "response_format"), "type"));
+    bool bare = rf && (!strcmp(rf, "json_schema") || !strcmp(rf, "json_object"));
     json_decref(body);
     double delay = f->delay;
     int code = atoi(step);
@@ -701,7 +821,21 @@ static void s_on_request(struct evhttp_request *req, void *arg)
         return;
     } else {
         if (strncmp(step, "slow:", 5) == 0) delay += atof(step + 5);
-        p->text = s_play(prompt);
+        p->decision = s_play_json(prompt);
+        p->text = s_play_text(p->decision, bare);
+        p->tools = strcmp(step, "notool") == 0 ? 0 : want_tools;
+        p->refusal = strcmp(step, "refusal") == 0;
+        if (strncmp(step, "stop:", 5) == 0) { /* an empty reply stopped for WORD */
+            snprintf(p->stop, sizeof p->stop, "%s", step + 5);
+            p->tools = 0;
+            p->text[0] = '\0';
+        }
+        if (strcmp(step, "length") == 0) { /* cut mid-way, as a token limit cuts */
+            p->cut = true;
+            p->tools = 0;
+            size_t n = strlen(p->text) / 2;
+            p->text[n < 24 ? n : 24] = '\0'; /* before the first action closes */
+        }
     }
     free(prompt);
     if (delay > 0) {

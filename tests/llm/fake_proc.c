@@ -1,7 +1,13 @@
 /* fake_proc.c: start and stop parley-fake-llm from a test (fake_proc.h). */
 #include "fake_proc.h"
 
+#include <jansson.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,4 +54,31 @@ void fake_stop(pid_t pid)
     kill(pid, SIGTERM);
     int st;
     waitpid(pid, &st, 0);
+}
+
+long fake_stat(int port, const char *field)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    char buf[4096];
+    size_t len = 0;
+    const char *req = "GET /stats HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+        send(fd, req, strlen(req), MSG_NOSIGNAL) == (ssize_t)strlen(req)) {
+        ssize_t n;
+        while (len + 1 < sizeof buf && (n = recv(fd, buf + len, sizeof buf - 1 - len, 0)) > 0)
+            len += (size_t)n;
+    }
+    close(fd);
+    buf[len] = '\0';
+    const char *body = strstr(buf, "\r\n\r\n");
+    json_t *j = body ? json_loads(body + 4, 0, NULL) : NULL;
+    json_t *v = json_object_get(j, field);
+    long n = json_is_integer(v) ? (long)json_integer_value(v) : -1;
+    json_decref(j);
+    return n;
 }

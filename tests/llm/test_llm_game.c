@@ -15,6 +15,7 @@
  * HTTP requests the fake served are exactly the attempts recorded). */
 #include "e2e.h"
 #include "fake_proc.h"
+#include "parley_proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,46 +46,10 @@ static char s_key[64]; /* this run's API key: unique, so that finding it means a
 
 /* ------------------------------------------------------------ helpers -- */
 
-/* Runs `parley run` with args, stdout and stderr into files under dir; waits up
- * to GAME_MS, then kills it. Returns its exit status (-1: hung, killed). */
 static int s_parley(const char *dir, const char *const *args, char *out, size_t outlen, char *err,
                     size_t errlen)
 {
-    char prog[1024], out_path[1200], err_path[1200];
-    const char *bin = getenv("PARLEY_BIN");
-    snprintf(prog, sizeof prog, "%s/parley", bin ? bin : "./bin");
-    snprintf(out_path, sizeof out_path, "%s/parley.out", dir);
-    snprintf(err_path, sizeof err_path, "%s/parley.err", dir);
-    const char *argv[32] = {prog, "run"};
-    int n = 2;
-    for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (o < 0 || e < 0) _exit(127);
-        dup2(o, 1);
-        dup2(e, 2);
-        execv(prog, (char *const *)argv);
-        _exit(127);
-    }
-    assert_true(pid > 0);
-    int rc = e2e_wait(pid, GAME_MS);
-    if (rc < 0) e2e_reap(pid); /* parley run's children die with it */
-    const char *paths[2] = {out_path, err_path};
-    char *bufs[2] = {out, err};
-    size_t lens[2] = {outlen, errlen};
-    for (int i = 0; i < 2; i++) {
-        bufs[i][0] = '\0';
-        FILE *f = fopen(paths[i], "r");
-        if (!f) continue;
-        size_t got = fread(bufs[i], 1, lens[i] - 1, f);
-        bufs[i][got] = '\0';
-        fclose(f);
-    }
-    return rc;
+    return parley_run(dir, args, GAME_MS, out, outlen, err, errlen);
 }
 
 /* The configuration of a game of 5 openai and 5 anthropic seats against the
@@ -410,6 +375,44 @@ static void test_faults_survived_or_recorded(void **state)
     if (s_grep_dir(f->run, s_key, leak, sizeof leak)) fail_msg("the API key is in %s", leak);
 }
 
+/* reply_format tools on both wire formats: the fake answers with vendor-shaped
+ * tool calls, and the game is played through them. */
+static void test_tool_calls_play_a_game(void **state)
+{
+    fx_t *f = *state;
+    const char *fargs[] = {"--key", s_key, NULL};
+    f->fake = fake_start(fargs, &f->port);
+    assert_true(f->fake > 0);
+    const char *cfg = s_config(f->dir, f->port, ", reply_format: tools", "");
+    const char *args[] = {cfg, "--out", f->run, "--quiet", NULL};
+    char out[4096], err[8192];
+    int rc = s_parley(f->dir, args, out, sizeof out, err, sizeof err);
+    if (rc != 0) fail_msg("parley run exited %d\nstdout: %s\nstderr: %s", rc, out, err);
+    print_message("10 llm seats on tool calls: %s", out);
+    json_t *done = e2e_events(f->run, "task_completed");
+    assert_true(json_array_size(done) > 0);
+    json_decref(done);
+    json_t *dec = e2e_events(f->run, "decision");
+    assert_int_equal(json_array_size(dec), N_SEATS * ROUNDS);
+    long calls_made[2] = {0, 0};
+    size_t i;
+    json_t *d;
+    json_array_foreach(dec, i, d)
+    {
+        json_t *c = json_array_get(json_object_get(d, "calls"), 0);
+        bool oa = atoi(s_str(d, "agent") + 6) <= 5;
+        assert_string_equal(s_str(c, "reply_format"), "tools");
+        long n = (long)json_integer_value(json_object_get(c, "tool_calls"));
+        /* every action of the turn came from one tool call */
+        assert_int_equal(n, (long)json_integer_value(json_object_get(d, "actions")));
+        if (n) assert_string_equal(s_str(c, "stop_reason"), "tool_use");
+        assert_non_null(strstr(s_str(c, "request_body"), "\"tools\""));
+        calls_made[oa ? 0 : 1] += n;
+    }
+    json_decref(dec);
+    assert_true(calls_made[0] > 0 && calls_made[1] > 0);
+}
+
 /* `parley run` checks every llm seat's key before it starts anything. */
 static void test_missing_key_reported_before_start(void **state)
 {
@@ -431,6 +434,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ten_llm_seats_play_and_record, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_faults_survived_or_recorded, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_tool_calls_play_a_game, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_missing_key_reported_before_start, s_setup,
                                         s_teardown),
     };

@@ -141,6 +141,27 @@ static void test_send_information(void **state)
     assert_int_equal(dr.n, 1);
     assert_non_null(strstr(dr.reasons[0], "Q1 sales data"));
     assert_non_null(strstr(why, "invalid"));
+    /* the strict-schema form (reply_format json_schema, tools): a list of
+     * {piece, value}; and a bare list of numbers in the order of information */
+    assert_int_equal(
+        s_parse("{\"actions\": [{\"type\": \"send_information\", \"to\": \"agent_4\", "
+                "\"information\": [\"Q1 sales data\", \"Q2 sales data\"], \"values\": "
+                "[{\"piece\": \"Q2 sales data\", \"value\": 12}, {\"piece\": \"Q1 sales "
+                "data\", \"value\": 57}]}, {\"type\": \"send_information\", \"to\": "
+                "\"agent_5\", \"information\": [\"Q3 sales data\"], \"values\": [33]}]}",
+                d, &dr, why),
+        2);
+    a = env_decision_actions(d);
+    assert_int_equal(a[0].values[0], 57);
+    assert_int_equal(a[0].values[1], 12);
+    assert_int_equal(a[1].values[0], 33);
+    /* a list that leaves a piece out is refused like a map that does */
+    assert_int_equal(s_parse("{\"actions\": [{\"type\": \"send_information\", \"to\": \"agent_4\", "
+                             "\"information\": [\"Q1 sales data\", \"Q2 sales data\"], \"values\": "
+                             "[{\"piece\": \"Q2 sales data\", \"value\": 12}]}]}",
+                             d, &dr, why),
+                     0);
+    assert_non_null(strstr(dr.reasons[0], "Q1 sales data"));
     env_decision_destroy(&d);
 }
 

@@ -2,11 +2,18 @@
  * parley-fake-llm. Each injected fault is survived and recorded; a refused key
  * is not retried and says why; a slow model never stops the loop's other
  * timers (heartbeats); cancel means no callback; tokens, model and cost are
- * recorded and the key never is. */
+ * recorded and the key never is. Each reply format is sent in the provider's
+ * shape and its reply read back (tool calls as actions, in both wire formats);
+ * each stop reason is recorded as such (a refusal with its text, a reply cut at
+ * max_tokens told apart from a malformed one, a reply without a tool call); a
+ * seat without api_key_env sends no vendor key to another host. */
+#include "llm_provider.h"
+#include "pl_config.h"
 #include "env.h"
 #include "fake_proc.h"
 #include "llm_policy.h"
 
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +36,7 @@ typedef struct {
     pl_price_t price;
     agt_context_t ctx;
     char url[128];
+    int port;
     pid_t fake;
     /* results */
     agt_outcome_t *out;
@@ -70,6 +78,7 @@ static void s_fx(fx_t *f, const char *provider, const char *const *fake_args)
     f->fake = fake_start(fake_args, &port);
     assert_true(f->fake > 0);
     snprintf(f->url, sizeof f->url, "http://127.0.0.1:%d/v1", port);
+    f->port = port;
     setenv("PARLEY_TEST_LLM_KEY", KEY, 1);
     f->seat.policy = "llm";
     f->seat.provider = (char *)provider;
@@ -326,6 +335,300 @@ static void test_ten_policies_one_loop(void **state)
     s_fx_end(&f);
 }
 
+/* ------------------------------------------------------ reply formats -- */
+
+static json_t *s_body(llm_provider_t prov, pl_seat_t *seat)
+{
+    llm_request_t rq;
+    char err[256];
+    if (llm_request_build(prov, seat, NULL, "sys", "user", false, &rq, err, sizeof err) != 0)
+        fail_msg("request refused: %s", err);
+    json_t *b = json_loads(rq.body, 0, NULL);
+    llm_request_clear(&rq);
+    assert_non_null(b);
+    return b;
+}
+
+static const char *s_js(json_t *o, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    json_t *v = o;
+    for (char *save = NULL, *k = strtok_r(buf, ".", &save); k && v; k = strtok_r(NULL, ".", &save))
+        v = isdigit((unsigned char)k[0]) ? json_array_get(v, (size_t)atoi(k))
+                                         : json_object_get(v, k);
+    return json_string_value(v);
+}
+
+/* What goes out for each reply format, in each provider's shape. */
+static void test_reply_format_request_bodies(void **state)
+{
+    (void)state;
+    pl_seat_t seat = {
+        .policy = "llm", .model = "m", .temperature = -1, .base_url = "http://127.0.0.1:9/v1"};
+    static const char *const actions[] = {"send_message", "broadcast", "send_information",
+                                          "submit_task"};
+    for (int prov = 0; prov < 2; prov++) {
+        seat.provider = prov ? "anthropic" : "openai";
+        seat.reply_format = "text";
+        json_t *b = s_body((llm_provider_t)prov, &seat);
+        assert_null(json_object_get(b, "response_format"));
+        assert_null(json_object_get(b, "tools"));
+        assert_null(json_object_get(b, "tool_choice"));
+        /* the study's defaults: anthropic 1000 output tokens, openai none sent */
+        if (prov)
+            assert_int_equal(json_integer_value(json_object_get(b, "max_tokens")), 1000);
+        else
+            assert_null(json_object_get(b, "max_tokens"));
+        json_decref(b);
+
+        seat.reply_format = "json_schema";
+        b = s_body((llm_provider_t)prov, &seat);
+        json_t *schema;
+        if (prov) { /* a forced tool whose input is the decision */
+            assert_string_equal(s_js(b, "tools.0.name"), "decision");
+            assert_string_equal(s_js(b, "tool_choice.type"), "tool");
+            assert_string_equal(s_js(b, "tool_choice.name"), "decision");
+            schema =
+                json_object_get(json_array_get(json_object_get(b, "tools"), 0), "input_schema");
+        } else {
+            assert_string_equal(s_js(b, "response_format.type"), "json_schema");
+            assert_string_equal(s_js(b, "response_format.json_schema.name"), "decision");
+            json_t *js = json_object_get(json_object_get(b, "response_format"), "json_schema");
+            assert_true(json_is_true(json_object_get(js, "strict")));
+            schema = json_object_get(js, "schema");
+        }
+        json_t *any = json_object_get(
+            json_object_get(json_object_get(json_object_get(schema, "properties"), "actions"),
+                            "items"),
+            "anyOf");
+        assert_int_equal(json_array_size(any), 4);
+        assert_non_null(json_object_get(json_object_get(schema, "properties"), "private_thoughts"));
+        json_decref(b);
+
+        seat.reply_format = "tools";
+        b = s_body((llm_provider_t)prov, &seat);
+        json_t *tools = json_object_get(b, "tools");
+        assert_int_equal(json_array_size(tools), 4);
+        for (size_t i = 0; i < 4; i++) {
+            json_t *t = json_array_get(tools, i);
+            const char *name = prov ? s_js(t, "name") : s_js(t, "function.name");
+            bool known = false;
+            for (int k = 0; k < 4; k++) known |= name && strcmp(name, actions[k]) == 0;
+            if (!known) fail_msg("tool %zu is not an action: %s", i, name ? name : "(none)");
+            json_t *params = prov ? json_object_get(t, "input_schema")
+                                  : json_object_get(json_object_get(t, "function"), "parameters");
+            assert_string_equal(s_js(params, "type"), "object");
+            if (!prov) assert_string_equal(s_js(t, "type"), "function");
+        }
+        if (prov)
+            assert_string_equal(s_js(b, "tool_choice.type"), "auto");
+        else
+            assert_string_equal(s_js(b, "tool_choice"), "auto");
+        json_decref(b);
+    }
+    seat.provider = "openai";
+    seat.reply_format = "json_object";
+    json_t *b = s_body(LLM_OPENAI, &seat);
+    assert_string_equal(s_js(b, "response_format.type"), "json_object");
+    json_decref(b);
+
+    /* Combinations a provider refuses are refused here too, never adjusted. */
+    llm_request_t rq;
+    char err[256];
+    seat.provider = "anthropic";
+    assert_int_equal(
+        llm_request_build(LLM_ANTHROPIC, &seat, NULL, NULL, "u", false, &rq, err, sizeof err), -1);
+    assert_non_null(strstr(err, "json_object"));
+    seat.reply_format = "text";
+    seat.reasoning_effort = "high";
+    seat.max_tokens = 2000;
+    assert_int_equal(
+        llm_request_build(LLM_ANTHROPIC, &seat, NULL, NULL, "u", false, &rq, err, sizeof err), -1);
+    assert_non_null(strstr(err, "thinking budget 16384"));
+    seat.max_tokens = 20000;
+    seat.temperature = 0.5;
+    assert_int_equal(
+        llm_request_build(LLM_ANTHROPIC, &seat, NULL, NULL, "u", false, &rq, err, sizeof err), -1);
+    assert_non_null(strstr(err, "temperature"));
+    seat.temperature = -1;
+    b = s_body(LLM_ANTHROPIC, &seat); /* as written: max_tokens 20000, budget 16384 */
+    assert_int_equal(json_integer_value(json_object_get(b, "max_tokens")), 20000);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(b, "thinking"), "budget_tokens")),
+        16384);
+    json_decref(b);
+}
+
+/* One turn against the fake with `format` and the fake's `step`. */
+static void s_one(fx_t *f, const char *provider, const char *format, const char *step)
+{
+    const char *args[] = {"--step", step, NULL};
+    s_fx(f, provider, args);
+    f->seat.reply_format = (char *)format;
+    void *p = s_policy(f);
+    s_turn(f, p, 0);
+    agt_llm_ops.destroy(p);
+    assert_int_equal(f->out->n_calls, 1);
+    print_message("%s %s %s -> stop %s (%s), %d tool call(s), %zu action(s), empty: %s\n", provider,
+                  format, step, f->out->calls[0].stop_reason, f->out->calls[0].finish_reason,
+                  f->out->calls[0].tool_calls, env_decision_count(f->out->decision),
+                  f->out->empty_reason);
+}
+
+/* Vendor-shaped tool calls (both wire formats) become the turn's actions. */
+static void test_tool_calls_become_actions(void **state)
+{
+    (void)state;
+    for (int prov = 0; prov < 2; prov++) {
+        const char *pv = prov ? "anthropic" : "openai";
+        fx_t f;
+        s_one(&f, pv, "tools", "play");
+        agt_call_t *c = &f.out->calls[0];
+        assert_string_equal(c->reply_format, "tools");
+        assert_string_equal(c->stop_reason, "tool_use");
+        assert_string_equal(c->finish_reason, prov ? "tool_use" : "tool_calls");
+        assert_true(c->tool_calls > 0);
+        /* one action per tool call, the text beside them the private thoughts */
+        assert_int_equal((int)env_decision_count(f.out->decision), c->tool_calls);
+        assert_non_null(strstr(env_decision_get_thoughts(f.out->decision), "Ask for what I miss"));
+        assert_string_equal(f.out->empty_reason, "");
+        s_fx_end(&f);
+
+        s_one(&f, pv, "json_schema", "play");
+        c = &f.out->calls[0];
+        assert_string_equal(c->reply_format, "json_schema");
+        assert_true(env_decision_count(f.out->decision) > 0);
+        if (prov) { /* the forced decision tool: one call holding every action */
+            assert_int_equal(c->tool_calls, 1);
+            assert_string_equal(c->stop_reason, "tool_use");
+        } else {
+            assert_int_equal(c->tool_calls, 0);
+            assert_string_equal(c->stop_reason, "end");
+        }
+        s_fx_end(&f);
+    }
+}
+
+/* Each stop reason, as the record and the empty turn's reason tell it. */
+static void test_stop_reasons_recorded(void **state)
+{
+    (void)state;
+    for (int prov = 0; prov < 2; prov++) {
+        const char *pv = prov ? "anthropic" : "openai";
+        fx_t f;
+        s_one(&f, pv, "text", "play");
+        agt_call_t *c = &f.out->calls[0];
+        assert_string_equal(c->stop_reason, "end");
+        assert_string_equal(c->finish_reason, prov ? "end_turn" : "stop");
+        assert_string_equal(c->reply_format, "text");
+        assert_true(c->tokens_reasoning > 0); /* both usage shapes read */
+        assert_int_equal(c->thinking_blocks, prov ? 1 : 0);
+        assert_string_equal(c->system_fingerprint, prov ? "" : "fp_fake0001");
+        assert_true(env_decision_count(f.out->decision) > 0);
+        s_fx_end(&f);
+
+        s_one(&f, pv, "text", "refusal");
+        c = &f.out->calls[0];
+        assert_string_equal(c->stop_reason, "refusal");
+        assert_non_null(strstr(c->refusal, "can't help with that"));
+        assert_int_equal(env_decision_count(f.out->decision), 0);
+        assert_non_null(strstr(f.out->empty_reason, "the model refused: "));
+        assert_non_null(strstr(f.out->empty_reason, "can't help"));
+        s_fx_end(&f);
+
+        s_one(&f, pv, "text", "length");
+        c = &f.out->calls[0];
+        assert_string_equal(c->stop_reason, "max_tokens");
+        assert_string_equal(c->finish_reason, prov ? "max_tokens" : "length");
+        assert_int_equal(env_decision_count(f.out->decision), 0);
+        assert_non_null(strstr(f.out->empty_reason, "cut at"));
+        s_fx_end(&f);
+
+        /* malformed but complete: not mistaken for a cut reply */
+        s_one(&f, pv, "text", "reply:I think I will wait and see.");
+        c = &f.out->calls[0];
+        assert_string_equal(c->stop_reason, "end");
+        assert_string_equal(f.out->empty_reason, "no JSON object in the reply");
+        s_fx_end(&f);
+
+        /* a stop word parley has a name for, and one it has not */
+        s_one(&f, pv, "text", prov ? "stop:stop_sequence" : "stop:content_filter");
+        c = &f.out->calls[0];
+        assert_string_equal(c->stop_reason, prov ? "stop_sequence" : "content_filter");
+        if (!prov) assert_non_null(strstr(f.out->empty_reason, "content filter"));
+        s_fx_end(&f);
+        s_one(&f, pv, "text", "stop:pause_turn");
+        c = &f.out->calls[0];
+        assert_string_equal(c->stop_reason, "other");
+        assert_string_equal(c->finish_reason, "pause_turn");
+        assert_string_equal(f.out->empty_reason, "empty reply");
+        s_fx_end(&f);
+
+        /* tools offered, none called: recorded as such, the text read as a decision */
+        s_one(&f, pv, "tools", "notool");
+        c = &f.out->calls[0];
+        assert_int_equal(c->tool_calls, 0);
+        assert_string_equal(c->stop_reason, "end");
+        assert_true(env_decision_count(f.out->decision) > 0);
+        s_fx_end(&f);
+        s_one(&f, pv, "tools", "reply:no tools today");
+        assert_int_equal(f.out->calls[0].tool_calls, 0);
+        assert_int_equal(env_decision_count(f.out->decision), 0);
+        assert_non_null(strstr(f.out->empty_reason, "the reply made no tool call"));
+        s_fx_end(&f);
+    }
+}
+
+/* Issue 14: the vendor's key goes to the vendor's host only. */
+static void test_vendor_key_stays_home(void **state)
+{
+    (void)state;
+    for (int prov = 0; prov < 2; prov++) {
+        const char *var = prov ? "ANTHROPIC_API_KEY" : "OPENAI_API_KEY";
+        setenv(var, "sk-vendor-secret-0000", 1);
+        char yaml[512];
+        const char *args[] = {NULL};
+        fx_t f;
+        s_fx(&f, prov ? "anthropic" : "openai", args);
+        /* as a user writes it: no api_key_env, a local base_url */
+        snprintf(yaml, sizeof yaml,
+                 "simulation: {agents: 2}\n"
+                 "seats:\n"
+                 "  - {policy: llm, count: 2, provider: %s, model: m, base_url: \"%s\"}\n",
+                 prov ? "anthropic" : "openai", f.url);
+        char err[256];
+        pl_config_t *cfg = pl_config_parse(yaml, strlen(yaml), "t.yaml", err, sizeof err);
+        if (!cfg) fail_msg("%s", err);
+        assert_null(pl_seat_key_env(&cfg->seats[0]));
+        f.ctx.seat = &cfg->seats[0];
+        void *p = s_policy(&f);
+        s_turn(&f, p, 0);
+        agt_llm_ops.destroy(p);
+        assert_int_equal(fake_stat(f.port, "requests"), 1);
+        assert_int_equal(fake_stat(f.port, "keyed"), 0); /* no auth header went out */
+        pl_config_destroy(&cfg);
+
+        /* the configuration names a variable: then, and only then, it is sent */
+        snprintf(yaml, sizeof yaml,
+                 "simulation: {agents: 2}\n"
+                 "seats:\n"
+                 "  - {policy: llm, count: 2, provider: %s, model: m, base_url: \"%s\", "
+                 "api_key_env: %s}\n",
+                 prov ? "anthropic" : "openai", f.url, var);
+        cfg = pl_config_parse(yaml, strlen(yaml), "t.yaml", err, sizeof err);
+        if (!cfg) fail_msg("%s", err);
+        f.ctx.seat = &cfg->seats[0];
+        p = s_policy(&f);
+        s_turn(&f, p, 0);
+        agt_llm_ops.destroy(p);
+        assert_int_equal(fake_stat(f.port, "keyed"), 1);
+        pl_config_destroy(&cfg);
+        s_fx_end(&f);
+        unsetenv(var);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +640,10 @@ int main(void)
         cmocka_unit_test(test_heartbeats_not_blocked),
         cmocka_unit_test(test_cancel_means_no_callback),
         cmocka_unit_test(test_ten_policies_one_loop),
+        cmocka_unit_test(test_reply_format_request_bodies),
+        cmocka_unit_test(test_tool_calls_become_actions),
+        cmocka_unit_test(test_stop_reasons_recorded),
+        cmocka_unit_test(test_vendor_key_stays_home),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,7 @@
  *
  * - Golden prompts: fixed configuration, seed, seat and round, rendered from a
  *   perfect-play history (llm_preview, what `parley prompt` prints) and
- *   compared byte for byte with tests/llm/golden/*.txt, for the paper
+ *   compared byte for byte with tests/llm/golden/NAME.txt, for the paper
  *   template's baseline, each agent type, each automated arm, the mixed mode
  *   and the board hidden, and for the clear and cache templates. A change to
  *   any template fails here. After an intended change, regenerate them with
