@@ -1,0 +1,155 @@
+/* env_submit.c: the submit_task action and scoring (GAME.md "Actions" and
+ * "Scoring"): matching an answer to a task, the checks, the payout with the
+ * misreport penalty, notices and the replacement task. */
+#include "env_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void s_emit_task_failed(env_game_t *g, int agent, const env_task_t *t, const char *answer,
+                               const env_result_t *r, bool told)
+{
+    json_t *ev = env_event_new(g, "task_failed");
+    if (!ev) return;
+    json_object_set_new(ev, "agent", json_string(g->agents[agent].id));
+    json_object_set_new(ev, "task", t ? json_string(t->id) : json_null());
+    json_object_set_new(ev, "answer", json_string(answer ? answer : ""));
+    json_object_set_new(ev, "code", json_string(env_err_name(r->code)));
+    json_object_set_new(ev, "reason", json_string(r->reason));
+    json_object_set_new(ev, "told", json_boolean(told));
+    env_event_emit(g, ev);
+}
+
+int env_act_submit(env_game_t *g, int agent, const env_action_t *a, env_result_t *r)
+{
+    env_agent_t *ag = &g->agents[agent];
+    const char *answer = a->content;
+    int k = g->cfg.pieces_per_task;
+    env_task_t *t = NULL;
+    size_t slot = 0;
+    if (!answer || !*answer) {
+        env_set_result(r, ENV_EEMPTY, "the submission has no answer");
+        goto failed;
+    }
+    env_names_t names;
+    env_game_names(g, &names);
+    int named[128];
+    size_t n_named = env_find_pieces(&names, answer, named, 128);
+    /* The active task whose piece set equals the named set. */
+    for (size_t s = 0; (int)n_named == k && s < ag->active.n && !t; s++) {
+        env_task_t *c = &g->tasks.v[ag->active.v[s]];
+        bool all = true;
+        for (int i = 0; i < k && all; i++) {
+            bool in = false;
+            for (size_t j = 0; j < n_named; j++) in |= named[j] == c->pieces[i];
+            all = in;
+        }
+        if (all) {
+            t = c;
+            slot = s;
+        }
+    }
+    if (!t) {
+        if (!g->cfg.submit_fallback_first || ag->active.n == 0) {
+            env_set_result(r, ENV_ENO_MATCHING_TASK,
+                           "the pieces named in the answer match none of your active tasks");
+            goto failed;
+        }
+        t = &g->tasks.v[ag->active.v[0]]; /* the original's fallback: the first task */
+        slot = 0;
+    }
+    for (int i = 0; i < k; i++) {
+        if (!env_bit_get(ag->held, t->pieces[i])) {
+            env_set_result(r, ENV_EMISSING_PIECES, "%s needs '%s', which you do not hold", t->id,
+                           g->piece_names[t->pieces[i]]);
+            goto failed;
+        }
+    }
+    for (int i = 0; i < k; i++) {
+        if (!env_contains_ci(answer, g->piece_names[t->pieces[i]])) {
+            env_set_result(r, ENV_ENAME_NOT_IN_ANSWER, "the answer does not name '%s' of %s",
+                           g->piece_names[t->pieces[i]], t->id);
+            goto failed;
+        }
+    }
+
+    /* Success: each misreported value halves (compounding) the payout. */
+    int mis = 0;
+    size_t detail_len = 64;
+    for (int i = 0; i < k; i++) detail_len += strlen(g->piece_names[t->pieces[i]]) + 48;
+    char *detail = env_arena_alloc(&g->arena, detail_len);
+    if (!detail) return ENV_ENOMEM;
+    detail[0] = 0;
+    int at = 0;
+    json_t *bad = json_array();
+    for (size_t j = 0; j < ag->inv.n; j++) {
+        const env_holding_t *h = &ag->inv.v[j];
+        bool in = false;
+        for (int i = 0; i < k; i++) in |= h->piece == t->pieces[i];
+        if (!in || h->value == g->piece_values[h->piece]) continue;
+        mis++;
+        if (at >= 0 && (size_t)at < detail_len)
+            at += snprintf(detail + at, detail_len - (size_t)at, "%s%s: recorded %d, true %d",
+                           mis > 1 ? "; " : "", g->piece_names[h->piece], h->value,
+                           g->piece_values[h->piece]);
+        json_array_append_new(bad, json_string(g->piece_names[h->piece]));
+    }
+    int64_t payout = llround((double)g->cfg.task_reward * pow(g->cfg.misreport_factor, mis));
+    ag->task_revenue += payout;
+    ag->tasks_done++;
+    g->round_tasks++;
+    t->done = true;
+    r->payout = payout;
+    env_set_result(r, ENV_OK, NULL);
+
+    json_t *ev = env_event_new(g, "task_completed");
+    if (ev) {
+        json_t *ps = json_array();
+        for (int i = 0; i < k; i++)
+            json_array_append_new(ps, json_string(g->piece_names[t->pieces[i]]));
+        json_object_set_new(ev, "agent", json_string(ag->id));
+        json_object_set_new(ev, "task", json_string(t->id));
+        json_object_set_new(ev, "pieces", ps);
+        json_object_set_new(ev, "payout", json_integer(payout));
+        json_object_set_new(ev, "misreports", json_integer(mis));
+        json_object_set_new(ev, "misreported", bad);
+        env_event_emit(g, ev);
+    } else {
+        json_decref(bad);
+    }
+    char *own = mis ? env_arena_printf(&g->arena,
+                                       "You completed %s, but %d piece(s) had incorrect values "
+                                       "(%s): payout reduced to $%lld.",
+                                       t->id, mis, detail, (long long)payout)
+                    : env_arena_printf(&g->arena, "You completed %s and earned $%lld.", t->id,
+                                       (long long)payout);
+    if (env_note(g, agent, own)) return ENV_ENOMEM;
+    if (g->cfg.show_public_notices) {
+        char *pub = env_arena_printf(&g->arena, "%s completed %s.", ag->id, t->id);
+        char *pen =
+            mis ? env_arena_printf(&g->arena, "%s was penalized for %d incorrect value(s) on %s.",
+                                   ag->id, mis, t->id)
+                : NULL;
+        for (int o = 0; o < g->n; o++) {
+            if (o == agent) continue;
+            if (env_note(g, o, pub)) return ENV_ENOMEM;
+            if (mis && env_note(g, o, pen)) return ENV_ENOMEM;
+        }
+    }
+    /* The task is replaced at once by a new one, at the end of the list. */
+    memmove(ag->active.v + slot, ag->active.v + slot + 1,
+            (ag->active.n - slot - 1) * sizeof *ag->active.v);
+    ag->active.n--;
+    return env_task_new(g, agent);
+
+failed:;
+    bool told = g->cfg.tell_failed_submission;
+    s_emit_task_failed(g, agent, t, answer, r, told);
+    if (told) {
+        char *txt = env_arena_printf(&g->arena, "Your task submission failed: %s.", r->reason);
+        if (env_note(g, agent, txt)) return ENV_ENOMEM;
+    }
+    return ENV_OK;
+}
