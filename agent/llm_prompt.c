@@ -359,12 +359,12 @@ static void s_sec_format(s_buf_t *b, const s_view_t *v)
     if (r && r->sharing_bonus > 0)
         s_put(b, "- You earn %s for every piece you send that the recipient did not have.\n",
               bonus);
-    if (r && r->misreport_factor > 0 && r->misreport_factor < 1)
+    if (r && r->misreport_rate > 0 && r->misreport_rate < 1)
         s_put(b,
               "- Every piece has a true value. A piece sent with a different value is "
               "misreported: each misreported piece in a submitted task multiplies its payout "
               "by %g.\n",
-              r->misreport_factor);
+              1.0 - r->misreport_rate);
     s_put(b, "- The company's revenue is the sum of every agent's revenue.\n"
              "- \"private_thoughts\" is never shown to the other agents.\n");
 }

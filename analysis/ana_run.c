@@ -513,7 +513,7 @@ static void s_labels(ana_run_t *r)
     if (g->n_agents != p.n_agents) S_ADD("agents=%d", g->n_agents);
     if (g->total_pieces != p.total_pieces) S_ADD("pieces=%d", g->total_pieces);
     if (g->task_reward != p.task_reward) S_ADD("reward=%lld", (long long)g->task_reward);
-    if (g->misreport_factor != p.misreport_factor) S_ADD("penalty=%g", g->misreport_factor);
+    if (g->misreport_rate != p.misreport_rate) S_ADD("penalty=%g", g->misreport_rate);
     if (g->submit_fallback_first != p.submit_fallback_first ||
         g->tell_failed_submission != p.tell_failed_submission ||
         g->report_invalid_actions != p.report_invalid_actions)

@@ -172,7 +172,7 @@ static void s_ceiling_key(const env_config_t *c, char *out, size_t cap)
     int n = snprintf(out, cap, "%llu|%d|%d|%d|%d|%d|%d|%lld|%lld|%.17g|%d%d%d%d%d|%d%d%d%d",
                      (unsigned long long)c->seed, c->rounds, c->n_agents, c->total_pieces,
                      c->pieces_per_agent, c->pieces_per_task, c->active_per_agent,
-                     (long long)c->task_reward, (long long)c->sharing_bonus, c->misreport_factor,
+                     (long long)c->task_reward, (long long)c->sharing_bonus, c->misreport_rate,
                      c->show_revenue_board, c->show_exchanges, c->show_public_notices,
                      c->show_receipt_notice, c->show_thoughts, c->submit_fallback_first,
                      c->tell_failed_submission, c->report_invalid_actions, c->truncate_history);

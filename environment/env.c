@@ -32,6 +32,8 @@ static const char *const s_err_names[ENV_ERR_COUNT] = {
     "not_your_turn",
     "timeout",
     "bad_config",
+    "reply_turn_answers_only",
+    "too_many_actions",
 };
 
 static const char *const s_err_text[ENV_ERR_COUNT] = {
@@ -54,6 +56,8 @@ static const char *const s_err_text[ENV_ERR_COUNT] = {
     "it is not this seat's turn",
     "the turn's deadline passed",
     "configuration refused",
+    "a reply turn may only answer requests (send_information)",
+    "more actions than communication.max_actions_per_turn allows",
 };
 
 const char *env_err_name(int err)
@@ -120,7 +124,7 @@ void env_config_paper(env_config_t *c)
     c->active_per_agent = 2;
     c->task_reward = 10000;
     c->sharing_bonus = 0;
-    c->misreport_factor = 0.5;
+    c->misreport_rate = 0.5;
     c->show_revenue_board = c->show_exchanges = c->show_public_notices = true;
     c->show_receipt_notice = c->show_thoughts = true;
     c->submit_fallback_first = true;
@@ -128,6 +132,16 @@ void env_config_paper(env_config_t *c)
     c->report_invalid_actions = false;
     c->truncate_history = false;
     c->automation = ENV_AUTO_NONE;
+    c->instant_perfect_only = true;
+    c->submit_exact_names = true;
+    c->automated_as_agents = true;
+    c->auto_request_once = true;
+    c->count_failed_sends = true;
+    c->first_bonus = 0;
+    c->min_pieces_per_task = 0;
+    c->new_task_on_completion = true;
+    c->unique_distribution = false;
+    c->max_actions_per_turn = -1;
 }
 
 int env_config_check(const env_config_t *c, char *err, size_t errlen)
@@ -167,10 +181,41 @@ int env_config_check(const env_config_t *c, char *err, size_t errlen)
     if (c->sharing_bonus < 0)
         S_REFUSE("revenue.information_sharing must not be negative (got %lld)",
                  (long long)c->sharing_bonus);
-    if (!(c->misreport_factor >= 0.0 && c->misreport_factor <= 1.0))
-        S_REFUSE("revenue.incorrect_value_penalty must be between 0 and 1 (the payout "
-                 "multiplier per misreported piece), got %g",
-                 c->misreport_factor);
+    if (!(c->misreport_rate >= 0.0 && c->misreport_rate <= 1.0))
+        S_REFUSE("revenue.incorrect_value_penalty must be between 0 and 1 (the rate by which "
+                 "each misreported piece cuts the payout), got %g",
+                 c->misreport_rate);
+    if (c->first_bonus < 0)
+        S_REFUSE("revenue.bonus_for_first must not be negative (got %lld)",
+                 (long long)c->first_bonus);
+    if (c->min_pieces_per_task < 0 || c->min_pieces_per_task > c->pieces_per_task)
+        S_REFUSE("tasks.min_pieces_per_task must be between 1 and tasks.max_pieces_per_task "
+                 "(%d), got %d",
+                 c->pieces_per_task, c->min_pieces_per_task);
+    if (c->unique_distribution &&
+        (int64_t)c->n_agents * c->pieces_per_agent != (int64_t)c->total_pieces)
+        S_REFUSE("information.unique_distribution needs information.total_pieces (%d) to equal "
+                 "simulation.agents x information.pieces_per_agent (%lld)",
+                 c->total_pieces, (long long)c->n_agents * c->pieces_per_agent);
+    if (c->n_info_templates < 0 || c->n_info_templates > ENV_MAX_TEMPLATES ||
+        c->n_task_templates < 0 || c->n_task_templates > ENV_MAX_TEMPLATES)
+        S_REFUSE("at most %d templates per list", ENV_MAX_TEMPLATES);
+    for (int i = 0; i < c->n_info_templates; i++) {
+        /* Piece i must carry its own number: that is how names are found in text. */
+        const char *t = c->info_templates[i], *at = strstr(t, "{n}");
+        if (!at || strstr(at + 3, "{n}") || strchr(t, '%') || !memchr(t, 0, ENV_TEMPLATE_LEN))
+            S_REFUSE("information.info_templates: '%.60s' must hold \"{n}\" exactly once and "
+                     "no '%%'",
+                     t);
+        for (const char *d = t; *d; d++)
+            if (*d >= '0' && *d <= '9')
+                S_REFUSE("information.info_templates: '%.60s' must not hold digits other "
+                         "than {n}",
+                         t);
+    }
+    for (int i = 0; i < c->n_task_templates; i++)
+        if (!memchr(c->task_templates[i], 0, ENV_TEMPLATE_LEN) || !c->task_templates[i][0])
+            S_REFUSE("tasks.task_templates: an empty or overlong template");
     if ((unsigned)c->automation >= ENV_AUTO_COUNT) S_REFUSE("automation is not a known arm");
     int typed = 0;
     for (int t = 0; t < ENV_TYPE_COUNT; t++) {
@@ -240,11 +285,12 @@ env_game_t *env_game_new(const env_config_t *c, env_event_fn sink, void *sink_ct
     g->board_snap = calloc(n, sizeof *g->board_snap);
     g->obs_board = calloc(n, sizeof *g->obs_board);
     g->reply_pending = calloc(n, sizeof *g->reply_pending);
+    g->reply_owed = calloc(n, sizeof *g->reply_owed);
     g->holder_count = calloc((size_t)g->p, sizeof *g->holder_count);
     g->holders = calloc((size_t)g->p, sizeof *g->holders);
     if (!g->holder_count || !g->holders || !g->piece_names || !g->piece_values || !g->agents ||
         !g->agent_ids || !g->order || !g->dir_count || !g->dir_pieces || !g->board_snap ||
-        !g->obs_board || !g->reply_pending)
+        !g->obs_board || !g->reply_pending || !g->reply_owed)
         goto fail;
     for (int i = 0; i < g->n; i++) {
         env_agent_t *a = &g->agents[i];
@@ -297,6 +343,7 @@ void env_game_destroy(env_game_t **gp)
     free(g->obs_board);
     free(g->obs_tasks);
     free(g->reply_pending);
+    free(g->reply_owed);
     VEC_FREE(g->tasks);
     VEC_FREE(g->broadcasts);
     VEC_FREE(g->exchanges);
@@ -435,8 +482,9 @@ int env_agent_n_tasks(const env_game_t *g, int agent)
 }
 const int *env_agent_task_pieces(const env_game_t *g, int agent, int k, int *n)
 {
-    *n = g->cfg.pieces_per_task;
-    return g->tasks.v[g->agents[agent].active.v[k]].pieces;
+    const env_task_t *t = &g->tasks.v[g->agents[agent].active.v[k]];
+    *n = t->n_pieces;
+    return t->pieces;
 }
 const char *env_agent_task_id(const env_game_t *g, int agent, int k)
 {

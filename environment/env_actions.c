@@ -89,6 +89,10 @@ int env_apply(env_game_t *g, int agent, env_turn_kind_t kind, const env_action_t
     if (g->over) return ENV_EGAME_OVER;
     env_agent_t *ag = &g->agents[agent];
     ag->invalid.n = 0;
+    /* A reply turn exists only because env_take_replies() handed it out; one
+     * nobody owes this seat cannot act at all. */
+    bool owed = g->reply_owed[agent];
+    g->reply_owed[agent] = false;
     if (kind == ENV_TURN_NORMAL) {
         /* A reply turn never owes further replies: no ping-pong. */
         for (size_t i = 0; i < g->replies.n; i++) g->reply_pending[g->replies.v[i]] = false;
@@ -115,30 +119,51 @@ int env_apply(env_game_t *g, int agent, env_turn_kind_t kind, const env_action_t
         const env_action_t *a = &actions[i];
         env_result_t *r = &results[i];
         memset(r, 0, sizeof *r);
-        int rc;
-        switch (a->kind) {
-        case ENV_ACT_SEND_MESSAGE:
-            rc = s_act_message(g, agent, kind, a, r);
-            break;
-        case ENV_ACT_BROADCAST:
-            rc = s_act_broadcast(g, agent, a, r);
-            break;
-        case ENV_ACT_SEND_INFORMATION:
-            rc = env_act_send_info(g, agent, a, r);
-            break;
-        case ENV_ACT_SUBMIT_TASK:
-            rc = env_act_submit(g, agent, a, r);
-            break;
-        default:
-            env_set_result(r, ENV_EBAD_ACTION, "unknown action type");
-            rc = ENV_OK;
-        }
+        int rc = ENV_OK;
+        int cap = g->cfg.max_actions_per_turn;
+        if (kind == ENV_TURN_REPLY && !owed) {
+            env_set_result(r, ENV_EREPLY_TURN, "no reply turn is owed to %s now", ag->id);
+        } else if (kind == ENV_TURN_REPLY && a->kind != ENV_ACT_SEND_INFORMATION) {
+            /* A reply turn answers requests, nothing else: a seat cannot use the
+             * turns it is given for answering to submit, ask or broadcast. */
+            env_set_result(r, ENV_EREPLY_TURN,
+                           "a reply turn may only answer requests with send_information, "
+                           "not %s",
+                           env_act_name(a->kind));
+        } else if (cap > 0 && i >= (size_t)cap) {
+            env_set_result(r, ENV_ETOO_MANY_ACTIONS,
+                           "only %d action(s) per turn (communication.max_actions_per_turn)", cap);
+        } else
+            switch (a->kind) {
+            case ENV_ACT_SEND_MESSAGE:
+                rc = s_act_message(g, agent, kind, a, r);
+                break;
+            case ENV_ACT_BROADCAST:
+                rc = s_act_broadcast(g, agent, a, r);
+                break;
+            case ENV_ACT_SEND_INFORMATION:
+                rc = env_act_send_info(g, agent, a, r);
+                break;
+            case ENV_ACT_SUBMIT_TASK:
+                rc = env_act_submit(g, agent, a, r);
+                break;
+            default:
+                env_set_result(r, ENV_EBAD_ACTION, "unknown action type");
+                rc = ENV_OK;
+            }
         if (rc) return rc;
         s_emit_action(g, agent, i, kind, a, r);
         if (r->code != ENV_OK && g->cfg.report_invalid_actions) {
             env_invalid_t inv = {(int)i, r->code, env_arena_strdup(&g->arena, r->reason)};
             if (!inv.reason || VEC_PUSH(ag->invalid, inv)) return ENV_ENOMEM;
         }
+    }
+    /* The original fills a perfect asker's requests right after its turn. */
+    if (kind == ENV_TURN_NORMAL && g->cfg.instant_perfect_only) {
+        size_t lim = g->cfg.max_actions_per_turn > 0 && n > (size_t)g->cfg.max_actions_per_turn
+                         ? (size_t)g->cfg.max_actions_per_turn
+                         : n;
+        return env_instant_fulfil(g, agent, actions, lim);
     }
     return ENV_OK;
 }
@@ -159,7 +184,10 @@ int env_take_replies(env_game_t *g, int *out, int cap)
 {
     int n = 0;
     for (size_t i = 0; i < g->replies.n; i++) {
-        if (n < cap) out[n++] = g->replies.v[i];
+        if (n < cap) {
+            out[n++] = g->replies.v[i];
+            g->reply_owed[g->replies.v[i]] = true;
+        }
         g->reply_pending[g->replies.v[i]] = false;
     }
     g->replies.n = 0;

@@ -76,7 +76,8 @@ typedef struct {
     char *id; /* "task_12" */
     char *description;
     int owner;
-    int *pieces; /* [pieces_per_task] */
+    int n_pieces; /* between min_pieces_per_task and pieces_per_task */
+    int *pieces;  /* [n_pieces] */
     bool done;
 } env_task_t;
 
@@ -140,6 +141,7 @@ struct env_game {
     VEC(env_exchange_t) exchanges;
     VEC(int) replies;    /* reactive seats owed a reply turn */
     bool *reply_pending; /* [n] */
+    bool *reply_owed;    /* [n] handed out by env_take_replies, not yet taken */
 
     /* Per-round counters for the round summary. */
     int round_tasks, round_messages;
@@ -180,6 +182,11 @@ int env_transfer(env_game_t *g, int from, int to, const int *pieces, const int64
 /* Delivers (or, suppressed, only records) a direct message. */
 int env_deliver(env_game_t *g, int from, int to, const char *content, bool automated,
                 bool delivered, env_turn_kind_t kind);
+/* The value `agent` holds `piece` at (its inventory's record). */
+int env_held_value(const env_game_t *g, int agent, int piece);
+/* The original's instant fulfilment after a perfect (reactive) asker's turn:
+ * each "REQUEST: <name> for ..." to a perfect holder is filled at once. */
+int env_instant_fulfil(env_game_t *g, int agent, const env_action_t *actions, size_t n);
 /* The send_information and submit_task actions (results in *r). */
 int env_act_send_info(env_game_t *g, int agent, const env_action_t *a, env_result_t *r);
 int env_act_submit(env_game_t *g, int agent, const env_action_t *a, env_result_t *r);

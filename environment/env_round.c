@@ -86,17 +86,27 @@ const int *env_round_order(const env_game_t *g, int *n)
 }
 
 /* Auto-request arm: after all turns of a round, every missing piece of every
- * active task is asked for, from the agent, of the first other holder. */
+ * active task is asked for, from the agent, of the first other holder. The
+ * original asks once per piece (a set over the tasks); rules.auto_request_once
+ * off asks once per task that needs it. */
 static int s_auto_request(env_game_t *g)
 {
     char text[256];
+    VEC(int) asked = {0};
     for (int a = 0; a < g->n; a++) {
         env_agent_t *ag = &g->agents[a];
+        asked.n = 0;
         for (size_t s = 0; s < ag->active.n; s++) {
             const env_task_t *t = &g->tasks.v[ag->active.v[s]];
-            for (int i = 0; i < g->cfg.pieces_per_task; i++) {
+            for (int i = 0; i < t->n_pieces; i++) {
                 int p = t->pieces[i];
                 if (env_bit_get(ag->held, p)) continue;
+                if (g->cfg.auto_request_once) {
+                    bool dup = false;
+                    for (size_t j = 0; j < asked.n && !dup; j++) dup = asked.v[j] == p;
+                    if (dup) continue;
+                    if (VEC_PUSH(asked, p)) goto nomem;
+                }
                 int holder = -1;
                 for (int h = 0; h < g->n && holder < 0; h++)
                     if (h != a && env_bit_get(g->agents[h].held, p)) holder = h;
@@ -105,11 +115,15 @@ static int s_auto_request(env_game_t *g)
                          "I need %s to complete my task. Could you please share it?",
                          g->piece_names[p]);
                 /* Passed as a reply-turn message: system requests owe no reply turn. */
-                if (env_deliver(g, a, holder, text, true, true, ENV_TURN_REPLY)) return ENV_ENOMEM;
+                if (env_deliver(g, a, holder, text, true, true, ENV_TURN_REPLY)) goto nomem;
             }
         }
     }
+    VEC_FREE(asked);
     return ENV_OK;
+nomem:
+    VEC_FREE(asked);
+    return ENV_ENOMEM;
 }
 
 int env_round_end(env_game_t *g)

@@ -77,7 +77,10 @@ int env_transfer(env_game_t *g, int from, int to, const int *pieces, const int64
                                             "value", (json_int_t)stated, "true_value", truth,
                                             "misreport", mis, "requested", rq != NULL));
     }
-    int64_t bonus = automated ? 0 : g->cfg.sharing_bonus * copied;
+    /* The original pays the bonus for automated transfers too (they go through
+     * the same transfer routine); rules.automated_transfers_as_agents off does not. */
+    int64_t bonus =
+        automated && !g->cfg.automated_as_agents ? 0 : g->cfg.sharing_bonus * (int64_t)copied;
     src->bonus_revenue += bonus;
     if (copied) {
         env_exchange_t x = {from, to, copied, g->round};
@@ -137,15 +140,77 @@ static int s_track_requests(env_game_t *g, int from, int to, const int *named, s
     return ENV_OK;
 }
 
-/* Auto-fulfil arm: every named piece the recipient holds moves at once. */
+int env_held_value(const env_game_t *g, int agent, int piece)
+{
+    const env_agent_t *a = &g->agents[agent];
+    for (size_t i = 0; i < a->inv.n; i++)
+        if (a->inv.v[i].piece == piece) return a->inv.v[i].value;
+    return g->piece_values[piece];
+}
+
+/* Auto-fulfil arm: every named piece the recipient holds moves at once. The
+ * original (automated simulation.py _process_automated_fulfillment) sends them
+ * in one transfer at the values the holder holds; rules.automated_transfers_
+ * as_agents off sends each alone at its true value. */
 static int s_auto_fulfill(env_game_t *g, int requester, int holder, const int *named, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    int ps[64];
+    int64_t vs[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 64; i++) {
         int p = named[i];
         if (!env_bit_get(g->agents[holder].held, p) || env_bit_get(g->agents[requester].held, p))
             continue;
+        if (g->cfg.automated_as_agents) {
+            ps[k] = p;
+            vs[k++] = env_held_value(g, holder, p);
+            continue;
+        }
         int64_t v = g->piece_values[p];
         if (env_transfer(g, holder, requester, &p, &v, 1, true) < 0) return ENV_ENOMEM;
+    }
+    if (k && env_transfer(g, holder, requester, ps, vs, k, true) < 0) return ENV_ENOMEM;
+    return ENV_OK;
+}
+
+/* The exact piece named by "REQUEST: <name> for ...", as the original parses it
+ * (simulation.py _instant_fulfill_perfect_requests): the text after the first
+ * "REQUEST:", up to the first " for ", trimmed, compared case-sensitively. */
+static int s_request_piece(const env_game_t *g, const char *content)
+{
+    const char *s = content ? strstr(content, "REQUEST:") : NULL;
+    if (!s) return -1;
+    s += 8;
+    const char *e = strstr(s, " for ");
+    if (!e) e = s + strlen(s);
+    while (s < e && (*s == ' ' || (*s >= '\t' && *s <= '\r'))) s++;
+    while (e > s && (e[-1] == ' ' || (e[-1] >= '\t' && e[-1] <= '\r'))) e--;
+    size_t len = (size_t)(e - s);
+    char name[256];
+    if (len == 0 || len >= sizeof name) return -1;
+    memcpy(name, s, len);
+    name[len] = 0;
+    int p = env_piece_exact(g->piece_names, g->p, name);
+    return p >= 0 && strcmp(g->piece_names[p], name) == 0 ? p : -1;
+}
+
+int env_instant_fulfil(env_game_t *g, int agent, const env_action_t *actions, size_t n)
+{
+    if (!g->agents[agent].reactive || g->cfg.automation == ENV_AUTO_REQUEST) return ENV_OK;
+    for (size_t i = 0; i < n; i++) {
+        const env_action_t *a = &actions[i];
+        if (a->kind != ENV_ACT_SEND_MESSAGE) continue;
+        int to = env_parse_agent(g->n, a->to);
+        if (to < 0 || to == agent || !g->agents[to].reactive) continue;
+        int p = s_request_piece(g, a->content);
+        if (p < 0 || !env_bit_get(g->agents[to].held, p)) continue;
+        /* Once per (asker, piece) for each holder: the holder's own turn then
+         * sees the request answered. */
+        int64_t ask = env_map_get(&g->ask_map, env_sent_key(g, agent, to, p));
+        if (ask >= 0 && g->agents[to].asks.v[ask].answered) continue;
+        if (ask >= 0) g->agents[to].asks.v[ask].answered = true;
+        int64_t v = env_held_value(g, to, p);
+        if (env_transfer(g, to, agent, &p, &v, 1, false) < 0) return ENV_ENOMEM;
     }
     return ENV_OK;
 }
@@ -188,7 +253,10 @@ int env_deliver(env_game_t *g, int from, int to, const char *content, bool autom
     if (s_track_requests(g, from, to, named, n_named)) return ENV_ENOMEM;
     if (g->cfg.automation == ENV_AUTO_FULFILL && s_auto_fulfill(g, from, to, named, n_named))
         return ENV_ENOMEM;
-    if (kind == ENV_TURN_NORMAL && g->agents[to].reactive && !g->reply_pending[to]) {
+    /* Reply turns belong to the lenient position of the instant-fulfilment switch;
+     * the original's rule is applied by env_instant_fulfil instead. */
+    if (!g->cfg.instant_perfect_only && kind == ENV_TURN_NORMAL && g->agents[to].reactive &&
+        !g->reply_pending[to]) {
         g->reply_pending[to] = true;
         if (VEC_PUSH(g->replies, to)) return ENV_ENOMEM;
     }
@@ -270,6 +338,13 @@ int env_act_send_info(env_game_t *g, int agent, const env_action_t *a, env_resul
                        g->agents[to].id);
         goto done;
     }
+    /* The original records the pairs as sent before the send is tried (agent.py
+     * _track_action), so a failed send still counts; rules.count_failed_sends. */
+    for (size_t j = 0; j < keep && g->cfg.count_failed_sends; j++)
+        if (env_set_add(&g->sent_set, env_sent_key(g, agent, to, pieces[j]))) {
+            rc = ENV_ENOMEM;
+            goto done;
+        }
     /* The sender must hold every listed piece, or the whole action fails. */
     for (size_t j = 0; j < keep; j++) {
         if (!env_bit_get(g->agents[agent].held, pieces[j])) {

@@ -1008,7 +1008,12 @@ static void test_perfect_never_asks_same_holder_twice(void **state)
 static void test_perfect_request_filled_at_once_by_reply_turn(void **state)
 {
     (void)state;
-    env_game_t *g = s_paper(NULL);
+    /* The reply-turn position of the switch (the paper preset fills requests in
+     * the engine instead: tests/env/test_env_study.c). */
+    env_config_t c;
+    env_config_paper(&c);
+    c.instant_perfect_only = false;
+    env_game_t *g = s_game(&c, NULL);
     for (int i = 0; i < 10; i++) env_set_reactive(g, i, true);
     env_round_begin(g);
     env_names_t names;
