@@ -538,7 +538,9 @@ static void s_finalise(ana_run_t *r, ana_ceiling_fn ceiling, void *ceiling_ctx)
     int64_t opt = ceiling ? ceiling(ceiling_ctx, &r->cfg->game, &m->optimal_tasks)
                           : env_perfect_task_revenue(&r->cfg->game, &m->optimal_tasks);
     m->optimal = opt;
-    m->pct_optimal = opt > 0 ? 100.0 * (double)m->task_revenue / (double)opt : NAN;
+    m->pct_optimal = opt > 0 && r->cfg->timing == PL_TIMING_SEQUENTIAL /* docs/FIDELITY.md */
+                         ? 100.0 * (double)m->task_revenue / (double)opt
+                         : NAN;
     double *rev = malloc(sizeof *rev * (size_t)r->n_agents);
     m->gini = NAN;
     if (rev) {

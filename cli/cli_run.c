@@ -391,9 +391,15 @@ int cli_run_main(int argc, char **argv)
     char m1[48], m2[48];
     s_money(m1, sizeof m1, group);
     s_money(m2, sizeof m2, (long long)ceiling);
-    printf("%s%lld tasks, group revenue %s, %.1f%% of optimal (perfect play: %d tasks, %s)\n",
-           partial ? "stopped after a partial game: " : "", tasks, m1,
-           ceiling > 0 ? 100.0 * (double)task_rev / (double)ceiling : 0.0, ceiling_tasks, m2);
+    if (cfg->timing == PL_TIMING_SEQUENTIAL)
+        printf("%s%lld tasks, group revenue %s, %.1f%% of optimal (perfect play: %d tasks, %s)\n",
+               partial ? "stopped after a partial game: " : "", tasks, m1,
+               ceiling > 0 ? 100.0 * (double)task_rev / (double)ceiling : 0.0, ceiling_tasks, m2);
+    else /* the ceiling is sequential play: no % for other timing modes */
+        printf("%s%lld tasks, group revenue %s (no %% of optimal in %s timing: the ceiling, "
+               "%d tasks, is for sequential rounds)\n",
+               partial ? "stopped after a partial game: " : "", tasks, m1,
+               pl_timing_name(cfg->timing), ceiling_tasks);
     printf("run directory: %s\n", dir);
     fflush(stdout);
     rc = partial ? 1 : broker_status == 0 ? 0 : 2;
