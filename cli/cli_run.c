@@ -19,6 +19,7 @@
 #include "env.h"
 #include "llm_provider.h"
 #include "pl_config.h"
+#include "pl_config_orig.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -191,7 +192,7 @@ int cli_run_main(int argc, char **argv)
     json_t *seats = NULL, *summary = NULL;
     int ready_fd = -1;
     pl_config_t *cfg =
-        config_path ? pl_config_load(config_path, err, sizeof err) : pl_config_default();
+        config_path ? pl_config_load_any(config_path, err, sizeof err) : pl_config_default();
     if (!cfg) {
         fprintf(stderr, "parley run: %s\n", err[0] ? err : "out of memory");
         goto done;
