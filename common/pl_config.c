@@ -85,6 +85,7 @@ typedef enum {
     S_INFO_TPL, /* information.info_templates: a list of strings */
     S_TASK_TPL, /* tasks.task_templates: a list of strings */
     S_ZERO,     /* an option of the study parley does not support yet: only 0/false */
+    S_GONE,     /* a name with another meaning before: refused, saying what to write */
 } s_kind_t;
 
 typedef struct {
@@ -131,7 +132,7 @@ static const s_key_t s_keys[] = {
     {"rules.auto_request_once", S_BOOL, G_(auto_request_once), 0, 0, false, 0},
     {"rules.count_failed_sends", S_BOOL, G_(count_failed_sends), 0, 0, false, 0},
     {"revenue.bonus_for_first", S_I64, G_(first_bonus), 0, BIG, false, 0},
-    {"tasks.min_pieces_per_task", S_INT, G_(min_pieces_per_task), 1, 64, false, 0},
+    {"tasks.min_pieces_per_task", S_INT, G_(min_pieces_per_task), 0, 64, false, 0},
     {"tasks.max_pieces_per_task", S_INT, G_(pieces_per_task), 1, ENV_MAX_PIECES, false, 0},
     {"tasks.new_task_on_completion", S_BOOL, G_(new_task_on_completion), 0, 0, false, 0},
     {"tasks.task_templates", S_TASK_TPL, 0, 0, 0, false, 0},
@@ -139,6 +140,7 @@ static const s_key_t s_keys[] = {
     {"information.info_templates", S_INFO_TPL, 0, 0, 0, false, 0},
     {"communication.max_actions_per_turn", S_INT, G_(max_actions_per_turn), -1, 1000000, false, 0},
     {"simulation.report_frequency", S_ZERO, 0, 0, 0, false, 0},
+    {"revenue.misreport_factor", S_GONE, 0, 0, 0, false, 0},
     {"simulation.fail_fast_on_agent_error", S_ZERO, 0, 0, 0, false, 0},
     {"rules.tell_failed_submission", S_BOOL, G_(tell_failed_submission), 0, 0, false, 0},
     {"rules.report_invalid_actions", S_BOOL, G_(report_invalid_actions), 0, 0, false, 0},
@@ -517,6 +519,12 @@ static int s_apply(s_ctx_t *x, const s_key_t *k, void *base, const yaml_node_t *
         *(env_automation_t *)field = (env_automation_t)a;
         return 0;
     }
+    case S_GONE:
+        return s_fail(x, s_line(x, n),
+                      "%s: not a key. The penalty is revenue.incorrect_value_penalty, the "
+                      "study's rate (each misreported piece cuts the payout by it); for a "
+                      "payout multiplier M write incorrect_value_penalty: 1 - M",
+                      key);
     case S_ZERO: {
         bool b;
         if (strcmp(v, "0") == 0 || (s_parse_bool(v, &b) == 0 && !b)) return 0;

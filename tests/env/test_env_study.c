@@ -2,6 +2,7 @@
  * switch in both positions, and the options of the study's configs (issue 10).
  * The paper preset must behave as advtydv/ZeroCostCollaboration's code does. */
 #include "env.h"
+#include "pl_config.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -743,6 +744,86 @@ static void test_unique_distribution_each_piece_once(void **state)
     assert_non_null(strstr(err, "information.unique_distribution"));
 }
 
+/* ------------------------------------------------------- the config keys -- */
+
+static void test_config_keys_of_the_study(void **state)
+{
+    (void)state;
+    const char *text = "rules:\n"
+                       "  instant_fulfilment_exact_request: false\n"
+                       "  submit_exact_names: false\n"
+                       "  automated_transfers_as_agents: false\n"
+                       "  auto_request_once: false\n"
+                       "  count_failed_sends: false\n"
+                       "revenue: {bonus_for_first: 3000, incorrect_value_penalty: 0.3}\n"
+                       "tasks:\n"
+                       "  max_pieces_per_task: 5\n"
+                       "  min_pieces_per_task: 3\n"
+                       "  new_task_on_completion: false\n"
+                       "  task_templates: [\"Use {info_pieces}\"]\n"
+                       "information:\n"
+                       "  unique_distribution: true\n"
+                       "  info_templates: [\"Ledger {n}\", \"Memo {n} draft\"]\n"
+                       "communication: {max_actions_per_turn: 7}\n"
+                       "simulation: {report_frequency: 0, fail_fast_on_agent_error: false}\n";
+    char err[512];
+    pl_config_t *c = pl_config_parse(text, strlen(text), "k.yaml", err, sizeof err);
+    if (!c) fail_msg("%s", err);
+    for (int pass = 0; pass < 2; pass++) {
+        const env_config_t *g = &c->game;
+        assert_false(g->instant_perfect_only || g->submit_exact_names || g->automated_as_agents ||
+                     g->auto_request_once || g->count_failed_sends);
+        assert_int_equal(g->first_bonus, 3000);
+        assert_true(g->misreport_rate == 0.3);
+        assert_int_equal(g->pieces_per_task, 5);
+        assert_int_equal(g->min_pieces_per_task, 3);
+        assert_false(g->new_task_on_completion);
+        assert_int_equal(g->n_task_templates, 1);
+        assert_string_equal(g->task_templates[0], "Use {info_pieces}");
+        assert_true(g->unique_distribution);
+        assert_int_equal(g->n_info_templates, 2);
+        assert_string_equal(g->info_templates[1], "Memo {n} draft");
+        assert_int_equal(g->max_actions_per_turn, 7);
+        /* The resolved configuration (config.json) loads back the same. */
+        json_t *j = pl_config_to_json(c);
+        char *dump = json_dumps(j, 0);
+        json_decref(j);
+        pl_config_destroy(&c);
+        c = pl_config_parse(dump, strlen(dump), "config.json", err, sizeof err);
+        free(dump);
+        if (!c) fail_msg("%s", err);
+    }
+    pl_config_destroy(&c);
+    /* The defaults are the original's. */
+    c = pl_config_default();
+    assert_true(c->game.instant_perfect_only && c->game.submit_exact_names &&
+                c->game.automated_as_agents && c->game.auto_request_once &&
+                c->game.count_failed_sends && c->game.new_task_on_completion);
+    assert_int_equal(c->game.max_actions_per_turn, -1);
+    pl_config_destroy(&c);
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {"revenue:\n  misreport_factor: 0.5\n",
+         "b.yaml:2: revenue.misreport_factor: not a key. The penalty is "
+         "revenue.incorrect_value_penalty"},
+        {"simulation:\n  report_frequency: 3\n",
+         "b.yaml:2: simulation.report_frequency: parley does not support this option"},
+        {"simulation:\n  fail_fast_on_agent_error: true\n",
+         "b.yaml:2: simulation.fail_fast_on_agent_error: parley does not support"},
+        {"information:\n  info_templates: [\"No number\"]\n", "information.info_templates"},
+        {"tasks:\n  task_templates: oops\n", "b.yaml:2: tasks.task_templates: expected a list"},
+        {"information:\n  unique_distribution: true\n  total_pieces: 90\n",
+         "information.unique_distribution needs"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err[0] = 0;
+        c = pl_config_parse(bad[i].text, strlen(bad[i].text), "b.yaml", err, sizeof err);
+        if (c || !strstr(err, bad[i].want))
+            fail_msg("case %zu: want '%s', got '%s'", i, bad[i].want, err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -763,6 +844,7 @@ int main(void)
         cmocka_unit_test(test_new_task_on_completion_off),
         cmocka_unit_test(test_info_and_task_templates),
         cmocka_unit_test(test_unique_distribution_each_piece_once),
+        cmocka_unit_test(test_config_keys_of_the_study),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
