@@ -7,7 +7,9 @@
  *   ceiling;
  * - reply turns only for a seat whose *configured* policy is reactive;
  * - an envelope for another game is refused (wrong_game);
- * - a seat that goes silent is declared lost (seat_lost) and its turns missed.
+ * - a seat that goes silent is declared lost (seat_lost) and its turns missed;
+ * - realtime: every message and transfer to a seat arrives as a Notice;
+ * - simultaneous: empty and departed seats are missed at once, with the reason.
  * And the study's own config format (examples/original/), read by `parley run`:
  * translated key by key, or refused naming FILE:LINE and the key. */
 #include "e2e.h"
@@ -143,12 +145,20 @@ static void s_answer_turn(s_client_t *c, const Parley__TurnRequest *tr)
     wire_obs_destroy(&w);
 }
 
+/* Notices received, by kind. */
+typedef struct {
+    int message, transfer, other;
+} s_notices_t;
+
+static s_notices_t s_last_notices;
+
 /* Plays the seat until GameOver. Before its first decision it sends one for
  * another game, which must be refused as wrong_game. Returns the turns played
- * ([0] normal, [1] reply). */
+ * ([0] normal, [1] reply); notices are counted in s_last_notices. */
 static void s_play(s_client_t *c, int turns[2])
 {
     turns[0] = turns[1] = 0;
+    memset(&s_last_notices, 0, sizeof s_last_notices);
     bool wrong_game_seen = false, sent_wrong = false;
     for (int idle = 0; idle < 600;) {
         Parley__Envelope *e = s_next(c, 100);
@@ -165,6 +175,17 @@ static void s_play(s_client_t *c, int turns[2])
         if (e->body_case == PARLEY__ENVELOPE__BODY_ERROR &&
             e->error->code == PARLEY__ERROR__CODE__WRONG_GAME)
             wrong_game_seen = true;
+        if (e->body_case == PARLEY__ENVELOPE__BODY_NOTICE) {
+            const char *what = e->notice->what;
+            if (strcmp(what, "message") == 0) {
+                assert_non_null(strstr(e->notice->text, "sent you a message"));
+                s_last_notices.message++;
+            } else if (strcmp(what, "transfer") == 0) {
+                s_last_notices.transfer++;
+            } else {
+                s_last_notices.other++;
+            }
+        }
         if (e->body_case == PARLEY__ENVELOPE__BODY_TURN_REQUEST) {
             if (!sent_wrong) {
                 Parley__Decision pd = PARLEY__DECISION__INIT;
@@ -326,6 +347,136 @@ static void test_silent_seat_lost_and_turns_missed(void **state)
     json_t *sum = e2e_json(rundir, "summary.json");
     assert_non_null(sum);
     assert_string_equal(json_string_value(json_object_get(sum, "status")), "ok");
+    json_decref(sum);
+}
+
+/* Events of `type` whose `field` is `value` (and, if kind, whose "kind" is it). */
+static int s_count_field(const char *dir, const char *type, const char *field, const char *value,
+                         const char *kind)
+{
+    json_t *evs = e2e_events(dir, type);
+    assert_non_null(evs);
+    int n = 0;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(evs, i, ev)
+    {
+        const char *v = json_string_value(json_object_get(ev, field));
+        const char *k = json_string_value(json_object_get(ev, "kind"));
+        n += v && strcmp(v, value) == 0 && (!kind || (k && strcmp(k, kind) == 0));
+    }
+    json_decref(evs);
+    return n;
+}
+
+/* Realtime: every message and every transfer to a seat reaches it as a Notice
+ * while the game runs, one each; % of optimal is not given (no ceiling for
+ * realtime). */
+static void test_realtime_change_notices(void **state)
+{
+    (void)state;
+    const char *dir = e2e_tmpdir("rules-rt");
+    const char *cfg =
+        e2e_write(dir, "game.yaml",
+                  "seed: 6\nsimulation: {rounds: 4}\n"
+                  "timing: {mode: realtime, duration: 2, min_think: 0.05, turn_timeout: 5}\n"
+                  "seats:\n  - {policy: perfect, count: 10}\n");
+    char rundir[1100];
+    snprintf(rundir, sizeof rundir, "%s/run", dir);
+    e2e_broker_t b;
+    const char *extra[] = {"--start-timeout", "60", NULL};
+    assert_int_equal(e2e_broker_start(&b, cfg, rundir, NULL, extra), 0);
+    s_client_t c;
+    s_join(&c, b.router, rundir, "agent_10");
+    pid_t pids[9];
+    for (int i = 0; i < 9; i++) {
+        char seat[16];
+        snprintf(seat, sizeof seat, "agent_%d", i + 1);
+        pids[i] = e2e_agent(b.router, rundir, seat, "perfect");
+    }
+    int turns[2];
+    s_play(&c, turns);
+    s_notices_t got = s_last_notices;
+    assert_int_equal(e2e_wait(b.pid, 60000), 0);
+    for (int i = 0; i < 9; i++) assert_int_equal(e2e_wait(pids[i], 20000), 0);
+    s_leave(&c);
+    assert_true(turns[0] > 1); /* realtime: it acted again and again */
+    assert_int_equal(turns[1], 0);
+    int msgs = s_count_field(rundir, "message", "to", "agent_10", "direct");
+    int xfers = s_count_field(rundir, "transfer", "to", "agent_10", NULL);
+    assert_true(msgs > 0);
+    assert_true(xfers > 0);
+    assert_int_equal(got.message, msgs);
+    assert_int_equal(got.transfer, xfers);
+    json_t *sum = e2e_json(rundir, "summary.json");
+    assert_non_null(sum);
+    assert_string_equal(json_string_value(json_object_get(sum, "timing")), "realtime");
+    assert_true(json_is_null(json_object_get(sum, "pct_optimal")));
+    /* Tasks are not bounded by the sequential ceiling here (agents act many times
+     * a slice), which is why no % of it is given. */
+    assert_true(json_integer_value(json_object_get(sum, "tasks")) > 0);
+    json_decref(sum);
+}
+
+/* Simultaneous: a seat nobody takes and a seat that leaves are missed at once,
+ * every round, with the reason; the others decide exactly once a round. */
+static void test_simultaneous_empty_and_departed_seats(void **state)
+{
+    (void)state;
+    const char *dir = e2e_tmpdir("rules-sim");
+    const char *cfg = e2e_write(dir, "game.yaml",
+                                "seed: 7\nsimulation: {rounds: 5}\n"
+                                "timing: {mode: simultaneous, turn_timeout: 60}\n"
+                                "seats:\n  - {policy: perfect, count: 10}\n");
+    char rundir[1100];
+    snprintf(rundir, sizeof rundir, "%s/run", dir);
+    e2e_broker_t b;
+    const char *extra[] = {"--start-timeout", "3", NULL};
+    assert_int_equal(e2e_broker_start(&b, cfg, rundir, NULL, extra), 0);
+    s_client_t c;
+    s_join(&c, b.router, rundir, "agent_9"); /* agent_10: never taken */
+    pid_t pids[8];
+    for (int i = 0; i < 8; i++) {
+        char seat[16];
+        snprintf(seat, sizeof seat, "agent_%d", i + 1);
+        pids[i] = e2e_agent(b.router, rundir, seat, "perfect");
+    }
+    /* agent_9 plays its first turn, then says Bye. */
+    Parley__Envelope *e = NULL;
+    for (int waited = 0; waited < 60000 && !e; waited += 100) {
+        e = s_next(&c, 100);
+        if (e && e->body_case != PARLEY__ENVELOPE__BODY_TURN_REQUEST) wire_free(&e);
+        s_heartbeat(&c);
+    }
+    assert_non_null(e);
+    s_answer_turn(&c, e->turn_request);
+    wire_free(&e);
+    Parley__Bye bye = PARLEY__BYE__INIT;
+    bye.reason = "done";
+    Parley__Envelope be = PARLEY__ENVELOPE__INIT;
+    be.body_case = PARLEY__ENVELOPE__BODY_BYE;
+    be.bye = &bye;
+    s_send_env(&c, &be);
+    /* With turn_timeout 60, the game ends within the wait only if the empty
+     * and departed seats are not waited for. */
+    assert_int_equal(e2e_wait(b.pid, 50000), 0);
+    for (int i = 0; i < 8; i++) assert_int_equal(e2e_wait(pids[i], 20000), 0);
+    s_leave(&c);
+    assert_int_equal(s_count(rundir, "missed_turn", "agent_10", "never connected"), 5);
+    assert_int_equal(s_count(rundir, "missed_turn", "agent_9", "left the game"), 4);
+    assert_int_equal(s_count(rundir, "missed_turn", "agent_9", NULL), 4);
+    for (int i = 0; i < 8; i++) {
+        char seat[16];
+        snprintf(seat, sizeof seat, "agent_%d", i + 1);
+        assert_int_equal(s_count(rundir, "decision", seat, NULL), 5); /* once a round */
+        assert_int_equal(s_count(rundir, "missed_turn", seat, NULL), 0);
+    }
+    json_t *sum = e2e_json(rundir, "summary.json");
+    assert_non_null(sum);
+    assert_string_equal(json_string_value(json_object_get(sum, "status")), "ok");
+    assert_int_equal(json_integer_value(json_object_get(sum, "rounds_played")), 5);
+    assert_true(json_is_null(json_object_get(sum, "pct_optimal")));
+    assert_true(json_integer_value(json_object_get(sum, "tasks")) > 0);
     json_decref(sum);
 }
 
@@ -524,6 +675,8 @@ int main(void)
         cmocka_unit_test(test_reply_turn_submit_refused_result_under_ceiling),
         cmocka_unit_test(test_reactive_claim_ignored_for_non_reactive_seat),
         cmocka_unit_test(test_silent_seat_lost_and_turns_missed),
+        cmocka_unit_test(test_realtime_change_notices),
+        cmocka_unit_test(test_simultaneous_empty_and_departed_seats),
         cmocka_unit_test(test_original_format_examples_translate),
         cmocka_unit_test(test_original_format_refusals_name_file_line_key),
         cmocka_unit_test(test_original_format_runs_through_parley_run),
