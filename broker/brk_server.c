@@ -1054,7 +1054,11 @@ static void s_on_decision(brk_server_t *s, const s_req_t *r)
 
     if (s->cfg->timing == PL_TIMING_REALTIME) s_rt_notify(s, seat->index, acts, n, res);
     wire_arena_destroy(&a);
-    s_after_turn(s, seat, kind);
+    /* The study's fail_fast_on_agent_error: a seat's failed model call ends the game. */
+    if (s->cfg->fail_fast && strncmp(d->empty_reason, "model call failed", 17) == 0)
+        s_finish(s, "agent_error");
+    else
+        s_after_turn(s, seat, kind);
     return;
 nomem:
     wire_arena_destroy(&a);

@@ -141,7 +141,7 @@ static const s_key_t s_keys[] = {
     {"communication.max_actions_per_turn", S_INT, G_(max_actions_per_turn), -1, 1000000, false, 0},
     {"simulation.report_frequency", S_ZERO, 0, 0, 0, false, 0},
     {"revenue.misreport_factor", S_GONE, 0, 0, 0, false, 0},
-    {"simulation.fail_fast_on_agent_error", S_ZERO, 0, 0, 0, false, 0},
+    {"simulation.fail_fast_on_agent_error", S_BOOL, C_(fail_fast), 0, 0, false, 0},
     {"rules.tell_failed_submission", S_BOOL, G_(tell_failed_submission), 0, 0, false, 0},
     {"rules.report_invalid_actions", S_BOOL, G_(report_invalid_actions), 0, 0, false, 0},
     {"history.truncate", S_BOOL, G_(truncate_history), 0, 0, false, 0},
@@ -531,11 +531,7 @@ static int s_apply(s_ctx_t *x, const s_key_t *k, void *base, const yaml_node_t *
         return s_fail(x, s_line(x, n),
                       "%s: parley does not support this option of the study yet (%s); "
                       "remove it or set it to %s",
-                      key,
-                      strstr(key, "report") ? "strategic reports with peer cooperation scores"
-                                            : "an agent's error is a missed turn and the game "
-                                              "goes on",
-                      strstr(key, "report") ? "0" : "false");
+                      key, "strategic reports with peer cooperation scores", "0");
     }
     case S_TIMING: {
         int t = pl_timing_from_name(v);
@@ -1642,6 +1638,7 @@ json_t *pl_config_to_json(const pl_config_t *c)
     o = json_object();
     s_jset(o, "rounds", json_integer(g->rounds), &bad);
     s_jset(o, "agents", json_integer(g->n_agents), &bad);
+    s_jset(o, "fail_fast_on_agent_error", json_boolean(c->fail_fast), &bad);
     s_jset(root, "simulation", o, &bad);
     o = json_object();
     s_jset(o, "total_pieces", json_integer(g->total_pieces), &bad);

@@ -103,6 +103,7 @@ typedef struct {
     double min_think; /* realtime: seconds between an agent's decisions */
     double heartbeat; /* seconds between heartbeats */
     bool blind;       /* seats shown under neutral labels */
+    bool fail_fast;   /* simulation.fail_fast_on_agent_error: a failed model call ends the game */
     int n_seats;      /* == game.n_agents */
     pl_seat_t *seats; /* [n_seats] */
     size_t n_prices;

@@ -546,9 +546,9 @@ static void test_original_format_refusals_name_file_line_key(void **state)
          "t.yaml:6: agents.perfect_strategy.response_delay"},
         {"simulation:\n  report_frequency: 0\n  automation_mode: magic\n",
          "t.yaml:3: simulation.automation_mode: expected"},
-        {"simulation:\n  report_frequency: 0\n  fail_fast_on_agent_error: true\n"
+        {"simulation:\n  report_frequency: 0\n  fail_fast_on_agent_error: perhaps\n"
          "agents:\n  model: gpt-4o\n",
-         "t.yaml:3: simulation.fail_fast_on_agent_error: parley does not support"},
+         "t.yaml:3: simulation.fail_fast_on_agent_error: expected true or false"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char err[512] = "";
@@ -592,6 +592,52 @@ static int s_parley_run(const char *dir, const char *const *args, char *out, siz
     out[got] = 0;
     if (f) fclose(f);
     return rc;
+}
+
+/* simulation.fail_fast_on_agent_error: the LLM seat's model call fails (the
+ * endpoint refuses its key); with the switch on the game stops at that turn
+ * with reason agent_error, with it off the seat's turns are empty and the game
+ * plays out. */
+static void test_fail_fast_on_agent_error(void **state)
+{
+    (void)state;
+    int port = 0;
+    const char *fargs[] = {"--key", "the-right-key", NULL};
+    pid_t fake = fake_start(fargs, &port);
+    assert_true(fake > 0);
+    setenv("PARLEY_TEST_FF_KEY", "a-wrong-key", 1);
+    for (int ff = 0; ff < 2; ff++) {
+        const char *dir = e2e_tmpdir("rules-ff");
+        char text[800], outdir[1200], out[8192];
+        snprintf(text, sizeof text,
+                 "seed: 3\nsimulation: {rounds: 3, fail_fast_on_agent_error: %s}\n"
+                 "seats:\n"
+                 "  - {policy: llm, model: m, base_url: \"http://127.0.0.1:%d/v1\", "
+                 "api_key_env: PARLEY_TEST_FF_KEY}\n"
+                 "  - {policy: perfect, count: 9}\n",
+                 ff ? "true" : "false", port);
+        const char *cfg = e2e_write(dir, "game.yaml", text);
+        snprintf(outdir, sizeof outdir, "%s/run", dir);
+        const char *args[] = {cfg, "--out", outdir, NULL};
+        int rc = s_parley_run(dir, args, out, sizeof out);
+        if (ff) {
+            assert_int_not_equal(rc, 0); /* a stopped game */
+            json_t *sum = e2e_json(outdir, "summary.partial.json");
+            assert_non_null(sum);
+            assert_string_equal(json_string_value(json_object_get(sum, "reason")), "agent_error");
+            assert_true(json_integer_value(json_object_get(sum, "rounds_played")) == 1);
+            json_decref(sum);
+        } else {
+            if (rc != 0) fail_msg("exit %d: %s", rc, out);
+            json_t *sum = e2e_json(outdir, "summary.json");
+            assert_non_null(sum);
+            assert_int_equal(json_integer_value(json_object_get(sum, "rounds_played")), 3);
+            json_decref(sum);
+        }
+        assert_true(s_count(outdir, "decision", "agent_1", "model call failed") >= 1);
+    }
+    unsetenv("PARLEY_TEST_FF_KEY");
+    fake_stop(fake);
 }
 
 /* The three examples through `parley run`: built-in seats for the all-LLM
@@ -680,6 +726,7 @@ int main(void)
         cmocka_unit_test(test_original_format_examples_translate),
         cmocka_unit_test(test_original_format_refusals_name_file_line_key),
         cmocka_unit_test(test_original_format_runs_through_parley_run),
+        cmocka_unit_test(test_fail_fast_on_agent_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -183,7 +183,7 @@ static void test_instant_fulfilment_only_exact_request_between_perfect_seats(voi
     for (int i = 0; i < 9; i++) env_set_reactive(g, i, true); /* agent_10 is not perfect */
     env_round_begin(g);
     char text[256];
-    int holder, p = s_missing_from(g, 0, 1, 8, &holder);
+    int holder = -1, p = s_missing_from(g, 0, 1, 8, &holder);
 
     /* Other wording: waits for the holder's own turn. */
     snprintf(text, sizeof text, "Could you send me %s?", env_piece_name(g, p));
@@ -212,7 +212,7 @@ static void test_instant_fulfilment_only_exact_request_between_perfect_seats(voi
     assert_true(answered);
 
     /* A non-perfect asker, or a non-perfect holder: no instant fill. */
-    int h9, q = s_missing(g, 9, &h9);
+    int h9 = -1, q = s_missing(g, 9, &h9);
     snprintf(text, sizeof text, "REQUEST: %s for task_1", env_piece_name(g, q));
     assert_int_equal(s_msg(g, 9, h9, text).code, ENV_OK);
     assert_false(env_agent_holds(g, 9, q));
@@ -237,7 +237,7 @@ static void test_instant_fulfilment_off_gives_reply_turns_for_any_message(void *
     env_game_t *g = s_game(&c, NULL);
     for (int i = 0; i < 9; i++) env_set_reactive(g, i, true);
     env_round_begin(g);
-    int holder, p = s_missing(g, 9, &holder);
+    int holder = -1, p = s_missing(g, 9, &holder);
     char text[256];
     snprintf(text, sizeof text, "hey, got %s?", env_piece_name(g, p));
     assert_int_equal(s_msg(g, 9, holder, text).code, ENV_OK); /* a non-perfect asker */
@@ -396,7 +396,7 @@ static void test_automated_transfer_as_held_value_with_bonus(void **state)
         env_game_t *g = s_game(&c, NULL);
         env_round_begin(g);
         /* agent_2 receives a piece at a wrong value from its holder ... */
-        int holder, p = -1;
+        int holder = -1, p = -1;
         for (int x = 0; x < env_game_n_pieces(g) && p < 0; x++)
             if (!env_agent_holds(g, 1, x) && !env_agent_holds(g, 0, x)) p = x;
         holder = s_holder(g, p, 1);
@@ -515,7 +515,7 @@ static void test_failed_send_counts_as_sent(void **state)
         c.count_failed_sends = count;
         env_game_t *g = s_game(&c, NULL);
         env_round_begin(g);
-        int holder, p = -1;
+        int holder = -1, p = -1;
         for (int x = 0; x < env_game_n_pieces(g) && p < 0; x++)
             if (!env_agent_holds(g, 0, x) && !env_agent_holds(g, 1, x)) p = x;
         holder = s_holder(g, p, 0);
@@ -765,7 +765,7 @@ static void test_config_keys_of_the_study(void **state)
                        "  unique_distribution: true\n"
                        "  info_templates: [\"Ledger {n}\", \"Memo {n} draft\"]\n"
                        "communication: {max_actions_per_turn: 7}\n"
-                       "simulation: {report_frequency: 0, fail_fast_on_agent_error: false}\n";
+                       "simulation: {report_frequency: 0, fail_fast_on_agent_error: true}\n";
     char err[512];
     pl_config_t *c = pl_config_parse(text, strlen(text), "k.yaml", err, sizeof err);
     if (!c) fail_msg("%s", err);
@@ -784,6 +784,7 @@ static void test_config_keys_of_the_study(void **state)
         assert_int_equal(g->n_info_templates, 2);
         assert_string_equal(g->info_templates[1], "Memo {n} draft");
         assert_int_equal(g->max_actions_per_turn, 7);
+        assert_true(c->fail_fast);
         /* The resolved configuration (config.json) loads back the same. */
         json_t *j = pl_config_to_json(c);
         char *dump = json_dumps(j, 0);
@@ -809,8 +810,8 @@ static void test_config_keys_of_the_study(void **state)
          "revenue.incorrect_value_penalty"},
         {"simulation:\n  report_frequency: 3\n",
          "b.yaml:2: simulation.report_frequency: parley does not support this option"},
-        {"simulation:\n  fail_fast_on_agent_error: true\n",
-         "b.yaml:2: simulation.fail_fast_on_agent_error: parley does not support"},
+        {"simulation:\n  fail_fast_on_agent_error: maybe\n",
+         "b.yaml:2: simulation.fail_fast_on_agent_error: expected true or false"},
         {"information:\n  info_templates: [\"No number\"]\n", "information.info_templates"},
         {"tasks:\n  task_templates: oops\n", "b.yaml:2: tasks.task_templates: expected a list"},
         {"information:\n  unique_distribution: true\n  total_pieces: 90\n",
