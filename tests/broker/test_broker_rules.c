@@ -563,14 +563,15 @@ static void test_original_format_refusals_name_file_line_key(void **state)
     assert_false(pl_config_orig_detect(own, strlen(own)));
 }
 
-/* Runs `parley run` with args; returns its exit status, stdout in out. */
-static int s_parley_run(const char *dir, const char *const *args, char *out, size_t outlen)
+/* Runs `parley CMD` with args; returns its exit status, stdout and stderr in out. */
+static int s_parley(const char *dir, const char *cmd, const char *const *args, char *out,
+                    size_t outlen)
 {
     char prog[1024], out_path[1200];
     const char *bin = getenv("PARLEY_BIN");
     snprintf(prog, sizeof prog, "%s/parley", bin ? bin : "./bin");
     snprintf(out_path, sizeof out_path, "%s/parley.out", dir);
-    const char *argv[32] = {prog, "run"};
+    const char *argv[32] = {prog, cmd};
     int n = 2;
     for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
     argv[n] = NULL;
@@ -592,6 +593,39 @@ static int s_parley_run(const char *dir, const char *const *args, char *out, siz
     out[got] = 0;
     if (f) fclose(f);
     return rc;
+}
+
+static int s_parley_run(const char *dir, const char *const *args, char *out, size_t outlen)
+{
+    return s_parley(dir, "run", args, out, outlen);
+}
+
+/* `parley sweep` takes a base configuration in the original's format. */
+static void test_original_format_as_sweep_base(void **state)
+{
+    (void)state;
+    const char *dir = e2e_tmpdir("orig-sweep");
+    char text[4096], out[8192], outdir[1200];
+    snprintf(outdir, sizeof outdir, "%s/out", dir);
+    snprintf(text, sizeof text,
+             "base: %s\nexecutor: inprocess\nconcurrency: 2\nout: %s\n"
+             "factors:\n  seats:\n    - [{policy: perfect, count: 10}]\n"
+             "  simulation.rounds: [3]\n  seed: [1, 2]\n",
+             s_example("config_automated_fulfill.yaml"), outdir);
+    const char *sweep = e2e_write(dir, "sweep.yaml", text);
+    const char *args[] = {sweep, NULL};
+    int rc = s_parley(dir, "sweep", args, out, sizeof out);
+    if (rc != 0) fail_msg("parley sweep exit %d: %s", rc, out);
+    char runs[1300];
+    snprintf(runs, sizeof runs, "%s/runs.csv", outdir);
+    FILE *f = fopen(runs, "r");
+    assert_non_null(f);
+    char line[4096];
+    int ok_rows = 0;
+    while (fgets(line, sizeof line, f))
+        ok_rows += strstr(line, ",ok,") && strstr(line, "auto_fulfill") != NULL;
+    fclose(f);
+    assert_int_equal(ok_rows, 2);
 }
 
 /* simulation.fail_fast_on_agent_error: the LLM seat's model call fails (the
@@ -727,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_original_format_refusals_name_file_line_key),
         cmocka_unit_test(test_original_format_runs_through_parley_run),
         cmocka_unit_test(test_fail_fast_on_agent_error),
+        cmocka_unit_test(test_original_format_as_sweep_base),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
