@@ -600,6 +600,64 @@ static int s_parley_run(const char *dir, const char *const *args, char *out, siz
     return s_parley(dir, "run", args, out, outlen);
 }
 
+/* The column `name` of runs.csv, row by row, as integers (up to cap rows). */
+static int s_csv_ints(const char *path, const char *name, long *out, int cap)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[8192];
+    int col = -1, n = 0;
+    if (fgets(line, sizeof line, f)) {
+        int k = 0;
+        for (char *tok = strtok(line, ",\n"); tok; tok = strtok(NULL, ",\n"), k++)
+            if (strcmp(tok, name) == 0) col = k;
+    }
+    assert_true(col >= 0);
+    while (n < cap && fgets(line, sizeof line, f)) {
+        /* Quoted fields may hold commas: skip them whole. */
+        int k = 0;
+        const char *p = line;
+        while (*p && k < col) {
+            if (*p == '"')
+                for (p++; *p && *p != '"'; p++) continue;
+            if (*p == ',') k++;
+            if (*p) p++;
+        }
+        out[n++] = strtol(p, NULL, 10);
+    }
+    fclose(f);
+    return n;
+}
+
+/* A sweep over one of the new rule keys gets a ceiling per condition, not
+ * one cached from the other (analysis/ana_study.c's ceiling key). */
+static void test_sweep_ceiling_follows_new_keys(void **state)
+{
+    (void)state;
+    const char *dir = e2e_tmpdir("rules-sweep-ceiling");
+    char text[2048], out[8192], outdir[1200];
+    snprintf(outdir, sizeof outdir, "%s/out", dir);
+    snprintf(text, sizeof text,
+             "executor: inprocess\nconcurrency: 2\nout: %s\n"
+             "factors:\n  seats:\n    - [{policy: perfect, count: 10}]\n"
+             "  simulation.rounds: [4]\n  tasks.new_task_on_completion: [true, false]\n"
+             "  seed: [1]\n",
+             outdir);
+    const char *sweep = e2e_write(dir, "sweep.yaml", text);
+    const char *args[] = {sweep, NULL};
+    int rc = s_parley(dir, "sweep", args, out, sizeof out);
+    if (rc != 0) fail_msg("parley sweep exit %d: %s", rc, out);
+    char runs[1300];
+    snprintf(runs, sizeof runs, "%s/runs.csv", outdir);
+    long opt[4], tasks[4];
+    assert_int_equal(s_csv_ints(runs, "optimal_tasks", opt, 4), 2);
+    assert_int_equal(s_csv_ints(runs, "tasks", tasks, 4), 2);
+    assert_true(opt[0] != opt[1]); /* 2 tasks an agent at most without renewal */
+    assert_true(opt[0] == 20 || opt[1] == 20);
+    assert_int_equal(tasks[0], opt[0]); /* perfect seats are at their own ceiling */
+    assert_int_equal(tasks[1], opt[1]);
+}
+
 /* `parley sweep` takes a base configuration in the original's format. */
 static void test_original_format_as_sweep_base(void **state)
 {
@@ -762,6 +820,7 @@ int main(void)
         cmocka_unit_test(test_original_format_runs_through_parley_run),
         cmocka_unit_test(test_fail_fast_on_agent_error),
         cmocka_unit_test(test_original_format_as_sweep_base),
+        cmocka_unit_test(test_sweep_ceiling_follows_new_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
