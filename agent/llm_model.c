@@ -618,13 +618,15 @@ static void s_rules(s_view_t *v, json_t *m)
     s_set(v, j, "sharing_bonus_money", s_money_json(r->sharing_bonus));
     s_set(v, j, "has_sharing_bonus", json_boolean(r->sharing_bonus > 0));
     s_set(v, j, "pieces_per_task", json_integer(r->pieces_per_task));
-    bool mis = r->misreport_factor > 0 && r->misreport_factor < 1;
+    /* The template keeps the multiplier (1 - rate) it has always shown. */
+    double factor = 1.0 - r->misreport_rate;
+    bool mis = factor > 0 && factor < 1;
     char f[32];
-    snprintf(f, sizeof f, "%g", r->misreport_factor);
+    snprintf(f, sizeof f, "%g", factor);
     s_set(v, j, "has_misreport_penalty", json_boolean(mis));
     s_set(v, j, "misreport_factor", json_string(f));
     s_set(v, j, "misreport_cut_percent",
-          json_integer((json_int_t)((1.0 - r->misreport_factor) * 100.0 + 0.5)));
+          json_integer((json_int_t)(r->misreport_rate * 100.0 + 0.5)));
     s_set(v, j, "rounds", json_integer(r->rounds));
     s_set(v, m, "rules", j);
 }

@@ -513,7 +513,7 @@ static void s_labels(ana_run_t *r)
     if (g->n_agents != p.n_agents) S_ADD("agents=%d", g->n_agents);
     if (g->total_pieces != p.total_pieces) S_ADD("pieces=%d", g->total_pieces);
     if (g->task_reward != p.task_reward) S_ADD("reward=%lld", (long long)g->task_reward);
-    if (g->misreport_factor != p.misreport_factor) S_ADD("penalty=%g", g->misreport_factor);
+    if (g->misreport_rate != p.misreport_rate) S_ADD("penalty=%g", g->misreport_rate);
     if (g->submit_fallback_first != p.submit_fallback_first ||
         g->tell_failed_submission != p.tell_failed_submission ||
         g->report_invalid_actions != p.report_invalid_actions)
@@ -538,7 +538,9 @@ static void s_finalise(ana_run_t *r, ana_ceiling_fn ceiling, void *ceiling_ctx)
     int64_t opt = ceiling ? ceiling(ceiling_ctx, &r->cfg->game, &m->optimal_tasks)
                           : env_perfect_task_revenue(&r->cfg->game, &m->optimal_tasks);
     m->optimal = opt;
-    m->pct_optimal = opt > 0 ? 100.0 * (double)m->task_revenue / (double)opt : NAN;
+    m->pct_optimal = opt > 0 && r->cfg->timing == PL_TIMING_SEQUENTIAL /* docs/FIDELITY.md */
+                         ? 100.0 * (double)m->task_revenue / (double)opt
+                         : NAN;
     double *rev = malloc(sizeof *rev * (size_t)r->n_agents);
     m->gini = NAN;
     if (rev) {

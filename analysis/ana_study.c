@@ -172,12 +172,26 @@ static void s_ceiling_key(const env_config_t *c, char *out, size_t cap)
     int n = snprintf(out, cap, "%llu|%d|%d|%d|%d|%d|%d|%lld|%lld|%.17g|%d%d%d%d%d|%d%d%d%d",
                      (unsigned long long)c->seed, c->rounds, c->n_agents, c->total_pieces,
                      c->pieces_per_agent, c->pieces_per_task, c->active_per_agent,
-                     (long long)c->task_reward, (long long)c->sharing_bonus, c->misreport_factor,
+                     (long long)c->task_reward, (long long)c->sharing_bonus, c->misreport_rate,
                      c->show_revenue_board, c->show_exchanges, c->show_public_notices,
                      c->show_receipt_notice, c->show_thoughts, c->submit_fallback_first,
                      c->tell_failed_submission, c->report_invalid_actions, c->truncate_history);
     for (int t = 0; t < ENV_TYPE_COUNT && n > 0 && (size_t)n < cap; t++)
         n += snprintf(out + n, cap - (size_t)n, "|%d", c->type_counts[t]);
+    /* The study's mechanics and options (docs/FIDELITY.md); templates by a hash. */
+    uint64_t h = 1469598103934665603ULL;
+    for (int i = 0; i < c->n_info_templates + c->n_task_templates; i++) {
+        const char *p = i < c->n_info_templates ? c->info_templates[i]
+                                                : c->task_templates[i - c->n_info_templates];
+        for (; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+        h = (h ^ (unsigned)(i < c->n_info_templates ? 1 : 2)) * 1099511628211ULL;
+    }
+    if (n > 0 && (size_t)n < cap)
+        snprintf(out + n, cap - (size_t)n, "|%d%d%d%d%d%d%d|%lld|%d|%d|%llx",
+                 c->instant_perfect_only, c->submit_exact_names, c->automated_as_agents,
+                 c->auto_request_once, c->count_failed_sends, c->new_task_on_completion,
+                 c->unique_distribution, (long long)c->first_bonus, c->min_pieces_per_task,
+                 c->max_actions_per_turn, (unsigned long long)h);
 }
 
 static int64_t s_ceiling(void *ctx, const env_config_t *c, int *tasks)

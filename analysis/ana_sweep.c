@@ -8,6 +8,7 @@
 #include "ana_exec.h"
 #include "ana_report.h"
 #include "ana_study.h"
+#include "pl_config_orig.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -302,7 +303,7 @@ static void s_apply_sets(pl_config_t **c, json_t *obj, char *err, size_t errlen)
 
 static pl_config_t *s_base_config(const s_sweep_t *sw, char *err, size_t errlen)
 {
-    pl_config_t *c = sw->base ? pl_config_load(sw->base, err, errlen) : pl_config_default();
+    pl_config_t *c = sw->base ? pl_config_load_any(sw->base, err, errlen) : pl_config_default();
     if (!c && !sw->base) snprintf(err, errlen, "out of memory");
     if (c) s_apply_sets(&c, sw->fixed, err, errlen);
     return c;

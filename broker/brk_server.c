@@ -717,12 +717,15 @@ static json_t *s_summary(brk_server_t *s)
                              "missed_turns", seat->missed, "human", seat->human));
     }
     int64_t task_rev = env_task_revenue(s->game);
+    /* The ceiling is perfect play in sequential rounds: a % of it is defined for
+     * sequential games only (docs/FIDELITY.md); other modes report null. */
+    bool seq = s->cfg->timing == PL_TIMING_SEQUENTIAL;
     double pct = ceiling > 0 ? 100.0 * (double)task_rev / (double)ceiling : 0.0;
     bool done = strcmp(s->reason, "finished") == 0;
     /* Top-level keys as the in-process executor writes them (analysis/ana_exec.c). */
     return json_pack(
         "{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:i, s:i, s:O, s:o, s:i, s:I, "
-        "s:I, s:{s:i, s:I, s:I, s:i, s:i}, s:{s:I, s:i, s:i}, s:f}",
+        "s:I, s:{s:i, s:I, s:I, s:i, s:i}, s:{s:I, s:i, s:i}, s:o}",
         "status", done ? "ok" : "stopped", "executor", "broker", "game_id", s->game_id, "scenario",
         s->cfg->scenario ? s->cfg->scenario : "", "seed", (json_int_t)s->cfg->game.seed, "timing",
         pl_timing_name(s->cfg->timing), "reason", s->reason, "complete", done, "rounds_total",
@@ -732,7 +735,7 @@ static json_t *s_summary(brk_server_t *s)
         env_tasks_done(s->game), "group_revenue", (json_int_t)env_group_revenue(s->game),
         "task_revenue", (json_int_t)task_rev, "messages", s->total_msgs, "missed_turns",
         s->total_missed, "ceiling", "task_revenue", (json_int_t)ceiling, "tasks", ceiling_tasks,
-        "rounds", c.rounds, "pct_optimal", pct);
+        "rounds", c.rounds, "pct_optimal", seq ? json_real(pct) : json_null());
 }
 
 static void s_finish(brk_server_t *s, const char *reason)
@@ -891,7 +894,12 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
     snprintf(seat->model, sizeof seat->model, "%s", h->model);
     seat->reactive = h->reactive;
     seat->human = h->human;
-    if (s->cfg->timing == PL_TIMING_SEQUENTIAL) env_set_reactive(s->game, idx, h->reactive);
+    /* Reply turns (and the paper's instant fulfilment) only for a seat whose
+     * configured policy is reactive: a client's own claim is not enough. */
+    const char *conf = s->cfg->seats && s->cfg->seats[idx].policy ? s->cfg->seats[idx].policy : "";
+    int conf_p = env_policy_from_name(conf);
+    bool reactive = h->reactive && conf_p >= 0 && env_policy_reactive((env_policy_t)conf_p);
+    if (s->cfg->timing == PL_TIMING_SEQUENTIAL) env_set_reactive(s->game, idx, reactive);
 
     if (s->phase == S_OVER) {
         s_send_error(s, r->rid, r->rid_len, PARLEY__ERROR__CODE__GAME_OVER, 0, r->env->seq,
@@ -1055,7 +1063,11 @@ static void s_on_decision(brk_server_t *s, const s_req_t *r)
 
     if (s->cfg->timing == PL_TIMING_REALTIME) s_rt_notify(s, seat->index, acts, n, res);
     wire_arena_destroy(&a);
-    s_after_turn(s, seat, kind);
+    /* The study's fail_fast_on_agent_error: a seat's failed model call ends the game. */
+    if (s->cfg->fail_fast && strncmp(d->empty_reason, "model call failed", 17) == 0)
+        s_finish(s, "agent_error");
+    else
+        s_after_turn(s, seat, kind);
     return;
 nomem:
     wire_arena_destroy(&a);

@@ -20,6 +20,7 @@
 #include "llm_prompt.h"
 #include "llm_provider.h"
 #include "pl_config.h"
+#include "pl_config_orig.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -46,7 +47,9 @@ static void s_usage(FILE *f)
     fprintf(f, "usage: parley run [CONFIG] [--out DIR] [--seed N] [--set key=value]... [--quiet]\n"
                "                  [--human browser|terminal]\n"
                "  CONFIG   a YAML configuration (default: the paper preset, 5 perfect + 5 "
-               "selfish seats)\n"
+               "selfish seats),\n"
+               "           in parley's format or the study's own (examples/original/, "
+               "docs/FIDELITY.md)\n"
                "  --out    the run directory (default runs/<timestamp>-<seed>)\n"
                "  --seed   the game's seed\n"
                "  --set    override one key, e.g. simulation.rounds=5 (repeatable)\n"
@@ -192,7 +195,7 @@ int cli_run_main(int argc, char **argv)
     json_t *seats = NULL, *summary = NULL;
     int ready_fd = -1;
     pl_config_t *cfg =
-        config_path ? pl_config_load(config_path, err, sizeof err) : pl_config_default();
+        config_path ? pl_config_load_any(config_path, err, sizeof err) : pl_config_default();
     if (!cfg) {
         fprintf(stderr, "parley run: %s\n", err[0] ? err : "out of memory");
         goto done;
@@ -396,9 +399,15 @@ int cli_run_main(int argc, char **argv)
     char m1[48], m2[48];
     s_money(m1, sizeof m1, group);
     s_money(m2, sizeof m2, (long long)ceiling);
-    printf("%s%lld tasks, group revenue %s, %.1f%% of optimal (perfect play: %d tasks, %s)\n",
-           partial ? "stopped after a partial game: " : "", tasks, m1,
-           ceiling > 0 ? 100.0 * (double)task_rev / (double)ceiling : 0.0, ceiling_tasks, m2);
+    if (cfg->timing == PL_TIMING_SEQUENTIAL)
+        printf("%s%lld tasks, group revenue %s, %.1f%% of optimal (perfect play: %d tasks, %s)\n",
+               partial ? "stopped after a partial game: " : "", tasks, m1,
+               ceiling > 0 ? 100.0 * (double)task_rev / (double)ceiling : 0.0, ceiling_tasks, m2);
+    else /* the ceiling is sequential play: no % for other timing modes */
+        printf("%s%lld tasks, group revenue %s (no %% of optimal in %s timing: the ceiling, "
+               "%d tasks, is for sequential rounds)\n",
+               partial ? "stopped after a partial game: " : "", tasks, m1,
+               pl_timing_name(cfg->timing), ceiling_tasks);
     printf("run directory: %s\n", dir);
     fflush(stdout);
     rc = partial ? 1 : broker_status == 0 ? 0 : 2;

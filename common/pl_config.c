@@ -76,17 +76,21 @@ int pl_timing_from_name(const char *name)
 /* ----------------------------------------------------------- key tables -- */
 
 typedef enum {
-    S_INT,     /* int, whole number in [min, max] */
-    S_I64,     /* int64_t */
-    S_U64,     /* uint64_t (the seed) */
-    S_NUM,     /* double in [min, max]; `strict` excludes min */
-    S_BOOL,    /* bool */
-    S_STR,     /* char *, owned; a plain null/~/empty value means NULL */
-    S_AUTO,    /* env_automation_t by name */
-    S_TIMING,  /* pl_timing_t by name */
-    S_TRANSP,  /* transparency.show_full_revenue: sets all five parts */
-    S_HEADERS, /* seat headers: a mapping name -> value */
-    S_COUNT,   /* seat group count: handled by the group reader */
+    S_INT,      /* int, whole number in [min, max] */
+    S_I64,      /* int64_t */
+    S_U64,      /* uint64_t (the seed) */
+    S_NUM,      /* double in [min, max]; `strict` excludes min */
+    S_BOOL,     /* bool */
+    S_STR,      /* char *, owned; a plain null/~/empty value means NULL */
+    S_AUTO,     /* env_automation_t by name */
+    S_TIMING,   /* pl_timing_t by name */
+    S_TRANSP,   /* transparency.show_full_revenue: sets all five parts */
+    S_HEADERS,  /* seat headers: a mapping name -> value */
+    S_COUNT,    /* seat group count: handled by the group reader */
+    S_INFO_TPL, /* information.info_templates: a list of strings */
+    S_TASK_TPL, /* tasks.task_templates: a list of strings */
+    S_ZERO,     /* an option of the study parley does not support yet: only 0/false */
+    S_GONE,     /* a name with another meaning before: refused, saying what to write */
 } s_kind_t;
 
 typedef struct {
@@ -117,7 +121,7 @@ static const s_key_t s_keys[] = {
     {"tasks.active_per_agent", S_INT, G_(active_per_agent), 1, 1000000, false, 0},
     {"revenue.task_completion", S_I64, G_(task_reward), 0, BIG, false, 0},
     {"revenue.information_sharing", S_I64, G_(sharing_bonus), 0, BIG, false, 0},
-    {"revenue.incorrect_value_penalty", S_NUM, G_(misreport_factor), 0, 1, false, 0},
+    {"revenue.incorrect_value_penalty", S_NUM, G_(misreport_rate), 0, 1, false, 0},
     /* The umbrella flag first, so that a part named anywhere in the section wins. */
     {"transparency.show_full_revenue", S_TRANSP, 0, 0, 0, false, 0},
     {"transparency.revenue_board", S_BOOL, G_(show_revenue_board), 0, 0, false, 1},
@@ -126,6 +130,23 @@ static const s_key_t s_keys[] = {
     {"transparency.receipt_notice", S_BOOL, G_(show_receipt_notice), 0, 0, false, 1},
     {"transparency.thoughts", S_BOOL, G_(show_thoughts), 0, 0, false, 1},
     {"rules.submit_fallback_first_task", S_BOOL, G_(submit_fallback_first), 0, 0, false, 0},
+    /* The study's mechanics (docs/FIDELITY.md); defaults are the original's. */
+    {"rules.instant_fulfilment_exact_request", S_BOOL, G_(instant_perfect_only), 0, 0, false, 0},
+    {"rules.submit_exact_names", S_BOOL, G_(submit_exact_names), 0, 0, false, 0},
+    {"rules.automated_transfers_as_agents", S_BOOL, G_(automated_as_agents), 0, 0, false, 0},
+    {"rules.auto_request_once", S_BOOL, G_(auto_request_once), 0, 0, false, 0},
+    {"rules.count_failed_sends", S_BOOL, G_(count_failed_sends), 0, 0, false, 0},
+    {"revenue.bonus_for_first", S_I64, G_(first_bonus), 0, BIG, false, 0},
+    {"tasks.min_pieces_per_task", S_INT, G_(min_pieces_per_task), 0, 64, false, 0},
+    {"tasks.max_pieces_per_task", S_INT, G_(pieces_per_task), 1, ENV_MAX_PIECES, false, 0},
+    {"tasks.new_task_on_completion", S_BOOL, G_(new_task_on_completion), 0, 0, false, 0},
+    {"tasks.task_templates", S_TASK_TPL, 0, 0, 0, false, 0},
+    {"information.unique_distribution", S_BOOL, G_(unique_distribution), 0, 0, false, 0},
+    {"information.info_templates", S_INFO_TPL, 0, 0, 0, false, 0},
+    {"communication.max_actions_per_turn", S_INT, G_(max_actions_per_turn), -1, 1000000, false, 0},
+    {"simulation.report_frequency", S_ZERO, 0, 0, 0, false, 0},
+    {"revenue.misreport_factor", S_GONE, 0, 0, 0, false, 0},
+    {"simulation.fail_fast_on_agent_error", S_BOOL, C_(fail_fast), 0, 0, false, 0},
     {"rules.tell_failed_submission", S_BOOL, G_(tell_failed_submission), 0, 0, false, 0},
     {"rules.report_invalid_actions", S_BOOL, G_(report_invalid_actions), 0, 0, false, 0},
     {"history.truncate", S_BOOL, G_(truncate_history), 0, 0, false, 0},
@@ -410,12 +431,43 @@ static int s_bounds(s_ctx_t *x, const yaml_node_t *n, const s_key_t *k, const ch
 }
 
 /* Sets one scalar key described by k into the struct at base. */
+/* information.info_templates / tasks.task_templates: a list of strings (the
+ * environment checks what each must hold). */
+static int s_templates(s_ctx_t *x, const s_key_t *k, void *base, const yaml_node_t *n,
+                       const char *key)
+{
+    env_config_t *g = &((pl_config_t *)base)->game;
+    bool info = k->kind == S_INFO_TPL;
+    int *count = info ? &g->n_info_templates : &g->n_task_templates;
+    char(*dst)[ENV_TEMPLATE_LEN] = info ? g->info_templates : g->task_templates;
+    if (!n || n->type != YAML_SEQUENCE_NODE)
+        return s_fail(x, n ? s_line(x, n) : 0, "%s: expected a list of strings", key);
+    int m = 0;
+    for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+         it++, m++) {
+        const yaml_node_t *e = yaml_document_get_node(x->doc, *it);
+        const char *v;
+        bool plain;
+        if (s_scalar(x, e, key, &v, &plain)) return -1;
+        if (m >= ENV_MAX_TEMPLATES)
+            return s_fail(x, s_line(x, e), "%s: at most %d templates", key, ENV_MAX_TEMPLATES);
+        if (!*v || strlen(v) >= ENV_TEMPLATE_LEN)
+            return s_fail(x, s_line(x, e), "%s: a template must have 1 to %d characters", key,
+                          ENV_TEMPLATE_LEN - 1);
+        snprintf(dst[m], ENV_TEMPLATE_LEN, "%s", v);
+    }
+    if (m == 0) return s_fail(x, s_line(x, n), "%s: the list is empty", key);
+    *count = m;
+    return 0;
+}
+
 static int s_apply(s_ctx_t *x, const s_key_t *k, void *base, const yaml_node_t *n, const char *key)
 {
     char *field = (char *)base + k->off;
     const char *v;
     bool plain;
     if (k->kind == S_HEADERS || k->kind == S_COUNT) return -1; /* not scalars: callers */
+    if (k->kind == S_INFO_TPL || k->kind == S_TASK_TPL) return s_templates(x, k, base, n, key);
     if (s_scalar(x, n, key, &v, &plain)) return -1;
     switch (k->kind) {
     case S_INT:
@@ -475,6 +527,20 @@ static int s_apply(s_ctx_t *x, const s_key_t *k, void *base, const yaml_node_t *
                           key, v);
         *(env_automation_t *)field = (env_automation_t)a;
         return 0;
+    }
+    case S_GONE:
+        return s_fail(x, s_line(x, n),
+                      "%s: not a key. The penalty is revenue.incorrect_value_penalty, the "
+                      "study's rate (each misreported piece cuts the payout by it); for a "
+                      "payout multiplier M write incorrect_value_penalty: 1 - M",
+                      key);
+    case S_ZERO: {
+        bool b;
+        if (strcmp(v, "0") == 0 || (s_parse_bool(v, &b) == 0 && !b)) return 0;
+        return s_fail(x, s_line(x, n),
+                      "%s: parley does not support this option of the study yet (%s); "
+                      "remove it or set it to %s",
+                      key, "strategic reports with peer cooperation scores", "0");
     }
     case S_TIMING: {
         int t = pl_timing_from_name(v);
@@ -1766,19 +1832,37 @@ json_t *pl_config_to_json(const pl_config_t *c)
     o = json_object();
     s_jset(o, "rounds", json_integer(g->rounds), &bad);
     s_jset(o, "agents", json_integer(g->n_agents), &bad);
+    s_jset(o, "fail_fast_on_agent_error", json_boolean(c->fail_fast), &bad);
     s_jset(root, "simulation", o, &bad);
     o = json_object();
     s_jset(o, "total_pieces", json_integer(g->total_pieces), &bad);
     s_jset(o, "pieces_per_agent", json_integer(g->pieces_per_agent), &bad);
+    s_jset(o, "unique_distribution", json_boolean(g->unique_distribution), &bad);
+    if (g->n_info_templates > 0) {
+        json_t *l = json_array();
+        for (int i = 0; i < g->n_info_templates; i++)
+            bad |= json_array_append_new(l, json_string(g->info_templates[i])) != 0;
+        s_jset(o, "info_templates", l, &bad);
+    }
     s_jset(root, "information", o, &bad);
     o = json_object();
     s_jset(o, "pieces_per_task", json_integer(g->pieces_per_task), &bad);
     s_jset(o, "active_per_agent", json_integer(g->active_per_agent), &bad);
+    if (g->min_pieces_per_task > 0)
+        s_jset(o, "min_pieces_per_task", json_integer(g->min_pieces_per_task), &bad);
+    s_jset(o, "new_task_on_completion", json_boolean(g->new_task_on_completion), &bad);
+    if (g->n_task_templates > 0) {
+        json_t *l = json_array();
+        for (int i = 0; i < g->n_task_templates; i++)
+            bad |= json_array_append_new(l, json_string(g->task_templates[i])) != 0;
+        s_jset(o, "task_templates", l, &bad);
+    }
     s_jset(root, "tasks", o, &bad);
     o = json_object();
     s_jset(o, "task_completion", json_integer(g->task_reward), &bad);
     s_jset(o, "information_sharing", json_integer(g->sharing_bonus), &bad);
-    s_jset(o, "incorrect_value_penalty", json_real(g->misreport_factor), &bad);
+    s_jset(o, "incorrect_value_penalty", json_real(g->misreport_rate), &bad);
+    s_jset(o, "bonus_for_first", json_integer(g->first_bonus), &bad);
     s_jset(root, "revenue", o, &bad);
     o = json_object();
     /* The parts are written out, so the umbrella only says whether all are on. */
@@ -1795,7 +1879,15 @@ json_t *pl_config_to_json(const pl_config_t *c)
     s_jset(o, "submit_fallback_first_task", json_boolean(g->submit_fallback_first), &bad);
     s_jset(o, "tell_failed_submission", json_boolean(g->tell_failed_submission), &bad);
     s_jset(o, "report_invalid_actions", json_boolean(g->report_invalid_actions), &bad);
+    s_jset(o, "instant_fulfilment_exact_request", json_boolean(g->instant_perfect_only), &bad);
+    s_jset(o, "submit_exact_names", json_boolean(g->submit_exact_names), &bad);
+    s_jset(o, "automated_transfers_as_agents", json_boolean(g->automated_as_agents), &bad);
+    s_jset(o, "auto_request_once", json_boolean(g->auto_request_once), &bad);
+    s_jset(o, "count_failed_sends", json_boolean(g->count_failed_sends), &bad);
     s_jset(root, "rules", o, &bad);
+    o = json_object();
+    s_jset(o, "max_actions_per_turn", json_integer(g->max_actions_per_turn), &bad);
+    s_jset(root, "communication", o, &bad);
     o = json_object();
     s_jset(o, "truncate", json_boolean(g->truncate_history), &bad);
     s_jset(root, "history", o, &bad);

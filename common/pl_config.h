@@ -9,12 +9,18 @@
  *   scenario: infoshare
  *   seed: 1
  *   simulation: {rounds, agents}
- *   information: {total_pieces, pieces_per_agent}
- *   tasks: {pieces_per_task, active_per_agent}
- *   revenue: {task_completion, information_sharing, incorrect_value_penalty}
+ *   simulation: {report_frequency, fail_fast_on_agent_error} (the study's; only 0/false)
+ *   information: {total_pieces, pieces_per_agent, unique_distribution, info_templates}
+ *   tasks: {pieces_per_task (= max_pieces_per_task), min_pieces_per_task, active_per_agent,
+ *           new_task_on_completion, task_templates}
+ *   revenue: {task_completion, information_sharing, incorrect_value_penalty (a rate),
+ *             bonus_for_first}
+ *   communication: {max_actions_per_turn}
  *   transparency: {show_full_revenue, revenue_board, exchanges, public_notices,
  *                  receipt_notice, thoughts}
- *   rules: {submit_fallback_first_task, tell_failed_submission, report_invalid_actions}
+ *   rules: {submit_fallback_first_task, tell_failed_submission, report_invalid_actions,
+ *           instant_fulfilment_exact_request, submit_exact_names,
+ *           automated_transfers_as_agents, auto_request_once, count_failed_sends}
  *   history: {truncate}
  *   automation: none | auto_fulfill | auto_request
  *   agent_types: {neutral: n, policy: n, competitive: n, uncooperative: n}
@@ -50,6 +56,8 @@
  *   and stored as an absolute path. A seat's prompt wins over llm.prompt,
  *   which wins over prompt_layout.
  * - YAML anchors and aliases are refused, as is a second document in one file.
+ * - A file in the study's own format is read by pl_config_load_any()
+ *   (pl_config_orig.h), not here.
  *
  * A bad file is refused with "FILE:LINE: what is wrong" (the line of the key, or
  * for a rule that spans keys, of the key env_config_check() names).
@@ -108,6 +116,7 @@ typedef struct {
     double min_think; /* realtime: seconds between an agent's decisions */
     double heartbeat; /* seconds between heartbeats */
     bool blind;       /* seats shown under neutral labels */
+    bool fail_fast;   /* simulation.fail_fast_on_agent_error: a failed model call ends the game */
     int n_seats;      /* == game.n_agents */
     pl_seat_t *seats; /* [n_seats] */
     size_t n_prices;

@@ -39,6 +39,8 @@ typedef enum {
     ENV_ENOT_YOUR_TURN,      /* broker: an action outside the seat's turn */
     ENV_ETIMEOUT,            /* broker: the turn's deadline passed */
     ENV_ECONFIG,             /* configuration refused (see the message) */
+    ENV_EREPLY_TURN,         /* a reply turn may only answer (send_information) */
+    ENV_ETOO_MANY_ACTIONS,   /* beyond communication.max_actions_per_turn */
     ENV_ERR_COUNT
 } env_err_t;
 
@@ -71,15 +73,17 @@ typedef enum {
  * loader (common/pl_config) overrides fields key by key. Plain data: copy freely. */
 typedef struct {
     uint64_t seed;
-    int rounds;              /* simulation.rounds */
-    int n_agents;            /* simulation.agents */
-    int total_pieces;        /* information.total_pieces */
-    int pieces_per_agent;    /* information.pieces_per_agent */
-    int pieces_per_task;     /* tasks.pieces_per_task */
-    int active_per_agent;    /* tasks.active_per_agent */
-    int64_t task_reward;     /* revenue.task_completion */
-    int64_t sharing_bonus;   /* revenue.information_sharing */
-    double misreport_factor; /* revenue.incorrect_value_penalty: payout multiplier per bad value */
+    int rounds;            /* simulation.rounds */
+    int n_agents;          /* simulation.agents */
+    int total_pieces;      /* information.total_pieces */
+    int pieces_per_agent;  /* information.pieces_per_agent */
+    int pieces_per_task;   /* tasks.pieces_per_task */
+    int active_per_agent;  /* tasks.active_per_agent */
+    int64_t task_reward;   /* revenue.task_completion */
+    int64_t sharing_bonus; /* revenue.information_sharing */
+    /* revenue.incorrect_value_penalty: the study's *rate*: each misreported piece
+     * of a submitted task cuts the payout by it, compounding: x (1 - rate)^k. */
+    double misreport_rate;
 
     /* transparency.show_full_revenue sets all five; each may be set alone. */
     bool show_revenue_board;  /* everyone's revenue, or only one's own */
@@ -97,6 +101,35 @@ typedef struct {
 
     env_automation_t automation;     /* automation */
     int type_counts[ENV_TYPE_COUNT]; /* agent types; neutral takes the rest */
+
+    /* The study's own mechanics (docs/FIDELITY.md, "Rules"); the paper preset is the
+     * original's behaviour, the other position a named switch. */
+    bool instant_perfect_only;   /* rules.instant_fulfilment_exact_request: only a perfect
+                                  * asker's "REQUEST: <name> for ..." to a perfect holder is
+                                  * filled at once, by the engine; off: reactive seats get a
+                                  * reply turn after any direct message */
+    bool submit_exact_names;     /* rules.submit_exact_names: the names after "Combined
+                                  * result of:" as an exact, case-sensitive set; off: any
+                                  * piece names found anywhere in the answer, any case */
+    bool automated_as_agents;    /* rules.automated_transfers_as_agents: automated transfers
+                                  * move the holder's value as held and pay the sharing
+                                  * bonus; off: the true value, no bonus */
+    bool auto_request_once;      /* rules.auto_request_once: one ask per missing piece;
+                                  * off: one per task that needs it */
+    bool count_failed_sends;     /* rules.count_failed_sends: a listed piece counts as sent
+                                  * to that recipient even when the send fails */
+    int64_t first_bonus;         /* revenue.bonus_for_first: the round's first completion */
+    int min_pieces_per_task;     /* tasks.min_pieces_per_task (0: = pieces_per_task, the max) */
+    bool new_task_on_completion; /* tasks.new_task_on_completion */
+    bool unique_distribution;    /* information.unique_distribution: every piece once */
+    int max_actions_per_turn;    /* communication.max_actions_per_turn; <= 0: unlimited */
+    /* information.info_templates / tasks.task_templates: "{n}" is the piece number,
+     * "{info_pieces}" the task's names; 0 templates = the built-in ones. */
+#define ENV_MAX_TEMPLATES 16
+#define ENV_TEMPLATE_LEN  128
+    int n_info_templates, n_task_templates;
+    char info_templates[ENV_MAX_TEMPLATES][ENV_TEMPLATE_LEN];
+    char task_templates[ENV_MAX_TEMPLATES][ENV_TEMPLATE_LEN];
 } env_config_t;
 
 /* Fills *c with the paper preset (GAME.md, every default). */

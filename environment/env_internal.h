@@ -76,7 +76,8 @@ typedef struct {
     char *id; /* "task_12" */
     char *description;
     int owner;
-    int *pieces; /* [pieces_per_task] */
+    int n_pieces; /* between min_pieces_per_task and pieces_per_task */
+    int *pieces;  /* [n_pieces] */
     bool done;
 } env_task_t;
 
@@ -140,6 +141,7 @@ struct env_game {
     VEC(env_exchange_t) exchanges;
     VEC(int) replies;    /* reactive seats owed a reply turn */
     bool *reply_pending; /* [n] */
+    bool *reply_owed;    /* [n] handed out by env_take_replies, not yet taken */
 
     /* Per-round counters for the round summary. */
     int round_tasks, round_messages;
@@ -157,6 +159,37 @@ bool env_contains_ci(const char *hay, const char *needle);
 int env_world_generate(env_game_t *g);
 /* Draws a new task for `agent` and appends it to its active list. */
 int env_task_new(env_game_t *g, int agent);
+
+/* Shared by the files of the rules (env.c, env_transfer.c, env_submit.c,
+ * env_actions.c, env_round.c). */
+/* "agent_3" (any case, surrounding spaces allowed) -> 2; -1 otherwise. */
+int env_parse_agent(int n, const char *id);
+/* Exact piece name, case-insensitive, surrounding spaces ignored; -1 if none. */
+int env_piece_exact(char *const *names, int p, const char *name);
+/* Appends a notification (arena text) for agent; ENV_ENOMEM if text is NULL. */
+int env_note(env_game_t *g, int agent, char *text);
+/* Key of the (from, to, piece) sets and maps. */
+uint64_t env_sent_key(const env_game_t *g, int from, int to, int piece);
+/* The request `requester` made of `holder` for `piece`, or NULL. */
+env_request_t *env_find_request(env_game_t *g, int requester, int holder, int piece);
+/* Fills an action result: code and a printf-style reason (fmt may be NULL). */
+void env_set_result(env_result_t *r, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Copies pieces from -> to at values[i]; returns how many were copied, or
+ * -ENV_ENOMEM. The one place where information moves. */
+int env_transfer(env_game_t *g, int from, int to, const int *pieces, const int64_t *values,
+                 size_t n, bool automated);
+/* Delivers (or, suppressed, only records) a direct message. */
+int env_deliver(env_game_t *g, int from, int to, const char *content, bool automated,
+                bool delivered, env_turn_kind_t kind);
+/* The value `agent` holds `piece` at (its inventory's record). */
+int env_held_value(const env_game_t *g, int agent, int piece);
+/* The original's instant fulfilment after a perfect (reactive) asker's turn:
+ * each "REQUEST: <name> for ..." to a perfect holder is filled at once. */
+int env_instant_fulfil(env_game_t *g, int agent, const env_action_t *actions, size_t n);
+/* The send_information and submit_task actions (results in *r). */
+int env_act_send_info(env_game_t *g, int agent, const env_action_t *a, env_result_t *r);
+int env_act_submit(env_game_t *g, int agent, const env_action_t *a, env_result_t *r);
 
 /* Events (env.c): a new event object of `type`, or NULL when nobody listens. */
 json_t *env_event_new(env_game_t *g, const char *type);

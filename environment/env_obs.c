@@ -51,7 +51,7 @@ int env_observe(env_game_t *g, int agent, env_turn_kind_t kind, env_obs_t *o)
         return ENV_ENOMEM;
     for (size_t i = 0; i < a->active.n; i++) {
         const env_task_t *t = &g->tasks.v[a->active.v[i]];
-        g->obs_tasks[i] = (env_task_view_t){t->id, t->description, c->pieces_per_task, t->pieces};
+        g->obs_tasks[i] = (env_task_view_t){t->id, t->description, t->n_pieces, t->pieces};
     }
     o->n_tasks = a->active.n;
     o->tasks = g->obs_tasks;

@@ -203,11 +203,53 @@ static int s_give(env_game_t *g, int agent, int piece, int value)
     return VEC_PUSH(a->inv, h);
 }
 
+/* A configured template with every `key` replaced by `value`, in the arena. */
+static char *s_fill(env_arena_t *arena, const char *tpl, const char *key, const char *value)
+{
+    size_t kl = strlen(key), vl = strlen(value), n = 0;
+    for (const char *s = strstr(tpl, key); s; s = strstr(s + kl, key)) n++;
+    char *out = env_arena_alloc(arena, strlen(tpl) + n * vl + 1);
+    if (!out) return NULL;
+    char *o = out;
+    for (const char *s = tpl; *s;) {
+        if (strncmp(s, key, kl) == 0) {
+            memcpy(o, value, vl);
+            o += vl;
+            s += kl;
+        } else {
+            *o++ = *s++;
+        }
+    }
+    *o = 0;
+    return out;
+}
+
+/* A configured task template filled as the original fills it: the names in
+ * double quotes, joined by " and ". */
+static char *s_task_text(env_game_t *g, const char *tpl, const int *pieces, int k)
+{
+    size_t len = 1;
+    for (int i = 0; i < k; i++) len += strlen(g->piece_names[pieces[i]]) + 7;
+    char *list = malloc(len);
+    if (!list) return NULL;
+    size_t at = 0;
+    for (int i = 0; i < k; i++)
+        at += (size_t)snprintf(list + at, len - at, "%s\"%s\"", i ? " and " : "",
+                               g->piece_names[pieces[i]]);
+    char *text = s_fill(&g->arena, tpl, "{info_pieces}", list);
+    free(list);
+    return text;
+}
+
 int env_task_new(env_game_t *g, int agent)
 {
     env_agent_t *a = &g->agents[agent];
     int k = g->cfg.pieces_per_task;
-    env_task_t t = {.owner = agent};
+    /* A range of sizes draws the size first; a fixed size draws nothing, so the
+     * paper preset's stream is unchanged. */
+    int lo = g->cfg.min_pieces_per_task;
+    if (lo > 0 && lo < k) k = lo + (int)env_rng_below(&a->task_rng, (uint64_t)(k - lo + 1));
+    env_task_t t = {.owner = agent, .n_pieces = k};
     t.pieces = env_arena_alloc(&g->arena, sizeof(int) * (size_t)k);
     if (!t.pieces) return ENV_ENOMEM;
     /* k distinct pieces, uniformly: rejection is cheap because k << P. */
@@ -217,8 +259,15 @@ int env_task_new(env_game_t *g, int agent)
         for (int j = 0; j < i; j++) dup |= t.pieces[j] == p;
         if (!dup) t.pieces[i++] = p;
     }
-    size_t nt = sizeof s_task_templates / sizeof *s_task_templates;
-    t.description = (char *)s_task_templates[env_rng_below(&a->task_rng, nt)];
+    if (g->cfg.n_task_templates > 0) {
+        const char *tpl =
+            g->cfg.task_templates[env_rng_below(&a->task_rng, (uint64_t)g->cfg.n_task_templates)];
+        t.description = s_task_text(g, tpl, t.pieces, k);
+        if (!t.description) return ENV_ENOMEM;
+    } else {
+        size_t nt = sizeof s_task_templates / sizeof *s_task_templates;
+        t.description = (char *)s_task_templates[env_rng_below(&a->task_rng, nt)];
+    }
     t.id = env_arena_printf(&g->arena, "task_%zu", g->tasks.n + 1);
     if (!t.id) return ENV_ENOMEM;
     int idx = (int)g->tasks.n;
@@ -264,11 +313,19 @@ int env_world_generate(env_game_t *g)
     env_rng_t r;
     env_rng_seed(&r, g->cfg.seed, S_STREAM_WORLD);
     size_t nt = sizeof s_piece_templates / sizeof *s_piece_templates;
+    int n_custom = g->cfg.n_info_templates;
 
     /* Pieces: a template per piece, filled with its 1-based number; a value. */
     for (int i = 0; i < g->p; i++) {
-        const char *tpl = s_piece_templates[env_rng_below(&r, nt)];
-        g->piece_names[i] = env_arena_printf(&g->arena, tpl, i + 1);
+        if (n_custom > 0) {
+            char num[16];
+            snprintf(num, sizeof num, "%d", i + 1);
+            const char *tpl = g->cfg.info_templates[env_rng_below(&r, (uint64_t)n_custom)];
+            g->piece_names[i] = s_fill(&g->arena, tpl, "{n}", num);
+        } else {
+            const char *tpl = s_piece_templates[env_rng_below(&r, nt)];
+            g->piece_names[i] = env_arena_printf(&g->arena, tpl, i + 1);
+        }
         if (!g->piece_names[i]) return ENV_ENOMEM;
         g->piece_values[i] = s_draw_value(&r);
     }
@@ -285,6 +342,21 @@ int env_world_generate(env_game_t *g)
         for (int c = 0; c < g->cfg.type_counts[t] && at < g->n; c++)
             g->agents[perm[at++]].type = (env_type_t)t;
 
+    /* information.unique_distribution (tasks.py distribute_information): the
+     * pieces shuffled and dealt round-robin, each exactly once. */
+    if (g->cfg.unique_distribution) {
+        int *deck = malloc(sizeof(int) * (size_t)g->p);
+        if (!deck) goto fail;
+        for (int i = 0; i < g->p; i++) deck[i] = i;
+        env_rng_shuffle(&r, deck, g->p);
+        for (int i = 0; i < g->p; i++)
+            if (s_give(g, i % g->n, deck[i], g->piece_values[deck[i]])) {
+                free(deck);
+                goto fail;
+            }
+        free(deck);
+        goto dealt;
+    }
     /* Distribution: piece i to agent ((i-1) mod N)+1, then top-ups from a
      * shuffled pool holding every piece twice, never the same piece twice. */
     for (int i = 0; i < g->p; i++)
@@ -310,6 +382,7 @@ int env_world_generate(env_game_t *g)
         }
         free(pool);
     }
+dealt:
     free(perm);
     s_emit_world(g);
 

@@ -234,7 +234,7 @@ void wire_rules_from_config(const env_config_t *c, const char *scenario, const c
     r->pieces_per_task = c->pieces_per_task;
     r->task_reward = c->task_reward;
     r->sharing_bonus = c->sharing_bonus;
-    r->misreport_factor = c->misreport_factor;
+    r->misreport_factor = 1.0 - c->misreport_rate; /* the wire keeps the multiplier */
     r->show_revenue_board = c->show_revenue_board;
     r->show_exchanges = c->show_exchanges;
     r->show_public_notices = c->show_public_notices;
@@ -263,7 +263,7 @@ void wire_rules_to_config(const Parley__GameRules *r, env_config_t *c)
     c->pieces_per_task = r->pieces_per_task;
     c->task_reward = r->task_reward;
     c->sharing_bonus = r->sharing_bonus;
-    c->misreport_factor = r->misreport_factor;
+    c->misreport_rate = 1.0 - r->misreport_factor;
     c->show_revenue_board = r->show_revenue_board;
     c->show_exchanges = r->show_exchanges;
     c->show_public_notices = r->show_public_notices;

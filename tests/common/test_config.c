@@ -37,7 +37,7 @@ static void s_assert_game_equal(const env_config_t *a, const env_config_t *b)
     assert_int_equal(a->active_per_agent, b->active_per_agent);
     assert_true(a->task_reward == b->task_reward);
     assert_true(a->sharing_bonus == b->sharing_bonus);
-    assert_true(a->misreport_factor == b->misreport_factor);
+    assert_true(a->misreport_rate == b->misreport_rate);
     assert_int_equal(a->show_revenue_board, b->show_revenue_board);
     assert_int_equal(a->show_exchanges, b->show_exchanges);
     assert_int_equal(a->show_public_notices, b->show_public_notices);
@@ -155,7 +155,7 @@ static void test_default_is_paper(void **state)
     assert_int_equal(c->game.active_per_agent, 2);
     assert_true(c->game.task_reward == 10000);
     assert_true(c->game.sharing_bonus == 0);
-    assert_true(c->game.misreport_factor == 0.5);
+    assert_true(c->game.misreport_rate == 0.5);
     assert_true(c->game.seed == 1);
     pl_config_destroy(&c);
     assert_null(c);
@@ -289,7 +289,7 @@ static void s_assert_every_key(const pl_config_t *c)
     assert_int_equal(g->active_per_agent, 1);
     assert_true(g->task_reward == 500);
     assert_true(g->sharing_bonus == 50);
-    assert_true(g->misreport_factor == 0.25);
+    assert_true(g->misreport_rate == 0.25);
     assert_true(g->show_revenue_board);
     assert_false(g->show_exchanges);
     assert_false(g->show_public_notices);

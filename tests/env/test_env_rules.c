@@ -1,142 +1,18 @@
 /* test_env_rules.c: one test per rule of GAME.md, each named after its rule,
- * driving the environment library through its public API only. */
-#include "env.h"
+ * driving the environment library through its public API only: the world,
+ * time and the snapshot rule, and the actions. Scoring, observations, perfect
+ * play, the automation arms and the configuration checks are in
+ * test_env_play.c; the study's own mechanics in test_env_study.c. */
+#include "env_fixtures.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
-
-/* ------------------------------------------------------------- fixtures -- */
-
-/* Collects every event as compact JSON text, for inspection and comparison. */
-typedef struct {
-    char **lines;
-    size_t n, cap;
-} s_log_t;
-
-static void s_sink(void *ctx, json_t *ev)
-{
-    s_log_t *log = ctx;
-    if (log->n == log->cap) {
-        log->cap = log->cap ? log->cap * 2 : 256;
-        log->lines = realloc(log->lines, log->cap * sizeof *log->lines);
-        assert_non_null(log->lines);
-    }
-    log->lines[log->n++] = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(ev);
-}
-
-static void s_log_free(s_log_t *log)
-{
-    for (size_t i = 0; i < log->n; i++) free(log->lines[i]);
-    free(log->lines);
-    memset(log, 0, sizeof *log);
-}
-
-/* Number of logged events of `type` whose text also contains `needle`. */
-static int s_count(const s_log_t *log, const char *type, const char *needle)
-{
-    char t[64];
-    snprintf(t, sizeof t, "\"type\":\"%s\"", type);
-    int n = 0;
-    for (size_t i = 0; i < log->n; i++)
-        if (strstr(log->lines[i], t) && (!needle || strstr(log->lines[i], needle))) n++;
-    return n;
-}
-
-static env_game_t *s_game(env_config_t *c, s_log_t *log)
-{
-    int err = -1;
-    env_game_t *g = env_game_new(c, log ? s_sink : NULL, log, &err);
-    assert_non_null(g);
-    assert_int_equal(err, ENV_OK);
-    return g;
-}
-
-static env_game_t *s_paper(s_log_t *log)
-{
-    env_config_t c;
-    env_config_paper(&c);
-    return s_game(&c, log);
-}
-
-/* A piece `agent` holds (its first), and one it does not hold. */
-static int s_held(env_game_t *g, int agent)
-{
-    for (int p = 0; p < env_game_n_pieces(g); p++)
-        if (env_agent_holds(g, agent, p)) return p;
-    fail_msg("agent holds nothing");
-    return -1;
-}
-
-static int s_value(env_game_t *g, int piece)
-{
-    return env_piece_value(g, piece);
-}
-
-/* One action applied as a normal turn; returns its result. */
-static env_result_t s_do(env_game_t *g, int agent, env_action_t a)
-{
-    env_result_t r;
-    assert_int_equal(env_apply(g, agent, ENV_TURN_NORMAL, &a, 1, NULL, &r), ENV_OK);
-    return r;
-}
-
+/* A direct message from `from` to the agent named `to`. */
 static env_result_t s_msg(env_game_t *g, int from, const char *to, const char *text)
 {
-    return s_do(g, from, (env_action_t){.kind = ENV_ACT_SEND_MESSAGE, .to = to, .content = text});
-}
-
-static env_result_t s_send(env_game_t *g, int from, int to, int piece, int64_t value)
-{
-    const char *name = env_piece_name(g, piece);
-    return s_do(g, from,
-                (env_action_t){.kind = ENV_ACT_SEND_INFORMATION,
-                               .to = env_agent_id(g, to),
-                               .n_info = 1,
-                               .info = &name,
-                               .n_values = 1,
-                               .value_names = &name,
-                               .values = &value});
-}
-
-static env_result_t s_submit(env_game_t *g, int agent, const char *answer)
-{
-    return s_do(g, agent, (env_action_t){.kind = ENV_ACT_SUBMIT_TASK, .content = answer});
-}
-
-/* "Combined result of: a, b, c, d" for the agent's k-th active task. */
-static void s_answer(env_game_t *g, int agent, int k, char *buf, size_t len)
-{
-    int n;
-    const int *p = env_agent_task_pieces(g, agent, k, &n);
-    int at = snprintf(buf, len, "Combined result of: ");
-    for (int i = 0; i < n; i++)
-        at += snprintf(buf + at, len - (size_t)at, "%s%s", i ? ", " : "", env_piece_name(g, p[i]));
-}
-
-/* Gives `agent` every piece of its k-th task, at true values, from holders. */
-static void s_supply_task(env_game_t *g, int agent, int k)
-{
-    int n;
-    const int *p = env_agent_task_pieces(g, agent, k, &n);
-    int pieces[64];
-    memcpy(pieces, p, sizeof(int) * (size_t)n);
-    for (int i = 0; i < n; i++) {
-        if (env_agent_holds(g, agent, pieces[i])) continue;
-        int holder = -1;
-        for (int a = 0; a < env_game_n_agents(g) && holder < 0; a++)
-            if (a != agent && env_agent_holds(g, a, pieces[i])) holder = a;
-        assert_true(holder >= 0);
-        env_result_t r = s_send(g, holder, agent, pieces[i], s_value(g, pieces[i]));
-        assert_int_equal(r.code, ENV_OK);
-    }
+    return fx_do(g, from, (env_action_t){.kind = ENV_ACT_SEND_MESSAGE, .to = to, .content = text});
 }
 
 /* ---------------------------------------------------------------- world -- */
@@ -144,7 +20,7 @@ static void s_supply_task(env_game_t *g, int agent, int k)
 static void test_world_agent_ids(void **state)
 {
     (void)state;
-    env_game_t *g = s_paper(NULL);
+    env_game_t *g = fx_paper(NULL);
     assert_int_equal(env_game_n_agents(g), 10);
     assert_string_equal(env_agent_id(g, 0), "agent_1");
     assert_string_equal(env_agent_id(g, 9), "agent_10");
@@ -159,7 +35,7 @@ static void test_world_agent_ids(void **state)
 static void test_world_piece_names_from_five_templates(void **state)
 {
     (void)state;
-    env_game_t *g = s_paper(NULL);
+    env_game_t *g = fx_paper(NULL);
     const char *tpl[] = {"Q%d sales data", "Customer segment %d analysis",
                          "Product %d performance metrics", "Region %d market data",
                          "Department %d budget"};
@@ -186,7 +62,7 @@ static void test_world_piece_values_distribution(void **state)
     env_config_paper(&c);
     c.total_pieces = 40000;
     c.pieces_per_agent = 0;
-    env_game_t *g = s_game(&c, NULL);
+    env_game_t *g = fx_game(&c, NULL);
     int bucket[4] = {0};
     for (int p = 0; p < c.total_pieces; p++) {
         int v = env_piece_value(g, p);
@@ -204,7 +80,7 @@ static void test_world_piece_values_distribution(void **state)
 static void test_world_distribution_round_robin(void **state)
 {
     (void)state;
-    env_game_t *g = s_paper(NULL);
+    env_game_t *g = fx_paper(NULL);
     for (int p = 0; p < 100; p++) {
         int holders = 0;
         for (int a = 0; a < 10; a++) holders += env_agent_holds(g, a, p);
@@ -221,7 +97,7 @@ static void test_world_top_up_from_pool(void **state)
     env_config_paper(&c);
     c.total_pieces = 25;
     c.pieces_per_agent = 6; /* round robin gives 2 or 3: the rest are top-ups */
-    env_game_t *g = s_game(&c, NULL);
+    env_game_t *g = fx_game(&c, NULL);
     int copies[25] = {0};
     for (int a = 0; a < 10; a++) {
         int n = 0;
@@ -238,7 +114,7 @@ static void test_world_top_up_from_pool(void **state)
 static void test_world_tasks_distinct_pieces(void **state)
 {
     (void)state;
-    env_game_t *g = s_paper(NULL);
+    env_game_t *g = fx_paper(NULL);
     int own = 0;
     for (int a = 0; a < 10; a++) {
         assert_int_equal(env_agent_n_tasks(g, a), 2); /* two active tasks each */
@@ -265,12 +141,12 @@ static void test_world_tasks_distinct_pieces(void **state)
 static void test_tasks_descriptions_from_business_templates(void **state)
 {
     (void)state;
-    s_log_t log = {0};
+    fx_log_t log = {0};
     env_config_t c;
     env_config_paper(&c);
     c.n_agents = 200;
     c.total_pieces = 2000;
-    env_game_t *g = s_game(&c, &log);
+    env_game_t *g = fx_game(&c, &log);
     char seen[16][128];
     int n = 0;
     for (size_t i = 0; i < log.n; i++) {
@@ -289,13 +165,13 @@ static void test_tasks_descriptions_from_business_templates(void **state)
     }
     assert_true(n >= 3); /* more than one template is used */
     env_game_destroy(&g);
-    s_log_free(&log);
+    fx_log_free(&log);
 }
 
 static void test_tasks_never_expire(void **state)
 {
     (void)state;
-    env_game_t *g = s_paper(NULL);
+    env_game_t *g = fx_paper(NULL);
     char first[10][2][32];
     for (int a = 0; a < 10; a++)
         for (int k = 0; k < 2; k++)
@@ -311,13 +187,13 @@ static void test_tasks_never_expire(void **state)
 static void test_randomness_same_seed_same_events(void **state)
 {
     (void)state;
-    s_log_t a = {0}, b = {0};
+    fx_log_t a = {0}, b = {0};
     env_config_t c;
     env_config_paper(&c);
     c.seed = 42;
     env_policy_t pol[10];
     for (int i = 0; i < 10; i++) pol[i] = i % 2 ? ENV_POLICY_RANDOM : ENV_POLICY_PERFECT;
-    env_game_t *g1 = s_game(&c, &a), *g2 = s_game(&c, &b);
+    env_game_t *g1 = fx_game(&c, &a), *g2 = fx_game(&c, &b);
     assert_int_equal(env_play(g1, pol), ENV_OK);
     assert_int_equal(env_play(g2, pol), ENV_OK);
     assert_int_equal(a.n, b.n);
@@ -325,20 +201,20 @@ static void test_randomness_same_seed_same_events(void **state)
     for (size_t i = 0; i < a.n; i++) assert_string_equal(a.lines[i], b.lines[i]);
     env_game_destroy(&g1);
     env_game_destroy(&g2);
-    s_log_free(&a);
-    s_log_free(&b);
+    fx_log_free(&a);
+    fx_log_free(&b);
 }
 
 static void test_randomness_different_seeds_different_worlds(void **state)
 {
     (void)state;
-    s_log_t a = {0}, b = {0};
+    fx_log_t a = {0}, b = {0};
     env_config_t c;
     env_config_paper(&c);
     c.seed = 1;
-    env_game_t *g1 = s_game(&c, &a);
+    env_game_t *g1 = fx_game(&c, &a);
     c.seed = 2;
-    env_game_t *g2 = s_game(&c, &b);
+    env_game_t *g2 = fx_game(&c, &b);
     assert_string_not_equal(a.lines[0], b.lines[0]); /* the world event */
     int same_names = 0;
     for (int p = 0; p < 100; p++)
@@ -346,8 +222,8 @@ static void test_randomness_different_seeds_different_worlds(void **state)
     assert_true(same_names < 60);
     env_game_destroy(&g1);
     env_game_destroy(&g2);
-    s_log_free(&a);
-    s_log_free(&b);
+    fx_log_free(&a);
+    fx_log_free(&b);
 }
 
 /* ----------------------------------------------------------------- time -- */
@@ -358,7 +234,7 @@ static void test_time_rounds_and_reshuffled_order(void **state)
     env_config_t c;
     env_config_paper(&c);
     c.rounds = 5;
-    env_game_t *g = s_game(&c, NULL);
+    env_game_t *g = fx_game(&c, NULL);
     int prev[10], differ = 0;
     for (int r = 1; r <= 5; r++) {
         assert_int_equal(env_round_begin(g), ENV_OK);
@@ -382,11 +258,11 @@ static void test_time_rounds_and_reshuffled_order(void **state)
 static void test_time_actions_apply_in_order(void **state)
 {
     (void)state;
-    env_game_t *g = s_paper(NULL);
+    env_game_t *g = fx_paper(NULL);
     env_round_begin(g);
-    int p = s_held(g, 0);
+    int p = fx_held(g, 0);
     const char *name = env_piece_name(g, p);
-    int64_t v = s_value(g, p);
+    int64_t v = fx_value(g, p);
     env_action_t two[2];
     for (int i = 0; i < 2; i++)
         two[i] = (env_action_t){.kind = ENV_ACT_SEND_INFORMATION,
@@ -406,14 +282,14 @@ static void test_time_actions_apply_in_order(void **state)
 static void test_time_empty_decision_is_a_turn_without_actions(void **state)
 {
     (void)state;
-    s_log_t log = {0};
-    env_game_t *g = s_paper(&log);
+    fx_log_t log = {0};
+    env_game_t *g = fx_paper(&log);
     env_round_begin(g);
     assert_int_equal(env_apply(g, 3, ENV_TURN_NORMAL, NULL, 0, NULL, NULL), ENV_OK);
-    assert_int_equal(s_count(&log, "turn", "\"actions\":0"), 1);
-    assert_int_equal(s_count(&log, "action", NULL), 0);
+    assert_int_equal(fx_count(&log, "turn", "\"actions\":0"), 1);
+    assert_int_equal(fx_count(&log, "action", NULL), 0);
     env_game_destroy(&g);
-    s_log_free(&log);
+    fx_log_free(&log);
 }
 
 static void test_snapshot_rule_directory_board_broadcasts_frozen(void **state)
@@ -422,17 +298,17 @@ static void test_snapshot_rule_directory_board_broadcasts_frozen(void **state)
     env_config_t c;
     env_config_paper(&c);
     c.rounds = 3;
-    env_game_t *g = s_game(&c, NULL);
+    env_game_t *g = fx_game(&c, NULL);
     env_round_begin(g);
-    int p = s_held(g, 0);
-    assert_int_equal(s_send(g, 0, 1, p, s_value(g, p)).code, ENV_OK);
+    int p = fx_held(g, 0);
+    assert_int_equal(fx_send(g, 0, 1, p, fx_value(g, p)).code, ENV_OK);
     env_action_t bc = {.kind = ENV_ACT_BROADCAST, .content = "hello all"};
     env_result_t r;
     env_apply(g, 0, ENV_TURN_NORMAL, &bc, 1, NULL, &r);
-    s_supply_task(g, 2, 0);
+    fx_supply_task(g, 2, 0);
     char answer[512];
-    s_answer(g, 2, 0, answer, sizeof answer);
-    assert_int_equal(s_submit(g, 2, answer).code, ENV_OK);
+    fx_answer(g, 2, 0, answer, sizeof answer);
+    assert_int_equal(fx_submit(g, 2, answer).code, ENV_OK);
 
     env_obs_t o;
     assert_int_equal(env_observe(g, 1, ENV_TURN_NORMAL, &o), ENV_OK);
@@ -461,11 +337,11 @@ static void test_snapshot_rule_directory_board_broadcasts_frozen(void **state)
 static void test_snapshot_rule_messages_and_notifications_live(void **state)
 {
     (void)state;
-    env_game_t *g = s_paper(NULL);
+    env_game_t *g = fx_paper(NULL);
     env_round_begin(g);
     assert_int_equal(s_msg(g, 0, "agent_2", "please send me something").code, ENV_OK);
-    int p = s_held(g, 2);
-    assert_int_equal(s_send(g, 2, 1, p, s_value(g, p)).code, ENV_OK);
+    int p = fx_held(g, 2);
+    assert_int_equal(fx_send(g, 2, 1, p, fx_value(g, p)).code, ENV_OK);
     env_obs_t o;
     env_observe(g, 1, ENV_TURN_NORMAL, &o); /* later in the same round */
     assert_int_equal(o.n_msgs, 1);
@@ -482,7 +358,7 @@ static void test_snapshot_rule_messages_and_notifications_live(void **state)
 static void test_send_message_seen_by_both_unknown_recipient_rejected(void **state)
 {
     (void)state;
-    env_game_t *g = s_paper(NULL);
+    env_game_t *g = fx_paper(NULL);
     env_round_begin(g);
     assert_int_equal(s_msg(g, 0, "agent_5", "hi").code, ENV_OK);
     assert_int_equal(s_msg(g, 0, "agent_99", "hi").code, ENV_EUNKNOWN_RECIPIENT);
@@ -503,7 +379,7 @@ static void test_send_message_seen_by_both_unknown_recipient_rejected(void **sta
 static void test_broadcast_seen_by_everyone(void **state)
 {
     (void)state;
-    env_game_t *g = s_paper(NULL);
+    env_game_t *g = fx_paper(NULL);
     env_round_begin(g);
     env_action_t bc = {.kind = ENV_ACT_BROADCAST, .content = "who has Q1?"};
     env_result_t r;
@@ -523,15 +399,15 @@ static void test_broadcast_seen_by_everyone(void **state)
 static void test_send_information_values_must_match_listed_pieces(void **state)
 {
     (void)state;
-    env_game_t *g = s_paper(NULL);
+    env_game_t *g = fx_paper(NULL);
     env_round_begin(g);
-    int p = s_held(g, 0);
+    int p = fx_held(g, 0);
     const char *name = env_piece_name(g, p);
     const char *other = env_piece_name(g, (p + 1) % 100);
     int64_t v = 50;
     env_action_t missing = {
         .kind = ENV_ACT_SEND_INFORMATION, .to = "agent_2", .n_info = 1, .info = &name};
-    assert_int_equal(s_do(g, 0, missing).code, ENV_EVALUES_MISMATCH);
+    assert_int_equal(fx_do(g, 0, missing).code, ENV_EVALUES_MISMATCH);
     const char *vn[2] = {name, other};
     int64_t vals[2] = {v, v};
     env_action_t extra = {.kind = ENV_ACT_SEND_INFORMATION,
@@ -541,7 +417,7 @@ static void test_send_information_values_must_match_listed_pieces(void **state)
                           .n_values = 2,
                           .value_names = vn,
                           .values = vals};
-    assert_int_equal(s_do(g, 0, extra).code, ENV_EVALUES_MISMATCH);
+    assert_int_equal(fx_do(g, 0, extra).code, ENV_EVALUES_MISMATCH);
     const char *bogus = "Moon 7 landing data";
     env_action_t unknown = {.kind = ENV_ACT_SEND_INFORMATION,
                             .to = "agent_2",
@@ -550,7 +426,7 @@ static void test_send_information_values_must_match_listed_pieces(void **state)
                             .n_values = 1,
                             .value_names = &bogus,
                             .values = &v};
-    assert_int_equal(s_do(g, 0, unknown).code, ENV_EUNKNOWN_PIECE);
+    assert_int_equal(fx_do(g, 0, unknown).code, ENV_EUNKNOWN_PIECE);
     assert_false(env_agent_holds(g, 1, p)); /* nothing moved */
     env_game_destroy(&g);
 }
@@ -558,7 +434,7 @@ static void test_send_information_values_must_match_listed_pieces(void **state)
 static void test_send_information_already_sent_filtered(void **state)
 {
     (void)state;
-    env_game_t *g = s_paper(NULL);
+    env_game_t *g = fx_paper(NULL);
     env_round_begin(g);
     int a = -1, b = -1;
     for (int p = 0; p < 100; p++)
@@ -568,9 +444,9 @@ static void test_send_information_already_sent_filtered(void **state)
             else if (b < 0)
                 b = p;
         }
-    assert_int_equal(s_send(g, 0, 1, a, s_value(g, a)).code, ENV_OK);
+    assert_int_equal(fx_send(g, 0, 1, a, fx_value(g, a)).code, ENV_OK);
     const char *names[2] = {env_piece_name(g, a), env_piece_name(g, b)};
-    int64_t vals[2] = {s_value(g, a), s_value(g, b)};
+    int64_t vals[2] = {fx_value(g, a), fx_value(g, b)};
     env_action_t both = {.kind = ENV_ACT_SEND_INFORMATION,
                          .to = "agent_2",
                          .n_info = 2,
@@ -578,11 +454,11 @@ static void test_send_information_already_sent_filtered(void **state)
                          .n_values = 2,
                          .value_names = names,
                          .values = vals};
-    env_result_t r = s_do(g, 0, both);
+    env_result_t r = fx_do(g, 0, both);
     assert_int_equal(r.code, ENV_OK); /* `a` dropped, `b` goes */
     assert_int_equal(r.transferred, 1);
     assert_true(env_agent_holds(g, 1, b));
-    r = s_do(g, 0, both); /* none remain: rejected */
+    r = fx_do(g, 0, both); /* none remain: rejected */
     assert_int_equal(r.code, ENV_EALREADY_SENT);
     env_game_destroy(&g);
 }
@@ -590,11 +466,11 @@ static void test_send_information_already_sent_filtered(void **state)
 static void test_send_information_sender_must_hold_every_piece(void **state)
 {
     (void)state;
-    env_game_t *g = s_paper(NULL);
+    env_game_t *g = fx_paper(NULL);
     env_round_begin(g);
-    int mine = s_held(g, 0), theirs = s_held(g, 4);
+    int mine = fx_held(g, 0), theirs = fx_held(g, 4);
     const char *names[2] = {env_piece_name(g, mine), env_piece_name(g, theirs)};
-    int64_t vals[2] = {s_value(g, mine), s_value(g, theirs)};
+    int64_t vals[2] = {fx_value(g, mine), fx_value(g, theirs)};
     env_action_t a = {.kind = ENV_ACT_SEND_INFORMATION,
                       .to = "agent_2",
                       .n_info = 2,
@@ -602,7 +478,7 @@ static void test_send_information_sender_must_hold_every_piece(void **state)
                       .n_values = 2,
                       .value_names = names,
                       .values = vals};
-    assert_int_equal(s_do(g, 0, a).code, ENV_ENOT_HELD);
+    assert_int_equal(fx_do(g, 0, a).code, ENV_ENOT_HELD);
     assert_false(env_agent_holds(g, 1, mine)); /* the whole action failed */
     env_game_destroy(&g);
 }
@@ -610,19 +486,19 @@ static void test_send_information_sender_must_hold_every_piece(void **state)
 static void test_transfers_copy_and_skip_held(void **state)
 {
     (void)state;
-    s_log_t log = {0};
-    env_game_t *g = s_paper(&log);
+    fx_log_t log = {0};
+    env_game_t *g = fx_paper(&log);
     env_round_begin(g);
-    int p = s_held(g, 0);
-    assert_int_equal(s_send(g, 0, 1, p, s_value(g, p)).transferred, 1);
+    int p = fx_held(g, 0);
+    assert_int_equal(fx_send(g, 0, 1, p, fx_value(g, p)).transferred, 1);
     assert_true(env_agent_holds(g, 0, p)); /* the sender keeps it */
     assert_true(env_agent_holds(g, 1, p)); /* the receiver has a copy */
-    env_result_t r = s_send(g, 1, 2, p, s_value(g, p));
+    env_result_t r = fx_send(g, 1, 2, p, fx_value(g, p));
     assert_int_equal(r.transferred, 1);
-    r = s_send(g, 0, 2, p, s_value(g, p)); /* agent_3 already holds it: skipped */
+    r = fx_send(g, 0, 2, p, fx_value(g, p)); /* agent_3 already holds it: skipped */
     assert_int_equal(r.code, ENV_OK);
     assert_int_equal(r.transferred, 0);
-    assert_int_equal(s_count(&log, "transfer", NULL), 2);
+    assert_int_equal(fx_count(&log, "transfer", NULL), 2);
     env_round_end(g);
     env_round_begin(g);
     env_obs_t o;
@@ -632,20 +508,20 @@ static void test_transfers_copy_and_skip_held(void **state)
         for (uint32_t k = 0; k < o.dir_count[a]; k++) holders += o.dir_pieces[a][k] == p;
     assert_int_equal(holders, 3); /* the directory lists every holder */
     env_game_destroy(&g);
-    s_log_free(&log);
+    fx_log_free(&log);
 }
 
 static void test_submit_task_pays_owner_and_replaces_task(void **state)
 {
     (void)state;
-    s_log_t log = {0};
-    env_game_t *g = s_paper(&log);
+    fx_log_t log = {0};
+    env_game_t *g = fx_paper(&log);
     env_round_begin(g);
-    s_supply_task(g, 3, 1);
+    fx_supply_task(g, 3, 1);
     char id[32], answer[512];
     snprintf(id, sizeof id, "%s", env_agent_task_id(g, 3, 1));
-    s_answer(g, 3, 1, answer, sizeof answer);
-    env_result_t r = s_submit(g, 3, answer);
+    fx_answer(g, 3, 1, answer, sizeof answer);
+    env_result_t r = fx_submit(g, 3, answer);
     assert_int_equal(r.code, ENV_OK);
     assert_int_equal(r.payout, 10000);
     assert_int_equal(env_agent_revenue(g, 3), 10000);
@@ -660,47 +536,47 @@ static void test_submit_task_pays_owner_and_replaces_task(void **state)
     assert_true(told);
     assert_int_equal(env_group_revenue(g), 10000);
     env_game_destroy(&g);
-    s_log_free(&log);
+    fx_log_free(&log);
 }
 
 static void test_submit_task_names_case_insensitive_and_required(void **state)
 {
     (void)state;
-    env_game_t *g = s_paper(NULL);
+    env_game_t *g = fx_paper(NULL);
     env_round_begin(g);
-    s_supply_task(g, 0, 0);
+    fx_supply_task(g, 0, 0);
     char answer[512];
-    s_answer(g, 0, 0, answer, sizeof answer);
+    fx_answer(g, 0, 0, answer, sizeof answer);
     for (char *c = answer; *c; c++)
         if (*c >= 'A' && *c <= 'Z') *c = (char)(*c - 'A' + 'a');
-    assert_int_equal(s_submit(g, 0, answer).code, ENV_OK); /* lower case is fine */
+    assert_int_equal(fx_submit(g, 0, answer).code, ENV_OK); /* lower case is fine */
     env_game_destroy(&g);
 }
 
 static void test_submit_task_must_hold_all_pieces(void **state)
 {
     (void)state;
-    s_log_t log = {0};
-    env_game_t *g = s_paper(&log);
+    fx_log_t log = {0};
+    env_game_t *g = fx_paper(&log);
     env_round_begin(g);
     char answer[512];
-    s_answer(g, 0, 0, answer, sizeof answer);
-    env_result_t r = s_submit(g, 0, answer);
+    fx_answer(g, 0, 0, answer, sizeof answer);
+    env_result_t r = fx_submit(g, 0, answer);
     assert_int_equal(r.code, ENV_EMISSING_PIECES);
     assert_int_equal(env_agent_tasks_done(g, 0), 0);
-    assert_int_equal(s_count(&log, "task_failed", "missing_pieces"), 1); /* logged */
+    assert_int_equal(fx_count(&log, "task_failed", "missing_pieces"), 1); /* logged */
     env_game_destroy(&g);
-    s_log_free(&log);
+    fx_log_free(&log);
 }
 
 static void test_submit_task_falls_back_to_first_task_paper(void **state)
 {
     (void)state;
-    env_game_t *g = s_paper(NULL);
+    env_game_t *g = fx_paper(NULL);
     env_round_begin(g);
-    s_supply_task(g, 0, 0);
+    fx_supply_task(g, 0, 0);
     char answer[600];
-    s_answer(g, 0, 0, answer, sizeof answer);
+    fx_answer(g, 0, 0, answer, sizeof answer);
     /* Five names: no task has that set, so the paper preset takes task 1 ... */
     int extra = -1;
     int n;
@@ -714,7 +590,7 @@ static void test_submit_task_falls_back_to_first_task_paper(void **state)
     strcat(answer, env_piece_name(g, extra));
     char first[32];
     snprintf(first, sizeof first, "%s", env_agent_task_id(g, 0, 0));
-    assert_int_equal(s_submit(g, 0, answer).code, ENV_OK);
+    assert_int_equal(fx_submit(g, 0, answer).code, ENV_OK);
     assert_int_equal(env_agent_tasks_done(g, 0), 1);
     assert_string_not_equal(env_agent_task_id(g, 0, 0), first); /* the first task went */
     env_game_destroy(&g);
@@ -723,13 +599,13 @@ static void test_submit_task_falls_back_to_first_task_paper(void **state)
     env_config_t c;
     env_config_paper(&c);
     c.submit_fallback_first = false;
-    g = s_game(&c, NULL);
+    g = fx_game(&c, NULL);
     env_round_begin(g);
-    s_supply_task(g, 0, 0);
-    s_answer(g, 0, 0, answer, sizeof answer);
+    fx_supply_task(g, 0, 0);
+    fx_answer(g, 0, 0, answer, sizeof answer);
     strcat(answer, ", ");
     strcat(answer, env_piece_name(g, extra));
-    assert_int_equal(s_submit(g, 0, answer).code, ENV_ENO_MATCHING_TASK);
+    assert_int_equal(fx_submit(g, 0, answer).code, ENV_ENO_MATCHING_TASK);
     env_game_destroy(&g);
 }
 
@@ -737,442 +613,23 @@ static void test_submit_task_failure_not_told_in_paper_preset(void **state)
 {
     (void)state;
     for (int clean = 0; clean < 2; clean++) {
-        s_log_t log = {0};
+        fx_log_t log = {0};
         env_config_t c;
         env_config_paper(&c);
         c.tell_failed_submission = clean;
-        env_game_t *g = s_game(&c, &log);
+        env_game_t *g = fx_game(&c, &log);
         env_round_begin(g);
         env_obs_t o;
         env_observe(g, 0, ENV_TURN_NORMAL, &o);
         size_t before = o.n_notes;
-        assert_int_not_equal(s_submit(g, 0, "Combined result of: nothing").code, ENV_OK);
+        assert_int_not_equal(fx_submit(g, 0, "Combined result of: nothing").code, ENV_OK);
         env_observe(g, 0, ENV_TURN_NORMAL, &o);
         assert_int_equal(o.n_notes, before + (size_t)clean);
-        assert_int_equal(s_count(&log, "task_failed", clean ? "\"told\":true" : "\"told\":false"),
+        assert_int_equal(fx_count(&log, "task_failed", clean ? "\"told\":true" : "\"told\":false"),
                          1);
         env_game_destroy(&g);
-        s_log_free(&log);
+        fx_log_free(&log);
     }
-}
-
-/* -------------------------------------------------------------- scoring -- */
-
-static void test_scoring_misreport_halves_payout_compounding(void **state)
-{
-    (void)state;
-    env_game_t *g = s_paper(NULL);
-    env_round_begin(g);
-    int n;
-    const int *tp = env_agent_task_pieces(g, 0, 0, &n);
-    int pieces[4];
-    memcpy(pieces, tp, sizeof pieces);
-    int wrong = 0;
-    for (int i = 0; i < 4; i++) {
-        if (env_agent_holds(g, 0, pieces[i])) continue;
-        int holder = -1;
-        for (int a = 1; a < 10 && holder < 0; a++)
-            if (env_agent_holds(g, a, pieces[i])) holder = a;
-        int64_t v = s_value(g, pieces[i]);
-        if (wrong < 2) { /* misreport two of them */
-            v = v == 0 ? 1 : v - 1;
-            wrong++;
-        }
-        assert_int_equal(s_send(g, holder, 0, pieces[i], v).code, ENV_OK);
-    }
-    char answer[512];
-    s_answer(g, 0, 0, answer, sizeof answer);
-    env_result_t r = s_submit(g, 0, answer);
-    assert_int_equal(r.code, ENV_OK);
-    int64_t want = wrong == 2 ? 2500 : wrong == 1 ? 5000 : 10000;
-    assert_int_equal(r.payout, want);
-    assert_true(wrong >= 1);
-    env_obs_t o;
-    env_observe(g, 0, ENV_TURN_NORMAL, &o); /* the submitter is told the details */
-    bool told = false;
-    for (size_t i = 0; i < o.n_notes; i++)
-        told |= strstr(o.notes[i].text, "incorrect values") != NULL;
-    assert_true(told);
-    env_game_destroy(&g);
-}
-
-static void test_scoring_sharing_bonus_per_piece_transferred(void **state)
-{
-    (void)state;
-    env_config_t c;
-    env_config_paper(&c);
-    c.sharing_bonus = 1000;
-    env_game_t *g = s_game(&c, NULL);
-    env_round_begin(g);
-    int p = s_held(g, 0);
-    s_send(g, 0, 1, p, s_value(g, p));
-    assert_int_equal(env_agent_revenue(g, 0), 1000);
-    s_send(g, 1, 2, p, s_value(g, p));
-    s_send(g, 0, 2, p, s_value(g, p)); /* skipped: receiver holds it, no bonus */
-    assert_int_equal(env_agent_revenue(g, 0), 1000);
-    assert_int_equal(env_agent_revenue(g, 1), 1000);
-    assert_int_equal(env_group_revenue(g), 2000);
-    assert_int_equal(env_task_revenue(g), 0); /* bonuses are not task revenue */
-    env_game_destroy(&g);
-}
-
-/* -------------------------------------------------------- observations -- */
-
-static void test_observation_revenue_board_transparency(void **state)
-{
-    (void)state;
-    env_config_t c;
-    env_config_paper(&c);
-    env_game_t *g = s_game(&c, NULL);
-    env_round_begin(g);
-    env_obs_t o;
-    env_observe(g, 4, ENV_TURN_NORMAL, &o);
-    assert_true(o.has_board);
-    assert_int_equal(o.n_board, 10);
-    int in_order = 0;
-    for (size_t i = 0; i < 10; i++) in_order += o.board[i].agent == (int)i;
-    assert_true(in_order < 10); /* shuffled */
-    env_game_destroy(&g);
-
-    c.show_revenue_board = false;
-    g = s_game(&c, NULL);
-    env_round_begin(g);
-    env_observe(g, 4, ENV_TURN_NORMAL, &o);
-    assert_false(o.has_board);
-    assert_int_equal(o.n_board, 1); /* only one's own */
-    assert_int_equal(o.board[0].agent, 4);
-    env_game_destroy(&g);
-}
-
-/* The paper's one flag hides five things; each can also be hidden alone. */
-static void test_transparency_flags_hide_each_part(void **state)
-{
-    (void)state;
-    for (int part = 0; part < 5; part++) {
-        env_config_t c;
-        env_config_paper(&c);
-        bool *flags[5] = {&c.show_revenue_board, &c.show_exchanges, &c.show_public_notices,
-                          &c.show_receipt_notice, &c.show_thoughts};
-        *flags[part] = false;
-        env_game_t *g = s_game(&c, NULL);
-        env_round_begin(g);
-        int p = s_held(g, 0);
-        env_action_t send;
-        const char *name = env_piece_name(g, p);
-        int64_t v = s_value(g, p);
-        send = (env_action_t){.kind = ENV_ACT_SEND_INFORMATION,
-                              .to = "agent_2",
-                              .n_info = 1,
-                              .info = &name,
-                              .n_values = 1,
-                              .value_names = &name,
-                              .values = &v};
-        env_result_t r;
-        env_apply(g, 0, ENV_TURN_NORMAL, &send, 1, "my plan", &r);
-        s_supply_task(g, 5, 0);
-        char answer[512];
-        s_answer(g, 5, 0, answer, sizeof answer);
-        s_submit(g, 5, answer);
-        env_obs_t o;
-        env_observe(g, 1, ENV_TURN_NORMAL, &o);
-        bool receipt = false, public_notice = false;
-        for (size_t i = 0; i < o.n_notes; i++) {
-            receipt |= strstr(o.notes[i].text, "sent you") != NULL;
-            public_notice |= strstr(o.notes[i].text, "agent_6 completed") != NULL;
-        }
-        assert_int_equal(o.has_board, part != 0);
-        assert_int_equal(o.has_exchanges && o.n_exchanges > 0, part != 1);
-        assert_int_equal(public_notice, part != 2);
-        assert_int_equal(receipt, part != 3);
-        env_observe(g, 0, ENV_TURN_NORMAL, &o);
-        assert_int_equal(o.has_thoughts && o.n_thoughts == 1, part != 4);
-        env_game_destroy(&g);
-    }
-}
-
-static void test_history_truncation_keeps_last(void **state)
-{
-    (void)state;
-    env_config_t c;
-    env_config_paper(&c);
-    c.truncate_history = true;
-    c.rounds = 8;
-    env_game_t *g = s_game(&c, NULL);
-    for (int r = 1; r <= 7; r++) {
-        env_round_begin(g);
-        char text[64];
-        for (int i = 0; i < 3; i++) {
-            snprintf(text, sizeof text, "round %d message %d", r, i);
-            s_msg(g, 1, "agent_1", text);
-            env_action_t bc = {.kind = ENV_ACT_BROADCAST, .content = text};
-            env_result_t res;
-            env_apply(g, 2, ENV_TURN_NORMAL, &bc, 1, NULL, &res);
-        }
-        env_apply(g, 0, ENV_TURN_NORMAL, NULL, 0, "thinking", NULL);
-        env_round_end(g);
-    }
-    env_round_begin(g);
-    env_obs_t o;
-    env_observe(g, 0, ENV_TURN_NORMAL, &o);
-    assert_int_equal(o.n_msgs, 10);
-    assert_string_equal(o.msgs[9]->content, "round 7 message 2"); /* the last ones */
-    assert_int_equal(o.n_broadcasts, 5);
-    assert_int_equal(o.n_thoughts, 5); /* thoughts of rounds 3..7 */
-    assert_int_equal(o.thoughts[0].round, 3);
-    env_game_destroy(&g);
-
-    c.truncate_history = false; /* the paper: full histories */
-    g = s_game(&c, NULL);
-    for (int r = 1; r <= 7; r++) {
-        env_round_begin(g);
-        for (int i = 0; i < 3; i++) s_msg(g, 1, "agent_1", "hello");
-        env_round_end(g);
-    }
-    env_round_begin(g);
-    env_observe(g, 0, ENV_TURN_NORMAL, &o);
-    assert_int_equal(o.n_msgs, 21);
-    env_game_destroy(&g);
-}
-
-static void test_request_is_a_message_naming_a_piece(void **state)
-{
-    (void)state;
-    env_game_t *g = s_paper(NULL);
-    env_round_begin(g);
-    int p = s_held(g, 4);
-    char text[128];
-    snprintf(text, sizeof text, "could you share %s please?", env_piece_name(g, p));
-    s_msg(g, 0, "agent_5", text);
-    s_msg(g, 0, "agent_5", text);
-    s_msg(g, 0, "agent_5", "just saying hello");
-    env_obs_t o;
-    env_observe(g, 0, ENV_TURN_NORMAL, &o);
-    assert_int_equal(o.n_requests, 1);
-    assert_int_equal(o.requests[0].piece, p);
-    assert_int_equal(o.requests[0].count, 2); /* "asked 2 times" */
-    assert_false(o.requests[0].fulfilled);
-    s_send(g, 4, 0, p, s_value(g, p));
-    env_observe(g, 0, ENV_TURN_NORMAL, &o);
-    assert_true(o.requests[0].fulfilled);
-    env_game_destroy(&g);
-}
-
-/* ------------------------------------------------------ perfect and arms -- */
-
-static void test_perfect_play_ceiling_paper_preset(void **state)
-{
-    (void)state;
-    for (uint64_t seed = 1; seed <= 20; seed++) {
-        env_config_t c;
-        env_config_paper(&c);
-        c.seed = seed;
-        int tasks = 0;
-        int64_t rev = env_perfect_task_revenue(&c, &tasks);
-        assert_in_range(tasks, 195, 210);
-        assert_int_equal(rev, (int64_t)tasks * 10000);
-    }
-}
-
-static void test_perfect_never_asks_same_holder_twice(void **state)
-{
-    (void)state;
-    s_log_t log = {0};
-    env_game_t *g = s_paper(&log);
-    env_policy_t pol[10];
-    for (int i = 0; i < 10; i++) pol[i] = ENV_POLICY_PERFECT;
-    assert_int_equal(env_play(g, pol), ENV_OK);
-    /* Every REQUEST line (from, to, piece) occurs once. */
-    size_t n = 0;
-    char **keys = calloc(log.n, sizeof *keys);
-    for (size_t i = 0; i < log.n; i++) {
-        json_t *ev = json_loads(log.lines[i], 0, NULL);
-        const char *type = json_string_value(json_object_get(ev, "type"));
-        const char *content = json_string_value(json_object_get(ev, "content"));
-        if (strcmp(type, "message") == 0 && content && strncmp(content, "REQUEST: ", 9) == 0) {
-            char key[256];
-            snprintf(key, sizeof key, "%s>%s:%.*s", json_string_value(json_object_get(ev, "from")),
-                     json_string_value(json_object_get(ev, "to")),
-                     (int)(strstr(content, " for ") - content), content);
-            for (size_t k = 0; k < n; k++) assert_string_not_equal(keys[k], key);
-            keys[n++] = strdup(key);
-        }
-        json_decref(ev);
-    }
-    assert_true(n > 100);
-    for (size_t k = 0; k < n; k++) free(keys[k]);
-    free(keys);
-    env_game_destroy(&g);
-    s_log_free(&log);
-}
-
-static void test_perfect_request_filled_at_once_by_reply_turn(void **state)
-{
-    (void)state;
-    env_game_t *g = s_paper(NULL);
-    for (int i = 0; i < 10; i++) env_set_reactive(g, i, true);
-    env_round_begin(g);
-    env_names_t names;
-    env_game_names(g, &names);
-    env_decision_t *d = env_decision_new();
-    env_obs_t o;
-    env_observe(g, 0, ENV_TURN_NORMAL, &o);
-    env_policy_decide(ENV_POLICY_PERFECT, &names, &o, NULL, d);
-    env_result_t r[64];
-    assert_true(env_decision_count(d) <= 64);
-    env_apply(g, 0, ENV_TURN_NORMAL, env_decision_actions(d), env_decision_count(d), NULL, r);
-    int replies[10];
-    int nr = env_take_replies(g, replies, 10);
-    assert_true(nr > 0); /* every asked holder owes a reply turn */
-    for (int k = 0; k < nr; k++) {
-        env_observe(g, replies[k], ENV_TURN_REPLY, &o);
-        env_policy_decide(ENV_POLICY_PERFECT, &names, &o, NULL, d);
-        env_apply(g, replies[k], ENV_TURN_REPLY, env_decision_actions(d), env_decision_count(d),
-                  NULL, r);
-    }
-    assert_int_equal(env_take_replies(g, replies, 10), 0); /* replies owe no replies */
-    for (int k = 0; k < 2; k++) { /* agent_1 now holds both tasks' pieces */
-        int n;
-        const int *p = env_agent_task_pieces(g, 0, k, &n);
-        for (int i = 0; i < n; i++) assert_true(env_agent_holds(g, 0, p[i]));
-    }
-    env_decision_destroy(&d);
-    env_game_destroy(&g);
-}
-
-static void test_auto_fulfill_named_piece_moves_at_once(void **state)
-{
-    (void)state;
-    s_log_t log = {0};
-    env_config_t c;
-    env_config_paper(&c);
-    c.automation = ENV_AUTO_FULFILL;
-    env_game_t *g = s_game(&c, &log);
-    env_round_begin(g);
-    int p = s_held(g, 6);
-    char text[128];
-    snprintf(text, sizeof text, "I want %s", env_piece_name(g, p));
-    env_action_t bc = {.kind = ENV_ACT_BROADCAST, .content = text};
-    env_result_t r;
-    env_apply(g, 0, ENV_TURN_NORMAL, &bc, 1, NULL, &r);
-    assert_false(env_agent_holds(g, 0, p)); /* broadcasts do not trigger it */
-    for (char *s = text; *s; s++) *s = (char)(*s >= 'A' && *s <= 'Z' ? *s + 32 : *s);
-    s_msg(g, 0, "agent_7", text); /* case-insensitive */
-    assert_true(env_agent_holds(g, 0, p));
-    assert_int_equal(s_count(&log, "transfer", "\"automated\":true"), 1);
-    assert_int_equal(s_count(&log, "transfer", "\"true_value\""), 1); /* at its true value */
-    env_game_destroy(&g);
-    s_log_free(&log);
-}
-
-static void test_auto_request_system_asks_first_holder_each_round(void **state)
-{
-    (void)state;
-    s_log_t log = {0};
-    env_config_t c;
-    env_config_paper(&c);
-    c.automation = ENV_AUTO_REQUEST;
-    c.rounds = 3;
-    env_game_t *g = s_game(&c, &log);
-    env_round_begin(g);
-    s_msg(g, 0, "agent_2", "hello there");
-    env_obs_t o;
-    env_observe(g, 1, ENV_TURN_NORMAL, &o);
-    assert_int_equal(o.n_msgs, 0); /* agents' own DMs are not delivered */
-    assert_int_equal(s_count(&log, "message", "\"delivered\":false"), 1);
-    env_round_end(g);
-    int first = s_count(&log, "message", "to complete my task. Could you please share it?");
-    assert_true(first > 0);
-    /* The first other holder in id order is asked. */
-    int n;
-    const int *tp = env_agent_task_pieces(g, 0, 0, &n);
-    for (int i = 0; i < n; i++) {
-        if (env_agent_holds(g, 0, tp[i])) continue;
-        int holder = -1;
-        for (int a = 1; a < 10 && holder < 0; a++)
-            if (env_agent_holds(g, a, tp[i])) holder = a;
-        char needle[160];
-        snprintf(needle, sizeof needle, "\"content\":\"I need %s to complete",
-                 env_piece_name(g, tp[i]));
-        bool asked = false;
-        for (size_t k = 0; k < log.n; k++)
-            asked |= strstr(log.lines[k], needle) && strstr(log.lines[k], "\"from\":\"agent_1\"") &&
-                     strstr(log.lines[k], env_agent_id(g, holder));
-        assert_true(asked);
-    }
-    env_round_begin(g);
-    env_round_end(g);
-    assert_int_equal(s_count(&log, "message", "to complete my task."), 2 * first); /* again */
-    env_game_destroy(&g);
-    s_log_free(&log);
-}
-
-static void test_decomposition_ground_truth_with_builtin_agents(void **state)
-{
-    (void)state;
-    /* selfish: fine at asking, never shares -> high under auto-fulfil only;
-     * helper: shares, never asks -> high under auto-request only. */
-    int got[2][3];
-    env_policy_t kinds[2] = {ENV_POLICY_SELFISH, ENV_POLICY_HELPER};
-    for (int k = 0; k < 2; k++)
-        for (int arm = 0; arm < 3; arm++) {
-            env_config_t c;
-            env_config_paper(&c);
-            c.automation = (env_automation_t)arm;
-            env_game_t *g = s_game(&c, NULL);
-            env_policy_t pol[10];
-            for (int i = 0; i < 10; i++) pol[i] = kinds[k];
-            env_play(g, pol);
-            got[k][arm] = env_tasks_done(g);
-            env_game_destroy(&g);
-        }
-    assert_true(got[0][0] < 20 && got[0][1] > 150 && got[0][2] < 20);
-    assert_true(got[1][0] < 20 && got[1][1] < 20 && got[1][2] > 150);
-}
-
-static void test_agent_types_counts_chosen_at_random(void **state)
-{
-    (void)state;
-    env_config_t c;
-    env_config_paper(&c);
-    c.type_counts[ENV_TYPE_COMPETITIVE] = 3;
-    c.type_counts[ENV_TYPE_UNCOOPERATIVE] = 2;
-    int first_competitive[2] = {-1, -1};
-    for (int s = 0; s < 2; s++) {
-        c.seed = (uint64_t)s + 7;
-        env_game_t *g = s_game(&c, NULL);
-        int count[ENV_TYPE_COUNT] = {0};
-        for (int a = 0; a < 10; a++) {
-            count[env_agent_type(g, a)]++;
-            if (env_agent_type(g, a) == ENV_TYPE_COMPETITIVE && first_competitive[s] < 0)
-                first_competitive[s] = a;
-        }
-        assert_int_equal(count[ENV_TYPE_COMPETITIVE], 3);
-        assert_int_equal(count[ENV_TYPE_UNCOOPERATIVE], 2);
-        assert_int_equal(count[ENV_TYPE_NEUTRAL], 5);
-        env_game_destroy(&g);
-    }
-}
-
-static void test_config_refuses_impossible_numbers(void **state)
-{
-    (void)state;
-    env_config_t c;
-    char err[256];
-    env_config_paper(&c);
-    assert_int_equal(env_config_check(&c, err, sizeof err), ENV_OK);
-    c.pieces_per_task = 101;
-    assert_int_equal(env_config_check(&c, err, sizeof err), ENV_ECONFIG);
-    assert_non_null(strstr(err, "tasks.pieces_per_task"));
-    env_config_paper(&c);
-    c.rounds = 0;
-    assert_int_equal(env_config_check(&c, err, sizeof err), ENV_ECONFIG);
-    assert_non_null(strstr(err, "simulation.rounds"));
-    env_config_paper(&c);
-    c.type_counts[ENV_TYPE_POLICY] = 11;
-    assert_int_equal(env_config_check(&c, err, sizeof err), ENV_ECONFIG);
-    int e = 0;
-    assert_null(env_game_new(&c, NULL, NULL, &e));
-    assert_int_equal(e, ENV_ECONFIG);
 }
 
 int main(void)
@@ -1204,20 +661,6 @@ int main(void)
         cmocka_unit_test(test_submit_task_must_hold_all_pieces),
         cmocka_unit_test(test_submit_task_falls_back_to_first_task_paper),
         cmocka_unit_test(test_submit_task_failure_not_told_in_paper_preset),
-        cmocka_unit_test(test_scoring_misreport_halves_payout_compounding),
-        cmocka_unit_test(test_scoring_sharing_bonus_per_piece_transferred),
-        cmocka_unit_test(test_observation_revenue_board_transparency),
-        cmocka_unit_test(test_transparency_flags_hide_each_part),
-        cmocka_unit_test(test_history_truncation_keeps_last),
-        cmocka_unit_test(test_request_is_a_message_naming_a_piece),
-        cmocka_unit_test(test_perfect_play_ceiling_paper_preset),
-        cmocka_unit_test(test_perfect_never_asks_same_holder_twice),
-        cmocka_unit_test(test_perfect_request_filled_at_once_by_reply_turn),
-        cmocka_unit_test(test_auto_fulfill_named_piece_moves_at_once),
-        cmocka_unit_test(test_auto_request_system_asks_first_holder_each_round),
-        cmocka_unit_test(test_decomposition_ground_truth_with_builtin_agents),
-        cmocka_unit_test(test_agent_types_counts_chosen_at_random),
-        cmocka_unit_test(test_config_refuses_impossible_numbers),
     };
-    return cmocka_run_group_tests_name("env_rules", tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,195 @@
+/* env_actions.c: applying one decision (env_apply): the dispatch over the
+ * four actions, the message and broadcast actions, the action record, missed
+ * turns and the reply-turn queue. */
+#include "env_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------- actions -- */
+
+static int s_act_message(env_game_t *g, int agent, env_turn_kind_t kind, const env_action_t *a,
+                         env_result_t *r)
+{
+    int to = env_parse_agent(g->n, a->to);
+    if (to < 0) {
+        env_set_result(r, ENV_EUNKNOWN_RECIPIENT, "unknown recipient '%.60s'", a->to ? a->to : "");
+        return ENV_OK;
+    }
+    if (to == agent) {
+        env_set_result(r, ENV_ESELF_RECIPIENT, "you cannot send a message to yourself");
+        return ENV_OK;
+    }
+    if (!a->content || !*a->content) {
+        env_set_result(r, ENV_EEMPTY, "the message has no content");
+        return ENV_OK;
+    }
+    bool delivered = g->cfg.automation != ENV_AUTO_REQUEST;
+    env_set_result(r, ENV_OK, NULL);
+    return env_deliver(g, agent, to, a->content, false, delivered, kind);
+}
+
+static int s_act_broadcast(env_game_t *g, int agent, const env_action_t *a, env_result_t *r)
+{
+    if (!a->content || !*a->content) {
+        env_set_result(r, ENV_EEMPTY, "the broadcast has no content");
+        return ENV_OK;
+    }
+    env_msg_t m = {agent, -1, g->round, env_arena_strdup(&g->arena, a->content)};
+    if (!m.content || VEC_PUSH(g->broadcasts, m)) return ENV_ENOMEM;
+    g->round_messages++;
+    json_t *ev = env_event_new(g, "message");
+    if (ev) {
+        json_object_set_new(ev, "kind", json_string("broadcast"));
+        json_object_set_new(ev, "from", json_string(g->agents[agent].id));
+        json_object_set_new(ev, "content", json_string(a->content));
+        env_event_emit(g, ev);
+    }
+    env_set_result(r, ENV_OK, NULL);
+    return ENV_OK;
+}
+
+static void s_emit_action(env_game_t *g, int agent, size_t index, env_turn_kind_t kind,
+                          const env_action_t *a, const env_result_t *r)
+{
+    json_t *ev = env_event_new(g, "action");
+    if (!ev) return;
+    json_t *act = json_object();
+    json_object_set_new(act, "type", json_string(env_act_name(a->kind)));
+    if (a->to) json_object_set_new(act, "to", json_string(a->to));
+    if (a->content)
+        json_object_set_new(act, a->kind == ENV_ACT_SUBMIT_TASK ? "answer" : "content",
+                            json_string(a->content));
+    if (a->kind == ENV_ACT_SEND_INFORMATION) {
+        json_t *info = json_array(), *vals = json_object();
+        for (size_t i = 0; i < a->n_info; i++)
+            json_array_append_new(info, json_string(a->info[i] ? a->info[i] : ""));
+        for (size_t i = 0; i < a->n_values; i++)
+            json_object_set_new(vals, a->value_names[i] ? a->value_names[i] : "",
+                                json_integer((json_int_t)a->values[i]));
+        json_object_set_new(act, "information", info);
+        json_object_set_new(act, "values", vals);
+    }
+    json_object_set_new(ev, "agent", json_string(g->agents[agent].id));
+    json_object_set_new(ev, "index", json_integer((json_int_t)index));
+    json_object_set_new(ev, "turn", json_string(kind == ENV_TURN_REPLY ? "reply" : "normal"));
+    json_object_set_new(ev, "action", act);
+    json_object_set_new(ev, "ok", json_boolean(r->code == ENV_OK));
+    json_object_set_new(ev, "code", json_string(env_err_name(r->code)));
+    if (r->reason[0]) json_object_set_new(ev, "reason", json_string(r->reason));
+    env_event_emit(g, ev);
+}
+
+int env_apply(env_game_t *g, int agent, env_turn_kind_t kind, const env_action_t *actions, size_t n,
+              const char *thoughts, env_result_t *results)
+{
+    if (agent < 0 || agent >= g->n || (n && (!actions || !results))) return ENV_EINVAL;
+    if (g->over) return ENV_EGAME_OVER;
+    env_agent_t *ag = &g->agents[agent];
+    ag->invalid.n = 0;
+    /* A reply turn exists only because env_take_replies() handed it out; one
+     * nobody owes this seat cannot act at all. */
+    bool owed = g->reply_owed[agent];
+    g->reply_owed[agent] = false;
+    if (kind == ENV_TURN_NORMAL) {
+        /* A reply turn never owes further replies: no ping-pong. */
+        for (size_t i = 0; i < g->replies.n; i++) g->reply_pending[g->replies.v[i]] = false;
+        g->replies.n = 0;
+    }
+    json_t *ev = env_event_new(g, "turn");
+    if (ev) {
+        json_object_set_new(ev, "agent", json_string(ag->id));
+        json_object_set_new(ev, "turn", json_string(kind == ENV_TURN_REPLY ? "reply" : "normal"));
+        json_object_set_new(ev, "actions", json_integer((json_int_t)n));
+        env_event_emit(g, ev);
+    }
+    if (thoughts && *thoughts) {
+        env_note_t th = {g->round, env_arena_strdup(&g->arena, thoughts)};
+        if (!th.text || VEC_PUSH(ag->thoughts, th)) return ENV_ENOMEM;
+        json_t *tev = env_event_new(g, "thoughts");
+        if (tev) {
+            json_object_set_new(tev, "agent", json_string(ag->id));
+            json_object_set_new(tev, "text", json_string(thoughts));
+            env_event_emit(g, tev);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const env_action_t *a = &actions[i];
+        env_result_t *r = &results[i];
+        memset(r, 0, sizeof *r);
+        int rc = ENV_OK;
+        int cap = g->cfg.max_actions_per_turn;
+        if (kind == ENV_TURN_REPLY && !owed) {
+            env_set_result(r, ENV_EREPLY_TURN, "no reply turn is owed to %s now", ag->id);
+        } else if (kind == ENV_TURN_REPLY && a->kind != ENV_ACT_SEND_INFORMATION) {
+            /* A reply turn answers requests, nothing else: a seat cannot use the
+             * turns it is given for answering to submit, ask or broadcast. */
+            env_set_result(r, ENV_EREPLY_TURN,
+                           "a reply turn may only answer requests with send_information, "
+                           "not %s",
+                           env_act_name(a->kind));
+        } else if (cap > 0 && i >= (size_t)cap) {
+            env_set_result(r, ENV_ETOO_MANY_ACTIONS,
+                           "only %d action(s) per turn (communication.max_actions_per_turn)", cap);
+        } else
+            switch (a->kind) {
+            case ENV_ACT_SEND_MESSAGE:
+                rc = s_act_message(g, agent, kind, a, r);
+                break;
+            case ENV_ACT_BROADCAST:
+                rc = s_act_broadcast(g, agent, a, r);
+                break;
+            case ENV_ACT_SEND_INFORMATION:
+                rc = env_act_send_info(g, agent, a, r);
+                break;
+            case ENV_ACT_SUBMIT_TASK:
+                rc = env_act_submit(g, agent, a, r);
+                break;
+            default:
+                env_set_result(r, ENV_EBAD_ACTION, "unknown action type");
+                rc = ENV_OK;
+            }
+        if (rc) return rc;
+        s_emit_action(g, agent, i, kind, a, r);
+        if (r->code != ENV_OK && g->cfg.report_invalid_actions) {
+            env_invalid_t inv = {(int)i, r->code, env_arena_strdup(&g->arena, r->reason)};
+            if (!inv.reason || VEC_PUSH(ag->invalid, inv)) return ENV_ENOMEM;
+        }
+    }
+    /* The original fills a perfect asker's requests right after its turn. */
+    if (kind == ENV_TURN_NORMAL && g->cfg.instant_perfect_only) {
+        size_t lim = g->cfg.max_actions_per_turn > 0 && n > (size_t)g->cfg.max_actions_per_turn
+                         ? (size_t)g->cfg.max_actions_per_turn
+                         : n;
+        return env_instant_fulfil(g, agent, actions, lim);
+    }
+    return ENV_OK;
+}
+
+void env_record_missed(env_game_t *g, int agent, const char *why)
+{
+    if (agent < 0 || agent >= g->n) return;
+    g->agents[agent].missed++;
+    json_t *ev = env_event_new(g, "missed_turn");
+    if (ev) {
+        json_object_set_new(ev, "agent", json_string(g->agents[agent].id));
+        json_object_set_new(ev, "why", json_string(why ? why : "no decision"));
+        env_event_emit(g, ev);
+    }
+}
+
+int env_take_replies(env_game_t *g, int *out, int cap)
+{
+    int n = 0;
+    for (size_t i = 0; i < g->replies.n; i++) {
+        if (n < cap) {
+            out[n++] = g->replies.v[i];
+            g->reply_owed[g->replies.v[i]] = true;
+        }
+        g->reply_pending[g->replies.v[i]] = false;
+    }
+    g->replies.n = 0;
+    return n;
+}

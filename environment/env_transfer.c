@@ -1,0 +1,372 @@
+/* env_transfer.c: how information and direct messages move (GAME.md
+ * "Actions"): the one transfer routine, request tracking, the auto-fulfil arm,
+ * message delivery and the send_information action. */
+#include "env_internal.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --------------------------------------------------------------- helpers -- */
+
+int env_note(env_game_t *g, int agent, char *text)
+{
+    if (!text) return ENV_ENOMEM;
+    env_note_t n = {g->round, text};
+    return VEC_PUSH(g->agents[agent].notes, n);
+}
+
+uint64_t env_sent_key(const env_game_t *g, int from, int to, int piece)
+{
+    return ((uint64_t)from * (uint64_t)g->n + (uint64_t)to) * (uint64_t)g->p + (uint64_t)piece;
+}
+
+/* The request `requester` made of `holder` for `piece`, or NULL. */
+env_request_t *env_find_request(env_game_t *g, int requester, int holder, int piece)
+{
+    int64_t i = env_map_get(&g->req_map, env_sent_key(g, requester, holder, piece));
+    return i < 0 ? NULL : &g->agents[requester].requests.v[i];
+}
+
+void env_set_result(env_result_t *r, int code, const char *fmt, ...)
+{
+    r->code = code;
+    r->reason[0] = 0;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->reason, sizeof r->reason, fmt, ap);
+        va_end(ap);
+    }
+}
+
+/* Copies `pieces` (values[i] each) from `from` to `to`: the one place where
+ * information moves, for agents' sends and automated ones alike. Pieces the
+ * receiver holds are skipped. Returns how many were copied (or -ENV_ENOMEM). */
+int env_transfer(env_game_t *g, int from, int to, const int *pieces, const int64_t *values,
+                 size_t n, bool automated)
+{
+    env_agent_t *src = &g->agents[from], *dst = &g->agents[to];
+    json_t *list = g->sink ? json_array() : NULL;
+    int copied = 0, misreports = 0;
+    for (size_t i = 0; i < n; i++) {
+        int p = pieces[i];
+        if (env_bit_get(dst->held, p)) continue;
+        int truth = g->piece_values[p];
+        int64_t stated = values[i];
+        int recorded = stated > INT32_MAX   ? INT32_MAX
+                       : stated < INT32_MIN ? INT32_MIN
+                                            : (int)stated;
+        env_bit_set(dst->held, p);
+        env_holding_t h = {p, recorded};
+        env_sent_t s = {to, p, recorded, g->round};
+        env_received_t rcv = {from, p, recorded, g->round};
+        if (VEC_PUSH(dst->inv, h) || VEC_PUSH(src->sent, s) || VEC_PUSH(dst->received, rcv) ||
+            env_set_add(&g->sent_set, env_sent_key(g, from, to, p)))
+            return -ENV_ENOMEM;
+        env_request_t *rq = env_find_request(g, to, from, p);
+        if (rq) rq->fulfilled = true;
+        bool mis = stated != truth;
+        misreports += mis;
+        copied++;
+        if (list)
+            json_array_append_new(list,
+                                  json_pack("{s:s, s:I, s:i, s:b, s:b}", "piece", g->piece_names[p],
+                                            "value", (json_int_t)stated, "true_value", truth,
+                                            "misreport", mis, "requested", rq != NULL));
+    }
+    /* The original pays the bonus for automated transfers too (they go through
+     * the same transfer routine); rules.automated_transfers_as_agents off does not. */
+    int64_t bonus =
+        automated && !g->cfg.automated_as_agents ? 0 : g->cfg.sharing_bonus * (int64_t)copied;
+    src->bonus_revenue += bonus;
+    if (copied) {
+        env_exchange_t x = {from, to, copied, g->round};
+        if (VEC_PUSH(g->exchanges, x)) return -ENV_ENOMEM;
+        if (g->cfg.show_receipt_notice) {
+            /* "agent_1 sent you 2 piece(s): Q1 sales data (value 70), ..." */
+            size_t len = 64;
+            for (size_t i = 0; i < n; i++) len += strlen(g->piece_names[pieces[i]]) + 32;
+            char *text = env_arena_alloc(&g->arena, len);
+            if (!text) return -ENV_ENOMEM;
+            int at = snprintf(text, len, "%s sent you %d piece(s)%s:", src->id, copied,
+                              automated ? " (automated)" : "");
+            const env_holding_t *tail = dst->inv.v + dst->inv.n - copied;
+            for (int i = 0; i < copied && at > 0 && (size_t)at < len; i++)
+                at += snprintf(text + at, len - (size_t)at, "%s %s (value %d)", i ? "," : "",
+                               g->piece_names[tail[i].piece], tail[i].value);
+            if (env_note(g, to, text)) return -ENV_ENOMEM;
+        }
+    }
+    json_t *ev = copied ? env_event_new(g, "transfer") : NULL;
+    if (!ev) {
+        json_decref(list);
+        return copied;
+    }
+    json_object_set_new(ev, "from", json_string(src->id));
+    json_object_set_new(ev, "to", json_string(dst->id));
+    json_object_set_new(ev, "pieces", list);
+    json_object_set_new(ev, "automated", json_boolean(automated));
+    json_object_set_new(ev, "misreports", json_integer(misreports));
+    json_object_set_new(ev, "bonus", json_integer(bonus));
+    env_event_emit(g, ev);
+    return copied;
+}
+
+/* Pieces named in a direct message, recorded as requests of `from` to `to`
+ * when `from` lacks them (GAME.md: a request is a DM that names a piece). */
+static int s_track_requests(env_game_t *g, int from, int to, const int *named, size_t n_named)
+{
+    env_agent_t *req = &g->agents[from], *holder = &g->agents[to];
+    for (size_t i = 0; i < n_named; i++) {
+        int p = named[i];
+        if (env_bit_get(req->held, p)) continue;
+        uint64_t key = env_sent_key(g, from, to, p);
+        env_request_t *rq = env_find_request(g, from, to, p);
+        if (rq) {
+            rq->count++;
+            holder->asks.v[env_map_get(&g->ask_map, key)].count++;
+            continue;
+        }
+        env_request_t r = {to, p, 1, false};
+        env_ask_t a = {from, p, 1, false};
+        if (env_map_put(&g->req_map, key, (uint32_t)req->requests.n) ||
+            env_map_put(&g->ask_map, key, (uint32_t)holder->asks.n) || VEC_PUSH(req->requests, r) ||
+            VEC_PUSH(holder->asks, a))
+            return ENV_ENOMEM;
+    }
+    return ENV_OK;
+}
+
+int env_held_value(const env_game_t *g, int agent, int piece)
+{
+    const env_agent_t *a = &g->agents[agent];
+    for (size_t i = 0; i < a->inv.n; i++)
+        if (a->inv.v[i].piece == piece) return a->inv.v[i].value;
+    return g->piece_values[piece];
+}
+
+/* Auto-fulfil arm: every named piece the recipient holds moves at once. The
+ * original (automated simulation.py _process_automated_fulfillment) sends them
+ * in one transfer at the values the holder holds; rules.automated_transfers_
+ * as_agents off sends each alone at its true value. */
+static int s_auto_fulfill(env_game_t *g, int requester, int holder, const int *named, size_t n)
+{
+    int ps[64];
+    int64_t vs[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 64; i++) {
+        int p = named[i];
+        if (!env_bit_get(g->agents[holder].held, p) || env_bit_get(g->agents[requester].held, p))
+            continue;
+        if (g->cfg.automated_as_agents) {
+            ps[k] = p;
+            vs[k++] = env_held_value(g, holder, p);
+            continue;
+        }
+        int64_t v = g->piece_values[p];
+        if (env_transfer(g, holder, requester, &p, &v, 1, true) < 0) return ENV_ENOMEM;
+    }
+    if (k && env_transfer(g, holder, requester, ps, vs, k, true) < 0) return ENV_ENOMEM;
+    return ENV_OK;
+}
+
+/* The exact piece named by "REQUEST: <name> for ...", as the original parses it
+ * (simulation.py _instant_fulfill_perfect_requests): the text after the first
+ * "REQUEST:", up to the first " for ", trimmed, compared case-sensitively. */
+static int s_request_piece(const env_game_t *g, const char *content)
+{
+    const char *s = content ? strstr(content, "REQUEST:") : NULL;
+    if (!s) return -1;
+    s += 8;
+    const char *e = strstr(s, " for ");
+    if (!e) e = s + strlen(s);
+    while (s < e && (*s == ' ' || (*s >= '\t' && *s <= '\r'))) s++;
+    while (e > s && (e[-1] == ' ' || (e[-1] >= '\t' && e[-1] <= '\r'))) e--;
+    size_t len = (size_t)(e - s);
+    char name[256];
+    if (len == 0 || len >= sizeof name) return -1;
+    memcpy(name, s, len);
+    name[len] = 0;
+    int p = env_piece_exact(g->piece_names, g->p, name);
+    return p >= 0 && strcmp(g->piece_names[p], name) == 0 ? p : -1;
+}
+
+int env_instant_fulfil(env_game_t *g, int agent, const env_action_t *actions, size_t n)
+{
+    if (!g->agents[agent].reactive || g->cfg.automation == ENV_AUTO_REQUEST) return ENV_OK;
+    for (size_t i = 0; i < n; i++) {
+        const env_action_t *a = &actions[i];
+        if (a->kind != ENV_ACT_SEND_MESSAGE) continue;
+        int to = env_parse_agent(g->n, a->to);
+        if (to < 0 || to == agent || !g->agents[to].reactive) continue;
+        int p = s_request_piece(g, a->content);
+        if (p < 0 || !env_bit_get(g->agents[to].held, p)) continue;
+        /* Once per (asker, piece) for each holder: the holder's own turn then
+         * sees the request answered. */
+        int64_t ask = env_map_get(&g->ask_map, env_sent_key(g, agent, to, p));
+        if (ask >= 0 && g->agents[to].asks.v[ask].answered) continue;
+        if (ask >= 0) g->agents[to].asks.v[ask].answered = true;
+        int64_t v = env_held_value(g, to, p);
+        if (env_transfer(g, to, agent, &p, &v, 1, false) < 0) return ENV_ENOMEM;
+    }
+    return ENV_OK;
+}
+
+/* Delivers a direct message (agents' own, or automated ones). */
+int env_deliver(env_game_t *g, int from, int to, const char *content, bool automated,
+                bool delivered, env_turn_kind_t kind)
+{
+    env_msg_t *m = env_arena_alloc(&g->arena, sizeof *m);
+    if (!m) return ENV_ENOMEM;
+    m->from = from;
+    m->to = to;
+    m->round = g->round;
+    m->content = env_arena_strdup(&g->arena, content);
+    if (!m->content) return ENV_ENOMEM;
+    if (VEC_PUSH(g->agents[from].msgs, (const env_msg_t *)m)) return ENV_ENOMEM;
+    g->round_messages++;
+
+    env_names_t names;
+    env_game_names(g, &names);
+    int named[64];
+    size_t n_named = delivered ? env_find_pieces(&names, content, named, 64) : 0;
+
+    json_t *ev = env_event_new(g, "message");
+    if (ev) {
+        json_t *np = json_array();
+        for (size_t i = 0; i < n_named; i++)
+            json_array_append_new(np, json_string(g->piece_names[named[i]]));
+        json_object_set_new(ev, "kind", json_string("direct"));
+        json_object_set_new(ev, "from", json_string(g->agents[from].id));
+        json_object_set_new(ev, "to", json_string(g->agents[to].id));
+        json_object_set_new(ev, "content", json_string(content));
+        json_object_set_new(ev, "delivered", json_boolean(delivered));
+        json_object_set_new(ev, "automated", json_boolean(automated));
+        json_object_set_new(ev, "names_pieces", np);
+        env_event_emit(g, ev);
+    }
+    if (!delivered) return ENV_OK;
+    if (VEC_PUSH(g->agents[to].msgs, (const env_msg_t *)m)) return ENV_ENOMEM;
+    if (s_track_requests(g, from, to, named, n_named)) return ENV_ENOMEM;
+    if (g->cfg.automation == ENV_AUTO_FULFILL && s_auto_fulfill(g, from, to, named, n_named))
+        return ENV_ENOMEM;
+    /* Reply turns belong to the lenient position of the instant-fulfilment switch;
+     * the original's rule is applied by env_instant_fulfil instead. */
+    if (!g->cfg.instant_perfect_only && kind == ENV_TURN_NORMAL && g->agents[to].reactive &&
+        !g->reply_pending[to]) {
+        g->reply_pending[to] = true;
+        if (VEC_PUSH(g->replies, to)) return ENV_ENOMEM;
+    }
+    return ENV_OK;
+}
+
+int env_act_send_info(env_game_t *g, int agent, const env_action_t *a, env_result_t *r)
+{
+    int to = env_parse_agent(g->n, a->to);
+    if (to < 0) {
+        env_set_result(r, ENV_EUNKNOWN_RECIPIENT, "unknown recipient '%.60s'", a->to ? a->to : "");
+        return ENV_OK;
+    }
+    if (to == agent) {
+        env_set_result(r, ENV_ESELF_RECIPIENT, "you cannot send information to yourself");
+        return ENV_OK;
+    }
+    if (a->n_info == 0) {
+        env_set_result(r, ENV_EEMPTY, "no information listed");
+        return ENV_OK;
+    }
+    int *pieces = malloc(sizeof(int) * a->n_info);
+    int64_t *values = malloc(sizeof(int64_t) * a->n_info);
+    if (!pieces || !values) {
+        free(pieces);
+        free(values);
+        return ENV_ENOMEM;
+    }
+    size_t n = 0;
+    int rc = ENV_OK;
+    /* Every listed name must be a piece; duplicates collapse. */
+    for (size_t i = 0; i < a->n_info; i++) {
+        int p = env_piece_exact(g->piece_names, g->p, a->info[i]);
+        if (p < 0) {
+            env_set_result(r, ENV_EUNKNOWN_PIECE, "unknown piece '%.80s'",
+                           a->info[i] ? a->info[i] : "");
+            goto done;
+        }
+        bool dup = false;
+        for (size_t j = 0; j < n; j++) dup |= pieces[j] == p;
+        if (!dup) pieces[n++] = p;
+    }
+    /* `values` gives a number for every listed piece and nothing else. */
+    for (size_t j = 0; j < n; j++) {
+        bool found = false;
+        for (size_t k = 0; k < a->n_values; k++) {
+            if (env_piece_exact(g->piece_names, g->p, a->value_names[k]) == pieces[j]) {
+                values[j] = a->values[k];
+                found = true;
+                break;
+            }
+        }
+        if (!found) {
+            env_set_result(r, ENV_EVALUES_MISMATCH, "no value given for '%s'",
+                           g->piece_names[pieces[j]]);
+            goto done;
+        }
+    }
+    for (size_t k = 0; k < a->n_values; k++) {
+        int p = env_piece_exact(g->piece_names, g->p, a->value_names[k]);
+        bool listed = false;
+        for (size_t j = 0; j < n; j++) listed |= pieces[j] == p;
+        if (!listed) {
+            env_set_result(r, ENV_EVALUES_MISMATCH,
+                           "a value is given for '%.80s', which is not listed",
+                           a->value_names[k] ? a->value_names[k] : "");
+            goto done;
+        }
+    }
+    /* Pieces already sent to that recipient are dropped. */
+    size_t keep = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (env_set_has(&g->sent_set, env_sent_key(g, agent, to, pieces[j]))) continue;
+        pieces[keep] = pieces[j];
+        values[keep++] = values[j];
+    }
+    if (keep == 0) {
+        env_set_result(r, ENV_EALREADY_SENT, "every listed piece was already sent to %s",
+                       g->agents[to].id);
+        goto done;
+    }
+    /* The original records the pairs as sent before the send is tried (agent.py
+     * _track_action), so a failed send still counts; rules.count_failed_sends. */
+    for (size_t j = 0; j < keep && g->cfg.count_failed_sends; j++)
+        if (env_set_add(&g->sent_set, env_sent_key(g, agent, to, pieces[j]))) {
+            rc = ENV_ENOMEM;
+            goto done;
+        }
+    /* The sender must hold every listed piece, or the whole action fails. */
+    for (size_t j = 0; j < keep; j++) {
+        if (!env_bit_get(g->agents[agent].held, pieces[j])) {
+            env_set_result(r, ENV_ENOT_HELD, "you do not hold '%s'", g->piece_names[pieces[j]]);
+            goto done;
+        }
+    }
+    /* Each request for these pieces is answered now, even where the receiver
+     * already holds the piece (GAME.md: later holders' sends change nothing). */
+    for (size_t j = 0; j < keep; j++) {
+        int64_t ask = env_map_get(&g->ask_map, env_sent_key(g, to, agent, pieces[j]));
+        if (ask >= 0) g->agents[agent].asks.v[ask].answered = true;
+    }
+    int copied = env_transfer(g, agent, to, pieces, values, keep, false);
+    if (copied < 0) {
+        rc = ENV_ENOMEM;
+        goto done;
+    }
+    env_set_result(r, ENV_OK, NULL);
+    r->transferred = copied;
+done:
+    free(pieces);
+    free(values);
+    return rc;
+}
