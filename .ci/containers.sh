@@ -93,4 +93,60 @@ done
 tests/containers/same_game.py "$work/reference" "$runs/$second" || fail "the second compose game differs"
 echo "two ups: $first, $second, one game each"
 
+# 3. an llm seat and its model; isolation
+step "llm seat with its own fake model; isolation"
+proj=piso
+projects+=("$proj")
+PARLEY_TEST_KEY=sk-ci-$RANDOM$RANDOM "$parley" compose tests/containers/llm-seat.yaml --fake-llm \
+    --out "$work/$proj" --port 0 --start-timeout 120 >/dev/null
+(cd "$work/$proj" && podman-compose up -d >"$work/$proj.up.log" 2>&1) ||
+    { tail -30 "$work/$proj.up.log"; fail "podman-compose up -d (llm seat)"; }
+rc=$(timeout 180 podman wait "${proj}_broker_1") || fail "the llm game did not end"
+[ "$rc" -eq 0 ] || { podman logs "${proj}_broker_1" | tail -20; fail "the llm game's broker exited $rc"; }
+runs=$(volume_dir "${proj}_runs")
+# The seat played through its model: every turn a decision, none missed, and
+# the fake (which refuses requests without the seat's key) answered them.
+python3 - "$runs/latest/summary.json" <<'PY' || fail "the llm seat did not play through its model"
+import json, sys
+s = json.load(open(sys.argv[1]))
+a = s["board"][0]
+assert s["reason"] == "finished", s["reason"]
+assert a["agent"] == "agent_1" and a["policy"] == "llm", a
+assert a["turns"] == s["rounds_played"] and a["missed_turns"] == 0, a
+assert a["tasks_done"] > 0, a
+print(f"llm seat: {a['turns']} turns, {a['tasks_done']} tasks through its own model")
+PY
+if podman logs "${proj}_agent_1_1" 2>&1 | grep -q -E ' 401|unauthori'; then
+    fail "the llm seat's key did not reach its model"
+fi
+
+# A probe container attached to exactly the networks podman gave a service's
+# container tries a TCP connection (bash's /dev/tcp, 3 s).
+probe() { # probe SERVICE HOST PORT
+    local nets=() n
+    for n in $(podman inspect "${proj}_$1_1" --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}'); do
+        nets+=(--network "$n")
+    done
+    podman run --rm "${nets[@]}" --entrypoint /bin/bash localhost/parley \
+        -c "timeout 3 bash -c 'exec 3<>/dev/tcp/$2/$3'" >/dev/null 2>&1
+}
+# Something listening where agent_3 sits: a container on agent_3's networks.
+nets3=()
+for n in $(podman inspect "${proj}_agent_3_1" --format '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}'); do
+    nets3+=(--network "$n")
+done
+podman run -d --name "${proj}_listener" --label "io.podman.compose.project=$proj" "${nets3[@]}" \
+    --entrypoint parley-fake-llm localhost/parley --host 0.0.0.0 --port 8000 >/dev/null
+ip3=$(podman inspect "${proj}_listener" --format "{{(index .NetworkSettings.Networks \"${proj}_seat_3\").IPAddress}}")
+[ -n "$ip3" ] || fail "no address for the listener on ${proj}_seat_3"
+# Ready when it says so (it prints "listening" once bound).
+for _ in $(seq 100); do podman logs "${proj}_listener" 2>/dev/null | grep -q listening && break; sleep 0.1; done
+probe agent_3 "$ip3" 8000 || fail "control: agent_3's own network does not reach $ip3:8000"
+! probe agent_2 "$ip3" 8000 || fail "agent_2 reaches a container on agent_3's network ($ip3)"
+! probe agent_2 192.0.2.1 80 || fail "agent_2 reaches an outside address"
+! probe agent_1 192.0.2.1 80 || fail "the llm seat reaches an outside address"
+probe agent_1 model_1 8000 || fail "the llm seat does not reach its model"
+! probe agent_2 model_1 8000 || fail "agent_2 reaches agent_1's model"
+echo "isolation: agent_2 reaches neither agent_3's network nor 192.0.2.1 nor model_1; agent_1 reaches model_1 only"
+
 step "done in $(($(date +%s) - t0)) s"

@@ -160,15 +160,22 @@ fail_s:
     return NULL;
 }
 
-static json_t *s_model_service(int i, const char *image)
+/* The fake model beside llm seat i: listens on its own network only, and,
+ * when the seat has a key, refuses requests without it (the key comes from
+ * secrets/model_N.env, as the seat's does). */
+static json_t *s_model_service(const cli_game_t *g, int i, const char *image)
 {
-    char net[48];
+    char net[48], env_file[64];
     snprintf(net, sizeof net, "model_%d", i + 1);
+    snprintf(env_file, sizeof env_file, "secrets/model_%d.env", i + 1);
     const char *entry[] = {"parley-fake-llm", "--host", "0.0.0.0", "--port", S_FAKE_PORT, NULL};
     const char *nets[] = {net, NULL};
+    const char *envs[] = {env_file, NULL};
+    const char *var = cli_game_config(g)->seats[i].api_key_env;
     json_t *s = json_object();
     if (!s || json_object_set_new(s, "image", json_string(image)) ||
         json_object_set_new(s, "entrypoint", s_list(entry)) ||
+        (var && *var && json_object_set_new(s, "env_file", s_list(envs))) ||
         json_object_set_new(s, "networks", s_list(nets)) ||
         json_object_set_new(s, "restart", json_string("on-failure"))) {
         json_decref(s);
@@ -211,7 +218,8 @@ static json_t *s_project(const cli_game_t *g, const char *image, int port,
          * real provider (docs/CONTAINERS.md: restricting it to one host needs
          * an egress proxy). */
         if (json_object_set_new(nets, name, s_network(fake_llm)) != 0) goto fail;
-        if (fake_llm && json_object_set_new(svcs, name, s_model_service(i, image)) != 0) goto fail;
+        if (fake_llm && json_object_set_new(svcs, name, s_model_service(g, i, image)) != 0)
+            goto fail;
     }
     if (json_object_set_new(vols, "runs", json_object()) != 0) goto fail;
     if (json_object_set_new(doc, "services", svcs) != 0) {
@@ -364,6 +372,13 @@ int cli_compose_main(int argc, char **argv)
     for (int i = 0; i < cli_game_seats(g); i++) {
         if (s_path(path, "%s/%s.env", secrets, cli_game_seat(g, i)) != 0) goto write_fail;
         env = cli_game_seat_env(g, i);
+        wrc = env ? cli_write_env_file(path, env) : -1;
+        json_decref(env);
+        if (wrc != 0) goto write_fail;
+        const char *var = cli_game_config(g)->seats[i].api_key_env;
+        if (!fake_llm || !cli_game_is_llm(g, i) || !var || !*var) continue;
+        if (s_path(path, "%s/model_%d.env", secrets, i + 1) != 0) goto write_fail;
+        env = json_pack("{ss}", "PARLEY_FAKE_LLM_KEY", getenv(var) ? getenv(var) : "");
         wrc = env ? cli_write_env_file(path, env) : -1;
         json_decref(env);
         if (wrc != 0) goto write_fail;

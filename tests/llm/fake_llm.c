@@ -22,8 +22,9 @@
  *   truncated        200 whose body stops short of its Content-Length
  *   close            close the connection without a reply
  * Options: --port N, --host ADDR (default 127.0.0.1; a container's endpoint
- * listens on 0.0.0.0), --key KEY (401 unless the request carries it), --delay S
- * (every reply waits S seconds), --step STEP (repeatable), --script FILE,
+ * listens on 0.0.0.0), --key KEY (or PARLEY_FAKE_LLM_KEY in the environment,
+ * which keeps a container's key off its command line) (401 unless the request carries it), --delay
+ * S (every reply waits S seconds), --step STEP (repeatable), --script FILE,
  * --close (Connection: close on every reply, so that a fault always meets a
  * fresh connection: libcurl silently retries a reused one that dies).
  * GET /stats answers {"requests": n}. */
@@ -633,6 +634,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (!f.key && getenv("PARLEY_FAKE_LLM_KEY") && *getenv("PARLEY_FAKE_LLM_KEY"))
+        f.key = getenv("PARLEY_FAKE_LLM_KEY");
     signal(SIGPIPE, SIG_IGN);
     f.base = event_base_new();
     struct evhttp *http = f.base ? evhttp_new(f.base) : NULL;
