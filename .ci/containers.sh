@@ -50,7 +50,7 @@ cleanup() {
         podman network ls -q --filter "name=^${p}_" | xargs -r podman network rm -f >/dev/null 2>&1 || true
         podman volume rm -f "${p}_runs" >/dev/null 2>&1 || true
     done
-    if [ -f "$work/kube/teardown.sh" ]; then (cd "$work/kube" && ./teardown.sh >/dev/null 2>&1) || true; fi
+    if [ -f "$work/kube/teardown.sh" ]; then "$work/kube/teardown.sh" --volumes >/dev/null 2>&1 || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -148,5 +148,36 @@ probe agent_3 "$ip3" 8000 || fail "control: agent_3's own network does not reach
 probe agent_1 model_1 8000 || fail "the llm seat does not reach its model"
 ! probe agent_2 model_1 8000 || fail "agent_2 reaches agent_1's model"
 echo "isolation: agent_2 reaches neither agent_3's network nor 192.0.2.1 nor model_1; agent_1 reaches model_1 only"
+
+# 4. kube: the cluster manifests offline, then the podman Pods for real
+step "parley kube: manifests against the Kubernetes API schemas"
+command -v node >/dev/null && command -v npm >/dev/null ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+[ -d tests/containers/kube/node_modules ] ||
+    (cd tests/containers/kube && npm ci --silent --no-audit --no-fund >/dev/null)
+"$parley" kube examples/paper.yaml --seed "$seed" --out "$work/k8s" >/dev/null
+node tests/containers/kube/validate_kube.mjs "$work/k8s"
+PARLEY_TEST_KEY=sk-ci-k8s "$parley" kube tests/containers/llm-seat.yaml --fake-llm --out "$work/k8s-llm" >/dev/null
+node tests/containers/kube/validate_kube.mjs "$work/k8s-llm"
+
+step "parley kube --target podman: ten seats under podman kube play"
+"$parley" kube examples/paper.yaml --seed "$seed" --target podman --name pkube --port 0 \
+    --start-timeout 120 --out "$work/kube" >/dev/null
+"$work/kube/play.sh" >/dev/null || fail "play.sh"
+rc=$(timeout 180 podman wait pkube-broker-broker) || fail "the kube game did not end"
+[ "$rc" -eq 0 ] || { podman logs pkube-broker-broker | tail -20; fail "the kube broker exited $rc"; }
+runs=$(volume_dir pkube-runs)
+run_id=$(readlink "$runs/latest")
+tests/containers/same_game.py "$work/reference" "$runs/$run_id" || fail "the kube game differs from parley run"
+# Played again, the rendered game is refused (the run is finished), not replayed.
+"$work/kube/play.sh" >/dev/null || fail "second play.sh"
+rc=$(timeout 60 podman wait pkube-broker-broker) || fail "the second kube broker did not end"
+[ "$rc" -eq 3 ] || fail "a second play of a finished game exited $rc, not 3 (refused)"
+podman logs pkube-broker-broker 2>&1 | grep -q "finished game" || fail "the refusal does not say why"
+n=$(find "$runs" -mindepth 1 -maxdepth 1 -type d | wc -l)
+[ "$n" -eq 1 ] || fail "expected 1 run directory after a refused replay, found $n"
+[ "$(grep -c '"type":"run_start"' "$runs/$run_id/events.jsonl")" -eq 1 ] || fail "$run_id holds more than one game"
+echo "kube play: $run_id equals parley run; a second play is refused and leaves it alone"
+"$work/kube/teardown.sh" --volumes
 
 step "done in $(($(date +%s) - t0)) s"

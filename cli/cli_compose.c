@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,37 +48,6 @@ static void s_usage(FILE *f)
                "Each `up` plays one game into a new directory of the `runs` volume.\n");
 }
 
-/* snprintf into a path buffer; a path that does not fit is an error. */
-__attribute__((format(printf, 2, 3))) static int s_path(char path[PATH_MAX], const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(path, PATH_MAX, fmt, ap);
-    va_end(ap);
-    if (n < 0 || n >= PATH_MAX) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    return 0;
-}
-
-static int s_append(json_t *arr, const char *s)
-{
-    return json_array_append_new(arr, json_string(s));
-}
-
-/* ["a", "b", ...] from a NULL-terminated list. */
-static json_t *s_list(const char *const *items)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && items[i]; i++)
-        if (s_append(a, items[i]) != 0) {
-            json_decref(a);
-            return NULL;
-        }
-    return a;
-}
-
 static json_t *s_broker_service(const cli_game_t *g, const char *image, int port,
                                 const char *start_timeout)
 {
@@ -97,18 +65,18 @@ static json_t *s_broker_service(const cli_game_t *g, const char *image, int port
     const char *ports[] = {published, NULL};
     const char *envs[] = {"secrets/broker.env", NULL};
     json_t *s = json_object(), *nets = json_array();
-    if (!s || !nets || s_append(nets, "front") != 0) goto fail;
+    if (!s || !nets || cli_yaml_append(nets, "front") != 0) goto fail;
     for (int i = 0; i < cli_game_seats(g); i++) {
         char net[48];
         snprintf(net, sizeof net, "seat_%d", i + 1);
-        if (s_append(nets, net) != 0) goto fail;
+        if (cli_yaml_append(nets, net) != 0) goto fail;
     }
     if (json_object_set_new(s, "image", json_string(image)) ||
-        json_object_set_new(s, "entrypoint", s_list(entry)) ||
-        json_object_set_new(s, "command", s_list(cmd)) ||
-        json_object_set_new(s, "env_file", s_list(envs)) ||
-        json_object_set_new(s, "volumes", s_list(vols)) ||
-        json_object_set_new(s, "ports", s_list(ports)) ||
+        json_object_set_new(s, "entrypoint", cli_yaml_list(entry)) ||
+        json_object_set_new(s, "command", cli_yaml_list(cmd)) ||
+        json_object_set_new(s, "env_file", cli_yaml_list(envs)) ||
+        json_object_set_new(s, "volumes", cli_yaml_list(vols)) ||
+        json_object_set_new(s, "ports", cli_yaml_list(ports)) ||
         json_object_set_new(s, "networks", nets) ||
         /* One game per start: a broker that ended is not restarted. */
         json_object_set_new(s, "restart", json_string("no")))
@@ -136,16 +104,17 @@ static json_t *s_agent_service(const cli_game_t *g, int i, const char *image, bo
     const char *vols[] = {"./game:/game:ro", NULL};
     const char *envs[] = {env_file, NULL};
     json_t *s = json_object(), *nets = json_array(), *deps = json_array();
-    if (!s || !nets || !deps || s_append(nets, seat_net) != 0 || s_append(deps, "broker") != 0)
+    if (!s || !nets || !deps || cli_yaml_append(nets, seat_net) != 0 ||
+        cli_yaml_append(deps, "broker") != 0)
         goto fail;
-    if (cli_game_is_llm(g, i) &&
-        (s_append(nets, model_net) != 0 || (fake_llm && s_append(deps, model_svc) != 0)))
+    if (cli_game_is_llm(g, i) && (cli_yaml_append(nets, model_net) != 0 ||
+                                  (fake_llm && cli_yaml_append(deps, model_svc) != 0)))
         goto fail;
     if (json_object_set_new(s, "image", json_string(image)) ||
-        json_object_set_new(s, "entrypoint", s_list(entry)) ||
-        json_object_set_new(s, "command", s_list(cmd)) ||
-        json_object_set_new(s, "env_file", s_list(envs)) ||
-        json_object_set_new(s, "volumes", s_list(vols)) ||
+        json_object_set_new(s, "entrypoint", cli_yaml_list(entry)) ||
+        json_object_set_new(s, "command", cli_yaml_list(cmd)) ||
+        json_object_set_new(s, "env_file", cli_yaml_list(envs)) ||
+        json_object_set_new(s, "volumes", cli_yaml_list(vols)) ||
         json_object_set_new(s, "networks", nets) || json_object_set_new(s, "depends_on", deps) ||
         /* A crashed agent comes back and takes its seat over with its token;
          * one that saw the game end exits 0 and stays down. */
@@ -174,9 +143,9 @@ static json_t *s_model_service(const cli_game_t *g, int i, const char *image)
     const char *var = cli_game_config(g)->seats[i].api_key_env;
     json_t *s = json_object();
     if (!s || json_object_set_new(s, "image", json_string(image)) ||
-        json_object_set_new(s, "entrypoint", s_list(entry)) ||
-        (var && *var && json_object_set_new(s, "env_file", s_list(envs))) ||
-        json_object_set_new(s, "networks", s_list(nets)) ||
+        json_object_set_new(s, "entrypoint", cli_yaml_list(entry)) ||
+        (var && *var && json_object_set_new(s, "env_file", cli_yaml_list(envs))) ||
+        json_object_set_new(s, "networks", cli_yaml_list(nets)) ||
         json_object_set_new(s, "restart", json_string("on-failure"))) {
         json_decref(s);
         return NULL;
@@ -243,24 +212,6 @@ fail:
     json_decref(vols);
     json_decref(doc);
     return NULL;
-}
-
-static int s_write_yaml(const char *path, const char *header, json_t *const *docs, size_t n,
-                        char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        int e = errno;
-        if (snprintf(err, errlen, "%s: %s", path, strerror(e)) >= (int)errlen)
-            err[errlen - 1] = '\0';
-        return -1;
-    }
-    int rc = fputs(header, f) < 0 ? -1 : 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) rc = cli_yaml_write(f, docs[i], i > 0, err, errlen);
-    if (fclose(f) != 0) rc = -1;
-    if (rc != 0 && !err[0] && snprintf(err, errlen, "%s: cannot write", path) >= (int)errlen)
-        err[errlen - 1] = '\0';
-    return rc;
 }
 
 int cli_compose_main(int argc, char **argv)
@@ -343,20 +294,20 @@ int cli_compose_main(int argc, char **argv)
         if (cli_game_is_llm(g, i) && cli_game_set_base_url(g, i, url) != 0) goto oom;
     }
 
-    if (s_path(path, "%s/compose.yaml", out) != 0) goto write_fail;
+    if (cli_path(path, "%s/compose.yaml", out) != 0) goto write_fail;
     if (!force && access(path, F_OK) == 0) {
         fprintf(stderr, "parley compose: %s exists (--force replaces the project and its tokens)\n",
                 path);
         goto done;
     }
-    if (s_path(path, "%s/game", out) != 0) goto write_fail;
+    if (cli_path(path, "%s/game", out) != 0) goto write_fail;
     char secrets[PATH_MAX];
-    if (s_path(secrets, "%s/secrets", out) != 0) goto write_fail;
+    if (cli_path(secrets, "%s/secrets", out) != 0) goto write_fail;
     if (cli_mkdirs(path) != 0 || cli_mkdirs(secrets) != 0) {
         fprintf(stderr, "parley compose: %s: %s\n", out, strerror(errno));
         goto done;
     }
-    if (s_path(path, "%s/game/config.json", out) != 0) goto write_fail;
+    if (cli_path(path, "%s/game/config.json", out) != 0) goto write_fail;
     json_t *cj = cli_game_config_json(g);
     if (!cj || json_dump_file(cj, path, JSON_INDENT(2)) != 0) {
         json_decref(cj);
@@ -364,20 +315,20 @@ int cli_compose_main(int argc, char **argv)
         goto done;
     }
     json_decref(cj);
-    if (s_path(path, "%s/broker.env", secrets) != 0) goto write_fail;
+    if (cli_path(path, "%s/broker.env", secrets) != 0) goto write_fail;
     json_t *env = cli_game_broker_env(g);
     int wrc = env ? cli_write_env_file(path, env) : -1;
     json_decref(env);
     if (wrc != 0) goto write_fail;
     for (int i = 0; i < cli_game_seats(g); i++) {
-        if (s_path(path, "%s/%s.env", secrets, cli_game_seat(g, i)) != 0) goto write_fail;
+        if (cli_path(path, "%s/%s.env", secrets, cli_game_seat(g, i)) != 0) goto write_fail;
         env = cli_game_seat_env(g, i);
         wrc = env ? cli_write_env_file(path, env) : -1;
         json_decref(env);
         if (wrc != 0) goto write_fail;
         const char *var = cli_game_config(g)->seats[i].api_key_env;
         if (!fake_llm || !cli_game_is_llm(g, i) || !var || !*var) continue;
-        if (s_path(path, "%s/model_%d.env", secrets, i + 1) != 0) goto write_fail;
+        if (cli_path(path, "%s/model_%d.env", secrets, i + 1) != 0) goto write_fail;
         env = json_pack("{ss}", "PARLEY_FAKE_LLM_KEY", getenv(var) ? getenv(var) : "");
         wrc = env ? cli_write_env_file(path, env) : -1;
         json_decref(env);
@@ -385,14 +336,14 @@ int cli_compose_main(int argc, char **argv)
     }
     doc = s_project(g, image, port, start_timeout, fake_llm);
     if (!doc) goto oom;
-    if (s_path(path, "%s/compose.yaml", out) != 0) goto write_fail;
+    if (cli_path(path, "%s/compose.yaml", out) != 0) goto write_fail;
     static const char header[] =
         "# Written by `parley compose`: one game of parley on one host.\n"
         "#   podman-compose up          (or: docker compose up)\n"
         "# Each up plays one game into a new directory of the `runs` volume; the\n"
         "# dashboard and seat pages are on 127.0.0.1 only. Tokens and keys are in\n"
         "# secrets/ (mode 0600), never here. docs/CONTAINERS.md explains the rest.\n";
-    if (s_write_yaml(path, header, &doc, 1, err, sizeof err) != 0) {
+    if (cli_yaml_write_file(path, header, &doc, 1, err, sizeof err) != 0) {
         fprintf(stderr, "parley compose: %s\n", err);
         goto done;
     }

@@ -40,6 +40,9 @@ json_t *cli_game_broker_env(const cli_game_t *g);
 /* The resolved configuration as JSON (which parley's YAML loader reads). */
 json_t *cli_game_config_json(const cli_game_t *g);
 
+/* snprintf into a PATH_MAX buffer; a path that does not fit is an error
+ * (-1, errno ENAMETOOLONG), else 0. */
+__attribute__((format(printf, 2, 3))) int cli_path(char *path, const char *fmt, ...);
 /* Makes dir and its parents (mode 0755). 0 or -1 (errno set). */
 int cli_mkdirs(const char *dir);
 /* Writes an env file NAME=value per key of obj, mode 0600. 0 or -1. */

@@ -4,6 +4,7 @@
 #include "cli_yaml.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,6 +72,8 @@ static int s_node(yaml_emitter_t *e, const json_t *j)
     }
     case JSON_STRING: {
         const char *s = json_string_value(j);
+        /* A file's text (a ConfigMap's config.json) reads best as a block. */
+        if (strchr(s, '\n')) return s_scalar(e, s, YAML_LITERAL_SCALAR_STYLE);
         return s_scalar(
             e, s, s_plain_safe(s) ? YAML_PLAIN_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE);
     }
@@ -116,4 +119,39 @@ fail:
     if (rc != 0) snprintf(err, errlen, "YAML: %s", e.problem ? e.problem : "cannot write");
     yaml_emitter_delete(&e);
     return rc;
+}
+
+int cli_yaml_write_file(const char *path, const char *header, json_t *const *docs, size_t n,
+                        char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "w");
+    err[0] = '\0';
+    if (!f) {
+        int e = errno;
+        if (snprintf(err, errlen, "%s: %s", path, strerror(e)) >= (int)errlen)
+            err[errlen - 1] = '\0';
+        return -1;
+    }
+    int rc = fputs(header, f) < 0 ? -1 : 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) rc = cli_yaml_write(f, docs[i], i > 0, err, errlen);
+    if (fclose(f) != 0) rc = -1;
+    if (rc != 0 && !err[0] && snprintf(err, errlen, "%s: cannot write", path) >= (int)errlen)
+        err[errlen - 1] = '\0';
+    return rc;
+}
+
+int cli_yaml_append(json_t *arr, const char *s)
+{
+    return json_array_append_new(arr, json_string(s));
+}
+
+json_t *cli_yaml_list(const char *const *items)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && items[i]; i++)
+        if (cli_yaml_append(a, items[i]) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
 }

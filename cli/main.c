@@ -21,6 +21,8 @@ static const cli_command_t s_commands[] = {
 #endif
     {"compose", "a compose project for one game on one host (parley compose [CONFIG])",
      cli_compose_main},
+    {"kube", "Kubernetes manifests, or Pods for podman kube play (parley kube [CONFIG])",
+     cli_kube_main},
 };
 
 static void s_usage(FILE *f)
