@@ -348,10 +348,16 @@ int cli_compose_main(int argc, char **argv)
         goto done;
     }
     printf("compose project: %s (%d seats)\n", out, cli_game_seats(g));
-    for (int i = 0; i < cli_game_seats(g); i++)
-        if (strcmp(cli_game_policy(g, i), "human") == 0)
-            printf("%s plays in the browser: http://127.0.0.1:%d/seat/%s?token=%s\n",
-                   cli_game_seat(g, i), port, cli_game_seat(g, i), cli_game_token(g, i));
+    for (int i = 0; i < cli_game_seats(g); i++) {
+        if (strcmp(cli_game_policy(g, i), "human") != 0) continue;
+        /* With --port 0 the host port is known once the broker runs. */
+        char host_port[32];
+        snprintf(host_port, sizeof host_port, "%d", port);
+        printf("%s plays in the browser: http://127.0.0.1:%s/seat/%s?token=%s\n",
+               cli_game_seat(g, i), port > 0 ? host_port : "PORT", cli_game_seat(g, i),
+               cli_game_token(g, i));
+    }
+    if (port == 0) printf("PORT: podman port <project>_broker_1 8080, once it is up\n");
     printf("play it: cd %s && podman-compose up\n", out);
     rc = 0;
     goto done;
