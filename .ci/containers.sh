@@ -147,7 +147,19 @@ probe agent_3 "$ip3" 8000 || fail "control: agent_3's own network does not reach
 ! probe agent_1 192.0.2.1 80 || fail "the llm seat reaches an outside address"
 probe agent_1 model_1 8000 || fail "the llm seat does not reach its model"
 ! probe agent_2 model_1 8000 || fail "agent_2 reaches agent_1's model"
-echo "isolation: agent_2 reaches neither agent_3's network nor 192.0.2.1 nor model_1; agent_1 reaches model_1 only"
+# The broker again (a new game, waiting for its seats): agents reach its
+# agent port but not its web side, which a person on the host reaches.
+podman start "${proj}_broker_1" >/dev/null
+for _ in $(seq 100); do podman logs "${proj}_broker_1" 2>/dev/null | grep -q '^READY' && break; sleep 0.1; done
+probe agent_2 broker 5555 || fail "control: agent_2 does not reach the broker's agent port"
+! probe agent_2 broker 8080 || fail "agent_2 reaches the broker's web side (the live view)"
+web=$(podman port "${proj}_broker_1" 8080) || fail "the web side is not published"
+case "$web" in 127.0.0.1:*) ;; *) fail "the web side is published on $web, not 127.0.0.1" ;; esac
+python3 -c "import sys, urllib.request; sys.exit(0 if b'<html' in urllib.request.urlopen('http://$web/', timeout=5).read().lower() else 1)" ||
+    fail "the dashboard does not answer on http://$web/"
+podman stop -t 5 "${proj}_broker_1" >/dev/null
+echo "isolation: agent_2 reaches neither agent_3's network nor model_1 nor the web side nor 192.0.2.1;"
+echo "  agent_1 reaches its model; the dashboard answers on $web of the host"
 
 # 4. kube: the cluster manifests offline, then the podman Pods for real
 step "parley kube: manifests against the Kubernetes API schemas"

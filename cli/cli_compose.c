@@ -57,10 +57,9 @@ static json_t *s_broker_service(const cli_game_t *g, const char *image, int port
     else
         snprintf(published, sizeof published, "127.0.0.1::8080");
     const char *entry[] = {"/usr/local/bin/broker-entry.sh", "/runs", NULL};
-    const char *cmd[] = {
-        "--config", "/game/config.json", "--bind",      "tcp://*:5555",    "--no-pub",
-        "--http",   "0.0.0.0:8080",      "--web-seats", "--start-timeout", start_timeout,
-        NULL};
+    const char *cmd[] = {"--config",        "/game/config.json", "--bind",
+                         "tcp://*:5555",    "--no-pub",          "--web-seats",
+                         "--start-timeout", start_timeout,       NULL};
     const char *vols[] = {"runs:/runs", "./game:/game:ro", NULL};
     const char *ports[] = {published, NULL};
     const char *envs[] = {"secrets/broker.env", NULL};
@@ -75,6 +74,9 @@ static json_t *s_broker_service(const cli_game_t *g, const char *image, int port
         json_object_set_new(s, "entrypoint", cli_yaml_list(entry)) ||
         json_object_set_new(s, "command", cli_yaml_list(cmd)) ||
         json_object_set_new(s, "env_file", cli_yaml_list(envs)) ||
+        /* The web side on front's address only (compose/broker-entry.sh):
+         * agents reach the agent port, not the live view. */
+        json_object_set_new(s, "environment", json_pack("{ss}", "PARLEY_HTTP_FRONT", "8080")) ||
         json_object_set_new(s, "volumes", cli_yaml_list(vols)) ||
         json_object_set_new(s, "ports", cli_yaml_list(ports)) ||
         json_object_set_new(s, "networks", nets) ||

@@ -115,6 +115,9 @@ static json_t *s_broker_pod_spec(const s_kube_t *k)
     if (json_array_append_new(env,
                               json_pack("{ssss}", "name", "PARLEY_RUN_ID", "value", k->run_id)))
         goto fail;
+    if (k->podman && json_array_append_new(
+                         env, json_pack("{ssss}", "name", "PARLEY_HTTP_FRONT", "value", "8080")))
+        goto fail;
     for (int i = 0; i < cli_game_seats(k->g); i++) {
         char var[48];
         snprintf(var, sizeof var, "TOKEN_%s", cli_game_seat(k->g, i));
@@ -132,9 +135,15 @@ static json_t *s_broker_pod_spec(const s_kube_t *k)
     if (json_array_append_new(ports, web) != 0) goto fail;
     const char *cmd[] = {"/usr/local/bin/broker-entry.sh", "/runs", NULL};
     const char *args[] = {
-        "--config", "/game/config.json", "--bind",      "tcp://*:5555",    "--no-pub",
-        "--http",   "0.0.0.0:8080",      "--web-seats", "--start-timeout", k->start_timeout,
-        NULL};
+        "--config",        "/game/config.json", "--bind", "tcp://*:5555", "--no-pub", "--web-seats",
+        "--start-timeout", k->start_timeout,    NULL,     NULL,           NULL};
+    /* A cluster pod has one interface (NetworkPolicy keeps agents off 8080);
+     * a podman pod sits on every seat's network, so the web side goes on
+     * front's address only (compose/broker-entry.sh). */
+    if (!k->podman) {
+        args[8] = "--http";
+        args[9] = "0.0.0.0:8080";
+    }
     json_t *c = json_pack("{ss ss so so so so s[{ssss}{sssssb}]}", "name", "broker", "image",
                           k->image, "command", cli_yaml_list(cmd), "args", cli_yaml_list(args),
                           "env", env, "ports", ports, "volumeMounts", "name", "runs", "mountPath",
@@ -313,17 +322,18 @@ static json_t *s_cluster_docs(const s_kube_t *k, json_t *config_json)
     if (k->podman) goto done;
 
     /* Isolation: everything of this game denies by default; then the broker
-     * takes agents on 5555 and the web side on 8080; agents reach the broker
+     * takes agents on 5555; agents reach the broker
      * and DNS; an llm seat its own model (or outside the cluster). */
     s_obj(n, sizeof n, k, "default-deny");
     d = s_policy(n, json_pack("{ss}", "app.kubernetes.io/part-of", k->name),
                  json_pack("[ss]", "Ingress", "Egress"), NULL, NULL);
     if (json_array_append_new(docs, d) != 0) goto fail;
     s_obj(n, sizeof n, k, "broker");
-    d = s_policy(n, s_labels(k, "broker", NULL), json_pack("[s]", "Ingress"),
-                 json_pack("[{s[o]s[{si}]}{s[{si}]}]", "from", s_match(k, "agent", NULL), "ports",
-                           "port", 5555, "ports", "port", 8080),
-                 NULL);
+    d = s_policy(
+        n, s_labels(k, "broker", NULL), json_pack("[s]", "Ingress"),
+        /* No pod reaches 8080: people use kubectl port-forward. */
+        json_pack("[{s[o]s[{si}]}]", "from", s_match(k, "agent", NULL), "ports", "port", 5555),
+        NULL);
     if (json_array_append_new(docs, d) != 0) goto fail;
     s_obj(n, sizeof n, k, "agents");
     d = s_policy(n, s_labels(k, "agent", NULL), json_pack("[s]", "Egress"), NULL,

@@ -15,6 +15,11 @@
 #     parley-broker can resume a run (its --help says "resume"): then it is
 #     handed back to the broker, which resumes it.
 # RUNS_ROOT/latest names the newest directory. Exit status 3: refused.
+#
+# PARLEY_HTTP_FRONT=PORT serves the web side (dashboard, seat pages) on this
+# container's address on its one routed network (the source address of its
+# default route), not on 0.0.0.0: the agents' internal networks reach the
+# broker's agent port but not the live view of everyone's moves.
 set -eu
 root=${1:?usage: broker-entry.sh RUNS_ROOT [parley-broker options...]}
 shift
@@ -60,6 +65,15 @@ if [ ! -f "$dir/seats.json" ]; then
         done
         printf '}\n'
     } >"$dir/seats.json"
+fi
+if [ -n "${PARLEY_HTTP_FRONT:-}" ]; then
+    # route get only looks the route up; nothing is sent.
+    addr=$(ip -4 -o route get 192.0.2.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
+    if [ -z "$addr" ]; then
+        echo "broker-entry: PARLEY_HTTP_FRONT: this container has no routed network" >&2
+        exit 3
+    fi
+    set -- "$@" --http "$addr:$PARLEY_HTTP_FRONT"
 fi
 ln -sfn "$(basename "$dir")" "$root/latest"
 echo "broker-entry: run directory $dir" >&2
