@@ -4,7 +4,8 @@
  * and a user rely on: one service or Pod per seat that is not human, each seat
  * on its own internal network with the broker, the web side on 127.0.0.1
  * only, secrets in 0600 files and nowhere else, the broker's single game, and
- * a clear refusal of bad input before anything is written. */
+ * a clear refusal of bad input before anything is written; and the broker's
+ * entry script with the real broker: one game per run directory. */
 #include "e2e.h"
 
 #include <fcntl.h>
@@ -384,6 +385,105 @@ static void test_kube_podman_secrets_and_scripts(void **state)
     json_decref(docs);
 }
 
+/* compose/broker-entry.sh with the real parley-broker, outside a container:
+ * a new run directory per start; a named one played once, then refused. */
+static int s_entry(const char *root, const char *run_id, char *out, size_t cap)
+{
+    char script[1024], path[4096];
+    const char *src = getenv("PARLEY_SRC"), *bin = getenv("PARLEY_BIN");
+    snprintf(script, sizeof script, "%s/compose/broker-entry.sh", src ? src : "..");
+    snprintf(path, sizeof path, "%s:%s", bin ? bin : "./bin", getenv("PATH"));
+    int p[2];
+    if (pipe(p) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        setenv("PATH", path, 1);
+        if (run_id)
+            setenv("PARLEY_RUN_ID", run_id, 1);
+        else
+            unsetenv("PARLEY_RUN_ID");
+        unsetenv("PARLEY_HTTP_FRONT");
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        close(p[0]);
+        close(p[1]);
+        /* No seat joins: the broker starts without them after 0.2 s and
+         * plays a one-round game to its end (a finished run directory). */
+        execl("/bin/sh", "sh", script, root, "--set", "simulation.rounds=1", "--bind",
+              "tcp://127.0.0.1:*", "--no-pub", "--no-http", "--start-timeout", "0.2", (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t len = 0;
+    ssize_t r;
+    while (len + 1 < cap && (r = read(p[0], out + len, cap - 1 - len)) > 0) len += (size_t)r;
+    out[len] = '\0';
+    close(p[0]);
+    return e2e_wait(pid, 30000);
+}
+
+static int s_games(const char *dir)
+{
+    json_t *starts = e2e_events(dir, "run_start");
+    int n = starts ? (int)json_array_size(starts) : -1;
+    json_decref(starts);
+    return n;
+}
+
+static void test_broker_entry_one_game_per_directory(void **state)
+{
+    (void)state;
+    const char *dir = e2e_tmpdir("entry");
+    char root[1100], path[1600], latest[1300], first[256] = "", text[8192];
+    snprintf(root, sizeof root, "%s/runs", dir);
+
+    /* Unnamed: every start is a new directory with one game. */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(s_entry(root, NULL, text, sizeof text), 0);
+        snprintf(latest, sizeof latest, "%s/latest", root);
+        char target[256];
+        ssize_t n = readlink(latest, target, sizeof target - 1);
+        assert_true(n > 0);
+        target[n] = '\0';
+        assert_string_not_equal(target, first);
+        snprintf(first, sizeof first, "%s", target);
+        snprintf(path, sizeof path, "%s/%s", root, target);
+        assert_int_equal(s_games(path), 1);
+    }
+
+    /* Named: played once; a second start is refused and changes nothing. */
+    assert_int_equal(s_entry(root, "game-1", text, sizeof text), 0);
+    snprintf(path, sizeof path, "%s/game-1/events.jsonl", root);
+    struct stat before, after;
+    assert_int_equal(stat(path, &before), 0);
+    assert_int_equal(s_entry(root, "game-1", text, sizeof text), 3);
+    assert_non_null(strstr(text, "finished game"));
+    assert_int_equal(stat(path, &after), 0);
+    assert_int_equal(before.st_size, after.st_size);
+    snprintf(path, sizeof path, "%s/game-1", root);
+    assert_int_equal(s_games(path), 1);
+
+    /* An unfinished one: refused while the broker cannot resume; handed to
+     * it once it can (its --help says so). */
+    snprintf(path, sizeof path, "%s/game-2", root);
+    assert_int_equal(mkdir(path, 0755), 0);
+    e2e_write(path, "events.jsonl", "");
+    int rc = s_entry(root, "game-2", text, sizeof text);
+    if (strstr(text, "resuming"))
+        assert_int_not_equal(rc, 3);
+    else {
+        assert_int_equal(rc, 3);
+        assert_non_null(strstr(text, "cannot resume"));
+    }
+
+    /* A run id that would leave the runs folder is refused. */
+    assert_int_equal(s_entry(root, "../elsewhere", text, sizeof text), 3);
+    assert_non_null(strstr(text, "PARLEY_RUN_ID"));
+    snprintf(path, sizeof path, "%s/elsewhere", dir);
+    assert_int_equal(access(path, F_OK), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +491,7 @@ int main(void)
         cmocka_unit_test(test_bad_input_is_refused_before_writing),
         cmocka_unit_test(test_kube_cluster_broker_runs_once),
         cmocka_unit_test(test_kube_podman_secrets_and_scripts),
+        cmocka_unit_test(test_broker_entry_one_game_per_directory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
