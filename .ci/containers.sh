@@ -140,7 +140,7 @@ podman run -d --name "${proj}_listener" --label "io.podman.compose.project=$proj
 ip3=$(podman inspect "${proj}_listener" --format "{{(index .NetworkSettings.Networks \"${proj}_seat_3\").IPAddress}}")
 [ -n "$ip3" ] || fail "no address for the listener on ${proj}_seat_3"
 # Ready when it says so (it prints "listening" once bound).
-for _ in $(seq 100); do podman logs "${proj}_listener" 2>/dev/null | grep -q listening && break; sleep 0.1; done
+for _ in $(seq 300); do podman logs "${proj}_listener" 2>/dev/null | grep -q listening && break; sleep 0.1; done
 probe agent_3 "$ip3" 8000 || fail "control: agent_3's own network does not reach $ip3:8000"
 ! probe agent_2 "$ip3" 8000 || fail "agent_2 reaches a container on agent_3's network ($ip3)"
 ! probe agent_2 192.0.2.1 80 || fail "agent_2 reaches an outside address"
@@ -150,7 +150,7 @@ probe agent_1 model_1 8000 || fail "the llm seat does not reach its model"
 # The broker again (a new game, waiting for its seats): agents reach its
 # agent port but not its web side, which a person on the host reaches.
 podman start "${proj}_broker_1" >/dev/null
-for _ in $(seq 100); do podman logs "${proj}_broker_1" 2>/dev/null | grep -q '^READY' && break; sleep 0.1; done
+for _ in $(seq 300); do podman logs "${proj}_broker_1" 2>/dev/null | grep -q '^READY' && break; sleep 0.1; done
 probe agent_2 broker 5555 || fail "control: agent_2 does not reach the broker's agent port"
 ! probe agent_2 broker 8080 || fail "agent_2 reaches the broker's web side (the live view)"
 web=$(podman port "${proj}_broker_1" 8080) || fail "the web side is not published"

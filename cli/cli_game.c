@@ -161,6 +161,13 @@ json_t *cli_game_config_json(const cli_game_t *g)
     return pl_config_to_json(g->cfg);
 }
 
+void cli_game_object_name(char *out, size_t len, const char *prefix, const char *what)
+{
+    if (snprintf(out, len, "%s-%s", prefix, what) >= (int)len) out[len - 1] = '\0';
+    for (char *p = out; *p; p++)
+        if (*p == '_') *p = '-';
+}
+
 int cli_path(char *path, const char *fmt, ...)
 {
     va_list ap;

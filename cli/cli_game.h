@@ -40,6 +40,9 @@ json_t *cli_game_broker_env(const cli_game_t *g);
 /* The resolved configuration as JSON (which parley's YAML loader reads). */
 json_t *cli_game_config_json(const cli_game_t *g);
 
+/* An object name for Kubernetes or podman (DNS-1123): prefix-what with '_'
+ * made '-' ("parley", "agent_3" -> "parley-agent-3"), cut to len. */
+void cli_game_object_name(char *out, size_t len, const char *prefix, const char *what);
 /* snprintf into a PATH_MAX buffer; a path that does not fit is an error
  * (-1, errno ENAMETOOLONG), else 0. */
 __attribute__((format(printf, 2, 3))) int cli_path(char *path, const char *fmt, ...);

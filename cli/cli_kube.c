@@ -25,6 +25,7 @@
  *   cluster, so one configuration serves both. */
 #include "cli_compose.h"
 #include "cli_game.h"
+#include "cli_podman.h"
 #include "cli_yaml.h"
 
 #include <errno.h>
@@ -74,10 +75,7 @@ static void s_usage(FILE *f)
 /* DNS-1123 names: agent_3 -> NAME-agent-3. */
 static void s_obj(char *out, size_t len, const s_kube_t *k, const char *what)
 {
-    /* --name is at most 40 characters and `what` a seat or a role: fits. */
-    if (snprintf(out, len, "%s-%s", k->name, what) >= (int)len) out[len - 1] = '\0';
-    for (char *p = out; *p; p++)
-        if (*p == '_') *p = '-';
+    cli_game_object_name(out, len, k->name, what);
 }
 
 static json_t *s_labels(const s_kube_t *k, const char *component, const char *seat)
@@ -426,112 +424,6 @@ static int s_dump(const char *path, const json_t *j, int mode)
     return rc;
 }
 
-/* play.sh and teardown.sh for the podman target: each pod gets the networks
- * compose gives its service. */
-static int s_podman_scripts(const s_kube_t *k, const char *out, json_t *secret_names)
-{
-    char path[PATH_MAX], n[160];
-    size_t cap = 8192, len = 0;
-    char *play = malloc(cap), *down = NULL;
-    int rc = -1;
-#define S_ADD(...)                                                                                 \
-    do {                                                                                           \
-        int w_ = snprintf(play + len, cap - len, __VA_ARGS__);                                     \
-        while (w_ >= 0 && (size_t)w_ >= cap - len) {                                               \
-            char *np_ = realloc(play, cap *= 2);                                                   \
-            if (!np_) goto fail;                                                                   \
-            play = np_;                                                                            \
-            w_ = snprintf(play + len, cap - len, __VA_ARGS__);                                     \
-        }                                                                                          \
-        if (w_ < 0) goto fail;                                                                     \
-        len += (size_t)w_;                                                                         \
-    } while (0)
-    if (!play) return -1;
-    play[0] = '\0';
-    /* teardown.sh first: it is short and play.sh runs it. */
-    S_ADD("#!/bin/sh\n# Written by `parley kube --target podman`: removes this game's pods,\n"
-          "# secrets and networks. --volumes also removes the runs volume (the data).\n"
-          "cd \"$(dirname \"$0\")\"\n");
-    for (int i = 0; i < cli_game_seats(k->g); i++) {
-        char m[48];
-        if (strcmp(cli_game_policy(k->g, i), "human") == 0) continue;
-        s_obj(n, sizeof n, k, cli_game_seat(k->g, i));
-        S_ADD("podman pod rm -f %s >/dev/null 2>&1\n", n);
-        if (!cli_game_is_llm(k->g, i) || !k->fake_llm) continue;
-        snprintf(m, sizeof m, "model_%d", i + 1);
-        s_obj(n, sizeof n, k, m);
-        S_ADD("podman pod rm -f %s >/dev/null 2>&1\n", n);
-    }
-    s_obj(n, sizeof n, k, "broker");
-    S_ADD("podman pod rm -f %s >/dev/null 2>&1\n", n);
-    size_t i_s;
-    json_t *sn;
-    json_array_foreach(secret_names, i_s, sn)
-        S_ADD("podman secret rm %s >/dev/null 2>&1\n", json_string_value(sn));
-    S_ADD("for net in $(podman network ls -q --filter name='^%s-net-'); do podman network rm -f "
-          "\"$net\" >/dev/null 2>&1; done\n",
-          k->name);
-    s_obj(n, sizeof n, k, "config");
-    S_ADD("podman volume rm -f %s >/dev/null 2>&1\n", n);
-    s_obj(n, sizeof n, k, "runs");
-    S_ADD("[ \"${1:-}\" = --volumes ] && podman volume rm -f %s >/dev/null 2>&1\nexit 0\n", n);
-    down = strdup(play);
-    if (!down || cli_path(path, "%s/teardown.sh", out) != 0 || cli_write_file(path, down, 0755))
-        goto fail;
-
-    len = 0;
-    play[0] = '\0';
-    S_ADD("#!/bin/sh\n# Written by `parley kube --target podman`: plays the game with podman\n"
-          "# kube play (podman 4.3 or later). A failed play leaves pods behind, so the\n"
-          "# last one is torn down first (the runs volume stays).\n"
-          "set -eu\ncd \"$(dirname \"$0\")\"\n./teardown.sh\n");
-    S_ADD("podman network create %s-net-front >/dev/null\n", k->name);
-    for (int i = 0; i < cli_game_seats(k->g); i++) {
-        S_ADD("podman network create --internal %s-net-seat-%d >/dev/null\n", k->name, i + 1);
-        if (cli_game_is_llm(k->g, i) && k->fake_llm)
-            S_ADD("podman network create --internal %s-net-model-%d >/dev/null\n", k->name, i + 1);
-    }
-    json_array_foreach(secret_names, i_s, sn)
-        S_ADD("podman secret create %s secrets/%s.json >/dev/null\n", json_string_value(sn),
-              json_string_value(sn));
-    s_obj(n, sizeof n, k, "runs");
-    S_ADD("podman volume exists %s || podman kube play -q %s.yaml >/dev/null\n", n, n);
-    s_obj(n, sizeof n, k, "broker");
-    S_ADD("podman kube play -q --configmap configmap.yaml --network %s-net-front", k->name);
-    for (int i = 0; i < cli_game_seats(k->g); i++)
-        S_ADD(" --network %s-net-seat-%d", k->name, i + 1);
-    S_ADD(" %s.yaml >/dev/null\n", n);
-    for (int i = 0; i < cli_game_seats(k->g); i++) {
-        char m[48];
-        if (strcmp(cli_game_policy(k->g, i), "human") == 0) continue;
-        bool model = cli_game_is_llm(k->g, i) && k->fake_llm;
-        if (model) {
-            snprintf(m, sizeof m, "model_%d", i + 1);
-            s_obj(n, sizeof n, k, m);
-            S_ADD("podman kube play -q --network %s-net-model-%d %s.yaml >/dev/null\n", k->name,
-                  i + 1, n);
-        }
-        s_obj(n, sizeof n, k, cli_game_seat(k->g, i));
-        S_ADD("podman kube play -q --configmap configmap.yaml --network %s-net-seat-%d", k->name,
-              i + 1);
-        if (model) S_ADD(" --network %s-net-model-%d", k->name, i + 1);
-        S_ADD(" %s.yaml >/dev/null\n", n);
-    }
-    s_obj(n, sizeof n, k, "broker");
-    char runs[160];
-    s_obj(runs, sizeof runs, k, "runs");
-    S_ADD("echo \"playing: podman wait %s-broker waits for the end; the run directory is\"\n"
-          "echo \"%s in the volume %s (podman volume inspect %s)\"\n",
-          n, k->run_id, runs, runs);
-    if (cli_path(path, "%s/play.sh", out) != 0 || cli_write_file(path, play, 0755) != 0) goto fail;
-    rc = 0;
-#undef S_ADD
-fail:
-    free(play);
-    free(down);
-    return rc;
-}
-
 int cli_kube_main(int argc, char **argv)
 {
     s_kube_t k = {
@@ -775,7 +667,8 @@ int cli_kube_main(int argc, char **argv)
                 s_dump(path, sec, 0600) != 0)
                 goto write_fail;
         }
-        if (s_podman_scripts(&k, out, secret_names) != 0) goto write_fail;
+        if (cli_podman_scripts(g, k.name, k.run_id, k.fake_llm, out, secret_names) != 0)
+            goto write_fail;
     }
     for (int i = 0; i < cli_game_seats(g); i++)
         if (strcmp(cli_game_policy(g, i), "human") == 0)
