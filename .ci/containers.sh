@@ -28,6 +28,8 @@ fi
 t0=$(date +%s)
 step() { echo "== containers: $* ($(($(date +%s) - t0)) s)"; }
 fail() { echo "containers: FAIL: $*" >&2; exit 1; }
+passed=0
+ok() { passed=$((passed + 1)); }
 
 step "podman and host settings"
 ./compose/host-setup.sh --install
@@ -66,6 +68,7 @@ step "parley run (reference, seed $seed)"
 if tests/containers/same_game.py "$work/reference" "$work/other" >/dev/null; then
     fail "same_game.py does not tell two seeds apart"
 fi
+ok
 
 # 1. compose
 step "parley compose: ten seats under podman-compose"
@@ -77,6 +80,7 @@ projects+=("$proj")
 runs=$(volume_dir "${proj}_runs")
 first=$(readlink "$runs/latest")
 tests/containers/same_game.py "$work/reference" "$runs/$first" || fail "the compose game differs from parley run"
+ok
 
 # 2. the same project again
 step "the same compose project, up again"
@@ -92,6 +96,7 @@ for d in "$first" "$second"; do
 done
 tests/containers/same_game.py "$work/reference" "$runs/$second" || fail "the second compose game differs"
 echo "two ups: $first, $second, one game each"
+ok
 
 # 3. an llm seat and its model; isolation
 step "llm seat with its own fake model; isolation"
@@ -119,6 +124,7 @@ PY
 if podman logs "${proj}_agent_1_1" 2>&1 | grep -q -E ' 401|unauthori'; then
     fail "the llm seat's key did not reach its model"
 fi
+ok
 
 # A probe container attached to exactly the networks podman gave a service's
 # container tries a TCP connection (bash's /dev/tcp, 3 s).
@@ -160,6 +166,7 @@ python3 -c "import sys, urllib.request; sys.exit(0 if b'<html' in urllib.request
 podman stop -t 5 "${proj}_broker_1" >/dev/null
 echo "isolation: agent_2 reaches neither agent_3's network nor model_1 nor the web side nor 192.0.2.1;"
 echo "  agent_1 reaches its model; the dashboard answers on $web of the host"
+ok
 
 # 4. kube: the cluster manifests offline, then the podman Pods for real
 step "parley kube: manifests against the Kubernetes API schemas"
@@ -169,8 +176,10 @@ command -v node >/dev/null && command -v npm >/dev/null ||
     (cd tests/containers/kube && npm ci --silent --no-audit --no-fund >/dev/null)
 "$parley" kube examples/paper.yaml --seed "$seed" --out "$work/k8s" >/dev/null
 node tests/containers/kube/validate_kube.mjs "$work/k8s"
+ok
 PARLEY_TEST_KEY=sk-ci-k8s "$parley" kube tests/containers/llm-seat.yaml --fake-llm --out "$work/k8s-llm" >/dev/null
 node tests/containers/kube/validate_kube.mjs "$work/k8s-llm"
+ok
 
 step "parley kube --target podman: ten seats under podman kube play"
 "$parley" kube examples/paper.yaml --seed "$seed" --target podman --name pkube --port 0 \
@@ -181,6 +190,7 @@ rc=$(timeout 180 podman wait pkube-broker-broker) || fail "the kube game did not
 runs=$(volume_dir pkube-runs)
 run_id=$(readlink "$runs/latest")
 tests/containers/same_game.py "$work/reference" "$runs/$run_id" || fail "the kube game differs from parley run"
+ok
 # Played again, the rendered game is refused (the run is finished), not replayed.
 "$work/kube/play.sh" >/dev/null || fail "second play.sh"
 rc=$(timeout 60 podman wait pkube-broker-broker) || fail "the second kube broker did not end"
@@ -190,6 +200,8 @@ n=$(find "$runs" -mindepth 1 -maxdepth 1 -type d | wc -l)
 [ "$n" -eq 1 ] || fail "expected 1 run directory after a refused replay, found $n"
 [ "$(grep -c '"type":"run_start"' "$runs/$run_id/events.jsonl")" -eq 1 ] || fail "$run_id holds more than one game"
 echo "kube play: $run_id equals parley run; a second play is refused and leaves it alone"
+ok
 "$work/kube/teardown.sh" --volumes
 
 step "done in $(($(date +%s) - t0)) s"
+echo "containers: $passed passed, 0 failed"
