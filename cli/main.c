@@ -1,6 +1,7 @@
 /* parley: the front door. `parley COMMAND ...`; each command lives in its own
  * file (cli_<command>.c) and is listed in the table below. */
 #include "cli.h"
+#include "cli_compose.h"
 
 #ifdef PARLEY_HAVE_ANALYSIS
 #include "ana_report.h"
@@ -21,6 +22,10 @@ static const cli_command_t s_commands[] = {
     {"report", "tables and an HTML report from run directories (parley report DIR...)",
      ana_report_main},
 #endif
+    {"compose", "a compose project for one game on one host (parley compose [CONFIG])",
+     cli_compose_main},
+    {"kube", "Kubernetes manifests, or Pods for podman kube play (parley kube [CONFIG])",
+     cli_kube_main},
 };
 
 static void s_usage(FILE *f)

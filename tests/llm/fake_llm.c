@@ -30,8 +30,10 @@
  * input); a request with a json_schema response_format gets bare JSON. Replies
  * report the model, a system fingerprint (OpenAI), and reasoning tokens (OpenAI
  * completion_tokens_details, Anthropic output_tokens_details.thinking_tokens).
- * Options: --port N, --key KEY (401 unless the request carries it), --delay S
- * (every reply waits S seconds), --step STEP (repeatable), --script FILE,
+ * Options: --port N, --host ADDR (default 127.0.0.1; a container's endpoint
+ * listens on 0.0.0.0), --key KEY (or PARLEY_FAKE_LLM_KEY in the environment,
+ * which keeps a container's key off its command line) (401 unless the request carries it), --delay
+ * S (every reply waits S seconds), --step STEP (repeatable), --script FILE,
  * --close (Connection: close on every reply, so that a fault always meets a
  * fresh connection: libcurl silently retries a reused one that dies).
  * GET /stats answers {"requests": n, "keyed": n}: keyed counts the requests that
@@ -867,9 +869,12 @@ int main(int argc, char **argv)
 {
     fake_t f = {0};
     int port = 0;
+    const char *host = "127.0.0.1";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--port") && i + 1 < argc)
             port = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--host") && i + 1 < argc)
+            host = argv[++i];
         else if (!strcmp(argv[i], "--key") && i + 1 < argc)
             f.key = argv[++i];
         else if (!strcmp(argv[i], "--delay") && i + 1 < argc)
@@ -891,11 +896,14 @@ int main(int argc, char **argv)
             }
             fclose(fp);
         } else {
-            fprintf(stderr, "usage: parley-fake-llm [--port N] [--key KEY] [--delay S] "
+            fprintf(stderr, "usage: parley-fake-llm [--port N] [--host ADDR] [--key KEY] "
+                            "[--delay S] "
                             "[--step STEP]... [--script FILE]\n");
             return 2;
         }
     }
+    if (!f.key && getenv("PARLEY_FAKE_LLM_KEY") && *getenv("PARLEY_FAKE_LLM_KEY"))
+        f.key = getenv("PARLEY_FAKE_LLM_KEY");
     signal(SIGPIPE, SIG_IGN);
     f.base = event_base_new();
     struct evhttp *http = f.base ? evhttp_new(f.base) : NULL;
@@ -904,16 +912,16 @@ int main(int argc, char **argv)
     evhttp_set_max_body_size(http, 64 << 20);
     evhttp_set_gencb(http, s_on_request, &f);
     struct evhttp_bound_socket *sock =
-        evhttp_bind_socket_with_handle(http, "127.0.0.1", (ev_uint16_t)port);
+        evhttp_bind_socket_with_handle(http, host, (ev_uint16_t)port);
     if (!sock) {
-        fprintf(stderr, "parley-fake-llm: cannot listen on 127.0.0.1:%d\n", port);
+        fprintf(stderr, "parley-fake-llm: cannot listen on %s:%d\n", host, port);
         return 1;
     }
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl);
     port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    printf("listening 127.0.0.1:%d\n", port);
+    printf("listening %s:%d\n", host, port);
     fflush(stdout);
     struct event *sig1 = evsignal_new(f.base, SIGINT, s_on_signal, f.base);
     struct event *sig2 = evsignal_new(f.base, SIGTERM, s_on_signal, f.base);
