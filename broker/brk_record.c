@@ -1,0 +1,117 @@
+/* brk_record.c: clocks and the event record of the broker (brk_internal.h).
+ *
+ * Every event of the game goes to events.jsonl (flushed) and then to the PUB
+ * socket, before any agent hears about its effect: brk_flush is the
+ * write-ahead point, called before every send and at the end of every loop
+ * callback.
+ */
+#include "brk_internal.h"
+#include "pl_log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+const char *const brk_seat_state_names[4] = {"empty", "on", "lost", "gone"};
+
+/* ------------------------------------------------------------------ time -- */
+
+int64_t brk_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t brk_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t brk_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+struct timeval brk_tv(double seconds)
+{
+    if (seconds < 0) seconds = 0;
+    struct timeval tv;
+    tv.tv_sec = (time_t)seconds;
+    tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+    return tv;
+}
+
+/* ---------------------------------------------------------------- events -- */
+
+/* Records one event: broker timestamp, then the event log's buffer; the PUB
+ * copy waits in s->pub_queue. Nothing leaves the process before brk_flush. Takes
+ * ownership of ev. */
+void brk_record(brk_server_t *s, json_t *ev)
+{
+    if (!ev) return;
+    json_object_set_new(ev, "t_ms", json_integer(brk_wall_ms()));
+    char *text = json_dumps(ev, JSON_COMPACT);
+    if (!text || brk_rundir_event(s->rundir, text, strlen(text)) != 0)
+        PL_ERROR("BRK-LOG-WRITE", "events.jsonl: %s", text ? strerror(errno) : "out of memory");
+    brk_http_event(s->http, ev, text);
+    if (text && s->pub) {
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        json_t *item = json_pack("[s, s]", type ? type : "event", text);
+        if (!item || json_array_append_new(s->pub_queue, item) != 0)
+            PL_DEBUG("BRK-PUB-DROP", "event not queued for PUB");
+    }
+    free(text);
+    json_decref(ev);
+}
+
+/* The write-ahead point: every event recorded so far reaches the kernel, then
+ * the watchers. Called before any message to an agent and at the end of every
+ * loop callback. */
+void brk_flush(brk_server_t *s)
+{
+    if (brk_rundir_flush(s->rundir) != 0)
+        PL_ERROR("BRK-LOG-WRITE", "events.jsonl: %s", strerror(errno));
+    size_t i;
+    json_t *item;
+    json_array_foreach(s->pub_queue, i, item)
+    {
+        const char *type = json_string_value(json_array_get(item, 0));
+        const char *text = json_string_value(json_array_get(item, 1));
+        if (zmq_send(s->pub, type, strlen(type), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(s->pub, text, strlen(text), ZMQ_DONTWAIT) < 0)
+            PL_DEBUG("BRK-PUB-DROP", "event not published: %s", zmq_strerror(errno));
+    }
+    json_array_clear(s->pub_queue);
+}
+
+json_t *brk_event(brk_server_t *s, const char *type)
+{
+    json_t *ev = json_object();
+    if (!ev) return NULL;
+    json_object_set_new(ev, "type", json_string(type));
+    json_object_set_new(ev, "source", json_string("broker"));
+    json_object_set_new(ev, "round", json_integer(s->game ? env_round(s->game) : 0));
+    return ev;
+}
+
+/* The environment's sink: every rule's effect passes here. */
+void brk_on_game_event(void *ctx, json_t *ev)
+{
+    brk_server_t *s = ctx;
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    if (type && strcmp(type, "message") == 0) {
+        s->round_msgs++;
+        s->total_msgs++;
+    }
+    brk_record(s, ev);
+}
