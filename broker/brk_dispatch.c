@@ -8,6 +8,7 @@
  */
 #include "brk_internal.h"
 #include "pl_log.h"
+#include "wire_text.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -25,7 +26,14 @@ typedef struct {
     size_t rid_len;
     const Parley__Envelope *env;
     brk_seat_t *seat; /* NULL for Hello */
+    json_t *fixed;    /* paths of the string fields repaired (wire_text.h), or NULL */
 } s_req_t;
+
+/* Marks an event with the fields whose text was repaired on arrival. */
+static void s_flag_repaired(json_t *ev, const s_req_t *r)
+{
+    if (ev && r->fixed) json_object_set(ev, "repaired", r->fixed);
+}
 
 static brk_seat_t *s_seat_by_rid(brk_server_t *s, const uint8_t *rid, size_t len)
 {
@@ -52,7 +60,7 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
     int idx = env_agent_index(s->game, h->seat);
     if (idx < 0) {
         brk_send_error(s, r->rid, r->rid_len, PARLEY__ERROR__CODE__UNKNOWN_SEAT, 0, r->env->seq,
-                       "no seat named '%.64s'", h->seat);
+                       "no seat named '%.*s'", wire_utf8_cut(h->seat, 64), h->seat);
         return;
     }
     brk_seat_t *seat = &s->seats[idx];
@@ -94,6 +102,7 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
         json_object_set_new(ev, "reactive", json_boolean(h->reactive));
         json_object_set_new(ev, "human", json_boolean(h->human));
         json_object_set_new(ev, "resumed", json_boolean(resumed));
+        s_flag_repaired(ev, r);
     }
     brk_record(s, ev);
     PL_INFO("BRK-SEAT-JOINED", "%s joined (%s%s)", h->seat, h->policy, resumed ? ", resumed" : "");
@@ -130,6 +139,41 @@ static json_t *s_calls_json(const Parley__Decision *d)
                              c->response_body, "prefix_share", c->prefix_share));
     }
     return calls;
+}
+
+/* The `action` line of an action whose kind the environment does not know:
+ * the same shape as the environment's own (docs/EVENTS.md), type "unknown". */
+static void s_record_unknown_action(brk_server_t *s, const brk_seat_t *seat, env_turn_kind_t kind,
+                                    const Parley__Decision *d, size_t i, const env_result_t *res)
+{
+    const Parley__Action *pa = d->actions[i];
+    json_t *ev = brk_event(s, "action");
+    json_t *act = json_object();
+    if (!ev || !act) {
+        json_decref(act);
+        brk_record_failed(s, "action");
+        brk_record(s, ev);
+        return;
+    }
+    json_t *info = json_array(), *vals = json_object();
+    for (size_t k = 0; info && k < pa->n_information; k++)
+        brk_append(s, info, json_string(pa->information[k]));
+    for (size_t k = 0; vals && k < pa->n_values; k++)
+        brk_set(s, vals, pa->values[k]->piece, json_integer((json_int_t)pa->values[k]->value));
+    brk_set(s, act, "type", json_string("unknown"));
+    brk_set(s, act, "kind", json_integer((json_int_t)pa->kind));
+    brk_set(s, act, "to", json_string(pa->to));
+    brk_set(s, act, "content", json_string(pa->content));
+    brk_set(s, act, "information", info);
+    brk_set(s, act, "values", vals);
+    brk_set(s, ev, "agent", json_string(env_agent_id(s->game, seat->index)));
+    brk_set(s, ev, "index", json_integer((json_int_t)i));
+    brk_set(s, ev, "turn", json_string(kind == ENV_TURN_REPLY ? "reply" : "normal"));
+    brk_set(s, ev, "action", act);
+    brk_set(s, ev, "ok", json_false());
+    brk_set(s, ev, "code", json_string(env_err_name(res->code)));
+    brk_set(s, ev, "reason", json_string(res->reason));
+    brk_record(s, ev);
 }
 
 static void s_on_decision(brk_server_t *s, const s_req_t *r)
@@ -201,6 +245,7 @@ static void s_on_decision(brk_server_t *s, const s_req_t *r)
             json_object_set_new(ev, "dropped", dropped);
         }
         if (d->n_calls) json_object_set_new(ev, "calls", s_calls_json(d));
+        s_flag_repaired(ev, r);
     }
     brk_record(s, ev);
 
@@ -208,11 +253,20 @@ static void s_on_decision(brk_server_t *s, const s_req_t *r)
     env_turn_kind_t kind = seat->turn_kind;
     brk_close_turn(seat);
     seat->turns++;
+    /* The environment numbers the actions it sees; the record numbers them as
+     * the agent wrote them (brk_on_game_event maps one to the other). */
+    s->action_index = ok_at;
+    s->action_index_n = n_ok;
     int rc = env_apply(s->game, seat->index, kind, ok_acts, n_ok, d->private_thoughts, ok_res);
+    s->action_index = NULL;
+    s->action_index_n = 0;
     if (rc != ENV_OK)
         PL_ERROR("BRK-APPLY", "agent_%d turn %llu: %s", seat->index + 1, (unsigned long long)turn,
                  env_strerror(rc));
     for (size_t k = 0; k < n_ok; k++) res[ok_at[k]] = ok_res[k];
+    /* Every action received is recorded, those the environment never saw too. */
+    for (size_t i = 0; i < n; i++)
+        if (acts[i].kind == ENV_ACT_COUNT) s_record_unknown_action(s, seat, kind, d, i, &res[i]);
 
     /* The effects are in events.jsonl: now the agent hears the results. */
     Parley__ActionResult *rows = wire_arena_alloc(a, (n ? n : 1) * sizeof *rows);
@@ -253,6 +307,7 @@ static void s_on_bye(brk_server_t *s, const s_req_t *r)
     if (ev) {
         json_object_set_new(ev, "agent", json_string(env_agent_id(s->game, seat->index)));
         json_object_set_new(ev, "reason", json_string(r->env->bye->reason));
+        s_flag_repaired(ev, r);
     }
     brk_record(s, ev);
     PL_INFO("BRK-SEAT-LEFT", "agent_%d left: %s", seat->index + 1, r->env->bye->reason);
@@ -285,7 +340,8 @@ static void s_dispatch(brk_server_t *s, const uint8_t *rid, size_t rid_len, cons
                        size_t len)
 {
     int err = 0;
-    Parley__Envelope *e = wire_unpack(data, len, WIRE_MAX_AGENT_MSG, &err);
+    json_t *fixed = NULL;
+    Parley__Envelope *e = wire_unpack_text(data, len, WIRE_MAX_AGENT_MSG, &fixed, &err);
     if (!e) {
         brk_send_error(s, rid, rid_len,
                        err == WIRE_ETOO_LARGE ? PARLEY__ERROR__CODE__TOO_LARGE
@@ -296,7 +352,7 @@ static void s_dispatch(brk_server_t *s, const uint8_t *rid, size_t rid_len, cons
     const s_command_t *cmd = NULL;
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         if (s_commands[i].body == (int)e->body_case) cmd = &s_commands[i];
-    s_req_t r = {rid, rid_len, e, NULL};
+    s_req_t r = {rid, rid_len, e, NULL, fixed};
     if (!cmd) {
         brk_send_error(s, rid, rid_len, PARLEY__ERROR__CODE__UNEXPECTED, 0, e->seq,
                        "agents do not send %s", wire_body_name(e->body_case));
@@ -311,7 +367,8 @@ static void s_dispatch(brk_server_t *s, const uint8_t *rid, size_t rid_len, cons
         }
         if (e->game_id[0] && strcmp(e->game_id, s->game_id) != 0) {
             brk_send_error(s, rid, rid_len, PARLEY__ERROR__CODE__WRONG_GAME, 0, e->seq,
-                           "this is game %s, not %.32s", s->game_id, e->game_id);
+                           "this is game %s, not %.*s", s->game_id, wire_utf8_cut(e->game_id, 32),
+                           e->game_id);
             goto done;
         }
         r.seat->last_seen_ms = brk_mono_ms();
@@ -321,7 +378,27 @@ static void s_dispatch(brk_server_t *s, const uint8_t *rid, size_t rid_len, cons
         }
     }
     cmd->handler(s, &r);
+    if (fixed) {
+        /* Repair-and-flag (PROTOCOL.md "Text"): the sender hears which fields. */
+        char text[512];
+        size_t at = 0, i;
+        json_t *path;
+        text[0] = '\0';
+        json_array_foreach(fixed, i, path)
+        {
+            int n = snprintf(text + at, sizeof text - at, "%s%s", i ? ", " : "",
+                             json_string_value(path));
+            if (n < 0 || (size_t)n >= sizeof text - at) break;
+            at += (size_t)n;
+        }
+        PL_WARN("BRK-TEXT-REPAIRED", "%s from %s: invalid UTF-8 replaced in %s",
+                wire_body_name(e->body_case),
+                r.seat ? env_agent_id(s->game, r.seat->index) : "a new connection", text);
+        brk_seat_t *who = r.seat ? r.seat : s_seat_by_rid(s, rid, rid_len);
+        if (who) brk_send_notice(s, who, "text_repaired", text, 0);
+    }
 done:
+    json_decref(fixed);
     wire_free(&e);
 }
 

@@ -97,6 +97,12 @@ struct brk_server {
     const char **seat_ids, **seat_tokens; /* for the web side */
     bool *browser;
 
+    /* During env_apply: the decision's index of each action the environment
+     * sees (unknown kinds are not passed on), for the `action` lines. */
+    const size_t *action_index;
+    size_t action_index_n;
+    int record_failures; /* keys or events the record could not hold (out of memory) */
+
     int result; /* brk_server_run's return */
     char reason[32];
 };
@@ -108,6 +114,13 @@ int64_t brk_mono_ms(void);
 int64_t brk_mono_us(void);
 void brk_on_game_event(void *ctx, json_t *ev);
 void brk_record(brk_server_t *s, json_t *ev);
+/* Sets key of obj to val (consumed), and appends val to arr: on failure the
+ * record is marked incomplete (the run's status becomes "failed", a log line
+ * names the key) instead of losing the key silently. Return 0 or -1. */
+int brk_set(brk_server_t *s, json_t *obj, const char *key, json_t *val);
+int brk_append(brk_server_t *s, json_t *arr, json_t *val);
+/* Notes that an event or a key of `what` could not be built. */
+void brk_record_failed(brk_server_t *s, const char *what);
 struct timeval brk_tv(double seconds);
 int64_t brk_wall_ms(void);
 

@@ -58,11 +58,16 @@ struct timeval brk_tv(double seconds)
  * ownership of ev. */
 void brk_record(brk_server_t *s, json_t *ev)
 {
-    if (!ev) return;
-    json_object_set_new(ev, "t_ms", json_integer(brk_wall_ms()));
+    if (!ev) {
+        brk_record_failed(s, "an event");
+        return;
+    }
+    brk_set(s, ev, "t_ms", json_integer(brk_wall_ms()));
     char *text = json_dumps(ev, JSON_COMPACT);
-    if (!text || brk_rundir_event(s->rundir, text, strlen(text)) != 0)
+    if (!text || brk_rundir_event(s->rundir, text, strlen(text)) != 0) {
         PL_ERROR("BRK-LOG-WRITE", "events.jsonl: %s", text ? strerror(errno) : "out of memory");
+        s->record_failures++;
+    }
     brk_http_event(s->http, ev, text);
     if (text && s->pub) {
         const char *type = json_string_value(json_object_get(ev, "type"));
@@ -94,13 +99,44 @@ void brk_flush(brk_server_t *s)
     json_array_clear(s->pub_queue);
 }
 
+void brk_record_failed(brk_server_t *s, const char *what)
+{
+    s->record_failures++;
+    PL_ERROR("BRK-RECORD-INCOMPLETE", "%s: not recorded in full (out of memory)", what);
+}
+
+int brk_set(brk_server_t *s, json_t *obj, const char *key, json_t *val)
+{
+    if (!obj || !val || json_object_set_new(obj, key, val) != 0) {
+        if (obj == NULL) json_decref(val);
+        brk_record_failed(s, key);
+        return -1;
+    }
+    return 0;
+}
+
+int brk_append(brk_server_t *s, json_t *arr, json_t *val)
+{
+    if (!arr || !val || json_array_append_new(arr, val) != 0) {
+        if (arr == NULL) json_decref(val);
+        brk_record_failed(s, "array item");
+        return -1;
+    }
+    return 0;
+}
+
 json_t *brk_event(brk_server_t *s, const char *type)
 {
     json_t *ev = json_object();
-    if (!ev) return NULL;
-    json_object_set_new(ev, "type", json_string(type));
-    json_object_set_new(ev, "source", json_string("broker"));
-    json_object_set_new(ev, "round", json_integer(s->game ? env_round(s->game) : 0));
+    if (!ev) {
+        brk_record_failed(s, type);
+        return NULL;
+    }
+    brk_set(s, ev, "type", json_string(type));
+    brk_set(s, ev, "source", json_string("broker"));
+    brk_set(s, ev, "round", json_integer(s->game ? env_round(s->game) : 0));
+    /* The counter of the last game event (docs/EVENTS.md). */
+    brk_set(s, ev, "seq", json_integer((json_int_t)(s->game ? env_events_emitted(s->game) : 0)));
     return ev;
 }
 
@@ -109,6 +145,11 @@ void brk_on_game_event(void *ctx, json_t *ev)
 {
     brk_server_t *s = ctx;
     const char *type = json_string_value(json_object_get(ev, "type"));
+    if (type && strcmp(type, "action") == 0 && s->action_index) {
+        json_int_t k = json_integer_value(json_object_get(ev, "index"));
+        if (k >= 0 && (size_t)k < s->action_index_n)
+            brk_set(s, ev, "index", json_integer((json_int_t)s->action_index[k]));
+    }
     if (type && strcmp(type, "message") == 0) {
         s->round_msgs++;
         s->total_msgs++;

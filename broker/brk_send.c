@@ -4,6 +4,7 @@
  */
 #include "brk_internal.h"
 #include "pl_log.h"
+#include "wire_text.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -50,6 +51,7 @@ void brk_send_error(brk_server_t *s, const uint8_t *rid, size_t rid_len, int cod
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    wire_utf8_trim(text); /* a cut must not split a character */
     PL_WARN("BRK-PEER-ERROR", "%s: %s", wire_code_name(code), text);
     brk_http_error(s->http, wire_code_name(code));
     Parley__Error err = PARLEY__ERROR__INIT;
