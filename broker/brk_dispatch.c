@@ -95,13 +95,13 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
     }
     json_t *ev = brk_event(s, "seat_joined");
     if (ev) {
-        json_object_set_new(ev, "agent", json_string(h->seat));
-        json_object_set_new(ev, "policy", json_string(h->policy));
-        json_object_set_new(ev, "model", json_string(h->model));
-        json_object_set_new(ev, "client", json_string(h->client_version));
-        json_object_set_new(ev, "reactive", json_boolean(h->reactive));
-        json_object_set_new(ev, "human", json_boolean(h->human));
-        json_object_set_new(ev, "resumed", json_boolean(resumed));
+        brk_set(s, ev, "agent", json_string(h->seat));
+        brk_set(s, ev, "policy", json_string(h->policy));
+        brk_set(s, ev, "model", json_string(h->model));
+        brk_set(s, ev, "client", json_string(h->client_version));
+        brk_set(s, ev, "reactive", json_boolean(h->reactive));
+        brk_set(s, ev, "human", json_boolean(h->human));
+        brk_set(s, ev, "resumed", json_boolean(resumed));
         s_flag_repaired(ev, r);
     }
     brk_record(s, ev);
@@ -121,13 +121,13 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
     }
 }
 
-static json_t *s_calls_json(const Parley__Decision *d)
+static json_t *s_calls_json(brk_server_t *s, const Parley__Decision *d)
 {
     json_t *calls = json_array();
     for (size_t i = 0; calls && i < d->n_calls; i++) {
         const Parley__ModelCall *c = d->calls[i];
-        json_array_append_new(
-            calls, json_pack("{s:s, s:s, s:s, s:i, s:i, s:f, s:I, s:I, s:I, s:I, s:f, s:s, s:s, "
+        brk_append(s, calls,
+                   json_pack("{s:s, s:s, s:s, s:i, s:i, s:f, s:I, s:I, s:I, s:I, s:f, s:s, s:s, "
                              "s:s, s:f}",
                              "provider", c->provider, "model_requested", c->model_requested,
                              "model_reported", c->model_reported, "http_status", c->http_status,
@@ -224,27 +224,26 @@ static void s_on_decision(brk_server_t *s, const s_req_t *r)
 
     json_t *ev = brk_event(s, "decision");
     if (ev) {
-        json_object_set_new(ev, "agent", json_string(env_agent_id(s->game, seat->index)));
-        json_object_set_new(ev, "turn_id", json_integer((json_int_t)d->turn_id));
-        json_object_set_new(ev, "kind",
-                            json_string(seat->turn_kind == ENV_TURN_REPLY ? "reply" : "normal"));
-        json_object_set_new(ev, "actions", json_integer((json_int_t)n));
-        json_object_set_new(ev, "think_s", json_real(d->think_s));
+        brk_set(s, ev, "agent", json_string(env_agent_id(s->game, seat->index)));
+        brk_set(s, ev, "turn_id", json_integer((json_int_t)d->turn_id));
+        brk_set(s, ev, "kind", json_string(seat->turn_kind == ENV_TURN_REPLY ? "reply" : "normal"));
+        brk_set(s, ev, "actions", json_integer((json_int_t)n));
+        brk_set(s, ev, "think_s", json_real(d->think_s));
         /* Broker-side round trip: TurnRequest out -> Decision in (pack, send,
          * agent's unpack + decide + pack, receive). */
-        json_object_set_new(ev, "rtt_us", json_integer(brk_mono_us() - seat->turn_sent_us));
+        brk_set(s, ev, "rtt_us", json_integer(brk_mono_us() - seat->turn_sent_us));
         if (s->cfg->timing == PL_TIMING_SIMULTANEOUS)
-            json_object_set_new(ev, "arrival", json_integer(++s->arrival));
-        if (d->empty_reason[0])
-            json_object_set_new(ev, "empty_reason", json_string(d->empty_reason));
+            brk_set(s, ev, "arrival", json_integer(++s->arrival));
+        if (d->empty_reason[0]) brk_set(s, ev, "empty_reason", json_string(d->empty_reason));
         if (d->n_dropped) {
             json_t *dropped = json_array();
             for (size_t i = 0; i < d->n_dropped; i++)
-                json_array_append_new(dropped, json_pack("{s:s, s:s}", "raw", d->dropped[i]->raw,
-                                                         "reason", d->dropped[i]->reason));
-            json_object_set_new(ev, "dropped", dropped);
+                brk_append(s, dropped,
+                           json_pack("{s:s, s:s}", "raw", d->dropped[i]->raw, "reason",
+                                     d->dropped[i]->reason));
+            brk_set(s, ev, "dropped", dropped);
         }
-        if (d->n_calls) json_object_set_new(ev, "calls", s_calls_json(d));
+        if (d->n_calls) brk_set(s, ev, "calls", s_calls_json(s, d));
         s_flag_repaired(ev, r);
     }
     brk_record(s, ev);
@@ -271,26 +270,35 @@ static void s_on_decision(brk_server_t *s, const s_req_t *r)
     /* The effects are in events.jsonl: now the agent hears the results. */
     Parley__ActionResult *rows = wire_arena_alloc(a, (n ? n : 1) * sizeof *rows);
     Parley__ActionResult **ptrs = wire_arena_alloc(a, (n ? n : 1) * sizeof *ptrs);
-    if (!rows || !ptrs) goto nomem;
-    for (size_t i = 0; i < n; i++) {
-        wire_result_to_pb(&res[i], &rows[i]);
-        ptrs[i] = &rows[i];
+    if (rows && ptrs) {
+        for (size_t i = 0; i < n; i++) {
+            wire_result_to_pb(&res[i], &rows[i]);
+            ptrs[i] = &rows[i];
+        }
+        Parley__ActionResults ar = PARLEY__ACTION_RESULTS__INIT;
+        ar.turn_id = turn;
+        ar.n_results = n;
+        ar.results = ptrs;
+        Parley__Envelope e = PARLEY__ENVELOPE__INIT;
+        e.body_case = PARLEY__ENVELOPE__BODY_ACTION_RESULTS;
+        e.action_results = &ar;
+        brk_send(s, seat, &e);
+    } else {
+        /* The decision is applied and recorded: the game must go on even if
+         * the agent cannot hear the results (it reads them in its next turn). */
+        PL_ERROR("BRK-NOMEM", "results of agent_%d's turn %llu not sent: out of memory",
+                 seat->index + 1, (unsigned long long)turn);
     }
-    Parley__ActionResults ar = PARLEY__ACTION_RESULTS__INIT;
-    ar.turn_id = turn;
-    ar.n_results = n;
-    ar.results = ptrs;
-    Parley__Envelope e = PARLEY__ENVELOPE__INIT;
-    e.body_case = PARLEY__ENVELOPE__BODY_ACTION_RESULTS;
-    e.action_results = &ar;
-    brk_send(s, seat, &e);
 
     if (s->cfg->timing == PL_TIMING_REALTIME) brk_rt_notify(s, seat->index, acts, n, res);
     wire_arena_destroy(&a);
     brk_after_turn(s, seat, kind);
     return;
 nomem:
+    /* Nothing was applied: the turn stays open and its deadline still runs,
+     * so the game cannot stall on it. */
     wire_arena_destroy(&a);
+    brk_record_failed(s, "decision");
     PL_ERROR("BRK-NOMEM", "decision of agent_%d dropped: out of memory", seat->index + 1);
 }
 
@@ -305,8 +313,8 @@ static void s_on_bye(brk_server_t *s, const s_req_t *r)
     brk_seat_t *seat = r->seat;
     json_t *ev = brk_event(s, "seat_left");
     if (ev) {
-        json_object_set_new(ev, "agent", json_string(env_agent_id(s->game, seat->index)));
-        json_object_set_new(ev, "reason", json_string(r->env->bye->reason));
+        brk_set(s, ev, "agent", json_string(env_agent_id(s->game, seat->index)));
+        brk_set(s, ev, "reason", json_string(r->env->bye->reason));
         s_flag_repaired(ev, r);
     }
     brk_record(s, ev);
@@ -480,7 +488,7 @@ static void s_heartbeat_timer_body(evutil_socket_t fd, short what, void *arg)
             PL_WARN("BRK-AGENT-EXPIRED", "agent_%d silent for %.1f s", i + 1,
                     (double)(now - seat->last_seen_ms) / 1000.0);
             json_t *ev = brk_event(s, "seat_lost");
-            if (ev) json_object_set_new(ev, "agent", json_string(env_agent_id(s->game, i)));
+            if (ev) brk_set(s, ev, "agent", json_string(env_agent_id(s->game, i)));
             brk_record(s, ev);
             continue;
         }

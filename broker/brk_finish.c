@@ -27,8 +27,8 @@ static json_t *s_summary(brk_server_t *s)
         const char *policy = seat->policy[0]                              ? seat->policy
                              : (s->cfg->seats && s->cfg->seats[i].policy) ? s->cfg->seats[i].policy
                                                                           : "";
-        json_array_append_new(
-            board, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:i, s:i, s:b}", "agent",
+        brk_append(s, board,
+                   json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:i, s:i, s:b}", "agent",
                              env_agent_id(s->game, i), "type",
                              env_type_name(env_agent_type(s->game, i)), "policy", policy, "model",
                              seat->model, "revenue", (json_int_t)env_agent_revenue(s->game, i),
@@ -39,11 +39,16 @@ static json_t *s_summary(brk_server_t *s)
     int64_t task_rev = env_task_revenue(s->game);
     double pct = ceiling > 0 ? 100.0 * (double)task_rev / (double)ceiling : 0.0;
     bool done = strcmp(s->reason, "finished") == 0;
+    /* A record that lost an event or a key, or a game ended by an error, is
+     * not data: a sweep must not count it as a finished run. */
+    const char *status = s->result < 0 || s->record_failures > 0 ? "failed"
+                         : done                                  ? "ok"
+                                                                 : "stopped";
     /* Top-level keys as the in-process executor writes them (analysis/ana_exec.c). */
     return json_pack(
         "{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:i, s:i, s:O, s:o, s:i, s:I, "
-        "s:I, s:{s:i, s:I, s:I, s:i, s:i}, s:{s:I, s:i, s:i}, s:f}",
-        "status", done ? "ok" : "stopped", "executor", "broker", "game_id", s->game_id, "scenario",
+        "s:I, s:{s:i, s:I, s:I, s:i, s:i}, s:{s:I, s:i, s:i}, s:f, s:i}",
+        "status", status, "executor", "broker", "game_id", s->game_id, "scenario",
         s->cfg->scenario ? s->cfg->scenario : "", "seed", (json_int_t)s->cfg->game.seed, "timing",
         pl_timing_name(s->cfg->timing), "reason", s->reason, "complete", done, "rounds_total",
         s->cfg->game.rounds, "rounds_played", env_round(s->game), "rounds", s->per_round, "board",
@@ -52,7 +57,7 @@ static json_t *s_summary(brk_server_t *s)
         env_tasks_done(s->game), "group_revenue", (json_int_t)env_group_revenue(s->game),
         "task_revenue", (json_int_t)task_rev, "messages", s->total_msgs, "missed_turns",
         s->total_missed, "ceiling", "task_revenue", (json_int_t)ceiling, "tasks", ceiling_tasks,
-        "rounds", c.rounds, "pct_optimal", pct);
+        "rounds", c.rounds, "pct_optimal", pct, "record_failures", s->record_failures);
 }
 
 void brk_finish(brk_server_t *s, const char *reason)
@@ -77,9 +82,9 @@ void brk_finish(brk_server_t *s, const char *reason)
     json_t *summary = s_summary(s);
     json_t *humans = json_array(); /* which seats people played (their Hello said so) */
     for (int i = 0; humans && i < s->n_seats; i++)
-        if (s->seats[i].human) json_array_append_new(humans, json_string(env_agent_id(s->game, i)));
+        if (s->seats[i].human) brk_append(s, humans, json_string(env_agent_id(s->game, i)));
     if (summary && humans)
-        json_object_set_new(summary, "human_seats", humans);
+        brk_set(s, summary, "human_seats", humans);
     else
         json_decref(humans);
     if (!summary || brk_rundir_write_json(s->rundir, name, summary, 0644) != 0)

@@ -39,7 +39,7 @@ static int s_load_tokens(brk_server_t *s)
             json_decref(seats);
             return -1;
         }
-        json_object_set_new(seats, id, json_string(s->seats[i].token));
+        brk_set(s, seats, id, json_string(s->seats[i].token));
     }
     json_decref(old);
     int rc = brk_rundir_write_json(s->rundir, "seats.json", seats, 0600);
@@ -65,13 +65,13 @@ static json_t *s_status(void *arg)
             seat->turns, "missed", seat->missed, "tasks_done", env_agent_tasks_done(s->game, i),
             "revenue", (json_int_t)env_agent_revenue(s->game, i));
         if (row && !s->cfg->blind) {
-            json_object_set_new(row, "human", json_boolean(seat->human || s->browser[i]));
-            json_object_set_new(row, "policy",
-                                json_string(seat->policy[0]           ? seat->policy
-                                            : s->cfg->seats[i].policy ? s->cfg->seats[i].policy
-                                                                      : ""));
+            brk_set(s, row, "human", json_boolean(seat->human || s->browser[i]));
+            brk_set(s, row, "policy",
+                    json_string(seat->policy[0]           ? seat->policy
+                                : s->cfg->seats[i].policy ? s->cfg->seats[i].policy
+                                                          : ""));
         }
-        json_array_append_new(seats, row);
+        brk_append(s, seats, row);
     }
     return json_pack(
         "{s:s, s:s, s:s, s:b, s:i, s:i, s:f, s:i, s:I, s:I, s:o}", "game_id", s->game_id, "phase",
@@ -181,8 +181,8 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
     }
     json_t *start = brk_event(s, "run_start");
     if (start) {
-        json_object_set_new(start, "game_id", json_string(s->game_id));
-        json_object_set_new(start, "config", cj);
+        brk_set(s, start, "game_id", json_string(s->game_id));
+        brk_set(s, start, "config", cj);
         cj = NULL;
     }
     json_decref(cj);

@@ -60,12 +60,12 @@ void brk_round_end(brk_server_t *s)
                             tasks - s->round_tasks_base, "messages", s->round_msgs, "tasks_total",
                             tasks, "group_revenue", (json_int_t)env_group_revenue(s->game),
                             "task_revenue", (json_int_t)env_task_revenue(s->game));
-    if (row) json_array_append(s->per_round, row);
+    if (!row || json_array_append(s->per_round, row) != 0) brk_record_failed(s, "per-round row");
     json_t *ev = brk_event(s, "progress");
     if (ev && row) {
-        json_object_update(ev, row);
-        json_object_set_new(ev, "rounds", json_integer(s->cfg->game.rounds));
-        json_object_set_new(ev, "type", json_string("progress"));
+        if (json_object_update(ev, row) != 0) brk_record_failed(s, "progress");
+        brk_set(s, ev, "rounds", json_integer(s->cfg->game.rounds));
+        brk_set(s, ev, "type", json_string("progress"));
     }
     json_decref(row);
     brk_record(s, ev);
@@ -158,12 +158,18 @@ static void s_seq_advance(brk_server_t *s)
 static void s_seq_queue_replies(brk_server_t *s)
 {
     int cap = s->n_seats, *rep = malloc((size_t)cap * sizeof *rep);
-    if (!rep) return;
-    int n = env_take_replies(s->game, rep, cap);
+    int n = rep ? env_take_replies(s->game, rep, cap) : 0;
+    bool lost = !rep;
     for (int i = n - 1; i >= 0; i--)
-        if (s_queue_push(s, rep[i], ENV_TURN_REPLY, true) != ENV_OK)
-            PL_ERROR("BRK-NOMEM", "reply turn of agent_%d lost", rep[i] + 1);
+        if (s_queue_push(s, rep[i], ENV_TURN_REPLY, true) != ENV_OK) lost = true;
     free(rep);
+    if (lost) {
+        /* A game short of a reply turn is not the game configured: it ends
+         * now, with an error status, rather than going on as if it were. */
+        PL_ERROR("BRK-NOMEM", "reply turns lost: out of memory; the game ends");
+        s->result = -1;
+        brk_finish(s, "error");
+    }
 }
 
 /* ----- simultaneous: everyone at once, applied in arrival order ----------- */
@@ -351,10 +357,10 @@ void brk_start(brk_server_t *s)
     if (ev) {
         json_t *seats = json_object();
         for (int i = 0; i < s->n_seats; i++)
-            json_object_set_new(seats, env_agent_id(s->game, i),
-                                json_string(brk_seat_state_names[s->seats[i].state]));
-        json_object_set_new(ev, "seats", seats);
-        json_object_set_new(ev, "timing", json_string(pl_timing_name(s->cfg->timing)));
+            brk_set(s, seats, env_agent_id(s->game, i),
+                    json_string(brk_seat_state_names[s->seats[i].state]));
+        brk_set(s, ev, "seats", seats);
+        brk_set(s, ev, "timing", json_string(pl_timing_name(s->cfg->timing)));
     }
     brk_record(s, ev);
     PL_INFO("BRK-GAME-START", "game %s starts (%s, %d seats)", s->game_id,
