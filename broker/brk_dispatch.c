@@ -144,28 +144,11 @@ static json_t *s_calls_json(brk_server_t *s, const Parley__Decision *d)
 /* The `action` line of an action whose kind the environment does not know:
  * the same shape as the environment's own (docs/EVENTS.md), type "unknown". */
 static void s_record_unknown_action(brk_server_t *s, const brk_seat_t *seat, env_turn_kind_t kind,
-                                    const Parley__Decision *d, size_t i, const env_result_t *res)
+                                    const env_action_t *a, int raw_kind, size_t i,
+                                    const env_result_t *res)
 {
-    const Parley__Action *pa = d->actions[i];
     json_t *ev = brk_event(s, "action");
-    json_t *act = json_object();
-    if (!ev || !act) {
-        json_decref(act);
-        brk_record_failed(s, "action");
-        brk_record(s, ev);
-        return;
-    }
-    json_t *info = json_array(), *vals = json_object();
-    for (size_t k = 0; info && k < pa->n_information; k++)
-        brk_append(s, info, json_string(pa->information[k]));
-    for (size_t k = 0; vals && k < pa->n_values; k++)
-        brk_set(s, vals, pa->values[k]->piece, json_integer((json_int_t)pa->values[k]->value));
-    brk_set(s, act, "type", json_string("unknown"));
-    brk_set(s, act, "kind", json_integer((json_int_t)pa->kind));
-    brk_set(s, act, "to", json_string(pa->to));
-    brk_set(s, act, "content", json_string(pa->content));
-    brk_set(s, act, "information", info);
-    brk_set(s, act, "values", vals);
+    json_t *act = brk_action_json(s, a, raw_kind);
     brk_set(s, ev, "agent", json_string(env_agent_id(s->game, seat->index)));
     brk_set(s, ev, "index", json_integer((json_int_t)i));
     brk_set(s, ev, "turn", json_string(kind == ENV_TURN_REPLY ? "reply" : "normal"));
@@ -174,6 +157,79 @@ static void s_record_unknown_action(brk_server_t *s, const brk_seat_t *seat, env
     brk_set(s, ev, "code", json_string(env_err_name(res->code)));
     brk_set(s, ev, "reason", json_string(res->reason));
     brk_record(s, ev);
+}
+
+json_t *brk_action_json(brk_server_t *s, const env_action_t *a, int raw_kind)
+{
+    json_t *act = json_object();
+    if (!act) {
+        brk_record_failed(s, "action");
+        return NULL;
+    }
+    bool known = a->kind != ENV_ACT_COUNT;
+    brk_set(s, act, "type", json_string(known ? env_act_name(a->kind) : "unknown"));
+    if (!known) brk_set(s, act, "kind", json_integer(raw_kind));
+    if (a->to) brk_set(s, act, "to", json_string(a->to));
+    if (a->content) brk_set(s, act, "content", json_string(a->content));
+    if (a->n_info || a->n_values || a->kind == ENV_ACT_SEND_INFORMATION) {
+        json_t *info = json_array(), *vals = json_array();
+        for (size_t k = 0; info && k < a->n_info; k++)
+            brk_append(s, info, json_string(a->info[k] ? a->info[k] : ""));
+        /* Pairs, not an object: a name given twice is kept twice. */
+        for (size_t k = 0; vals && k < a->n_values; k++)
+            brk_append(s, vals,
+                       json_pack("[s, I]", a->value_names[k] ? a->value_names[k] : "",
+                                 (json_int_t)a->values[k]));
+        brk_set(s, act, "information", info);
+        brk_set(s, act, "values", vals);
+    }
+    return act;
+}
+
+void brk_apply_decision(brk_server_t *s, brk_seat_t *seat, env_turn_kind_t kind,
+                        const env_action_t *acts, const int *raw_kinds, size_t n,
+                        const char *thoughts, env_result_t *res, wire_arena_t *a)
+{
+    /* Kinds the environment does not know are refused here, the rest applied. */
+    env_action_t *ok_acts = wire_arena_alloc(a, (n ? n : 1) * sizeof *ok_acts);
+    size_t *ok_at = wire_arena_alloc(a, (n ? n : 1) * sizeof *ok_at);
+    env_result_t *ok_res = wire_arena_alloc(a, (n ? n : 1) * sizeof *ok_res);
+    if (!ok_acts || !ok_at || !ok_res) {
+        /* Nothing can be applied: the turn is recorded as missed, so the game
+         * goes on and the record says what happened. */
+        brk_record_failed(s, "decision");
+        brk_miss(s, seat, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+            res[i].code = ENV_ENOMEM;
+            snprintf(res[i].reason, sizeof res[i].reason, "the broker ran out of memory");
+        }
+        return;
+    }
+    size_t n_ok = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (acts[i].kind == ENV_ACT_COUNT) {
+            memset(&res[i], 0, sizeof res[i]);
+            res[i].code = ENV_EBAD_ACTION;
+            snprintf(res[i].reason, sizeof res[i].reason, "unknown action kind");
+            continue;
+        }
+        ok_at[n_ok] = i;
+        ok_acts[n_ok++] = acts[i];
+    }
+    /* The environment numbers the actions it sees; the record numbers them as
+     * the agent wrote them (brk_on_game_event maps one to the other). */
+    s->action_index = ok_at;
+    s->action_index_n = n_ok;
+    int rc = env_apply(s->game, seat->index, kind, ok_acts, n_ok, thoughts, ok_res);
+    s->action_index = NULL;
+    s->action_index_n = 0;
+    if (rc != ENV_OK) PL_ERROR("BRK-APPLY", "agent_%d: %s", seat->index + 1, env_strerror(rc));
+    for (size_t k = 0; k < n_ok; k++) res[ok_at[k]] = ok_res[k];
+    /* Every action received is recorded, those the environment never saw too. */
+    for (size_t i = 0; i < n; i++)
+        if (acts[i].kind == ENV_ACT_COUNT)
+            s_record_unknown_action(s, seat, kind, &acts[i], raw_kinds ? raw_kinds[i] : -1, i,
+                                    &res[i]);
 }
 
 static void s_on_decision(brk_server_t *s, const s_req_t *r)
@@ -200,27 +256,12 @@ static void s_on_decision(brk_server_t *s, const s_req_t *r)
     env_action_t *acts = NULL;
     size_t n = 0;
     env_result_t *res = NULL;
-    env_action_t *ok_acts = NULL;
-    size_t *ok_at = NULL;
+    int *raw = NULL;
     if (!a || wire_actions_from_pb(a, d, &acts, &n) != WIRE_OK) goto nomem;
     res = wire_arena_alloc(a, (n ? n : 1) * sizeof *res);
-    ok_acts = wire_arena_alloc(a, (n ? n : 1) * sizeof *ok_acts);
-    ok_at = wire_arena_alloc(a, (n ? n : 1) * sizeof *ok_at);
-    if (!res || !ok_acts || !ok_at) goto nomem;
-
-    /* Kinds the environment does not know are refused here, the rest applied. */
-    size_t n_ok = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (acts[i].kind == ENV_ACT_COUNT) {
-            res[i].code = ENV_EBAD_ACTION;
-            snprintf(res[i].reason, sizeof res[i].reason, "unknown action kind");
-            continue;
-        }
-        ok_at[n_ok] = i;
-        ok_acts[n_ok++] = acts[i];
-    }
-    env_result_t *ok_res = wire_arena_alloc(a, (n_ok ? n_ok : 1) * sizeof *ok_res);
-    if (!ok_res) goto nomem;
+    raw = wire_arena_alloc(a, (n ? n : 1) * sizeof *raw);
+    if (!res || !raw) goto nomem;
+    for (size_t i = 0; i < n; i++) raw[i] = (int)d->actions[i]->kind;
 
     json_t *ev = brk_event(s, "decision");
     if (ev) {
@@ -228,6 +269,13 @@ static void s_on_decision(brk_server_t *s, const s_req_t *r)
         brk_set(s, ev, "turn_id", json_integer((json_int_t)d->turn_id));
         brk_set(s, ev, "kind", json_string(seat->turn_kind == ENV_TURN_REPLY ? "reply" : "normal"));
         brk_set(s, ev, "actions", json_integer((json_int_t)n));
+        /* The decision as written: what a resumed broker or parley replay
+         * applies again (docs/EVENTS.md). */
+        json_t *input = json_array();
+        for (size_t i = 0; input && i < n; i++)
+            brk_append(s, input, brk_action_json(s, &acts[i], raw[i]));
+        brk_set(s, ev, "input", input);
+        brk_set(s, ev, "thoughts", json_string(d->private_thoughts));
         brk_set(s, ev, "think_s", json_real(d->think_s));
         /* Broker-side round trip: TurnRequest out -> Decision in (pack, send,
          * agent's unpack + decide + pack, receive). */
@@ -252,20 +300,7 @@ static void s_on_decision(brk_server_t *s, const s_req_t *r)
     env_turn_kind_t kind = seat->turn_kind;
     brk_close_turn(seat);
     seat->turns++;
-    /* The environment numbers the actions it sees; the record numbers them as
-     * the agent wrote them (brk_on_game_event maps one to the other). */
-    s->action_index = ok_at;
-    s->action_index_n = n_ok;
-    int rc = env_apply(s->game, seat->index, kind, ok_acts, n_ok, d->private_thoughts, ok_res);
-    s->action_index = NULL;
-    s->action_index_n = 0;
-    if (rc != ENV_OK)
-        PL_ERROR("BRK-APPLY", "agent_%d turn %llu: %s", seat->index + 1, (unsigned long long)turn,
-                 env_strerror(rc));
-    for (size_t k = 0; k < n_ok; k++) res[ok_at[k]] = ok_res[k];
-    /* Every action received is recorded, those the environment never saw too. */
-    for (size_t i = 0; i < n; i++)
-        if (acts[i].kind == ENV_ACT_COUNT) s_record_unknown_action(s, seat, kind, d, i, &res[i]);
+    brk_apply_decision(s, seat, kind, acts, raw, n, d->private_thoughts, res, a);
 
     /* The effects are in events.jsonl: now the agent hears the results. */
     Parley__ActionResult *rows = wire_arena_alloc(a, (n ? n : 1) * sizeof *rows);

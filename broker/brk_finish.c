@@ -71,8 +71,8 @@ void brk_finish(brk_server_t *s, const char *reason)
         evtimer_del(s->seats[i].think_ev);
         brk_close_turn(&s->seats[i]);
     }
-    evtimer_del(s->slice_ev);
-    evtimer_del(s->start_ev);
+    if (s->slice_ev) evtimer_del(s->slice_ev);
+    if (s->start_ev) evtimer_del(s->start_ev);
     if (was_playing) brk_round_end(s);
     env_game_finish(s->game);
     brk_http_game_over(s->http);
@@ -87,6 +87,13 @@ void brk_finish(brk_server_t *s, const char *reason)
         brk_set(s, summary, "human_seats", humans);
     else
         json_decref(humans);
+    if (s->opts.verify_only || s->replay_failed) {
+        /* parley replay compares it with summary.json; a failed replay
+         * writes nothing over the record it could not trust. */
+        json_decref(s->summary_seen);
+        s->summary_seen = summary;
+        return;
+    }
     if (!summary || brk_rundir_write_json(s->rundir, name, summary, 0644) != 0)
         PL_ERROR("BRK-SUMMARY", "%s not written", name);
     json_decref(summary);

@@ -103,6 +103,15 @@ struct brk_server {
     size_t action_index_n;
     int record_failures; /* keys or events the record could not hold (out of memory) */
 
+    /* Replay of a recorded game (brk_resume.c): the record, the next line to
+     * match, and how it went. */
+    json_t *log;
+    size_t log_at;
+    bool replaying, replay_failed, replay_open;
+    size_t torn_bytes;
+    char replay_err[1600];
+    json_t *summary_seen; /* verify: the summary the replay computed */
+
     int result; /* brk_server_run's return */
     char reason[32];
 };
@@ -148,6 +157,34 @@ void brk_rt_notify(brk_server_t *s, int agent, const env_action_t *acts, size_t 
 void brk_rt_offer(brk_server_t *s, brk_seat_t *seat);
 double brk_seat_timeout(const brk_server_t *s, const brk_seat_t *seat);
 void brk_start(brk_server_t *s);
+
+/* The decision as written, as the `input` of a decision line and the `action`
+ * of an action line (raw_kind: the wire's kind number, kept for unknown kinds). */
+json_t *brk_action_json(brk_server_t *s, const env_action_t *a, int raw_kind);
+/* Applies one decision of seat (turn already closed): unknown kinds are
+ * refused and recorded, the rest go to the environment; res[i] for acts[i].
+ * Scratch memory comes from a. */
+void brk_apply_decision(brk_server_t *s, brk_seat_t *seat, env_turn_kind_t kind,
+                        const env_action_t *acts, const int *raw_kinds, size_t n,
+                        const char *thoughts, env_result_t *res, wire_arena_t *a);
+
+/* brk_resume.c: resume and replay from events.jsonl */
+/* Reads run_dir's record: nothing (a new run), a game to resume (s->log set,
+ * the game id taken over), or an error in err (finished game, other config). */
+int brk_resume_load(brk_server_t *s, char *err, size_t errlen);
+/* Replays the record through the scheduler and goes live at its end. */
+int brk_resume_run(brk_server_t *s, char *err, size_t errlen);
+/* While replaying: ev (owned by the caller) is compared with the next recorded
+ * event instead of being written. False when the record has run out (the
+ * broker is live now: record ev). */
+bool brk_replay_take(brk_server_t *s, json_t *ev);
+/* While replaying: the recorded outcome of the turn just opened for seat is
+ * applied; 0 when the record ran out at this turn (it is live now). */
+int brk_replay_turn(brk_server_t *s, brk_seat_t *seat);
+/* Applies recorded seat events up to the next game event. */
+void brk_replay_sync(brk_server_t *s);
+/* Two events equal apart from timing fields (t_ms, rtt_us, think_s, calls). */
+bool brk_event_equal(const json_t *a, const json_t *b);
 
 /* brk_finish.c: the end of the game: summary.json and GameOver */
 void brk_finish(brk_server_t *s, const char *reason);

@@ -62,6 +62,12 @@ void brk_record(brk_server_t *s, json_t *ev)
         brk_record_failed(s, "an event");
         return;
     }
+    /* Rebuilding a recorded game: the event is checked against the record,
+     * not written again. */
+    if ((s->replaying || s->replay_failed) && brk_replay_take(s, ev)) {
+        json_decref(ev);
+        return;
+    }
     brk_set(s, ev, "t_ms", json_integer(brk_wall_ms()));
     char *text = json_dumps(ev, JSON_COMPACT);
     if (!text || brk_rundir_event(s->rundir, text, strlen(text)) != 0) {

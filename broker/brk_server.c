@@ -173,13 +173,16 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
 
     s->rundir = brk_rundir_new(opts->run_dir, err, errlen);
     if (!s->rundir) goto fail;
-    json_t *cj = pl_config_to_json(s->cfg);
-    if (!cj || brk_rundir_write_json(s->rundir, "config.json", cj, 0644) != 0) {
+    /* A run directory with a record: resume its game (or check it, for
+     * parley replay); a finished one is refused (brk_resume.c). */
+    if (brk_resume_load(s, err, errlen) != 0) goto fail;
+    json_t *cj = s->log ? NULL : pl_config_to_json(s->cfg);
+    if (!s->log && (!cj || brk_rundir_write_json(s->rundir, "config.json", cj, 0644) != 0)) {
         json_decref(cj);
         snprintf(err, errlen, "%s/config.json: cannot write", opts->run_dir);
         goto fail;
     }
-    json_t *start = brk_event(s, "run_start");
+    json_t *start = s->log ? NULL : brk_event(s, "run_start");
     if (start) {
         brk_set(s, start, "game_id", json_string(s->game_id));
         brk_set(s, start, "config", cj);
@@ -203,7 +206,7 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
             goto fail;
         }
     }
-    brk_record(s, start);
+    if (start) brk_record(s, start);
 
     int ierr = 0;
     s->game = env_game_new(&s->cfg->game, brk_on_game_event, s, &ierr);
@@ -227,6 +230,12 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
             snprintf(err, errlen, "cannot create timers");
             goto fail;
         }
+    }
+    if (opts->verify_only) {
+        /* parley replay: no sockets, nothing written; the whole record is
+         * replayed here. */
+        if (brk_resume_run(s, err, errlen) != 0) goto fail;
+        return s;
     }
     if (s_load_tokens(s) != 0) {
         snprintf(err, errlen, "%s/seats.json: cannot write the seat tokens", opts->run_dir);
@@ -276,6 +285,7 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
         snprintf(err, errlen, "cannot arm events");
         goto fail;
     }
+    if (brk_resume_run(s, err, errlen) != 0) goto fail;
     if (opts->http_listen && s_http_start(s, err, errlen) != 0) goto fail;
     brk_flush(s);
     pl_log_set_component("broker");
@@ -311,6 +321,8 @@ void brk_server_destroy(brk_server_t **ps)
     brk_rundir_destroy(&s->rundir);
     pl_config_destroy(&s->cfg);
     json_decref(s->per_round);
+    json_decref(s->log);
+    json_decref(s->summary_seen);
     json_decref(s->pub_queue);
     free(s->seats);
     free(s->queue);
@@ -356,4 +368,55 @@ int brk_server_run(brk_server_t *s)
     if (s->phase != BRK_OVER) brk_finish(s, "stopped");
     brk_http_linger(s->http, 2.0); /* event streams get the end of the game */
     return s->result;
+}
+
+int brk_replay_check(const char *run_dir, char *err, size_t errlen, char *note, size_t notelen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", run_dir);
+    pl_config_t *cfg = pl_config_load(path, err, errlen);
+    if (!cfg) return -1;
+    brk_options_t o = {.router_endpoint = "", .run_dir = run_dir, .verify_only = true};
+    brk_server_t *s = brk_server_new(cfg, &o, err, errlen);
+    pl_config_destroy(&cfg);
+    if (!s) return strstr(err, "events.jsonl:") ? 1 : -1;
+    int rc = 0;
+    brk_replay_sync(s);
+    size_t n = json_array_size(s->log);
+    if (s->log_at < n) {
+        const char *type =
+            json_string_value(json_object_get(json_array_get(s->log, s->log_at), "type"));
+        snprintf(err, errlen, "%s/events.jsonl:%zu: recorded %s, which the replay never produces",
+                 run_dir, s->log_at + 1, type ? type : "?");
+        rc = 1;
+    } else if (s->summary_seen) {
+        json_t *want = brk_rundir_read_json(s->rundir, "summary.json");
+        const char *k;
+        json_t *v;
+        if (!want) {
+            snprintf(err, errlen, "%s/summary.json: missing or not JSON (the record finished)",
+                     run_dir);
+            rc = 1;
+        }
+        json_object_foreach(s->summary_seen, k, v)
+        {
+            if (rc) break;
+            if (!json_equal(v, json_object_get(want, k))) {
+                char *a = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+                char *b = json_dumps(json_object_get(want, k), JSON_COMPACT | JSON_ENCODE_ANY);
+                snprintf(err, errlen, "%s/summary.json: %s is %.300s, the replay gives %.300s",
+                         run_dir, k, b ? b : "absent", a ? a : "?");
+                free(a);
+                free(b);
+                rc = 1;
+            }
+        }
+        json_decref(want);
+        if (!rc) snprintf(note, notelen, "%zu events and the summary agree", n);
+    } else {
+        snprintf(note, notelen, "%zu events agree; the game did not finish (%s)", n,
+                 s->replay_open ? "stopped at an open turn" : "stopped");
+    }
+    brk_server_destroy(&s);
+    return rc;
 }

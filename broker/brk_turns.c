@@ -28,6 +28,8 @@ static void s_open_turn(brk_server_t *s, brk_seat_t *seat, env_turn_kind_t kind)
     double timeout = brk_seat_timeout(s, seat);
     seat->turn_id = ++s->next_turn_id;
     seat->turn_kind = kind;
+    if (s->replaying && brk_replay_turn(s, seat)) return; /* played from the record */
+    if (s->phase != BRK_PLAYING) return;
     seat->turn_deadline_ms = brk_mono_ms() + (int64_t)(timeout * 1000.0);
     struct timeval tv = brk_tv(timeout);
     if (evtimer_add(seat->deadline_ev, &tv) != 0)
@@ -145,6 +147,7 @@ static void s_seq_advance(brk_server_t *s)
         s->q_head = (s->q_head + 1) % s->q_cap;
         s->q_len--;
         brk_seat_t *seat = &s->seats[a];
+        if (s->replaying) brk_replay_sync(s); /* seat states as they were then */
         if (seat->state == BRK_SEAT_EMPTY || seat->state == BRK_SEAT_GONE) {
             brk_miss(s, seat, seat->state == BRK_SEAT_EMPTY ? "never connected" : "left the game");
             continue;
@@ -352,7 +355,7 @@ void brk_start(brk_server_t *s)
 {
     if (s->phase != BRK_WAITING) return;
     s->phase = BRK_PLAYING;
-    evtimer_del(s->start_ev);
+    if (s->start_ev) evtimer_del(s->start_ev);
     json_t *ev = brk_event(s, "game_start");
     if (ev) {
         json_t *seats = json_object();

@@ -14,5 +14,6 @@ typedef struct {
 } cli_command_t;
 
 int cli_run_main(int argc, char **argv);
+int cli_replay_main(int argc, char **argv); /* cli_replay.c */
 
 #endif
