@@ -352,11 +352,13 @@ int brk_resume_load(brk_server_t *s, char *err, size_t errlen)
         if (strcmp(s_str(json_array_get(log, i), "type"), "run_end") == 0) finished = true;
     char sum[4096];
     snprintf(sum, sizeof sum, "%s/summary.json", dir);
-    if (!s->opts.verify_only && (finished || access(sum, F_OK) == 0)) {
+    /* run_end without summary.json: the broker was killed while finishing;
+     * the replay ends the game again and writes the summary. */
+    if (!s->opts.verify_only && access(sum, F_OK) == 0) {
         snprintf(err, errlen,
-                 "%s: this game finished (%s); a finished run is never played again: use a new "
-                 "run directory, or parley fork to play on from a round",
-                 dir, finished ? "events.jsonl has its run_end" : "summary.json exists");
+                 "%s: this game finished (summary.json exists%s); a finished run is never "
+                 "played again: use a new run directory, or parley fork to play on from a round",
+                 dir, finished ? ", events.jsonl has its run_end" : "");
         json_decref(log);
         return -1;
     }
