@@ -21,6 +21,7 @@
  * it; tests/broker/resume_soak.sh runs many trials. */
 #include "e2e.h"
 
+#include <dirent.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -284,11 +285,76 @@ static void test_torn_last_line(void **state)
     if (s_replay(dir, out, sizeof out) != 0) fail_msg("replay: %s", out);
 }
 
+/* The broker child of pid (parley run), or -1. */
+static pid_t s_broker_child(pid_t parent)
+{
+    DIR *d = opendir("/proc");
+    if (!d) return -1;
+    struct dirent *de;
+    pid_t found = -1;
+    while (found < 0 && (de = readdir(d))) {
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        char *close_paren = strrchr(buf, ')');
+        int ppid = 0;
+        char st = 0;
+        if (!close_paren || sscanf(close_paren + 1, " %c %d", &st, &ppid) != 2) continue;
+        if (ppid == parent && strstr(buf, "(parley-broker)")) found = (pid_t)atoi(de->d_name);
+    }
+    closedir(d);
+    return found;
+}
+
+/* parley run restarts a broker that died, and the game it resumes is whole. */
+static void test_parley_run_restarts_its_broker(void **state)
+{
+    (void)state;
+    const char *top = e2e_tmpdir("runrestart");
+    const char *cfg = s_cfg(top);
+    char dir[1200], prog[1200];
+    snprintf(dir, sizeof dir, "%s/run", top);
+    snprintf(prog, sizeof prog, "%s/parley", getenv("PARLEY_BIN"));
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        freopen("/dev/null", "w", stdout);
+        char errlog[1300];
+        snprintf(errlog, sizeof errlog, "%s/run.stderr", top);
+        freopen(errlog, "w", stderr);
+        execl(prog, prog, "run", cfg, "--out", dir, "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    pid_t broker = -1;
+    for (int spins = 0; spins < 200000 && (broker < 0 || s_lines(dir) < 50); spins++) {
+        if (broker < 0) broker = s_broker_child(pid);
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(broker > 0);
+    kill(broker, SIGKILL);
+    assert_int_equal(e2e_wait(pid, 120000), 0);
+    json_t *res = e2e_events(dir, "run_resumed");
+    assert_int_equal(json_array_size(res), 1);
+    json_decref(res);
+    json_t *sum = e2e_json(dir, "summary.json");
+    assert_non_null(sum);
+    assert_string_equal(json_string_value(json_object_get(sum, "status")), "ok");
+    json_decref(sum);
+    char out[8192];
+    if (s_replay(dir, out, sizeof out) != 0) fail_msg("replay: %s", out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill_and_resume),
         cmocka_unit_test(test_torn_last_line),
+        cmocka_unit_test(test_parley_run_restarts_its_broker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
