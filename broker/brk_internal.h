@@ -110,7 +110,9 @@ struct brk_server {
     bool replaying, replay_failed, replay_open;
     size_t torn_bytes;
     char replay_err[1600];
-    json_t *summary_seen; /* verify: the summary the replay computed */
+    json_t *summary_seen;     /* verify: the summary the replay computed */
+    int fork_round;           /* a fork (parley fork): its rules change at this round */
+    env_config_t fork_source; /* a fork: the source run's rules, until fork_round */
 
     int result; /* brk_server_run's return */
     char reason[32];

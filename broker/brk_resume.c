@@ -134,7 +134,7 @@ static void s_go_live(brk_server_t *s, const char *where)
     }
     json_t *ev = brk_event(s, "run_resumed");
     brk_set(s, ev, "replayed", json_integer((json_int_t)json_array_size(s->log)));
-    brk_set(s, ev, "at", json_string(where));
+    brk_set(s, ev, "at", json_string(s->fork_round ? "fork" : where));
     if (s->torn_bytes) brk_set(s, ev, "torn_line_bytes", json_integer((json_int_t)s->torn_bytes));
     brk_record(s, ev);
     PL_INFO("BRK-RESUMED", "game %s resumed after %zu recorded events (%s)", s->game_id,
@@ -395,6 +395,26 @@ int brk_resume_load(brk_server_t *s, char *err, size_t errlen)
         return -1;
     }
     memcpy(s->game_id, gid, 17); /* agents echo it */
+    /* A fork (parley fork): the rounds before fork.round were played under
+     * the source's rules, which the replay must use until then. */
+    const json_t *fork = json_object_get(first, "fork");
+    if (fork) {
+        char *text = json_dumps(json_object_get(fork, "source_config"), JSON_COMPACT);
+        pl_config_t *src =
+            text ? pl_config_parse(text, strlen(text), "run_start.fork.source_config", err, errlen)
+                 : NULL;
+        free(text);
+        s->fork_round = (int)json_integer_value(json_object_get(fork, "round"));
+        if (!src || s->fork_round < 1) {
+            if (!src && !err[0]) snprintf(err, errlen, "%s:1: a fork without its source", path);
+            if (src) snprintf(err, errlen, "%s:1: a fork without its round", path);
+            pl_config_destroy(&src);
+            json_decref(log);
+            return -1;
+        }
+        s->fork_source = src->game;
+        pl_config_destroy(&src);
+    }
     s->log = log;
     s->log_at = 1; /* past run_start */
     s->replaying = true;

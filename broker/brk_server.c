@@ -209,7 +209,8 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
     if (start) brk_record(s, start);
 
     int ierr = 0;
-    s->game = env_game_new(&s->cfg->game, brk_on_game_event, s, &ierr);
+    s->game =
+        env_game_new(s->fork_round ? &s->fork_source : &s->cfg->game, brk_on_game_event, s, &ierr);
     if (!s->game) {
         snprintf(err, errlen, "cannot create the game: %s", env_strerror(ierr));
         goto fail;

@@ -66,7 +66,7 @@ void brk_round_end(brk_server_t *s)
     json_t *ev = brk_event(s, "progress");
     if (ev && row) {
         if (json_object_update(ev, row) != 0) brk_record_failed(s, "progress");
-        brk_set(s, ev, "rounds", json_integer(s->cfg->game.rounds));
+        brk_set(s, ev, "rounds", json_integer(env_game_config(s->game)->rounds));
         brk_set(s, ev, "type", json_string("progress"));
     }
     json_decref(row);
@@ -76,6 +76,15 @@ void brk_round_end(brk_server_t *s)
 /* Begins the next round; false when the game is over. */
 static bool s_round_begin(brk_server_t *s)
 {
+    if (s->fork_round && env_round(s->game) + 1 == s->fork_round) {
+        /* A fork: its own rules from this round on (parley fork). */
+        char err[256];
+        if (env_game_reconfigure(s->game, &s->cfg->game, err, sizeof err) != ENV_OK) {
+            PL_ERROR("BRK-FORK", "round %d: %s", s->fork_round, err);
+            s->result = -1;
+            return false;
+        }
+    }
     if (env_game_over(s->game)) return false;
     int rc = env_round_begin(s->game);
     if (rc != ENV_OK) return false;
