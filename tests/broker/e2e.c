@@ -248,3 +248,19 @@ int e2e_free_port(void)
     if (fd >= 0) close(fd);
     return port;
 }
+
+int e2e_replay(const char *dir, char *out, size_t outlen)
+{
+    char cmd[2600], sink[256];
+    if (!out) {
+        out = sink;
+        outlen = sizeof sink;
+    }
+    snprintf(cmd, sizeof cmd, "'%s/parley' replay '%s' 2>&1", s_bin(), dir);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, outlen - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}

@@ -377,6 +377,8 @@ static void test_invalid_utf8_is_repaired_everywhere(void **state)
                         "policy caf" FFFD " " FFFD FFFD " end");
     json_decref(joined);
 
+    char out[4096];
+    if (e2e_replay(rundir, out, sizeof out) != 0) fail_msg("parley replay: %s", out);
     zmq_close(s1);
     zmq_close(s2);
     zmq_close(sub);
