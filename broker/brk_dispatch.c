@@ -220,9 +220,15 @@ void brk_apply_decision(brk_server_t *s, brk_seat_t *seat, env_turn_kind_t kind,
      * the agent wrote them (brk_on_game_event maps one to the other). */
     s->action_index = ok_at;
     s->action_index_n = n_ok;
+    s->apply_results = ok_res;
+    s->apply_seen = 0;
     int rc = env_apply(s->game, seat->index, kind, ok_acts, n_ok, thoughts, ok_res);
     s->action_index = NULL;
     s->action_index_n = 0;
+    s->apply_results = NULL;
+    /* The environment cuts reasons to a size, perhaps inside a character of
+     * text the agent wrote: what the agent hears ends on a whole one. */
+    for (size_t k = 0; k < n_ok; k++) wire_utf8_scrub(ok_res[k].reason);
     if (rc != ENV_OK) PL_ERROR("BRK-APPLY", "agent_%d: %s", seat->index + 1, env_strerror(rc));
     for (size_t k = 0; k < n_ok; k++) res[ok_at[k]] = ok_res[k];
     /* Every action received is recorded, those the environment never saw too. */

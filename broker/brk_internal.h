@@ -101,7 +101,9 @@ struct brk_server {
      * sees (unknown kinds are not passed on), for the `action` lines. */
     const size_t *action_index;
     size_t action_index_n;
-    int record_failures; /* keys or events the record could not hold (out of memory) */
+    env_result_t *apply_results; /* ... and their results, filled as they are applied */
+    size_t apply_seen;           /* action lines seen so far in this env_apply */
+    int record_failures;         /* keys or events the record could not hold (out of memory) */
 
     /* Replay of a recorded game (brk_resume.c): the record, the next line to
      * match, and how it went. */

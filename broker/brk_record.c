@@ -7,6 +7,7 @@
  */
 #include "brk_internal.h"
 #include "pl_log.h"
+#include "wire_text.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -146,16 +147,67 @@ json_t *brk_event(brk_server_t *s, const char *type)
     return ev;
 }
 
+/* Keys every game event of a type carries (docs/EVENTS.md): one missing means
+ * the environment could not build it (out of memory, text it could not
+ * encode), and the record says so instead of silently lacking it. */
+static const struct {
+    const char *type;
+    const char *keys[6];
+} s_required[] = {
+    {"world", {"seed", "agents", "pieces"}},
+    {"task_new", {"agent", "task", "description", "pieces"}},
+    {"round_start", {"order"}},
+    {"turn", {"agent", "turn", "actions"}},
+    {"thoughts", {"agent", "text"}},
+    {"message", {"kind", "from", "content"}},
+    {"action", {"agent", "index", "turn", "action", "ok", "code"}},
+    {"transfer", {"from", "to", "pieces", "misreports", "bonus"}},
+    {"task_completed", {"agent", "task", "pieces", "payout", "misreports"}},
+    {"task_failed", {"agent", "answer", "code", "reason", "told"}},
+    {"missed_turn", {"agent", "why"}},
+    {"round_end", {"tasks", "messages", "tasks_total", "task_revenue", "group_revenue"}},
+    {"run_end", {"board", "tasks", "task_revenue", "group_revenue"}},
+};
+
+static void s_check_keys(brk_server_t *s, const char *type, json_t *ev)
+{
+    for (size_t i = 0; type && i < sizeof s_required / sizeof s_required[0]; i++) {
+        if (strcmp(type, s_required[i].type) != 0) continue;
+        for (size_t k = 0; k < 6 && s_required[i].keys[k]; k++)
+            if (!json_object_get(ev, s_required[i].keys[k])) {
+                char what[96];
+                snprintf(what, sizeof what, "%s.%s", type, s_required[i].keys[k]);
+                brk_record_failed(s, what);
+            }
+        return;
+    }
+}
+
 /* The environment's sink: every rule's effect passes here. */
 void brk_on_game_event(void *ctx, json_t *ev)
 {
     brk_server_t *s = ctx;
     const char *type = json_string_value(json_object_get(ev, "type"));
+    /* During env_apply: the result of the action being applied. */
+    const env_result_t *res = s->apply_results && s->apply_seen < s->action_index_n
+                                  ? &s->apply_results[s->apply_seen]
+                                  : NULL;
+    if (res && type && (strcmp(type, "action") == 0 || strcmp(type, "task_failed") == 0) &&
+        res->reason[0] && !json_object_get(ev, "reason")) {
+        /* The environment cut the reason inside a character of the agent's
+         * text, and jansson refused it: the record keeps it, cut whole. */
+        char reason[sizeof res->reason];
+        memcpy(reason, res->reason, sizeof reason);
+        wire_utf8_scrub(reason);
+        brk_set(s, ev, "reason", json_string(reason));
+    }
     if (type && strcmp(type, "action") == 0 && s->action_index) {
         json_int_t k = json_integer_value(json_object_get(ev, "index"));
         if (k >= 0 && (size_t)k < s->action_index_n)
             brk_set(s, ev, "index", json_integer((json_int_t)s->action_index[k]));
+        s->apply_seen++;
     }
+    s_check_keys(s, type, ev);
     if (type && strcmp(type, "message") == 0) {
         s->round_msgs++;
         s->total_msgs++;

@@ -86,6 +86,23 @@ void wire_utf8_trim(char *buf)
         buf[i - 1] = '\0';
 }
 
+void wire_utf8_scrub(char *buf)
+{
+    unsigned char *p = (unsigned char *)buf;
+    size_t len = strlen(buf), i = 0, o = 0;
+    while (i < len) {
+        size_t n = wire_utf8_seq(p + i, len - i);
+        if (n == 0) {
+            i++;
+            continue;
+        }
+        memmove(p + o, p + i, n);
+        o += n;
+        i += n;
+    }
+    p[o] = '\0';
+}
+
 /* ------------------------------------------------------------- re-encode -- */
 
 typedef struct {

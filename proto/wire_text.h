@@ -34,6 +34,10 @@ int wire_utf8_cut(const char *s, size_t max);
 /* Drops an incomplete multi-byte character at the end of the NUL-terminated
  * buf (what snprintf leaves when it truncates). */
 void wire_utf8_trim(char *buf);
+/* Drops, in place, every byte of the NUL-terminated buf that is not part of a
+ * well-formed character: what "%.60s" leaves when it cuts a character in the
+ * middle of a sentence. */
+void wire_utf8_scrub(char *buf);
 
 /* Like wire_unpack (wire.h), after repairing every string field of the frame.
  * When fields were repaired and fixed is not NULL, *fixed is a new JSON array

@@ -97,14 +97,14 @@ static void s_expect_error(void *sock, int code)
     wire_free(&e);
 }
 
-/* The decision with a bad string in every field: 6 actions. */
+/* The decision with a bad string in every field: 7 actions. */
 static void s_bad_decision(void *sock, uint64_t turn, const char *piece)
 {
     char info_bad[128], answer[256];
     snprintf(info_bad, sizeof info_bad, "%s" BAD, piece);
     snprintf(answer, sizeof answer, "Combined result of: %s, " BAD, piece);
-    Parley__Action a[6];
-    for (int i = 0; i < 6; i++) parley__action__init(&a[i]);
+    Parley__Action a[7];
+    for (int i = 0; i < 7; i++) parley__action__init(&a[i]);
     a[0].kind = PARLEY__ACTION__KIND__BROADCAST;
     a[0].content = "broadcast " BAD;
     a[1].kind = PARLEY__ACTION__KIND__SEND_MESSAGE;
@@ -129,7 +129,12 @@ static void s_bad_decision(void *sock, uint64_t turn, const char *piece)
     a[5].kind = (Parley__Action__Kind)9; /* no such kind */
     a[5].content = "unknown " BAD;
     a[5].to = "agent_2\x01\x02\x03";
-    Parley__Action *acts[] = {&a[0], &a[1], &a[2], &a[3], &a[4], &a[5]};
+    /* Valid text the environment's reason cuts at 60 bytes, inside the
+     * two-byte character: the broker must not pass the cut on. */
+    a[6].kind = PARLEY__ACTION__KIND__SEND_MESSAGE;
+    a[6].to = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9";
+    a[6].content = "hi";
+    Parley__Action *acts[] = {&a[0], &a[1], &a[2], &a[3], &a[4], &a[5], &a[6]};
     Parley__ModelCall call = PARLEY__MODEL_CALL__INIT;
     call.provider = "p " BAD;
     call.model_requested = "m " BAD;
@@ -144,7 +149,7 @@ static void s_bad_decision(void *sock, uint64_t turn, const char *piece)
     Parley__DroppedAction *drops[] = {&drop};
     Parley__Decision d = PARLEY__DECISION__INIT;
     d.turn_id = turn;
-    d.n_actions = 6;
+    d.n_actions = 7;
     d.actions = acts;
     d.private_thoughts = "thinking " BAD;
     d.n_calls = 1;
@@ -356,12 +361,16 @@ static void test_invalid_utf8_is_repaired_everywhere(void **state)
                                 "unknown caf" FFFD " " FFFD FFFD " end");
             assert_string_equal(json_string_value(json_object_get(a, "to")),
                                 "agent_2" FFFD "\x02\x03");
+        } else if (json_integer_value(json_object_get(ev, "index")) == 6) {
+            const char *why = json_string_value(json_object_get(ev, "reason"));
+            assert_non_null(why); /* kept, cut on a character boundary */
+            assert_non_null(strstr(why, "unknown recipient"));
         } else if (json_integer_value(json_object_get(ev, "index")) == 0) {
             assert_string_equal(json_string_value(json_object_get(a, "content")),
                                 "broadcast caf" FFFD " " FFFD FFFD " end");
         }
     }
-    assert_int_equal(of_agent1, 6);
+    assert_int_equal(of_agent1, 7);
     assert_true(unknown);
     json_decref(acts);
     json_t *msgs = e2e_events(rundir, "message");

@@ -297,6 +297,9 @@ static void test_utf8_rules(void **state)
     char buf[16] = "ab\xe2\x82";
     wire_utf8_trim(buf);
     assert_string_equal(buf, "ab");
+    char mid[32] = "to 'a\xc3' here";
+    wire_utf8_scrub(mid);
+    assert_string_equal(mid, "to 'a' here");
     char whole[16] = "ab\xe2\x82\xac";
     wire_utf8_trim(whole);
     assert_string_equal(whole, "ab\xe2\x82\xac");
