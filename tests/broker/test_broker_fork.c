@@ -3,8 +3,8 @@
  * changes the task reward from round 3 on. Then: every game event of rounds
  * 1-2 in the fork is the source's, event for event (timing fields and
  * connection events aside); the fork's run_start names source, round and
- * change; from round 3 completed tasks pay the new reward; the fork finishes
- * (summary ok) and `parley replay` passes on it. A change to what shapes the
+ * changes (a seat played by another policy too); from round 3 completed tasks pay the new reward;
+ * the fork finishes (summary ok) and `parley replay` passes on it. A change to what shapes the
  * world, and a round the source never reached, are refused. */
 #include "e2e.h"
 
@@ -76,8 +76,8 @@ static void test_fork_changes_one_setting_from_round_k(void **state)
     assert_int_equal(s_sh(cmd, out, sizeof out), 2);
 
     snprintf(cmd, sizeof cmd,
-             "'%s/parley' fork '%s' --round 3 --set revenue.task_completion=5000 --out '%s' "
-             "--quiet 2>&1",
+             "'%s/parley' fork '%s' --round 3 --set revenue.task_completion=5000 "
+             "--seat agent_6=perfect --out '%s' --quiet 2>&1",
              bin, src, fork);
     if (s_sh(cmd, out, sizeof out) != 0) fail_msg("parley fork: %s", out);
 
@@ -102,6 +102,8 @@ static void test_fork_changes_one_setting_from_round_k(void **state)
     assert_int_equal(json_integer_value(json_object_get(f, "round")), 3);
     assert_string_equal(json_string_value(json_array_get(json_object_get(f, "changes"), 0)),
                         "revenue.task_completion=5000");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(f, "changes"), 1)),
+                        "seat agent_6=perfect");
     json_decref(start);
 
     json_t *done = e2e_events(fork, "task_completed");
@@ -123,6 +125,9 @@ static void test_fork_changes_one_setting_from_round_k(void **state)
     json_t *sum = e2e_json(fork, "summary.json");
     assert_non_null(sum);
     assert_string_equal(json_string_value(json_object_get(sum, "status")), "ok");
+    /* agent_6, selfish in the source, is played by a perfect agent from round 3. */
+    json_t *row6 = json_array_get(json_object_get(sum, "board"), 5);
+    assert_string_equal(json_string_value(json_object_get(row6, "policy")), "perfect");
     json_decref(sum);
     snprintf(cmd, sizeof cmd, "'%s/parley' replay '%s' 2>&1", bin, fork);
     if (s_sh(cmd, out, sizeof out) != 0) fail_msg("replay of the fork: %s", out);
