@@ -58,16 +58,19 @@ static int s_write_record(const char *src_dir, const char *dir, int round, json_
                           const json_t *new_config, char *err, size_t errlen)
 {
     char in_path[PATH_MAX], out_path[PATH_MAX];
-    snprintf(in_path, sizeof in_path, "%s/events.jsonl", src_dir);
-    snprintf(out_path, sizeof out_path, "%s/events.jsonl", dir);
+    if (snprintf(in_path, sizeof in_path, "%s/events.jsonl", src_dir) >= (int)sizeof in_path ||
+        snprintf(out_path, sizeof out_path, "%s/events.jsonl", dir) >= (int)sizeof out_path) {
+        snprintf(err, errlen, "a run directory's path is too long");
+        return -1;
+    }
     FILE *in = fopen(in_path, "r");
     if (!in) {
-        snprintf(err, errlen, "%s: %s", in_path, strerror(errno));
+        snprintf(err, errlen, "%.900s: %s", in_path, strerror(errno));
         return -1;
     }
     FILE *out = fopen(out_path, "wx");
     if (!out) {
-        snprintf(err, errlen, "%s: %s", out_path, strerror(errno));
+        snprintf(err, errlen, "%.900s: %s", out_path, strerror(errno));
         fclose(in);
         return -1;
     }
@@ -80,7 +83,7 @@ static int s_write_record(const char *src_dir, const char *dir, int round, json_
         lineno++;
         json_t *ev = json_loadb(line, (size_t)len, 0, NULL);
         if (!ev) {
-            snprintf(err, errlen, "%s:%d: not a JSON event", in_path, lineno);
+            snprintf(err, errlen, "%.900s:%d: not a JSON event", in_path, lineno);
             goto done;
         }
         const char *type = json_string_value(json_object_get(ev, "type"));
@@ -93,7 +96,7 @@ static int s_write_record(const char *src_dir, const char *dir, int round, json_
         if (lineno == 1) {
             if (!type || strcmp(type, "run_start") != 0) {
                 json_decref(ev);
-                snprintf(err, errlen, "%s:1: not a run_start", in_path);
+                snprintf(err, errlen, "%.900s:1: not a run_start", in_path);
                 goto done;
             }
             /* A fork is a game of its own: its own id; the source's is kept. */
@@ -114,7 +117,7 @@ static int s_write_record(const char *src_dir, const char *dir, int round, json_
             json_decref(ev);
             if (!text || fprintf(out, "%s\n", text) < 0) {
                 free(text);
-                snprintf(err, errlen, "%s: cannot write", out_path);
+                snprintf(err, errlen, "%.900s: cannot write", out_path);
                 goto done;
             }
             free(text);
@@ -122,12 +125,12 @@ static int s_write_record(const char *src_dir, const char *dir, int round, json_
         }
         json_decref(ev);
         if (fwrite(line, 1, (size_t)len, out) != (size_t)len) {
-            snprintf(err, errlen, "%s: cannot write", out_path);
+            snprintf(err, errlen, "%.900s: cannot write", out_path);
             goto done;
         }
     }
     if (!reached) {
-        snprintf(err, errlen, "%s: the game never reached round %d", in_path, round);
+        snprintf(err, errlen, "%.900s: the game never reached round %d", in_path, round);
         goto done;
     }
     rc = 0;
@@ -135,7 +138,7 @@ done:
     free(line);
     fclose(in);
     if (fclose(out) != 0 && rc == 0) {
-        snprintf(err, errlen, "%s: cannot write", out_path);
+        snprintf(err, errlen, "%.900s: cannot write", out_path);
         rc = -1;
     }
     return rc;
@@ -195,12 +198,15 @@ int cli_fork_main(int argc, char **argv)
     }
     const char *src_dir = argv[optind];
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/config.json", src_dir);
+    if (snprintf(path, sizeof path, "%s/config.json", src_dir) >= (int)sizeof path) {
+        snprintf(err, sizeof err, "RUN_DIR: the path is too long");
+        goto bad;
+    }
     src = pl_config_load(path, err, sizeof err);
     cfg = src ? pl_config_dup(src) : NULL;
     if (!cfg) goto bad;
     if (src->timing != PL_TIMING_SEQUENTIAL) {
-        snprintf(err, sizeof err, "%s: only sequential games can be forked", src_dir);
+        snprintf(err, sizeof err, "%.900s: only sequential games can be forked", src_dir);
         goto bad;
     }
     if (round > src->game.rounds) {
@@ -247,20 +253,24 @@ int cli_fork_main(int argc, char **argv)
 
     char dir[PATH_MAX];
     if (out)
-        snprintf(dir, sizeof dir, "%s", out);
+        snprintf(dir, sizeof dir, "%.*s", (int)sizeof dir - 32, out);
     else {
-        snprintf(dir, sizeof dir, "%s-fork-r%d", src_dir, round);
+        int w = (int)sizeof dir - 32; /* room for the suffix */
+        snprintf(dir, sizeof dir, "%.*s-fork-r%d", w, src_dir, round);
         for (int k = 2; access(dir, F_OK) == 0 && k < 100; k++)
-            snprintf(dir, sizeof dir, "%s-fork-r%d-%d", src_dir, round, k);
+            snprintf(dir, sizeof dir, "%.*s-fork-r%d-%d", w, src_dir, round, k);
     }
     if (mkdir(dir, 0755) != 0) {
-        snprintf(err, sizeof err, "%s: %s", dir, strerror(errno));
+        snprintf(err, sizeof err, "%.900s: %s", dir, strerror(errno));
         goto bad;
     }
     cj = pl_config_to_json(cfg);
-    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (snprintf(path, sizeof path, "%s/config.json", dir) >= (int)sizeof path) {
+        snprintf(err, sizeof err, "--out: the path is too long");
+        goto bad;
+    }
     if (!cj || json_dump_file(cj, path, JSON_INDENT(2)) != 0) {
-        snprintf(err, sizeof err, "%s: cannot write", path);
+        snprintf(err, sizeof err, "%.900s: cannot write", path);
         goto bad;
     }
     if (s_write_record(src_dir, dir, round, changes, cj, err, sizeof err) != 0) goto bad;
@@ -272,7 +282,7 @@ int cli_fork_main(int argc, char **argv)
         snprintf(err, sizeof err, "cannot find the parley programs (set PARLEY_BIN)");
         goto bad;
     }
-    snprintf(prog, sizeof prog, "%s/parley", bin);
+    snprintf(prog, sizeof prog, "%.*s/parley", (int)sizeof bin - 1, bin);
     char *rargv[] = {prog, "run", path, "--out", dir, quiet ? "--quiet" : NULL, NULL};
     env_game_destroy(&probe);
     json_decref(cj);
