@@ -91,6 +91,8 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
     if (s->phase == BRK_OVER) {
         brk_send_error(s, r->rid, r->rid_len, PARLEY__ERROR__CODE__GAME_OVER, 0, r->env->seq,
                        "the game is over");
+        seat->state = BRK_SEAT_GONE; /* told: nobody left to wait for */
+        if (s->lingering && brk_seats_away(s) == 0) event_base_loopexit(s->base, NULL);
         return;
     }
     json_t *ev = brk_event(s, "seat_joined");

@@ -130,10 +130,22 @@ void brk_finish(brk_server_t *s, const char *reason)
     PL_INFO("BRK-GAME-OVER", "game %s %s: %d tasks, group revenue %lld", s->game_id, s->reason,
             env_tasks_done(s->game), (long long)env_group_revenue(s->game));
     brk_flush(s);
-    event_base_loopexit(s->base, NULL);
+    /* After a resume, seats may still be on their way back: wait a little so
+     * that their Hello hears the game is over (else they would look for a
+     * broker that is gone). brk_finish_lingering ends the wait early. */
+    struct timeval grace = brk_tv(4.0 * s->heartbeat + 1.0);
+    s->lingering = s->resumed && brk_seats_away(s) > 0;
+    event_base_loopexit(s->base, s->lingering ? &grace : NULL);
 }
 
 void brk_server_stop(brk_server_t *s, const char *reason)
 {
     brk_finish(s, reason ? reason : "stopped");
+}
+
+int brk_seats_away(const brk_server_t *s)
+{
+    int away = 0;
+    for (int i = 0; i < s->n_seats; i++) away += s->seats[i].state == BRK_SEAT_LOST;
+    return away;
 }

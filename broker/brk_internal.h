@@ -113,6 +113,8 @@ struct brk_server {
     size_t torn_bytes;
     char replay_err[1600];
     json_t *summary_seen;     /* verify: the summary the replay computed */
+    bool resumed;             /* this broker took a game over from the record */
+    bool lingering;           /* over, waiting for lost seats to hear it */
     int fork_round;           /* a fork (parley fork): its rules change at this round */
     env_config_t fork_source; /* a fork: the source run's rules, until fork_round */
 
@@ -192,6 +194,8 @@ bool brk_event_equal(const json_t *a, const json_t *b);
 
 /* brk_finish.c: the end of the game: summary.json and GameOver */
 void brk_finish(brk_server_t *s, const char *reason);
+/* Seats that were playing and are not connected now (lost). */
+int brk_seats_away(const brk_server_t *s);
 
 /* brk_dispatch.c: the ROUTER socket, the dispatch table and its handlers, heartbeats, signals */
 void brk_on_heartbeat_timer(evutil_socket_t fd, short what, void *arg);

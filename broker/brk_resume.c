@@ -119,6 +119,7 @@ static void s_go_live(brk_server_t *s, const char *where)
 {
     if (!s->replaying) return;
     s->replaying = false;
+    s->resumed = true;
     if (s->opts.verify_only) {
         s->phase = BRK_OVER; /* parley replay: nothing more to check */
         s->replay_open = true;
