@@ -163,7 +163,7 @@ static void test_agents_survive_a_broker_restart(void **state)
     char rundir[1100], ep[64];
     snprintf(rundir, sizeof rundir, "%s/run", dir);
     s_seats(rundir, 10);
-    int port = e2e_free_port();
+    int port = e2e_restart_port(); /* the broker comes back on it */
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", port);
     e2e_broker_t b;
     assert_int_equal(e2e_broker_start(&b, cfg, rundir, ep, NULL), 0);

@@ -104,7 +104,7 @@ static int s_replay(const char *dir, char *out, size_t outlen)
 static int s_play(const char *dir, const char *cfg, size_t kill_at)
 {
     char bind[64];
-    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", e2e_free_port());
+    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", e2e_restart_port());
     const char *extra[] = {"--no-http", "--no-pub", "--start-timeout", "60", NULL};
     e2e_broker_t b;
     assert_int_equal(e2e_broker_start(&b, cfg, dir, bind, extra), 0);
@@ -224,7 +224,7 @@ static void test_kill_and_resume(void **state)
 
     /* A finished run is never played again. */
     char bind[64];
-    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", e2e_free_port());
+    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", e2e_restart_port());
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "'%s/parley-broker' --config '%s' --out '%s' --bind %s --no-pub 2>&1",
              getenv("PARLEY_BIN"), cfg, ref, bind);
@@ -247,7 +247,7 @@ static void test_torn_last_line(void **state)
     char dir[1200], path[1300];
     snprintf(dir, sizeof dir, "%s/run", top);
     char bind[64];
-    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", e2e_free_port());
+    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", e2e_restart_port());
     const char *extra[] = {"--no-http", "--no-pub", "--start-timeout", "60", NULL};
     e2e_broker_t b;
     assert_int_equal(e2e_broker_start(&b, cfg, dir, bind, extra), 0);
