@@ -370,12 +370,19 @@ int cli_run_main(int argc, char **argv)
             char *rargv[] = {
                 "parley-broker", "--config", config_json, "--out",           dir,  "--bind",
                 router_ep,       "--pub",    pub_ep,      "--start-timeout", "20", NULL};
-            if (ready_fd >= 0) close(ready_fd);
-            ready_fd = -1;
-            run.broker = cli_spawn(bin, "parley-broker", rargv, &ready_fd, blog, NULL, false);
-            if (run.broker > 0 && cli_read_line(ready_fd, line, sizeof line, 20000) == 0)
-                broker_status = -1;
-            else
+            /* The port may be held a moment (an agent's socket retrying it):
+             * a few attempts, a second apart. */
+            for (int attempt = 0; attempt < 5 && broker_status >= 0; attempt++) {
+                if (ready_fd >= 0) close(ready_fd);
+                ready_fd = -1;
+                if (attempt) sleep(1);
+                run.broker = cli_spawn(bin, "parley-broker", rargv, &ready_fd, blog, NULL, false);
+                if (run.broker > 0 && cli_read_line(ready_fd, line, sizeof line, 20000) == 0)
+                    broker_status = -1;
+                else if (run.broker > 0)
+                    cli_wait(run.broker, 5000);
+            }
+            if (broker_status >= 0)
                 fprintf(stderr, "parley run: the broker did not resume (see %s)\n", blog);
         }
     }
