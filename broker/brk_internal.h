@@ -110,7 +110,7 @@ struct brk_server {
     json_t *log;
     size_t log_at;
     bool replaying, replay_failed, replay_open;
-    size_t torn_bytes;
+    size_t torn_bytes, good_bytes; /* a torn last line, and where the whole lines end */
     char replay_err[1600];
     json_t *summary_seen;     /* verify: the summary the replay computed */
     bool resumed;             /* this broker took a game over from the record */

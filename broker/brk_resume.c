@@ -21,6 +21,7 @@
 #include "pl_log.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,21 +309,9 @@ static json_t *s_read_log(brk_server_t *s, const char *path, char *err, size_t e
     }
     free(line);
     fclose(f);
-    if (log && s->torn_bytes) {
-        if (s->opts.verify_only) {
-            fprintf(stderr, "%s: the last line is torn (%zu bytes): ignored\n", path,
-                    s->torn_bytes);
-        } else if (truncate(path, good) != 0) {
-            snprintf(err, errlen, "%s: cannot cut the torn last line: %s", path, strerror(errno));
-            json_decref(log);
-            return NULL;
-        } else {
-            fprintf(stderr,
-                    "parley-broker: %s: the last line was torn (%zu bytes, the broker was killed "
-                    "while writing it): cut\n",
-                    path, s->torn_bytes);
-        }
-    }
+    s->good_bytes = good; /* cut there once the record is accepted (brk_resume_load) */
+    if (log && s->torn_bytes && s->opts.verify_only)
+        fprintf(stderr, "%s: the last line is torn (%zu bytes): ignored\n", path, s->torn_bytes);
     return log;
 }
 
@@ -376,10 +365,12 @@ int brk_resume_load(brk_server_t *s, char *err, size_t errlen)
         const char *key = "?";
         const char *k;
         json_t *v;
-        json_object_foreach(cj, k, v) if (!json_equal(v, json_object_get(was, k)))
+        json_object_foreach(cj, k, v)
         {
-            key = k;
-            break;
+            if (!json_equal(v, json_object_get(was, k))) {
+                key = k;
+                break;
+            }
         }
         snprintf(err, errlen,
                  "%s: the configuration differs from the one this run started with (key %s)", dir,
@@ -394,6 +385,19 @@ int brk_resume_load(brk_server_t *s, char *err, size_t errlen)
         snprintf(err, errlen, "%s:1: run_start has no game id", path);
         json_decref(log);
         return -1;
+    }
+    if (s->torn_bytes && !s->opts.verify_only) {
+        /* Only now, with the record accepted: a broker that refuses it leaves
+         * it as it found it. */
+        if (truncate(path, (off_t)s->good_bytes) != 0) {
+            snprintf(err, errlen, "%s: cannot cut the torn last line: %s", path, strerror(errno));
+            json_decref(log);
+            return -1;
+        }
+        fprintf(stderr,
+                "parley-broker: %s: the last line was torn (%zu bytes, the broker was killed "
+                "while writing it): cut\n",
+                path, s->torn_bytes);
     }
     memcpy(s->game_id, gid, 17); /* agents echo it */
     /* A fork (parley fork): the rounds before fork.round were played under

@@ -271,6 +271,19 @@ static void test_torn_last_line(void **state)
     assert_non_null(f);
     fputs("{\"seq\":9999,\"type\":\"mess", f); /* what a kill mid-write leaves */
     fclose(f);
+    /* Another configuration is refused, and the record left as it was. */
+    char cmd[4096], out0[4096];
+    snprintf(cmd, sizeof cmd,
+             "'%s/parley-broker' --config '%s' --seed 99 --out '%s' --bind tcp://127.0.0.1:%d "
+             "--no-pub --no-http 2>&1",
+             getenv("PARLEY_BIN"), cfg, dir, e2e_restart_port());
+    FILE *pp = popen(cmd, "r");
+    size_t n0 = fread(out0, 1, sizeof out0 - 1, pp);
+    out0[n0] = '\0';
+    int st0 = pclose(pp);
+    assert_true(WIFEXITED(st0) && WEXITSTATUS(st0) == 2);
+    if (!strstr(out0, "configuration differs") || !strstr(out0, "key seed"))
+        fail_msg("another configuration: %s", out0);
     assert_int_equal(e2e_broker_start(&b, cfg, dir, bind, extra), 0);
     assert_int_equal(e2e_wait(b.pid, 120000), 0);
     for (int i = 0; i < 10; i++) assert_int_equal(e2e_wait(pids[i], 30000), 0);
