@@ -152,6 +152,8 @@ void brk_send_welcome(brk_server_t *s, brk_seat_t *seat, bool resumed);
 /* brk_turns.c: turn scheduling per timing mode, the start of the game */
 void brk_after_turn(brk_server_t *s, brk_seat_t *seat, env_turn_kind_t kind);
 void brk_close_turn(brk_seat_t *seat);
+/* Starts the deadline of seat's open turn (its full timeout from now). */
+void brk_arm_turn(brk_server_t *s, brk_seat_t *seat);
 void brk_miss(brk_server_t *s, brk_seat_t *seat, const char *why);
 void brk_on_seat_deadline(evutil_socket_t fd, short what, void *arg);
 void brk_on_seat_think(evutil_socket_t fd, short what, void *arg);

@@ -15,8 +15,9 @@
  * still to be written of a half-recorded turn is written then, so the record
  * ends as an uninterrupted game's would.
  *
- * Sequential timing only: in the other modes turns overlap and their order
- * depends on the clock, which the record does not replay. */
+ * Sequential and simultaneous timing: a simultaneous round opens every turn
+ * first, then applies the recorded outcomes in their arrival order. Realtime
+ * is refused: when a turn opens there depends on the clock. */
 #include "brk_internal.h"
 #include "pl_log.h"
 
@@ -133,6 +134,8 @@ static void s_go_live(brk_server_t *s, const char *where)
         if (seat->state == BRK_SEAT_ON) seat->state = BRK_SEAT_LOST;
         seat->rid_len = 0;
         seat->last_seen_ms = brk_mono_ms();
+        if (seat->turn_id != 0 && s->cfg->timing == PL_TIMING_SIMULTANEOUS)
+            brk_arm_turn(s, seat); /* opened during the replay: the clock starts now */
     }
     json_t *ev = brk_event(s, "run_resumed");
     brk_set(s, ev, "replayed", json_integer((json_int_t)json_array_size(s->log)));
@@ -210,14 +213,10 @@ static int s_actions_from_json(wire_arena_t *a, const json_t *input, env_action_
     return 0;
 }
 
-int brk_replay_turn(brk_server_t *s, brk_seat_t *seat)
+/* Applies ev, the recorded outcome of seat's open turn (a decision or a missed
+ * turn). Returns 1 when ev was that, 0 when ev is no outcome of seat's. */
+static int s_apply_outcome(brk_server_t *s, brk_seat_t *seat, const json_t *ev)
 {
-    brk_replay_sync(s);
-    const json_t *ev = s_peek(s);
-    if (!ev) {
-        s_go_live(s, "open turn");
-        return 0;
-    }
     const char *type = s_str(ev, "type"), *agent = s_str(ev, "agent");
     const char *me = env_agent_id(s->game, seat->index);
     if (s_from_broker(ev) && strcmp(type, "decision") == 0 && strcmp(agent, me) == 0) {
@@ -266,9 +265,47 @@ int brk_replay_turn(brk_server_t *s, brk_seat_t *seat)
         if (!s->replay_failed) brk_after_turn(s, seat, kind);
         return 1;
     }
-    s_fail(s, "the replay opens a turn of %s, the record has %s%s%s", me, type,
-           agent[0] ? " of " : "", agent);
+    return 0;
+}
+
+int brk_replay_turn(brk_server_t *s, brk_seat_t *seat)
+{
+    brk_replay_sync(s);
+    const json_t *ev = s_peek(s);
+    if (!ev) {
+        s_go_live(s, "open turn");
+        return 0;
+    }
+    if (s_apply_outcome(s, seat, ev)) return 1;
+    const char *type = s_str(ev, "type"), *agent = s_str(ev, "agent");
+    s_fail(s, "the replay opens a turn of %s, the record has %s%s%s",
+           env_agent_id(s->game, seat->index), type, agent[0] ? " of " : "", agent);
     return 1;
+}
+
+/* Simultaneous timing: a round's turns are all open at once and their
+ * outcomes come in arrival order; each recorded outcome is applied to the
+ * seat it names, until the record runs out (the open turns then go live). */
+static void s_replay_simultaneous(brk_server_t *s)
+{
+    while (s->replaying && !s->replay_failed && s->phase == BRK_PLAYING) {
+        brk_replay_sync(s);
+        const json_t *ev = s_peek(s);
+        if (!ev) {
+            s_go_live(s, "open turns");
+            return;
+        }
+        int idx = env_agent_index(s->game, s_str(ev, "agent"));
+        brk_seat_t *seat = idx >= 0 ? &s->seats[idx] : NULL;
+        if (seat && seat->turn_id != 0) {
+            /* The arrival counter goes on from the record's. */
+            json_t *arr = json_object_get(ev, "arrival");
+            if (arr) s->arrival = (int)json_integer_value(arr);
+            if (s_apply_outcome(s, seat, ev)) continue;
+        }
+        s_fail(s, "the record has %s%s%s, which is no outcome of an open turn", s_str(ev, "type"),
+               idx >= 0 ? " of " : "", s_str(ev, "agent"));
+    }
 }
 
 /* Reads the record; handles a torn last line. */
@@ -352,9 +389,11 @@ int brk_resume_load(brk_server_t *s, char *err, size_t errlen)
         json_decref(log);
         return -1;
     }
-    if (s->cfg->timing != PL_TIMING_SEQUENTIAL) {
-        snprintf(err, errlen, "%s: only sequential games can be resumed (this one is %s)", dir,
-                 pl_timing_name(s->cfg->timing));
+    if (s->cfg->timing == PL_TIMING_REALTIME) {
+        snprintf(err, errlen,
+                 "%s: only sequential and simultaneous games can be resumed or replayed (this one "
+                 "is realtime: its turns follow the clock)",
+                 dir);
         json_decref(log);
         return -1;
     }
@@ -431,9 +470,10 @@ int brk_resume_run(brk_server_t *s, char *err, size_t errlen)
     if (!s->log) return 0;
     brk_replay_sync(s);
     const json_t *ev = s_peek(s);
-    if (!s->replay_failed && ev && strcmp(s_str(ev, "type"), "game_start") == 0)
+    if (!s->replay_failed && ev && strcmp(s_str(ev, "type"), "game_start") == 0) {
         brk_start(s); /* game_start is compared, then the scheduler replays every turn */
-    else if (!s->replay_failed && ev)
+        if (s->cfg->timing == PL_TIMING_SIMULTANEOUS) s_replay_simultaneous(s);
+    } else if (!s->replay_failed && ev)
         s_fail(s, "expected game_start, the record has %s", s_str(ev, "type"));
     else if (!s->replay_failed)
         s_go_live(s, "before the game started");

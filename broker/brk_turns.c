@@ -23,17 +23,27 @@ double brk_seat_timeout(const brk_server_t *s, const brk_seat_t *seat)
     return seat->human && s->human_timeout > 0 ? s->human_timeout : s->turn_timeout;
 }
 
-static void s_open_turn(brk_server_t *s, brk_seat_t *seat, env_turn_kind_t kind)
+void brk_arm_turn(brk_server_t *s, brk_seat_t *seat)
 {
     double timeout = brk_seat_timeout(s, seat);
-    seat->turn_id = ++s->next_turn_id;
-    seat->turn_kind = kind;
-    if (s->replaying && brk_replay_turn(s, seat)) return; /* played from the record */
-    if (s->phase != BRK_PLAYING) return;
     seat->turn_deadline_ms = brk_mono_ms() + (int64_t)(timeout * 1000.0);
     struct timeval tv = brk_tv(timeout);
     if (evtimer_add(seat->deadline_ev, &tv) != 0)
         PL_ERROR("BRK-TIMER", "cannot arm the deadline of agent_%d", seat->index + 1);
+}
+
+static void s_open_turn(brk_server_t *s, brk_seat_t *seat, env_turn_kind_t kind)
+{
+    seat->turn_id = ++s->next_turn_id;
+    seat->turn_kind = kind;
+    if (s->replaying) {
+        /* Sequential: the recorded outcome is applied now. Simultaneous: the
+         * round's outcomes are applied in arrival order once all its turns
+         * are open (brk_resume.c). */
+        if (s->cfg->timing != PL_TIMING_SEQUENTIAL || brk_replay_turn(s, seat)) return;
+    }
+    if (s->phase != BRK_PLAYING) return;
+    brk_arm_turn(s, seat);
     /* A lost seat may be reconnecting: the turn waits for it until the deadline. */
     if (seat->state == BRK_SEAT_ON) brk_send_turn(s, seat, false);
 }
@@ -200,6 +210,7 @@ static void s_sim_advance(brk_server_t *s)
         /* Every observation is taken before any decision of the round applies. */
         for (int i = 0; i < n; i++) {
             brk_seat_t *seat = &s->seats[order[i]];
+            if (s->replaying) brk_replay_sync(s); /* seat states as they were then */
             if (seat->state == BRK_SEAT_EMPTY || seat->state == BRK_SEAT_GONE) {
                 brk_miss(s, seat,
                          seat->state == BRK_SEAT_EMPTY ? "never connected" : "left the game");

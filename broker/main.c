@@ -31,7 +31,8 @@ static void s_usage(FILE *f)
                "                     [--web-seats]  (human seats play in the browser)\n"
                "                     [--start-timeout SECONDS] [--log-level debug|info|warn]\n"
                "--out DIR with the record of a game that did not finish resumes it (sequential\n"
-               "timing): the game is rebuilt from DIR/events.jsonl, each recorded effect checked,\n"
+               "or simultaneous timing): the game is rebuilt from DIR/events.jsonl, each recorded "
+               "effect checked,\n"
                "the seats take their places back with the tokens of DIR/seats.json, and play\n"
                "goes on. The configuration must be the one the run started with. A finished\n"
                "run (DIR/summary.json) is refused.\n");

@@ -48,7 +48,8 @@ static void s_usage(FILE *f)
         "  --out DIR   the new run directory (default RUN_DIR-fork-rK, numbered if taken)\n"
         "  --quiet     no progress, only the result\n"
         "\n"
-        "Sequential games only. Exit status: as parley run; 2 for a fork that cannot be made.\n",
+        "Sequential and simultaneous games (not realtime). Exit status: as parley run; 2 for a\n"
+        "fork that cannot be made.\n",
         pl_policy_names());
 }
 
@@ -205,8 +206,9 @@ int cli_fork_main(int argc, char **argv)
     src = pl_config_load(path, err, sizeof err);
     cfg = src ? pl_config_dup(src) : NULL;
     if (!cfg) goto bad;
-    if (src->timing != PL_TIMING_SEQUENTIAL) {
-        snprintf(err, sizeof err, "%.900s: only sequential games can be forked", src_dir);
+    if (src->timing == PL_TIMING_REALTIME) {
+        snprintf(err, sizeof err,
+                 "%.900s: a realtime game cannot be forked (its turns follow the clock)", src_dir);
         goto bad;
     }
     if (round > src->game.rounds) {
@@ -239,7 +241,7 @@ int cli_fork_main(int argc, char **argv)
         snprintf(change, sizeof change, "seat %s", seats[i]);
         json_array_append_new(changes, json_string(change));
     }
-    if (cfg->timing != PL_TIMING_SEQUENTIAL) {
+    if (cfg->timing != src->timing) {
         snprintf(err, sizeof err, "timing.mode cannot change in a fork");
         goto bad;
     }

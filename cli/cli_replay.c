@@ -13,23 +13,25 @@
 
 static void s_usage(FILE *f)
 {
-    fprintf(f, "usage: parley replay RUN_DIR... [--quiet]\n"
-               "\n"
-               "Rebuilds each run's game from its events.jsonl: the world from the seed in\n"
-               "config.json, then every recorded decision (and every missed turn) applied\n"
-               "again through the engine, in the recorded order. Every event the engine and\n"
-               "the broker emit is compared with the next recorded line, apart from timing\n"
-               "fields (t_ms, rtt_us, think_s, calls) and connection events (seat_joined,\n"
-               "seat_lost, seat_left, run_resumed). For a finished game the summary is\n"
-               "recomputed and compared with summary.json. An unfinished run is checked as far\n"
-               "as it goes.\n"
-               "\n"
-               "Sequential games only (the other timing modes depend on the clock).\n"
-               "\n"
-               "  --quiet   print only differences\n"
-               "\n"
-               "Exit status: 0 every run agrees; 1 a run differs (the first differing event is\n"
-               "named as FILE:LINE); 2 bad usage or a run directory that cannot be read.\n");
+    fprintf(f,
+            "usage: parley replay RUN_DIR... [--quiet]\n"
+            "\n"
+            "Rebuilds each run's game from its events.jsonl: the world from the seed in\n"
+            "config.json, then every recorded decision (and every missed turn) applied\n"
+            "again through the engine, in the recorded order. Every event the engine and\n"
+            "the broker emit is compared with the next recorded line, apart from timing\n"
+            "fields (t_ms, rtt_us, think_s, calls) and connection events (seat_joined,\n"
+            "seat_lost, seat_left, run_resumed). For a finished game the summary is\n"
+            "recomputed and compared with summary.json. An unfinished run is checked as far\n"
+            "as it goes.\n"
+            "\n"
+            "Sequential and simultaneous games (a simultaneous round's decisions are applied in\n"
+            "their recorded arrival order); realtime games follow the clock and are refused.\n"
+            "\n"
+            "  --quiet   print only differences\n"
+            "\n"
+            "Exit status: 0 every run agrees; 1 a run differs (the first differing event is\n"
+            "named as FILE:LINE); 2 bad usage or a run directory that cannot be read.\n");
 }
 
 int cli_replay_main(int argc, char **argv)

@@ -52,7 +52,8 @@ static void s_usage(FILE *f)
                "  --quiet  no progress, only the result\n"
                "  --human  browser (default: human seats play at the printed address) or\n"
                "           terminal (this terminal plays the human seat)\n"
-               "A broker that dies during a sequential game is started again (up to 3 times) and\n"
+               "A broker that dies (sequential or simultaneous timing) is started again (up to 3\n"
+               "times) and "
                "resumes the game from the run directory; the agents reconnect.\n");
 }
 
@@ -361,8 +362,7 @@ int cli_run_main(int argc, char **argv)
         /* Killed, not ended: a new broker on the same endpoints resumes the
          * game from the run directory (broker/brk_resume.c); the agents,
          * still up, reconnect with their tokens. */
-        if (broker_status > 128 && !stopping && restarts < 3 &&
-            cfg->timing == PL_TIMING_SEQUENTIAL) {
+        if (broker_status > 128 && !stopping && restarts < 3 && cfg->timing != PL_TIMING_REALTIME) {
             char blog[PATH_MAX];
             snprintf(blog, sizeof blog, "%s/broker.%d.log", dir, ++restarts);
             fprintf(stderr, "%sparley run: the broker died (signal %d); resuming (see %s)\n",

@@ -237,6 +237,53 @@ static void test_kill_and_resume(void **state)
     assert_int_equal(s_lines(ref), total); /* nothing appended */
 }
 
+/* Simultaneous timing: a round's decisions apply in arrival order, which
+ * depends on the clock, so there is no one uninterrupted game to equal; the
+ * resumed game must finish, replay clean, and keep one run_start and its seq
+ * unrepeated. */
+static void test_kill_and_resume_simultaneous(void **state)
+{
+    (void)state;
+    const char *top = e2e_tmpdir("resume-sim");
+    const char *cfg =
+        e2e_write(top, "sim.yaml",
+                  "seed: 12\nsimulation: {rounds: 4}\n"
+                  "timing: {mode: simultaneous, turn_timeout: 60, heartbeat: 0.2}\n"
+                  "seats:\n  - {policy: perfect, count: 5}\n  - {policy: selfish, count: 5}\n");
+    srand(getenv("PARLEY_RESUME_SEED") ? (unsigned)atoi(getenv("PARLEY_RESUME_SEED")) + 100 : 101);
+    for (int t = 0; t < 2; t++) {
+        char dir[1200], out[8192];
+        snprintf(dir, sizeof dir, "%s/trial%d", top, t);
+        size_t kill_at = 10 + (size_t)rand() % 250;
+        print_message("simultaneous trial %d: kill after %zu lines\n", t, kill_at);
+        int restarts = s_play(dir, cfg, kill_at);
+        if (e2e_replay(dir, out, sizeof out) != 0) fail_msg("trial %d: replay: %s", t, out);
+        json_t *all = e2e_events(dir, NULL);
+        int run_start = 0, resumed = 0;
+        json_int_t last = 0;
+        size_t i;
+        json_t *ev;
+        json_array_foreach(all, i, ev)
+        {
+            const char *type = json_string_value(json_object_get(ev, "type"));
+            run_start += strcmp(type, "run_start") == 0;
+            resumed += strcmp(type, "run_resumed") == 0;
+            if (json_object_get(ev, "source")) continue;
+            json_int_t seq = json_integer_value(json_object_get(ev, "seq"));
+            if (seq <= last) fail_msg("trial %d: seq %lld repeated", t, (long long)seq);
+            last = seq;
+        }
+        json_decref(all);
+        assert_int_equal(run_start, 1);
+        assert_int_equal(resumed, restarts);
+        json_t *sum = e2e_json(dir, "summary.json");
+        assert_non_null(sum);
+        assert_string_equal(json_string_value(json_object_get(sum, "status")), "ok");
+        assert_int_equal(json_integer_value(json_object_get(sum, "rounds_played")), 4);
+        json_decref(sum);
+    }
+}
+
 /* A broker killed mid-write leaves half a line: the next one cuts it, says so,
  * and the game ends as it should. */
 static void test_torn_last_line(void **state)
@@ -373,6 +420,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill_and_resume),
+        cmocka_unit_test(test_kill_and_resume_simultaneous),
         cmocka_unit_test(test_torn_last_line),
         cmocka_unit_test(test_parley_run_restarts_its_broker),
     };
