@@ -9,6 +9,7 @@
 #include "agt_agent.h"
 
 #include "agt_policy.h"
+#include "pl_policy.h"
 #include "pl_log.h"
 #include "wire.h"
 
@@ -89,14 +90,14 @@ static int s_send(agt_agent_t *a, Parley__Envelope *e)
 
 static void s_send_hello(agt_agent_t *a)
 {
-    int p = env_policy_from_name(a->policy_name);
+    const pl_policy_t *p = pl_policy_find(a->policy_name);
     Parley__Hello h = PARLEY__HELLO__INIT;
     h.seat = a->seat_id;
     h.token = a->token;
     h.policy = a->policy_name;
     h.model = a->seat.model ? a->seat.model : (char *)"";
     h.client_version = S_VERSION;
-    h.reactive = p >= 0 && env_policy_reactive((env_policy_t)p);
+    h.reactive = p && p->reactive;
     h.human = strcmp(a->policy_name, "human") == 0;
     Parley__Envelope e = PARLEY__ENVELOPE__INIT;
     e.body_case = PARLEY__ENVELOPE__BODY_HELLO;

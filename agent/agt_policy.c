@@ -5,13 +5,16 @@
 
 #include "agt_scripted.h"
 #include "llm_policy.h"
+#include "pl_policy.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 const agt_policy_ops_t *agt_policy_find(const char *name)
 {
-    if (!name) return NULL;
+    /* The registry shared with the configuration loader decides what a seat
+     * may play; this table only says how. */
+    if (!pl_policy_find(name)) return NULL;
     const agt_policy_ops_t *const table[] = {&agt_perfect_ops, &agt_passive_ops, &agt_selfish_ops,
                                              &agt_helper_ops,  &agt_random_ops,  &agt_human_ops,
                                              &agt_llm_ops};

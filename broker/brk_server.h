@@ -24,11 +24,15 @@ typedef struct {
     double start_timeout;        /* seconds to wait for every seat; <= 0: 30 */
     const char *http_listen;     /* "127.0.0.1:0" for the web side (brk_http.h); NULL: none */
     bool web_seats;              /* the web side plays the seats whose policy is `human` */
+    bool verify_only;            /* parley replay: check run_dir's record, bind nothing */
 } brk_options_t;
 
 /* Builds the game from config (copied), opens the run directory (writes
  * config.json and seats.json), binds the sockets. Returns an owned server, or
- * NULL with a sentence in err. */
+ * NULL with a sentence in err. A run directory whose game did not finish is
+ * resumed: the game is rebuilt from events.jsonl (every recorded effect
+ * checked), and the seats take their places back with their tokens; a
+ * finished one is refused. */
 brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opts, char *err,
                              size_t errlen);
 void brk_server_destroy(brk_server_t **s);
@@ -47,6 +51,13 @@ const char *brk_server_token(const brk_server_t *s, int seat);
  * -1 on an environment failure. A finished game leaves summary.json, a stopped
  * one summary.partial.json (summary.json means "done" to parley sweep). */
 int brk_server_run(brk_server_t *s);
+/* parley replay: rebuilds the game of run_dir from its events.jsonl through
+ * the engine, checking every recorded effect and, for a finished game, the
+ * summary. Returns 0 when all agree (note says whether the game finished), 1
+ * with the first difference in err (FILE:LINE: which event), -1 when the
+ * directory cannot be read. */
+int brk_replay_check(const char *run_dir, char *err, size_t errlen, char *note, size_t notelen);
+
 /* Ends the game early (from another callback of the same loop). */
 void brk_server_stop(brk_server_t *s, const char *reason);
 

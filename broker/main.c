@@ -10,6 +10,9 @@
  * When the sockets are bound it prints one line on stdout,
  *   READY <agent endpoint> <event endpoint> <run directory> <web URL or ->
  * so that a parent (parley run, tests) can use ephemeral ports (tcp://127.0.0.1:*).
+ * A run directory (--out) whose game did not finish is resumed: the game is
+ * rebuilt from its events.jsonl and played on (broker/brk_resume.c); a finished
+ * one is refused.
  * Exit status: 0 the game finished, 1 it was stopped, 2 bad usage or setup. */
 #include "brk_server.h"
 #include "pl_log.h"
@@ -26,7 +29,13 @@ static void s_usage(FILE *f)
                "                     [--bind tcp://*:5555] [--pub tcp://*:5556 | --no-pub]\n"
                "                     [--http 127.0.0.1:0 | --no-http]  (port 0: any free port)\n"
                "                     [--web-seats]  (human seats play in the browser)\n"
-               "                     [--start-timeout SECONDS] [--log-level debug|info|warn]\n");
+               "                     [--start-timeout SECONDS] [--log-level debug|info|warn]\n"
+               "--out DIR with the record of a game that did not finish resumes it (sequential\n"
+               "or simultaneous timing): the game is rebuilt from DIR/events.jsonl, each recorded "
+               "effect checked,\n"
+               "the seats take their places back with the tokens of DIR/seats.json, and play\n"
+               "goes on. The configuration must be the one the run started with. A finished\n"
+               "run (DIR/summary.json) is refused.\n");
 }
 
 int main(int argc, char **argv)

@@ -15,5 +15,7 @@ typedef struct {
 
 int cli_run_main(int argc, char **argv);
 int cli_prompt_main(int argc, char **argv);
+int cli_replay_main(int argc, char **argv); /* cli_replay.c */
+int cli_fork_main(int argc, char **argv);   /* cli_fork.c */
 
 #endif

@@ -55,7 +55,10 @@ static void s_usage(FILE *f)
                "  --set    override one key, e.g. simulation.rounds=5 (repeatable)\n"
                "  --quiet  no progress, only the result\n"
                "  --human  browser (default: human seats play at the printed address) or\n"
-               "           terminal (this terminal plays the human seat)\n");
+               "           terminal (this terminal plays the human seat)\n"
+               "A broker that dies (sequential or simultaneous timing) is started again (up to 3\n"
+               "times) and "
+               "resumes the game from the run directory; the agents reconnect.\n");
 }
 
 static int s_mkdirs(const char *path)
@@ -341,6 +344,7 @@ int cli_run_main(int argc, char **argv)
 
     /* Wait for the broker, showing progress, forwarding a stop. */
     bool tty = isatty(STDERR_FILENO), stopping = false, shown = false;
+    int restarts = 0;
     int broker_status = -1;
     while (broker_status < 0) {
         if (s_stop_signal && !stopping) {
@@ -363,6 +367,32 @@ int cli_run_main(int argc, char **argv)
             }
         }
         broker_status = cli_wait(run.broker, 0);
+        /* Killed, not ended: a new broker on the same endpoints resumes the
+         * game from the run directory (broker/brk_resume.c); the agents,
+         * still up, reconnect with their tokens. */
+        if (broker_status > 128 && !stopping && restarts < 3 && cfg->timing != PL_TIMING_REALTIME) {
+            char blog[PATH_MAX];
+            snprintf(blog, sizeof blog, "%s/broker.%d.log", dir, ++restarts);
+            fprintf(stderr, "%sparley run: the broker died (signal %d); resuming (see %s)\n",
+                    shown && tty ? "\n" : "", broker_status - 128, blog);
+            char *rargv[] = {
+                "parley-broker", "--config", config_json, "--out",           dir,  "--bind",
+                router_ep,       "--pub",    pub_ep,      "--start-timeout", "20", NULL};
+            /* The port may be held a moment (an agent's socket retrying it):
+             * a few attempts, a second apart. */
+            for (int attempt = 0; attempt < 5 && broker_status >= 0; attempt++) {
+                if (ready_fd >= 0) close(ready_fd);
+                ready_fd = -1;
+                if (attempt) sleep(1);
+                run.broker = cli_spawn(bin, "parley-broker", rargv, &ready_fd, blog, NULL, false);
+                if (run.broker > 0 && cli_read_line(ready_fd, line, sizeof line, 20000) == 0)
+                    broker_status = -1;
+                else if (run.broker > 0)
+                    cli_wait(run.broker, 5000);
+            }
+            if (broker_status >= 0)
+                fprintf(stderr, "parley run: the broker did not resume (see %s)\n", blog);
+        }
     }
     run.broker = 0;
     if (shown && tty) fprintf(stderr, "\n");

@@ -16,6 +16,10 @@ static const cli_command_t s_commands[] = {
     {"prompt",
      "what one seat's model would read at a turn (parley prompt CONFIG --seat ID --round N)",
      cli_prompt_main},
+    {"replay", "check a run's record against the engine (parley replay RUN_DIR...)",
+     cli_replay_main},
+    {"fork", "play on from round K of a run with a change (parley fork RUN_DIR --round K)",
+     cli_fork_main},
 #ifdef PARLEY_HAVE_ANALYSIS
     {"sweep", "run conditions x seeds, resumable, then tables and a report (parley sweep FILE)",
      ana_sweep_main},

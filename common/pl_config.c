@@ -10,6 +10,7 @@
  * line of the key it names. Errors read "FILE:LINE: message".
  */
 #include "pl_config.h"
+#include "pl_policy.h"
 
 #include <errno.h>
 #include <math.h>
@@ -34,10 +35,6 @@
 #define S_HEARTBEAT          2.0
 #define S_SEAT_TEMPERATURE   (-1.0)
 #define S_SEAT_TIMEOUT       120.0
-
-static const char *const s_policies[] = {"perfect", "passive", "selfish", "helper",
-                                         "random",  "llm",     "human",   "scripted"};
-#define S_N_POLICIES (sizeof s_policies / sizeof s_policies[0])
 
 typedef struct {
     const char *name, *base_url, *api_key_env;
@@ -834,14 +831,17 @@ static int s_seat_check(s_ctx_t *x, const pl_seat_t *s, int i, int line)
 {
     char hint[96];
     if (!s->policy) return s_fail(x, line, "seats: agent_%d has no policy", i + 1);
-    bool known = false;
-    for (size_t k = 0; k < S_N_POLICIES; k++) known |= strcmp(s->policy, s_policies[k]) == 0;
-    if (!known)
-        return s_fail(x, line,
-                      "seats: agent_%d: unknown policy \"%s\"%s (one of perfect, passive, "
-                      "selfish, helper, random, llm, human, scripted)",
-                      i + 1, s->policy,
-                      s_hint(hint, sizeof hint, s_closest(s->policy, s_policies, S_N_POLICIES)));
+    /* One registry (pl_policy.h) with the agents: what no agent can play is
+     * refused here, not discovered seat by seat once the run has started. */
+    if (!pl_policy_find(s->policy)) {
+        const char *names[16];
+        size_t n_names = 0;
+        for (size_t k = 0; k < pl_policy_count() && n_names < 16; k++)
+            names[n_names++] = pl_policy_at(k)->name;
+        return s_fail(x, line, "seats: agent_%d: unknown policy \"%s\"%s (one of %s)", i + 1,
+                      s->policy, s_hint(hint, sizeof hint, s_closest(s->policy, names, n_names)),
+                      pl_policy_names());
+    }
     if (s->provider && !s_provider(s->provider)) {
         const char *names[S_N_PROVIDERS];
         for (size_t k = 0; k < S_N_PROVIDERS; k++) names[k] = s_providers[k].name;

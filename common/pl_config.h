@@ -27,7 +27,7 @@
  *   timing: {mode: sequential|simultaneous|realtime, turn_timeout, human_turn_timeout,
  *            duration, min_think, heartbeat}
  *   seats: a list of groups, assigned to agent_1.. in order:
- *     - {policy: perfect|passive|selfish|helper|random|llm|human|scripted, count: n,
+ *     - {policy: perfect|passive|selfish|helper|random|llm|human, count: n,
  *        provider, model, base_url, api_key_env, temperature, max_tokens,
  *        reasoning_effort, timeout, headers: {name: value}, prompt_layout, prompt,
  *        reply_format, json_mode (old spelling of reply_format: json_object), label}

@@ -183,6 +183,11 @@ int env_round_end(env_game_t *g);
 bool env_game_over(const env_game_t *g);
 /* Ends the game: emits the run_end event with the final board. Idempotent. */
 void env_game_finish(env_game_t *g);
+/* Replaces the rules of a game in progress (env_replay.c; parley fork applies
+ * a change from a round on). Keys that shape the world (seed, agents, pieces,
+ * tasks' sizes, agent types) must stay as they are. Returns ENV_OK, or
+ * ENV_ECONFIG with a sentence naming the key in err. */
+int env_game_reconfigure(env_game_t *g, const env_config_t *c, char *err, size_t errlen);
 
 /* --------------------------------------------------------------- actions -- */
 

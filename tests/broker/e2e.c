@@ -248,3 +248,39 @@ int e2e_free_port(void)
     if (fd >= 0) close(fd);
     return port;
 }
+
+int e2e_restart_port(void)
+{
+    /* Below the kernel's ephemeral range (32768-60999 by default): no outgoing
+     * connection takes it while the broker is down, and an agent retrying its
+     * connection cannot connect to itself (TCP self-connect, possible when a
+     * port in that range has no listener). */
+    static unsigned seed;
+    if (!seed) seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+    for (int tries = 0; tries < 200; tries++) {
+        int port = 20000 + (int)(rand_r(&seed) % 12000);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        if (fd >= 0) close(fd);
+        if (ok) return port;
+    }
+    return -1;
+}
+
+int e2e_replay(const char *dir, char *out, size_t outlen)
+{
+    char cmd[2600], sink[256];
+    if (!out) {
+        out = sink;
+        outlen = sizeof sink;
+    }
+    snprintf(cmd, sizeof cmd, "'%s/parley' replay '%s' 2>&1", s_bin(), dir);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, outlen - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}

@@ -41,6 +41,11 @@ json_t *e2e_events(const char *dir, const char *type);
  * these policies (one per seat, cycling): tasks and task revenue. 0 or -1. */
 int e2e_inprocess(const char *config, const char *const *policies, int n_policies, int *tasks,
                   long long *task_revenue);
+/* Runs `parley replay dir`: its exit status, its output in out (may be NULL). */
+int e2e_replay(const char *dir, char *out, size_t outlen);
+/* A free TCP port on 127.0.0.1 below the ephemeral range, for a broker that
+ * is killed and started again on the same port. */
+int e2e_restart_port(void);
 /* A free TCP port on 127.0.0.1 (bound, then released). */
 int e2e_free_port(void);
 

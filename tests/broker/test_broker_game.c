@@ -32,6 +32,22 @@ static int s_play(e2e_broker_t *b, const char *config, const char *dir, int n,
     return rc;
 }
 
+/* parley replay agrees with the record the broker wrote. */
+static void s_replays(const char *rundir)
+{
+    char out[4096];
+    if (e2e_replay(rundir, out, sizeof out) != 0) fail_msg("parley replay %s: %s", rundir, out);
+}
+
+/* Realtime games (turns follow the clock) are refused by parley replay, with a
+ * reason. */
+static void s_replay_refused(const char *rundir)
+{
+    char out[4096];
+    assert_int_equal(e2e_replay(rundir, out, sizeof out), 2);
+    if (!strstr(out, "realtime")) fail_msg("parley replay %s: %s", rundir, out);
+}
+
 static void test_sequential_mixed_matches_inprocess(void **state)
 {
     (void)state;
@@ -49,6 +65,7 @@ static void test_sequential_mixed_matches_inprocess(void **state)
     snprintf(rundir, sizeof rundir, "%s/run", dir);
     e2e_broker_t b;
     assert_int_equal(s_play(&b, cfg, rundir, 10, pol, 10), 0);
+    s_replays(rundir);
     json_t *sum = e2e_json(rundir, "summary.json");
     assert_non_null(sum);
     assert_string_equal(json_string_value(json_object_get(sum, "status")), "ok");
@@ -81,6 +98,7 @@ static void test_perfect_processes_reach_ceiling(void **state)
     snprintf(rundir, sizeof rundir, "%s/run", dir);
     e2e_broker_t b;
     assert_int_equal(s_play(&b, cfg, rundir, 10, pol, 1), 0);
+    s_replays(rundir);
     json_t *sum = e2e_json(rundir, "summary.json");
     assert_non_null(sum);
     json_t *ceiling = json_object_get(sum, "ceiling");
@@ -151,6 +169,7 @@ static void test_killed_agent_is_missed_then_rejoins(void **state)
     zmq_close(sub);
     zmq_ctx_term(ctx);
 
+    s_replays(rundir);
     json_t *sum = e2e_json(rundir, "summary.json");
     assert_non_null(sum);
     assert_string_equal(json_string_value(json_object_get(sum, "status")), "ok");
@@ -188,6 +207,10 @@ static void s_mode(const char *tag, const char *yaml, const char *timing)
     snprintf(rundir, sizeof rundir, "%s/run", dir);
     e2e_broker_t b;
     assert_int_equal(s_play(&b, cfg, rundir, 10, pol, 1), 0);
+    if (strcmp(timing, "realtime") != 0)
+        s_replays(rundir);
+    else
+        s_replay_refused(rundir);
     json_t *sum = e2e_json(rundir, "summary.json");
     assert_non_null(sum);
     assert_string_equal(json_string_value(json_object_get(sum, "timing")), timing);

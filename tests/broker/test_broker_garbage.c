@@ -207,6 +207,8 @@ static void test_garbage_gets_errors_and_game_goes_on(void **state)
     for (int i = 1; i < 10; i++) assert_int_equal(e2e_wait(pids[i], 20000), 0);
     zmq_close(sock);
     zmq_ctx_term(ctx);
+    char out[4096];
+    if (e2e_replay(rundir, out, sizeof out) != 0) fail_msg("parley replay: %s", out);
     json_t *sum = e2e_json(rundir, "summary.json");
     assert_non_null(sum);
     assert_string_equal(json_string_value(json_object_get(sum, "status")), "ok");

@@ -271,7 +271,7 @@ static const char s_every_key[] =
     "    json_mode: true\n"
     "    label: claude\n"
     "  - {policy: human}\n"
-    "  - {policy: scripted, label: script}\n"
+    "  - {policy: random, label: script}\n"
     "prices:\n"
     "  claude-x: {input: 3, output: 15, cached_input: 0.3}\n"
     "  gpt-4.1: {input: 2, output: 8}\n";
@@ -331,7 +331,7 @@ static void s_assert_every_key(const pl_config_t *c)
     }
     assert_string_equal(c->seats[2].policy, "human");
     assert_null(c->seats[2].model);
-    assert_string_equal(c->seats[3].policy, "scripted");
+    assert_string_equal(c->seats[3].policy, "random");
     assert_string_equal(c->seats[3].label, "script");
     assert_int_equal(c->n_prices, 2);
     const pl_price_t *p = pl_config_price(c, "claude-x");

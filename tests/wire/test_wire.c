@@ -3,6 +3,7 @@
  * broker took (same JSON) and drives the scripted policies to the same
  * decision; rules and decisions convert both ways. */
 #include "wire.h"
+#include "wire_text.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -264,6 +265,113 @@ static void test_decision_round_trip(void **state)
     env_decision_destroy(&d);
 }
 
+/* UTF-8 as RFC 3629 has it: what is well-formed, what is not. */
+static void test_utf8_rules(void **state)
+{
+    (void)state;
+    const char *good[] = {"",
+                          "plain",
+                          "caf\xc3\xa9",
+                          "\xe2\x82\xac",
+                          "\xf0\x9f\x98\x80",
+                          "\xed\x9f\xbf",
+                          "\xf4\x8f\xbf\xbf"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_true(wire_utf8_valid(good[i], strlen(good[i])));
+    const char *bad[] = {"\xff",
+                         "\xc3",
+                         "\xc0\xaf" /* overlong '/' */,
+                         "\xe0\x80\xaf" /* overlong */,
+                         "\xed\xa0\x80" /* surrogate */,
+                         "\xf4\x90\x80\x80" /* > U+10FFFF */,
+                         "\xf5\x80\x80\x80",
+                         "a\x80"
+                         "b" /* lone continuation */,
+                         "\xe2\x82" /* cut */};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_false(wire_utf8_valid(bad[i], strlen(bad[i])));
+    assert_false(wire_utf8_valid("a\0b", 3)); /* NUL ends a C string: refused */
+    /* Cutting keeps whole characters. */
+    assert_int_equal(wire_utf8_cut("\xe2\x82\xac\xe2\x82\xac", 4), 3);
+    assert_int_equal(wire_utf8_cut("abc", 10), 3);
+    char buf[16] = "ab\xe2\x82";
+    wire_utf8_trim(buf);
+    assert_string_equal(buf, "ab");
+    char mid[32] = "to 'a\xc3' here";
+    wire_utf8_scrub(mid);
+    assert_string_equal(mid, "to 'a' here");
+    char whole[16] = "ab\xe2\x82\xac";
+    wire_utf8_trim(whole);
+    assert_string_equal(whole, "ab\xe2\x82\xac");
+}
+
+/* A frame with bad text deep inside is repaired field by field, the paths
+ * named, everything else kept; a clean frame is untouched; garbage refused. */
+static void test_frame_repair(void **state)
+{
+    (void)state;
+    Parley__PieceValue pv = PARLEY__PIECE_VALUE__INIT;
+    pv.piece = "Q1 \xff";
+    pv.value = 42;
+    Parley__PieceValue *pvs[] = {&pv};
+    char *info[] = {"ok", "bad \xc3"};
+    Parley__Action act = PARLEY__ACTION__INIT;
+    act.kind = PARLEY__ACTION__KIND__SEND_INFORMATION;
+    act.to = "agent_2";
+    act.n_information = 2;
+    act.information = info;
+    act.n_values = 1;
+    act.values = pvs;
+    Parley__Action *acts[] = {&act};
+    Parley__Decision d = PARLEY__DECISION__INIT;
+    d.turn_id = 77;
+    d.n_actions = 1;
+    d.actions = acts;
+    d.private_thoughts = "fine";
+    Parley__Envelope e = PARLEY__ENVELOPE__INIT;
+    e.seq = 5;
+    e.body_case = PARLEY__ENVELOPE__BODY_DECISION;
+    e.decision = &d;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(wire_pack(&e, WIRE_MAX_AGENT_MSG, &buf, &len), WIRE_OK);
+    json_t *fixed = NULL;
+    int err = -1;
+    Parley__Envelope *back = wire_unpack_text(buf, len, WIRE_MAX_AGENT_MSG, &fixed, &err);
+    assert_non_null(back);
+    assert_int_equal(err, WIRE_OK);
+    assert_non_null(fixed);
+    assert_int_equal(json_array_size(fixed), 2);
+    assert_string_equal(json_string_value(json_array_get(fixed, 0)),
+                        "decision.actions[0].information[1]");
+    assert_string_equal(json_string_value(json_array_get(fixed, 1)),
+                        "decision.actions[0].values[0].piece");
+    const Parley__Action *a = back->decision->actions[0];
+    assert_int_equal(back->seq, 5);
+    assert_int_equal(back->decision->turn_id, 77);
+    assert_string_equal(a->information[0], "ok");
+    assert_string_equal(a->information[1], "bad \xef\xbf\xbd");
+    assert_string_equal(a->values[0]->piece, "Q1 \xef\xbf\xbd");
+    assert_int_equal(a->values[0]->value, 42);
+    assert_string_equal(back->decision->private_thoughts, "fine");
+    wire_free(&back);
+    json_decref(fixed);
+    free(buf);
+
+    /* Clean: no paths. Garbage: refused as malformed. */
+    info[1] = "good";
+    pv.piece = "Q1";
+    assert_int_equal(wire_pack(&e, WIRE_MAX_AGENT_MSG, &buf, &len), WIRE_OK);
+    back = wire_unpack_text(buf, len, WIRE_MAX_AGENT_MSG, &fixed, &err);
+    assert_non_null(back);
+    assert_null(fixed);
+    wire_free(&back);
+    back = wire_unpack_text(buf, len - 3, WIRE_MAX_AGENT_MSG, &fixed, &err);
+    assert_null(back);
+    assert_int_equal(err, WIRE_EMALFORMED);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -273,6 +381,8 @@ int main(void)
         cmocka_unit_test(test_observation_bounds_are_checked),
         cmocka_unit_test(test_rules_round_trip),
         cmocka_unit_test(test_decision_round_trip),
+        cmocka_unit_test(test_utf8_rules),
+        cmocka_unit_test(test_frame_repair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,213 @@
+/* brk_internal.h: what the files of the broker share (not installed, not for
+ * other folders). brk_server.h is the public face; the server object and its
+ * seats are defined here so that each part of the broker can be its own file:
+ *   brk_record.c: clocks, and the event record (events.jsonl, then PUB)
+ *   brk_send.c: messages to agents
+ *   brk_turns.c: turn scheduling per timing mode, the start of the game
+ *   brk_finish.c: the end of the game: summary.json and GameOver
+ *   brk_dispatch.c: the ROUTER socket, the dispatch table and its handlers, heartbeats, signals
+ *   brk_server.c: construction, tokens, the web side, the loop
+ */
+#ifndef PARLEY_BRK_INTERNAL_H
+#define PARLEY_BRK_INTERNAL_H
+
+#include "brk_http.h"
+#include "brk_rundir.h"
+#include "brk_server.h"
+#include "env.h"
+#include "wire.h"
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define BRK_TOKEN_BYTES 16
+#define BRK_RID_MAX     256
+#define BRK_HARD_MAX    (64u << 20) /* libzmq drops peers that send more than this */
+
+typedef enum {
+    BRK_SEAT_EMPTY = 0, /* never connected */
+    BRK_SEAT_ON,        /* connected and alive */
+    BRK_SEAT_LOST,      /* heartbeats stopped; may come back */
+    BRK_SEAT_GONE       /* said Bye */
+} brk_seat_state_t;
+
+extern const char *const brk_seat_state_names[4]; /* "empty", "on", "lost", "gone" */
+
+typedef enum { BRK_WAITING = 0, BRK_PLAYING, BRK_OVER } brk_phase_t;
+
+typedef struct {
+    brk_server_t *server;
+    int index;
+    char token[2 * BRK_TOKEN_BYTES + 1];
+    uint8_t rid[BRK_RID_MAX];
+    size_t rid_len;
+    brk_seat_state_t state;
+    bool ever_joined;
+    int64_t last_seen_ms; /* monotonic */
+    char policy[32];
+    char model[128];
+    bool reactive, human;
+
+    uint64_t turn_id; /* the open turn, 0 if none */
+    env_turn_kind_t turn_kind;
+    int64_t turn_deadline_ms; /* monotonic */
+    int64_t turn_sent_us;     /* monotonic: when the TurnRequest last left */
+    struct event *deadline_ev;
+    struct event *think_ev; /* realtime: next offer after min_think */
+    int turns, missed;
+} brk_seat_t;
+
+struct brk_server {
+    pl_config_t *cfg;
+    brk_options_t opts;
+    env_game_t *game;
+    brk_rundir_t *rundir;
+    struct event_base *base;
+    void *zctx, *router, *pub;
+    struct event *router_ev, *hb_ev, *start_ev, *slice_ev, *sigint_ev, *sigterm_ev;
+    char endpoint[256], pub_endpoint[256];
+    char game_id[17];
+
+    int n_seats;
+    brk_seat_t *seats;
+
+    brk_phase_t phase;
+    bool draining;
+    uint64_t seq, next_turn_id;
+    double turn_timeout, human_timeout, heartbeat, min_think;
+    bool round_open;
+
+    /* sequential: turns still to play in this round, with their kind */
+    int *queue;
+    env_turn_kind_t *queue_kind;
+    int q_head, q_len, q_cap;
+    /* simultaneous: turns of the round still open; arrival counter */
+    int open_turns, arrival;
+    /* realtime: slices done */
+    int slice;
+
+    /* per-round statistics for summary.json */
+    json_t *per_round;
+    json_t *pub_queue; /* [type, text] pairs waiting for brk_flush */
+    int round_tasks_base, round_msgs, total_msgs, total_missed;
+
+    brk_http_t *http;                     /* the web side, or NULL */
+    const char **seat_ids, **seat_tokens; /* for the web side */
+    bool *browser;
+
+    /* During env_apply: the decision's index of each action the environment
+     * sees (unknown kinds are not passed on), for the `action` lines. */
+    const size_t *action_index;
+    size_t action_index_n;
+    env_result_t *apply_results; /* ... and their results, filled as they are applied */
+    size_t apply_seen;           /* action lines seen so far in this env_apply */
+    int record_failures;         /* keys or events the record could not hold (out of memory) */
+
+    /* Replay of a recorded game (brk_resume.c): the record, the next line to
+     * match, and how it went. */
+    json_t *log;
+    size_t log_at;
+    bool replaying, replay_failed, replay_open;
+    size_t torn_bytes, good_bytes; /* a torn last line, and where the whole lines end */
+    char replay_err[1600];
+    json_t *summary_seen;     /* verify: the summary the replay computed */
+    bool resumed;             /* this broker took a game over from the record */
+    bool lingering;           /* over, waiting for lost seats to hear it */
+    int fork_round;           /* a fork (parley fork): its rules change at this round */
+    env_config_t fork_source; /* a fork: the source run's rules, until fork_round */
+
+    int result; /* brk_server_run's return */
+    char reason[32];
+};
+
+/* brk_record.c: clocks, and the event record (events.jsonl, then PUB) */
+json_t *brk_event(brk_server_t *s, const char *type);
+void brk_flush(brk_server_t *s);
+int64_t brk_mono_ms(void);
+int64_t brk_mono_us(void);
+void brk_on_game_event(void *ctx, json_t *ev);
+void brk_record(brk_server_t *s, json_t *ev);
+/* Sets key of obj to val (consumed), and appends val to arr: on failure the
+ * record is marked incomplete (the run's status becomes "failed", a log line
+ * names the key) instead of losing the key silently. Return 0 or -1. */
+int brk_set(brk_server_t *s, json_t *obj, const char *key, json_t *val);
+int brk_append(brk_server_t *s, json_t *arr, json_t *val);
+/* Adds every key of `more` (consumed) to obj, with the same accounting. */
+int brk_update(brk_server_t *s, json_t *obj, json_t *more);
+/* Notes that an event or a key of `what` could not be built. */
+void brk_record_failed(brk_server_t *s, const char *what);
+struct timeval brk_tv(double seconds);
+int64_t brk_wall_ms(void);
+
+/* brk_send.c: messages to agents */
+int brk_send(brk_server_t *s, brk_seat_t *seat, Parley__Envelope *e);
+void brk_send_error(brk_server_t *s, const uint8_t *rid, size_t rid_len, int code, uint64_t turn_id,
+                    uint64_t in_reply_to, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+void brk_send_notice(brk_server_t *s, brk_seat_t *seat, const char *what, const char *text,
+                     uint64_t turn_id);
+void brk_send_turn(brk_server_t *s, brk_seat_t *seat, bool resent);
+void brk_send_welcome(brk_server_t *s, brk_seat_t *seat, bool resumed);
+
+/* brk_turns.c: turn scheduling per timing mode, the start of the game */
+void brk_after_turn(brk_server_t *s, brk_seat_t *seat, env_turn_kind_t kind);
+void brk_close_turn(brk_seat_t *seat);
+/* Starts the deadline of seat's open turn (its full timeout from now). */
+void brk_arm_turn(brk_server_t *s, brk_seat_t *seat);
+void brk_miss(brk_server_t *s, brk_seat_t *seat, const char *why);
+void brk_on_seat_deadline(evutil_socket_t fd, short what, void *arg);
+void brk_on_seat_think(evutil_socket_t fd, short what, void *arg);
+void brk_on_slice(evutil_socket_t fd, short what, void *arg);
+void brk_on_start_timeout(evutil_socket_t fd, short what, void *arg);
+void brk_round_end(brk_server_t *s);
+void brk_rt_notify(brk_server_t *s, int agent, const env_action_t *acts, size_t n,
+                   const env_result_t *res);
+void brk_rt_offer(brk_server_t *s, brk_seat_t *seat);
+double brk_seat_timeout(const brk_server_t *s, const brk_seat_t *seat);
+void brk_start(brk_server_t *s);
+
+/* The decision as written, as the `input` of a decision line and the `action`
+ * of an action line (raw_kind: the wire's kind number, kept for unknown kinds). */
+json_t *brk_action_json(brk_server_t *s, const env_action_t *a, int raw_kind);
+/* Applies one decision of seat (turn already closed): unknown kinds are
+ * refused and recorded, the rest go to the environment; res[i] for acts[i].
+ * Scratch memory comes from a. */
+void brk_apply_decision(brk_server_t *s, brk_seat_t *seat, env_turn_kind_t kind,
+                        const env_action_t *acts, const int *raw_kinds, size_t n,
+                        const char *thoughts, env_result_t *res, wire_arena_t *a);
+
+/* brk_resume.c: resume and replay from events.jsonl */
+/* Reads run_dir's record: nothing (a new run), a game to resume (s->log set,
+ * the game id taken over), or an error in err (finished game, other config). */
+int brk_resume_load(brk_server_t *s, char *err, size_t errlen);
+/* Replays the record through the scheduler and goes live at its end. */
+int brk_resume_run(brk_server_t *s, char *err, size_t errlen);
+/* While replaying: ev (owned by the caller) is compared with the next recorded
+ * event instead of being written. False when the record has run out (the
+ * broker is live now: record ev). */
+bool brk_replay_take(brk_server_t *s, json_t *ev);
+/* While replaying: the recorded outcome of the turn just opened for seat is
+ * applied; 0 when the record ran out at this turn (it is live now). */
+int brk_replay_turn(brk_server_t *s, brk_seat_t *seat);
+/* Applies recorded seat events up to the next game event. */
+void brk_replay_sync(brk_server_t *s);
+/* Two events equal apart from timing fields (t_ms, rtt_us, think_s, calls). */
+bool brk_event_equal(const json_t *a, const json_t *b);
+
+/* brk_dispatch.c: whether seat idx gets reply turns: its client claims to be
+ * reactive and its configured policy is (a claim alone is not enough). */
+bool brk_seat_reactive(const brk_server_t *s, int idx, bool claimed);
+
+/* brk_finish.c: the end of the game: summary.json and GameOver */
+void brk_finish(brk_server_t *s, const char *reason);
+/* Seats that were playing and are not connected now (lost). */
+int brk_seats_away(const brk_server_t *s);
+
+/* brk_dispatch.c: the ROUTER socket, the dispatch table and its handlers, heartbeats, signals */
+void brk_on_heartbeat_timer(evutil_socket_t fd, short what, void *arg);
+void brk_on_router_readable(evutil_socket_t fd, short what, void *arg);
+void brk_on_signal(evutil_socket_t fd, short what, void *arg);
+
+#endif
