@@ -2,6 +2,7 @@
  * Hand-written SVG keeps the file self-contained: it opens offline, in any
  * browser, years later, and nothing is fetched. */
 #include "ana_report.h"
+#include "ana_tables.h"
 
 #include <errno.h>
 #include <math.h>
@@ -556,7 +557,7 @@ int ana_report_main(int argc, char **argv)
         goto fail;
     }
     if (ana_report_write(s, out, md, err, sizeof err)) goto fail;
-    if (csv && ana_study_write_csv(s, csv, err, sizeof err)) goto fail;
+    if (csv && ana_tables_write(s, csv, err, sizeof err)) goto fail;
     for (size_t i = 0; i < ana_study_n_runs(s); i++)
         if (!ana_study_run(s, i))
             fprintf(stderr, "warning: %s: %s\n", ana_study_run_id(s, i), ana_study_run_error(s, i));

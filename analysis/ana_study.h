@@ -92,8 +92,11 @@ const ana_cond_t *ana_study_cond(const ana_study_t *s, size_t i);
 size_t ana_study_n_decomps(const ana_study_t *s);
 const ana_decomp_t *ana_study_decomp(const ana_study_t *s, size_t i);
 
-/* Writes runs.csv, agents.csv, transfers.csv, rounds.csv, aggregates.csv and
- * decomposition.csv into dir. Returns 0, or -1 with err. */
-int ana_study_write_csv(const ana_study_t *s, const char *dir, char *err, size_t errlen);
+const char *ana_study_run_dir(const ana_study_t *s, size_t i);
+const json_t *ana_study_run_factors(const ana_study_t *s, size_t i);  /* borrowed */
+const ana_cond_t *ana_study_run_cond(const ana_study_t *s, size_t i); /* NULL: failed */
+/* The union of the runs' sweep factor keys, in first-seen order. */
+size_t ana_study_n_factor_keys(const ana_study_t *s);
+const char *ana_study_factor_key(const ana_study_t *s, size_t k);
 
 #endif
