@@ -15,6 +15,7 @@ typedef struct {
     json_t *factors; /* owned; object key -> string */
     ana_run_t *run;  /* NULL: failed */
     size_t cond;
+    bool in_means; /* counted in its condition's statistics */
 } s_entry_t;
 
 typedef struct {
@@ -27,6 +28,7 @@ struct ana_study {
     s_entry_t *e;
     size_t n, cap;
     double margin;
+    bool include_incomplete;
     ana_cond_t *conds;
     size_t **cond_runs; /* storage behind conds[i].runs */
     size_t n_conds;
@@ -51,7 +53,11 @@ static const char *const s_metric_names[ANA_M_COUNT] = {"pct_optimal",
                                                         "fulfil_rate",
                                                         "ttf_mean",
                                                         "requested_share",
-                                                        "needed_never_shared"};
+                                                        "needed_never_shared",
+                                                        "calls",
+                                                        "tokens_in",
+                                                        "tokens_out",
+                                                        "cost_usd"};
 
 const char *ana_metric_name(ana_metric_t m)
 {
@@ -89,6 +95,14 @@ static double s_metric(const ana_metrics_t *m, ana_metric_t k)
         return m->requested_share;
     case ANA_M_NEEDED_NEVER_SHARED:
         return m->needed_never_shared;
+    case ANA_M_CALLS:
+        return m->calls;
+    case ANA_M_TOKENS_IN:
+        return (double)m->tokens_in;
+    case ANA_M_TOKENS_OUT:
+        return (double)m->tokens_out;
+    case ANA_M_COST_USD:
+        return m->cost_usd;
     default:
         return NAN;
     }
@@ -141,6 +155,25 @@ void ana_study_destroy(ana_study_t **ps)
     s_clear_computed(s);
     free(s);
     *ps = NULL;
+}
+
+void ana_study_set_include_incomplete(ana_study_t *s, bool include)
+{
+    s->include_incomplete = include;
+}
+bool ana_study_includes_incomplete(const ana_study_t *s)
+{
+    return s->include_incomplete;
+}
+size_t ana_study_n_excluded(const ana_study_t *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++) k += s->e[i].run && !s->e[i].in_means;
+    return k;
+}
+bool ana_study_run_in_means(const ana_study_t *s, size_t i)
+{
+    return s->e[i].run && s->e[i].in_means;
 }
 
 void ana_study_set_margin(ana_study_t *s, double points)
@@ -403,8 +436,15 @@ int ana_study_compute(ana_study_t *s)
             if (!(s->cond_runs[c] = calloc(s->n, sizeof **s->cond_runs))) goto fail;
             x->runs = s->cond_runs[c];
         }
-        s->cond_runs[c][s->conds[c].n_runs++] = i;
         e->cond = c;
+        /* A stopped or partial run would pull its condition's mean down for a
+         * reason that has nothing to do with the agents: it is listed, not
+         * counted, unless asked for. */
+        e->in_means = s->include_incomplete || ana_run_metrics(e->run)->status == ANA_STATUS_OK;
+        if (e->in_means)
+            s->cond_runs[c][s->conds[c].n_runs++] = i;
+        else
+            s->conds[c].n_excluded++;
     }
     for (size_t c = 0; c < s->n_conds; c++) {
         ana_cond_t *x = &s->conds[c];

@@ -31,6 +31,10 @@ typedef enum {
     ANA_M_TTF_MEAN,
     ANA_M_REQUESTED_SHARE,
     ANA_M_NEEDED_NEVER_SHARED,
+    ANA_M_CALLS,
+    ANA_M_TOKENS_IN,
+    ANA_M_TOKENS_OUT,
+    ANA_M_COST_USD,
     ANA_M_COUNT
 } ana_metric_t;
 
@@ -39,8 +43,9 @@ const char *ana_metric_name(ana_metric_t m);
 typedef struct {
     char label[512]; /* "model | intervention | automation[ | extra]" */
     char model[256], intervention[256], automation[32], extra[256];
-    size_t n_runs;
-    const size_t *runs; /* indices of its loaded runs */
+    size_t n_runs;      /* runs counted in its statistics */
+    const size_t *runs; /* their indices */
+    size_t n_excluded;  /* its stopped or partial runs, left out of the statistics */
     ana_summary_t stat[ANA_M_COUNT];
 } ana_cond_t;
 
@@ -63,6 +68,13 @@ const char *ana_verdict_rule(void);
 
 ana_study_t *ana_study_new(void);
 void ana_study_destroy(ana_study_t **s);
+/* Whether stopped and partial runs count in the means (default: no; they are
+ * listed and counted as excluded). Call before ana_study_compute. */
+void ana_study_set_include_incomplete(ana_study_t *s, bool include);
+bool ana_study_includes_incomplete(const ana_study_t *s);
+/* Loaded runs left out of the statistics (after compute). */
+size_t ana_study_n_excluded(const ana_study_t *s);
+bool ana_study_run_in_means(const ana_study_t *s, size_t i);
 /* Verdict margin in percentage points of optimal (default 5). */
 void ana_study_set_margin(ana_study_t *s, double points);
 double ana_study_margin(const ana_study_t *s);

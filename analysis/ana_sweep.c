@@ -6,6 +6,7 @@
  * run directory that the next sweep will redo. */
 #include "ana_sweep.h"
 #include "ana_exec.h"
+#include "ana_fs.h"
 #include "ana_report.h"
 #include "ana_tables.h"
 #include "ana_study.h"
@@ -629,10 +630,8 @@ int ana_sweep_main(int argc, char **argv)
         goto done;
     }
     char logs[PATH_MAX], lock[PATH_MAX];
-    if ((mkdir(sw.spec.out, 0777) != 0 && errno != EEXIST) ||
-        s_join(logs, sizeof logs, sw.spec.out, "logs") ||
-        (mkdir(logs, 0777) != 0 && errno != EEXIST) ||
-        s_join(lock, sizeof lock, sw.spec.out, ".sweep.lock")) {
+    if (ana_mkdirs(sw.spec.out) != 0 || s_join(logs, sizeof logs, sw.spec.out, "logs") ||
+        ana_mkdirs(logs) != 0 || s_join(lock, sizeof lock, sw.spec.out, ".sweep.lock")) {
         snprintf(err, sizeof err, "%s: %s", sw.spec.out, strerror(errno));
         goto fail;
     }

@@ -12,7 +12,7 @@
  *   concurrency: 4              # runs at once (default: online CPUs)
  *   executor: process           # process: `parley run` per run; inprocess: built-in
  *                               # policies played here, no broker (fast, offline)
- *   out: out/study              # relative to the sweep file; --out wins
+ *   out: runs/study             # relative to the current directory; --out wins
  *   margin: 5                   # verdict margin, points of % of optimal
  *
  * Every run has its own directory out/run-NNNN; out/sweep.json lists them with

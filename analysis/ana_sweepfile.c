@@ -143,7 +143,10 @@ int ana_sweepfile_load(const char *file, const char *file_dir, ana_sweepfile_t *
             if (!(sw->base = s_resolve(file_dir, sv))) goto oom;
         } else if (!strcmp(key, "out")) {
             if (!sv) goto bad_scalar;
-            if (!sw->out && !(sw->out = s_resolve(file_dir, sv))) goto oom;
+            /* Relative to the current directory, like --out and like `parley
+             * report DIR` after it: results land where the user stands, never
+             * beside the examples. */
+            if (!sw->out && !(sw->out = strdup(sv))) goto oom;
         } else if (!strcmp(key, "executor")) {
             if (!sv || (strcmp(sv, "process") && strcmp(sv, "inprocess"))) {
                 snprintf(err, errlen, "%s:%zu: executor is process or inprocess", file, line);

@@ -34,12 +34,30 @@ static bool s_factor_is_column(const char *key)
     return strcmp(key, "seed") != 0 && strcmp(key, "automation") != 0;
 }
 
+/* The cells that tie a row to its run: status, in_means, condition,
+ * automation, seed (every per-run table carries them, so a row filtered out of
+ * one table is still identifiable). */
+static void s_run_cells(ana_csv_t *c, const ana_study_t *s, size_t i)
+{
+    const ana_run_t *r = ana_study_run(s, i);
+    const ana_cond_t *cond = ana_study_run_cond(s, i);
+    ana_csv_str(c, r ? ana_status_name(ana_run_metrics(r)->status) : "failed");
+    ana_csv_bool(c, ana_study_run_in_means(s, i));
+    ana_csv_str(c, cond ? cond->label : NULL);
+    ana_csv_str(c, r ? ana_run_automation(r) : NULL);
+    if (r)
+        ana_csv_int(c, (int64_t)ana_run_config(r)->game.seed);
+    else
+        ana_csv_str(c, NULL);
+}
+
 static int s_write_runs(const ana_study_t *s, const char *dir, char *err, size_t errlen)
 {
     ana_csv_t *c = s_open(dir, "runs.csv", err, errlen);
     if (!c) return -1;
-    static const char *const head[] = {"run_id", "dir",          "status",     "error", "condition",
-                                       "model",  "intervention", "automation", "seed"};
+    static const char *const head[] = {"run_id",  "dir",          "status",     "in_means",
+                                       "resumed", "forked",       "error",      "condition",
+                                       "model",   "intervention", "automation", "seed"};
     static const char *const tail[] = {"tasks",
                                        "task_revenue",
                                        "group_revenue",
@@ -67,6 +85,14 @@ static int s_write_runs(const ana_study_t *s, const char *dir, char *err, size_t
                                        "requested_share",
                                        "pieces_needed",
                                        "needed_never_shared",
+                                       "calls",
+                                       "failed_calls",
+                                       "retries",
+                                       "tokens_in",
+                                       "tokens_out",
+                                       "tokens_cached",
+                                       "tokens_reasoning",
+                                       "cost_usd",
                                        "rounds_played",
                                        "tasks_by_round",
                                        "complete",
@@ -85,7 +111,15 @@ static int s_write_runs(const ana_study_t *s, const char *dir, char *err, size_t
         const ana_metrics_t *m = r ? ana_run_metrics(r) : NULL;
         ana_csv_str(c, ana_study_run_id(s, i));
         ana_csv_str(c, ana_study_run_dir(s, i));
-        ana_csv_str(c, !r ? "failed" : m->complete ? "ok" : "incomplete");
+        ana_csv_str(c, !r ? "failed" : ana_status_name(m->status));
+        ana_csv_bool(c, ana_study_run_in_means(s, i));
+        if (m) {
+            ana_csv_bool(c, m->resumed);
+            ana_csv_bool(c, m->forked);
+        } else {
+            ana_csv_str(c, NULL);
+            ana_csv_str(c, NULL);
+        }
         ana_csv_str(c, ana_study_run_error(s, i));
         ana_csv_str(c, cond ? cond->label : NULL);
         ana_csv_str(c, r ? ana_run_model(r) : NULL);
@@ -135,6 +169,14 @@ static int s_write_runs(const ana_study_t *s, const char *dir, char *err, size_t
         ana_csv_num(c, m->requested_share);
         ana_csv_int(c, m->pieces_needed);
         ana_csv_int(c, m->needed_never_shared);
+        ana_csv_int(c, m->calls);
+        ana_csv_int(c, m->failed_calls);
+        ana_csv_int(c, m->retries);
+        ana_csv_int(c, m->tokens_in);
+        ana_csv_int(c, m->tokens_out);
+        ana_csv_int(c, m->tokens_cached);
+        ana_csv_int(c, m->tokens_reasoning);
+        ana_csv_num(c, m->cost_usd);
         ana_csv_int(c, m->rounds_played);
         char buf[4096];
         size_t k = 0;
@@ -156,7 +198,11 @@ static int s_write_agents(const ana_study_t *s, const char *dir, char *err, size
     ana_csv_t *c = s_open(dir, "agents.csv", err, errlen);
     if (!c) return -1;
     static const char *const head[] = {"run_id",
+                                       "status",
+                                       "in_means",
                                        "condition",
+                                       "automation",
+                                       "seed",
                                        "agent",
                                        "type",
                                        "seat",
@@ -170,7 +216,15 @@ static int s_write_agents(const ana_study_t *s, const char *dir, char *err, size
                                        "misreports_sent",
                                        "requests_made",
                                        "requests_received",
-                                       "requests_fulfilled"};
+                                       "requests_fulfilled",
+                                       "calls",
+                                       "failed_calls",
+                                       "retries",
+                                       "tokens_in",
+                                       "tokens_out",
+                                       "tokens_cached",
+                                       "tokens_reasoning",
+                                       "cost_usd"};
     for (size_t i = 0; i < sizeof head / sizeof *head; i++) ana_csv_str(c, head[i]);
     ana_csv_end(c);
     for (size_t i = 0; i < ana_study_n_runs(s); i++) {
@@ -179,7 +233,7 @@ static int s_write_agents(const ana_study_t *s, const char *dir, char *err, size
         const ana_agent_t *ag = ana_run_agents(r);
         for (int a = 0; a < ana_run_n_agents(r); a++) {
             ana_csv_str(c, ana_study_run_id(s, i));
-            ana_csv_str(c, ana_study_run_cond(s, i) ? ana_study_run_cond(s, i)->label : NULL);
+            s_run_cells(c, s, i);
             ana_csv_str(c, ag[a].id);
             ana_csv_str(c, ag[a].type);
             ana_csv_str(c, ag[a].seat);
@@ -194,6 +248,14 @@ static int s_write_agents(const ana_study_t *s, const char *dir, char *err, size
             ana_csv_int(c, ag[a].requests_made);
             ana_csv_int(c, ag[a].requests_received);
             ana_csv_int(c, ag[a].requests_fulfilled);
+            ana_csv_int(c, ag[a].calls);
+            ana_csv_int(c, ag[a].failed_calls);
+            ana_csv_int(c, ag[a].retries);
+            ana_csv_int(c, ag[a].tokens_in);
+            ana_csv_int(c, ag[a].tokens_out);
+            ana_csv_int(c, ag[a].tokens_cached);
+            ana_csv_int(c, ag[a].tokens_reasoning);
+            ana_csv_num(c, ag[a].cost_usd);
             ana_csv_end(c);
         }
     }
@@ -205,6 +267,11 @@ static int s_write_transfers(const ana_study_t *s, const char *dir, char *err, s
     ana_csv_t *c = s_open(dir, "transfers.csv", err, errlen);
     if (!c) return -1;
     static const char *const head[] = {"run_id",
+                                       "status",
+                                       "in_means",
+                                       "condition",
+                                       "automation",
+                                       "seed",
                                        "seq",
                                        "t_ms",
                                        "round",
@@ -227,6 +294,7 @@ static int s_write_transfers(const ana_study_t *s, const char *dir, char *err, s
         const ana_transfer_t *t = ana_run_transfers(r);
         for (size_t k = 0; k < ana_run_n_transfers(r); k++) {
             ana_csv_str(c, ana_study_run_id(s, i));
+            s_run_cells(c, s, i);
             ana_csv_int(c, (int64_t)t[k].seq);
             if (t[k].t_ms >= 0)
                 ana_csv_int(c, t[k].t_ms);
@@ -259,9 +327,9 @@ static int s_write_rounds(const ana_study_t *s, const char *dir, char *err, size
 {
     ana_csv_t *c = s_open(dir, "rounds.csv", err, errlen);
     if (!c) return -1;
-    static const char *const head[] = {"run_id",       "condition",    "round",
-                                       "tasks",        "messages",     "pieces_transferred",
-                                       "task_revenue", "group_revenue"};
+    static const char *const head[] = {
+        "run_id", "status", "in_means", "condition",          "automation",   "seed",
+        "round",  "tasks",  "messages", "pieces_transferred", "task_revenue", "group_revenue"};
     for (size_t i = 0; i < sizeof head / sizeof *head; i++) ana_csv_str(c, head[i]);
     ana_csv_end(c);
     for (size_t i = 0; i < ana_study_n_runs(s); i++) {
@@ -270,7 +338,7 @@ static int s_write_rounds(const ana_study_t *s, const char *dir, char *err, size
         const ana_round_t *rd = ana_run_rounds(r);
         for (int k = 0; k < ana_run_n_rounds(r); k++) {
             ana_csv_str(c, ana_study_run_id(s, i));
-            ana_csv_str(c, ana_study_run_cond(s, i) ? ana_study_run_cond(s, i)->label : NULL);
+            s_run_cells(c, s, i);
             ana_csv_int(c, rd[k].round);
             ana_csv_int(c, rd[k].tasks);
             ana_csv_int(c, rd[k].messages);
@@ -292,23 +360,41 @@ static void s_summary_cells(ana_csv_t *c, const ana_summary_t *x)
     ana_csv_num(c, x->ci_hi);
 }
 
+/* The seeds a condition's statistics are over, "1;2;3". */
+static void s_seeds(const ana_study_t *s, const ana_cond_t *x, char *out, size_t cap)
+{
+    size_t k = 0;
+    out[0] = '\0';
+    for (size_t j = 0; j < x->n_runs && k < cap; j++) {
+        const ana_run_t *r = ana_study_run(s, x->runs[j]);
+        int n = snprintf(out + k, cap - k, "%s%llu", j ? ";" : "",
+                         (unsigned long long)ana_run_config(r)->game.seed);
+        if (n < 0) break;
+        k += (size_t)n;
+    }
+}
+
 static int s_write_aggregates(const ana_study_t *s, const char *dir, char *err, size_t errlen)
 {
     ana_csv_t *c = s_open(dir, "aggregates.csv", err, errlen);
     if (!c) return -1;
     static const char *const head[] = {
-        "condition", "model", "intervention", "automation", "extra",  "metric",
-        "n",         "mean",  "sd",           "ci95_lo",    "ci95_hi"};
+        "condition", "model", "intervention", "automation", "extra",   "seeds",  "n_excluded",
+        "metric",    "n",     "mean",         "sd",         "ci95_lo", "ci95_hi"};
     for (size_t i = 0; i < sizeof head / sizeof *head; i++) ana_csv_str(c, head[i]);
     ana_csv_end(c);
     for (size_t k = 0; k < ana_study_n_conds(s); k++) {
         const ana_cond_t *x = ana_study_cond(s, k);
+        char seeds[1024];
+        s_seeds(s, x, seeds, sizeof seeds);
         for (int m = 0; m < ANA_M_COUNT; m++) {
             ana_csv_str(c, x->label);
             ana_csv_str(c, x->model);
             ana_csv_str(c, x->intervention);
             ana_csv_str(c, x->automation);
             ana_csv_str(c, x->extra);
+            ana_csv_str(c, seeds);
+            ana_csv_int(c, (int64_t)x->n_excluded);
             ana_csv_str(c, ana_metric_name((ana_metric_t)m));
             s_summary_cells(c, &x->stat[m]);
             ana_csv_end(c);

@@ -45,10 +45,13 @@ static int s_teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Runs the sweep from the test's directory: out: in a sweep file is relative to
+ * the current directory. */
 static pid_t s_spawn_sweep(const char *file)
 {
     pid_t pid = fork();
     if (pid == 0) {
+        if (chdir(s_dir) != 0) _exit(126);
         execl(ANA_TOOL, ANA_TOOL, "sweep", file, "--quiet", (char *)NULL);
         _exit(127);
     }

@@ -29,6 +29,8 @@
 /* Names and lines are cut to fixed buffers on purpose: a test tool. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
+#include "pl_meta.h"
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -606,7 +608,15 @@ int main(int argc, char **argv)
             f.key = argv[++i];
         else if (!strcmp(argv[i], "--delay") && i + 1 < argc)
             f.delay = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--close"))
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: parley-fake-llm [--port N] [--key KEY] [--delay S] [--step STEP]... "
+                   "[--script FILE] [--version]\n  a local model endpoint (OpenAI and Anthropic "
+                   "formats) for tests; steps: docs/LLM.md\n");
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            pl_meta_print_version(stdout, "parley-fake-llm");
+            return 0;
+        } else if (!strcmp(argv[i], "--close"))
             s_close_each = true;
         else if (!strcmp(argv[i], "--step") && i + 1 < argc)
             s_add_steps(&f, argv[++i]);
@@ -624,7 +634,7 @@ int main(int argc, char **argv)
             fclose(fp);
         } else {
             fprintf(stderr, "usage: parley-fake-llm [--port N] [--key KEY] [--delay S] "
-                            "[--step STEP]... [--script FILE]\n");
+                            "[--step STEP]... [--script FILE] [--version]\n");
             return 2;
         }
     }
