@@ -5,15 +5,19 @@
  * sweep (PR_SET_PDEATHSIG), so a killed sweep leaves no orphan writing into a
  * run directory that the next sweep will redo. */
 #include "ana_sweep.h"
+#include "ana_budget.h"
 #include "ana_exec.h"
 #include "ana_fs.h"
+#include "ana_lock.h"
 #include "ana_report.h"
 #include "ana_tables.h"
+#include "pl_meta.h"
 #include "ana_study.h"
 #include "ana_sweepfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -257,11 +261,22 @@ static char *s_parley_bin(void)
     return strdup(out);
 }
 
-/* In the child: dies with the sweep; redirects output into the run's log. */
-static void s_child_setup(pid_t parent, int lock_fd, const char *log, int deathsig)
+/* In the child: its own process group (the sweep stops a worker with all it
+ * started), dies with the sweep (PR_SET_PDEATHSIG, then a check that the sweep
+ * did not die before that took effect), output into the run's log. The lock
+ * fd stays open on purpose: the directory stays locked until the last worker
+ * of this sweep is gone, so a restarted sweep can never race a dying one. */
+static void s_child_setup(const s_sweep_t *sw, const s_run_t *r, pid_t parent, const char *log,
+                          int deathsig)
 {
-    if (lock_fd >= 0) close(lock_fd);
+    setpgid(0, 0);
     if (prctl(PR_SET_PDEATHSIG, deathsig) != 0 || getppid() != parent) _exit(125);
+    sigset_t none; /* the sweep blocks these; a worker takes them as usual */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* For meta.json: which sweep and run this is (pl_meta_json). */
+    setenv("PARLEY_SWEEP", sw->file, 1);
+    setenv("PARLEY_SWEEP_RUN", r->id, 1);
     int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd >= 0) {
         int in = open("/dev/null", O_RDONLY);
@@ -327,21 +342,27 @@ static pid_t s_start(s_sweep_t *sw, s_run_t *r, const char *parley_bin, char *er
     pid_t pid = fork();
     if (pid == 0) {
         if (inproc) {
-            s_child_setup(parent, sw->lock_fd, log, SIGKILL);
+            s_child_setup(sw, r, parent, log, SIGKILL);
             char e[1024];
-            if (ana_exec_inprocess(c, dir, e, sizeof e) != 0) {
+            bool seeded =
+                json_object_get(r->set, "seed") || json_object_get(sw->spec.fixed, "seed");
+            pl_seed_source_t src = seeded                                  ? PL_SEED_SWEEP
+                                   : pl_meta_file_sets_seed(sw->spec.base) ? PL_SEED_CONFIG
+                                                                           : PL_SEED_DEFAULT;
+            if (ana_exec_inprocess(c, dir, src, e, sizeof e) != 0) {
                 fprintf(stderr, "%s\n", e);
                 _exit(1);
             }
             _exit(0);
         }
         /* `parley run` gets SIGTERM so that it can stop its own broker and agents. */
-        s_child_setup(parent, sw->lock_fd, log, SIGTERM);
+        s_child_setup(sw, r, parent, log, SIGTERM);
         execv(parley_bin, argv);
         fprintf(stderr, "cannot run %s: %s\n", parley_bin, strerror(errno));
         _exit(127);
     }
     if (pid < 0) snprintf(err, errlen, "fork: %s", strerror(errno));
+    if (pid > 0) setpgid(pid, pid); /* also here: no window in which a stop misses it */
     for (size_t i = 0; i < o; i++) free(owned[i]);
     free(owned);
     free(argv);
@@ -425,10 +446,31 @@ static void s_progress(const s_sweep_t *sw, size_t done_now, size_t resumed, siz
     fflush(stderr);
 }
 
+/* Ctrl-C or SIGTERM: no new run starts, each running worker's group gets
+ * SIGTERM (parley run stops its broker, which records a partial run), and the
+ * sweep waits for them all before it writes its record. */
+static void s_stop_workers(s_sweep_t *sw)
+{
+    for (size_t i = 0; i < sw->n_runs; i++)
+        if (sw->runs[i].status == S_RUNNING && sw->runs[i].pid > 0) kill(-sw->runs[i].pid, SIGTERM);
+}
+
+/* Children ending and stop signals arrive through sigwaitinfo with all three
+ * blocked: a signal between "is anyone done?" and "wait" cannot be missed. */
 static int s_execute(s_sweep_t *sw)
 {
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, &old) != 0) return -1;
+    bool stopping = false;
     char *bin = s_parley_bin();
-    if (!bin) return -1;
+    if (!bin) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return -1;
+    }
     size_t resumed = 0, done_now = 0, failed = 0, running = 0, next = 0;
     for (size_t i = 0; i < sw->n_runs; i++) {
         char path[PATH_MAX];
@@ -443,7 +485,7 @@ static int s_execute(s_sweep_t *sw)
     s_write_sweep_json(sw);
     s_progress(sw, done_now, resumed, failed, running, t0, false);
     for (;;) {
-        while (running < (size_t)sw->spec.concurrency && next < sw->n_runs) {
+        while (!stopping && running < (size_t)sw->spec.concurrency && next < sw->n_runs) {
             s_run_t *r = &sw->runs[next++];
             if (r->status == S_DONE) continue;
             char err[1024] = "";
@@ -464,10 +506,16 @@ static int s_execute(s_sweep_t *sw)
         }
         if (!running) break;
         int st;
-        pid_t pid = waitpid(-1, &st, 0);
-        if (pid < 0) {
-            if (errno == EINTR) continue;
-            break;
+        pid_t pid = waitpid(-1, &st, WNOHANG);
+        if (pid < 0 && errno != EINTR) break;
+        if (pid <= 0) {
+            int sig = sigwaitinfo(&set, NULL);
+            if ((sig == SIGINT || sig == SIGTERM) && !stopping) {
+                stopping = true;
+                if (!sw->quiet) fprintf(stderr, "\nsweep: stopping (signal %d)...\n", sig);
+                s_stop_workers(sw);
+            }
+            continue;
         }
         for (size_t i = 0; i < sw->n_runs; i++) {
             s_run_t *r = &sw->runs[i];
@@ -485,7 +533,8 @@ static int s_execute(s_sweep_t *sw)
     }
     s_progress(sw, done_now, resumed, failed, running, t0, true);
     free(bin);
-    return failed ? 2 : 0;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return failed || stopping ? PL_EXIT_FAILED : PL_EXIT_OK;
 }
 
 /* ------------------------------------------------------------- command -- */
@@ -524,10 +573,31 @@ done:
     return rc;
 }
 
-static void s_usage(void)
+static void s_usage(FILE *f)
 {
-    fprintf(stderr, "usage: parley sweep FILE [--out DIR] [--concurrency N] "
-                    "[--executor process|inprocess] [--dry-run] [--quiet]\n");
+    fprintf(
+        f, "usage: parley sweep FILE [--out DIR] [--concurrency N] [--executor process|inprocess]\n"
+           "                    [--dry-run] [--quiet]\n"
+           "Runs every combination of the sweep file's factors (conditions x seeds), resumable,\n"
+           "then writes runs.csv, agents.csv, transfers.csv, rounds.csv, aggregates.csv,\n"
+           "decomposition.csv, report.html and report.md into the output directory.\n"
+           "  FILE           the sweep file: base, set, factors, concurrency, executor, out,\n"
+           "                 margin (docs/ANALYSIS.md); base: is relative to FILE\n"
+           "  --out DIR      the output directory (wins over out:; relative to the current\n"
+           "                 directory, like out:); created with its parents\n"
+           "  --concurrency  games at once (default: concurrency:, else the online CPUs)\n"
+           "  --executor     process: one `parley run` (broker + agent processes) per game;\n"
+           "                 inprocess: built-in agents played in a forked child, no broker\n"
+           "  --dry-run      print the plan (each run's configuration built and checked), the\n"
+           "                 API keys it needs and the estimate of tokens and cost; run nothing\n"
+           "  --quiet        no progress bar, only errors\n"
+           "Before the first run every API key the model seats name is checked (all missing\n"
+           "variables are named) and the estimate of calls, tokens and cost is printed.\n"
+           "A run whose directory holds summary.json is done and never redone; rerun to resume.\n"
+           "Ctrl-C stops the runs in progress (recorded as failed) and writes the tables.\n"
+           "Exit status: 0 every run done, 1 some run failed or the sweep was stopped (tables\n"
+           "written all the same), 2 bad usage, 3 the sweep file, a configuration or an API key\n"
+           "refused, 4 a system error (docs/CLI.md).\n");
 }
 
 static void s_sweep_free(s_sweep_t *sw)
@@ -547,44 +617,98 @@ static void s_sweep_free(s_sweep_t *sw)
     if (sw->lock_fd >= 0) close(sw->lock_fd);
 }
 
+/* Every API key the plan's model seats name, checked before the first run, and
+ * the estimate of what the sweep will spend. Returns 0, or PL_EXIT_CONFIG with
+ * the missing variables named in err. */
+static int s_check_budget(s_sweep_t *sw, FILE *out, char *err, size_t errlen)
+{
+    /* In-process runs call no model (an llm seat there fails on its own). */
+    if (strcmp(sw->spec.executor, "process") != 0) return 0;
+    ana_budget_t b = {0};
+    char missing[1024] = "";
+    int n_missing = 0;
+    for (size_t i = 0; i < sw->n_runs; i++) {
+        char e[1024] = "";
+        pl_config_t *c = s_run_config(sw, &sw->runs[i], e, sizeof e);
+        if (!c) continue; /* said per run */
+        ana_budget_add(&b, c);
+        n_missing = ana_budget_missing_keys(c, missing, sizeof missing);
+        pl_config_destroy(&c);
+    }
+    if (!sw->quiet || out == stdout) ana_budget_print(out, &b);
+    if (n_missing) {
+        snprintf(err, errlen,
+                 "the API key variable%s %s %s not set (model seats of this sweep need %s); "
+                 "export %s and start again",
+                 n_missing > 1 ? "s" : "", missing, n_missing > 1 ? "are" : "is",
+                 n_missing > 1 ? "them" : "it", n_missing > 1 ? "them" : "it");
+        return PL_EXIT_CONFIG;
+    }
+    return 0;
+}
+
 int ana_sweep_main(int argc, char **argv)
 {
     s_sweep_t sw = {.lock_fd = -1};
     bool dry = false;
-    int rc = 1;
+    int rc = PL_EXIT_CONFIG;
     const char *file = NULL;
     char err[2048] = "";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--out") && i + 1 < argc) {
+    static const struct option longopts[] = {{"out", required_argument, NULL, 'o'},
+                                             {"concurrency", required_argument, NULL, 'c'},
+                                             {"executor", required_argument, NULL, 'e'},
+                                             {"dry-run", no_argument, NULL, 'n'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "o:c:e:nqh", longopts, NULL)) != -1) {
+        char *end;
+        switch (opt) {
+        case 'o':
             free(sw.spec.out);
-            sw.spec.out = strdup(argv[++i]);
-        } else if (!strcmp(a, "--concurrency") && i + 1 < argc) {
-            sw.spec.concurrency = atoi(argv[++i]);
-            if (sw.spec.concurrency < 1) {
-                s_usage();
+            if (!(sw.spec.out = strdup(optarg))) goto oom;
+            break;
+        case 'c':
+            sw.spec.concurrency = (int)strtol(optarg, &end, 10);
+            if (*end || sw.spec.concurrency < 1 || sw.spec.concurrency > 4096) {
+                fprintf(stderr, "parley sweep: --concurrency takes 1 to 4096, not '%s'\n", optarg);
+                rc = PL_EXIT_USAGE;
                 goto done;
             }
-        } else if (!strcmp(a, "--executor") && i + 1 < argc) {
+            break;
+        case 'e':
+            if (strcmp(optarg, "process") && strcmp(optarg, "inprocess")) {
+                fprintf(stderr, "parley sweep: --executor takes process or inprocess, not '%s'\n",
+                        optarg);
+                rc = PL_EXIT_USAGE;
+                goto done;
+            }
             free(sw.spec.executor);
-            sw.spec.executor = strdup(argv[++i]);
-        } else if (!strcmp(a, "--dry-run"))
+            if (!(sw.spec.executor = strdup(optarg))) goto oom;
+            break;
+        case 'n':
             dry = true;
-        else if (!strcmp(a, "--quiet"))
+            break;
+        case 'q':
             sw.quiet = true;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            s_usage();
-            rc = 0;
+            break;
+        case 'h':
+            s_usage(stdout);
+            rc = PL_EXIT_OK;
             goto done;
-        } else if (a[0] != '-' && !file)
-            file = a;
-        else {
-            s_usage();
+        default:
+            s_usage(stderr);
+            rc = PL_EXIT_USAGE;
             goto done;
         }
     }
-    if (!file) {
-        s_usage();
+    if (optind < argc) file = argv[optind++];
+    if (!file || optind < argc) {
+        if (file) fprintf(stderr, "parley sweep: one FILE ('%s' is extra)\n", argv[optind]);
+        s_usage(stderr);
+        rc = PL_EXIT_USAGE;
         goto done;
     }
     sw.file = strdup(file);
@@ -596,10 +720,6 @@ int ana_sweep_main(int argc, char **argv)
     if (!sw.file || !sw.file_dir || !sw.spec.fixed || !sw.spec.factors) goto oom;
     if (ana_sweepfile_load(sw.file, sw.file_dir, &sw.spec, err, sizeof err)) goto fail;
     if (!sw.spec.executor && !(sw.spec.executor = strdup("process"))) goto oom;
-    if (strcmp(sw.spec.executor, "process") && strcmp(sw.spec.executor, "inprocess")) {
-        snprintf(err, sizeof err, "executor is process or inprocess, not '%s'", sw.spec.executor);
-        goto fail;
-    }
     if (!sw.spec.out) {
         snprintf(err, sizeof err, "%s: no out: directory (write one, or pass --out DIR)", file);
         goto fail;
@@ -616,44 +736,49 @@ int ana_sweep_main(int argc, char **argv)
     if (dry) {
         /* The plan, each run's configuration built and checked: a typo in a factor
          * shows here, before any run (or API call) starts. */
-        rc = 0;
+        rc = PL_EXIT_OK;
         for (size_t i = 0; i < sw.n_runs; i++) {
             char *t = json_dumps(sw.runs[i].set, JSON_COMPACT);
             char e[1024] = "";
             pl_config_t *c = s_run_config(&sw, &sw.runs[i], e, sizeof e);
             if (c && !strcmp(sw.spec.executor, "inprocess")) ana_exec_inprocess_ok(c, e, sizeof e);
             printf("%s %s%s%s\n", sw.runs[i].id, t ? t : "", e[0] ? "  ERROR: " : "", e);
-            if (e[0]) rc = 2;
+            if (e[0]) rc = PL_EXIT_CONFIG;
             pl_config_destroy(&c);
             free(t);
         }
+        int b = s_check_budget(&sw, stdout, err, sizeof err);
+        if (b) {
+            fprintf(stderr, "parley sweep: %s\n", err);
+            rc = b;
+        }
         goto done;
     }
+    if ((rc = s_check_budget(&sw, stderr, err, sizeof err)) != 0) goto fail;
     char logs[PATH_MAX], lock[PATH_MAX];
+    rc = PL_EXIT_SYSTEM;
     if (ana_mkdirs(sw.spec.out) != 0 || s_join(logs, sizeof logs, sw.spec.out, "logs") ||
         ana_mkdirs(logs) != 0 || s_join(lock, sizeof lock, sw.spec.out, ".sweep.lock")) {
         snprintf(err, sizeof err, "%s: %s", sw.spec.out, strerror(errno));
         goto fail;
     }
-    /* One sweep per directory at a time: two would redo each other's runs. */
-    sw.lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (sw.lock_fd < 0 || flock(sw.lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        snprintf(err, sizeof err, "%s: another sweep is running in this directory", sw.spec.out);
+    if ((rc = ana_lock_sweep(lock, sw.spec.out, sw.quiet, &sw.lock_fd, err, sizeof err)) != 0)
         goto fail;
-    }
+    rc = PL_EXIT_CONFIG;
     if (s_check_plan(&sw, err, sizeof err)) goto fail;
     int ex = s_execute(&sw);
     if (ex < 0) {
         snprintf(err, sizeof err, "cannot find the parley program (set PARLEY_BIN)");
+        rc = PL_EXIT_SYSTEM;
         goto fail;
     }
-    rc = s_tables(&sw) ? 1 : ex;
+    rc = s_tables(&sw) ? PL_EXIT_SYSTEM : ex;
     goto done;
 oom:
     snprintf(err, sizeof err, "out of memory");
+    rc = PL_EXIT_SYSTEM;
 fail:
     fprintf(stderr, "parley sweep: %s\n", err);
-    rc = 1;
 done:
     s_sweep_free(&sw);
     return rc;

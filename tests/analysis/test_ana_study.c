@@ -54,7 +54,7 @@ static int s_setup(void **state)
                 if (pl_config_set(c, set, err, sizeof err)) return -1;
                 snprintf(id, sizeof id, "run-%02d", ++k);
                 snprintf(dir, sizeof dir, "%s/%s", s_dir, id);
-                if (ana_exec_inprocess(c, dir, err, sizeof err)) {
+                if (ana_exec_inprocess(c, dir, PL_SEED_SWEEP, err, sizeof err)) {
                     fprintf(stderr, "%s\n", err);
                     return -1;
                 }

@@ -21,12 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#define N_SEEDS 10
+#define N_SEEDS 4
 #define N_RUNS  (3 * 3 * N_SEEDS)
 
 static char s_dir[] = "/tmp/ana_sweep_XXXXXX";
@@ -89,6 +91,38 @@ static size_t s_count_lines(const char *path)
     return n;
 }
 
+/* Waits (poll on a pidfd, bounded) for a process that is not our child to end.
+ * Returns 0 when it is gone, -1 if it still runs after timeout_ms. */
+static int s_wait_gone(pid_t pid, int timeout_ms)
+{
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd < 0) return errno == ESRCH ? 0 : -1;
+    struct pollfd p = {fd, POLLIN, 0};
+    int rc = poll(&p, 1, timeout_ms);
+    close(fd);
+    return rc == 1 ? 0 : -1;
+}
+
+static int s_setenv_saved(const char *name, const char *value, char **saved)
+{
+    const char *old = getenv(name);
+    *saved = old ? strdup(old) : NULL;
+    return value ? setenv(name, value, 1) : unsetenv(name);
+}
+
+static int s_restore_env(const char *name, char *saved)
+{
+    int rc = saved ? setenv(name, saved, 1) : unsetenv(name);
+    free(saved);
+    return rc;
+}
+
+/* The killed sweep, made deterministic: the stand-in `parley run` holds every
+ * run of seed N_SEEDS (it waits for a signal), so the sweep cannot finish
+ * before it is killed, and at the kill there are workers certainly running.
+ * They must die with the sweep, and the restarted sweep must neither refuse
+ * ("another sweep is running") nor run beside them: it waits for the lock the
+ * dying workers still hold, then finishes every run exactly once. */
 static void test_killed_sweep_resumes_every_run_once(void **state)
 {
     (void)state;
@@ -97,7 +131,7 @@ static void test_killed_sweep_resumes_every_run_once(void **state)
     snprintf(out, sizeof out, "%s/out", s_dir);
     FILE *f = fopen(file, "w");
     assert_non_null(f);
-    fprintf(f, "executor: inprocess\nconcurrency: 3\nout: out\nfactors:\n"
+    fprintf(f, "executor: process\nconcurrency: 3\nout: out\nfactors:\n"
                "  seats:\n    - [{policy: perfect, count: 10}]\n"
                "    - [{policy: selfish, count: 10}]\n    - [{policy: helper, count: 10}]\n"
                "  automation: [none, auto_fulfill, auto_request]\n  seed: [");
@@ -105,17 +139,33 @@ static void test_killed_sweep_resumes_every_run_once(void **state)
     fprintf(f, "]\n");
     assert_int_equal(fclose(f), 0);
 
-    /* Let some runs finish, then kill the sweep in the middle of the others. */
+    char *saved_bin, *saved_hold, hold[16];
+    snprintf(hold, sizeof hold, "%d", N_SEEDS);
+    assert_int_equal(s_setenv_saved("PARLEY_BIN", ANA_TOOL, &saved_bin), 0);
+    assert_int_equal(s_setenv_saved("ANA_TOOL_HOLD", hold, &saved_hold), 0);
     pid_t pid = s_spawn_sweep(file);
+    assert_int_equal(s_restore_env("ANA_TOOL_HOLD", saved_hold), 0);
     assert_true(pid > 0);
-    struct timespec nap = {0, 2 * 1000 * 1000};
-    while (s_count_done(out) < 10) nanosleep(&nap, NULL);
+    /* Wait (bounded) until runs have finished and a held worker is running. */
+    char held[512];
+    snprintf(held, sizeof held, "%s/run-%04d.pid", out, N_SEEDS);
+    struct timespec nap = {0, 5 * 1000 * 1000};
+    for (int i = 0; i < 12000 && (s_count_done(out) < N_SEEDS - 1 || access(held, F_OK) != 0); i++)
+        nanosleep(&nap, NULL);
+    assert_true(s_count_done(out) >= N_SEEDS - 1);
+    f = fopen(held, "r");
+    assert_non_null(f);
+    long worker = 0;
+    assert_int_equal(fscanf(f, "%ld", &worker), 1);
+    fclose(f);
+    assert_true(worker > 0);
     assert_int_equal(kill(pid, SIGKILL), 0);
     int st = s_wait(pid);
     assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
     int before = s_count_done(out);
-    assert_true(before >= 10);
-    assert_true(before < N_RUNS); /* killed mid-way, not after the end */
+    assert_true(before < N_RUNS); /* the held runs cannot have finished */
+    /* The worker dies with the sweep (PR_SET_PDEATHSIG), without being asked. */
+    assert_int_equal(s_wait_gone((pid_t)worker, 10000), 0);
 
     /* Remember the runs that were done: the restart must not redo them. */
     struct stat done_st[N_RUNS + 1];
@@ -126,8 +176,10 @@ static void test_killed_sweep_resumes_every_run_once(void **state)
         was_done[i] = stat(p, &done_st[i]) == 0;
     }
 
+    /* Restarted at once, while other held workers may still be dying. */
     pid = s_spawn_sweep(file);
     st = s_wait(pid);
+    assert_int_equal(s_restore_env("PARLEY_BIN", saved_bin), 0);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
     assert_int_equal(s_count_done(out), N_RUNS);
@@ -148,6 +200,7 @@ static void test_killed_sweep_resumes_every_run_once(void **state)
         ana_run_t *r = ana_run_load(p, NULL, NULL, err, sizeof err);
         assert_non_null(r);
         assert_true(ana_run_metrics(r)->complete);
+        assert_int_equal(ana_run_metrics(r)->status, ANA_STATUS_OK);
         assert_false(ana_run_metrics(r)->truncated);
         assert_int_equal(ana_run_metrics(r)->malformed_lines, 0);
         ana_run_destroy(&r);
@@ -158,7 +211,7 @@ static void test_killed_sweep_resumes_every_run_once(void **state)
     int dirs = 0;
     struct dirent *de;
     while ((de = readdir(d)))
-        if (!strncmp(de->d_name, "run-", 4)) dirs++;
+        if (!strncmp(de->d_name, "run-", 4) && !strstr(de->d_name, ".pid")) dirs++;
     closedir(d);
     assert_int_equal(dirs, N_RUNS);
 
@@ -186,7 +239,7 @@ static void test_failed_run_is_recorded_and_others_go_on(void **state)
     pid_t pid = s_spawn_sweep(file);
     int st = s_wait(pid);
     assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 2); /* some runs failed, tables written */
+    assert_int_equal(WEXITSTATUS(st), 1); /* some runs failed, tables written */
 
     char p[512];
     snprintf(p, sizeof p, "%s/sweep.json", out);
@@ -224,7 +277,7 @@ static void test_failed_run_is_recorded_and_others_go_on(void **state)
     assert_int_equal(fclose(f), 0);
     st = s_wait(s_spawn_sweep(file));
     assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 1);
+    assert_int_equal(WEXITSTATUS(st), 3); /* refused: another plan */
 }
 
 /* executor: process runs `parley run` per game; here PARLEY_BIN names a stand-in
@@ -243,15 +296,17 @@ static void test_process_executor(void **state)
                "    - [{policy: llm, model: m, count: 10}]\n"
                "  automation: [auto_fulfill]\n  seed: [1, 2]\n");
     assert_int_equal(fclose(f), 0);
-    const char *old = getenv("PARLEY_BIN");
-    char *saved = old ? strdup(old) : NULL;
-    assert_int_equal(setenv("PARLEY_BIN", ANA_TOOL, 1), 0);
+    /* The key is there (the sweep checks it first); the stand-in still fails
+     * the llm runs, as a run whose model cannot play would. */
+    char *saved, *saved_key;
+    assert_int_equal(s_setenv_saved("PARLEY_BIN", ANA_TOOL, &saved), 0);
+    assert_int_equal(s_setenv_saved("OPENAI_API_KEY", "sk-test", &saved_key), 0);
     pid_t pid = s_spawn_sweep(file);
     int st = s_wait(pid);
-    assert_int_equal(saved ? setenv("PARLEY_BIN", saved, 1) : unsetenv("PARLEY_BIN"), 0);
-    free(saved);
+    assert_int_equal(s_restore_env("OPENAI_API_KEY", saved_key), 0);
+    assert_int_equal(s_restore_env("PARLEY_BIN", saved), 0);
     assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 2);
+    assert_int_equal(WEXITSTATUS(st), 1);
 
     char p[512];
     snprintf(p, sizeof p, "%s/sweep.json", out);
@@ -287,12 +342,78 @@ static void test_process_executor(void **state)
     json_decref(root);
 }
 
+/* Runs `ana_tool sweep FILE [extra]` from the test directory with stdout and
+ * stderr into one buffer; returns the exit status. */
+static int s_sweep_capture(const char *file, const char *extra, char *buf, size_t cap)
+{
+    int p[2];
+    if (pipe(p) != 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        close(p[0]);
+        close(p[1]);
+        if (chdir(s_dir) != 0) _exit(126);
+        execl(ANA_TOOL, ANA_TOOL, "sweep", file, extra, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t n = 0;
+    ssize_t got;
+    while (n + 1 < cap && (got = read(p[0], buf + n, cap - 1 - n)) > 0) n += (size_t)got;
+    buf[n] = '\0';
+    close(p[0]);
+    int st = s_wait(pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Model seats without their keys: the sweep refuses before the first run,
+ * naming every missing variable, and --dry-run says the same after the plan
+ * and the estimate (2 runs x 10 model seats x 20 rounds = 400 calls). */
+static void test_keys_checked_and_cost_estimated(void **state)
+{
+    (void)state;
+    char file[300], out[300], buf[16384];
+    snprintf(file, sizeof file, "%s/keys.yaml", s_dir);
+    snprintf(out, sizeof out, "%s/keys-out", s_dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fprintf(f, "executor: process\nout: keys-out\n"
+               "set: {prices.ma.input: 1.0, prices.ma.output: 4.0}\n"
+               "factors:\n  seats:\n"
+               "    - [{policy: llm, count: 10, model: ma, api_key_env: PL_TEST_KEY_A}]\n"
+               "    - [{policy: llm, count: 5, model: mb, api_key_env: PL_TEST_KEY_B},\n"
+               "       {policy: perfect, count: 5}]\n");
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(unsetenv("PL_TEST_KEY_A"), 0);
+    assert_int_equal(unsetenv("PL_TEST_KEY_B"), 0);
+    int rc = s_sweep_capture(file, "--quiet", buf, sizeof buf);
+    if (rc != 3) fail_msg("exit %d, output:\n%s", rc, buf);
+    assert_non_null(strstr(buf, "PL_TEST_KEY_A"));
+    assert_non_null(strstr(buf, "PL_TEST_KEY_B"));
+    assert_int_not_equal(access(out, F_OK), 0); /* nothing started, nothing written */
+
+    rc = s_sweep_capture(file, "--dry-run", buf, sizeof buf);
+    if (rc != 3) fail_msg("exit %d, output:\n%s", rc, buf);
+    assert_non_null(strstr(buf, "run-0001"));
+    assert_non_null(strstr(buf, "run-0002"));
+    assert_non_null(strstr(buf, "300 model calls")); /* (10 + 5) seats x 20 rounds */
+    /* ma: 10 seats x (20 x 1556 + 791 x 20 x 19 / 2) tokens in at $1/M, 10 x 20 x 500
+     * out at $4/M = $2.21; mb has no price and is said to be left out. */
+    assert_non_null(strstr(buf, "about $2.21"));
+    assert_non_null(strstr(buf, "no price"));
+    assert_non_null(strstr(buf, "PL_TEST_KEY_B"));
+    assert_int_not_equal(access(out, F_OK), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_killed_sweep_resumes_every_run_once),
         cmocka_unit_test(test_failed_run_is_recorded_and_others_go_on),
         cmocka_unit_test(test_process_executor),
+        cmocka_unit_test(test_keys_checked_and_cost_estimated),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
