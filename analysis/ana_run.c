@@ -30,6 +30,7 @@ struct ana_run {
     char intervention[256];
     ana_metrics_t m;
     ana_agent_t m_use; /* the run's model use, summed like a seat's, copied into m */
+    json_t *meta;      /* meta.json, or NULL (runs from before it existed) */
 
     int n_agents, n_pieces;
     ana_agent_t *agents;
@@ -740,6 +741,8 @@ ana_run_t *ana_run_load_with(const char *dir, ana_diag_fn diag, void *ctx, ana_c
         goto fail;
     }
     s_status(r, dir);
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    r->meta = json_load_file(path, 0, NULL);
     s_finalise(r, ceiling, ceiling_ctx);
     return r;
 oom:
@@ -756,6 +759,7 @@ void ana_run_destroy(ana_run_t **pr)
 {
     if (!pr || !*pr) return;
     ana_run_t *r = *pr;
+    json_decref(r->meta);
     if (r->piece_names)
         for (int p = 0; p < r->n_pieces; p++) free(r->piece_names[p]);
     free(r->piece_names);
@@ -774,6 +778,11 @@ void ana_run_destroy(ana_run_t **pr)
     free(r->dir);
     free(r);
     *pr = NULL;
+}
+
+const json_t *ana_run_meta(const ana_run_t *r)
+{
+    return r->meta;
 }
 
 const char *ana_run_dir(const ana_run_t *r)

@@ -13,6 +13,8 @@
 
 #include "pl_config.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -122,6 +124,8 @@ ana_run_t *ana_run_load_with(const char *dir, ana_diag_fn diag, void *ctx, ana_c
 void ana_run_destroy(ana_run_t **r);
 
 const char *ana_run_dir(const ana_run_t *r);
+/* The run's meta.json (what produced it: pl_meta.h), borrowed; NULL if absent. */
+const json_t *ana_run_meta(const ana_run_t *r);
 const pl_config_t *ana_run_config(const ana_run_t *r);
 const ana_metrics_t *ana_run_metrics(const ana_run_t *r);
 /* Who played: the seats' labels (or model, or policy), distinct ones joined by '+'. */

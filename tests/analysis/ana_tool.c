@@ -46,10 +46,14 @@ static int s_run(int argc, char **argv)
     }
     const char *hold = getenv("ANA_TOOL_HOLD");
     if (hold && strtoull(hold, NULL, 10) == c->game.seed) {
-        char path[4096];
+        /* Written whole, then renamed: a reader never sees an empty file. */
+        char path[4096], tmp[4100];
         snprintf(path, sizeof path, "%s.pid", out);
-        FILE *f = fopen(path, "w");
-        if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0) goto done;
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        FILE *f = fopen(tmp, "w");
+        if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0 ||
+            rename(tmp, path) != 0)
+            goto done;
         for (;;) pause();
     }
     rc = ana_exec_inprocess(c, out, PL_SEED_SWEEP, err, sizeof err) ? 1 : 0;

@@ -49,9 +49,12 @@ static int s_teardown(void **state)
 
 /* Runs the sweep from the test's directory: out: in a sweep file is relative to
  * the current directory. */
+static pid_t s_sweep_pid; /* the sweep a test runs, killed by s_kill_sweep if left */
+
 static pid_t s_spawn_sweep(const char *file)
 {
     pid_t pid = fork();
+    s_sweep_pid = pid;
     if (pid == 0) {
         if (chdir(s_dir) != 0) _exit(126);
         execl(ANA_TOOL, ANA_TOOL, "sweep", file, "--quiet", (char *)NULL);
@@ -65,7 +68,20 @@ static int s_wait(pid_t pid)
     int st;
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR) return -1;
+    if (pid == s_sweep_pid) s_sweep_pid = 0;
     return st;
+}
+
+/* A test that failed half-way must not leave its sweep (and the workers it
+ * holds) running: they die with it. */
+static int s_kill_sweep(void **state)
+{
+    (void)state;
+    if (s_sweep_pid > 0) {
+        kill(s_sweep_pid, SIGKILL);
+        s_wait(s_sweep_pid);
+    }
+    return 0;
 }
 
 static int s_count_done(const char *out)
@@ -410,7 +426,7 @@ static void test_keys_checked_and_cost_estimated(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_killed_sweep_resumes_every_run_once),
+        cmocka_unit_test_teardown(test_killed_sweep_resumes_every_run_once, s_kill_sweep),
         cmocka_unit_test(test_failed_run_is_recorded_and_others_go_on),
         cmocka_unit_test(test_process_executor),
         cmocka_unit_test(test_keys_checked_and_cost_estimated),
