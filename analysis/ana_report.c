@@ -410,6 +410,40 @@ int ana_report_write(const ana_study_t *s, const char *html_path, const char *md
     return 0;
 }
 
+void ana_report_print_verdicts(FILE *f, const ana_study_t *s)
+{
+    int w = 5;
+    for (size_t i = 0; i < ana_study_n_decomps(s); i++) {
+        const ana_decomp_t *d = ana_study_decomp(s, i);
+        int n = (int)(strlen(d->model) + strlen(d->intervention) + 3);
+        if (n > w) w = n < 60 ? n : 60;
+    }
+    fprintf(f, "\n%-*s  %-14s %-14s %-14s %s\n", w, "agents", "baseline", "competence",
+            "cooperation", "verdict");
+    for (size_t i = 0; i < ana_study_n_decomps(s); i++) {
+        const ana_decomp_t *d = ana_study_decomp(s, i);
+        char name[600];
+        snprintf(name, sizeof name, "%s%s%s", d->model,
+                 strcmp(d->intervention, "paper") ? " · " : "",
+                 strcmp(d->intervention, "paper") ? d->intervention : "");
+        fprintf(f, "%-*.*s  ", w, w, name);
+        for (int a = 0; a < ANA_ARM_COUNT; a++) {
+            char cell[32];
+            if (d->arm[a].n)
+                snprintf(cell, sizeof cell, "%6.1f (n=%zu)", d->arm[a].mean, d->arm[a].n);
+            else
+                snprintf(cell, sizeof cell, "     - ");
+            fprintf(f, "%-14s ", cell);
+        }
+        fprintf(f, "%s\n", d->verdict);
+    }
+    fprintf(f,
+            "(%% of optimal, mean over seeds; verdict margin %g points; %zu run%s left out "
+            "of the means)\n",
+            ana_study_margin(s), ana_study_n_excluded(s) + ana_study_n_failed(s),
+            ana_study_n_excluded(s) + ana_study_n_failed(s) == 1 ? "" : "s");
+}
+
 /* -------------------------------------------------------------- command -- */
 
 static void s_on_diag(void *ctx, const char *msg)

@@ -565,7 +565,13 @@ static int s_tables(s_sweep_t *sw)
         s_join(md, sizeof md, sw->spec.out, "report.md"))
         goto done;
     if (ana_report_write(st, html, md, err, sizeof err)) goto done;
-    if (!sw->quiet) fprintf(stderr, "sweep: tables and report in %s\n", sw->spec.out);
+    /* The answer on the terminal, and where the rest is: the results go to
+     * stdout (they are what was asked for), progress and warnings to stderr. */
+    if (!sw->quiet) {
+        ana_report_print_verdicts(stdout, st);
+        printf("report: %s\ntables: %s/*.csv\n", html, sw->spec.out);
+        fflush(stdout);
+    }
     rc = 0;
 done:
     if (rc) fprintf(stderr, "sweep: cannot write the tables: %s\n", err[0] ? err : "out of memory");
