@@ -476,6 +476,7 @@ int ana_study_compute(ana_study_t *s)
                       : arm == ENV_AUTO_REQUEST ? ANA_ARM_COOPERATION
                                                 : ANA_ARM_BASELINE;
         y->arm[a] = x->stat[ANA_M_PCT_OPTIMAL];
+        y->n_excluded[a] = x->n_excluded;
     }
     for (size_t d = 0; d < s->n_decomps; d++) {
         ana_decomp_t *y = &s->decomps[d];

@@ -59,6 +59,7 @@ typedef enum {
 typedef struct {
     char model[256], intervention[256], extra[256];
     ana_summary_t arm[ANA_ARM_COUNT]; /* % of optimal; n = 0 when the arm is missing */
+    size_t n_excluded[ANA_ARM_COUNT]; /* each arm's stopped and partial runs, left out */
     const char *verdict;              /* "cooperation-limited", "competence-limited", "balanced",
                                        * "at ceiling", "incomplete" */
 } ana_decomp_t;

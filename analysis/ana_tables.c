@@ -403,9 +403,9 @@ static int s_write_aggregates(const ana_study_t *s, const char *dir, char *err, 
     if (s_close(&c, "aggregates.csv", err, errlen)) return -1;
 
     if (!(c = s_open(dir, "decomposition.csv", err, errlen))) return -1;
-    static const char *const dh[] = {"model",   "intervention", "extra", "arm",     "automation",
-                                     "n",       "mean",         "sd",    "ci95_lo", "ci95_hi",
-                                     "verdict", "margin"};
+    static const char *const dh[] = {
+        "model", "intervention", "extra",   "arm",     "automation", "n",         "mean",
+        "sd",    "ci95_lo",      "ci95_hi", "verdict", "margin",     "n_excluded"};
     static const char *const arms[] = {"baseline", "competence", "cooperation"};
     static const char *const autos[] = {"none", "auto_fulfill", "auto_request"};
     for (size_t i = 0; i < sizeof dh / sizeof *dh; i++) ana_csv_str(c, dh[i]);
@@ -421,6 +421,7 @@ static int s_write_aggregates(const ana_study_t *s, const char *dir, char *err, 
             s_summary_cells(c, &y->arm[a]);
             ana_csv_str(c, y->verdict);
             ana_csv_num(c, ana_study_margin(s));
+            ana_csv_int(c, (int64_t)y->n_excluded[a]);
             ana_csv_end(c);
         }
     }
