@@ -15,6 +15,8 @@
 
 #include "ana_run.h"
 
+#include <jansson.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
@@ -133,6 +135,25 @@ static int s_restore_env(const char *name, char *saved)
     return rc;
 }
 
+/* Fails the test naming every failed run of the sweep in out and its error. */
+static void s_fail_with_errors(const char *out, int status)
+{
+    char p[512], msg[8192] = "";
+    snprintf(p, sizeof p, "%s/sweep.json", out);
+    json_t *root = json_load_file(p, 0, NULL);
+    size_t i, k = 0;
+    json_t *r;
+    json_array_foreach(json_object_get(root, "runs"), i, r)
+    {
+        const char *e = json_string_value(json_object_get(r, "error"));
+        if (e && k < sizeof msg)
+            k += (size_t)snprintf(msg + k, sizeof msg - k, "\n  %s: %s",
+                                  json_string_value(json_object_get(r, "id")), e);
+    }
+    json_decref(root);
+    fail_msg("the restarted sweep exited %d%s", status, msg[0] ? msg : " (no run failed)");
+}
+
 /* The killed sweep, made deterministic: the stand-in `parley run` holds every
  * run of seed N_SEEDS (it waits for a signal), so the sweep cannot finish
  * before it is killed, and at the kill there are workers certainly running.
@@ -197,7 +218,7 @@ static void test_killed_sweep_resumes_every_run_once(void **state)
     st = s_wait(pid);
     assert_int_equal(s_restore_env("PARLEY_BIN", saved_bin), 0);
     assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 0);
+    if (WEXITSTATUS(st) != 0) s_fail_with_errors(out, WEXITSTATUS(st));
     assert_int_equal(s_count_done(out), N_RUNS);
 
     for (int i = 1; i <= N_RUNS; i++) {
