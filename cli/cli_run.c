@@ -50,8 +50,9 @@ static void s_usage(FILE *f)
                "  --out    the run directory (default runs/<timestamp>-<seed>)\n"
                "  --seed   the game's seed\n"
                "  --set    override one key, e.g. simulation.rounds=5 (repeatable)\n"
-               "  --quiet  no progress and no live-view address, only the result (and the\n"
-               "           page of a human seat, which someone must open)\n"
+               "  --quiet  no progress and no live-view address, only the result (a human\n"
+               "           seat's page and the live view are printed when a person plays in\n"
+               "           the browser: someone must open them)\n"
                "  --human  browser (default: human seats play at the printed address) or\n"
                "           terminal (this terminal plays the human seat)\n"
                "Without --seed the seed is the configuration's `seed:`, else the preset's fixed\n"
@@ -394,7 +395,13 @@ int cli_run_main(int argc, char **argv)
         }
     }
 
-    if (strcmp(web, "-") != 0 && !quiet) fprintf(stderr, "live view: %s/\n", web);
+    /* --quiet drops the address, unless a person plays in the browser: then it
+     * is part of what they need, like their seat's page. */
+    bool web_person = false;
+    for (int i = 0; i < run.n_agents; i++)
+        web_person = web_person || (web_humans && cfg->seats[i].policy &&
+                                    strcmp(cfg->seats[i].policy, "human") == 0);
+    if (strcmp(web, "-") != 0 && (!quiet || web_person)) fprintf(stderr, "live view: %s/\n", web);
 
     /* Wait for the broker, showing progress, forwarding a stop. */
     bool tty = isatty(STDERR_FILENO), stopping = false, shown = false;
