@@ -259,6 +259,81 @@ static void test_killed_sweep_resumes_every_run_once(void **state)
     assert_true(s_count_lines(p) > 0);
 }
 
+/* The pids of pid's children (/proc/PID/task/PID/children), up to max. */
+static int s_children(pid_t pid, pid_t *out, int max)
+{
+    char p[128], buf[4096];
+    snprintf(p, sizeof p, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    FILE *f = fopen(p, "r");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    int k = 0;
+    for (char *t = strtok(buf, " \n"); t && k < max; t = strtok(NULL, " \n"))
+        out[k++] = (pid_t)atoi(t);
+    return k;
+}
+
+/* The in-process executor (forked workers, no exec): two long games (random
+ * seats, 1500 rounds) are running when the sweep is SIGKILLed. Their workers
+ * die with it, before they could finish (no summary.json: a worker that
+ * outlived the sweep would have finished and written one), and the restarted
+ * sweep plays both exactly once. */
+static void test_killed_inprocess_sweep_takes_its_workers(void **state)
+{
+    (void)state;
+    char file[300], out[300];
+    snprintf(file, sizeof file, "%s/kill-inproc.yaml", s_dir);
+    snprintf(out, sizeof out, "%s/kill-inproc", s_dir);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fprintf(f, "executor: inprocess\nconcurrency: 2\nout: kill-inproc\n"
+               "set: {simulation.rounds: 1500, seats: \"[{policy: random, count: 10}]\"}\n"
+               "factors:\n  seed: [1, 2]\n");
+    assert_int_equal(fclose(f), 0);
+    pid_t pid = s_spawn_sweep(file), kids[4];
+    assert_true(pid > 0);
+    int n = 0;
+    struct timespec nap = {0, 2 * 1000 * 1000};
+    for (int i = 0; i < 10000 && (n = s_children(pid, kids, 4)) < 2; i++) nanosleep(&nap, NULL);
+    assert_int_equal(n, 2);
+    int fds[2];
+    for (int i = 0; i < 2; i++) {
+        fds[i] = (int)syscall(SYS_pidfd_open, kids[i], 0);
+        assert_true(fds[i] >= 0);
+    }
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    int st = s_wait(pid);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    for (int i = 0; i < 2; i++) {
+        struct pollfd p = {fds[i], POLLIN, 0};
+        assert_int_equal(poll(&p, 1, 10000), 1); /* gone (bounded wait) */
+        close(fds[i]);
+    }
+    assert_int_equal(s_count_done(out), 0); /* killed mid-game, not finished */
+
+    pid = s_spawn_sweep(file);
+    st = s_wait(pid);
+    assert_true(WIFEXITED(st));
+    if (WEXITSTATUS(st) != 0) s_fail_with_errors(out, WEXITSTATUS(st));
+    assert_int_equal(s_count_done(out), 2);
+    for (int i = 1; i <= 2; i++) {
+        char p[512], err[512] = "";
+        snprintf(p, sizeof p, "%s/run-%04d", out, i);
+        ana_run_t *r = ana_run_load(p, NULL, NULL, err, sizeof err);
+        assert_non_null(r);
+        assert_int_equal(ana_run_metrics(r)->status, ANA_STATUS_OK);
+        assert_int_equal(ana_run_metrics(r)->rounds_played, 1500);
+        assert_int_equal(ana_run_metrics(r)->malformed_lines, 0);
+        ana_run_destroy(&r);
+    }
+    /* The games' logs are large: gone before the next test. */
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", out);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_failed_run_is_recorded_and_others_go_on(void **state)
 {
     (void)state;
@@ -448,6 +523,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_killed_sweep_resumes_every_run_once, s_kill_sweep),
+        cmocka_unit_test_teardown(test_killed_inprocess_sweep_takes_its_workers, s_kill_sweep),
         cmocka_unit_test(test_failed_run_is_recorded_and_others_go_on),
         cmocka_unit_test(test_process_executor),
         cmocka_unit_test(test_keys_checked_and_cost_estimated),
