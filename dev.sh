@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # dev.sh: set up, build and run parley on a fresh Debian machine.
 #
-#   ./dev.sh run [CONFIG] [parley run options...]   a complete experiment
-#   ./dev.sh test                                   the whole test suite
+#   ./dev.sh run                                    the study in miniature: the causal
+#                                                   decomposition of the built-in agents
+#                                                   (examples/sweep-study.yaml), 27 games
+#   ./dev.sh run CONFIG [parley run options...]     one game (parley run)
+#   ./dev.sh test [ctest options...]                the whole test suite
 #   ./dev.sh build                                  just install and build
 #
 # Installs the Debian packages it needs when they are missing (apt-get, as root
 # or through sudo), configures with CMake into build/ and builds. With CI=true
 # warnings are errors. PARLEY_BUILD_DIR and PARLEY_CMAKE_ARGS change the build.
+# PARLEY_BIN=DIR makes `run` use the programs already built in DIR, without
+# building (how the README test plays the quick start in a fresh clone).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=${PARLEY_BUILD_DIR:-$here/build}
-packages=(build-essential cmake pkg-config libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
-          libevent-dev libcurl4-openssl-dev libjansson-dev libyaml-dev libcmocka-dev)
+packages=(build-essential cmake pkg-config git libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
+          libevent-dev libcurl4-openssl-dev libssl-dev libjansson-dev libyaml-dev libcmocka-dev
+          python3-zmq)  # python3-zmq: the example Python client's test (examples/clients/python)
 
 need_install() {
     local missing=()
@@ -70,8 +76,17 @@ shift || true
 case "$cmd" in
 build) build ;;
 run)
-    build
-    exec "$build/bin/parley" run "$@"
+    bin=$build/bin
+    if [ -n "${PARLEY_BIN:-}" ] && [ -x "$PARLEY_BIN/parley" ]; then
+        bin=$PARLEY_BIN
+    else
+        build
+    fi
+    if [ $# -eq 0 ]; then
+        # Results in runs/study under the current directory (resumable).
+        exec "$bin/parley" sweep "$here/examples/sweep-study.yaml"
+    fi
+    exec "$bin/parley" run "$@"
     ;;
 test)
     need_browser
@@ -80,7 +95,7 @@ test)
     exec ctest --output-on-failure -j"$(nproc)" "$@"
     ;;
 *)
-    echo "usage: ./dev.sh run [CONFIG] [options] | test | build" >&2
+    echo "usage: ./dev.sh run [CONFIG [options]] | test [ctest options] | build" >&2
     exit 2
     ;;
 esac

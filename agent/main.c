@@ -9,6 +9,7 @@
  * or bad usage. */
 #include "agt_agent.h"
 #include "pl_log.h"
+#include "pl_meta.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -18,18 +19,25 @@ static void s_usage(FILE *f)
 {
     fprintf(f, "usage: parley-agent --broker tcp://HOST:PORT --seat agent_N --token T\n"
                "                    --policy perfect|passive|selfish|helper|random|llm|human\n"
-               "                    [--config FILE] [--log-level debug|info|warn]\n");
+               "                    [--config FILE] [--log-level debug|info|warn] [--version]\n"
+               "  --token  the seat's secret (seats.json of the run directory); without it the\n"
+               "           token is read from the environment variable PARLEY_TOKEN, which keeps\n"
+               "           it out of `ps` (parley run passes it that way)\n");
 }
 
 int main(int argc, char **argv)
 {
     agt_options_t o = {0};
     const char *config_path = NULL;
-    static const struct option longopts[] = {
-        {"broker", required_argument, NULL, 'b'}, {"seat", required_argument, NULL, 's'},
-        {"token", required_argument, NULL, 't'},  {"policy", required_argument, NULL, 'p'},
-        {"config", required_argument, NULL, 'c'}, {"log-level", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"broker", required_argument, NULL, 'b'},
+                                             {"seat", required_argument, NULL, 's'},
+                                             {"token", required_argument, NULL, 't'},
+                                             {"policy", required_argument, NULL, 'p'},
+                                             {"config", required_argument, NULL, 'c'},
+                                             {"log-level", required_argument, NULL, 'l'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {NULL, 0, NULL, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, "b:s:t:p:c:l:h", longopts, NULL)) != -1) {
         switch (opt) {
@@ -56,6 +64,9 @@ int main(int argc, char **argv)
             break;
         case 'h':
             s_usage(stdout);
+            return 0;
+        case 'V':
+            pl_meta_print_version(stdout, "parley-agent");
             return 0;
         default:
             s_usage(stderr);

@@ -66,7 +66,15 @@ void ana_csv_int(ana_csv_t *c, int64_t v)
 void ana_csv_num(ana_csv_t *c, double v)
 {
     s_sep(c);
-    if (!isnan(v)) fprintf(c->f, "%.6g", v);
+    if (isnan(v)) return;
+    /* The shortest text that reads back as the same double: 0.1 stays 0.1,
+     * 2006666.6666666667 keeps every digit (never 2.00667e+06). */
+    char buf[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    fputs(buf, c->f);
 }
 
 void ana_csv_bool(ana_csv_t *c, int v)

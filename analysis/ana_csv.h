@@ -16,7 +16,7 @@ int ana_csv_close(ana_csv_t **c);
 
 void ana_csv_str(ana_csv_t *c, const char *s); /* NULL: empty cell */
 void ana_csv_int(ana_csv_t *c, int64_t v);
-void ana_csv_num(ana_csv_t *c, double v); /* NaN: empty cell; else %.6g */
+void ana_csv_num(ana_csv_t *c, double v); /* NaN: empty cell; else the shortest round trip */
 void ana_csv_bool(ana_csv_t *c, int v);   /* true / false */
 void ana_csv_end(ana_csv_t *c);           /* ends the row */
 

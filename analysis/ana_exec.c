@@ -57,7 +57,8 @@ static int s_path(char *out, size_t cap, const char *dir, const char *name)
     return n >= 0 && (size_t)n < cap ? 0 : -1;
 }
 
-int ana_exec_inprocess(const pl_config_t *c, const char *dir, char *err, size_t errlen)
+int ana_exec_inprocess(const pl_config_t *c, const char *dir, pl_seed_source_t seed_source,
+                       char *err, size_t errlen)
 {
     s_sink_t sink = {0};
     env_game_t *g = NULL;
@@ -79,6 +80,9 @@ int ana_exec_inprocess(const pl_config_t *c, const char *dir, char *err, size_t 
         snprintf(err, errlen, "%s: cannot write", path);
         goto fail;
     }
+    if (pl_meta_write(dir, c, seed_source, "parley sweep (inprocess)", 0, NULL, false, err,
+                      errlen) != 0)
+        goto fail;
     if (s_path(path, sizeof path, dir, "events.jsonl")) goto fail;
     sink.f = fopen(path, "w");
     sink.rounds = json_array();

@@ -7,6 +7,7 @@
 #define PARLEY_ANA_EXEC_H
 
 #include "pl_config.h"
+#include "pl_meta.h"
 
 #include <stddef.h>
 
@@ -14,7 +15,8 @@
  * helper, random); if not, err names the first seat that is not. */
 bool ana_exec_inprocess_ok(const pl_config_t *c, char *err, size_t errlen);
 /* Plays c into the directory `dir` (created if missing; files in it are
- * replaced). Returns 0, or -1 with err. */
-int ana_exec_inprocess(const pl_config_t *c, const char *dir, char *err, size_t errlen);
+ * replaced), with meta.json recording seed_source. Returns 0, or -1 with err. */
+int ana_exec_inprocess(const pl_config_t *c, const char *dir, pl_seed_source_t seed_source,
+                       char *err, size_t errlen);
 
 #endif

@@ -2,37 +2,18 @@
  * Hand-written SVG keeps the file self-contained: it opens offline, in any
  * browser, years later, and nothing is fetched. */
 #include "ana_report.h"
+#include "ana_chart.h"
+#include "ana_fs.h"
+#include "pl_meta.h"
+#include "ana_tables.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static const char *const s_palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-                                        "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
-#define S_NPAL (sizeof s_palette / sizeof s_palette[0])
-
-static void s_esc(FILE *f, const char *s)
-{
-    for (; s && *s; s++) switch (*s) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        default:
-            fputc(*s, f);
-        }
-}
 
 /* Markdown table cells: a pipe would end the cell. */
 static void s_md(FILE *f, const char *s)
@@ -51,260 +32,171 @@ static void s_num(FILE *f, double v, const char *fmt)
         fprintf(f, fmt, v);
 }
 
-/* ------------------------------------------------------------ the charts -- */
+/* ------------------------------------------------------------- documents -- */
 
-static void s_chart_pct(FILE *f, const ana_study_t *s)
+/* --------------------------------------------------------- provenance -- */
+
+typedef struct {
+    size_t ok, stopped, partial, failed;
+} s_counts_t;
+
+static s_counts_t s_count(const ana_study_t *s)
 {
-    size_t n = ana_study_n_conds(s);
-    double max = 120;
-    for (size_t i = 0; i < n; i++) {
-        const ana_summary_t *x = &ana_study_cond(s, i)->stat[ANA_M_PCT_OPTIMAL];
-        if (!isnan(x->ci_hi) && x->ci_hi > max) max = x->ci_hi;
-        if (!isnan(x->mean) && x->mean > max) max = x->mean;
+    s_counts_t c = {0};
+    for (size_t i = 0; i < ana_study_n_runs(s); i++) {
+        const ana_run_t *r = ana_study_run(s, i);
+        if (!r)
+            c.failed++;
+        else if (ana_run_metrics(r)->status == ANA_STATUS_OK)
+            c.ok++;
+        else if (ana_run_metrics(r)->status == ANA_STATUS_STOPPED)
+            c.stopped++;
+        else
+            c.partial++;
     }
-    max = ceil(max / 20) * 20;
-    int left = 330, w = 420, row = 26, top = 30, h = top + (int)n * row + 30;
-    fprintf(f,
-            "<figure data-chart=\"pct\"><figcaption>%% of optimal per condition (mean over "
-            "seeds, 95%% CI)</figcaption>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
-            "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">\n",
-            left + w + 40, h, left + w + 40, h);
-    for (int t = 0; t <= (int)max; t += 20) {
-        double x = left + t / max * w;
-        fprintf(f,
-                "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" class=\"grid\"/><text "
-                "x=\"%.1f\" y=\"%d\" class=\"tick\">%d</text>\n",
-                x, top - 5, x, h - 25, x, h - 10, t);
-    }
-    double x100 = left + 100 / max * w;
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" class=\"ref\"/>\n", x100,
-            top - 10, x100, h - 25);
-    for (size_t i = 0; i < n; i++) {
-        const ana_cond_t *c = ana_study_cond(s, i);
-        const ana_summary_t *x = &c->stat[ANA_M_PCT_OPTIMAL];
-        int y = top + (int)i * row;
-        double v = isnan(x->mean) ? 0 : x->mean;
-        double bw = v / max * w;
-        fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"label\">", left - 8, y + 15);
-        s_esc(f, c->label);
-        fprintf(f,
-                "</text>\n<rect class=\"bar\" x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
-                "fill=\"%s\"><title>",
-                left, y + 3, bw > 1 ? bw : 1, row - 8,
-                s_palette[env_automation_from_name(c->automation) % (int)S_NPAL]);
-        s_esc(f, c->label);
-        fprintf(f, ": %.1f%% (n=%zu)</title></rect>\n", v, x->n);
-        /* No whisker for an interval of zero width (every seed gave the same value). */
-        if (!isnan(x->ci_lo) && x->n > 1 && x->ci_hi > x->ci_lo) {
-            double a = left + (x->ci_lo < 0 ? 0 : x->ci_lo) / max * w,
-                   b = left + x->ci_hi / max * w;
-            int ym = y + row / 2 - 1;
-            fprintf(f,
-                    "<line class=\"ci\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
-                    "<line class=\"ci\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
-                    "<line class=\"ci\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n",
-                    a, ym, b, ym, a, ym - 5, a, ym + 5, b, ym - 5, b, ym + 5);
-        }
-        /* The value goes right of the bar or of its interval, whichever ends later. */
-        double vx = left + bw + 6;
-        if (!isnan(x->ci_hi) && x->n > 1 && left + x->ci_hi / max * w + 6 > vx)
-            vx = left + x->ci_hi / max * w + 6;
-        fprintf(f, "<text x=\"%.1f\" y=\"%d\" class=\"val\">%.1f</text>\n", vx, y + 15, v);
-    }
-    fputs("</svg></figure>\n", f);
+    return c;
 }
 
-static void s_chart_decomp(FILE *f, const ana_study_t *s)
+/* "parley 0.1.0, commit 0123456789ab (dirty)" of a run's meta.json. */
+static void s_producer(const json_t *meta, char *out, size_t cap)
 {
-    size_t n = ana_study_n_decomps(s);
-    double max = 120;
-    for (size_t i = 0; i < n; i++) {
-        const ana_decomp_t *d = ana_study_decomp(s, i);
-        for (int a = 0; a < ANA_ARM_COUNT; a++) {
-            if (d->arm[a].n && d->arm[a].mean > max) max = d->arm[a].mean;
-            if (d->arm[a].n > 1 && d->arm[a].ci_hi > max) max = d->arm[a].ci_hi;
-        }
+    if (!meta) {
+        snprintf(out, cap, "unknown (no meta.json)");
+        return;
     }
-    max = ceil(max / 20) * 20;
-    int L = 60, T = 20, W = 360, H = 360;
-    fprintf(f,
-            "<figure data-chart=\"decomp\"><figcaption>Competence (auto_fulfill) vs cooperation "
-            "(auto_request), %% of optimal, per model and intervention</figcaption>\n"
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 "
-            "%d %d\" role=\"img\">\n",
-            L + W + 300, T + H + 50, L + W + 300, T + H + 50);
-    for (int t = 0; t <= (int)max; t += 20) {
-        double x = L + t / max * W, y = T + H - t / max * H;
-        fprintf(f,
-                "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>"
-                "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>"
-                "<text class=\"tick\" x=\"%.1f\" y=\"%d\">%d</text>"
-                "<text class=\"label\" x=\"%d\" y=\"%.1f\">%d</text>\n",
-                x, T, x, T + H, L, y, L + W, y, x, T + H + 16, t, L - 6, y + 4, t);
-    }
-    fprintf(f,
-            "<line class=\"ref\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
-            "<text class=\"tick\" x=\"%d\" y=\"%d\">competence (auto_fulfill)</text>"
-            "<text class=\"tick\" transform=\"translate(14 %d) rotate(-90)\">cooperation "
-            "(auto_request)</text>\n",
-            L, T + H, L + W, T, L + W / 2, T + H + 38, T + H / 2);
-    int k = 0;
-    for (size_t i = 0; i < n; i++) {
-        const ana_decomp_t *d = ana_study_decomp(s, i);
-        const ana_summary_t *cx = &d->arm[ANA_ARM_COMPETENCE], *cy = &d->arm[ANA_ARM_COOPERATION];
-        if (!cx->n || !cy->n) continue;
-        double x = L + cx->mean / max * W, y = T + H - cy->mean / max * H;
-        const char *col = s_palette[k % (int)S_NPAL];
-        if (cx->n > 1 && cx->ci_hi > cx->ci_lo)
-            fprintf(f, "<line class=\"ci\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
-                    L + cx->ci_lo / max * W, y, L + cx->ci_hi / max * W, y);
-        if (cy->n > 1 && cy->ci_hi > cy->ci_lo)
-            fprintf(f, "<line class=\"ci\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x,
-                    T + H - cy->ci_lo / max * H, x, T + H - cy->ci_hi / max * H);
-        fprintf(f, "<circle class=\"pt\" cx=\"%.1f\" cy=\"%.1f\" r=\"7\" fill=\"%s\"><title>", x, y,
-                col);
-        s_esc(f, d->model);
-        fprintf(f, " (%s): competence %.1f, cooperation %.1f: %s</title></circle>\n",
-                d->intervention, cx->mean, cy->mean, d->verdict);
-        fprintf(f,
-                "<circle cx=\"%d\" cy=\"%d\" r=\"6\" fill=\"%s\"/><text class=\"legend\" x=\"%d\" "
-                "y=\"%d\">",
-                L + W + 30, T + 10 + k * 22, col, L + W + 42, T + 14 + k * 22);
-        s_esc(f, d->model);
-        fputs(" · ", f);
-        s_esc(f, d->intervention);
-        fputs(": ", f);
-        s_esc(f, d->verdict);
-        fputs("</text>\n", f);
-        k++;
-    }
-    if (!k)
-        fprintf(f, "<text class=\"tick\" x=\"%d\" y=\"%d\">no model has both arms yet</text>\n",
-                L + W / 2, T + H / 2);
-    fputs("</svg></figure>\n", f);
+    const char *v = json_string_value(json_object_get(meta, "parley_version"));
+    const char *c = json_string_value(json_object_get(meta, "git_commit"));
+    snprintf(out, cap, "parley %s, commit %.12s%s, %s", v ? v : "?", c ? c : "?",
+             json_is_true(json_object_get(meta, "git_dirty")) ? " (dirty)" : "",
+             json_string_value(json_object_get(meta, "build_type"))
+                 ? json_string_value(json_object_get(meta, "build_type"))
+                 : "?");
 }
 
-static void s_chart_rounds(FILE *f, const ana_study_t *s)
+/* What produced the report and its runs, what was played, and which runs the
+ * statistics count: written at the top of both documents (md: markdown). */
+static void s_provenance(FILE *f, const ana_study_t *s, bool md)
 {
-    size_t nc = ana_study_n_conds(s);
-    int R = 0;
-    double max = 1;
+    char when[40] = "?";
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm)) strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+    const char *p = md ? "" : "<p>", *q = md ? "\n\n" : "</p>\n";
+    fprintf(f, "%sWritten %s by parley %s (commit %.12s%s, %s) on the runs below.%s", p, when,
+            pl_meta_version(), pl_meta_commit(), pl_meta_dirty() ? ", dirty" : "",
+            pl_meta_build_type(), q);
+    /* The programs that played the runs: distinct producers, with counts. */
+    char seen[8][256];
+    size_t counts[8] = {0}, n_seen = 0, hashes = 0;
+    char hash_seen[64][65];
+    const ana_run_t *first = NULL;
     for (size_t i = 0; i < ana_study_n_runs(s); i++) {
         const ana_run_t *r = ana_study_run(s, i);
         if (!r) continue;
-        if (ana_run_n_rounds(r) > R) R = ana_run_n_rounds(r);
-        const ana_round_t *rd = ana_run_rounds(r);
-        for (int k = 0; k < ana_run_n_rounds(r); k++)
-            if ((double)rd[k].group_revenue > max) max = (double)rd[k].group_revenue;
+        if (!first) first = r;
+        char who[256];
+        s_producer(ana_run_meta(r), who, sizeof who);
+        size_t k = 0;
+        while (k < n_seen && strcmp(seen[k], who)) k++;
+        if (k == n_seen && n_seen < 8) snprintf(seen[n_seen++], sizeof seen[0], "%s", who);
+        if (k < 8) counts[k]++;
+        const char *h = json_string_value(json_object_get(ana_run_meta(r), "config_sha256"));
+        size_t j = 0;
+        while (h && j < hashes && strcmp(hash_seen[j], h)) j++;
+        if (h && j == hashes && hashes < 64) snprintf(hash_seen[hashes++], 65, "%s", h);
     }
-    int L = 80, T = 20, W = 520, H = 300;
-    fprintf(f,
-            "<figure data-chart=\"rounds\"><figcaption>Group revenue by round (cumulative, mean "
-            "over seeds, USD)</figcaption>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
-            "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\">\n",
-            L + W + 340, T + H + 50 + (int)(nc > 14 ? (nc - 14) * 20 : 0), L + W + 340,
-            T + H + 50 + (int)(nc > 14 ? (nc - 14) * 20 : 0));
-    for (int t = 0; t <= 4; t++) {
-        double y = T + H - t / 4.0 * H;
+    fprintf(f, "%sRuns played by: ", p);
+    for (size_t k = 0; k < n_seen; k++) {
+        fputs(k ? "; " : "", f);
+        if (md)
+            s_md(f, seen[k]);
+        else
+            ana_html_esc(f, seen[k]);
+        fprintf(f, " (%zu run%s)", counts[k], counts[k] == 1 ? "" : "s");
+    }
+    if (!n_seen) fputs("none could be read", f);
+    fputs(".", f);
+    if (hashes)
+        fprintf(f, " %zu%s distinct configuration%s (config_sha256).", hashes,
+                hashes == 64 ? "+" : "", hashes == 1 ? "" : "s");
+    fputs(q, f);
+    if (first) {
+        const pl_config_t *c = ana_run_config(first);
         fprintf(f,
-                "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/><text "
-                "class=\"label\" x=\"%d\" y=\"%.1f\">%.0fk</text>\n",
-                L, y, L + W, y, L - 6, y + 4, max * t / 4 / 1000);
-    }
-    for (int k = 1; k <= R; k++)
-        if (R <= 10 || k % 5 == 0 || k == 1)
-            fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%d\">%d</text>",
-                    L + (R > 1 ? (k - 1) / (double)(R - 1) * W : W / 2.0), T + H + 16, k);
-    fprintf(f, "<text class=\"tick\" x=\"%d\" y=\"%d\">round</text>\n", L + W / 2, T + H + 38);
-    double *sum = calloc((size_t)R + 1, sizeof *sum);
-    int *cnt = calloc((size_t)R + 1, sizeof *cnt);
-    for (size_t c = 0; c < nc && sum && cnt; c++) {
-        const ana_cond_t *x = ana_study_cond(s, c);
-        memset(sum, 0, sizeof *sum * (size_t)R);
-        memset(cnt, 0, sizeof *cnt * (size_t)R);
-        for (size_t j = 0; j < x->n_runs; j++) {
-            const ana_run_t *r = ana_study_run(s, x->runs[j]);
-            const ana_round_t *rd = ana_run_rounds(r);
-            for (int k = 0; k < ana_run_n_rounds(r); k++)
-                sum[k] += (double)rd[k].group_revenue, cnt[k]++;
+                "%sConfiguration (first run): %d agents, %d rounds, %d pieces (%d per agent, %d "
+                "per task), task reward %lld, sharing bonus %lld, timing %s.",
+                p, c->game.n_agents, c->game.rounds, c->game.total_pieces, c->game.pieces_per_agent,
+                c->game.pieces_per_task, (long long)c->game.task_reward,
+                (long long)c->game.sharing_bonus, pl_timing_name(c->timing));
+        if (ana_study_n_factor_keys(s)) {
+            fputs(" Varied: ", f);
+            for (size_t k = 0; k < ana_study_n_factor_keys(s); k++) {
+                fputs(k ? ", " : "", f);
+                if (md)
+                    s_md(f, ana_study_factor_key(s, k));
+                else
+                    ana_html_esc(f, ana_study_factor_key(s, k));
+            }
+            fputs(".", f);
         }
-        const char *col = s_palette[c % S_NPAL];
-        fprintf(f, "<polyline class=\"line\" fill=\"none\" stroke=\"%s\" points=\"", col);
-        for (int k = 0; k < R; k++)
-            if (cnt[k])
-                fprintf(f, "%.1f,%.1f ", L + (R > 1 ? k / (double)(R - 1) * W : W / 2.0),
-                        T + H - sum[k] / cnt[k] / max * H);
-        fputs("\"/>\n", f);
-        for (int k = 0; k < R; k++)
-            if (cnt[k])
-                fprintf(f,
-                        "<circle class=\"pt\" r=\"3\" fill=\"%s\" cx=\"%.1f\" cy=\"%.1f\"><title>"
-                        "round %d: %.0f</title></circle>",
-                        col, L + (R > 1 ? k / (double)(R - 1) * W : W / 2.0),
-                        T + H - sum[k] / cnt[k] / max * H, k + 1, sum[k] / cnt[k]);
-        fprintf(f,
-                "\n<rect x=\"%d\" y=\"%d\" width=\"12\" height=\"4\" fill=\"%s\"/><text "
-                "class=\"legend\" x=\"%d\" y=\"%d\">",
-                L + W + 20, T + 6 + (int)c * 20, col, L + W + 38, T + 12 + (int)c * 20);
-        s_esc(f, x->label);
-        fputs("</text>\n", f);
+        fputs(q, f);
     }
-    free(sum);
-    free(cnt);
-    fputs("</svg></figure>\n", f);
+    s_counts_t n = s_count(s);
+    size_t ex = ana_study_n_excluded(s);
+    fprintf(f, "%s%zu runs: %zu ok, %zu stopped, %zu partial, %zu failed. ", p, ana_study_n_runs(s),
+            n.ok, n.stopped, n.partial, n.failed);
+    if (ana_study_includes_incomplete(s))
+        fprintf(f, "The means include the %zu stopped and partial runs (--include-incomplete).%s",
+                n.stopped + n.partial, q);
+    else
+        fprintf(f,
+                "The means exclude %zu incomplete run%s (stopped or partial; "
+                "`parley report --include-incomplete` counts them) and the failed ones.%s",
+                ex, ex == 1 ? "" : "s", q);
 }
 
-static void s_chart_matrix(FILE *f, const ana_study_t *s)
+/* Every run with its status, so a stopped one is seen, not averaged away. */
+static void s_runs_table(FILE *f, const ana_study_t *s, bool md)
 {
-    int N = 0;
-    for (size_t i = 0; i < ana_study_n_runs(s); i++)
-        if (ana_study_run(s, i) && ana_run_n_agents(ana_study_run(s, i)) > N)
-            N = ana_run_n_agents(ana_study_run(s, i));
-    if (N > 60) N = 60; /* beyond that a cell is a pixel: the CSV has the rest */
-    double *m = calloc((size_t)N * (size_t)N + 1, sizeof *m);
-    double max = 0;
-    for (size_t i = 0; i < ana_study_n_runs(s) && m; i++) {
+    if (md)
+        fputs("## Runs\n\n| run | status | in means | condition | seed | % of optimal | rounds | "
+              "calls | tokens in | tokens out | cost (USD) |\n|---|---|---|---|---|---|---|---|---|"
+              "---|---|\n",
+              f);
+    else
+        fputs("<h2>Runs</h2>\n<table><tr><th>run</th><th>status</th><th>in means</th>"
+              "<th>condition</th><th>seed</th><th>% of optimal</th><th>rounds</th><th>calls</th>"
+              "<th>tokens in</th><th>tokens out</th><th>cost (USD)</th></tr>\n",
+              f);
+    const char *a = md ? "| " : "<tr><td>", *b = md ? " | " : "</td><td>",
+               *e = md ? " |\n" : "</td></tr>\n";
+    for (size_t i = 0; i < ana_study_n_runs(s); i++) {
         const ana_run_t *r = ana_study_run(s, i);
-        if (!r) continue;
-        const ana_transfer_t *t = ana_run_transfers(r);
-        for (size_t k = 0; k < ana_run_n_transfers(r); k++)
-            if (t[k].from < N && t[k].to < N) m[t[k].from * N + t[k].to] += 1;
-    }
-    for (int k = 0; m && k < N * N; k++)
-        if (m[k] > max) max = m[k];
-    int cell = N <= 12 ? 30 : N <= 30 ? 16 : 8, L = 80, T = 60;
-    fprintf(f,
-            "<figure data-chart=\"matrix\"><figcaption>Who shared with whom: pieces sent, row "
-            "= sender, column = receiver, summed over all runs</figcaption>\n<svg "
-            "xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d "
-            "%d\" role=\"img\">\n",
-            L + N * cell + 20, T + N * cell + 20, L + N * cell + 20, T + N * cell + 20);
-    for (int a = 0; a < N; a++) {
-        fprintf(f, "<text class=\"label\" x=\"%d\" y=\"%d\">agent_%d</text>", L - 6,
-                T + a * cell + cell / 2 + 4, a + 1);
-        fprintf(f,
-                "<text class=\"tick\" transform=\"translate(%d %d) rotate(-60)\" "
-                "style=\"text-anchor:start\">agent_%d</text>\n",
-                L + a * cell + cell / 2, T - 6, a + 1);
-    }
-    for (int a = 0; a < N && m; a++)
-        for (int b = 0; b < N; b++) {
-            double v = m[a * N + b], t = max > 0 ? v / max : 0;
-            /* white -> blue, with the diagonal (impossible) in grey */
-            int rr = (int)(255 - t * (255 - 33)), gg = (int)(255 - t * (255 - 102)),
-                bb = (int)(255 - t * (255 - 172));
-            fprintf(f,
-                    "<rect class=\"cell\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-                    "fill=\"%s\" style=\"fill:rgb(%d,%d,%d)\"><title>agent_%d -> agent_%d: %.0f "
-                    "pieces</title></rect>\n",
-                    L + b * cell, T + a * cell, cell - 1, cell - 1, a == b ? "#eee" : "none",
-                    a == b ? 238 : rr, a == b ? 238 : gg, a == b ? 238 : bb, a + 1, b + 1, v);
+        const ana_cond_t *c = ana_study_run_cond(s, i);
+        const ana_metrics_t *m = r ? ana_run_metrics(r) : NULL;
+        void (*esc)(FILE *, const char *) = md ? s_md : ana_html_esc;
+        fputs(a, f);
+        esc(f, ana_study_run_id(s, i));
+        fputs(b, f);
+        fputs(!m ? "failed" : ana_status_name(m->status), f);
+        if (m && m->resumed) fputs(", resumed", f);
+        if (m && m->forked) fputs(", forked", f);
+        fprintf(f, "%s%s%s", b, ana_study_run_in_means(s, i) ? "yes" : "no", b);
+        esc(f, c ? c->label : ana_study_run_error(s, i));
+        fputs(b, f);
+        if (!m) {
+            for (int k = 0; k < 6; k++) fputs(b, f); /* seed .. cost: none */
+            fputs(e, f);
+            continue;
         }
-    free(m);
-    fputs("</svg></figure>\n", f);
+        fprintf(f, "%llu%s", (unsigned long long)ana_run_config(r)->game.seed, b);
+        s_num(f, m->pct_optimal, "%.1f");
+        fprintf(f, "%s%d/%d%s%d%s%lld%s%lld%s%.4f%s", b, m->rounds_played,
+                ana_run_config(r)->game.rounds, b, m->calls, b, (long long)m->tokens_in, b,
+                (long long)m->tokens_out, b, m->cost_usd, e);
+    }
+    if (!md) fputs("</table>\n", f);
 }
-
-/* ------------------------------------------------------------- documents -- */
 
 static const char *s_css =
     "body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}"
@@ -314,7 +206,8 @@ static const char *s_css =
     ".grid{stroke:#e5e5e5}.ref{stroke:#999;stroke-dasharray:4 3}.ci{stroke:#222;stroke-width:1.5}"
     ".tick{font-size:11px;fill:#555;text-anchor:middle}.label{font-size:11px;fill:#333;"
     "text-anchor:end}.val{font-size:11px;fill:#333}.legend{font-size:12px;fill:#333}"
-    ".line{stroke-width:2}.verdict{font-weight:600}.rule{color:#555;font-size:.9em}";
+    ".line{stroke-width:2}.verdict{font-weight:600}.rule{color:#555;font-size:.9em}"
+    ".panel{font-size:12px;font-weight:600;fill:#333}";
 
 static void s_html(FILE *f, const ana_study_t *s)
 {
@@ -323,17 +216,18 @@ static void s_html(FILE *f, const ana_study_t *s)
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>parley "
             "report</title><style>%s</style></head><body>\n<h1>parley report</h1>\n",
             s_css);
-    fprintf(f, "<p>%zu runs, %zu failed, %zu conditions.</p>\n", n, nf, ana_study_n_conds(s));
+    s_provenance(f, s, false);
+    fprintf(f, "<p>%zu conditions.</p>\n", ana_study_n_conds(s));
     fputs("<h2>Causal decomposition</h2>\n<table><tr><th>model</th><th>intervention</th>"
           "<th>baseline</th><th>competence</th><th>cooperation</th><th>verdict</th></tr>\n",
           f);
     for (size_t i = 0; i < ana_study_n_decomps(s); i++) {
         const ana_decomp_t *d = ana_study_decomp(s, i);
         fputs("<tr><td>", f);
-        s_esc(f, d->model);
+        ana_html_esc(f, d->model);
         fputs("</td><td>", f);
-        s_esc(f, d->intervention);
-        if (d->extra[0]) fputs(" · ", f), s_esc(f, d->extra);
+        ana_html_esc(f, d->intervention);
+        if (d->extra[0]) fputs(" · ", f), ana_html_esc(f, d->extra);
         fputs("</td>", f);
         for (int a = 0; a < ANA_ARM_COUNT; a++) {
             const ana_summary_t *x = &d->arm[a];
@@ -352,22 +246,24 @@ static void s_html(FILE *f, const ana_study_t *s)
         fprintf(f, "<td class=\"verdict\">%s</td></tr>\n", d->verdict);
     }
     fprintf(f, "</table>\n<p class=\"rule\">Definitions: ");
-    s_esc(f, ana_verdict_rule());
+    ana_html_esc(f, ana_verdict_rule());
     fprintf(f, "; here m = %g. Intervals: 95%% CI of the mean, Student's t.</p>\n",
             ana_study_margin(s));
-    s_chart_pct(f, s);
-    s_chart_decomp(f, s);
-    s_chart_rounds(f, s);
-    s_chart_matrix(f, s);
-    fputs("<h2>Conditions</h2>\n<table><tr><th>condition</th><th>n</th><th>% of optimal</th>"
-          "<th>tasks</th><th>Gini</th><th>zero-revenue agents</th><th>messages/task</th>"
-          "<th>misreport rate</th><th>requests fulfilled</th><th>requested share</th></tr>\n",
+    ana_chart_pct(f, s);
+    ana_chart_decomp(f, s);
+    ana_chart_rounds(f, s);
+    ana_chart_matrix(f, s);
+    fputs("<h2>Conditions</h2>\n<table><tr><th>condition</th><th>n</th><th>left out</th>"
+          "<th>% of optimal</th><th>tasks</th><th>Gini</th><th>zero-revenue agents</th>"
+          "<th>messages/task</th><th>misreport rate</th><th>requests fulfilled</th>"
+          "<th>requested share</th><th>calls/run</th><th>tokens in/run</th><th>tokens "
+          "out/run</th><th>cost/run (USD)</th><th>cost (USD)</th></tr>\n",
           f);
     for (size_t i = 0; i < ana_study_n_conds(s); i++) {
         const ana_cond_t *c = ana_study_cond(s, i);
         fputs("<tr><td>", f);
-        s_esc(f, c->label);
-        fprintf(f, "</td><td>%zu</td><td>", c->n_runs);
+        ana_html_esc(f, c->label);
+        fprintf(f, "</td><td>%zu</td><td>%zu</td><td>", c->n_runs, c->n_excluded);
         s_num(f, c->stat[ANA_M_PCT_OPTIMAL].mean, "%.1f");
         fputs("</td><td>", f);
         s_num(f, c->stat[ANA_M_TASKS].mean, "%.1f");
@@ -383,17 +279,28 @@ static void s_html(FILE *f, const ana_study_t *s)
         s_num(f, c->stat[ANA_M_FULFIL_RATE].mean, "%.3f");
         fputs("</td><td>", f);
         s_num(f, c->stat[ANA_M_REQUESTED_SHARE].mean, "%.3f");
+        fputs("</td><td>", f);
+        s_num(f, c->stat[ANA_M_CALLS].mean, "%.1f");
+        fputs("</td><td>", f);
+        s_num(f, c->stat[ANA_M_TOKENS_IN].mean, "%.0f");
+        fputs("</td><td>", f);
+        s_num(f, c->stat[ANA_M_TOKENS_OUT].mean, "%.0f");
+        fputs("</td><td>", f);
+        s_num(f, c->stat[ANA_M_COST_USD].mean, "%.4f");
+        fputs("</td><td>", f);
+        s_num(f, c->stat[ANA_M_COST_USD].mean * (double)c->stat[ANA_M_COST_USD].n, "%.4f");
         fputs("</td></tr>\n", f);
     }
     fputs("</table>\n", f);
+    s_runs_table(f, s, false);
     if (nf) {
         fputs("<h2>Failed runs</h2>\n<ul>\n", f);
         for (size_t i = 0; i < n; i++)
             if (!ana_study_run(s, i)) {
                 fputs("<li>", f);
-                s_esc(f, ana_study_run_id(s, i));
+                ana_html_esc(f, ana_study_run_id(s, i));
                 fputs(": ", f);
-                s_esc(f, ana_study_run_error(s, i));
+                ana_html_esc(f, ana_study_run_error(s, i));
                 fputs("</li>\n", f);
             }
         fputs("</ul>\n", f);
@@ -406,8 +313,9 @@ static void s_html(FILE *f, const ana_study_t *s)
 
 static void s_markdown(FILE *f, const ana_study_t *s)
 {
-    fprintf(f, "# parley report\n\n%zu runs, %zu failed, %zu conditions.\n\n", ana_study_n_runs(s),
-            ana_study_n_failed(s), ana_study_n_conds(s));
+    fputs("# parley report\n\n", f);
+    s_provenance(f, s, true);
+    fprintf(f, "%zu conditions.\n\n", ana_study_n_conds(s));
     fputs("## Causal decomposition (% of optimal, mean [95% CI] n)\n\n"
           "| model | intervention | baseline | competence | cooperation | verdict |\n"
           "|---|---|---|---|---|---|\n",
@@ -436,15 +344,16 @@ static void s_markdown(FILE *f, const ana_study_t *s)
         fprintf(f, " | **%s** |\n", d->verdict);
     }
     fprintf(f, "\nDefinitions: %s; here m = %g.\n\n", ana_verdict_rule(), ana_study_margin(s));
-    fputs("## Conditions\n\n| condition | n | % of optimal | CI | tasks | Gini | zero-revenue "
-          "agents | messages/task |\n|---|---|---|---|---|---|---|---|\n",
+    fputs("## Conditions\n\n| condition | n | left out | % of optimal | CI | tasks | Gini | "
+          "zero-revenue agents | messages/task | calls/run | cost/run (USD) | cost (USD) |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|\n",
           f);
     for (size_t i = 0; i < ana_study_n_conds(s); i++) {
         const ana_cond_t *c = ana_study_cond(s, i);
         const ana_summary_t *p = &c->stat[ANA_M_PCT_OPTIMAL];
         fputs("| ", f);
         s_md(f, c->label);
-        fprintf(f, " | %zu | ", c->n_runs);
+        fprintf(f, " | %zu | %zu | ", c->n_runs, c->n_excluded);
         s_num(f, p->mean, "%.1f");
         fputs(" | ", f);
         s_num(f, p->ci_lo, "%.1f");
@@ -458,8 +367,16 @@ static void s_markdown(FILE *f, const ana_study_t *s)
         s_num(f, c->stat[ANA_M_ZERO_REVENUE].mean, "%.1f");
         fputs(" | ", f);
         s_num(f, c->stat[ANA_M_MESSAGES_PER_TASK].mean, "%.2f");
+        fputs(" | ", f);
+        s_num(f, c->stat[ANA_M_CALLS].mean, "%.1f");
+        fputs(" | ", f);
+        s_num(f, c->stat[ANA_M_COST_USD].mean, "%.4f");
+        fputs(" | ", f);
+        s_num(f, c->stat[ANA_M_COST_USD].mean * (double)c->stat[ANA_M_COST_USD].n, "%.4f");
         fputs(" |\n", f);
     }
+    fputc('\n', f);
+    s_runs_table(f, s, true);
     if (ana_study_n_failed(s)) {
         fputs("\n## Failed runs\n\n", f);
         for (size_t i = 0; i < ana_study_n_runs(s); i++)
@@ -493,6 +410,40 @@ int ana_report_write(const ana_study_t *s, const char *html_path, const char *md
     return 0;
 }
 
+void ana_report_print_verdicts(FILE *f, const ana_study_t *s)
+{
+    int w = 5;
+    for (size_t i = 0; i < ana_study_n_decomps(s); i++) {
+        const ana_decomp_t *d = ana_study_decomp(s, i);
+        int n = (int)(strlen(d->model) + strlen(d->intervention) + 3);
+        if (n > w) w = n < 60 ? n : 60;
+    }
+    fprintf(f, "\n%-*s  %-14s %-14s %-14s %s\n", w, "agents", "baseline", "competence",
+            "cooperation", "verdict");
+    for (size_t i = 0; i < ana_study_n_decomps(s); i++) {
+        const ana_decomp_t *d = ana_study_decomp(s, i);
+        char name[600];
+        snprintf(name, sizeof name, "%s%s%s", d->model,
+                 strcmp(d->intervention, "paper") ? " · " : "",
+                 strcmp(d->intervention, "paper") ? d->intervention : "");
+        fprintf(f, "%-*.*s  ", w, w, name);
+        for (int a = 0; a < ANA_ARM_COUNT; a++) {
+            char cell[32];
+            if (d->arm[a].n)
+                snprintf(cell, sizeof cell, "%6.1f (n=%zu)", d->arm[a].mean, d->arm[a].n);
+            else
+                snprintf(cell, sizeof cell, "     - ");
+            fprintf(f, "%-14s ", cell);
+        }
+        fprintf(f, "%s\n", d->verdict);
+    }
+    fprintf(f,
+            "(%% of optimal, mean over seeds; verdict margin %g points; %zu run%s left out "
+            "of the means)\n",
+            ana_study_margin(s), ana_study_n_excluded(s) + ana_study_n_failed(s),
+            ana_study_n_excluded(s) + ana_study_n_failed(s) == 1 ? "" : "s");
+}
+
 /* -------------------------------------------------------------- command -- */
 
 static void s_on_diag(void *ctx, const char *msg)
@@ -501,70 +452,118 @@ static void s_on_diag(void *ctx, const char *msg)
     fprintf(stderr, "warning: %s\n", msg);
 }
 
-static void s_usage(void)
+static void s_usage(FILE *f)
 {
-    fprintf(stderr, "usage: parley report DIR... [--out FILE.html] [--csv DIR] [--margin POINTS]\n"
-                    "  DIR: a run directory, a sweep directory (sweep.json) or a directory of "
-                    "runs\n");
+    fprintf(f,
+            "usage: parley report DIR... [--out FILE.html] [--csv DIR] [--include-incomplete]\n"
+            "                    [--margin POINTS] [--quiet]\n"
+            "Reads run directories, sweep directories (sweep.json) or directories of runs and\n"
+            "writes one self-contained HTML report, its markdown summary (FILE.md) and the\n"
+            "tables (runs.csv, agents.csv, transfers.csv, rounds.csv, aggregates.csv,\n"
+            "decomposition.csv).\n"
+            "  --out FILE.html        the report (default: report.html in the first DIR, beside\n"
+            "                         its data); its folder is created\n"
+            "  --csv DIR              where the tables go (default: the report's folder)\n"
+            "  --include-incomplete   count stopped and partial runs in the means (by default\n"
+            "                         they are listed, marked and left out, and the report says\n"
+            "                         how many)\n"
+            "  --margin POINTS        the verdict margin in points of %% of optimal (default 5)\n"
+            "  --quiet                no summary line on stderr\n"
+            "Exit status: 0 written, 2 bad usage, 3 nothing readable in a DIR, 4 cannot write\n"
+            "(docs/CLI.md).\n");
 }
 
 int ana_report_main(int argc, char **argv)
 {
     const char *out = NULL, *csv = NULL;
     double margin = -1;
+    bool quiet = false, incomplete = false;
     ana_study_t *s = ana_study_new();
-    char err[2048] = "", md[4096];
-    int rc = 1, ndirs = 0;
+    char err[2048] = "", md[4096], html[4096], csvdir[4096];
+    int rc = PL_EXIT_USAGE;
+    static const struct option longopts[] = {{"out", required_argument, NULL, 'o'},
+                                             {"csv", required_argument, NULL, 'c'},
+                                             {"margin", required_argument, NULL, 'm'},
+                                             {"include-incomplete", no_argument, NULL, 'i'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     if (!s) goto oom;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--out") && i + 1 < argc)
-            out = argv[++i];
-        else if (!strcmp(argv[i], "--csv") && i + 1 < argc)
-            csv = argv[++i];
-        else if (!strcmp(argv[i], "--margin") && i + 1 < argc)
-            margin = atof(argv[++i]);
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            s_usage();
-            rc = 0;
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "o:c:m:iqh", longopts, NULL)) != -1) {
+        char *end;
+        switch (opt) {
+        case 'o':
+            out = optarg;
+            break;
+        case 'c':
+            csv = optarg;
+            break;
+        case 'm':
+            margin = strtod(optarg, &end);
+            if (*end || margin < 0) {
+                fprintf(stderr, "parley report: --margin takes a number >= 0, not '%s'\n", optarg);
+                goto done;
+            }
+            break;
+        case 'i':
+            incomplete = true;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            s_usage(stdout);
+            rc = PL_EXIT_OK;
             goto done;
-        } else if (argv[i][0] == '-') {
-            s_usage();
+        default:
+            s_usage(stderr);
             goto done;
-        } else
-            ndirs++;
+        }
     }
-    if (!ndirs) {
-        s_usage();
+    if (optind >= argc) {
+        s_usage(stderr);
         goto done;
     }
     if (margin >= 0) ana_study_set_margin(s, margin);
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-') {
-            i++; /* an option and its value */
-            continue;
-        }
+    ana_study_set_include_incomplete(s, incomplete);
+    rc = PL_EXIT_CONFIG;
+    for (int i = optind; i < argc; i++)
         if (ana_study_add_path(s, argv[i], s_on_diag, NULL, err, sizeof err)) goto fail;
-    }
     if (ana_study_compute(s)) goto oom;
-    if (!out) out = "report.html";
-    size_t ol = strlen(out);
-    int n = ol > 5 && !strcmp(out + ol - 5, ".html")
-                ? snprintf(md, sizeof md, "%.*s.md", (int)(ol - 5), out)
-                : snprintf(md, sizeof md, "%s.md", out);
-    if (n < 0 || (size_t)n >= sizeof md) {
-        snprintf(err, sizeof err, "%s: name too long", out);
+    /* Beside the data: the first DIR holds the report unless --out says otherwise. */
+    rc = PL_EXIT_SYSTEM;
+    int n = out ? snprintf(html, sizeof html, "%s", out)
+                : snprintf(html, sizeof html, "%s/report.html", argv[optind]);
+    size_t hl = strlen(html);
+    int m = hl > 5 && !strcmp(html + hl - 5, ".html")
+                ? snprintf(md, sizeof md, "%.*s.md", (int)(hl - 5), html)
+                : snprintf(md, sizeof md, "%s.md", html);
+    if (n < 0 || (size_t)n >= sizeof html || m < 0 || (size_t)m >= sizeof md ||
+        ana_dirname(html, csvdir, sizeof csvdir) != 0) {
+        snprintf(err, sizeof err, "%s: name too long", out ? out : argv[optind]);
         goto fail;
     }
-    if (ana_report_write(s, out, md, err, sizeof err)) goto fail;
-    if (csv && ana_study_write_csv(s, csv, err, sizeof err)) goto fail;
+    if (csv) snprintf(csvdir, sizeof csvdir, "%s", csv);
+    if (ana_mkdirs_for(html) != 0 || ana_mkdirs(csvdir) != 0) {
+        snprintf(err, sizeof err, "%.1024s: %s", ana_mkdirs_for(html) != 0 ? html : csvdir,
+                 strerror(errno));
+        goto fail;
+    }
+    if (ana_report_write(s, html, md, err, sizeof err)) goto fail;
+    if (ana_tables_write(s, csvdir, err, sizeof err)) goto fail;
     for (size_t i = 0; i < ana_study_n_runs(s); i++)
         if (!ana_study_run(s, i))
             fprintf(stderr, "warning: %s: %s\n", ana_study_run_id(s, i), ana_study_run_error(s, i));
-    fprintf(stderr, "report: %s and %s (%zu runs)\n", out, md, ana_study_n_runs(s));
-    rc = 0;
+    if (!quiet)
+        fprintf(stderr, "report: %s and %s, tables in %s (%zu runs, %zu left out of the means)\n",
+                html, md, csvdir, ana_study_n_runs(s), ana_study_n_excluded(s));
+    rc = PL_EXIT_OK;
     goto done;
 oom:
     snprintf(err, sizeof err, "out of memory");
+    rc = PL_EXIT_SYSTEM;
 fail:
     fprintf(stderr, "parley report: %s\n", err);
 done:

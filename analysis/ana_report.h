@@ -13,11 +13,17 @@
 #include "ana_study.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Writes the HTML report to html_path and the markdown summary to md_path (either
  * may be NULL). The study must be computed. Returns 0, or -1 with err. */
 int ana_report_write(const ana_study_t *s, const char *html_path, const char *md_path, char *err,
                      size_t errlen);
+
+/* Prints the decomposition as a plain-text table (model, intervention, the three
+ * arms' % of optimal with n, the verdict) and the verdict rule's margin to f:
+ * what `parley sweep` shows on the terminal when it is done. */
+void ana_report_print_verdicts(FILE *f, const ana_study_t *s);
 
 /* The `parley report` command: argv[0] is "report". Returns the exit status
  * (0 written, 1 error). Never exits. */

@@ -29,6 +29,8 @@ struct ana_run {
     char model[256];
     char intervention[256];
     ana_metrics_t m;
+    ana_agent_t m_use; /* the run's model use, summed like a seat's, copied into m */
+    json_t *meta;      /* meta.json, or NULL (runs from before it existed) */
 
     int n_agents, n_pieces;
     ana_agent_t *agents;
@@ -409,6 +411,33 @@ static int s_on_transfer(ana_run_t *r, const json_t *ev, uint64_t seq, int64_t t
     return 0;
 }
 
+/* A decision's model calls: tokens, retries and cost, per seat and in total. */
+static void s_on_decision(ana_run_t *r, const json_t *ev)
+{
+    int a = s_agent_index(r, s_str(ev, "agent"));
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(ev, "calls"), i, c)
+    {
+        int64_t in = s_int(c, "tokens_in", 0), out = s_int(c, "tokens_out", 0),
+                cached = s_int(c, "tokens_cached", 0), reasoning = s_int(c, "tokens_reasoning", 0),
+                attempts = s_int(c, "attempts", 1);
+        const char *error = s_str(c, "error");
+        /* "recovered after N attempts: ..." is a call that succeeded. */
+        bool failed = error && *error && strncmp(error, "recovered", 9) != 0;
+        double cost = json_number_value(json_object_get(c, "cost_usd"));
+        int retries = attempts > 1 ? (int)(attempts - 1) : 0;
+        ana_agent_t *totals[2] = {&r->m_use, a >= 0 ? &r->agents[a] : NULL};
+        for (int k = 0; k < 2; k++) {
+            ana_agent_t *g = totals[k];
+            if (!g) continue;
+            g->calls++, g->failed_calls += failed, g->retries += retries;
+            g->tokens_in += in, g->tokens_out += out, g->tokens_cached += cached;
+            g->tokens_reasoning += reasoning, g->cost_usd += cost;
+        }
+    }
+}
+
 static void s_on_task_completed(ana_run_t *r, const json_t *ev, int round)
 {
     int a = s_agent_index(r, s_str(ev, "agent"));
@@ -433,6 +462,9 @@ static int s_on_event(ana_run_t *r, const json_t *ev, char *err, size_t errlen)
     int64_t t_ms = s_int(ev, "t_ms", -1);
     int round = (int)s_int(ev, "round", 0);
     if (strcmp(type, "world") == 0) return s_on_world(r, ev, err, errlen);
+    if (strcmp(type, "run_start") == 0 &&
+        (json_object_get(ev, "fork") || json_object_get(ev, "forked_from")))
+        r->m.forked = true;
     if (!r->agents) return 0; /* nothing to attribute before the world exists */
     /* A round far past the configured ones is a broken line, not a reason to
      * allocate a table for it: count the event, attribute it to no round. */
@@ -447,8 +479,12 @@ static int s_on_event(ana_run_t *r, const json_t *ev, char *err, size_t errlen)
         if (s_on_transfer(r, ev, seq, t_ms, round)) goto oom;
     } else if (strcmp(type, "task_completed") == 0)
         s_on_task_completed(r, ev, round);
+    else if (strcmp(type, "decision") == 0)
+        s_on_decision(r, ev);
     else if (strcmp(type, "run_end") == 0)
         r->m.complete = true;
+    else if (strcmp(type, "run_resumed") == 0)
+        r->m.resumed = true;
     if (round >= 1) {
         ana_round_t *rd = &r->rounds[round - 1];
         rd->task_revenue = r->m.task_revenue;
@@ -526,6 +562,39 @@ static void s_labels(ana_run_t *r)
 
 /* ------------------------------------------------------------- finalise -- */
 
+const char *ana_status_name(ana_status_t s)
+{
+    static const char *const names[] = {"ok", "stopped", "partial"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+/* How the run ended: the summary the broker (or the in-process executor) left,
+ * else what the log says. A stopped game's log has its run_end line too, so the
+ * log alone cannot tell a stopped run from a finished one. */
+static void s_status(ana_run_t *r, const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/summary.json", dir);
+    json_t *sum = json_load_file(path, 0, NULL);
+    bool partial_file = false;
+    if (!sum) {
+        snprintf(path, sizeof path, "%s/summary.partial.json", dir);
+        sum = json_load_file(path, 0, NULL);
+        partial_file = sum != NULL;
+    }
+    const char *st = sum ? s_str(sum, "status") : NULL;
+    if (partial_file || (st && strcmp(st, "ok") != 0))
+        r->m.status = ANA_STATUS_STOPPED;
+    else if (!r->m.complete)
+        r->m.status = ANA_STATUS_PARTIAL;
+    else
+        r->m.status = ANA_STATUS_OK;
+    if (sum && json_is_true(json_object_get(sum, "resumed"))) r->m.resumed = true;
+    if (sum && (json_object_get(sum, "fork") || json_object_get(sum, "forked_from")))
+        r->m.forked = true;
+    json_decref(sum);
+}
+
 static int s_cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -535,6 +604,14 @@ static int s_cmp_double(const void *a, const void *b)
 static void s_finalise(ana_run_t *r, ana_ceiling_fn ceiling, void *ceiling_ctx)
 {
     ana_metrics_t *m = &r->m;
+    m->calls = r->m_use.calls;
+    m->failed_calls = r->m_use.failed_calls;
+    m->retries = r->m_use.retries;
+    m->tokens_in = r->m_use.tokens_in;
+    m->tokens_out = r->m_use.tokens_out;
+    m->tokens_cached = r->m_use.tokens_cached;
+    m->tokens_reasoning = r->m_use.tokens_reasoning;
+    m->cost_usd = r->m_use.cost_usd;
     int64_t opt = ceiling ? ceiling(ceiling_ctx, &r->cfg->game, &m->optimal_tasks)
                           : env_perfect_task_revenue(&r->cfg->game, &m->optimal_tasks);
     m->optimal = opt;
@@ -665,6 +742,9 @@ ana_run_t *ana_run_load_with(const char *dir, ana_diag_fn diag, void *ctx, ana_c
         snprintf(err, errlen, "%s: no world event", path);
         goto fail;
     }
+    s_status(r, dir);
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    r->meta = json_load_file(path, 0, NULL);
     s_finalise(r, ceiling, ceiling_ctx);
     return r;
 oom:
@@ -681,6 +761,7 @@ void ana_run_destroy(ana_run_t **pr)
 {
     if (!pr || !*pr) return;
     ana_run_t *r = *pr;
+    json_decref(r->meta);
     if (r->piece_names)
         for (int p = 0; p < r->n_pieces; p++) free(r->piece_names[p]);
     free(r->piece_names);
@@ -699,6 +780,11 @@ void ana_run_destroy(ana_run_t **pr)
     free(r->dir);
     free(r);
     *pr = NULL;
+}
+
+const json_t *ana_run_meta(const ana_run_t *r)
+{
+    return r->meta;
 }
 
 const char *ana_run_dir(const ana_run_t *r)

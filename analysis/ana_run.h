@@ -13,6 +13,8 @@
 
 #include "pl_config.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +50,13 @@ typedef struct {
     int requests_made; /* distinct (holder, piece) it asked for while lacking it */
     int requests_received;
     int requests_fulfilled; /* of those received, answered with the piece */
+    /* Model use (the `calls` of its `decision` lines; all 0 for built-in agents). */
+    int calls;         /* HTTP calls to the model (ModelCall records) */
+    int failed_calls;  /* of those, calls that ended with an error */
+    int retries;       /* attempts beyond the first, summed over calls */
+    int64_t tokens_in; /* prompt tokens, cached ones included */
+    int64_t tokens_out, tokens_cached, tokens_reasoning;
+    double cost_usd; /* from the configuration's prices; 0 when none is given */
 } ana_agent_t;
 
 /* Counts within one round; revenues are cumulative at the round's end. */
@@ -56,7 +65,18 @@ typedef struct {
     int64_t task_revenue, group_revenue;
 } ana_round_t;
 
+/* How a run ended, from its summary file and its log (docs/ANALYSIS.md):
+ *   ok       summary.json (status ok), or no summary but a run_end line
+ *   stopped  summary.partial.json: stopped early (Ctrl-C, SIGTERM, a deadline)
+ *   partial  no summary and no run_end: killed, or still being written
+ * Only `ok` runs enter the means unless the study includes incomplete ones. */
+typedef enum { ANA_STATUS_OK = 0, ANA_STATUS_STOPPED, ANA_STATUS_PARTIAL } ana_status_t;
+const char *ana_status_name(ana_status_t s); /* "ok", "stopped", "partial" */
+
 typedef struct {
+    ana_status_t status;
+    bool resumed;        /* the log has a run_resumed line (a broker picked it up again) */
+    bool forked;         /* run_start names a source run (`parley fork`) */
     bool complete;       /* the log has its run_end line */
     bool truncated;      /* the last line was cut short and ignored */
     int malformed_lines; /* reported and skipped */
@@ -83,6 +103,10 @@ typedef struct {
     double requested_share;  /* requested / pieces copied */
     int pieces_needed;       /* pieces some task needed that its owner lacked */
     int needed_never_shared; /* of those, pieces nobody ever transferred */
+    /* Model use, summed over seats (see ana_agent_t). */
+    int calls, failed_calls, retries;
+    int64_t tokens_in, tokens_out, tokens_cached, tokens_reasoning;
+    double cost_usd;
 } ana_metrics_t;
 
 /* Reads the run directory `dir`. Returns NULL on a fatal problem (no config.json
@@ -100,6 +124,8 @@ ana_run_t *ana_run_load_with(const char *dir, ana_diag_fn diag, void *ctx, ana_c
 void ana_run_destroy(ana_run_t **r);
 
 const char *ana_run_dir(const ana_run_t *r);
+/* The run's meta.json (what produced it: pl_meta.h), borrowed; NULL if absent. */
+const json_t *ana_run_meta(const ana_run_t *r);
 const pl_config_t *ana_run_config(const ana_run_t *r);
 const ana_metrics_t *ana_run_metrics(const ana_run_t *r);
 /* Who played: the seats' labels (or model, or policy), distinct ones joined by '+'. */

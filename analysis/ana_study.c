@@ -1,7 +1,6 @@
 /* ana_study.c: runs grouped into conditions, the decomposition, the CSV tables
  * (ana_study.h; definitions in docs/ANALYSIS.md). */
 #include "ana_study.h"
-#include "ana_csv.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +15,7 @@ typedef struct {
     json_t *factors; /* owned; object key -> string */
     ana_run_t *run;  /* NULL: failed */
     size_t cond;
+    bool in_means; /* counted in its condition's statistics */
 } s_entry_t;
 
 typedef struct {
@@ -28,6 +28,7 @@ struct ana_study {
     s_entry_t *e;
     size_t n, cap;
     double margin;
+    bool include_incomplete;
     ana_cond_t *conds;
     size_t **cond_runs; /* storage behind conds[i].runs */
     size_t n_conds;
@@ -52,7 +53,11 @@ static const char *const s_metric_names[ANA_M_COUNT] = {"pct_optimal",
                                                         "fulfil_rate",
                                                         "ttf_mean",
                                                         "requested_share",
-                                                        "needed_never_shared"};
+                                                        "needed_never_shared",
+                                                        "calls",
+                                                        "tokens_in",
+                                                        "tokens_out",
+                                                        "cost_usd"};
 
 const char *ana_metric_name(ana_metric_t m)
 {
@@ -90,6 +95,14 @@ static double s_metric(const ana_metrics_t *m, ana_metric_t k)
         return m->requested_share;
     case ANA_M_NEEDED_NEVER_SHARED:
         return m->needed_never_shared;
+    case ANA_M_CALLS:
+        return m->calls;
+    case ANA_M_TOKENS_IN:
+        return (double)m->tokens_in;
+    case ANA_M_TOKENS_OUT:
+        return (double)m->tokens_out;
+    case ANA_M_COST_USD:
+        return m->cost_usd;
     default:
         return NAN;
     }
@@ -142,6 +155,25 @@ void ana_study_destroy(ana_study_t **ps)
     s_clear_computed(s);
     free(s);
     *ps = NULL;
+}
+
+void ana_study_set_include_incomplete(ana_study_t *s, bool include)
+{
+    s->include_incomplete = include;
+}
+bool ana_study_includes_incomplete(const ana_study_t *s)
+{
+    return s->include_incomplete;
+}
+size_t ana_study_n_excluded(const ana_study_t *s)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++) k += s->e[i].run && !s->e[i].in_means;
+    return k;
+}
+bool ana_study_run_in_means(const ana_study_t *s, size_t i)
+{
+    return s->e[i].run && s->e[i].in_means;
 }
 
 void ana_study_set_margin(ana_study_t *s, double points)
@@ -418,8 +450,15 @@ int ana_study_compute(ana_study_t *s)
             if (!(s->cond_runs[c] = calloc(s->n, sizeof **s->cond_runs))) goto fail;
             x->runs = s->cond_runs[c];
         }
-        s->cond_runs[c][s->conds[c].n_runs++] = i;
         e->cond = c;
+        /* A stopped or partial run would pull its condition's mean down for a
+         * reason that has nothing to do with the agents: it is listed, not
+         * counted, unless asked for. */
+        e->in_means = s->include_incomplete || ana_run_metrics(e->run)->status == ANA_STATUS_OK;
+        if (e->in_means)
+            s->cond_runs[c][s->conds[c].n_runs++] = i;
+        else
+            s->conds[c].n_excluded++;
     }
     for (size_t c = 0; c < s->n_conds; c++) {
         ana_cond_t *x = &s->conds[c];
@@ -451,6 +490,7 @@ int ana_study_compute(ana_study_t *s)
                       : arm == ENV_AUTO_REQUEST ? ANA_ARM_COOPERATION
                                                 : ANA_ARM_BASELINE;
         y->arm[a] = x->stat[ANA_M_PCT_OPTIMAL];
+        y->n_excluded[a] = x->n_excluded;
     }
     for (size_t d = 0; d < s->n_decomps; d++) {
         ana_decomp_t *y = &s->decomps[d];
@@ -512,338 +552,23 @@ const ana_decomp_t *ana_study_decomp(const ana_study_t *s, size_t i)
 {
     return &s->decomps[i];
 }
-
-/* ------------------------------------------------------------------ csv -- */
-
-static ana_csv_t *s_open(const char *dir, const char *name, char *err, size_t errlen)
+const char *ana_study_run_dir(const ana_study_t *s, size_t i)
 {
-    char path[4096];
-    ana_csv_t *c = s_join(path, sizeof path, dir, name) ? ana_csv_open(path) : NULL;
-    if (!c) snprintf(err, errlen, "%s/%s: %s", dir, name, strerror(errno));
-    return c;
+    return s->e[i].dir;
 }
-
-static int s_close(ana_csv_t **c, const char *name, char *err, size_t errlen)
+const json_t *ana_study_run_factors(const ana_study_t *s, size_t i)
 {
-    if (ana_csv_close(c) == 0) return 0;
-    snprintf(err, errlen, "%s: write failed", name);
-    return -1;
+    return s->e[i].factors;
 }
-
-static bool s_factor_is_column(const char *key)
+const ana_cond_t *ana_study_run_cond(const ana_study_t *s, size_t i)
 {
-    return strcmp(key, "seed") != 0 && strcmp(key, "automation") != 0;
+    return s->e[i].run && s->conds ? &s->conds[s->e[i].cond] : NULL;
 }
-
-static int s_write_runs(const ana_study_t *s, const char *dir, char *err, size_t errlen)
+size_t ana_study_n_factor_keys(const ana_study_t *s)
 {
-    ana_csv_t *c = s_open(dir, "runs.csv", err, errlen);
-    if (!c) return -1;
-    static const char *const head[] = {"run_id", "dir",          "status",     "error", "condition",
-                                       "model",  "intervention", "automation", "seed"};
-    static const char *const tail[] = {"tasks",
-                                       "task_revenue",
-                                       "group_revenue",
-                                       "optimal",
-                                       "optimal_tasks",
-                                       "pct_optimal",
-                                       "gini",
-                                       "zero_revenue_agents",
-                                       "messages",
-                                       "messages_per_task",
-                                       "transfers",
-                                       "pieces_transferred",
-                                       "transfer_rate",
-                                       "misreports",
-                                       "misreport_rate",
-                                       "requests_made",
-                                       "requests_fulfilled",
-                                       "fulfil_rate",
-                                       "ttf_mean",
-                                       "ttf_median",
-                                       "ttf_unit",
-                                       "shares_requested",
-                                       "shares_unsolicited",
-                                       "shares_automated",
-                                       "requested_share",
-                                       "pieces_needed",
-                                       "needed_never_shared",
-                                       "rounds_played",
-                                       "tasks_by_round",
-                                       "complete",
-                                       "truncated",
-                                       "malformed_lines"};
-    for (size_t i = 0; i < sizeof head / sizeof *head; i++) ana_csv_str(c, head[i]);
-    for (size_t i = 0; i < s->n_factor_keys; i++)
-        if (s_factor_is_column(s->factor_keys[i])) ana_csv_str(c, s->factor_keys[i]);
-    for (size_t i = 0; i < sizeof tail / sizeof *tail; i++) ana_csv_str(c, tail[i]);
-    ana_csv_end(c);
-    for (size_t i = 0; i < s->n; i++) {
-        const s_entry_t *e = &s->e[i];
-        const ana_run_t *r = e->run;
-        const ana_metrics_t *m = r ? ana_run_metrics(r) : NULL;
-        ana_csv_str(c, e->id);
-        ana_csv_str(c, e->dir);
-        ana_csv_str(c, !r ? "failed" : m->complete ? "ok" : "incomplete");
-        ana_csv_str(c, e->error);
-        ana_csv_str(c, r && s->conds ? s->conds[e->cond].label : NULL);
-        ana_csv_str(c, r ? ana_run_model(r) : NULL);
-        ana_csv_str(c, r ? ana_run_intervention(r) : NULL);
-        if (r) {
-            ana_csv_str(c, ana_run_automation(r));
-            ana_csv_int(c, (int64_t)ana_run_config(r)->game.seed);
-        } else {
-            json_t *au = json_object_get(e->factors, "automation");
-            json_t *sd = json_object_get(e->factors, "seed");
-            ana_csv_str(c, json_string_value(au));
-            ana_csv_str(c, json_string_value(sd));
-        }
-        for (size_t k = 0; k < s->n_factor_keys; k++)
-            if (s_factor_is_column(s->factor_keys[k]))
-                ana_csv_str(c, json_string_value(json_object_get(e->factors, s->factor_keys[k])));
-        if (!m) {
-            for (size_t k = 0; k < sizeof tail / sizeof *tail; k++) ana_csv_str(c, NULL);
-            ana_csv_end(c);
-            continue;
-        }
-        ana_csv_int(c, m->tasks);
-        ana_csv_int(c, m->task_revenue);
-        ana_csv_int(c, m->group_revenue);
-        ana_csv_int(c, m->optimal);
-        ana_csv_int(c, m->optimal_tasks);
-        ana_csv_num(c, m->pct_optimal);
-        ana_csv_num(c, m->gini);
-        ana_csv_int(c, m->zero_revenue_agents);
-        ana_csv_int(c, m->messages);
-        ana_csv_num(c, m->messages_per_task);
-        ana_csv_int(c, m->transfers);
-        ana_csv_int(c, m->pieces_transferred);
-        ana_csv_num(c, m->transfer_rate);
-        ana_csv_int(c, m->misreports);
-        ana_csv_num(c, m->misreport_rate);
-        ana_csv_int(c, m->requests_made);
-        ana_csv_int(c, m->requests_fulfilled);
-        ana_csv_num(c, m->fulfil_rate);
-        ana_csv_num(c, m->ttf_mean);
-        ana_csv_num(c, m->ttf_median);
-        ana_csv_str(c, m->ttf_unit);
-        ana_csv_int(c, m->shares_requested);
-        ana_csv_int(c, m->shares_unsolicited);
-        ana_csv_int(c, m->shares_automated);
-        ana_csv_num(c, m->requested_share);
-        ana_csv_int(c, m->pieces_needed);
-        ana_csv_int(c, m->needed_never_shared);
-        ana_csv_int(c, m->rounds_played);
-        char buf[4096];
-        size_t k = 0;
-        buf[0] = '\0';
-        const ana_round_t *rd = ana_run_rounds(r);
-        for (int j = 0; j < ana_run_n_rounds(r) && k < sizeof buf; j++)
-            k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%d", j ? ";" : "", rd[j].tasks);
-        ana_csv_str(c, buf);
-        ana_csv_bool(c, m->complete);
-        ana_csv_bool(c, m->truncated);
-        ana_csv_int(c, m->malformed_lines);
-        ana_csv_end(c);
-    }
-    return s_close(&c, "runs.csv", err, errlen);
+    return s->n_factor_keys;
 }
-
-static int s_write_agents(const ana_study_t *s, const char *dir, char *err, size_t errlen)
+const char *ana_study_factor_key(const ana_study_t *s, size_t k)
 {
-    ana_csv_t *c = s_open(dir, "agents.csv", err, errlen);
-    if (!c) return -1;
-    static const char *const head[] = {"run_id",
-                                       "condition",
-                                       "agent",
-                                       "type",
-                                       "seat",
-                                       "revenue",
-                                       "task_revenue",
-                                       "bonus_revenue",
-                                       "tasks",
-                                       "messages_sent",
-                                       "pieces_sent",
-                                       "pieces_received",
-                                       "misreports_sent",
-                                       "requests_made",
-                                       "requests_received",
-                                       "requests_fulfilled"};
-    for (size_t i = 0; i < sizeof head / sizeof *head; i++) ana_csv_str(c, head[i]);
-    ana_csv_end(c);
-    for (size_t i = 0; i < s->n; i++) {
-        const ana_run_t *r = s->e[i].run;
-        if (!r) continue;
-        const ana_agent_t *ag = ana_run_agents(r);
-        for (int a = 0; a < ana_run_n_agents(r); a++) {
-            ana_csv_str(c, s->e[i].id);
-            ana_csv_str(c, s->conds ? s->conds[s->e[i].cond].label : NULL);
-            ana_csv_str(c, ag[a].id);
-            ana_csv_str(c, ag[a].type);
-            ana_csv_str(c, ag[a].seat);
-            ana_csv_int(c, ag[a].revenue);
-            ana_csv_int(c, ag[a].task_revenue);
-            ana_csv_int(c, ag[a].bonus_revenue);
-            ana_csv_int(c, ag[a].tasks);
-            ana_csv_int(c, ag[a].messages_sent);
-            ana_csv_int(c, ag[a].pieces_sent);
-            ana_csv_int(c, ag[a].pieces_received);
-            ana_csv_int(c, ag[a].misreports_sent);
-            ana_csv_int(c, ag[a].requests_made);
-            ana_csv_int(c, ag[a].requests_received);
-            ana_csv_int(c, ag[a].requests_fulfilled);
-            ana_csv_end(c);
-        }
-    }
-    return s_close(&c, "agents.csv", err, errlen);
-}
-
-static int s_write_transfers(const ana_study_t *s, const char *dir, char *err, size_t errlen)
-{
-    ana_csv_t *c = s_open(dir, "transfers.csv", err, errlen);
-    if (!c) return -1;
-    static const char *const head[] = {"run_id",
-                                       "seq",
-                                       "t_ms",
-                                       "round",
-                                       "from",
-                                       "to",
-                                       "piece",
-                                       "value",
-                                       "true_value",
-                                       "misreport",
-                                       "requested",
-                                       "automated",
-                                       "ms_from_request",
-                                       "seq_from_request"};
-    for (size_t i = 0; i < sizeof head / sizeof *head; i++) ana_csv_str(c, head[i]);
-    ana_csv_end(c);
-    for (size_t i = 0; i < s->n; i++) {
-        const ana_run_t *r = s->e[i].run;
-        if (!r) continue;
-        const ana_agent_t *ag = ana_run_agents(r);
-        const ana_transfer_t *t = ana_run_transfers(r);
-        for (size_t k = 0; k < ana_run_n_transfers(r); k++) {
-            ana_csv_str(c, s->e[i].id);
-            ana_csv_int(c, (int64_t)t[k].seq);
-            if (t[k].t_ms >= 0)
-                ana_csv_int(c, t[k].t_ms);
-            else
-                ana_csv_str(c, NULL);
-            ana_csv_int(c, t[k].round);
-            ana_csv_str(c, ag[t[k].from].id);
-            ana_csv_str(c, ag[t[k].to].id);
-            ana_csv_str(c, ana_run_piece_name(r, t[k].piece));
-            ana_csv_int(c, t[k].value);
-            ana_csv_int(c, t[k].true_value);
-            ana_csv_bool(c, t[k].misreport);
-            ana_csv_bool(c, t[k].requested);
-            ana_csv_bool(c, t[k].automated);
-            if (t[k].delay_ms >= 0)
-                ana_csv_int(c, t[k].delay_ms);
-            else
-                ana_csv_str(c, NULL);
-            if (t[k].delay_seq >= 0)
-                ana_csv_int(c, t[k].delay_seq);
-            else
-                ana_csv_str(c, NULL);
-            ana_csv_end(c);
-        }
-    }
-    return s_close(&c, "transfers.csv", err, errlen);
-}
-
-static int s_write_rounds(const ana_study_t *s, const char *dir, char *err, size_t errlen)
-{
-    ana_csv_t *c = s_open(dir, "rounds.csv", err, errlen);
-    if (!c) return -1;
-    static const char *const head[] = {"run_id",       "condition",    "round",
-                                       "tasks",        "messages",     "pieces_transferred",
-                                       "task_revenue", "group_revenue"};
-    for (size_t i = 0; i < sizeof head / sizeof *head; i++) ana_csv_str(c, head[i]);
-    ana_csv_end(c);
-    for (size_t i = 0; i < s->n; i++) {
-        const ana_run_t *r = s->e[i].run;
-        if (!r) continue;
-        const ana_round_t *rd = ana_run_rounds(r);
-        for (int k = 0; k < ana_run_n_rounds(r); k++) {
-            ana_csv_str(c, s->e[i].id);
-            ana_csv_str(c, s->conds ? s->conds[s->e[i].cond].label : NULL);
-            ana_csv_int(c, rd[k].round);
-            ana_csv_int(c, rd[k].tasks);
-            ana_csv_int(c, rd[k].messages);
-            ana_csv_int(c, rd[k].pieces_transferred);
-            ana_csv_int(c, rd[k].task_revenue);
-            ana_csv_int(c, rd[k].group_revenue);
-            ana_csv_end(c);
-        }
-    }
-    return s_close(&c, "rounds.csv", err, errlen);
-}
-
-static void s_summary_cells(ana_csv_t *c, const ana_summary_t *x)
-{
-    ana_csv_int(c, (int64_t)x->n);
-    ana_csv_num(c, x->mean);
-    ana_csv_num(c, x->sd);
-    ana_csv_num(c, x->ci_lo);
-    ana_csv_num(c, x->ci_hi);
-}
-
-static int s_write_aggregates(const ana_study_t *s, const char *dir, char *err, size_t errlen)
-{
-    ana_csv_t *c = s_open(dir, "aggregates.csv", err, errlen);
-    if (!c) return -1;
-    static const char *const head[] = {
-        "condition", "model", "intervention", "automation", "extra",  "metric",
-        "n",         "mean",  "sd",           "ci95_lo",    "ci95_hi"};
-    for (size_t i = 0; i < sizeof head / sizeof *head; i++) ana_csv_str(c, head[i]);
-    ana_csv_end(c);
-    for (size_t k = 0; k < s->n_conds; k++) {
-        const ana_cond_t *x = &s->conds[k];
-        for (int m = 0; m < ANA_M_COUNT; m++) {
-            ana_csv_str(c, x->label);
-            ana_csv_str(c, x->model);
-            ana_csv_str(c, x->intervention);
-            ana_csv_str(c, x->automation);
-            ana_csv_str(c, x->extra);
-            ana_csv_str(c, ana_metric_name((ana_metric_t)m));
-            s_summary_cells(c, &x->stat[m]);
-            ana_csv_end(c);
-        }
-    }
-    if (s_close(&c, "aggregates.csv", err, errlen)) return -1;
-
-    if (!(c = s_open(dir, "decomposition.csv", err, errlen))) return -1;
-    static const char *const dh[] = {"model",   "intervention", "extra", "arm",     "automation",
-                                     "n",       "mean",         "sd",    "ci95_lo", "ci95_hi",
-                                     "verdict", "margin"};
-    static const char *const arms[] = {"baseline", "competence", "cooperation"};
-    static const char *const autos[] = {"none", "auto_fulfill", "auto_request"};
-    for (size_t i = 0; i < sizeof dh / sizeof *dh; i++) ana_csv_str(c, dh[i]);
-    ana_csv_end(c);
-    for (size_t d = 0; d < s->n_decomps; d++) {
-        const ana_decomp_t *y = &s->decomps[d];
-        for (int a = 0; a < ANA_ARM_COUNT; a++) {
-            ana_csv_str(c, y->model);
-            ana_csv_str(c, y->intervention);
-            ana_csv_str(c, y->extra);
-            ana_csv_str(c, arms[a]);
-            ana_csv_str(c, autos[a]);
-            s_summary_cells(c, &y->arm[a]);
-            ana_csv_str(c, y->verdict);
-            ana_csv_num(c, s->margin);
-            ana_csv_end(c);
-        }
-    }
-    return s_close(&c, "decomposition.csv", err, errlen);
-}
-
-int ana_study_write_csv(const ana_study_t *s, const char *dir, char *err, size_t errlen)
-{
-    if (s_write_runs(s, dir, err, errlen) || s_write_agents(s, dir, err, errlen) ||
-        s_write_transfers(s, dir, err, errlen) || s_write_rounds(s, dir, err, errlen) ||
-        s_write_aggregates(s, dir, err, errlen))
-        return -1;
-    return 0;
+    return s->factor_keys[k];
 }

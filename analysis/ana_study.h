@@ -31,6 +31,10 @@ typedef enum {
     ANA_M_TTF_MEAN,
     ANA_M_REQUESTED_SHARE,
     ANA_M_NEEDED_NEVER_SHARED,
+    ANA_M_CALLS,
+    ANA_M_TOKENS_IN,
+    ANA_M_TOKENS_OUT,
+    ANA_M_COST_USD,
     ANA_M_COUNT
 } ana_metric_t;
 
@@ -39,8 +43,9 @@ const char *ana_metric_name(ana_metric_t m);
 typedef struct {
     char label[512]; /* "model | intervention | automation[ | extra]" */
     char model[256], intervention[256], automation[32], extra[256];
-    size_t n_runs;
-    const size_t *runs; /* indices of its loaded runs */
+    size_t n_runs;      /* runs counted in its statistics */
+    const size_t *runs; /* their indices */
+    size_t n_excluded;  /* its stopped or partial runs, left out of the statistics */
     ana_summary_t stat[ANA_M_COUNT];
 } ana_cond_t;
 
@@ -54,6 +59,7 @@ typedef enum {
 typedef struct {
     char model[256], intervention[256], extra[256];
     ana_summary_t arm[ANA_ARM_COUNT]; /* % of optimal; n = 0 when the arm is missing */
+    size_t n_excluded[ANA_ARM_COUNT]; /* each arm's stopped and partial runs, left out */
     const char *verdict;              /* "cooperation-limited", "competence-limited", "balanced",
                                        * "at ceiling", "incomplete" */
 } ana_decomp_t;
@@ -63,6 +69,13 @@ const char *ana_verdict_rule(void);
 
 ana_study_t *ana_study_new(void);
 void ana_study_destroy(ana_study_t **s);
+/* Whether stopped and partial runs count in the means (default: no; they are
+ * listed and counted as excluded). Call before ana_study_compute. */
+void ana_study_set_include_incomplete(ana_study_t *s, bool include);
+bool ana_study_includes_incomplete(const ana_study_t *s);
+/* Loaded runs left out of the statistics (after compute). */
+size_t ana_study_n_excluded(const ana_study_t *s);
+bool ana_study_run_in_means(const ana_study_t *s, size_t i);
 /* Verdict margin in percentage points of optimal (default 5). */
 void ana_study_set_margin(ana_study_t *s, double points);
 double ana_study_margin(const ana_study_t *s);
@@ -92,8 +105,11 @@ const ana_cond_t *ana_study_cond(const ana_study_t *s, size_t i);
 size_t ana_study_n_decomps(const ana_study_t *s);
 const ana_decomp_t *ana_study_decomp(const ana_study_t *s, size_t i);
 
-/* Writes runs.csv, agents.csv, transfers.csv, rounds.csv, aggregates.csv and
- * decomposition.csv into dir. Returns 0, or -1 with err. */
-int ana_study_write_csv(const ana_study_t *s, const char *dir, char *err, size_t errlen);
+const char *ana_study_run_dir(const ana_study_t *s, size_t i);
+const json_t *ana_study_run_factors(const ana_study_t *s, size_t i);  /* borrowed */
+const ana_cond_t *ana_study_run_cond(const ana_study_t *s, size_t i); /* NULL: failed */
+/* The union of the runs' sweep factor keys, in first-seen order. */
+size_t ana_study_n_factor_keys(const ana_study_t *s);
+const char *ana_study_factor_key(const ana_study_t *s, size_t k);
 
 #endif

@@ -5,13 +5,20 @@
  * sweep (PR_SET_PDEATHSIG), so a killed sweep leaves no orphan writing into a
  * run directory that the next sweep will redo. */
 #include "ana_sweep.h"
+#include "ana_budget.h"
 #include "ana_exec.h"
+#include "ana_fs.h"
+#include "ana_lock.h"
 #include "ana_report.h"
+#include "ana_tables.h"
+#include "pl_meta.h"
 #include "ana_study.h"
+#include "ana_sweepfile.h"
 #include "pl_config_orig.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -24,7 +31,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <yaml.h>
 
 typedef enum { S_PENDING = 0, S_RUNNING, S_DONE, S_FAILED } s_status_t;
 
@@ -39,248 +45,12 @@ typedef struct {
 
 typedef struct {
     char *file, *file_dir;
-    char *base; /* resolved path or NULL */
-    char *out;
-    char *executor;
-    int concurrency;
-    double margin;
-    bool have_margin;
-    json_t *fixed;   /* key -> value text */
-    json_t *factors; /* key -> [value text] (ordered object) */
+    ana_sweepfile_t spec; /* what the file (and the options) say */
     s_run_t *runs;
     size_t n_runs;
     bool quiet;
     int lock_fd;
 } s_sweep_t;
-
-/* ------------------------------------------------------------ yaml file -- */
-
-/* A YAML node written back as one line of YAML (flow style), for pl_config_set,
- * which reads its value as YAML: scalars keep their quoting style. */
-static int s_node_text(yaml_document_t *doc, yaml_node_t *n, char **buf, size_t *len, size_t *cap);
-
-static int s_put(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-    if (*len + n + 1 > *cap) {
-        size_t nc = (*cap ? *cap : 64);
-        while (nc < *len + n + 1) nc *= 2;
-        char *nb = realloc(*buf, nc);
-        if (!nb) return -1;
-        *buf = nb;
-        *cap = nc;
-    }
-    memcpy(*buf + *len, s, n);
-    *len += n;
-    (*buf)[*len] = '\0';
-    return 0;
-}
-
-static int s_node_text(yaml_document_t *doc, yaml_node_t *n, char **buf, size_t *len, size_t *cap)
-{
-    if (!n) return -1;
-    if (n->type == YAML_SCALAR_NODE) {
-        const char *v = (const char *)n->data.scalar.value;
-        size_t vl = n->data.scalar.length;
-        if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) return s_put(buf, len, cap, v, vl);
-        /* Quoted in the file: keep it a string, double-quoted with escapes. */
-        if (s_put(buf, len, cap, "\"", 1)) return -1;
-        for (size_t i = 0; i < vl; i++) {
-            if ((v[i] == '"' || v[i] == '\\') && s_put(buf, len, cap, "\\", 1)) return -1;
-            if (v[i] == '\n' ? s_put(buf, len, cap, "\\n", 2) : s_put(buf, len, cap, v + i, 1))
-                return -1;
-        }
-        return s_put(buf, len, cap, "\"", 1);
-    }
-    if (n->type == YAML_SEQUENCE_NODE) {
-        if (s_put(buf, len, cap, "[", 1)) return -1;
-        for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-             it++) {
-            if (it != n->data.sequence.items.start && s_put(buf, len, cap, ", ", 2)) return -1;
-            if (s_node_text(doc, yaml_document_get_node(doc, *it), buf, len, cap)) return -1;
-        }
-        return s_put(buf, len, cap, "]", 1);
-    }
-    if (n->type == YAML_MAPPING_NODE) {
-        if (s_put(buf, len, cap, "{", 1)) return -1;
-        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-             p++) {
-            if (p != n->data.mapping.pairs.start && s_put(buf, len, cap, ", ", 2)) return -1;
-            if (s_node_text(doc, yaml_document_get_node(doc, p->key), buf, len, cap) ||
-                s_put(buf, len, cap, ": ", 2) ||
-                s_node_text(doc, yaml_document_get_node(doc, p->value), buf, len, cap))
-                return -1;
-        }
-        return s_put(buf, len, cap, "}", 1);
-    }
-    return -1;
-}
-
-/* A factor value as the text of an assignment. A scalar at the top is taken as
- * written, quoted or not, so that "[{policy: helper, count: 10}]" in quotes is
- * YAML for pl_config_set to read; lists and maps are written back in flow style. */
-static char *s_text_of(yaml_document_t *doc, yaml_node_t *n)
-{
-    if (n && n->type == YAML_SCALAR_NODE) return strdup((const char *)n->data.scalar.value);
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    if (s_node_text(doc, n, &buf, &len, &cap)) {
-        free(buf);
-        return NULL;
-    }
-    return buf ? buf : strdup("");
-}
-
-static const char *s_scalar(yaml_node_t *n)
-{
-    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static char *s_resolve(const char *dir, const char *path)
-{
-    if (path[0] == '/') return strdup(path);
-    size_t n = strlen(dir) + strlen(path) + 2;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/%s", dir, path);
-    return p;
-}
-
-/* Reads the sweep file into sw. Errors read "FILE:LINE: what". */
-static int s_load(s_sweep_t *sw, char *err, size_t errlen)
-{
-    FILE *f = fopen(sw->file, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", sw->file, strerror(errno));
-        return -1;
-    }
-    yaml_parser_t p;
-    yaml_document_t doc;
-    bool have_doc = false;
-    int rc = -1;
-    if (!yaml_parser_initialize(&p)) {
-        fclose(f);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    yaml_parser_set_input_file(&p, f);
-    if (!yaml_parser_load(&p, &doc)) {
-        snprintf(err, errlen, "%s:%zu: %s", sw->file, p.problem_mark.line + 1,
-                 p.problem ? p.problem : "YAML error");
-        goto done;
-    }
-    have_doc = true;
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (!root || root->type != YAML_MAPPING_NODE) {
-        snprintf(err, errlen, "%s:1: a sweep file is a mapping (base, factors, ...)", sw->file);
-        goto done;
-    }
-    for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
-         pr++) {
-        yaml_node_t *k = yaml_document_get_node(&doc, pr->key);
-        yaml_node_t *v = yaml_document_get_node(&doc, pr->value);
-        const char *key = s_scalar(k);
-        size_t line = k->start_mark.line + 1;
-        const char *sv = s_scalar(v);
-        if (!key) {
-            snprintf(err, errlen, "%s:%zu: keys are plain words", sw->file, line);
-            goto done;
-        }
-        if (!strcmp(key, "base")) {
-            if (!sv) goto bad_scalar;
-            free(sw->base);
-            if (!(sw->base = s_resolve(sw->file_dir, sv))) goto oom;
-        } else if (!strcmp(key, "out")) {
-            if (!sv) goto bad_scalar;
-            if (!sw->out && !(sw->out = s_resolve(sw->file_dir, sv))) goto oom;
-        } else if (!strcmp(key, "executor")) {
-            if (!sv || (strcmp(sv, "process") && strcmp(sv, "inprocess"))) {
-                snprintf(err, errlen, "%s:%zu: executor is process or inprocess", sw->file, line);
-                goto done;
-            }
-            if (!sw->executor && !(sw->executor = strdup(sv))) goto oom;
-        } else if (!strcmp(key, "concurrency")) {
-            char *end;
-            long n = sv ? strtol(sv, &end, 10) : 0;
-            if (!sv || *end || n < 1 || n > 4096) {
-                snprintf(err, errlen, "%s:%zu: concurrency is a number from 1 to 4096", sw->file,
-                         line);
-                goto done;
-            }
-            if (!sw->concurrency) sw->concurrency = (int)n;
-        } else if (!strcmp(key, "margin")) {
-            char *end;
-            double m = sv ? strtod(sv, &end) : -1;
-            if (!sv || *end || m < 0) {
-                snprintf(err, errlen, "%s:%zu: margin is a number of points >= 0", sw->file, line);
-                goto done;
-            }
-            sw->margin = m;
-            sw->have_margin = true;
-        } else if (!strcmp(key, "set") || !strcmp(key, "factors")) {
-            bool factors = key[0] == 'f';
-            if (v->type != YAML_MAPPING_NODE) {
-                snprintf(err, errlen, "%s:%zu: %s is a mapping of configuration keys", sw->file,
-                         line, key);
-                goto done;
-            }
-            for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top;
-                 q++) {
-                yaml_node_t *fk = yaml_document_get_node(&doc, q->key);
-                yaml_node_t *fv = yaml_document_get_node(&doc, q->value);
-                const char *fname = s_scalar(fk);
-                size_t fline = fk->start_mark.line + 1;
-                if (!fname) {
-                    snprintf(err, errlen, "%s:%zu: a configuration key is a word", sw->file, fline);
-                    goto done;
-                }
-                if (!factors) {
-                    char *t = s_text_of(&doc, fv);
-                    if (!t || json_object_set_new(sw->fixed, fname, json_string(t))) {
-                        free(t);
-                        goto oom;
-                    }
-                    free(t);
-                    continue;
-                }
-                if (fv->type != YAML_SEQUENCE_NODE ||
-                    fv->data.sequence.items.top == fv->data.sequence.items.start) {
-                    snprintf(err, errlen, "%s:%zu: factor %s needs a non-empty list of values",
-                             sw->file, fline, fname);
-                    goto done;
-                }
-                json_t *vals = json_array();
-                if (!vals || json_object_set_new(sw->factors, fname, vals)) goto oom;
-                for (yaml_node_item_t *it = fv->data.sequence.items.start;
-                     it < fv->data.sequence.items.top; it++) {
-                    char *t = s_text_of(&doc, yaml_document_get_node(&doc, *it));
-                    if (!t || json_array_append_new(vals, json_string(t))) {
-                        free(t);
-                        goto oom;
-                    }
-                    free(t);
-                }
-            }
-        } else {
-            snprintf(err, errlen,
-                     "%s:%zu: unknown key '%s' (base, set, factors, concurrency, executor, out, "
-                     "margin)",
-                     sw->file, line, key);
-            goto done;
-        }
-        continue;
-    bad_scalar:
-        snprintf(err, errlen, "%s:%zu: %s takes a single value", sw->file, line, key);
-        goto done;
-    }
-    rc = 0;
-    goto done;
-oom:
-    snprintf(err, errlen, "out of memory");
-done:
-    if (have_doc) yaml_document_delete(&doc);
-    yaml_parser_delete(&p);
-    fclose(f);
-    return rc;
-}
 
 /* -------------------------------------------------------------- the plan -- */
 
@@ -303,9 +73,10 @@ static void s_apply_sets(pl_config_t **c, json_t *obj, char *err, size_t errlen)
 
 static pl_config_t *s_base_config(const s_sweep_t *sw, char *err, size_t errlen)
 {
-    pl_config_t *c = sw->base ? pl_config_load_any(sw->base, err, errlen) : pl_config_default();
-    if (!c && !sw->base) snprintf(err, errlen, "out of memory");
-    if (c) s_apply_sets(&c, sw->fixed, err, errlen);
+    pl_config_t *c =
+        sw->spec.base ? pl_config_load_any(sw->spec.base, err, errlen) : pl_config_default();
+    if (!c && !sw->spec.base) snprintf(err, errlen, "out of memory");
+    if (c) s_apply_sets(&c, sw->spec.fixed, err, errlen);
     return c;
 }
 
@@ -319,7 +90,7 @@ static pl_config_t *s_run_config(const s_sweep_t *sw, const s_run_t *r, char *er
 
 static int s_expand(s_sweep_t *sw)
 {
-    size_t nf = json_object_size(sw->factors), total = 1;
+    size_t nf = json_object_size(sw->spec.factors), total = 1;
     const char **keys = calloc(nf + 1, sizeof *keys);
     json_t **vals = calloc(nf + 1, sizeof *vals);
     size_t *idx = calloc(nf + 1, sizeof *idx);
@@ -327,7 +98,7 @@ static int s_expand(s_sweep_t *sw)
     size_t i = 0;
     const char *k;
     json_t *v;
-    json_object_foreach(sw->factors, k, v)
+    json_object_foreach(sw->spec.factors, k, v)
     {
         keys[i] = k;
         vals[i++] = v;
@@ -396,7 +167,7 @@ static void s_write_sweep_json(const s_sweep_t *sw)
     static bool warned;
     if (s_write_sweep_json_now(sw) != 0 && !warned) {
         warned = true;
-        fprintf(stderr, "parley sweep: warning: cannot write %s/sweep.json\n", sw->out);
+        fprintf(stderr, "parley sweep: warning: cannot write %s/sweep.json\n", sw->spec.out);
     }
 }
 
@@ -414,15 +185,17 @@ static int s_write_sweep_json_now(const s_sweep_t *sw)
         if (json_array_append_new(runs, o)) goto fail;
     }
     if (json_object_set_new(root, "file", json_string(sw->file)) ||
-        json_object_set_new(root, "base", sw->base ? json_string(sw->base) : json_null()) ||
-        json_object_set_new(root, "executor", json_string(sw->executor)) ||
-        json_object_set(root, "set", sw->fixed) || json_object_set(root, "factors", sw->factors) ||
+        json_object_set_new(root, "base",
+                            sw->spec.base ? json_string(sw->spec.base) : json_null()) ||
+        json_object_set_new(root, "executor", json_string(sw->spec.executor)) ||
+        json_object_set(root, "set", sw->spec.fixed) ||
+        json_object_set(root, "factors", sw->spec.factors) ||
         json_object_set_new(root, "runs", runs))
         goto fail;
     runs = NULL;
     char path[PATH_MAX], tmp[PATH_MAX];
-    if (s_join(path, sizeof path, sw->out, "sweep.json") ||
-        s_join(tmp, sizeof tmp, sw->out, ".sweep.json.tmp"))
+    if (s_join(path, sizeof path, sw->spec.out, "sweep.json") ||
+        s_join(tmp, sizeof tmp, sw->spec.out, ".sweep.json.tmp"))
         goto fail;
     /* Renamed into place: a sweep killed while writing leaves the old file whole. */
     if (json_dump_file(root, tmp, JSON_INDENT(2)) != 0 || rename(tmp, path) != 0) goto fail;
@@ -439,7 +212,7 @@ fail:
 static int s_check_plan(const s_sweep_t *sw, char *err, size_t errlen)
 {
     char path[PATH_MAX];
-    if (s_join(path, sizeof path, sw->out, "sweep.json")) return 0;
+    if (s_join(path, sizeof path, sw->spec.out, "sweep.json")) return 0;
     json_error_t jerr;
     json_t *old = json_load_file(path, 0, &jerr);
     if (!old) return 0; /* a first start, or a file cut short: nothing to compare */
@@ -457,7 +230,7 @@ static int s_check_plan(const s_sweep_t *sw, char *err, size_t errlen)
             snprintf(err, errlen,
                      "%s/sweep.json: run %s was planned with other factor values: this "
                      "directory holds another sweep (choose a new out: directory)",
-                     sw->out, id);
+                     sw->spec.out, id);
             rc = -1;
             break;
         }
@@ -489,11 +262,22 @@ static char *s_parley_bin(void)
     return strdup(out);
 }
 
-/* In the child: dies with the sweep; redirects output into the run's log. */
-static void s_child_setup(pid_t parent, int lock_fd, const char *log, int deathsig)
+/* In the child: its own process group (the sweep stops a worker with all it
+ * started), dies with the sweep (PR_SET_PDEATHSIG, then a check that the sweep
+ * did not die before that took effect), output into the run's log. The lock
+ * fd stays open on purpose: the directory stays locked until the last worker
+ * of this sweep is gone, so a restarted sweep can never race a dying one. */
+static void s_child_setup(const s_sweep_t *sw, const s_run_t *r, pid_t parent, const char *log,
+                          int deathsig)
 {
-    if (lock_fd >= 0) close(lock_fd);
+    setpgid(0, 0);
     if (prctl(PR_SET_PDEATHSIG, deathsig) != 0 || getppid() != parent) _exit(125);
+    sigset_t none; /* the sweep blocks these; a worker takes them as usual */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* For meta.json: which sweep and run this is (pl_meta_json). */
+    setenv("PARLEY_SWEEP", sw->file, 1);
+    setenv("PARLEY_SWEEP_RUN", r->id, 1);
     int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd >= 0) {
         int in = open("/dev/null", O_RDONLY);
@@ -507,7 +291,8 @@ static void s_child_setup(pid_t parent, int lock_fd, const char *log, int deaths
 static pid_t s_start(s_sweep_t *sw, s_run_t *r, const char *parley_bin, char *err, size_t errlen)
 {
     char dir[PATH_MAX], log[PATH_MAX], logs[PATH_MAX];
-    if (s_join(dir, sizeof dir, sw->out, r->id) || s_join(logs, sizeof logs, sw->out, "logs")) {
+    if (s_join(dir, sizeof dir, sw->spec.out, r->id) ||
+        s_join(logs, sizeof logs, sw->spec.out, "logs")) {
         snprintf(err, errlen, "path too long");
         return -1;
     }
@@ -523,23 +308,23 @@ static pid_t s_start(s_sweep_t *sw, s_run_t *r, const char *parley_bin, char *er
     }
     pl_config_t *c = s_run_config(sw, r, err, errlen);
     if (!c) return -1;
-    bool inproc = strcmp(sw->executor, "inprocess") == 0;
+    bool inproc = strcmp(sw->spec.executor, "inprocess") == 0;
     if (inproc && !ana_exec_inprocess_ok(c, err, errlen)) {
         pl_config_destroy(&c);
         return -1;
     }
     /* argv for `parley run BASE --out DIR --set k=v ... --quiet` */
-    size_t n_set = json_object_size(sw->fixed) + json_object_size(r->set);
+    size_t n_set = json_object_size(sw->spec.fixed) + json_object_size(r->set);
     char **argv = calloc(2 * n_set + 8, sizeof *argv);
     char **owned = calloc(n_set + 1, sizeof *owned);
     size_t a = 0, o = 0;
     if (!argv || !owned) goto oom;
     argv[a++] = (char *)"parley";
     argv[a++] = (char *)"run";
-    if (sw->base) argv[a++] = sw->base;
+    if (sw->spec.base) argv[a++] = sw->spec.base;
     argv[a++] = (char *)"--out";
     argv[a++] = dir;
-    json_t *maps[2] = {sw->fixed, r->set};
+    json_t *maps[2] = {sw->spec.fixed, r->set};
     for (int m = 0; m < 2; m++) {
         const char *k;
         json_t *v;
@@ -558,21 +343,27 @@ static pid_t s_start(s_sweep_t *sw, s_run_t *r, const char *parley_bin, char *er
     pid_t pid = fork();
     if (pid == 0) {
         if (inproc) {
-            s_child_setup(parent, sw->lock_fd, log, SIGKILL);
+            s_child_setup(sw, r, parent, log, SIGKILL);
             char e[1024];
-            if (ana_exec_inprocess(c, dir, e, sizeof e) != 0) {
+            bool seeded =
+                json_object_get(r->set, "seed") || json_object_get(sw->spec.fixed, "seed");
+            pl_seed_source_t src = seeded                                  ? PL_SEED_SWEEP
+                                   : pl_meta_file_sets_seed(sw->spec.base) ? PL_SEED_CONFIG
+                                                                           : PL_SEED_DEFAULT;
+            if (ana_exec_inprocess(c, dir, src, e, sizeof e) != 0) {
                 fprintf(stderr, "%s\n", e);
                 _exit(1);
             }
             _exit(0);
         }
         /* `parley run` gets SIGTERM so that it can stop its own broker and agents. */
-        s_child_setup(parent, sw->lock_fd, log, SIGTERM);
+        s_child_setup(sw, r, parent, log, SIGTERM);
         execv(parley_bin, argv);
         fprintf(stderr, "cannot run %s: %s\n", parley_bin, strerror(errno));
         _exit(127);
     }
     if (pid < 0) snprintf(err, errlen, "fork: %s", strerror(errno));
+    if (pid > 0) setpgid(pid, pid); /* also here: no window in which a stop misses it */
     for (size_t i = 0; i < o; i++) free(owned[i]);
     free(owned);
     free(argv);
@@ -606,9 +397,10 @@ static void s_finish(s_sweep_t *sw, s_run_t *r, int status)
 {
     char path[PATH_MAX], dir[PATH_MAX], log[PATH_MAX];
     r->pid = 0;
-    if (s_join(dir, sizeof dir, sw->out, r->id) || s_join(path, sizeof path, dir, "summary.json"))
+    if (s_join(dir, sizeof dir, sw->spec.out, r->id) ||
+        s_join(path, sizeof path, dir, "summary.json"))
         return;
-    int n = snprintf(log, sizeof log, "%s/logs/%s.log", sw->out, r->id);
+    int n = snprintf(log, sizeof log, "%s/logs/%s.log", sw->spec.out, r->id);
     bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && s_exists(path);
     if (ok) {
         r->status = S_DONE;
@@ -655,14 +447,35 @@ static void s_progress(const s_sweep_t *sw, size_t done_now, size_t resumed, siz
     fflush(stderr);
 }
 
+/* Ctrl-C or SIGTERM: no new run starts, each running worker's group gets
+ * SIGTERM (parley run stops its broker, which records a partial run), and the
+ * sweep waits for them all before it writes its record. */
+static void s_stop_workers(s_sweep_t *sw)
+{
+    for (size_t i = 0; i < sw->n_runs; i++)
+        if (sw->runs[i].status == S_RUNNING && sw->runs[i].pid > 0) kill(-sw->runs[i].pid, SIGTERM);
+}
+
+/* Children ending and stop signals arrive through sigwaitinfo with all three
+ * blocked: a signal between "is anyone done?" and "wait" cannot be missed. */
 static int s_execute(s_sweep_t *sw)
 {
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, &old) != 0) return -1;
+    bool stopping = false;
     char *bin = s_parley_bin();
-    if (!bin) return -1;
+    if (!bin) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        return -1;
+    }
     size_t resumed = 0, done_now = 0, failed = 0, running = 0, next = 0;
     for (size_t i = 0; i < sw->n_runs; i++) {
         char path[PATH_MAX];
-        int n = snprintf(path, sizeof path, "%s/%s/summary.json", sw->out, sw->runs[i].id);
+        int n = snprintf(path, sizeof path, "%s/%s/summary.json", sw->spec.out, sw->runs[i].id);
         if (n > 0 && (size_t)n < sizeof path && s_exists(path)) {
             sw->runs[i].status = S_DONE;
             sw->runs[i].resumed = true;
@@ -673,7 +486,7 @@ static int s_execute(s_sweep_t *sw)
     s_write_sweep_json(sw);
     s_progress(sw, done_now, resumed, failed, running, t0, false);
     for (;;) {
-        while (running < (size_t)sw->concurrency && next < sw->n_runs) {
+        while (!stopping && running < (size_t)sw->spec.concurrency && next < sw->n_runs) {
             s_run_t *r = &sw->runs[next++];
             if (r->status == S_DONE) continue;
             char err[1024] = "";
@@ -694,10 +507,16 @@ static int s_execute(s_sweep_t *sw)
         }
         if (!running) break;
         int st;
-        pid_t pid = waitpid(-1, &st, 0);
-        if (pid < 0) {
-            if (errno == EINTR) continue;
-            break;
+        pid_t pid = waitpid(-1, &st, WNOHANG);
+        if (pid < 0 && errno != EINTR) break;
+        if (pid <= 0) {
+            int sig = sigwaitinfo(&set, NULL);
+            if ((sig == SIGINT || sig == SIGTERM) && !stopping) {
+                stopping = true;
+                if (!sw->quiet) fprintf(stderr, "\nsweep: stopping (signal %d)...\n", sig);
+                s_stop_workers(sw);
+            }
+            continue;
         }
         for (size_t i = 0; i < sw->n_runs; i++) {
             s_run_t *r = &sw->runs[i];
@@ -715,7 +534,8 @@ static int s_execute(s_sweep_t *sw)
     }
     s_progress(sw, done_now, resumed, failed, running, t0, true);
     free(bin);
-    return failed ? 2 : 0;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return failed || stopping ? PL_EXIT_FAILED : PL_EXIT_OK;
 }
 
 /* ------------------------------------------------------------- command -- */
@@ -732,21 +552,27 @@ static int s_tables(s_sweep_t *sw)
     char err[1024] = "";
     int rc = 1;
     if (!st) goto done;
-    if (sw->have_margin) ana_study_set_margin(st, sw->margin);
+    if (sw->spec.have_margin) ana_study_set_margin(st, sw->spec.margin);
     for (size_t i = 0; i < sw->n_runs; i++) {
         s_run_t *r = &sw->runs[i];
         char dir[PATH_MAX];
-        if (s_join(dir, sizeof dir, sw->out, r->id)) goto done;
+        if (s_join(dir, sizeof dir, sw->spec.out, r->id)) goto done;
         const char *error = r->status == S_DONE ? NULL : r->error ? r->error : "not run";
         if (ana_study_add(st, r->id, dir, r->set, error, s_on_diag, NULL)) goto done;
     }
-    if (ana_study_compute(st) || ana_study_write_csv(st, sw->out, err, sizeof err)) goto done;
+    if (ana_study_compute(st) || ana_tables_write(st, sw->spec.out, err, sizeof err)) goto done;
     char html[PATH_MAX], md[PATH_MAX];
-    if (s_join(html, sizeof html, sw->out, "report.html") ||
-        s_join(md, sizeof md, sw->out, "report.md"))
+    if (s_join(html, sizeof html, sw->spec.out, "report.html") ||
+        s_join(md, sizeof md, sw->spec.out, "report.md"))
         goto done;
     if (ana_report_write(st, html, md, err, sizeof err)) goto done;
-    if (!sw->quiet) fprintf(stderr, "sweep: tables and report in %s\n", sw->out);
+    /* The answer on the terminal, and where the rest is: the results go to
+     * stdout (they are what was asked for), progress and warnings to stderr. */
+    if (!sw->quiet) {
+        ana_report_print_verdicts(stdout, st);
+        printf("report: %s\ntables: %s/*.csv\n", html, sw->spec.out);
+        fflush(stdout);
+    }
     rc = 0;
 done:
     if (rc) fprintf(stderr, "sweep: cannot write the tables: %s\n", err[0] ? err : "out of memory");
@@ -754,10 +580,31 @@ done:
     return rc;
 }
 
-static void s_usage(void)
+static void s_usage(FILE *f)
 {
-    fprintf(stderr, "usage: parley sweep FILE [--out DIR] [--concurrency N] "
-                    "[--executor process|inprocess] [--dry-run] [--quiet]\n");
+    fprintf(
+        f, "usage: parley sweep FILE [--out DIR] [--concurrency N] [--executor process|inprocess]\n"
+           "                    [--dry-run] [--quiet]\n"
+           "Runs every combination of the sweep file's factors (conditions x seeds), resumable,\n"
+           "then writes runs.csv, agents.csv, transfers.csv, rounds.csv, aggregates.csv,\n"
+           "decomposition.csv, report.html and report.md into the output directory.\n"
+           "  FILE           the sweep file: base, set, factors, concurrency, executor, out,\n"
+           "                 margin (docs/ANALYSIS.md); base: is relative to FILE\n"
+           "  --out DIR      the output directory (wins over out:; relative to the current\n"
+           "                 directory, like out:); created with its parents\n"
+           "  --concurrency  games at once (default: concurrency:, else the online CPUs)\n"
+           "  --executor     process: one `parley run` (broker + agent processes) per game;\n"
+           "                 inprocess: built-in agents played in a forked child, no broker\n"
+           "  --dry-run      print the plan (each run's configuration built and checked), the\n"
+           "                 API keys it needs and the estimate of tokens and cost; run nothing\n"
+           "  --quiet        no progress bar, only errors\n"
+           "Before the first run every API key the model seats name is checked (all missing\n"
+           "variables are named) and the estimate of calls, tokens and cost is printed.\n"
+           "A run whose directory holds summary.json is done and never redone; rerun to resume.\n"
+           "Ctrl-C stops the runs in progress (recorded as failed) and writes the tables.\n"
+           "Exit status: 0 every run done, 1 some run failed or the sweep was stopped (tables\n"
+           "written all the same), 2 bad usage, 3 the sweep file, a configuration or an API key\n"
+           "refused, 4 a system error (docs/CLI.md).\n");
 }
 
 static void s_sweep_free(s_sweep_t *sw)
@@ -767,76 +614,126 @@ static void s_sweep_free(s_sweep_t *sw)
         free(sw->runs[i].error);
     }
     free(sw->runs);
-    json_decref(sw->fixed);
-    json_decref(sw->factors);
+    json_decref(sw->spec.fixed);
+    json_decref(sw->spec.factors);
     free(sw->file);
     free(sw->file_dir);
-    free(sw->base);
-    free(sw->out);
-    free(sw->executor);
+    free(sw->spec.base);
+    free(sw->spec.out);
+    free(sw->spec.executor);
     if (sw->lock_fd >= 0) close(sw->lock_fd);
+}
+
+/* Every API key the plan's model seats name, checked before the first run, and
+ * the estimate of what the sweep will spend. Returns 0, or PL_EXIT_CONFIG with
+ * the missing variables named in err. */
+static int s_check_budget(s_sweep_t *sw, FILE *out, char *err, size_t errlen)
+{
+    /* In-process runs call no model (an llm seat there fails on its own). */
+    if (strcmp(sw->spec.executor, "process") != 0) return 0;
+    ana_budget_t b = {0};
+    char missing[1024] = "";
+    int n_missing = 0;
+    for (size_t i = 0; i < sw->n_runs; i++) {
+        char e[1024] = "";
+        pl_config_t *c = s_run_config(sw, &sw->runs[i], e, sizeof e);
+        if (!c) continue; /* said per run */
+        ana_budget_add(&b, c);
+        n_missing = ana_budget_missing_keys(c, missing, sizeof missing);
+        pl_config_destroy(&c);
+    }
+    if (!sw->quiet || out == stdout) ana_budget_print(out, &b);
+    if (n_missing) {
+        snprintf(err, errlen,
+                 "the API key variable%s %s %s not set (model seats of this sweep need %s); "
+                 "export %s and start again",
+                 n_missing > 1 ? "s" : "", missing, n_missing > 1 ? "are" : "is",
+                 n_missing > 1 ? "them" : "it", n_missing > 1 ? "them" : "it");
+        return PL_EXIT_CONFIG;
+    }
+    return 0;
 }
 
 int ana_sweep_main(int argc, char **argv)
 {
     s_sweep_t sw = {.lock_fd = -1};
     bool dry = false;
-    int rc = 1;
+    int rc = PL_EXIT_CONFIG;
     const char *file = NULL;
     char err[2048] = "";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--out") && i + 1 < argc) {
-            free(sw.out);
-            sw.out = strdup(argv[++i]);
-        } else if (!strcmp(a, "--concurrency") && i + 1 < argc) {
-            sw.concurrency = atoi(argv[++i]);
-            if (sw.concurrency < 1) {
-                s_usage();
+    static const struct option longopts[] = {{"out", required_argument, NULL, 'o'},
+                                             {"concurrency", required_argument, NULL, 'c'},
+                                             {"executor", required_argument, NULL, 'e'},
+                                             {"dry-run", no_argument, NULL, 'n'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "o:c:e:nqh", longopts, NULL)) != -1) {
+        char *end;
+        switch (opt) {
+        case 'o':
+            free(sw.spec.out);
+            if (!(sw.spec.out = strdup(optarg))) goto oom;
+            break;
+        case 'c':
+            sw.spec.concurrency = (int)strtol(optarg, &end, 10);
+            if (*end || sw.spec.concurrency < 1 || sw.spec.concurrency > 4096) {
+                fprintf(stderr, "parley sweep: --concurrency takes 1 to 4096, not '%s'\n", optarg);
+                rc = PL_EXIT_USAGE;
                 goto done;
             }
-        } else if (!strcmp(a, "--executor") && i + 1 < argc) {
-            free(sw.executor);
-            sw.executor = strdup(argv[++i]);
-        } else if (!strcmp(a, "--dry-run"))
+            break;
+        case 'e':
+            if (strcmp(optarg, "process") && strcmp(optarg, "inprocess")) {
+                fprintf(stderr, "parley sweep: --executor takes process or inprocess, not '%s'\n",
+                        optarg);
+                rc = PL_EXIT_USAGE;
+                goto done;
+            }
+            free(sw.spec.executor);
+            if (!(sw.spec.executor = strdup(optarg))) goto oom;
+            break;
+        case 'n':
             dry = true;
-        else if (!strcmp(a, "--quiet"))
+            break;
+        case 'q':
             sw.quiet = true;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            s_usage();
-            rc = 0;
+            break;
+        case 'h':
+            s_usage(stdout);
+            rc = PL_EXIT_OK;
             goto done;
-        } else if (a[0] != '-' && !file)
-            file = a;
-        else {
-            s_usage();
+        default:
+            s_usage(stderr);
+            rc = PL_EXIT_USAGE;
             goto done;
         }
     }
-    if (!file) {
-        s_usage();
+    if (optind < argc) file = argv[optind++];
+    if (!file || optind < argc) {
+        if (file) fprintf(stderr, "parley sweep: one FILE ('%s' is extra)\n", argv[optind]);
+        s_usage(stderr);
+        rc = PL_EXIT_USAGE;
         goto done;
     }
     sw.file = strdup(file);
     char *tmp = strdup(file);
     sw.file_dir = tmp ? strdup(dirname(tmp)) : NULL;
     free(tmp);
-    sw.fixed = json_object();
-    sw.factors = json_object();
-    if (!sw.file || !sw.file_dir || !sw.fixed || !sw.factors) goto oom;
-    if (s_load(&sw, err, sizeof err)) goto fail;
-    if (!sw.executor && !(sw.executor = strdup("process"))) goto oom;
-    if (strcmp(sw.executor, "process") && strcmp(sw.executor, "inprocess")) {
-        snprintf(err, sizeof err, "executor is process or inprocess, not '%s'", sw.executor);
-        goto fail;
-    }
-    if (!sw.out) {
+    sw.spec.fixed = json_object();
+    sw.spec.factors = json_object();
+    if (!sw.file || !sw.file_dir || !sw.spec.fixed || !sw.spec.factors) goto oom;
+    if (ana_sweepfile_load(sw.file, sw.file_dir, &sw.spec, err, sizeof err)) goto fail;
+    if (!sw.spec.executor && !(sw.spec.executor = strdup("process"))) goto oom;
+    if (!sw.spec.out) {
         snprintf(err, sizeof err, "%s: no out: directory (write one, or pass --out DIR)", file);
         goto fail;
     }
-    if (!sw.concurrency) {
+    if (!sw.spec.concurrency) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        sw.concurrency = n > 0 ? (int)n : 1;
+        sw.spec.concurrency = n > 0 ? (int)n : 1;
     }
     /* The base and the fixed overrides must load before anything runs. */
     pl_config_t *base = s_base_config(&sw, err, sizeof err);
@@ -846,45 +743,49 @@ int ana_sweep_main(int argc, char **argv)
     if (dry) {
         /* The plan, each run's configuration built and checked: a typo in a factor
          * shows here, before any run (or API call) starts. */
-        rc = 0;
+        rc = PL_EXIT_OK;
         for (size_t i = 0; i < sw.n_runs; i++) {
             char *t = json_dumps(sw.runs[i].set, JSON_COMPACT);
             char e[1024] = "";
             pl_config_t *c = s_run_config(&sw, &sw.runs[i], e, sizeof e);
-            if (c && !strcmp(sw.executor, "inprocess")) ana_exec_inprocess_ok(c, e, sizeof e);
+            if (c && !strcmp(sw.spec.executor, "inprocess")) ana_exec_inprocess_ok(c, e, sizeof e);
             printf("%s %s%s%s\n", sw.runs[i].id, t ? t : "", e[0] ? "  ERROR: " : "", e);
-            if (e[0]) rc = 2;
+            if (e[0]) rc = PL_EXIT_CONFIG;
             pl_config_destroy(&c);
             free(t);
         }
+        int b = s_check_budget(&sw, stdout, err, sizeof err);
+        if (b) {
+            fprintf(stderr, "parley sweep: %s\n", err);
+            rc = b;
+        }
         goto done;
     }
+    if ((rc = s_check_budget(&sw, stderr, err, sizeof err)) != 0) goto fail;
     char logs[PATH_MAX], lock[PATH_MAX];
-    if ((mkdir(sw.out, 0777) != 0 && errno != EEXIST) ||
-        s_join(logs, sizeof logs, sw.out, "logs") || (mkdir(logs, 0777) != 0 && errno != EEXIST) ||
-        s_join(lock, sizeof lock, sw.out, ".sweep.lock")) {
-        snprintf(err, sizeof err, "%s: %s", sw.out, strerror(errno));
+    rc = PL_EXIT_SYSTEM;
+    if (ana_mkdirs(sw.spec.out) != 0 || s_join(logs, sizeof logs, sw.spec.out, "logs") ||
+        ana_mkdirs(logs) != 0 || s_join(lock, sizeof lock, sw.spec.out, ".sweep.lock")) {
+        snprintf(err, sizeof err, "%s: %s", sw.spec.out, strerror(errno));
         goto fail;
     }
-    /* One sweep per directory at a time: two would redo each other's runs. */
-    sw.lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (sw.lock_fd < 0 || flock(sw.lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        snprintf(err, sizeof err, "%s: another sweep is running in this directory", sw.out);
+    if ((rc = ana_lock_sweep(lock, sw.spec.out, sw.quiet, &sw.lock_fd, err, sizeof err)) != 0)
         goto fail;
-    }
+    rc = PL_EXIT_CONFIG;
     if (s_check_plan(&sw, err, sizeof err)) goto fail;
     int ex = s_execute(&sw);
     if (ex < 0) {
         snprintf(err, sizeof err, "cannot find the parley program (set PARLEY_BIN)");
+        rc = PL_EXIT_SYSTEM;
         goto fail;
     }
-    rc = s_tables(&sw) ? 1 : ex;
+    rc = s_tables(&sw) ? PL_EXIT_SYSTEM : ex;
     goto done;
 oom:
     snprintf(err, sizeof err, "out of memory");
+    rc = PL_EXIT_SYSTEM;
 fail:
     fprintf(stderr, "parley sweep: %s\n", err);
-    rc = 1;
 done:
     s_sweep_free(&sw);
     return rc;

@@ -16,6 +16,7 @@
  * Exit status: 0 the game finished, 1 it was stopped, 2 bad usage or setup. */
 #include "brk_server.h"
 #include "pl_log.h"
+#include "pl_meta.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ static void s_usage(FILE *f)
                "                     [--http 127.0.0.1:0 | --no-http]  (port 0: any free port)\n"
                "                     [--web-seats]  (human seats play in the browser)\n"
                "                     [--start-timeout SECONDS] [--log-level debug|info|warn]\n"
+               "                     [--version]\n"
                "--out DIR with the record of a game that did not finish resumes it (sequential\n"
                "or simultaneous timing): the game is rebuilt from DIR/events.jsonl, each recorded "
                "effect checked,\n"
@@ -46,14 +48,21 @@ int main(int argc, char **argv)
     bool web_seats = false;
     char **sets = calloc((size_t)argc, sizeof *sets);
     int n_sets = 0;
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"out", required_argument, NULL, 'o'},
-        {"seed", required_argument, NULL, 's'},   {"set", required_argument, NULL, 'S'},
-        {"bind", required_argument, NULL, 'b'},   {"pub", required_argument, NULL, 'p'},
-        {"no-pub", no_argument, NULL, 'P'},       {"start-timeout", required_argument, NULL, 't'},
-        {"http", required_argument, NULL, 'H'},   {"no-http", no_argument, NULL, 'N'},
-        {"web-seats", no_argument, NULL, 'W'},    {"log-level", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"out", required_argument, NULL, 'o'},
+                                             {"seed", required_argument, NULL, 's'},
+                                             {"set", required_argument, NULL, 'S'},
+                                             {"bind", required_argument, NULL, 'b'},
+                                             {"pub", required_argument, NULL, 'p'},
+                                             {"no-pub", no_argument, NULL, 'P'},
+                                             {"start-timeout", required_argument, NULL, 't'},
+                                             {"http", required_argument, NULL, 'H'},
+                                             {"no-http", no_argument, NULL, 'N'},
+                                             {"web-seats", no_argument, NULL, 'W'},
+                                             {"log-level", required_argument, NULL, 'l'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {NULL, 0, NULL, 0}};
     int opt;
     if (!sets) return 2;
     pl_log_set_component("broker");
@@ -103,6 +112,10 @@ int main(int argc, char **argv)
             s_usage(stdout);
             free(sets);
             return 0;
+        case 'V':
+            pl_meta_print_version(stdout, "parley-broker");
+            free(sets);
+            return 0;
         default:
             s_usage(stderr);
             free(sets);
@@ -142,6 +155,10 @@ int main(int argc, char **argv)
                           .http_listen = http,
                           .web_seats = web_seats};
     brk_server_t *s = brk_server_new(cfg, &opts, err, sizeof err);
+    /* meta.json beside config.json, unless the front door wrote it already. */
+    if (s && pl_meta_write(brk_server_run_dir(s), cfg, seed ? PL_SEED_OPTION : PL_SEED_CONFIG,
+                           "parley-broker", argc, argv, true, err, sizeof err) != 0)
+        fprintf(stderr, "parley-broker: warning: %s\n", err);
     pl_config_destroy(&cfg);
     free(sets);
     if (!s) {

@@ -21,6 +21,7 @@
 #include "llm_provider.h"
 #include "pl_config.h"
 #include "pl_config_orig.h"
+#include "pl_meta.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -53,12 +54,17 @@ static void s_usage(FILE *f)
                "  --out    the run directory (default runs/<timestamp>-<seed>)\n"
                "  --seed   the game's seed\n"
                "  --set    override one key, e.g. simulation.rounds=5 (repeatable)\n"
-               "  --quiet  no progress, only the result\n"
+               "  --quiet  no progress and no live-view address, only the result (a human\n"
+               "           seat's page and the live view are printed when a person plays in\n"
+               "           the browser: someone must open them)\n"
                "  --human  browser (default: human seats play at the printed address) or\n"
                "           terminal (this terminal plays the human seat)\n"
                "A broker that dies (sequential or simultaneous timing) is started again (up to 3\n"
-               "times) and "
-               "resumes the game from the run directory; the agents reconnect.\n");
+               "times) and resumes the game from the run directory; the agents reconnect.\n"
+               "Without --seed the seed is the configuration's `seed:`, else the preset's fixed\n"
+               "seed 1 (reproducible); meta.json in the run directory records which.\n"
+               "Exit status: 0 finished, 1 stopped or failed, 2 bad usage, 3 configuration\n"
+               "refused (or an API key missing), 4 system error (docs/CLI.md).\n");
 }
 
 static int s_mkdirs(const char *path)
@@ -137,12 +143,55 @@ static void s_show_progress(const char *json, bool tty)
     json_decref(ev);
 }
 
+/* The model use of the game, from the `calls` of its decision lines (the record
+ * of truth): one line with calls, retries, tokens and cost. Nothing for a game
+ * of built-in agents, which make no calls. */
+static void s_print_model_use(const char *dir, const pl_config_t *cfg)
+{
+    bool llm = false;
+    for (int i = 0; i < cfg->n_seats; i++)
+        llm = llm || (cfg->seats[i].policy && strcmp(cfg->seats[i].policy, "llm") == 0);
+    if (!llm) return;
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/events.jsonl", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    long long calls = 0, retries = 0, in = 0, out = 0, cached = 0, reasoning = 0;
+    double cost = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        if (!strstr(line, "\"calls\"")) continue; /* most lines have none: skip the parse */
+        json_t *ev = json_loads(line, 0, NULL);
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(ev, "calls"), i, c)
+        {
+            long long att = (long long)json_integer_value(json_object_get(c, "attempts"));
+            calls++;
+            retries += att > 1 ? att - 1 : 0;
+            in += (long long)json_integer_value(json_object_get(c, "tokens_in"));
+            out += (long long)json_integer_value(json_object_get(c, "tokens_out"));
+            cached += (long long)json_integer_value(json_object_get(c, "tokens_cached"));
+            reasoning += (long long)json_integer_value(json_object_get(c, "tokens_reasoning"));
+            cost += json_number_value(json_object_get(c, "cost_usd"));
+        }
+        json_decref(ev);
+    }
+    free(line);
+    fclose(f);
+    printf("model calls %lld (%lld retries), tokens in %lld (%lld cached), out %lld (%lld "
+           "reasoning), cost $%.4f%s\n",
+           calls, retries, in, cached, out, reasoning, cost,
+           cfg->n_prices ? "" : " (no prices in the configuration: cost not counted)");
+}
+
 int cli_run_main(int argc, char **argv)
 {
     const char *config_path = NULL, *out = NULL, *seed = NULL;
     bool quiet = false, web_humans = true;
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
-    int n_sets = 0, rc = 2;
+    int n_sets = 0, rc = PL_EXIT_SYSTEM;
     static const struct option longopts[] = {{"out", required_argument, NULL, 'o'},
                                              {"seed", required_argument, NULL, 's'},
                                              {"set", required_argument, NULL, 'S'},
@@ -150,7 +199,7 @@ int cli_run_main(int argc, char **argv)
                                              {"help", no_argument, NULL, 'h'},
                                              {"human", required_argument, NULL, 'H'},
                                              {NULL, 0, NULL, 0}};
-    if (!sets) return 2;
+    if (!sets) return PL_EXIT_SYSTEM;
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "o:s:S:qhH:", longopts, NULL)) != -1) {
@@ -172,7 +221,7 @@ int cli_run_main(int argc, char **argv)
                 fprintf(stderr, "parley run: --human takes browser or terminal, not '%s'\n",
                         optarg);
                 free(sets);
-                return 2;
+                return PL_EXIT_USAGE;
             }
             web_humans = strcmp(optarg, "browser") == 0;
             break;
@@ -183,14 +232,15 @@ int cli_run_main(int argc, char **argv)
         default:
             s_usage(stderr);
             free(sets);
-            return 2;
+            return PL_EXIT_USAGE;
         }
     }
     if (optind < argc) config_path = argv[optind++];
     if (optind < argc) {
+        fprintf(stderr, "parley run: one CONFIG at most ('%s' is extra)\n", argv[optind]);
         s_usage(stderr);
         free(sets);
-        return 2;
+        return PL_EXIT_USAGE;
     }
 
     s_run_t run = {0};
@@ -201,8 +251,17 @@ int cli_run_main(int argc, char **argv)
         config_path ? pl_config_load_any(config_path, err, sizeof err) : pl_config_default();
     if (!cfg) {
         fprintf(stderr, "parley run: %s\n", err[0] ? err : "out of memory");
+        if (err[0]) rc = PL_EXIT_CONFIG;
         goto done;
     }
+    /* Where the seed came from, for meta.json: reproducibility needs a fixed
+     * default, and a reader needs to know it was the default. */
+    pl_seed_source_t seed_source =
+        pl_meta_file_sets_seed(config_path) ? PL_SEED_CONFIG : PL_SEED_DEFAULT;
+    bool seed_given = seed != NULL;
+    for (int i = 0; i < n_sets; i++)
+        if (strncmp(sets[i], "seed=", 5) == 0) seed_given = true;
+    if (seed_given) seed_source = getenv("PARLEY_SWEEP") ? PL_SEED_SWEEP : PL_SEED_OPTION;
     if (seed) {
         char a[64];
         snprintf(a, sizeof a, "seed=%s", seed);
@@ -219,10 +278,12 @@ int cli_run_main(int argc, char **argv)
         if (!st->policy || strcmp(st->policy, "llm") != 0) continue;
         if (llm_check_seat(st, why, sizeof why) != 0) {
             fprintf(stderr, "parley run: agent_%d: %s\n", i + 1, why);
+            rc = PL_EXIT_CONFIG;
             goto done;
         }
         if (llm_prompt_check(cfg, i, why, sizeof why) != 0) { /* a template error, FILE:LINE */
             fprintf(stderr, "parley run: agent_%d: %s\n", i + 1, why);
+            rc = PL_EXIT_CONFIG;
             goto done;
         }
     }
@@ -260,6 +321,11 @@ int cli_run_main(int argc, char **argv)
     json_decref(cj);
     char config_json[PATH_MAX];
     snprintf(config_json, sizeof config_json, "%s", path);
+    if (pl_meta_write(dir, cfg, seed_source, "parley run", argc, argv, false, err, sizeof err) !=
+        0) {
+        fprintf(stderr, "parley run: %s\n", err);
+        goto done;
+    }
 
     /* Ctrl-C and SIGTERM from here on stop the game in order. */
     struct sigaction sa;
@@ -340,7 +406,13 @@ int cli_run_main(int argc, char **argv)
         }
     }
 
-    if (strcmp(web, "-") != 0) fprintf(stderr, "live view: %s/\n", web);
+    /* --quiet drops the address, unless a person plays in the browser: then it
+     * is part of what they need, like their seat's page. */
+    bool web_person = false;
+    for (int i = 0; i < run.n_agents; i++)
+        web_person = web_person || (web_humans && cfg->seats[i].policy &&
+                                    strcmp(cfg->seats[i].policy, "human") == 0);
+    if (strcmp(web, "-") != 0 && (!quiet || web_person)) fprintf(stderr, "live view: %s/\n", web);
 
     /* Wait for the broker, showing progress, forwarding a stop. */
     bool tty = isatty(STDERR_FILENO), stopping = false, shown = false;
@@ -409,6 +481,7 @@ int cli_run_main(int argc, char **argv)
     if (!summary) {
         fprintf(stderr, "parley run: the broker left no summary (exit %d, see %s)\n", broker_status,
                 broker_log);
+        rc = PL_EXIT_FAILED;
         goto done;
     }
     /* % of optimal: perfect play of the same configuration and seed, computed
@@ -438,13 +511,15 @@ int cli_run_main(int argc, char **argv)
                "%d tasks, is for sequential rounds)\n",
                partial ? "stopped after a partial game: " : "", tasks, m1,
                pl_timing_name(cfg->timing), ceiling_tasks);
+    s_print_model_use(dir, cfg);
     printf("run directory: %s\n", dir);
     fflush(stdout);
-    rc = partial ? 1 : broker_status == 0 ? 0 : 2;
+    rc = partial || broker_status != 0 ? PL_EXIT_FAILED : PL_EXIT_OK;
     goto done;
 
 bad_config:
     fprintf(stderr, "parley run: %s\n", err);
+    rc = PL_EXIT_CONFIG;
 done:
     s_shutdown(&run, 0);
     if (run.sub) zmq_close(run.sub);

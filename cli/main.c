@@ -1,7 +1,9 @@
 /* parley: the front door. `parley COMMAND ...`; each command lives in its own
- * file (cli_<command>.c) and is listed in the table below. */
+ * file (cli_<command>.c) and is listed in the table below, one line each.
+ * Conventions shared by every command (--help, exit statuses): docs/CLI.md. */
 #include "cli.h"
 #include "cli_compose.h"
+#include "pl_meta.h"
 
 #ifdef PARLEY_HAVE_ANALYSIS
 #include "ana_report.h"
@@ -34,10 +36,12 @@ static const cli_command_t s_commands[] = {
 
 static void s_usage(FILE *f)
 {
-    fprintf(f, "usage: parley COMMAND [ARGS]\n\ncommands:\n");
+    fprintf(f, "usage: parley COMMAND [ARGS]\n       parley --version\n\ncommands:\n");
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         fprintf(f, "  %-8s %s\n", s_commands[i].name, s_commands[i].summary);
-    fprintf(f, "\n`parley COMMAND --help` for the options of one command.\n");
+    fprintf(f, "\n`parley COMMAND --help` for the options of one command.\n"
+               "Exit status: 0 done, 1 not everything completed (a stopped game, a failed run),\n"
+               "2 bad usage, 3 a configuration refused, 4 a system error (docs/CLI.md).\n");
 }
 
 int main(int argc, char **argv)
@@ -45,11 +49,15 @@ int main(int argc, char **argv)
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         s_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+        return argc < 2 ? PL_EXIT_USAGE : PL_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        pl_meta_print_version(stdout, "parley");
+        return PL_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         if (strcmp(argv[1], s_commands[i].name) == 0) return s_commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "parley: unknown command '%s'\n", argv[1]);
     s_usage(stderr);
-    return 2;
+    return PL_EXIT_USAGE;
 }

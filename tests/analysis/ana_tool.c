@@ -2,7 +2,10 @@
  * for the analysis tests (the sweep test kills and restarts it as a process),
  * and a stand-in for `parley run` (built-in policies only, played in-process)
  * so that the sweep's process executor is tested without the broker:
- *   ana_tool run [CONFIG] --out DIR [--seed N] [--set KEY=VALUE]... [--quiet] */
+ *   ana_tool run [CONFIG] --out DIR [--seed N] [--set KEY=VALUE]... [--quiet]
+ * With ANA_TOOL_HOLD=N in the environment, the run of seed N writes its pid to
+ * DIR.pid and then waits for a signal (pause) instead of playing: a worker that
+ * is certainly still running when the test kills the sweep. */
 #include "ana_exec.h"
 #include "ana_report.h"
 #include "ana_sweep.h"
@@ -10,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int s_run(int argc, char **argv)
 {
@@ -40,7 +44,19 @@ static int s_run(int argc, char **argv)
         }
         if (a && pl_config_set(c, a, err, sizeof err)) goto done;
     }
-    rc = ana_exec_inprocess(c, out, err, sizeof err) ? 1 : 0;
+    const char *hold = getenv("ANA_TOOL_HOLD");
+    if (hold && strtoull(hold, NULL, 10) == c->game.seed) {
+        /* Written whole, then renamed: a reader never sees an empty file. */
+        char path[4096], tmp[4100];
+        snprintf(path, sizeof path, "%s.pid", out);
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        FILE *f = fopen(tmp, "w");
+        if (!f || fprintf(f, "%ld\n", (long)getpid()) < 0 || fclose(f) != 0 ||
+            rename(tmp, path) != 0)
+            goto done;
+        for (;;) pause();
+    }
+    rc = ana_exec_inprocess(c, out, PL_SEED_SWEEP, err, sizeof err) ? 1 : 0;
 done:
     if (rc) fprintf(stderr, "run: %s\n", err);
     pl_config_destroy(&c);

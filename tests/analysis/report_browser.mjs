@@ -80,7 +80,21 @@ try {
     }
   }
   // The offline sweep's known answer is on the page.
+  // Every colour is explained: each chart has a legend, the heat map a scale.
+  for (const chart of Object.keys(charts)) {
+    const n = await page.locator(`figure[data-chart="${chart}"] svg g.legend`).count();
+    check(n > 0, `${chart}: has a legend`);
+  }
+  const scale = await page.locator('figure[data-chart="matrix"] svg rect.scale').count();
+  check(scale > 1, `matrix: has a colour scale (${scale} steps)`);
+  // Revenue by round: one panel per model, and within a panel no two lines look
+  // alike (colour and dash differ), so a line drawn over another stays visible.
+  const styles = await page.locator('figure[data-chart="rounds"] svg polyline.line')
+    .evaluateAll((els) => els.map((e) => `${e.getAttribute('stroke')}|${e.getAttribute('stroke-dasharray')}`));
+  check(new Set(styles).size === 3 && styles.length === 9,
+        `rounds: 9 lines in 3 styles, one per arm (${styles.length} lines, ${new Set(styles).size} styles)`);
   const text = await page.locator('body').innerText();
+  check(/Written .* by parley/.test(text), 'the report says what produced it');
   check(/cooperation-limited/.test(text) && /competence-limited/.test(text),
         'the decomposition verdicts are shown');
   check(requests.length === 0, `self-contained: no request beyond the file (${requests.join(' ')})`);

@@ -19,6 +19,7 @@
 #include "ana_exec.h"
 #include "ana_report.h"
 #include "ana_study.h"
+#include "ana_tables.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -53,7 +54,7 @@ static int s_setup(void **state)
                 if (pl_config_set(c, set, err, sizeof err)) return -1;
                 snprintf(id, sizeof id, "run-%02d", ++k);
                 snprintf(dir, sizeof dir, "%s/%s", s_dir, id);
-                if (ana_exec_inprocess(c, dir, err, sizeof err)) {
+                if (ana_exec_inprocess(c, dir, PL_SEED_SWEEP, err, sizeof err)) {
                     fprintf(stderr, "%s\n", err);
                     return -1;
                 }
@@ -230,7 +231,7 @@ static void test_csv_parse_back(void **state)
 {
     (void)state;
     char err[512] = "", path[300];
-    assert_int_equal(ana_study_write_csv(s_study, s_dir, err, sizeof err), 0);
+    assert_int_equal(ana_tables_write(s_study, s_dir, err, sizeof err), 0);
 
     s_table_t t;
     snprintf(path, sizeof path, "%s/runs.csv", s_dir);

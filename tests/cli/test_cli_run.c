@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,6 +87,61 @@ static void test_run_prints_result_and_run_directory(void **state)
     json_t *conf = e2e_json(out, "config.json");
     assert_non_null(conf);
     json_decref(conf);
+
+    /* meta.json: what produced the run, and where its seed came from (the file). */
+    json_t *meta = e2e_json(out, "meta.json");
+    assert_non_null(meta);
+    assert_string_equal(json_string_value(json_object_get(meta, "seed_source")), "config");
+    assert_int_equal(json_integer_value(json_object_get(meta, "seed")), 12);
+    assert_int_equal(strlen(json_string_value(json_object_get(meta, "config_sha256"))), 64);
+    const char *commit = json_string_value(json_object_get(meta, "git_commit"));
+    assert_non_null(commit);
+    /* Every program says the same version and commit with --version. */
+    const char *progs[] = {"parley", "parley-broker", "parley-agent", "parley-fake-llm"};
+    for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++) {
+        char cmd[1400], line[512] = "";
+        const char *bin = getenv("PARLEY_BIN");
+        snprintf(cmd, sizeof cmd, "%s/%s --version", bin ? bin : "./bin", progs[i]);
+        FILE *p = popen(cmd, "r");
+        assert_non_null(p);
+        assert_non_null(fgets(line, sizeof line, p));
+        assert_int_equal(pclose(p), 0);
+        char want[256];
+        snprintf(want, sizeof want, "%s %s (commit %.12s", progs[i],
+                 json_string_value(json_object_get(meta, "parley_version")), commit);
+        if (strncmp(line, want, strlen(want)) != 0) fail_msg("%s: got '%s'", want, line);
+    }
+    json_decref(meta);
+
+    /* Without a seed anywhere: the preset's fixed seed, said to be the default;
+     * --seed is recorded as such. */
+    const char *nocfg = e2e_write(dir, "noseed.yaml", "simulation: {rounds: 2}\n");
+    const char *seeds[][2] = {{NULL, "default"}, {"9", "--seed"}};
+    for (int k = 0; k < 2; k++) {
+        char o2[1100];
+        snprintf(o2, sizeof o2, "%s/run-%d", dir, k);
+        const char *a2[] = {nocfg,       "--out", o2, "--quiet", seeds[k][0] ? "--seed" : NULL,
+                            seeds[k][0], NULL};
+        pid = s_parley(a2, &fd);
+        s_read_all(fd, text, sizeof text);
+        assert_int_equal(e2e_wait(pid, 60000), 0);
+        meta = e2e_json(o2, "meta.json");
+        assert_non_null(meta);
+        assert_string_equal(json_string_value(json_object_get(meta, "seed_source")), seeds[k][1]);
+        assert_int_equal(json_integer_value(json_object_get(meta, "seed")), k ? 9 : 1);
+        json_decref(meta);
+    }
+
+    /* --quiet is quiet: nothing on stderr (no progress, no live-view address). */
+    char cmd[4096], errfile[1200];
+    const char *bin = getenv("PARLEY_BIN");
+    snprintf(errfile, sizeof errfile, "%s/quiet.err", dir);
+    snprintf(cmd, sizeof cmd, "%s/parley run %s --out %s/quiet --quiet >/dev/null 2>%s",
+             bin ? bin : "./bin", nocfg, dir, errfile);
+    assert_int_equal(system(cmd), 0);
+    struct stat st;
+    assert_int_equal(stat(errfile, &st), 0);
+    assert_int_equal(st.st_size, 0);
 }
 
 static void test_ctrl_c_leaves_a_valid_partial_run(void **state)

@@ -41,6 +41,8 @@
 /* Names and lines are cut to fixed buffers on purpose: a test tool. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
+#include "pl_meta.h"
+
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -187,10 +189,9 @@ static void s_ok(pending_t *p)
             {
                 char id[32];
                 snprintf(id, sizeof id, "toolu_fake%zu", i);
-                json_array_append_new(
-                    content, json_pack("{s:s, s:s, s:s, s:o}", "type", "tool_use", "id", id, "name",
-                                       s_kind(a), "input",
-                                       s_tool_args(a)));
+                json_array_append_new(content,
+                                      json_pack("{s:s, s:s, s:s, s:o}", "type", "tool_use", "id",
+                                                id, "name", s_kind(a), "input", s_tool_args(a)));
             }
             if (json_array_size(actions)) stop = "tool_use";
         } else {
@@ -223,11 +224,9 @@ static void s_ok(pending_t *p)
                 json_t *args = s_tool_args(a);
                 char *js = json_dumps(args, JSON_COMPACT);
                 snprintf(id, sizeof id, "call_fake%zu", i);
-                json_array_append_new(calls,
-                                      json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", id, "type",
-                                                "function", "function", "name",
-                                                s_kind(a),
-                                                "arguments", js));
+                json_array_append_new(calls, json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", id, "type",
+                                                       "function", "function", "name", s_kind(a),
+                                                       "arguments", js));
                 free(js);
                 json_decref(args);
             }
@@ -879,7 +878,15 @@ int main(int argc, char **argv)
             f.key = argv[++i];
         else if (!strcmp(argv[i], "--delay") && i + 1 < argc)
             f.delay = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--close"))
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: parley-fake-llm [--port N] [--key KEY] [--delay S] [--step STEP]... "
+                   "[--script FILE] [--version]\n  a local model endpoint (OpenAI and Anthropic "
+                   "formats) for tests; steps: docs/LLM.md\n");
+            return 0;
+        } else if (!strcmp(argv[i], "--version")) {
+            pl_meta_print_version(stdout, "parley-fake-llm");
+            return 0;
+        } else if (!strcmp(argv[i], "--close"))
             s_close_each = true;
         else if (!strcmp(argv[i], "--step") && i + 1 < argc)
             s_add_steps(&f, argv[++i]);
@@ -897,8 +904,7 @@ int main(int argc, char **argv)
             fclose(fp);
         } else {
             fprintf(stderr, "usage: parley-fake-llm [--port N] [--host ADDR] [--key KEY] "
-                            "[--delay S] "
-                            "[--step STEP]... [--script FILE]\n");
+                            "[--delay S] [--step STEP]... [--script FILE] [--version]\n");
             return 2;
         }
     }

@@ -422,7 +422,7 @@ static void test_missing_key_reported_before_start(void **state)
     const char *args[] = {cfg, "--out", f->run, "--quiet", NULL};
     char out[4096], err[8192];
     int rc = s_parley(f->dir, args, out, sizeof out, err, sizeof err);
-    assert_int_equal(rc, 2);
+    assert_int_equal(rc, 3); /* a configuration refused (docs/CLI.md) */
     assert_non_null(strstr(err, KEY_VAR));
     char path[1200];
     snprintf(path, sizeof path, "%s/events.jsonl", f->run);
