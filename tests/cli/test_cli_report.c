@@ -139,8 +139,8 @@ static void test_stopped_run_is_marked_and_left_out_of_the_mean(void **state)
     assert_string_equal(cell, "3");
     assert_int_equal(s_cell(csv, "run-a", "status", cell, sizeof cell), 0);
     assert_string_equal(cell, "ok");
-    assert_int_equal(s_cell(csv, "run-a", "pct_optimal", pa_s, sizeof pa_s), 0);
-    assert_int_equal(s_cell(csv, "run-b", "pct_optimal", pb_s, sizeof pb_s), 0);
+    assert_int_equal(s_cell(csv, "run-a", "tasks", pa_s, sizeof pa_s), 0);
+    assert_int_equal(s_cell(csv, "run-b", "tasks", pb_s, sizeof pb_s), 0);
     double mean2 = (strtod(pa_s, NULL) + strtod(pb_s, NULL)) / 2;
 
     /* agents.csv carries the status too: a stopped run's seats are marked. */
@@ -149,11 +149,12 @@ static void test_stopped_run_is_marked_and_left_out_of_the_mean(void **state)
     assert_non_null(csv);
     assert_non_null(strstr(csv, "\nrun-c,stopped,false,"));
 
-    /* aggregates.csv: the condition's % of optimal is over the two complete runs. */
+    /* aggregates.csv: the condition's tasks are over the two complete runs (a
+     * realtime game has no % of optimal: docs/FIDELITY.md). */
     snprintf(path, sizeof path, "%s/aggregates.csv", runs);
     csv = s_slurp(path);
     assert_non_null(csv);
-    const char *row = strstr(csv, ",pct_optimal,");
+    const char *row = strstr(csv, ",tasks,");
     assert_non_null(row);
     int n = 0, excluded = -1;
     double mean = NAN;
@@ -161,7 +162,7 @@ static void test_stopped_run_is_marked_and_left_out_of_the_mean(void **state)
     while (line > csv && line[-1] != '\n') line--;
     /* ...,seeds,n_excluded,metric,n,mean,... */
     char seeds[64];
-    assert_int_equal(sscanf(row, ",pct_optimal,%d,%lf", &n, &mean), 2);
+    assert_int_equal(sscanf(row, ",tasks,%d,%lf", &n, &mean), 2);
     const char *ex = row - 1;
     while (ex > line && ex[-1] != ',') ex--;
     excluded = atoi(ex);
@@ -189,9 +190,9 @@ static void test_stopped_run_is_marked_and_left_out_of_the_mean(void **state)
     snprintf(path, sizeof path, "%s/with/stopped/aggregates.csv", dir);
     csv = s_slurp(path);
     assert_non_null(csv);
-    row = strstr(csv, ",pct_optimal,");
+    row = strstr(csv, ",tasks,");
     assert_non_null(row);
-    assert_int_equal(sscanf(row, ",pct_optimal,%d", &n), 1);
+    assert_int_equal(sscanf(row, ",tasks,%d", &n), 1);
     assert_int_equal(n, 3);
 }
 
