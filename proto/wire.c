@@ -429,6 +429,7 @@ Parley__Observation *wire_obs_to_pb(wire_arena_t *a, const env_obs_t *o, int n_a
     }
 
     m->has_asks = o->has_asks;
+    m->requests_exact = o->requests_exact;
     m->n_asks = o->n_asks;
     S_ARRAY(a, o->n_asks, Parley__Ask, parley__ask__init, m->asks);
     for (size_t i = 0; i < o->n_asks; i++) {
@@ -436,6 +437,7 @@ Parley__Observation *wire_obs_to_pb(wire_arena_t *a, const env_obs_t *o, int n_a
         m->asks[i]->piece = o->asks[i].piece;
         m->asks[i]->count = o->asks[i].count;
         m->asks[i]->answered = o->asks[i].answered;
+        m->asks[i]->exact = o->asks[i].exact;
     }
 
     m->n_invalid = o->n_invalid;
@@ -706,13 +708,14 @@ wire_obs_t *wire_obs_from_pb(const Parley__Observation *m, int n_agents, int n_p
     o->exchanges = ex;
 
     o->has_asks = m->has_asks;
+    o->requests_exact = m->requests_exact;
     env_ask_t *asks = NULL;
     S_NEED(asks, m->n_asks);
     for (size_t i = 0; i < m->n_asks; i++) {
         S_CHECK(s_agent_ok(m->asks[i]->from, n_agents, false));
         S_CHECK(s_piece_ok(m->asks[i]->piece, n_pieces));
         asks[i] = (env_ask_t){m->asks[i]->from, m->asks[i]->piece, m->asks[i]->count,
-                              m->asks[i]->answered};
+                              m->asks[i]->answered, m->asks[i]->exact};
     }
     o->n_asks = m->n_asks;
     o->asks = asks;

@@ -172,7 +172,12 @@ static void test_golden_paper_auto_fulfill(void **state)
 static void test_golden_paper_auto_request(void **state)
 {
     (void)state;
-    static const char *const sets[] = {"seed=7", "automation=auto_request", NULL};
+    /* The history is played by perfect seats. Under the original's rule they
+     * ignore the system's "I need ..." asks, so nothing would move on this arm;
+     * the switch off gives the prompt a history to show (the layout is what
+     * this golden file guards). */
+    static const char *const sets[] = {"seed=7", "automation=auto_request",
+                                       "rules.answer_request_form_only=false", NULL};
     s_golden("paper-auto-request", sets, 3, 3);
 }
 
@@ -347,7 +352,8 @@ static void test_paper_variants(void **state)
     (void)state;
     llm_prompt_t p;
     /* automated arms: no cooperate line, ranked board, goal before round */
-    static const char *const au[] = {"seed=7", "automation=auto_request", NULL};
+    static const char *const au[] = {"seed=7", "automation=auto_request",
+                                     "rules.answer_request_form_only=false", NULL};
     free(s_preview(au, 3, 3, &p));
     assert_null(strstr(p.user, "Work together"));
     assert_non_null(strstr(p.user, "Revenue Board:\n1. agent_"));
