@@ -252,6 +252,17 @@ void wire_rules_from_config(const env_config_t *c, const char *scenario, const c
     r->pieces_per_agent = c->pieces_per_agent;
     r->turn_timeout_s = turn_timeout_s;
     r->min_think_s = min_think_s;
+    r->max_actions_per_turn = c->max_actions_per_turn;
+    r->bonus_for_first = c->first_bonus;
+    r->min_pieces_per_task = c->min_pieces_per_task;
+    r->new_task_on_completion = c->new_task_on_completion;
+    r->submit_exact_names = c->submit_exact_names;
+    r->instant_fulfilment_exact_request = c->instant_perfect_only;
+    r->answer_request_form_only = c->request_form_only;
+    r->automated_transfers_as_agents = c->automated_as_agents;
+    r->auto_request_once = c->auto_request_once;
+    r->count_failed_sends = c->count_failed_sends;
+    r->unique_distribution = c->unique_distribution;
 }
 
 void wire_rules_to_config(const Parley__GameRules *r, env_config_t *c)
@@ -278,6 +289,17 @@ void wire_rules_to_config(const Parley__GameRules *r, env_config_t *c)
     c->active_per_agent = r->active_per_agent;
     c->submit_fallback_first = r->submit_fallback_first;
     c->pieces_per_agent = r->pieces_per_agent;
+    c->max_actions_per_turn = r->max_actions_per_turn;
+    c->first_bonus = r->bonus_for_first;
+    c->min_pieces_per_task = r->min_pieces_per_task;
+    c->new_task_on_completion = r->new_task_on_completion;
+    c->submit_exact_names = r->submit_exact_names;
+    c->instant_perfect_only = r->instant_fulfilment_exact_request;
+    c->request_form_only = r->answer_request_form_only;
+    c->automated_as_agents = r->automated_transfers_as_agents;
+    c->auto_request_once = r->auto_request_once;
+    c->count_failed_sends = r->count_failed_sends;
+    c->unique_distribution = r->unique_distribution;
 }
 
 /* ------------------------------------------------------ observation: out -- */
