@@ -628,6 +628,23 @@ static void s_rules(s_view_t *v, json_t *m)
     s_set(v, j, "misreport_cut_percent",
           json_integer((json_int_t)(r->misreport_rate * 100.0 + 0.5)));
     s_set(v, j, "rounds", json_integer(r->rounds));
+    /* The study's options: the paper templates say what the original's prompt
+     * says about them, the clear ones every rule in force. */
+    int lim = r->max_actions_per_turn;
+    s_set(v, j, "has_action_limit", json_boolean(lim > 0));
+    s_set(v, j, "max_actions_per_turn", json_integer(lim > 0 ? lim : -1));
+    s_set(v, j, "action_limit_plural", json_boolean(lim != 1));
+    s_set(v, j, "has_first_bonus", json_boolean(r->first_bonus > 0));
+    s_set(v, j, "first_bonus", json_integer(r->first_bonus));
+    s_set(v, j, "first_bonus_money", s_money_json(r->first_bonus));
+    int lo = r->min_pieces_per_task > 0 ? r->min_pieces_per_task : r->pieces_per_task;
+    s_set(v, j, "min_pieces_per_task", json_integer(lo));
+    s_set(v, j, "max_pieces_per_task", json_integer(r->pieces_per_task));
+    s_set(v, j, "pieces_vary", json_boolean(lo != r->pieces_per_task));
+    s_set(v, j, "new_task_on_completion", json_boolean(r->new_task_on_completion));
+    s_set(v, j, "submit_exact_names", json_boolean(r->submit_exact_names));
+    s_set(v, j, "submit_fallback_first", json_boolean(r->submit_fallback_first));
+    s_set(v, j, "answer_request_form_only", json_boolean(r->request_form_only));
     s_set(v, m, "rules", j);
 }
 

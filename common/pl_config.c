@@ -133,6 +133,7 @@ static const s_key_t s_keys[] = {
     {"rules.automated_transfers_as_agents", S_BOOL, G_(automated_as_agents), 0, 0, false, 0},
     {"rules.auto_request_once", S_BOOL, G_(auto_request_once), 0, 0, false, 0},
     {"rules.count_failed_sends", S_BOOL, G_(count_failed_sends), 0, 0, false, 0},
+    {"rules.answer_request_form_only", S_BOOL, G_(request_form_only), 0, 0, false, 0},
     {"revenue.bonus_for_first", S_I64, G_(first_bonus), 0, BIG, false, 0},
     {"tasks.min_pieces_per_task", S_INT, G_(min_pieces_per_task), 0, 64, false, 0},
     {"tasks.max_pieces_per_task", S_INT, G_(pieces_per_task), 1, ENV_MAX_PIECES, false, 0},
@@ -1884,6 +1885,7 @@ json_t *pl_config_to_json(const pl_config_t *c)
     s_jset(o, "automated_transfers_as_agents", json_boolean(g->automated_as_agents), &bad);
     s_jset(o, "auto_request_once", json_boolean(g->auto_request_once), &bad);
     s_jset(o, "count_failed_sends", json_boolean(g->count_failed_sends), &bad);
+    s_jset(o, "answer_request_form_only", json_boolean(g->request_form_only), &bad);
     s_jset(root, "rules", o, &bad);
     o = json_object();
     s_jset(o, "max_actions_per_turn", json_integer(g->max_actions_per_turn), &bad);

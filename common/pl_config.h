@@ -20,7 +20,8 @@
  *                  receipt_notice, thoughts}
  *   rules: {submit_fallback_first_task, tell_failed_submission, report_invalid_actions,
  *           instant_fulfilment_exact_request, submit_exact_names,
- *           automated_transfers_as_agents, auto_request_once, count_failed_sends}
+ *           automated_transfers_as_agents, auto_request_once, count_failed_sends,
+ *           answer_request_form_only}
  *   history: {truncate}
  *   automation: none | auto_fulfill | auto_request
  *   agent_types: {neutral: n, policy: n, competitive: n, uncooperative: n}

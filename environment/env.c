@@ -137,6 +137,7 @@ void env_config_paper(env_config_t *c)
     c->automated_as_agents = true;
     c->auto_request_once = true;
     c->count_failed_sends = true;
+    c->request_form_only = true;
     c->first_bonus = 0;
     c->min_pieces_per_task = 0;
     c->new_task_on_completion = true;

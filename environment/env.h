@@ -118,6 +118,9 @@ typedef struct {
                                   * off: one per task that needs it */
     bool count_failed_sends;     /* rules.count_failed_sends: a listed piece counts as sent
                                   * to that recipient even when the send fails */
+    bool request_form_only;      /* rules.answer_request_form_only: the perfect policy
+                                  * answers only "REQUEST: <name> for ..." messages; off:
+                                  * any direct message naming a piece it holds */
     int64_t first_bonus;         /* revenue.bonus_for_first: the round's first completion */
     int min_pieces_per_task;     /* tasks.min_pieces_per_task (0: = pieces_per_task, the max) */
     bool new_task_on_completion; /* tasks.new_task_on_completion */
@@ -274,6 +277,8 @@ typedef struct {
     int from, piece, count;
     bool answered; /* this agent has since sent that piece to `from` (copied or,
                     * if `from` already had it, skipped) */
+    bool exact;    /* at least one of those messages was "REQUEST: <name> for ...",
+                    * naming this piece exactly (env_request_piece) */
 } env_ask_t;
 
 typedef struct {
@@ -337,6 +342,10 @@ typedef struct {
     bool has_asks;
     size_t n_asks;
     const env_ask_t *asks;
+    /* rules.answer_request_form_only in force: the perfect policy answers
+     * only exact asks (env_ask_t.exact), or, reading messages, only the piece
+     * env_request_piece finds in them. */
+    bool requests_exact;
     bool has_thoughts;
     size_t n_thoughts;
     const env_note_t *thoughts;
@@ -430,6 +439,10 @@ void env_game_names(const env_game_t *g, env_names_t *names);
  * carrying its own number i+1 in its name, so it looks only at the numbers that
  * occur in the text: linear in the text, whatever the number of pieces. */
 size_t env_find_pieces(const env_names_t *names, const char *text, int *out, size_t cap);
+/* The piece a "REQUEST: <name> for ..." message asks for, as the study's code
+ * reads it: the text after the first "REQUEST:" up to the first " for " (or the
+ * end), trimmed, equal to a piece name case-sensitively. -1 when none. */
+int env_request_piece(const env_names_t *names, const char *content);
 
 /* Plays a whole sequential game in-process with one policy per seat
  * (policies[i] for agent i) and returns ENV_OK; the finished game is left in *g

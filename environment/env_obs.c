@@ -78,6 +78,7 @@ int env_observe(env_game_t *g, int agent, env_turn_kind_t kind, env_obs_t *o)
     o->has_asks = true;
     o->asks = a->asks.v;
     o->n_asks = a->asks.n;
+    o->requests_exact = c->request_form_only;
 
     o->has_thoughts = c->show_thoughts;
     if (o->has_thoughts) {

@@ -40,6 +40,8 @@ typedef struct {
     const env_obs_t *o;
     uint64_t *held; /* own pieces, bitset */
     env_set_t seen; /* what was asked and sent before, what this decision plans */
+    bool exact;     /* answer only the study's "REQUEST: <name> for ..." asks */
+    bool text;      /* requests are read from the messages (no structured asks) */
 } s_view_t;
 
 static bool s_dir_holds(const env_obs_t *o, int agent, int piece)
@@ -74,7 +76,7 @@ static int s_index_past(s_view_t *v)
     for (size_t i = 0; i < o->n_requests && !rc; i++)
         if (env_bit_get(missing, o->requests[i].piece))
             rc = env_set_add(&v->seen, S_KEY(S_ASKED, o->requests[i].holder, o->requests[i].piece));
-    for (size_t i = 0; i < o->n_sent && !rc && !o->has_asks; i++)
+    for (size_t i = 0; i < o->n_sent && !rc && v->text; i++)
         rc = env_set_add(&v->seen, S_KEY(S_SENT, o->sent[i].to, o->sent[i].piece));
     free(missing);
     return rc;
@@ -127,7 +129,7 @@ static int s_answer(s_view_t *v, env_decision_t *d, int to, int piece)
         return ENV_OK;
     /* Reading messages, every old request is seen again each turn: skip the
      * ones answered before or no longer needed (the asker holds the piece). */
-    if (!o->has_asks && (s_dir_holds(o, to, piece) || s_seen(v, S_SENT, to, piece))) return ENV_OK;
+    if (v->text && (s_dir_holds(o, to, piece) || s_seen(v, S_SENT, to, piece))) return ENV_OK;
     if (env_decision_send(d, v->names->agent_ids[to], v->names->piece_names[piece],
                           s_value_of(o, piece)) ||
         env_set_add(&v->seen, S_KEY(S_PLANNED_SEND, to, piece)))
@@ -135,21 +137,30 @@ static int s_answer(s_view_t *v, env_decision_t *d, int to, int piece)
     return ENV_OK;
 }
 
-/* (2) Answer every request received with the piece at its value. */
+/* (2) Answer every request received with the piece at its value. With
+ * v->exact (the study's perfect agent, agent.py _take_perfect_turn) only
+ * "REQUEST: <name> for ..." messages count: other wordings, the automated
+ * arm's "I need <piece> ..." among them, go unanswered. */
 static int s_answer_requests(s_view_t *v, env_decision_t *d)
 {
     const env_obs_t *o = v->o;
-    if (o->has_asks) { /* the structured list: no text to read */
+    if (!v->text) { /* the structured list: no text to read */
         for (size_t i = 0; i < o->n_asks; i++)
-            if (!o->asks[i].answered && s_answer(v, d, o->asks[i].from, o->asks[i].piece))
+            if (!o->asks[i].answered && (o->asks[i].exact || !v->exact) &&
+                s_answer(v, d, o->asks[i].from, o->asks[i].piece))
                 return ENV_ENOMEM;
         return ENV_OK;
     }
     int named[64];
     for (size_t i = 0; i < o->n_msgs; i++) {
         const env_msg_t *m = o->msgs[i];
-        if (m->to != o->agent) continue;
-        size_t n = env_find_pieces(v->names, m->content, named, 64);
+        if (m->to != o->agent || m->from == o->agent) continue;
+        size_t n = 0;
+        if (v->exact) {
+            named[0] = env_request_piece(v->names, m->content);
+            n = named[0] >= 0;
+        } else
+            n = env_find_pieces(v->names, m->content, named, 64);
         for (size_t j = 0; j < n; j++)
             if (s_answer(v, d, m->from, named[j])) return ENV_ENOMEM;
     }
@@ -224,7 +235,10 @@ int env_policy_decide(env_policy_t p, const env_names_t *names, const env_obs_t 
 {
     env_decision_clear(d);
     if (p == ENV_POLICY_PASSIVE) return ENV_OK;
-    s_view_t v = {.names = names, .o = o};
+    s_view_t v = {.names = names,
+                  .o = o,
+                  .exact = p == ENV_POLICY_PERFECT && o->requests_exact,
+                  .text = !o->has_asks};
     v.held = calloc(((size_t)names->n_pieces + 63) / 64, sizeof(uint64_t));
     if (!v.held) return ENV_ENOMEM;
     for (size_t i = 0; i < o->n_inventory; i++) env_bit_set(v.held, o->inventory[i].piece);

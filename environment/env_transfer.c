@@ -116,8 +116,11 @@ int env_transfer(env_game_t *g, int from, int to, const int *pieces, const int64
 }
 
 /* Pieces named in a direct message, recorded as requests of `from` to `to`
- * when `from` lacks them (GAME.md: a request is a DM that names a piece). */
-static int s_track_requests(env_game_t *g, int from, int to, const int *named, size_t n_named)
+ * when `from` lacks them (GAME.md: a request is a DM that names a piece).
+ * `exact` is the piece the message asks for in the study's "REQUEST:" form
+ * (-1: none); its ask is marked so, for rules.answer_request_form_only. */
+static int s_track_requests(env_game_t *g, int from, int to, const int *named, size_t n_named,
+                            int exact)
 {
     env_agent_t *req = &g->agents[from], *holder = &g->agents[to];
     for (size_t i = 0; i < n_named; i++) {
@@ -127,11 +130,13 @@ static int s_track_requests(env_game_t *g, int from, int to, const int *named, s
         env_request_t *rq = env_find_request(g, from, to, p);
         if (rq) {
             rq->count++;
-            holder->asks.v[env_map_get(&g->ask_map, key)].count++;
+            env_ask_t *ask = &holder->asks.v[env_map_get(&g->ask_map, key)];
+            ask->count++;
+            ask->exact |= p == exact;
             continue;
         }
         env_request_t r = {to, p, 1, false};
-        env_ask_t a = {from, p, 1, false};
+        env_ask_t a = {from, p, 1, false, p == exact};
         if (env_map_put(&g->req_map, key, (uint32_t)req->requests.n) ||
             env_map_put(&g->ask_map, key, (uint32_t)holder->asks.n) || VEC_PUSH(req->requests, r) ||
             VEC_PUSH(holder->asks, a))
@@ -173,10 +178,9 @@ static int s_auto_fulfill(env_game_t *g, int requester, int holder, const int *n
     return ENV_OK;
 }
 
-/* The exact piece named by "REQUEST: <name> for ...", as the original parses it
- * (simulation.py _instant_fulfill_perfect_requests): the text after the first
- * "REQUEST:", up to the first " for ", trimmed, compared case-sensitively. */
-static int s_request_piece(const env_game_t *g, const char *content)
+/* The study's parse (simulation.py _instant_fulfill_perfect_requests and
+ * agent.py _extract_requested_info read a request the same way). */
+int env_request_piece(const env_names_t *names, const char *content)
 {
     const char *s = content ? strstr(content, "REQUEST:") : NULL;
     if (!s) return -1;
@@ -190,8 +194,8 @@ static int s_request_piece(const env_game_t *g, const char *content)
     if (len == 0 || len >= sizeof name) return -1;
     memcpy(name, s, len);
     name[len] = 0;
-    int p = env_piece_exact(g->piece_names, g->p, name);
-    return p >= 0 && strcmp(g->piece_names[p], name) == 0 ? p : -1;
+    int p = env_piece_exact((char *const *)names->piece_names, names->n_pieces, name);
+    return p >= 0 && strcmp(names->piece_names[p], name) == 0 ? p : -1;
 }
 
 int env_instant_fulfil(env_game_t *g, int agent, const env_action_t *actions, size_t n)
@@ -202,7 +206,9 @@ int env_instant_fulfil(env_game_t *g, int agent, const env_action_t *actions, si
         if (a->kind != ENV_ACT_SEND_MESSAGE) continue;
         int to = env_parse_agent(g->n, a->to);
         if (to < 0 || to == agent || !g->agents[to].reactive) continue;
-        int p = s_request_piece(g, a->content);
+        env_names_t names;
+        env_game_names(g, &names);
+        int p = env_request_piece(&names, a->content);
         if (p < 0 || !env_bit_get(g->agents[to].held, p)) continue;
         /* Once per (asker, piece) for each holder: the holder's own turn then
          * sees the request answered. */
@@ -250,7 +256,8 @@ int env_deliver(env_game_t *g, int from, int to, const char *content, bool autom
     }
     if (!delivered) return ENV_OK;
     if (VEC_PUSH(g->agents[to].msgs, (const env_msg_t *)m)) return ENV_ENOMEM;
-    if (s_track_requests(g, from, to, named, n_named)) return ENV_ENOMEM;
+    if (s_track_requests(g, from, to, named, n_named, env_request_piece(&names, content)))
+        return ENV_ENOMEM;
     if (g->cfg.automation == ENV_AUTO_FULFILL && s_auto_fulfill(g, from, to, named, n_named))
         return ENV_ENOMEM;
     /* Reply turns belong to the lenient position of the instant-fulfilment switch;

@@ -252,6 +252,17 @@ void wire_rules_from_config(const env_config_t *c, const char *scenario, const c
     r->pieces_per_agent = c->pieces_per_agent;
     r->turn_timeout_s = turn_timeout_s;
     r->min_think_s = min_think_s;
+    r->max_actions_per_turn = c->max_actions_per_turn;
+    r->bonus_for_first = c->first_bonus;
+    r->min_pieces_per_task = c->min_pieces_per_task;
+    r->new_task_on_completion = c->new_task_on_completion;
+    r->submit_exact_names = c->submit_exact_names;
+    r->instant_fulfilment_exact_request = c->instant_perfect_only;
+    r->answer_request_form_only = c->request_form_only;
+    r->automated_transfers_as_agents = c->automated_as_agents;
+    r->auto_request_once = c->auto_request_once;
+    r->count_failed_sends = c->count_failed_sends;
+    r->unique_distribution = c->unique_distribution;
 }
 
 void wire_rules_to_config(const Parley__GameRules *r, env_config_t *c)
@@ -278,6 +289,17 @@ void wire_rules_to_config(const Parley__GameRules *r, env_config_t *c)
     c->active_per_agent = r->active_per_agent;
     c->submit_fallback_first = r->submit_fallback_first;
     c->pieces_per_agent = r->pieces_per_agent;
+    c->max_actions_per_turn = r->max_actions_per_turn;
+    c->first_bonus = r->bonus_for_first;
+    c->min_pieces_per_task = r->min_pieces_per_task;
+    c->new_task_on_completion = r->new_task_on_completion;
+    c->submit_exact_names = r->submit_exact_names;
+    c->instant_perfect_only = r->instant_fulfilment_exact_request;
+    c->request_form_only = r->answer_request_form_only;
+    c->automated_as_agents = r->automated_transfers_as_agents;
+    c->auto_request_once = r->auto_request_once;
+    c->count_failed_sends = r->count_failed_sends;
+    c->unique_distribution = r->unique_distribution;
 }
 
 /* ------------------------------------------------------ observation: out -- */
@@ -429,6 +451,7 @@ Parley__Observation *wire_obs_to_pb(wire_arena_t *a, const env_obs_t *o, int n_a
     }
 
     m->has_asks = o->has_asks;
+    m->requests_exact = o->requests_exact;
     m->n_asks = o->n_asks;
     S_ARRAY(a, o->n_asks, Parley__Ask, parley__ask__init, m->asks);
     for (size_t i = 0; i < o->n_asks; i++) {
@@ -436,6 +459,7 @@ Parley__Observation *wire_obs_to_pb(wire_arena_t *a, const env_obs_t *o, int n_a
         m->asks[i]->piece = o->asks[i].piece;
         m->asks[i]->count = o->asks[i].count;
         m->asks[i]->answered = o->asks[i].answered;
+        m->asks[i]->exact = o->asks[i].exact;
     }
 
     m->n_invalid = o->n_invalid;
@@ -706,13 +730,14 @@ wire_obs_t *wire_obs_from_pb(const Parley__Observation *m, int n_agents, int n_p
     o->exchanges = ex;
 
     o->has_asks = m->has_asks;
+    o->requests_exact = m->requests_exact;
     env_ask_t *asks = NULL;
     S_NEED(asks, m->n_asks);
     for (size_t i = 0; i < m->n_asks; i++) {
         S_CHECK(s_agent_ok(m->asks[i]->from, n_agents, false));
         S_CHECK(s_piece_ok(m->asks[i]->piece, n_pieces));
         asks[i] = (env_ask_t){m->asks[i]->from, m->asks[i]->piece, m->asks[i]->count,
-                              m->asks[i]->answered};
+                              m->asks[i]->answered, m->asks[i]->exact};
     }
     o->n_asks = m->n_asks;
     o->asks = asks;

@@ -6,7 +6,8 @@
  * decomposition"):
  *   selfish (requests, never shares)   -> cooperation-limited
  *   helper  (shares when asked, never requests) -> competence-limited
- *   perfect                            -> at the ceiling in every arm
+ *   perfect                            -> at the ceiling in every arm (it
+ *                                         answers any wording here, see s_setup)
  * The CSVs are read back with an RFC 4180 parser: same column count on every
  * row, a failed run's error (comma, quote, line break) intact. */
 #include <setjmp.h>
@@ -52,6 +53,11 @@ static int s_setup(void **state)
                 if (pl_config_set(c, set, err, sizeof err)) return -1;
                 snprintf(set, sizeof set, "seed=%d", seed);
                 if (pl_config_set(c, set, err, sizeof err)) return -1;
+                /* The perfect seat is the ground truth "at the ceiling" only if it
+                 * answers the auto-request arm's "I need ..." asks; the study's
+                 * own perfect agent ignores them (docs/FIDELITY.md, rule 1). */
+                if (pl_config_set(c, "rules.answer_request_form_only=false", err, sizeof err))
+                    return -1;
                 snprintf(id, sizeof id, "run-%02d", ++k);
                 snprintf(dir, sizeof dir, "%s/%s", s_dir, id);
                 if (ana_exec_inprocess(c, dir, PL_SEED_SWEEP, err, sizeof err)) {

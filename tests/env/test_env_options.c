@@ -177,6 +177,7 @@ static void test_config_keys_of_the_study(void **state)
                        "  automated_transfers_as_agents: false\n"
                        "  auto_request_once: false\n"
                        "  count_failed_sends: false\n"
+                       "  answer_request_form_only: false\n"
                        "revenue: {bonus_for_first: 3000, incorrect_value_penalty: 0.3}\n"
                        "tasks:\n"
                        "  max_pieces_per_task: 5\n"
@@ -194,7 +195,7 @@ static void test_config_keys_of_the_study(void **state)
     for (int pass = 0; pass < 2; pass++) {
         const env_config_t *g = &c->game;
         assert_false(g->instant_perfect_only || g->submit_exact_names || g->automated_as_agents ||
-                     g->auto_request_once || g->count_failed_sends);
+                     g->auto_request_once || g->count_failed_sends || g->request_form_only);
         assert_int_equal(g->first_bonus, 3000);
         assert_true(g->misreport_rate == 0.3);
         assert_int_equal(g->pieces_per_task, 5);
@@ -221,7 +222,8 @@ static void test_config_keys_of_the_study(void **state)
     c = pl_config_default();
     assert_true(c->game.instant_perfect_only && c->game.submit_exact_names &&
                 c->game.automated_as_agents && c->game.auto_request_once &&
-                c->game.count_failed_sends && c->game.new_task_on_completion);
+                c->game.count_failed_sends && c->game.new_task_on_completion &&
+                c->game.request_form_only);
     assert_int_equal(c->game.max_actions_per_turn, -1);
     pl_config_destroy(&c);
     static const struct {

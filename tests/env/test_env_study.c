@@ -161,6 +161,119 @@ static void test_instant_fulfilment_mixed_seat_about_18_vs_20(void **state)
     assert_true(off - on >= 1.5);
 }
 
+/* One turn of the perfect policy for `agent`, decided on its observation (with
+ * the structured asks, or, `text`, from the messages as a client that cannot
+ * rebuild them does) and applied. */
+static void s_perfect_turn(env_game_t *g, int agent, bool text)
+{
+    env_names_t names;
+    env_game_names(g, &names);
+    env_obs_t o;
+    assert_int_equal(env_observe(g, agent, ENV_TURN_NORMAL, &o), ENV_OK);
+    if (text) o.has_asks = false;
+    env_decision_t *d = env_decision_new();
+    assert_non_null(d);
+    assert_int_equal(env_policy_decide(ENV_POLICY_PERFECT, &names, &o, NULL, d), ENV_OK);
+    size_t n = env_decision_count(d);
+    env_result_t *r = calloc(n ? n : 1, sizeof *r);
+    assert_non_null(r);
+    assert_int_equal(env_apply(g, agent, ENV_TURN_NORMAL, env_decision_actions(d), n, NULL, r),
+                     ENV_OK);
+    free(r);
+    env_decision_destroy(&d);
+}
+
+/* Three pieces the holder of the first holds and agent 9 lacks: asked for by a
+ * non-perfect seat (9) in free words, in the REQUEST form with the wrong case,
+ * and in the exact REQUEST form; then the holder's perfect turn. Returns which
+ * of the three agent 9 then holds, as bits 1, 2, 4. */
+static int s_request_forms(bool form_only, bool text)
+{
+    env_config_t c;
+    env_config_paper(&c);
+    c.request_form_only = form_only;
+    env_game_t *g = fx_game(&c, NULL);
+    env_round_begin(g);
+    int holder = -1, p[3], k = 0;
+    p[k++] = s_missing(g, 9, &holder);
+    for (int q = 0; q < env_game_n_pieces(g) && k < 3; q++)
+        if (q != p[0] && env_agent_holds(g, holder, q) && !env_agent_holds(g, 9, q)) p[k++] = q;
+    assert_int_equal(k, 3);
+    char text_msg[256], lower[128];
+    snprintf(text_msg, sizeof text_msg, "Please send me %s, I need it", env_piece_name(g, p[0]));
+    assert_int_equal(s_msg(g, 9, holder, text_msg).code, ENV_OK);
+    snprintf(lower, sizeof lower, "%s", env_piece_name(g, p[1]));
+    for (char *ch = lower; *ch; ch++)
+        if (*ch >= 'A' && *ch <= 'Z') *ch = (char)(*ch - 'A' + 'a');
+    snprintf(text_msg, sizeof text_msg, "REQUEST: %s for task_1", lower);
+    assert_int_equal(s_msg(g, 9, holder, text_msg).code, ENV_OK);
+    snprintf(text_msg, sizeof text_msg, "REQUEST: %s for task_1", env_piece_name(g, p[2]));
+    assert_int_equal(s_msg(g, 9, holder, text_msg).code, ENV_OK);
+    for (int i = 0; i < 3; i++) assert_false(env_agent_holds(g, 9, p[i]));
+    s_perfect_turn(g, holder, text);
+    int got = 0;
+    for (int i = 0; i < 3; i++) got |= env_agent_holds(g, 9, p[i]) << i;
+    env_game_destroy(&g);
+    return got;
+}
+
+/* Paper preset (agent.py _take_perfect_turn): the perfect seat answers only the
+ * exact "REQUEST: <name> for ..." form, whether it reads the structured asks or
+ * the messages. */
+static void test_perfect_answers_only_the_request_form(void **state)
+{
+    (void)state;
+    env_config_t c;
+    env_config_paper(&c);
+    assert_true(c.request_form_only);
+    assert_int_equal(s_request_forms(true, false), 4);
+    assert_int_equal(s_request_forms(true, true), 4);
+}
+
+/* rules.answer_request_form_only off: any message naming a held piece, any
+ * wording or case, is answered. */
+static void test_perfect_answers_any_wording_when_off(void **state)
+{
+    (void)state;
+    assert_int_equal(s_request_forms(false, false), 7);
+    assert_int_equal(s_request_forms(false, true), 7);
+}
+
+/* Ten perfect seats on the auto-request arm: their own messages are dropped
+ * and the system asks "I need <piece> ...". The study's perfect agent ignores
+ * that wording, so under the paper switch nothing moves; with it off they
+ * answer and pass perfect play's ceiling. */
+static void test_perfect_seats_on_auto_request_arm(void **state)
+{
+    (void)state;
+    for (int off = 0; off < 2; off++) {
+        env_config_t c;
+        env_config_paper(&c);
+        c.seed = 3;
+        c.automation = ENV_AUTO_REQUEST;
+        c.request_form_only = !off;
+        fx_log_t log = {0};
+        env_game_t *g = fx_game(&c, &log);
+        env_policy_t pol[10];
+        for (int i = 0; i < 10; i++) pol[i] = ENV_POLICY_PERFECT;
+        assert_int_equal(env_play(g, pol), ENV_OK);
+        int ceiling = 0;
+        assert_true(env_perfect_task_revenue(&c, &ceiling) > 0);
+        assert_true(fx_count(&log, "message", "I need ") > 0);
+        if (off) {
+            assert_true(fx_count(&log, "transfer", "") > 0);
+            assert_true(env_tasks_done(g) >= ceiling);
+        } else {
+            assert_int_equal(fx_count(&log, "transfer", ""), 0);
+            assert_true(env_tasks_done(g) < ceiling / 4);
+        }
+        print_message("auto-request, perfect seats, switch %s: %d tasks (ceiling %d)\n",
+                      off ? "off" : "paper", env_tasks_done(g), ceiling);
+        env_game_destroy(&g);
+        fx_log_free(&log);
+    }
+}
+
 /* Perfect play on the paper preset: 195..210 tasks for seeds 1..20. */
 static void test_perfect_play_paper_preset_195_to_210_for_seeds_1_to_20(void **state)
 {
@@ -472,6 +585,9 @@ int main(void)
         cmocka_unit_test(test_instant_fulfilment_off_gives_reply_turns_for_any_message),
         cmocka_unit_test(test_instant_fulfilment_mixed_seat_about_18_vs_20),
         cmocka_unit_test(test_perfect_play_paper_preset_195_to_210_for_seeds_1_to_20),
+        cmocka_unit_test(test_perfect_answers_only_the_request_form),
+        cmocka_unit_test(test_perfect_answers_any_wording_when_off),
+        cmocka_unit_test(test_perfect_seats_on_auto_request_arm),
         cmocka_unit_test(test_submit_exact_names_case_sensitive_set_else_first_task),
         cmocka_unit_test(test_submit_name_not_in_answer_refused),
         cmocka_unit_test(test_automated_transfer_as_held_value_with_bonus),

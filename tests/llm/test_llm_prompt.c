@@ -21,6 +21,7 @@
 #include "llm_prompt.h"
 #include "llm_template.h"
 #include "pl_config.h"
+#include "wire.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -172,7 +173,12 @@ static void test_golden_paper_auto_fulfill(void **state)
 static void test_golden_paper_auto_request(void **state)
 {
     (void)state;
-    static const char *const sets[] = {"seed=7", "automation=auto_request", NULL};
+    /* The history is played by perfect seats. Under the original's rule they
+     * ignore the system's "I need ..." asks, so nothing would move on this arm;
+     * the switch off gives the prompt a history to show (the layout is what
+     * this golden file guards). */
+    static const char *const sets[] = {"seed=7", "automation=auto_request",
+                                       "rules.answer_request_form_only=false", NULL};
     s_golden("paper-auto-request", sets, 3, 3);
 }
 
@@ -342,12 +348,84 @@ static void test_paper_notes_and_requests(void **state)
     env_game_destroy(&g);
 }
 
+/* The study's options reach a remote agent (GameRules, both directions of
+ * proto/wire.c) and its prompt: the clear template states each rule in force,
+ * the paper template only what the original's prompt states (the action
+ * limit, agent.py _format_action_limit_info; nothing of the first-completion
+ * bonus or the piece range). */
+static void test_rules_over_the_wire_reach_the_prompt(void **state)
+{
+    (void)state;
+    env_config_t cfg;
+    env_config_paper(&cfg);
+    cfg.seed = 7;
+    cfg.max_actions_per_turn = 3;
+    cfg.first_bonus = 5000;
+    cfg.min_pieces_per_task = 2;
+    cfg.new_task_on_completion = false;
+    cfg.submit_fallback_first = false;
+    int err;
+    env_game_t *g = env_game_new(&cfg, NULL, NULL, &err);
+    assert_non_null(g);
+    env_names_t names;
+    env_game_names(g, &names);
+    assert_int_equal(env_round_begin(g), ENV_OK);
+    env_obs_t o;
+    assert_int_equal(env_observe(g, 2, ENV_TURN_NORMAL, &o), ENV_OK);
+    Parley__GameRules gr;
+    wire_rules_from_config(&cfg, NULL, NULL, 0, 60, 0, &gr);
+    env_config_t back;
+    wire_rules_to_config(&gr, &back);
+    assert_int_equal(back.max_actions_per_turn, 3);
+    assert_int_equal(back.first_bonus, 5000);
+    assert_int_equal(back.min_pieces_per_task, 2);
+    assert_false(back.new_task_on_completion);
+    assert_true(back.submit_exact_names && back.request_form_only && back.instant_perfect_only &&
+                back.automated_as_agents && back.auto_request_once && back.count_failed_sends);
+    agt_context_t ctx = {.agent = 2, .rules = &back, .names = &names};
+    llm_prompt_t c, p;
+    assert_int_equal(llm_prompt_render(&ctx, &o, LLM_LAYOUT_CLEAR, NULL, &c), ENV_OK);
+    assert_int_equal(llm_prompt_render(&ctx, &o, LLM_LAYOUT_PAPER, NULL, &p), ENV_OK);
+    const char *clear_says[] = {
+        "It needs between 2 and 4 distinct pieces",
+        "The first task completed in each round pays its owner $5,000 more.",
+        "A completed task is not replaced",
+        "An answer whose names match none of your tasks is refused.",
+        "A turn may hold at most 3 actions; any after that are refused.",
+    };
+    for (size_t i = 0; i < sizeof clear_says / sizeof *clear_says; i++)
+        if (!strstr(c.user, clear_says[i]))
+            fail_msg("clear lacks \"%s\":\n%s", clear_says[i], c.user);
+    assert_non_null(strstr(p.user, "ACTION LIMIT:\nIn this turn you may take at most 3 actions."));
+    assert_null(strstr(p.user, "no limit on your actions"));
+    assert_null(strstr(p.user, "$5,000"));
+    assert_null(strstr(p.user, "between 2 and 4"));
+    llm_prompt_clear(&c);
+    llm_prompt_clear(&p);
+    /* The other positions, and one action: singular. */
+    back.max_actions_per_turn = 1;
+    back.new_task_on_completion = true;
+    back.submit_exact_names = false;
+    back.min_pieces_per_task = 0;
+    assert_int_equal(llm_prompt_render(&ctx, &o, LLM_LAYOUT_CLEAR, NULL, &c), ENV_OK);
+    assert_int_equal(llm_prompt_render(&ctx, &o, LLM_LAYOUT_PAPER, NULL, &p), ENV_OK);
+    assert_non_null(strstr(c.user, "It needs 4 distinct pieces."));
+    assert_non_null(strstr(c.user, "Each task you complete is replaced by a new one."));
+    assert_non_null(strstr(c.user, "the names are matched in any case"));
+    assert_non_null(strstr(c.user, "A turn may hold at most 1 action;"));
+    assert_non_null(strstr(p.user, "at most 1 action."));
+    llm_prompt_clear(&c);
+    llm_prompt_clear(&p);
+    env_game_destroy(&g);
+}
+
 static void test_paper_variants(void **state)
 {
     (void)state;
     llm_prompt_t p;
     /* automated arms: no cooperate line, ranked board, goal before round */
-    static const char *const au[] = {"seed=7", "automation=auto_request", NULL};
+    static const char *const au[] = {"seed=7", "automation=auto_request",
+                                     "rules.answer_request_form_only=false", NULL};
     free(s_preview(au, 3, 3, &p));
     assert_null(strstr(p.user, "Work together"));
     assert_non_null(strstr(p.user, "Revenue Board:\n1. agent_"));
@@ -765,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_golden_paper_competitive_uncooperative),
         cmocka_unit_test(test_golden_paper_auto_fulfill),
         cmocka_unit_test(test_golden_paper_auto_request),
+        cmocka_unit_test(test_rules_over_the_wire_reach_the_prompt),
         cmocka_unit_test(test_golden_paper_mixed),
         cmocka_unit_test(test_golden_paper_hidden_board),
         cmocka_unit_test(test_golden_clear_and_cache),

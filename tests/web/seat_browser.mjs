@@ -59,6 +59,8 @@ try {
     'seed: 11',
     'simulation: {rounds: 20}',
     'timing: {human_turn_timeout: 90}',
+    // a person asks in their own words, which the study's perfect agent ignores
+    'rules: {answer_request_form_only: false}',
     'seats:',
     '  - {policy: human}',
     '  - {policy: perfect, count: 9}',

@@ -23,6 +23,9 @@
 static const char *const s_config = "seed: 4\n"
                                     "simulation: {rounds: 6}\n"
                                     "timing: {human_turn_timeout: 60}\n"
+                                    /* a person asks in their own words, which
+                                     * the study's perfect agent ignores */
+                                    "rules: {answer_request_form_only: false}\n"
                                     "seats:\n"
                                     "  - {policy: human}\n"
                                     "  - {policy: perfect, count: 9}\n";
