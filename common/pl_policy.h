@@ -1,5 +1,5 @@
 /* pl_policy.h: the one registry of seat policies, shared by the configuration
- * loader (common/pl_config.c: a seat whose policy is not here is refused with
+ * loader (common/pl_config_seat.c: a seat whose policy is not here is refused with
  * FILE:LINE before anything starts) and by parley-agent (agent/agt_policy.c:
  * every name here has an implementation, and a name not here is refused).
  *

@@ -1,4 +1,4 @@
-/* test_llm_config.c: llm seat settings checked at load time (common/pl_config.c).
+/* test_llm_config.c: llm seat settings checked at load time (common/pl_config_seat.c).
  *
  * What a provider would refuse, or what parley would otherwise have to change
  * before sending, is refused when the file is read, with the file, the line of

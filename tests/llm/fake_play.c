@@ -1,0 +1,333 @@
+/* fake_play.c: the players of parley-fake-llm (see fake_play.h).
+ *
+ * When its script is empty the fake model plays the game: it reads the prompt
+ * (llm_prompt.c's line formats of the clear template, or the paper template) and
+ * decides like GAME.md's perfect agent: request missing pieces from their holders,
+ * answer requests, submit complete tasks. No sockets here: text in, decision out.
+ */
+/* Names and lines are cut to fixed buffers on purpose: a test tool. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+#include "fake_play.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct {
+    char name[128];
+    int value;
+} piece_t;
+
+/* Lines of the section that starts with `header` (up to the next "## "). */
+static const char *s_section(const char *text, const char *header, const char **end)
+{
+    const char *s = strstr(text, header);
+    if (!s) return NULL;
+    s = strchr(s, '\n');
+    if (!s) return NULL;
+    s++;
+    const char *e = strstr(s, "\n## ");
+    *end = e ? e + 1 : s + strlen(s);
+    return s;
+}
+
+static void s_line(const char *s, const char *end, char *out, size_t n)
+{
+    const char *nl = memchr(s, '\n', (size_t)(end - s));
+    size_t len = (size_t)((nl ? nl : end) - s);
+    if (len >= n) len = n - 1;
+    memcpy(out, s, len);
+    out[len] = '\0';
+}
+
+static const char *s_next_line(const char *s, const char *end)
+{
+    const char *nl = memchr(s, '\n', (size_t)(end - s));
+    return nl ? nl + 1 : end;
+}
+
+static bool s_holds(piece_t *inv, int n, const char *name, int *value)
+{
+    for (int i = 0; i < n; i++)
+        if (strcasecmp(inv[i].name, name) == 0) {
+            if (value) *value = inv[i].value;
+            return true;
+        }
+    return false;
+}
+
+static bool s_contains_ci(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (strncasecmp(hay, needle, n) == 0) return true;
+    return false;
+}
+
+/* Whether `actions` already sends `piece` to `to`. */
+static bool s_sending(json_t *actions, const char *piece, const char *to)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(actions, i, a)
+    {
+        const char *t = json_string_value(json_object_get(a, "to"));
+        const char *p = json_string_value(json_array_get(json_object_get(a, "information"), 0));
+        if (t && p && strcmp(t, to) == 0 && strcasecmp(p, piece) == 0) return true;
+    }
+    return false;
+}
+
+/* Lines of the paper prompt's section `header` ("Your Information:"), up to
+ * the blank line that ends it. */
+static const char *s_psection(const char *text, const char *header, const char **end)
+{
+    const char *s = strstr(text, header);
+    if (!s) return NULL;
+    s += strlen(header);
+    if (*s == '\n') s++;
+    const char *e = strstr(s, "\n\n");
+    *end = e ? e + 1 : s + strlen(s);
+    return s;
+}
+
+/* The same perfect agent reading the paper template (prompts/paper.tmpl),
+ * replying with the study's "action" key. */
+static json_t *s_play_paper(const char *prompt)
+{
+    static piece_t inv[512];
+    int n_inv = 0;
+    json_t *actions = json_array();
+    const char *s, *end, *sent_end = NULL, *dir_end = NULL;
+    char line[8192], me[64] = "";
+    const char *you = strstr(prompt, "You are Agent ");
+    if (you) sscanf(you, "You are Agent %63[^,]", me);
+    if ((s = s_psection(prompt, "Your Information:\n", &end)))
+        for (; s < end && n_inv < 512; s = s_next_line(s, end)) {
+            s_line(s, end, line, sizeof line);
+            char *v = strstr(line, " (value: ");
+            if (strncmp(line, "- ", 2) != 0 || !v) continue;
+            *v = '\0';
+            snprintf(inv[n_inv].name, sizeof inv[n_inv].name, "%s", line + 2);
+            inv[n_inv].value = atoi(v + 9);
+            n_inv++;
+        }
+    const char *sent = s_psection(prompt, "Information you have already sent:\n", &sent_end);
+    const char *history_end;
+    const char *history = s_psection(prompt, "Message History:\n", &history_end);
+    const char *dir = s_psection(prompt, "Information Directory:\n", &dir_end);
+    const char *dm_end;
+    for (s = s_psection(prompt, "Message History:\n", &dm_end); s && s < dm_end;
+         s = s_next_line(s, dm_end)) {
+        char from[64];
+        s_line(s, dm_end, line, sizeof line);
+        const char *colon = strstr(line, " to you: ");
+        if (!colon || sscanf(line, "%63s", from) != 1) continue;
+        for (int i = 0; i < n_inv; i++) {
+            if (!s_contains_ci(colon, inv[i].name)) continue;
+            char to[100];
+            snprintf(to, sizeof to, "  To %s: ", from);
+            bool done = false;
+            for (const char *q = sent; q && q < sent_end && !done; q = s_next_line(q, sent_end)) {
+                char sl[8192];
+                s_line(q, sent_end, sl, sizeof sl);
+                done = strncmp(sl, to, strlen(to)) == 0 && strstr(sl, inv[i].name);
+            }
+            if (done || s_sending(actions, inv[i].name, from)) continue;
+            json_array_append_new(actions,
+                                  json_pack("{s:s, s:s, s:[s], s:{s:i}}", "action",
+                                            "send_information", "to", from, "information",
+                                            inv[i].name, "values", inv[i].name, inv[i].value));
+        }
+    }
+    const char *tasks = s_psection(prompt, "Your Current Tasks:\n", &end);
+    /* tasks are separated by blank lines: the section runs to "Your Information:" */
+    const char *tasks_end = strstr(prompt, "\nYour Information:");
+    for (s = tasks; s && tasks_end && s < tasks_end; s = s_next_line(s, tasks_end)) {
+        char task[64] = "";
+        s_line(s, tasks_end, line, sizeof line);
+        if (sscanf(line, "Task %*d (%63[^)])", task) != 1) continue;
+        s = s_next_line(s_next_line(s, tasks_end), tasks_end);
+        s_line(s, tasks_end, line, sizeof line);
+        const char *req = strstr(line, "Required information: ");
+        if (!req) continue;
+        char pieces[8][128];
+        int np = 0;
+        char *copy = strdup(req + 22), *save = NULL;
+        for (char *t = strtok_r(copy, ",", &save); t && np < 8; t = strtok_r(NULL, ",", &save)) {
+            while (*t == ' ') t++;
+            snprintf(pieces[np++], sizeof pieces[0], "%s", t);
+        }
+        free(copy);
+        bool all = true;
+        for (int k = 0; k < np; k++) {
+            if (s_holds(inv, n_inv, pieces[k], NULL)) continue;
+            all = false;
+            for (const char *d = dir; d && d < dir_end; d = s_next_line(d, dir_end)) {
+                char holder[64];
+                s_line(d, dir_end, line, sizeof line);
+                if (sscanf(line, "%63[^:]", holder) != 1 || strcmp(holder, me) == 0) continue;
+                const char *colon = strchr(line, ':');
+                size_t pl = strlen(pieces[k]);
+                bool held = false;
+                for (const char *hit = colon ? strstr(colon, pieces[k]) : NULL; hit;
+                     hit = strstr(hit + 1, pieces[k]))
+                    if (hit[-1] == ' ' && (hit[pl] == ',' || hit[pl] == '\0')) held = true;
+                if (!held) continue;
+                /* The paper prompt lists only requests worded with its
+                 * asking words, so "REQUEST: ..." is found in the history. */
+                char ask[300];
+                snprintf(ask, sizeof ask, "You to %s: REQUEST: %s for ", holder, pieces[k]);
+                bool again = false;
+                for (const char *q = history; q && q < history_end && !again;
+                     q = s_next_line(q, history_end)) {
+                    char al[1024];
+                    s_line(q, history_end, al, sizeof al);
+                    again = strncmp(al, ask, strlen(ask)) == 0;
+                }
+                if (again) continue;
+                char msg[300];
+                snprintf(msg, sizeof msg, "REQUEST: %s for %s", pieces[k], task);
+                json_array_append_new(actions,
+                                      json_pack("{s:s, s:s, s:s}", "action", "send_message", "to",
+                                                holder, "content", msg));
+            }
+        }
+        if (all && np > 0) {
+            char answer[1024] = "Combined result of: ";
+            for (int k = 0; k < np; k++) {
+                if (k) strncat(answer, ", ", sizeof answer - strlen(answer) - 1);
+                strncat(answer, pieces[k], sizeof answer - strlen(answer) - 1);
+            }
+            json_array_append_new(
+                actions, json_pack("{s:s, s:s}", "action", "submit_task", "answer", answer));
+        }
+    }
+    return json_pack("{s:o, s:s}", "actions", actions, "private_thoughts",
+                     "Ask for what I miss, give what is asked, submit what is complete.");
+}
+
+/* The perfect agent of GAME.md, reading the clear template's text
+ * (prompts/clear.tmpl), or the paper template's (s_play_paper): the decision. */
+json_t *fake_play_json(const char *prompt)
+{
+    if (strstr(prompt, "Your Current Tasks:")) return s_play_paper(prompt);
+    static piece_t inv[512];
+    int n_inv = 0;
+    json_t *actions = json_array();
+    const char *s, *end;
+    char line[4096], me[64] = "";
+    const char *you = strstr(prompt, "You are ");
+    if (you) sscanf(you, "You are %63[^,]", me);
+
+    if ((s = s_section(prompt, "## Your information", &end)))
+        for (; s < end && n_inv < 512; s = s_next_line(s, end)) {
+            s_line(s, end, line, sizeof line);
+            char *v = strstr(line, " (value: ");
+            if (strncmp(line, "- ", 2) != 0 || !v) continue;
+            *v = '\0';
+            snprintf(inv[n_inv].name, sizeof inv[n_inv].name, "%s", line + 2);
+            inv[n_inv].value = atoi(v + 9);
+            n_inv++;
+        }
+
+    /* answer requests: any message to me naming a piece I hold */
+    const char *dm_end;
+    const char *dm = s_section(prompt, "## Direct messages", &dm_end);
+    const char *past_end;
+    const char *past = s_section(prompt, "## Your past actions", &past_end);
+    for (s = dm; s && s < dm_end; s = s_next_line(s, dm_end)) {
+        s_line(s, dm_end, line, sizeof line);
+        char from[64];
+        const char *arrow = strstr(line, " -> you: ");
+        if (!arrow || sscanf(line, "- [round %*d] %63s", from) != 1) continue;
+        for (int i = 0; i < n_inv; i++) {
+            if (!s_contains_ci(arrow, inv[i].name)) continue;
+            char sent[300];
+            snprintf(sent, sizeof sent, "- %s to %s ", inv[i].name, from);
+            if (past && strstr(past, sent) && strstr(past, sent) < past_end) continue;
+            if (s_sending(actions, inv[i].name, from)) continue; /* asked twice (two tasks) */
+            json_array_append_new(actions,
+                                  json_pack("{s:s, s:s, s:[s], s:{s:i}}", "type",
+                                            "send_information", "to", from, "information",
+                                            inv[i].name, "values", inv[i].name, inv[i].value));
+        }
+    }
+
+    /* tasks: submit when complete, else ask the holders not yet asked */
+    const char *dir_end;
+    const char *dir = s_section(prompt, "## Information directory", &dir_end);
+    if ((s = s_section(prompt, "## Your tasks", &end)))
+        for (; s < end; s = s_next_line(s, end)) {
+            char task[64] = "";
+            s_line(s, end, line, sizeof line);
+            if (sscanf(line, "- %63[^:]:", task) != 1) continue;
+            s = s_next_line(s, end);
+            s_line(s, end, line, sizeof line);
+            const char *req = strstr(line, "Required pieces: ");
+            if (!req) continue;
+            char pieces[8][128];
+            int np = 0;
+            char *copy = strdup(req + 17), *save = NULL;
+            for (char *t = strtok_r(copy, ",", &save); t && np < 8;
+                 t = strtok_r(NULL, ",", &save)) {
+                while (*t == ' ') t++;
+                snprintf(pieces[np++], sizeof pieces[0], "%s", t);
+            }
+            free(copy);
+            bool all = true;
+            for (int k = 0; k < np; k++) {
+                if (s_holds(inv, n_inv, pieces[k], NULL)) continue;
+                all = false;
+                for (const char *d = dir; d && d < dir_end; d = s_next_line(d, dir_end)) {
+                    char dl[8192], holder[64];
+                    s_line(d, dir_end, dl, sizeof dl);
+                    if (sscanf(dl, "- %63[^: ]", holder) != 1 || strcmp(holder, me) == 0) continue;
+                    const char *colon = strchr(dl, ':');
+                    size_t pl = strlen(pieces[k]);
+                    const char *hit = colon ? strstr(colon, pieces[k]) : NULL;
+                    bool held = false;
+                    while (hit) {
+                        if ((hit[-1] == ' ') && (hit[pl] == ',' || hit[pl] == '\0')) held = true;
+                        hit = strstr(hit + 1, pieces[k]);
+                    }
+                    if (!held) continue;
+                    char asked[300];
+                    snprintf(asked, sizeof asked, "- %s from %s: asked", pieces[k], holder);
+                    const char *a = past ? strstr(past, asked) : NULL;
+                    if (a && a < past_end) continue;
+                    char msg[300];
+                    snprintf(msg, sizeof msg, "REQUEST: %s for %s", pieces[k], task);
+                    json_array_append_new(actions,
+                                          json_pack("{s:s, s:s, s:s}", "type", "send_message", "to",
+                                                    holder, "content", msg));
+                }
+            }
+            if (all && np > 0) {
+                char answer[1024] = "Combined result of: ";
+                for (int k = 0; k < np; k++) {
+                    if (k) strncat(answer, ", ", sizeof answer - strlen(answer) - 1);
+                    strncat(answer, pieces[k], sizeof answer - strlen(answer) - 1);
+                }
+                json_array_append_new(
+                    actions, json_pack("{s:s, s:s}", "type", "submit_task", "answer", answer));
+            }
+        }
+    return json_pack("{s:o, s:s}", "actions", actions, "private_thoughts",
+                     "Ask for what I miss, give what is asked, submit what is complete.");
+}
+
+/* The decision as reply text: fenced, as chat models write it, or bare. */
+char *fake_play_text(json_t *d, bool bare)
+{
+    char *js = json_dumps(d, JSON_INDENT(1));
+    if (bare) return js;
+    size_t n = strlen(js) + 64;
+    char *out = malloc(n);
+    snprintf(out, n, "```json\n%s\n```", js);
+    free(js);
+    return out;
+}
