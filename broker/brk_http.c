@@ -70,6 +70,7 @@ typedef struct {
     uint64_t seq;
     char game_id[17];
     bool welcomed, over, draining;
+    bool released;           /* handed over (POST /seat/ID/release): another client plays it now */
     json_t *agents, *pieces; /* names from Welcome */
     json_t *rules;
     json_t *obs; /* the open turn's observation, or NULL */
@@ -661,6 +662,7 @@ static void s_seat_on_envelope(s_seat_t *st, const Parley__Envelope *e)
         snprintf(text, sizeof text, "%s: %s", wire_code_name(e->error->code), e->error->message);
         s_seat_log(st, "error", text);
         PL_WARN("BRK-HTTP-SEAT-ERROR", "%s: %s", id, text);
+        if (st->released) break; /* another client holds the seat now: no fight */
         if (e->error->code == PARLEY__ERROR__CODE__NOT_WELCOMED ||
             e->error->code == PARLEY__ERROR__CODE__WRONG_GAME)
             s_seat_hello(st);
@@ -706,7 +708,7 @@ static void s_on_seat_heartbeat(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     s_seat_t *st = arg;
-    if (st->over) return;
+    if (st->over || st->released) return;
     if (!st->welcomed) {
         s_seat_hello(st);
         return;
@@ -845,6 +847,20 @@ static void s_route_seat_state(brk_http_t *h, struct evhttp_request *req, int se
                           "results", st->results, "agents", st->agents, "pieces", st->pieces, "log",
                           st->log, "game_over", st->game_over, "rules", st->rules);
     s_reply_json(h, req, 200, j);
+}
+
+/* The person has gone (a session's dropout rule): the web side stops playing
+ * the seat, so a fallback agent's Hello with the token takes it over. */
+static void s_route_seat_release(brk_http_t *h, struct evhttp_request *req, int seat)
+{
+    s_seat_t *st = s_seat_auth(h, req, seat);
+    if (!st) return;
+    st->released = true;
+    event_del(st->hb_ev);
+    PL_INFO("BRK-HTTP-SEAT-RELEASED", "%s is no longer played from the browser",
+            h->opts.seat_ids[seat]);
+    s_reply_json(h, req, 200,
+                 json_pack("{s:s, s:b}", "seat", h->opts.seat_ids[seat], "released", 1));
 }
 
 static bool s_in(json_t *table, const char *name)
@@ -1070,6 +1086,7 @@ static const s_route_t s_routes[] = {
     {"", true, EVHTTP_REQ_GET, true, s_route_seat_page},
     {"/state", true, EVHTTP_REQ_GET, true, s_route_seat_state},
     {"/decision", true, EVHTTP_REQ_POST, true, s_route_seat_decision},
+    {"/release", true, EVHTTP_REQ_POST, true, s_route_seat_release},
 };
 
 static void s_on_request(struct evhttp_request *req, void *arg)
