@@ -93,6 +93,7 @@ struct brk_http {
     s_reader_t *readers;
     int n_readers;
     bool over;
+    int64_t start_wall_ms; /* the broker's clock at game_start (0: not started) */
     /* browser seats, [n_seats], NULL where the seat is not a browser seat */
     s_seat_t **seats;
     /* flood control: token buckets */
@@ -322,7 +323,9 @@ void brk_http_event(brk_http_t *h, const json_t *ev, const char *text)
 
     const char *type = json_string_value(json_object_get(ev, "type"));
     if (!type) type = "";
-    if (strcmp(type, "turn") == 0) {
+    if (strcmp(type, "game_start") == 0) {
+        h->start_wall_ms = (int64_t)json_integer_value(json_object_get(ev, "t_ms"));
+    } else if (strcmp(type, "turn") == 0) {
         const char *kind = json_string_value(json_object_get(ev, "turn"));
         s_count(h->turns, kind ? kind : "normal");
     } else if (strcmp(type, "action") == 0) {
@@ -431,10 +434,24 @@ static void s_route_metrics(brk_http_t *h, struct evhttp_request *req, int seat)
     evbuffer_free(b);
 }
 
+/* The game's clock as the broker keeps it (seconds since game_start by its
+ * event time), so every page shows the same time, however late it opened. */
+static void s_set_clock(const brk_http_t *h, json_t *j)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (!j) return;
+    json_object_set_new(j, "clock_s",
+                        h->start_wall_ms ? json_real((double)(now - h->start_wall_ms) / 1000.0)
+                                         : json_null());
+}
+
 static void s_route_status(brk_http_t *h, struct evhttp_request *req, int seat)
 {
     (void)seat;
     json_t *st = h->opts.status ? h->opts.status(h->opts.arg) : json_object();
+    s_set_clock(h, st);
     s_reply_json(h, req, 200, st);
 }
 
@@ -846,6 +863,7 @@ static void s_route_seat_state(brk_http_t *h, struct evhttp_request *req, int se
                           left > 0 ? left : 0.0, "observation", st->obs, "sent", st->sent,
                           "results", st->results, "agents", st->agents, "pieces", st->pieces, "log",
                           st->log, "game_over", st->game_over, "rules", st->rules);
+    s_set_clock(h, j);
     s_reply_json(h, req, 200, j);
 }
 
