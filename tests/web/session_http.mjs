@@ -1,0 +1,136 @@
+// session_http.mjs: `parley session` through its HTTP side only (no browser):
+//   - a lobby that does not fill in time starts the game with who is there; the
+//     fallback plays the empty seat (recorded as unfilled);
+//   - a person whose page keeps asking but who never decides misses a turn and
+//     is replaced (missed_turns) from then on; the game finishes;
+//   - bad input gets a clear error and the session goes on (unknown link, wrong
+//     key, oversized form, wrong method, a decision with no seat);
+//   - the command's own errors: --help, no CONFIG, a configuration with no seat
+//     for people, a broken configuration named FILE:LINE.
+// usage: node session_http.mjs   (PARLEY_BIN: the built programs). Exit 0 or 1.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const bin = process.env.PARLEY_BIN;
+if (!bin || !existsSync(join(bin, 'parley'))) {
+  console.error('PARLEY_BIN must point at the built programs');
+  process.exit(1);
+}
+const parley = join(bin, 'parley');
+const work = mkdtempSync(join(tmpdir(), 'session-http-'));
+let failures = 0, proc;
+const check = (ok, what) => {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) failures++;
+  return ok;
+};
+const watchdog = setTimeout(() => {
+  console.error('FAIL the test took too long');
+  if (proc) proc.kill('SIGKILL');
+  process.exit(1);
+}, 120000);
+const jsonl = (p) => readFileSync(p, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+try {
+  // The command's own errors.
+  const help = spawnSync(parley, ['session', '--help'], { encoding: 'utf8' });
+  check(help.status === 0 && help.stdout.includes('--participants') && help.stdout.includes('--fallback'),
+        'parley session --help lists the options');
+  const none = spawnSync(parley, ['session'], { encoding: 'utf8' });
+  check(none.status === 2 && none.stderr.includes('needs CONFIG'), 'no CONFIG: exit 2 and a sentence');
+  const noHuman = join(work, 'nohuman.yaml');
+  writeFileSync(noHuman, 'seed: 1\nsimulation: {rounds: 2}\n');
+  const nh = spawnSync(parley, ['session', noHuman, '--participants', '2', '--out', join(work, 'x')], { encoding: 'utf8' });
+  check(nh.status === 2 && nh.stderr.includes(`${noHuman}: no seat has policy human`),
+        'a configuration without seats for people is refused, naming the file');
+  const broken = join(work, 'broken.yaml');
+  writeFileSync(broken, 'seed: 1\nsimulation: {rounds: [oops\n');
+  const br = spawnSync(parley, ['session', broken, '--participants', '2', '--out', join(work, 'y')], { encoding: 'utf8' });
+  check(br.status === 2 && new RegExp(`${broken}:\\d+`).test(br.stderr), `a broken configuration is named FILE:LINE (${br.stderr.trim()})`);
+
+  // A session: two seats for people, one person comes.
+  const config = join(work, 'game.yaml');
+  writeFileSync(config, [
+    'seed: 4', 'simulation: {rounds: 3}', 'timing: {human_turn_timeout: 2}',
+    'seats:', '  - {policy: human, count: 2}', '  - {policy: perfect, count: 8}', '',
+  ].join('\n'));
+  const dir = join(work, 's');
+  proc = spawn(parley, ['session', config, '--participants', '2', '--out', dir, '--lobby-timeout', '1',
+                        '--max-missed', '1', '--dropout-after', '30'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let said = '', err = '';
+  proc.stdout.on('data', (d) => { said += d; });
+  proc.stderr.on('data', (d) => { err += d; });
+  const m = await new Promise((resolve, reject) => {
+    const t = setInterval(() => {
+      const m = said.match(/^SESSION (\S+) (\S+) (\S+)$/m);
+      if (m) { clearInterval(t); resolve(m); }
+      if (proc.exitCode !== null) { clearInterval(t); reject(new Error(err)); }
+    }, 50);
+  });
+  const [, url, xurl] = m;
+  const links = readFileSync(join(dir, 'links.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  const me = links[0][1];
+
+  // Bad input first: each a clear error, the session goes on.
+  let r = await fetch(`${url}/p/0123456789abcdef0123456789abcdef`);
+  check(r.status === 404 && (await r.json()).error.includes('not one of the session'), 'an unknown link: 404 with a sentence');
+  r = await fetch(xurl.replace(/key=\w+/, 'key=wrong'));
+  check(r.status === 403 && (await r.json()).error.includes('key'), 'the experimenter page with a wrong key: 403');
+  r = await fetch(`${me}/answer`, { method: 'POST', body: 'choice=' + 'x'.repeat(70000),
+                                    headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  check(r.status === 413, `an oversized form is refused (${r.status})`);
+  r = await fetch(`${me}/decision`);
+  check(r.status === 405, 'GET of a decision: 405');
+  r = await fetch(`${me}/decision`, { method: 'POST', body: '{}' });
+  check(r.status === 409, 'a decision before having a seat: 409');
+  r = await fetch(xurl.replace('/x?', '/x/start?'), { method: 'POST' });
+  check(r.status === 409, 'starting a game with nobody waiting: 409');
+
+  // Consent, instructions, lobby; nobody else comes.
+  const form = (choice) => fetch(`${me}/answer`, { method: 'POST', redirect: 'manual', body: `choice=${choice}`,
+                                                   headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  check((await form('accept')).status === 303 && (await form('continue')).status === 303, 'consent and instructions answered');
+  // The page asks every half second; it never decides.
+  let over = false, sawTurn = false;
+  for (let k = 0; k < 200 && !over; k++) {
+    r = await fetch(`${me}/state`);
+    if (r.status === 200) {
+      const st = await r.json();
+      sawTurn ||= st.turn_id > 0;
+      over = st.over === true && st.session_over === true;
+    }
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  check(sawTurn, 'the lobby timed out and the person got a turn');
+  check(over, 'the game ended and the page was told so');
+  const page = await (await fetch(me)).text();
+  check(page.includes('id="page-left"'), 'the person who missed their turn sees the left page');
+  proc.kill('SIGTERM');
+  const code = await new Promise((res) => proc.once('exit', res));
+  check(code === 0, 'the session ends cleanly');
+
+  const rec = jsonl(join(dir, 'session.jsonl'));
+  const subs = rec.filter((e) => e.event === 'seat_substituted');
+  check(subs.some((e) => e.reason === 'unfilled' && e.participant === null),
+        'the empty seat went to the fallback, recorded as unfilled');
+  check(subs.some((e) => e.reason === 'missed_turns' && e.participant === links[0][0]),
+        'the person who missed a turn was replaced (missed_turns)');
+  const ev = jsonl(join(dir, 'games', 'g1', 'events.jsonl'));
+  check(ev.some((e) => e.type === 'missed_turn') && ev.some((e) => e.type === 'run_end'),
+        'events.jsonl: the missed turn, then the game to its end');
+  const csv = readFileSync(join(dir, 'participants.csv'), 'utf8');
+  check(new RegExp(`^${links[0][0]},left,accepted,g1,1,agent_\\d+,1,missed_turns,`, 'm').test(csv),
+        'participants.csv: the person left, substituted for missed turns');
+  check(new RegExp(`^${links[1][0]},link,,`, 'm').test(csv), 'participants.csv: the other link was never opened');
+} catch (e) {
+  console.error(`FAIL ${e.stack || e}`);
+  failures++;
+} finally {
+  clearTimeout(watchdog);
+  if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+}
+console.log(failures ? `${failures} check(s) failed` : 'all checks passed');
+process.exit(failures ? 1 : 0);
