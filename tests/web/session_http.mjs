@@ -50,6 +50,39 @@ try {
   const br = spawnSync(parley, ['session', broken, '--participants', '2', '--out', join(work, 'y')], { encoding: 'utf8' });
   check(br.status === 2 && new RegExp(`${broken}:\\d+`).test(br.stderr), `a broken configuration is named FILE:LINE (${br.stderr.trim()})`);
 
+  // The realtime clock comes from the broker: /api/status says how long the
+  // game has run by the broker's clock, so a page opened late shows the same.
+  const rt = join(work, 'rt.yaml');
+  writeFileSync(rt, 'seed: 2\nsimulation: {rounds: 4}\ntiming: {mode: realtime, duration: 6}\n' +
+                    'seats:\n  - {policy: perfect, count: 10}\n');
+  const run = spawn(parley, ['run', rt, '--out', join(work, 'rt'), '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let rsaid = '';
+  run.stderr.on('data', (d) => { rsaid += d; });
+  const live = await new Promise((resolve, reject) => {
+    const t = setInterval(() => {
+      const m = rsaid.match(/live view: (\S+)\/$/m);
+      if (m) { clearInterval(t); resolve(m[1]); }
+      if (run.exitCode !== null) { clearInterval(t); reject(new Error('parley run ended: ' + rsaid)); }
+    }, 50);
+  });
+  let first = null;
+  for (let k = 0; k < 100 && first === null; k++) {
+    const st = await (await fetch(`${live}/api/status`)).json();
+    if (st.phase === 'playing' && typeof st.clock_s === 'number') first = st;
+    else await new Promise((res) => setTimeout(res, 100));
+  }
+  const starts = readFileSync(join(work, 'rt', 'events.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"type":"game_start"'));
+  check(first !== null && starts.length === 1, 'a realtime game reports its clock in /api/status');
+  if (first) {
+    const start = JSON.parse(starts[0]).t_ms;
+    // The clock is the broker's time since game_start: adding it to game_start's
+    // stamp gives about the moment it was read, not the moment a page opened.
+    const at = start + first.clock_s * 1000;
+    check(first.clock_s >= 0 && first.clock_s <= first.duration_s && Math.abs(Date.now() - at) < 3000,
+          `clock_s ${first.clock_s.toFixed(1)} s counts from game_start`);
+  }
+  await new Promise((res) => run.once('exit', res));
+
   // A session: two seats for people, one person comes.
   const config = join(work, 'game.yaml');
   writeFileSync(config, [
