@@ -262,13 +262,9 @@ static void s_on_participant(ses_server_t *s, struct evhttp_request *req, const 
             s_refuse(req, 409, "you have no seat yet");
             return;
         }
-        ses_game_t *g = s->games[p->game];
-        if (p->state != SES_P_PLAYING) { /* left or done: the page shows the end */
-            g = s->games[p->game];
-            ses_game_proxy(g, pi, req, p->state == SES_P_PLAYING ? "state" : "over", NULL, 0);
-            return;
-        }
-        ses_game_proxy(g, pi, req, "state", NULL, 0);
+        /* left or done: the page is told the game is over for them */
+        ses_game_proxy(s->games[p->game], pi, req, p->state == SES_P_PLAYING ? "state" : "over",
+                       NULL, 0);
     } else if (strcmp(sub, "decision") == 0 && m == EVHTTP_REQ_POST) {
         if (p->state != SES_P_PLAYING) {
             s_refuse(req, 409, "you have no open seat");
