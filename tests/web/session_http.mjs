@@ -5,6 +5,7 @@
 //     is replaced (missed_turns) from then on; the game finishes;
 //   - bad input gets a clear error and the session goes on (unknown link, wrong
 //     key, oversized form, wrong method, a decision with no seat);
+//   - the experimenter starts a game with who waits, stops it, exports the table;
 //   - the command's own errors: --help, no CONFIG, a configuration with no seat
 //     for people, a broken configuration named FILE:LINE.
 // usage: node session_http.mjs   (PARLEY_BIN: the built programs). Exit 0 or 1.
@@ -157,6 +158,51 @@ try {
   check(new RegExp(`^${links[0][0]},left,accepted,g1,1,agent_\\d+,1,missed_turns,`, 'm').test(csv),
         'participants.csv: the person left, substituted for missed turns');
   check(new RegExp(`^${links[1][0]},link,,`, 'm').test(csv), 'participants.csv: the other link was never opened');
+
+  // The experimenter starts a game with the one person waiting, then stops it.
+  const dir2 = join(work, 's2');
+  proc = spawn(parley, ['session', config, '--participants', '2', '--out', dir2, '--dropout-after', '60',
+                        '--max-missed', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  said = '';
+  proc.stdout.on('data', (d) => { said += d; });
+  const m2 = await new Promise((resolve, reject) => {
+    const t = setInterval(() => {
+      const mm = said.match(/^SESSION (\S+) (\S+) (\S+)$/m);
+      if (mm) { clearInterval(t); resolve(mm); }
+      if (proc.exitCode !== null) { clearInterval(t); reject(new Error('session ended')); }
+    }, 50);
+  });
+  const x = (path) => m2[2].replace('/x?', `/x/${path}?`);
+  const link2 = readFileSync(join(dir2, 'links.csv'), 'utf8').trim().split('\n')[1].split(',')[1];
+  for (const choice of ['accept', 'continue'])
+    await fetch(`${link2}/answer`, { method: 'POST', redirect: 'manual', body: `choice=${choice}`,
+                                     headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  r = await fetch(x('start'), { method: 'POST' });
+  check(r.status === 200 && (await r.json()).game === 1, 'the experimenter starts a game with who waits');
+  let g1;
+  for (let k = 0; k < 100; k++) {
+    g1 = (await (await fetch(x('api'))).json()).games[0];
+    if (g1 && g1.state === 'playing') break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  check(g1 && g1.state === 'playing' && g1.seats.filter((st) => st.participant).length === 1,
+        'the experimenter page shows the game playing with the one person');
+  r = await fetch(x('stop') + '&game=1', { method: 'POST' });
+  check(r.status === 200, 'the experimenter stops it');
+  for (let k = 0; k < 100; k++) {
+    g1 = (await (await fetch(x('api'))).json()).games[0];
+    if (g1.state === 'over') break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  check(g1.state === 'over', 'the stopped game is over');
+  const end = await (await fetch(link2)).text();
+  check(/id="completion-code">[0-9A-F]{8}</.test(end), 'the person of a stopped game gets the end page with a code');
+  const exported = await (await fetch(x('export'))).text();
+  check(exported.startsWith('participant,state,') && exported.includes(',done,accepted,g1,'), 'export gives participants.csv');
+  proc.kill('SIGTERM');
+  check(await new Promise((res) => proc.once('exit', res)) === 0, 'the second session ends cleanly');
+  const stopped = jsonl(join(dir2, 'session.jsonl')).find((e) => e.event === 'game_over');
+  check(stopped && stopped.reason === 'stopped', 'the record says the game was stopped');
 } catch (e) {
   console.error(`FAIL ${e.stack || e}`);
   failures++;
