@@ -287,6 +287,19 @@ static void s_on_task_new(ana_run_t *r, const json_t *ev)
     }
 }
 
+/* A seat first joined by a person and later by a program was substituted
+ * (parley session's dropout rule, docs/HUMANS.md): the round it happened. */
+static void s_on_seat_joined(ana_run_t *r, const json_t *ev, int round)
+{
+    int a = s_agent_index(r, s_str(ev, "agent"));
+    if (a < 0) return;
+    ana_agent_t *ag = &r->agents[a];
+    if (json_is_true(json_object_get(ev, "human")))
+        ag->human = true;
+    else if (ag->human && !ag->substituted_round)
+        ag->substituted_round = round > 0 ? round : 1;
+}
+
 static int s_on_message(ana_run_t *r, const json_t *ev, uint64_t seq, int64_t t_ms, int round)
 {
     const json_t *automated = json_object_get(ev, "automated");
@@ -447,6 +460,8 @@ static int s_on_event(ana_run_t *r, const json_t *ev, char *err, size_t errlen)
         if (s_on_transfer(r, ev, seq, t_ms, round)) goto oom;
     } else if (strcmp(type, "task_completed") == 0)
         s_on_task_completed(r, ev, round);
+    else if (strcmp(type, "seat_joined") == 0)
+        s_on_seat_joined(r, ev, round);
     else if (strcmp(type, "run_end") == 0)
         r->m.complete = true;
     if (round >= 1) {

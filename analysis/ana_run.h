@@ -48,6 +48,9 @@ typedef struct {
     int requests_made; /* distinct (holder, piece) it asked for while lacking it */
     int requests_received;
     int requests_fulfilled; /* of those received, answered with the piece */
+    bool human;             /* a person joined the seat (seat_joined.human) */
+    int substituted_round;  /* a person's seat later joined by a program (a dropout
+                               handed to a fallback policy): that round; 0 never */
 } ana_agent_t;
 
 /* Counts within one round; revenues are cumulative at the round's end. */

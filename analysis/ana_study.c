@@ -668,7 +668,9 @@ static int s_write_agents(const ana_study_t *s, const char *dir, char *err, size
                                        "misreports_sent",
                                        "requests_made",
                                        "requests_received",
-                                       "requests_fulfilled"};
+                                       "requests_fulfilled",
+                                       "human",
+                                       "substituted_round"};
     for (size_t i = 0; i < sizeof head / sizeof *head; i++) ana_csv_str(c, head[i]);
     ana_csv_end(c);
     for (size_t i = 0; i < s->n; i++) {
@@ -692,6 +694,8 @@ static int s_write_agents(const ana_study_t *s, const char *dir, char *err, size
             ana_csv_int(c, ag[a].requests_made);
             ana_csv_int(c, ag[a].requests_received);
             ana_csv_int(c, ag[a].requests_fulfilled);
+            ana_csv_int(c, ag[a].human);
+            ana_csv_int(c, ag[a].substituted_round);
             ana_csv_end(c);
         }
     }

@@ -15,7 +15,7 @@
 //   PARLEY_SHOTS: where the screenshots go, default a temporary directory)
 //   Exit 0 pass, 1 fail, 77 skipped (no browser).
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -316,6 +316,15 @@ try {
   check(g && g.state === 'left' && g.substituted === '1' && g.substitution_reason === 'page_closed' && !g.completion_code,
         'participants.csv: the person who left is marked substituted (page_closed), with no code');
   check(t2.filter((x) => x.state === 'done' && x.completion_code).length === 2, 'participants.csv: the other two are done with codes');
+  // The run's own tables (parley report) carry the substitution too.
+  mkdirSync(join(work, 'tables'), { recursive: true });
+  const rep = spawnSync(join(bin, 'parley'), ['report', join(s2.dir, 'games', 'g1'), '--csv', join(work, 'tables'),
+                                             '--out', join(work, 'report.html')], { encoding: 'utf8' });
+  const agents = rep.status === 0 ? csv(join(work, 'tables', 'agents.csv')) : [];
+  const row = agents.find((x) => sub && x.agent === sub.seat);
+  check(row && row.human === '1' && Number(row.substituted_round) >= 1 &&
+        agents.filter((x) => x.human === '1').length === 3 && agents.filter((x) => Number(x.substituted_round) > 0).length === 1,
+        `agents.csv: ${sub && sub.seat} was a person's seat, substituted in round ${row && row.substituted_round} ${rep.stderr || ''}`);
 } catch (e) {
   console.error(`FAIL ${e.stack || e}`);
   for (const s of sessions) console.error(s.stderrText || '');
