@@ -314,12 +314,15 @@ static void s_on_turn_request(agt_agent_t *a, const Parley__Envelope *e)
 
 static void s_on_action_results(agt_agent_t *a, const Parley__Envelope *e)
 {
-    (void)a;
     const Parley__ActionResults *r = e->action_results;
-    for (size_t i = 0; i < r->n_results; i++)
-        if (!r->results[i]->ok)
+    for (size_t i = 0; i < r->n_results; i++) {
+        const Parley__ActionResult *x = r->results[i];
+        if (a->policy && a->ops->result)
+            a->ops->result(a->policy, i, x->ok, x->code, x->reason, x->transferred, x->payout);
+        if (!x->ok)
             PL_DEBUG("AGT-ACTION-REFUSED", "turn %llu action %zu: %s: %s",
                      (unsigned long long)r->turn_id, i, r->results[i]->code, r->results[i]->reason);
+    }
 }
 
 static void s_on_notice(agt_agent_t *a, const Parley__Envelope *e)

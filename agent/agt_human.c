@@ -723,6 +723,22 @@ static void s_notice(void *self, const char *what, const char *text)
     s_prompt(h);
 }
 
+/* Each action's result, as the broker judged it: the person sees at once
+ * whether a message went out, a send arrived or a submission paid. */
+static void s_result(void *self, size_t action, bool ok, const char *code, const char *reason,
+                     int transferred, int64_t payout)
+{
+    s_human_t *h = self;
+    if (ok)
+        printf("\n[result] action %zu: ok%s", action + 1, payout ? ", paid" : "");
+    else
+        printf("\n[result] action %zu refused: %s (%s)", action + 1, code, reason);
+    if (ok && payout) printf(" $%lld", (long long)payout);
+    if (ok && transferred) printf(", %d piece(s) sent", transferred);
+    printf("\n");
+    s_prompt(h);
+}
+
 static void s_destroy(void *self)
 {
     s_human_t *h = self;
@@ -735,4 +751,5 @@ static void s_destroy(void *self)
     free(h);
 }
 
-const agt_policy_ops_t agt_human_ops = {"human", s_create, s_decide, s_cancel, s_notice, s_destroy};
+const agt_policy_ops_t agt_human_ops = {"human",  s_create,  s_decide, s_cancel,
+                                        s_notice, s_destroy, s_result};

@@ -91,6 +91,10 @@ typedef struct {
     /* Realtime mode: something changed (may be NULL). */
     void (*notice)(void *self, const char *what, const char *text);
     void (*destroy)(void *self);
+    /* The broker's answer to action `action` (0-based) of the last decision
+     * (may be NULL: a policy that does not care). */
+    void (*result)(void *self, size_t action, bool ok, const char *code, const char *reason,
+                   int transferred, int64_t payout);
 } agt_policy_ops_t;
 
 /* The ops registered under `name`, or NULL. */

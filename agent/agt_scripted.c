@@ -63,8 +63,11 @@ static void s_destroy(void *self)
     {                                                                                              \
         return s_create(POLICY, self, ctx, err, errlen);                                           \
     }                                                                                              \
-    const agt_policy_ops_t agt_##NAME##_ops = {#NAME, s_create_##NAME, s_decide, s_cancel,         \
-                                               NULL,  s_destroy};
+    const agt_policy_ops_t agt_##NAME##_ops = {.name = #NAME,                                      \
+                                               .create = s_create_##NAME,                          \
+                                               .decide = s_decide,                                 \
+                                               .cancel = s_cancel,                                 \
+                                               .destroy = s_destroy};
 
 S_SCRIPTED(perfect, ENV_POLICY_PERFECT)
 S_SCRIPTED(passive, ENV_POLICY_PASSIVE)

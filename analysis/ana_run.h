@@ -56,7 +56,10 @@ typedef struct {
     int retries;       /* attempts beyond the first, summed over calls */
     int64_t tokens_in; /* prompt tokens, cached ones included */
     int64_t tokens_out, tokens_cached, tokens_reasoning;
-    double cost_usd; /* from the configuration's prices; 0 when none is given */
+    double cost_usd;       /* from the configuration's prices; 0 when none is given */
+    bool human;            /* a person joined the seat (seat_joined.human) */
+    int substituted_round; /* a person's seat later joined by a program (a dropout
+                              handed to a fallback policy): that round; 0 never */
 } ana_agent_t;
 
 /* Counts within one round; revenues are cumulative at the round's end. */

@@ -42,6 +42,21 @@ static int s_piece_index(const ana_run_t *r, const char *name)
     }
 }
 
+static int s_agent_index(const ana_run_t *r, const char *id);
+
+/* A seat first joined by a person and later by a program was substituted
+ * (parley session's dropout rule, docs/HUMANS.md): the round it happened. */
+static void s_on_seat_joined(ana_run_t *r, const json_t *ev, int round)
+{
+    int a = s_agent_index(r, ana_run_str(ev, "agent"));
+    if (a < 0) return;
+    ana_agent_t *ag = &r->agents[a];
+    if (json_is_true(json_object_get(ev, "human")))
+        ag->human = true;
+    else if (ag->human && !ag->substituted_round)
+        ag->substituted_round = round > 0 ? round : 1;
+}
+
 static int s_agent_index(const ana_run_t *r, const char *id)
 {
     if (!id || strncmp(id, "agent_", 6) != 0) return -1;
@@ -400,6 +415,8 @@ int ana_run_on_event(ana_run_t *r, const json_t *ev, char *err, size_t errlen)
         s_on_task_completed(r, ev, round);
     else if (strcmp(type, "decision") == 0)
         s_on_decision(r, ev);
+    else if (strcmp(type, "seat_joined") == 0)
+        s_on_seat_joined(r, ev, round);
     else if (strcmp(type, "run_end") == 0)
         r->m.complete = true;
     else if (strcmp(type, "run_resumed") == 0)

@@ -224,7 +224,9 @@ static int s_write_agents(const ana_study_t *s, const char *dir, char *err, size
                                        "tokens_out",
                                        "tokens_cached",
                                        "tokens_reasoning",
-                                       "cost_usd"};
+                                       "cost_usd",
+                                       "human",
+                                       "substituted_round"};
     for (size_t i = 0; i < sizeof head / sizeof *head; i++) ana_csv_str(c, head[i]);
     ana_csv_end(c);
     for (size_t i = 0; i < ana_study_n_runs(s); i++) {
@@ -256,6 +258,8 @@ static int s_write_agents(const ana_study_t *s, const char *dir, char *err, size
             ana_csv_int(c, ag[a].tokens_cached);
             ana_csv_int(c, ag[a].tokens_reasoning);
             ana_csv_num(c, ag[a].cost_usd);
+            ana_csv_int(c, ag[a].human);
+            ana_csv_int(c, ag[a].substituted_round);
             ana_csv_end(c);
         }
     }

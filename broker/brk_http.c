@@ -70,6 +70,7 @@ typedef struct {
     uint64_t seq;
     char game_id[17];
     bool welcomed, over, draining;
+    bool released;           /* handed over (POST /seat/ID/release): another client plays it now */
     json_t *agents, *pieces; /* names from Welcome */
     json_t *rules;
     json_t *obs; /* the open turn's observation, or NULL */
@@ -92,6 +93,7 @@ struct brk_http {
     s_reader_t *readers;
     int n_readers;
     bool over;
+    int64_t start_wall_ms; /* the broker's clock at game_start (0: not started) */
     /* browser seats, [n_seats], NULL where the seat is not a browser seat */
     s_seat_t **seats;
     /* flood control: token buckets */
@@ -321,7 +323,9 @@ void brk_http_event(brk_http_t *h, const json_t *ev, const char *text)
 
     const char *type = json_string_value(json_object_get(ev, "type"));
     if (!type) type = "";
-    if (strcmp(type, "turn") == 0) {
+    if (strcmp(type, "game_start") == 0) {
+        h->start_wall_ms = (int64_t)json_integer_value(json_object_get(ev, "t_ms"));
+    } else if (strcmp(type, "turn") == 0) {
         const char *kind = json_string_value(json_object_get(ev, "turn"));
         s_count(h->turns, kind ? kind : "normal");
     } else if (strcmp(type, "action") == 0) {
@@ -430,10 +434,24 @@ static void s_route_metrics(brk_http_t *h, struct evhttp_request *req, int seat)
     evbuffer_free(b);
 }
 
+/* The game's clock as the broker keeps it (seconds since game_start by its
+ * event time), so every page shows the same time, however late it opened. */
+static void s_set_clock(const brk_http_t *h, json_t *j)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (!j) return;
+    json_object_set_new(j, "clock_s",
+                        h->start_wall_ms ? json_real((double)(now - h->start_wall_ms) / 1000.0)
+                                         : json_null());
+}
+
 static void s_route_status(brk_http_t *h, struct evhttp_request *req, int seat)
 {
     (void)seat;
     json_t *st = h->opts.status ? h->opts.status(h->opts.arg) : json_object();
+    s_set_clock(h, st);
     s_reply_json(h, req, 200, st);
 }
 
@@ -661,6 +679,7 @@ static void s_seat_on_envelope(s_seat_t *st, const Parley__Envelope *e)
         snprintf(text, sizeof text, "%s: %s", wire_code_name(e->error->code), e->error->message);
         s_seat_log(st, "error", text);
         PL_WARN("BRK-HTTP-SEAT-ERROR", "%s: %s", id, text);
+        if (st->released) break; /* another client holds the seat now: no fight */
         if (e->error->code == PARLEY__ERROR__CODE__NOT_WELCOMED ||
             e->error->code == PARLEY__ERROR__CODE__WRONG_GAME)
             s_seat_hello(st);
@@ -706,7 +725,7 @@ static void s_on_seat_heartbeat(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     s_seat_t *st = arg;
-    if (st->over) return;
+    if (st->over || st->released) return;
     if (!st->welcomed) {
         s_seat_hello(st);
         return;
@@ -844,7 +863,22 @@ static void s_route_seat_state(brk_http_t *h, struct evhttp_request *req, int se
                           left > 0 ? left : 0.0, "observation", st->obs, "sent", st->sent,
                           "results", st->results, "agents", st->agents, "pieces", st->pieces, "log",
                           st->log, "game_over", st->game_over, "rules", st->rules);
+    s_set_clock(h, j);
     s_reply_json(h, req, 200, j);
+}
+
+/* The person has gone (a session's dropout rule): the web side stops playing
+ * the seat, so a fallback agent's Hello with the token takes it over. */
+static void s_route_seat_release(brk_http_t *h, struct evhttp_request *req, int seat)
+{
+    s_seat_t *st = s_seat_auth(h, req, seat);
+    if (!st) return;
+    st->released = true;
+    event_del(st->hb_ev);
+    PL_INFO("BRK-HTTP-SEAT-RELEASED", "%s is no longer played from the browser",
+            h->opts.seat_ids[seat]);
+    s_reply_json(h, req, 200,
+                 json_pack("{s:s, s:b}", "seat", h->opts.seat_ids[seat], "released", 1));
 }
 
 static bool s_in(json_t *table, const char *name)
@@ -1070,6 +1104,7 @@ static const s_route_t s_routes[] = {
     {"", true, EVHTTP_REQ_GET, true, s_route_seat_page},
     {"/state", true, EVHTTP_REQ_GET, true, s_route_seat_state},
     {"/decision", true, EVHTTP_REQ_POST, true, s_route_seat_decision},
+    {"/release", true, EVHTTP_REQ_POST, true, s_route_seat_release},
 };
 
 static void s_on_request(struct evhttp_request *req, void *arg)

@@ -413,6 +413,10 @@ int cli_run_main(int argc, char **argv)
         web_person = web_person || (web_humans && cfg->seats[i].policy &&
                                     strcmp(cfg->seats[i].policy, "human") == 0);
     if (strcmp(web, "-") != 0 && (!quiet || web_person)) fprintf(stderr, "live view: %s/\n", web);
+    /* A person plays in this terminal: progress lines would land in the middle
+     * of their prompt; the seat shows the round itself. */
+    for (int i = 0; !web_humans && i < cfg->n_seats; i++)
+        if (cfg->seats[i].policy && strcmp(cfg->seats[i].policy, "human") == 0) quiet = true;
 
     /* Wait for the broker, showing progress, forwarding a stop. */
     bool tty = isatty(STDERR_FILENO), stopping = false, shown = false;

@@ -28,6 +28,8 @@ static const cli_command_t s_commands[] = {
     {"report", "tables and an HTML report from run directories (parley report DIR...)",
      ana_report_main},
 #endif
+    {"session", "a human-subject session: links, lobby, consent, games, dropouts (parley session)",
+     cli_session_main},
     {"compose", "a compose project for one game on one host (parley compose [CONFIG])",
      cli_compose_main},
     {"kube", "Kubernetes manifests, or Pods for podman kube play (parley kube [CONFIG])",

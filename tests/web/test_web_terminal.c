@@ -167,6 +167,8 @@ static void test_web_terminal_human(void **state)
     char sent[64];
     snprintf(sent, sizeof sent, "sent: %d action(s)", asked + 1);
     assert_true(s_expect(sent, 5000));
+    /* Each action's result is shown: the broadcast went out. */
+    assert_true(s_expect("[result] action 1: ok", 10000));
 
     /* Next turn: the pieces have arrived; submit the task by its id. */
     assert_true(s_expect("=== agent_1, round 2/6", 30000));
@@ -177,6 +179,8 @@ static void test_web_terminal_human(void **state)
     assert_true(s_expect("queued 1: submit: Combined result of:", 5000));
     s_type("done\n");
     assert_true(s_expect("sent: 1 action(s)", 5000));
+    /* ...and the submission paid the task's reward. */
+    assert_true(s_expect("[result] action 1: ok, paid $10000", 10000));
 
     /* The record says the person completed it. */
     bool completed = false;
