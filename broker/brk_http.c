@@ -10,6 +10,7 @@
  * PROTOCOL.md to the broker's ROUTER, drained edge-triggered like the agent's.
  */
 #include "brk_http_internal.h"
+#include "brk_view.h"
 
 #include "pl_log.h"
 #include "wire.h"
@@ -174,7 +175,8 @@ static void s_pump(s_reader_t *r)
     if (!buf) return;
     while (r->cursor < h->n_lines && evbuffer_get_length(buf) < S_CHUNK_BYTES) {
         /* The id lets a reconnecting EventSource resume where it stopped. */
-        evbuffer_add_printf(buf, "id: %zu\ndata: %s\n\n", r->cursor + 1, h->lines[r->cursor]);
+        evbuffer_add_printf(buf, "id: %zu\ndata: %s\n\n", r->cursor + 1,
+                            r->full ? h->lines[r->cursor] : h->pub_lines[r->cursor]);
         r->cursor++;
     }
     r->writing = true;
@@ -182,9 +184,45 @@ static void s_pump(s_reader_t *r)
     evbuffer_free(buf);
 }
 
+/* The token a request shows: ?token=, X-Parley-Token, or the experimenter's
+ * cookie (set by /?token=). Copied into out ("" when none). */
+static void s_request_token(struct evhttp_request *req, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+    struct evkeyvalq args;
+    TAILQ_INIT(&args);
+    if (q && evhttp_parse_query_str(q, &args) == 0) {
+        const char *t = evhttp_find_header(&args, "token");
+        if (t) snprintf(out, outlen, "%s", t);
+    }
+    evhttp_clear_headers(&args);
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    const char *hdr = evhttp_find_header(in, "X-Parley-Token");
+    if (!out[0] && hdr) snprintf(out, outlen, "%s", hdr);
+    const char *cookie = evhttp_find_header(in, "Cookie");
+    const char *c = cookie ? strstr(cookie, "parley_experimenter=") : NULL;
+    if (!out[0] && c) {
+        c += strlen("parley_experimenter=");
+        snprintf(out, outlen, "%.*s", (int)strcspn(c, "; "), c);
+    }
+}
+
 static void s_route_events(brk_http_t *h, struct evhttp_request *req, int seat)
 {
     (void)seat;
+    char token[128];
+    s_request_token(req, token, sizeof token);
+    bool full = token[0] && h->opts.experimenter_token &&
+                brk_http_token_ok(h->opts.experimenter_token, token);
+    if (token[0] && !full) {
+        brk_http_error(h, "http_bad_token");
+        brk_http_refuse(h, req, 403,
+                        "this token is not the experimenter's: every event needs the "
+                        "experimenter's token (keys.json); /events without a token is the "
+                        "public stream");
+        return;
+    }
     if (h->n_readers >= S_MAX_READERS) {
         brk_http_refuse(h, req, 503, "too many event-stream readers (%d); close one",
                         S_MAX_READERS);
@@ -198,6 +236,7 @@ static void s_route_events(brk_http_t *h, struct evhttp_request *req, int seat)
     r->h = h;
     r->req = req;
     r->conn = evhttp_request_get_connection(req);
+    r->full = full;
     const char *last = evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
     if (last) {
         char *end = NULL;
@@ -230,11 +269,11 @@ static void s_drop_reader(s_reader_t *r)
 /* Blind games: the stream must not tell people from models, so what names a
  * seat's program (policy, model, client, the human flag, model calls, why a
  * turn was empty, the configured seats) is left out. events.jsonl keeps it. */
-static char *s_blinded(const json_t *ev)
+static char *s_blinded(const json_t *ev, bool public_view)
 {
     static const char *const hide[] = {"policy",       "model",   "client",  "human",   "calls",
                                        "empty_reason", "dropped", "think_s", "reactive"};
-    json_t *copy = json_deep_copy(ev);
+    json_t *copy = public_view ? brk_view_public(ev) : json_deep_copy(ev);
     if (!copy) return NULL;
     for (size_t i = 0; i < sizeof hide / sizeof hide[0]; i++) json_object_del(copy, hide[i]);
     json_t *cfg = json_object_get(copy, "config");
@@ -255,11 +294,27 @@ void brk_http_event(brk_http_t *h, const json_t *ev, const char *text)
         char **l = realloc(h->lines, cap * sizeof *l);
         if (!l) return;
         h->lines = l;
+        char **p = realloc(h->pub_lines, cap * sizeof *p);
+        if (!p) return;
+        h->pub_lines = p;
         h->cap_lines = cap;
     }
-    char *copy = h->opts.blind ? s_blinded(ev) : strdup(text);
-    if (!copy) return;
-    h->lines[h->n_lines++] = copy;
+    char *copy = h->opts.blind ? s_blinded(ev, false) : strdup(text);
+    char *pub = s_blinded(ev, true);
+    if (pub && !h->opts.blind) {
+        /* Not blind: the public view keeps who plays with what. */
+        json_t *view = brk_view_public(ev);
+        free(pub);
+        pub = view ? json_dumps(view, JSON_COMPACT) : NULL;
+        json_decref(view);
+    }
+    if (!copy || !pub) {
+        free(copy);
+        free(pub);
+        return;
+    }
+    h->lines[h->n_lines] = copy;
+    h->pub_lines[h->n_lines++] = pub;
     h->events++;
 
     const char *type = json_string_value(json_object_get(ev, "type"));
@@ -383,6 +438,17 @@ static void s_route_status(brk_http_t *h, struct evhttp_request *req, int seat)
 static void s_route_dashboard(brk_http_t *h, struct evhttp_request *req, int seat)
 {
     (void)seat;
+    char token[128];
+    s_request_token(req, token, sizeof token);
+    if (token[0] && h->opts.experimenter_token &&
+        brk_http_token_ok(h->opts.experimenter_token, token)) {
+        /* The experimenter's dashboard: its EventSource('/events') carries the
+         * cookie, so the page sees every event without the token in its code. */
+        char cookie[256];
+        snprintf(cookie, sizeof cookie, "parley_experimenter=%s; HttpOnly; SameSite=Strict; Path=/",
+                 token);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Set-Cookie", cookie);
+    }
     brk_http_reply(h, req, 200, "text/html; charset=utf-8", brk_web_dashboard_html,
                    strlen(brk_web_dashboard_html));
 }
@@ -582,8 +648,12 @@ void brk_http_destroy(brk_http_t **ph)
     while (h->readers) s_reader_free(h->readers);
     for (int i = 0; h->seats && i < h->opts.n_seats; i++) brk_http_seat_destroy(&h->seats[i]);
     free(h->seats);
-    for (size_t i = 0; i < h->n_lines; i++) free(h->lines[i]);
+    for (size_t i = 0; i < h->n_lines; i++) {
+        free(h->lines[i]);
+        free(h->pub_lines[i]);
+    }
     free(h->lines);
+    free(h->pub_lines);
     json_decref(h->turns);
     json_decref(h->actions);
     json_decref(h->errors);

@@ -38,6 +38,7 @@ typedef struct s_reader {
     struct evhttp_request *req;
     struct evhttp_connection *conn;
     size_t cursor; /* next history line to send */
+    bool full;     /* the experimenter's stream: every event whole */
     bool writing;  /* a chunk is on its way; the next goes when it has left */
     struct s_reader *next;
 } s_reader_t;
@@ -68,7 +69,8 @@ struct brk_http {
     char url[300];
     char connect[280]; /* the ROUTER as a client reaches it (0.0.0.0 -> 127.0.0.1) */
     /* the event stream */
-    char **lines;
+    char **lines;     /* every event whole (the experimenter's stream) */
+    char **pub_lines; /* the same events, their public view (brk_view.h) */
     size_t n_lines, cap_lines;
     s_reader_t *readers;
     int n_readers;

@@ -332,7 +332,19 @@ brk_http_seat_t *brk_http_seat_new(brk_http_t *h, int index, char *err, size_t e
     st->sock = zmq_socket(h->opts.zctx, ZMQ_DEALER);
     int linger = 0, fd = -1;
     size_t fdlen = sizeof fd;
+    const char *srv = h->opts.curve_server;
+    const char *cpub = srv && h->opts.curve_public ? h->opts.curve_public[index] : NULL;
+    const char *csec = srv && h->opts.curve_secret ? h->opts.curve_secret[index] : NULL;
+    if (srv && (!cpub || !csec || !csec[0])) {
+        snprintf(err, errlen, "browser seat %s: no CURVE secret key in keys.json",
+                 h->opts.seat_ids[index]);
+        brk_http_seat_destroy(&st);
+        return NULL;
+    }
     if (!st->sock || zmq_setsockopt(st->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        (srv && (zmq_setsockopt(st->sock, ZMQ_CURVE_SERVERKEY, srv, strlen(srv) + 1) != 0 ||
+                 zmq_setsockopt(st->sock, ZMQ_CURVE_PUBLICKEY, cpub, strlen(cpub) + 1) != 0 ||
+                 zmq_setsockopt(st->sock, ZMQ_CURVE_SECRETKEY, csec, strlen(csec) + 1) != 0)) ||
         zmq_connect(st->sock, h->connect) != 0 ||
         zmq_getsockopt(st->sock, ZMQ_FD, &fd, &fdlen) != 0) {
         snprintf(err, errlen, "browser seat %s: %s", h->opts.seat_ids[index], zmq_strerror(errno));

@@ -14,6 +14,7 @@
 #include "brk_http.h"
 #include "brk_rundir.h"
 #include "brk_server.h"
+#include "brk_zap.h"
 #include "env.h"
 #include "wire.h"
 
@@ -66,6 +67,11 @@ struct brk_server {
     brk_rundir_t *rundir;
     struct event_base *base;
     void *zctx, *router, *pub;
+    void *pub_private; /* every event, for the experimenter's key only (CURVE), or NULL */
+    brk_zap_t *zap;    /* the ZAP handler: CURVE on, or NULL */
+    json_t *keys;      /* keys.json: the experimenter's token, CURVE keys (secrets) */
+    char experimenter_token[2 * BRK_TOKEN_BYTES + 1];
+    char pub_private_endpoint[256];
     struct event *router_ev, *hb_ev, *start_ev, *slice_ev, *sigint_ev, *sigterm_ev;
     char endpoint[256], pub_endpoint[256];
     char game_id[17];
@@ -90,11 +96,12 @@ struct brk_server {
 
     /* per-round statistics for summary.json */
     json_t *per_round;
-    json_t *pub_queue; /* [type, text] pairs waiting for brk_flush */
+    json_t *pub_queue; /* [type, text, public text] waiting for brk_flush */
     int round_tasks_base, round_msgs, total_msgs, total_missed;
 
-    brk_http_t *http;                     /* the web side, or NULL */
-    const char **seat_ids, **seat_tokens; /* for the web side */
+    brk_http_t *http;                              /* the web side, or NULL */
+    const char **seat_ids, **seat_tokens;          /* for the web side */
+    const char **seat_curve_pub, **seat_curve_sec; /* browser seats' CURVE keys, or NULL */
     bool *browser;
 
     /* During env_apply: the decision's index of each action the environment
