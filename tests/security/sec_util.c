@@ -73,8 +73,10 @@ void *sec_socket_keys(void *ctx, int type, const char *ep, const char *server, c
 void *sec_socket(void *ctx, int type, const char *ep, const char *server, const char *dir,
                  const char *client, const char *routing_id)
 {
-    char pub[64] = "", sec[64] = "";
+    char pub[64] = "", sec[64] = "", srv[64] = "";
     if (server) {
+        snprintf(srv, sizeof srv, "%s", server); /* sec_key's storage is reused below */
+        server = srv;
         snprintf(pub, sizeof pub, "%s", sec_key(dir, client, "public"));
         snprintf(sec, sizeof sec, "%s", sec_key(dir, client, "secret"));
     }

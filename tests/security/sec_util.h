@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* A key of keys.json: who "broker" or a client name, which "public"/"secret". */
+/* A key of keys.json: who "broker" or a client name, which "public"/"secret".
+ * Static storage, reused after 8 calls: copy what you keep. */
 const char *sec_key(const char *dir, const char *who, const char *which);
 /* A socket of type connected to ep. server: the broker's public key (NULL: no
  * CURVE); client: the client's name in keys.json, whose keypair it holds.

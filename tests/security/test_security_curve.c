@@ -192,7 +192,8 @@ static void test_curve_client_without_the_broker_key_cannot_connect(void **state
     (void)state;
     s_game_t g;
     s_curve_game(&g, "seckey");
-    const char *srv = sec_key(g.run, "broker", "public");
+    char srv[64];
+    snprintf(srv, sizeof srv, "%s", sec_key(g.run, "broker", "public"));
     void *ctx = zmq_ctx_new();
 
     /* No CURVE at all: the handshake fails, the Hello goes nowhere. */
@@ -250,7 +251,8 @@ static void test_another_seats_key_cannot_take_or_act_for_a_seat(void **state)
     (void)state;
     s_game_t g;
     s_curve_game(&g, "secseat");
-    const char *srv = sec_key(g.run, "broker", "public");
+    char srv[64];
+    snprintf(srv, sizeof srv, "%s", sec_key(g.run, "broker", "public"));
     void *ctx = zmq_ctx_new();
 
     /* agent_2's key shows agent_1's correct token: refused, by key. */
