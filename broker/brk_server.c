@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 /* ------------------------------------------------------------- lifecycle -- */
@@ -53,14 +54,28 @@ static int s_load_tokens(brk_server_t *s)
 /* One client's keypair in keys.json: reused when present (a restarted
  * broker keeps its clients), else CURVE_PUBLIC_<name> from the environment (a
  * container given only the public key), else fresh. */
-static int s_client_key(json_t *clients, const char *name, char *err, size_t errlen)
+static int s_client_key(json_t *clients, const char *keys_dir, const char *name, char *err,
+                        size_t errlen)
 {
+    pl_keypair_t kp = {{0}, {0}};
+    if (keys_dir) {
+        /* parley keygen's files: the public key is all the broker needs. */
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.pub", keys_dir, name);
+        if (access(path, R_OK) != 0) snprintf(path, sizeof path, "%s/%s.key", keys_dir, name);
+        if (pl_keys_read(path, &kp, err, errlen) != 0) return -1;
+        json_t *o = json_pack("{s:s, s:s}", "public", kp.pub, "secret", kp.sec);
+        if (!o || json_object_set_new(clients, name, o) != 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        return 0;
+    }
     json_t *have = json_object_get(clients, name);
     if (pl_keys_valid(json_string_value(json_object_get(have, "public")))) return 0;
     char var[96];
     snprintf(var, sizeof var, "CURVE_PUBLIC_%s", name);
     const char *given = getenv(var);
-    pl_keypair_t kp = {{0}, {0}};
     if (given && *given) {
         if (!pl_keys_valid(given)) {
             snprintf(err, errlen, "%s: not a Z85 CURVE key (40 characters)", var);
@@ -111,6 +126,17 @@ static int s_load_keys(brk_server_t *s, char *err, size_t errlen)
         pl_keypair_t kp = {{0}, {0}};
         const char *sec = getenv("PARLEY_CURVE_BROKER_SECRET");
         if (!sec || !*sec) sec = json_string_value(json_object_get(broker, "secret"));
+        pl_keypair_t from_file;
+        if (s->opts.keys_dir) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/broker.key", s->opts.keys_dir);
+            if (pl_keys_read(path, &from_file, err, errlen) != 0) return -1;
+            if (!from_file.sec[0]) {
+                snprintf(err, errlen, "%s:1: the broker needs its secret key here", path);
+                return -1;
+            }
+            sec = from_file.sec;
+        }
         if (sec) {
             snprintf(kp.sec, sizeof kp.sec, "%s", sec);
             if (pl_keys_derive(&kp) != 0) {
@@ -133,10 +159,10 @@ static int s_load_keys(brk_server_t *s, char *err, size_t errlen)
         char id[32];
         for (int i = 0; i < s->cfg->game.n_agents; i++) {
             snprintf(id, sizeof id, "agent_%d", i + 1);
-            if (s_client_key(clients, id, err, errlen) != 0) return -1;
+            if (s_client_key(clients, s->opts.keys_dir, id, err, errlen) != 0) return -1;
         }
-        if (s_client_key(clients, "watcher", err, errlen) != 0 ||
-            s_client_key(clients, "experimenter", err, errlen) != 0)
+        if (s_client_key(clients, s->opts.keys_dir, "watcher", err, errlen) != 0 ||
+            s_client_key(clients, s->opts.keys_dir, "experimenter", err, errlen) != 0)
             return -1;
     }
     if (brk_rundir_write_json(s->rundir, "keys.json", k, 0600) != 0) {

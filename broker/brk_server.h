@@ -30,6 +30,7 @@ typedef struct {
     bool curve;                       /* CURVE on ROUTER and PUB, keys in run_dir/keys.json */
     bool insecure;                    /* allow a non-loopback bind without CURVE */
     const char *pub_private_endpoint; /* every event, experimenter's key only; needs curve */
+    const char *keys_dir; /* curve: broker.key and NAME.pub from `parley keygen`, or NULL */
 } brk_options_t;
 
 /* Builds the game from config (copied), opens the run directory (writes

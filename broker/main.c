@@ -36,10 +36,12 @@ static void s_usage(FILE *f)
                "                     [--http 127.0.0.1:0 | --no-http]  (port 0: any free port)\n"
                "                     [--web-seats]  (human seats play in the browser)\n"
                "                     [--start-timeout SECONDS] [--log-level debug|info|warn]\n"
-               "                     [--curve] [--pub-private tcp://127.0.0.1:5557] [--insecure]\n"
+               "                     [--curve] [--keys DIR] [--pub-private tcp://127.0.0.1:5557]\n"
+               "                     [--insecure]\n"
                "Sockets bind 127.0.0.1 by default. --curve: CURVE on every socket, keys in\n"
                "DIR/keys.json (0600; CURVE_PUBLIC_<name> and PARLEY_CURVE_BROKER_SECRET in\n"
-               "the environment supply them instead); each seat's key may hold only its seat.\n"
+               "the environment supply them instead; --keys DIR: broker.key and NAME.pub from\n"
+               "`parley keygen`, implies --curve); each seat's key may hold only its seat.\n"
                "--pub carries the public view of events; --pub-private (needs --curve) every\n"
                "event, for the experimenter's key only. A non-loopback bind without --curve is\n"
                "refused unless --insecure.\n"
@@ -54,7 +56,7 @@ static void s_usage(FILE *f)
 int main(int argc, char **argv)
 {
     const char *config_path = NULL, *out = NULL, *bind = "tcp://127.0.0.1:5555",
-               *pub = "tcp://127.0.0.1:5556", *pub_private = NULL;
+               *pub = "tcp://127.0.0.1:5556", *pub_private = NULL, *keys_dir = NULL;
     const char *seed = NULL, *http = "127.0.0.1:0";
     double start_timeout = 30.0;
     bool web_seats = false, curve = false, insecure = false;
@@ -75,12 +77,13 @@ int main(int argc, char **argv)
                                              {"curve", no_argument, NULL, 'C'},
                                              {"insecure", no_argument, NULL, 'I'},
                                              {"pub-private", required_argument, NULL, 'Q'},
+                                             {"keys", required_argument, NULL, 'K'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int opt;
     if (!sets) return 2;
     pl_log_set_component("broker");
-    while ((opt = getopt_long(argc, argv, "c:o:s:S:b:p:Pt:l:hH:NWCIQ:", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:o:s:S:b:p:Pt:l:hH:NWCIQ:K:", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             config_path = optarg;
@@ -120,6 +123,10 @@ int main(int argc, char **argv)
             break;
         case 'Q':
             pub_private = optarg;
+            break;
+        case 'K':
+            keys_dir = optarg;
+            curve = true;
             break;
         case 't':
             start_timeout = atof(optarg);
@@ -175,7 +182,8 @@ int main(int argc, char **argv)
                           .web_seats = web_seats,
                           .curve = curve,
                           .insecure = insecure,
-                          .pub_private_endpoint = pub_private};
+                          .pub_private_endpoint = pub_private,
+                          .keys_dir = keys_dir};
     brk_server_t *s = brk_server_new(cfg, &opts, err, sizeof err);
     pl_config_destroy(&cfg);
     free(sets);

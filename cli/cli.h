@@ -17,5 +17,6 @@ int cli_run_main(int argc, char **argv);
 int cli_prompt_main(int argc, char **argv);
 int cli_replay_main(int argc, char **argv); /* cli_replay.c */
 int cli_fork_main(int argc, char **argv);   /* cli_fork.c */
+int cli_keygen_main(int argc, char **argv); /* cli_keygen.c */
 
 #endif

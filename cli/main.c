@@ -26,6 +26,8 @@ static const cli_command_t s_commands[] = {
     {"report", "tables and an HTML report from run directories (parley report DIR...)",
      ana_report_main},
 #endif
+    {"keygen", "CURVE keypairs for a study on a shared network (parley keygen NAME...)",
+     cli_keygen_main},
     {"compose", "a compose project for one game on one host (parley compose [CONFIG])",
      cli_compose_main},
     {"kube", "Kubernetes manifests, or Pods for podman kube play (parley kube [CONFIG])",

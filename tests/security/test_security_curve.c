@@ -307,6 +307,90 @@ static void test_another_seats_key_cannot_take_or_act_for_a_seat(void **state)
     assert_true(e2e_wait(g.pid, 10000) >= 0);
 }
 
+/* parley keygen's files, handed to the broker with --keys: the seat holding
+ * agent_1.key (and broker.pub) plays agent_1; a malformed file is named. */
+static void test_keygen_keys_run_a_broker(void **state)
+{
+    (void)state;
+    const char *dir = e2e_tmpdir("seckeygen");
+    char keys[1100], run[1100], ready[2048], path[1300], log[1200];
+    snprintf(keys, sizeof keys, "%s/keys", dir);
+    snprintf(run, sizeof run, "%s/run", dir);
+    snprintf(log, sizeof log, "%s/keygen.log", dir);
+    const char *kargv[] = {"parley",  "keygen",  "--out",   keys,           "broker",
+                           "agent_1", "agent_2", "watcher", "experimenter", NULL};
+    int fd = -1;
+    pid_t pid = sec_spawn("parley", kargv, &fd, log);
+    char line[256];
+    assert_int_equal(sec_read_line(fd, line, sizeof line, 10000), 0);
+    assert_int_equal(strncmp(line, "broker ", 7), 0);
+    close(fd);
+    assert_int_equal(e2e_wait(pid, 10000), 0);
+    struct stat st;
+    snprintf(path, sizeof path, "%s/agent_1.key", keys);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    snprintf(path, sizeof path, "%s/agent_1.pub", keys);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+    /* Run again: existing keys are kept unless --force. */
+    pid = sec_spawn("parley", kargv, &fd, log);
+    close(fd);
+    assert_int_equal(e2e_wait(pid, 10000), 2);
+    char *text = sec_slurp(log);
+    assert_non_null(strstr(text, "broker.key exists (--force replaces it)"));
+    free(text);
+
+    char kpath[1300];
+    snprintf(kpath, sizeof kpath, "%s/agent_1.key", keys);
+    char *pair = sec_slurp(kpath);
+    assert_non_null(pair);
+    char cpub[64], csec[64], bpub[64];
+    assert_int_equal(sscanf(pair, "%63s %63s", cpub, csec), 2);
+    free(pair);
+    snprintf(kpath, sizeof kpath, "%s/broker.pub", keys);
+    pair = sec_slurp(kpath);
+    assert_int_equal(sscanf(pair, "%63s", bpub), 1);
+    free(pair);
+
+    const char *args[] = {
+        "--out",    run,         "--config", s_cfg(dir), "--bind",          "tcp://127.0.0.1:*",
+        "--no-pub", "--no-http", "--keys",   keys,       "--start-timeout", "60",
+        NULL};
+    pid = s_broker(dir, args, ready, sizeof ready);
+    char router[256];
+    assert_int_equal(sscanf(ready, "READY %255s", router), 1);
+    void *ctx = zmq_ctx_new();
+    void *me = sec_socket_keys(ctx, ZMQ_DEALER, router, bpub, cpub, csec, NULL);
+    sec_hello(me, "agent_1", e2e_token(run, "agent_1"));
+    Parley__Envelope *w = sec_expect(me, PARLEY__ENVELOPE__BODY_WELCOME, 10000);
+    assert_non_null(w);
+    wire_free(&w);
+    sec_close(me);
+    zmq_ctx_term(ctx);
+    kill(pid, SIGTERM);
+    assert_true(e2e_wait(pid, 10000) >= 0);
+
+    /* A damaged key file: the broker names it and stops. */
+    snprintf(kpath, sizeof kpath, "%s/agent_2.pub", keys);
+    FILE *f = fopen(kpath, "w");
+    assert_non_null(f);
+    fputs("not-a-key\n", f);
+    fclose(f);
+    char run2[1100];
+    snprintf(run2, sizeof run2, "%s/run2", dir);
+    args[1] = run2;
+    pid = s_broker(dir, args, ready, sizeof ready);
+    assert_string_equal(ready, "");
+    assert_int_equal(e2e_wait(pid, 10000), 2);
+    snprintf(log, sizeof log, "%s/broker.log", dir);
+    text = sec_slurp(log);
+    char want[1400];
+    snprintf(want, sizeof want, "%s:1: expected a Z85 public key", kpath);
+    assert_non_null(strstr(text, want));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_open_bind_needs_curve_or_insecure),
         cmocka_unit_test(test_curve_client_without_the_broker_key_cannot_connect),
         cmocka_unit_test(test_another_seats_key_cannot_take_or_act_for_a_seat),
+        cmocka_unit_test(test_keygen_keys_run_a_broker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
