@@ -107,5 +107,10 @@ void brk_http_seat_destroy(brk_http_seat_t **st);
 void brk_http_route_seat_page(brk_http_t *h, struct evhttp_request *req, int seat);
 void brk_http_route_seat_state(brk_http_t *h, struct evhttp_request *req, int seat);
 void brk_http_route_seat_decision(brk_http_t *h, struct evhttp_request *req, int seat);
+/* One action k of a page's decision body, checked against the game's agent
+ * and piece names (JSON arrays of strings) and built in a. 0, or -1 with a
+ * sentence in why. fuzz/fuzz_http_body.c feeds it. */
+int brk_http_action_from_json(json_t *agents, json_t *pieces, const char *self, wire_arena_t *a,
+                              json_t *j, size_t k, Parley__Action *out, char *why, size_t whylen);
 
 #endif

@@ -426,13 +426,17 @@ static bool s_in(json_t *table, const char *name)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(table, i, v) if (strcmp(json_string_value(v), name) == 0) return true;
+    json_array_foreach(table, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s && strcmp(s, name) == 0) return true;
+    }
     return false;
 }
 
 /* Checks one action from the page and builds it in a; a sentence on failure. */
-static int s_action_from_json(const brk_http_seat_t *st, wire_arena_t *a, json_t *j, size_t k,
-                              Parley__Action *out, char *why, size_t whylen)
+int brk_http_action_from_json(json_t *agents, json_t *pieces, const char *self, wire_arena_t *a,
+                              json_t *j, size_t k, Parley__Action *out, char *why, size_t whylen)
 {
     parley__action__init(out);
     const char *type = json_string_value(json_object_get(j, "type"));
@@ -442,11 +446,10 @@ static int s_action_from_json(const brk_http_seat_t *st, wire_arena_t *a, json_t
     }
     const char *to = json_string_value(json_object_get(j, "to"));
     const char *content = json_string_value(json_object_get(j, "content"));
-    const char *self = st->h->opts.seat_ids[st->index];
     if (strcmp(type, "send_message") == 0 || strcmp(type, "send_information") == 0) {
-        if (!to || !s_in(st->agents, to)) {
+        if (!to || !s_in(agents, to)) {
             snprintf(why, whylen, "action %zu: \"to\" must name an agent (agent_1..agent_%zu)",
-                     k + 1, json_array_size(st->agents));
+                     k + 1, json_array_size(agents));
             return -1;
         }
         if (strcmp(to, self) == 0) {
@@ -488,7 +491,7 @@ static int s_action_from_json(const brk_http_seat_t *st, wire_arena_t *a, json_t
         for (size_t i = 0; i < n; i++) {
             const char *p = json_string_value(json_array_get(info, i));
             json_t *v = p ? json_object_get(values, p) : NULL;
-            if (!p || !s_in(st->pieces, p)) {
+            if (!p || !s_in(pieces, p)) {
                 snprintf(why, whylen, "action %zu: piece %zu is not a piece of this game", k + 1,
                          i + 1);
                 return -1;
@@ -585,7 +588,8 @@ void brk_http_route_seat_decision(brk_http_t *h, struct evhttp_request *req, int
         goto done;
     }
     for (size_t k = 0; k < n; k++) {
-        if (s_action_from_json(st, a, json_array_get(acts, k), k, &rows[k], why, sizeof why) != 0) {
+        if (brk_http_action_from_json(st->agents, st->pieces, h->opts.seat_ids[seat], a,
+                                      json_array_get(acts, k), k, &rows[k], why, sizeof why) != 0) {
             brk_http_refuse(h, req, 400, "%s", why);
             goto done;
         }
