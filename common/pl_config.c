@@ -152,7 +152,8 @@ static const s_key_t s_keys[] = {
     {"timing.human_turn_timeout", S_NUM, C_(human_turn_timeout), 0, BIG, true, 0},
     {"timing.duration", S_NUM, C_(duration), 0, BIG, true, 0},
     {"timing.min_think", S_NUM, C_(min_think), 0, BIG, false, 0},
-    {"timing.heartbeat", S_NUM, C_(heartbeat), 0, BIG, true, 0},
+    /* Below 0.05 s agents would reconnect all the time (docs/SECURITY.md). */
+    {"timing.heartbeat", S_NUM, C_(heartbeat), 0.05, 3600, false, 0},
     {"llm.prompt", S_STR, C_(llm_prompt), 0, 0, false, 0},
     {"agents.mode", S_STR, C_(agents_mode), 0, 0, false, 0},
 };
@@ -634,9 +635,8 @@ static bool s_seat_equal(const pl_seat_t *a, const pl_seat_t *b)
         !s_str_eq(a->reasoning_effort, b->reasoning_effort) ||
         !s_str_eq(a->prompt_layout, b->prompt_layout) || !s_str_eq(a->prompt, b->prompt) ||
         !s_str_eq(a->label, b->label) || !s_str_eq(a->reply_format, b->reply_format) ||
-        a->temperature != b->temperature ||
-        a->max_tokens != b->max_tokens || a->timeout != b->timeout ||
-        a->json_mode != b->json_mode || a->n_headers != b->n_headers)
+        a->temperature != b->temperature || a->max_tokens != b->max_tokens ||
+        a->timeout != b->timeout || a->json_mode != b->json_mode || a->n_headers != b->n_headers)
         return false;
     for (size_t i = 0; i < a->n_headers; i++)
         if (!s_str_eq(a->headers[i].name, b->headers[i].name) ||
@@ -1467,11 +1467,46 @@ static int s_yaml_error(s_ctx_t *x, const yaml_parser_t *p, const char *text, si
 }
 
 /* Loads one YAML document from text; *root is NULL for an empty document. */
+#define S_MAX_DEPTH 64 /* a configuration nests 4 levels; libyaml's loader slows down with depth   \
+                        */
+
+/* Refuses nesting deeper than S_MAX_DEPTH before the document is built: the
+ * event stream stops at the first level too deep, so a hostile file costs
+ * no more than its first few hundred bytes (docs/SECURITY.md). */
+static int s_check_depth(s_ctx_t *x, const char *text, size_t len)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) return s_fail(x, 0, "out of memory");
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    int depth = 0, rc = 0;
+    for (;;) {
+        yaml_event_t e;
+        if (!yaml_parser_parse(&parser, &e)) break; /* the loader reports syntax errors */
+        yaml_event_type_t type = e.type;
+        int line = (int)e.start_mark.line + 1;
+        yaml_event_delete(&e);
+        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+            if (++depth > S_MAX_DEPTH) {
+                rc = s_fail(x, line, "nested deeper than %d levels: not a configuration",
+                            S_MAX_DEPTH);
+                break;
+            }
+        } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        } else if (type == YAML_STREAM_END_EVENT) {
+            break;
+        }
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
 static int s_load(s_ctx_t *x, yaml_document_t *doc, const char *text, size_t len,
                   yaml_node_t **root)
 {
     yaml_parser_t parser;
     *root = NULL;
+    if (s_check_depth(x, text, len)) return -1;
     if (!yaml_parser_initialize(&parser)) return s_fail(x, 0, "out of memory");
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, doc)) {
