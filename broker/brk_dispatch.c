@@ -580,6 +580,7 @@ static void s_heartbeat_timer_body(evutil_socket_t fd, short what, void *arg)
 void brk_on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
 {
     s_heartbeat_timer_body(fd, what, arg);
+    brk_send_refusals_flush((brk_server_t *)arg);
     brk_flush((brk_server_t *)arg);
 }
 

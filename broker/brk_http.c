@@ -21,6 +21,7 @@
 #include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -516,8 +517,23 @@ static void s_on_request(struct evhttp_request *req, void *arg)
                         route->methods == EVHTTP_REQ_POST ? "POST" : "GET");
         return;
     }
-    if (route->limited &&
-        !brk_http_take(&h->rate_tokens, &h->rate_ms, S_RATE_PER_S, S_RATE_BURST)) {
+    /* The budget: the seat's own for a request with its token, the
+     * experimenter's for theirs, else the one shared by everyone else. */
+    double *tokens = &h->rate_tokens;
+    int64_t *last = &h->rate_ms;
+    if (route->limited) {
+        char token[128];
+        s_request_token(req, token, sizeof token);
+        if (token[0] && seat >= 0 && brk_http_token_ok(h->opts.tokens[seat], token)) {
+            tokens = &h->seat_rate[seat];
+            last = &h->seat_rate_ms[seat];
+        } else if (token[0] && h->opts.experimenter_token &&
+                   brk_http_token_ok(h->opts.experimenter_token, token)) {
+            tokens = &h->exp_rate;
+            last = &h->exp_rate_ms;
+        }
+    }
+    if (route->limited && !brk_http_take(tokens, last, S_RATE_PER_S, S_RATE_BURST)) {
         brk_http_refuse(h, req, 429, "too many requests; slow down");
         return;
     }
@@ -525,6 +541,62 @@ static void s_on_request(struct evhttp_request *req, void *arg)
 }
 
 /* ------------------------------------------------------------- lifecycle -- */
+
+/* Accept errors. At the descriptor limit (EMFILE) libevent's listener would
+ * be called again at once, forever: it pauses for S_ACCEPT_PAUSE_MS instead,
+ * and the error is logged once a second with a count. libevent hands the
+ * error callback the listener only, hence this small table. */
+#define S_ACCEPT_PAUSE_MS 250
+static brk_http_t *s_listeners[16];
+
+static void s_on_accept_error(struct evconnlistener *l, void *ctx);
+
+static int s_listener_register(brk_http_t *h)
+{
+    for (size_t i = 0; i < sizeof s_listeners / sizeof s_listeners[0]; i++)
+        if (!s_listeners[i]) {
+            s_listeners[i] = h;
+            evconnlistener_set_error_cb(h->listener, s_on_accept_error);
+            return 0;
+        }
+    return -1;
+}
+
+static void s_listener_unregister(brk_http_t *h)
+{
+    for (size_t i = 0; i < sizeof s_listeners / sizeof s_listeners[0]; i++)
+        if (s_listeners[i] == h) s_listeners[i] = NULL;
+}
+
+static void s_on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    brk_http_t *h = arg;
+    if (h->listener) evconnlistener_enable(h->listener);
+}
+
+static void s_on_accept_error(struct evconnlistener *l, void *ctx)
+{
+    (void)ctx;
+    int e = EVUTIL_SOCKET_ERROR();
+    brk_http_t *h = NULL;
+    for (size_t i = 0; i < sizeof s_listeners / sizeof s_listeners[0]; i++)
+        if (s_listeners[i] && s_listeners[i]->listener == l) h = s_listeners[i];
+    if (!h) return;
+    h->accept_errors++;
+    int64_t now = brk_http_mono_ms();
+    if (h->accept_log_ms == 0 || now - h->accept_log_ms >= 1000) {
+        PL_WARN("BRK-HTTP-ACCEPT",
+                "cannot accept a connection: %s (%llu accept errors so far; pausing %d ms)",
+                evutil_socket_error_to_string(e), (unsigned long long)h->accept_errors,
+                S_ACCEPT_PAUSE_MS);
+        h->accept_log_ms = now;
+    }
+    struct timeval pause = {0, S_ACCEPT_PAUSE_MS * 1000};
+    evconnlistener_disable(l);
+    evtimer_add(h->accept_ev, &pause);
+}
 
 brk_http_t *brk_http_new(const brk_http_options_t *opts, char *err, size_t errlen)
 {
@@ -542,8 +614,19 @@ brk_http_t *brk_http_new(const brk_http_options_t *opts, char *err, size_t errle
     h->errors = json_object();
     h->http_refused = json_object();
     h->seats = calloc((size_t)(opts->n_seats > 0 ? opts->n_seats : 1), sizeof *h->seats);
+    h->seat_rate = calloc((size_t)(opts->n_seats > 0 ? opts->n_seats : 1), sizeof *h->seat_rate);
+    h->seat_rate_ms =
+        calloc((size_t)(opts->n_seats > 0 ? opts->n_seats : 1), sizeof *h->seat_rate_ms);
+    h->exp_rate = S_RATE_BURST;
+    h->exp_rate_ms = brk_http_mono_ms();
+    for (int i = 0; h->seat_rate && h->seat_rate_ms && i < opts->n_seats; i++) {
+        h->seat_rate[i] = S_RATE_BURST;
+        h->seat_rate_ms[i] = h->exp_rate_ms;
+    }
     h->http = evhttp_new(opts->base);
-    if (!h->turns || !h->actions || !h->errors || !h->http_refused || !h->seats || !h->http) {
+    h->accept_ev = evtimer_new(opts->base, s_on_accept_resume, h);
+    if (!h->turns || !h->actions || !h->errors || !h->http_refused || !h->seats || !h->http ||
+        !h->seat_rate || !h->seat_rate_ms || !h->accept_ev) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -571,6 +654,11 @@ brk_http_t *brk_http_new(const brk_http_options_t *opts, char *err, size_t errle
         evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port);
     if (!bound) {
         snprintf(err, errlen, "HTTP %s: cannot bind: %s", opts->listen, strerror(errno));
+        goto fail;
+    }
+    h->listener = evhttp_bound_socket_get_listener(bound);
+    if (s_listener_register(h) != 0) {
+        snprintf(err, errlen, "HTTP %s: too many web sides in one process", opts->listen);
         goto fail;
     }
     struct sockaddr_storage ss;
@@ -644,7 +732,11 @@ void brk_http_destroy(brk_http_t **ph)
     if (!ph || !*ph) return;
     brk_http_t *h = *ph;
     /* evhttp_free closes every connection; readers are freed by their close callback. */
+    s_listener_unregister(h);
     if (h->http) evhttp_free(h->http);
+    if (h->accept_ev) event_free(h->accept_ev);
+    free(h->seat_rate);
+    free(h->seat_rate_ms);
     while (h->readers) s_reader_free(h->readers);
     for (int i = 0; h->seats && i < h->opts.n_seats; i++) brk_http_seat_destroy(&h->seats[i]);
     free(h->seats);

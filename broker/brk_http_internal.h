@@ -77,9 +77,18 @@ struct brk_http {
     bool over;
     /* browser seats, [n_seats], NULL where the seat is not a browser seat */
     brk_http_seat_t **seats;
-    /* flood control: token buckets */
+    /* flood control: token buckets; everyone without a token shares one,
+     * each seat (its token) and the experimenter have their own, so that a
+     * flood never locks a person out of their own page */
     double rate_tokens, auth_tokens;
     int64_t rate_ms, auth_ms;
+    double *seat_rate, exp_rate;
+    int64_t *seat_rate_ms, exp_rate_ms;
+    /* accept errors (EMFILE): the listener pauses, one log line a second */
+    struct evconnlistener *listener;
+    struct event *accept_ev;
+    int64_t accept_log_ms;
+    uint64_t accept_errors;
     /* metrics */
     json_t *turns, *actions, *errors, *http_refused; /* name -> count */
     uint64_t lat_count, lat_bucket[S_LATENCY_BUCKETS];

@@ -125,6 +125,11 @@ struct brk_server {
     int fork_round;           /* a fork (parley fork): its rules change at this round */
     env_config_t fork_source; /* a fork: the source run's rules, until fork_round */
 
+    /* Refused frames are logged at most once a second, with the count of
+     * the ones not logged (a flood of bad frames costs no log space). */
+    int64_t refused_log_ms;
+    uint64_t refused_unlogged;
+
     int result; /* brk_server_run's return */
     char reason[32];
 };
@@ -153,6 +158,8 @@ int brk_send(brk_server_t *s, brk_seat_t *seat, Parley__Envelope *e);
 void brk_send_error(brk_server_t *s, const uint8_t *rid, size_t rid_len, int code, uint64_t turn_id,
                     uint64_t in_reply_to, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
+/* Logs the count of refusals not logged yet, once their second is over. */
+void brk_send_refusals_flush(brk_server_t *s);
 void brk_send_notice(brk_server_t *s, brk_seat_t *seat, const char *what, const char *text,
                      uint64_t turn_id);
 void brk_send_turn(brk_server_t *s, brk_seat_t *seat, bool resent);
