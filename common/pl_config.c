@@ -1466,9 +1466,8 @@ static int s_yaml_error(s_ctx_t *x, const yaml_parser_t *p, const char *text, si
                   p->problem ? p->problem : "malformed YAML", tab);
 }
 
-/* Loads one YAML document from text; *root is NULL for an empty document. */
-#define S_MAX_DEPTH 64 /* a configuration nests 4 levels; libyaml's loader slows down with depth   \
-                        */
+/* A configuration nests 4 levels; libyaml's loader slows down with depth. */
+#define S_MAX_DEPTH 64
 
 /* Refuses nesting deeper than S_MAX_DEPTH before the document is built: the
  * event stream stops at the first level too deep, so a hostile file costs
@@ -1501,6 +1500,7 @@ static int s_check_depth(s_ctx_t *x, const char *text, size_t len)
     return rc;
 }
 
+/* Loads one YAML document from text; *root is NULL for an empty document. */
 static int s_load(s_ctx_t *x, yaml_document_t *doc, const char *text, size_t len,
                   yaml_node_t **root)
 {
