@@ -475,6 +475,22 @@ static int s_open_socket(agt_agent_t *a, char *err, size_t errlen)
         snprintf(err, errlen, "socket options: %s", zmq_strerror(errno));
         return -1;
     }
+    /* CURVE (docs/SECURITY.md): the broker's public key and this seat's
+     * keypair come from the environment, never argv, where others could read
+     * them. */
+    const char *srv = getenv("PARLEY_CURVE_SERVER"), *cpub = getenv("PARLEY_CURVE_PUBLIC"),
+               *csec = getenv("PARLEY_CURVE_SECRET");
+    if (srv && *srv &&
+        (!cpub || !csec || strlen(srv) != 40 || strlen(cpub) != 40 || strlen(csec) != 40 ||
+         zmq_setsockopt(a->dealer, ZMQ_CURVE_SERVERKEY, srv, 41) != 0 ||
+         zmq_setsockopt(a->dealer, ZMQ_CURVE_PUBLICKEY, cpub, 41) != 0 ||
+         zmq_setsockopt(a->dealer, ZMQ_CURVE_SECRETKEY, csec, 41) != 0)) {
+        snprintf(err, errlen,
+                 "CURVE: PARLEY_CURVE_SERVER needs PARLEY_CURVE_PUBLIC and PARLEY_CURVE_SECRET, "
+                 "each a 40-character Z85 key (%s)",
+                 zmq_strerror(errno));
+        return -1;
+    }
     if (zmq_connect(a->dealer, a->broker) != 0) {
         snprintf(err, errlen, "connect %s: %s", a->broker, zmq_strerror(errno));
         return -1;

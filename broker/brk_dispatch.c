@@ -27,6 +27,7 @@ typedef struct {
     const Parley__Envelope *env;
     brk_seat_t *seat; /* NULL for Hello */
     json_t *fixed;    /* paths of the string fields repaired (wire_text.h), or NULL */
+    const char *user; /* CURVE: the seat the peer's key belongs to (ZAP User-Id), else NULL */
 } s_req_t;
 
 /* Marks an event with the fields whose text was repaired on arrival. */
@@ -64,6 +65,13 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
         return;
     }
     brk_seat_t *seat = &s->seats[idx];
+    if (s->zap && (!r->user || strcmp(r->user, h->seat) != 0)) {
+        /* CURVE: a connection holds the seat its key belongs to, token or not. */
+        brk_send_error(s, r->rid, r->rid_len, PARLEY__ERROR__CODE__BAD_TOKEN, 0, r->env->seq,
+                       "this connection's key belongs to %s, not %s",
+                       r->user && r->user[0] ? r->user : "no seat", h->seat);
+        return;
+    }
     if (!s_token_equal(seat->token, h->token)) {
         brk_send_error(s, r->rid, r->rid_len, PARLEY__ERROR__CODE__BAD_TOKEN, 0, r->env->seq,
                        "wrong token for %s", h->seat);
@@ -412,7 +420,7 @@ static const s_command_t s_commands[] = {
 };
 
 static void s_dispatch(brk_server_t *s, const uint8_t *rid, size_t rid_len, const void *data,
-                       size_t len)
+                       size_t len, const char *user)
 {
     int err = 0;
     json_t *fixed = NULL;
@@ -427,7 +435,7 @@ static void s_dispatch(brk_server_t *s, const uint8_t *rid, size_t rid_len, cons
     const s_command_t *cmd = NULL;
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         if (s_commands[i].body == (int)e->body_case) cmd = &s_commands[i];
-    s_req_t r = {rid, rid_len, e, NULL, fixed};
+    s_req_t r = {rid, rid_len, e, NULL, fixed, user};
     if (!cmd) {
         brk_send_error(s, rid, rid_len, PARLEY__ERROR__CODE__UNEXPECTED, 0, e->seq,
                        "agents do not send %s", wire_body_name(e->body_case));
@@ -435,6 +443,10 @@ static void s_dispatch(brk_server_t *s, const uint8_t *rid, size_t rid_len, cons
     }
     if (cmd->needs_seat) {
         r.seat = s_seat_by_rid(s, rid, rid_len);
+        /* CURVE: a routing id borrowed from a seat's old connection does not
+         * make another seat's key that seat. */
+        if (r.seat && s->zap && (!user || strcmp(user, env_agent_id(s->game, r.seat->index)) != 0))
+            r.seat = NULL;
         if (!r.seat) {
             brk_send_error(s, rid, rid_len, PARLEY__ERROR__CODE__NOT_WELCOMED, 0, e->seq,
                            "say Hello first");
@@ -521,7 +533,8 @@ static void s_router_readable_body(evutil_socket_t fd, short what, void *arg)
             brk_send_error(s, zmq_msg_data(&rid), rid_len, PARLEY__ERROR__CODE__MALFORMED, 0, 0,
                            "one frame with one Envelope expected (%d extra)", extra);
         } else {
-            s_dispatch(s, zmq_msg_data(&rid), rid_len, zmq_msg_data(&body), zmq_msg_size(&body));
+            s_dispatch(s, zmq_msg_data(&rid), rid_len, zmq_msg_data(&body), zmq_msg_size(&body),
+                       s->zap ? zmq_msg_gets(&body, "User-Id") : NULL);
         }
         zmq_msg_close(&rid);
         zmq_msg_close(&body);
@@ -567,6 +580,7 @@ static void s_heartbeat_timer_body(evutil_socket_t fd, short what, void *arg)
 void brk_on_heartbeat_timer(evutil_socket_t fd, short what, void *arg)
 {
     s_heartbeat_timer_body(fd, what, arg);
+    brk_send_refusals_flush((brk_server_t *)arg);
     brk_flush((brk_server_t *)arg);
 }
 

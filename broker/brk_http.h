@@ -2,7 +2,9 @@
  *
  * An evhttp server, 127.0.0.1 by default, serving:
  *   /                 the live dashboard (static page, fed by /events and /api/status)
- *   /events           every event the broker records, as server-sent events
+ *   /events           the public view of every event the broker records, as
+ *                     server-sent events; every event whole with the
+ *                     experimenter's token
  *   /metrics          Prometheus text format
  *   /api/status       the game and each seat's status, as JSON
  *   /seat/ID?token=T  a person plays seat ID in the browser
@@ -32,6 +34,14 @@ typedef struct {
     const char *const *tokens;   /* [n_seats] the seats' tokens (borrowed) */
     const bool *browser;         /* [n_seats] seats played from the browser */
     bool blind;                  /* pages show neutral labels only, never who is human */
+    /* /events with this token (query, X-Parley-Token header, or the cookie
+     * /?token= sets) is the full stream; without a token, the public view
+     * (brk_view.h). */
+    const char *experimenter_token;
+    /* CURVE: the broker's public key and each browser seat's client keypair
+     * ([n_seats], Z85), or NULL without CURVE. */
+    const char *curve_server;
+    const char *const *curve_public, *const *curve_secret;
     /* The game's status as JSON (owned by the caller of the callback). */
     json_t *(*status)(void *arg);
     void *arg;

@@ -14,6 +14,7 @@
 #include "brk_http.h"
 #include "brk_rundir.h"
 #include "brk_server.h"
+#include "brk_zap.h"
 #include "env.h"
 #include "wire.h"
 
@@ -66,6 +67,11 @@ struct brk_server {
     brk_rundir_t *rundir;
     struct event_base *base;
     void *zctx, *router, *pub;
+    void *pub_private; /* every event, for the experimenter's key only (CURVE), or NULL */
+    brk_zap_t *zap;    /* the ZAP handler: CURVE on, or NULL */
+    json_t *keys;      /* keys.json: the experimenter's token, CURVE keys (secrets) */
+    char experimenter_token[2 * BRK_TOKEN_BYTES + 1];
+    char pub_private_endpoint[256];
     struct event *router_ev, *hb_ev, *start_ev, *slice_ev, *sigint_ev, *sigterm_ev;
     char endpoint[256], pub_endpoint[256];
     char game_id[17];
@@ -90,11 +96,12 @@ struct brk_server {
 
     /* per-round statistics for summary.json */
     json_t *per_round;
-    json_t *pub_queue; /* [type, text] pairs waiting for brk_flush */
+    json_t *pub_queue; /* [type, text, public text] waiting for brk_flush */
     int round_tasks_base, round_msgs, total_msgs, total_missed;
 
-    brk_http_t *http;                     /* the web side, or NULL */
-    const char **seat_ids, **seat_tokens; /* for the web side */
+    brk_http_t *http;                              /* the web side, or NULL */
+    const char **seat_ids, **seat_tokens;          /* for the web side */
+    const char **seat_curve_pub, **seat_curve_sec; /* browser seats' CURVE keys, or NULL */
     bool *browser;
 
     /* During env_apply: the decision's index of each action the environment
@@ -117,6 +124,11 @@ struct brk_server {
     bool lingering;           /* over, waiting for lost seats to hear it */
     int fork_round;           /* a fork (parley fork): its rules change at this round */
     env_config_t fork_source; /* a fork: the source run's rules, until fork_round */
+
+    /* Refused frames are logged at most once a second, with the count of
+     * the ones not logged (a flood of bad frames costs no log space). */
+    int64_t refused_log_ms;
+    uint64_t refused_unlogged;
 
     int result; /* brk_server_run's return */
     char reason[32];
@@ -146,6 +158,8 @@ int brk_send(brk_server_t *s, brk_seat_t *seat, Parley__Envelope *e);
 void brk_send_error(brk_server_t *s, const uint8_t *rid, size_t rid_len, int code, uint64_t turn_id,
                     uint64_t in_reply_to, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
+/* Logs the count of refusals not logged yet, once their second is over. */
+void brk_send_refusals_flush(brk_server_t *s);
 void brk_send_notice(brk_server_t *s, brk_seat_t *seat, const char *what, const char *text,
                      uint64_t turn_id);
 void brk_send_turn(brk_server_t *s, brk_seat_t *seat, bool resent);

@@ -6,6 +6,7 @@
  * callback.
  */
 #include "brk_internal.h"
+#include "brk_view.h"
 #include "pl_log.h"
 #include "wire_text.h"
 
@@ -76,9 +77,16 @@ void brk_record(brk_server_t *s, json_t *ev)
         s->record_failures++;
     }
     brk_http_event(s->http, ev, text);
-    if (text && s->pub) {
+    if (text && (s->opts.pub_endpoint || s->opts.pub_private_endpoint)) {
+        /* The public PUB carries the public view; the private one, behind
+         * the experimenter's key, every event whole (brk_view.h). */
         const char *type = json_string_value(json_object_get(ev, "type"));
-        json_t *item = json_pack("[s, s]", type ? type : "event", text);
+        json_t *view = brk_view_public(ev);
+        char *pub_text = view ? json_dumps(view, JSON_COMPACT) : NULL;
+        json_decref(view);
+        json_t *item =
+            pub_text ? json_pack("[s, s, s]", type ? type : "event", text, pub_text) : NULL;
+        free(pub_text);
         if (!item || json_array_append_new(s->pub_queue, item) != 0)
             PL_DEBUG("BRK-PUB-DROP", "event not queued for PUB");
     }
@@ -99,8 +107,13 @@ void brk_flush(brk_server_t *s)
     {
         const char *type = json_string_value(json_array_get(item, 0));
         const char *text = json_string_value(json_array_get(item, 1));
-        if (zmq_send(s->pub, type, strlen(type), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(s->pub, text, strlen(text), ZMQ_DONTWAIT) < 0)
+        const char *pub_text = json_string_value(json_array_get(item, 2));
+        if (s->pub && (zmq_send(s->pub, type, strlen(type), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+                       zmq_send(s->pub, pub_text, strlen(pub_text), ZMQ_DONTWAIT) < 0))
+            PL_DEBUG("BRK-PUB-DROP", "event not published: %s", zmq_strerror(errno));
+        if (s->pub_private &&
+            (zmq_send(s->pub_private, type, strlen(type), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+             zmq_send(s->pub_private, text, strlen(text), ZMQ_DONTWAIT) < 0))
             PL_DEBUG("BRK-PUB-DROP", "event not published: %s", zmq_strerror(errno));
     }
     json_array_clear(s->pub_queue);

@@ -43,6 +43,15 @@ int brk_send(brk_server_t *s, brk_seat_t *seat, Parley__Envelope *e)
     return s_send_to(s, seat->rid, seat->rid_len, e);
 }
 
+void brk_send_refusals_flush(brk_server_t *s)
+{
+    if (!s->refused_unlogged || brk_mono_ms() - s->refused_log_ms < 1000) return;
+    PL_WARN("BRK-PEER-ERROR", "%llu more refused since the last line",
+            (unsigned long long)s->refused_unlogged);
+    s->refused_unlogged = 0;
+    s->refused_log_ms = brk_mono_ms();
+}
+
 void brk_send_error(brk_server_t *s, const uint8_t *rid, size_t rid_len, int code, uint64_t turn_id,
                     uint64_t in_reply_to, const char *fmt, ...)
 {
@@ -52,7 +61,18 @@ void brk_send_error(brk_server_t *s, const uint8_t *rid, size_t rid_len, int cod
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     wire_utf8_trim(text); /* a cut must not split a character */
-    PL_WARN("BRK-PEER-ERROR", "%s: %s", wire_code_name(code), text);
+    int64_t now = brk_mono_ms();
+    if (s->refused_log_ms == 0 || now - s->refused_log_ms >= 1000) {
+        if (s->refused_unlogged)
+            PL_WARN("BRK-PEER-ERROR", "%s: %s (and %llu more refused since the last line)",
+                    wire_code_name(code), text, (unsigned long long)s->refused_unlogged);
+        else
+            PL_WARN("BRK-PEER-ERROR", "%s: %s", wire_code_name(code), text);
+        s->refused_log_ms = now;
+        s->refused_unlogged = 0;
+    } else {
+        s->refused_unlogged++;
+    }
     brk_http_error(s->http, wire_code_name(code));
     Parley__Error err = PARLEY__ERROR__INIT;
     err.code = (Parley__Error__Code)code;

@@ -6,6 +6,7 @@
  * long as the server.
  */
 #include "brk_internal.h"
+#include "pl_keys.h"
 #include "pl_log.h"
 
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 /* ------------------------------------------------------------- lifecycle -- */
@@ -45,6 +47,213 @@ static int s_load_tokens(brk_server_t *s)
     int rc = brk_rundir_write_json(s->rundir, "seats.json", seats, 0600);
     json_decref(seats);
     return rc;
+}
+
+/* ------------------------------------------------------------------ keys -- */
+
+/* One client's keypair in keys.json: reused when present (a restarted
+ * broker keeps its clients), else CURVE_PUBLIC_<name> from the environment (a
+ * container given only the public key), else fresh. */
+static int s_client_key(json_t *clients, const char *keys_dir, const char *name, char *err,
+                        size_t errlen)
+{
+    pl_keypair_t kp = {{0}, {0}};
+    if (keys_dir) {
+        /* parley keygen's files: the public key is all the broker needs. */
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.pub", keys_dir, name);
+        if (access(path, R_OK) != 0) snprintf(path, sizeof path, "%s/%s.key", keys_dir, name);
+        if (pl_keys_read(path, &kp, err, errlen) != 0) return -1;
+        json_t *o = json_pack("{s:s, s:s}", "public", kp.pub, "secret", kp.sec);
+        if (!o || json_object_set_new(clients, name, o) != 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        return 0;
+    }
+    json_t *have = json_object_get(clients, name);
+    if (pl_keys_valid(json_string_value(json_object_get(have, "public")))) return 0;
+    char var[96];
+    snprintf(var, sizeof var, "CURVE_PUBLIC_%s", name);
+    const char *given = getenv(var);
+    if (given && *given) {
+        if (!pl_keys_valid(given)) {
+            snprintf(err, errlen, "%s: not a Z85 CURVE key (40 characters)", var);
+            return -1;
+        }
+        snprintf(kp.pub, sizeof kp.pub, "%s", given);
+    } else if (pl_keys_new(&kp, err, errlen) != 0) {
+        return -1;
+    }
+    json_t *o = json_pack("{s:s, s:s}", "public", kp.pub, "secret", kp.sec);
+    if (!o || json_object_set_new(clients, name, o) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* keys.json (0600): the experimenter's token for the web side and, with
+ * CURVE, the broker's keypair and one client keypair per seat, the watcher
+ * and the experimenter. Nothing of it ever goes into events. */
+static int s_load_keys(brk_server_t *s, char *err, size_t errlen)
+{
+    json_t *k = brk_rundir_read_json(s->rundir, "keys.json");
+    if (!json_is_object(k)) {
+        json_decref(k);
+        k = json_object();
+    }
+    s->keys = k;
+    if (!k) goto nomem;
+    const char *tok = json_string_value(json_object_get(k, "experimenter_token"));
+    const char *given = getenv("PARLEY_EXPERIMENTER_TOKEN");
+    if (given && strlen(given) == 2 * BRK_TOKEN_BYTES) tok = given;
+    if (tok && strlen(tok) == 2 * BRK_TOKEN_BYTES)
+        memcpy(s->experimenter_token, tok, 2 * BRK_TOKEN_BYTES + 1);
+    else if (brk_random_hex(s->experimenter_token, BRK_TOKEN_BYTES) != 0) {
+        snprintf(err, errlen, "no randomness for the experimenter's token");
+        return -1;
+    }
+    if (json_object_set_new(k, "experimenter_token", json_string(s->experimenter_token)) != 0)
+        goto nomem;
+    if (s->opts.curve) {
+        json_t *curve = json_object_get(k, "curve");
+        if (!json_is_object(curve)) {
+            curve = json_object();
+            if (!curve || json_object_set_new(k, "curve", curve) != 0) goto nomem;
+        }
+        json_t *broker = json_object_get(curve, "broker");
+        pl_keypair_t kp = {{0}, {0}};
+        const char *sec = getenv("PARLEY_CURVE_BROKER_SECRET");
+        if (!sec || !*sec) sec = json_string_value(json_object_get(broker, "secret"));
+        pl_keypair_t from_file;
+        if (s->opts.keys_dir) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/broker.key", s->opts.keys_dir);
+            if (pl_keys_read(path, &from_file, err, errlen) != 0) return -1;
+            if (!from_file.sec[0]) {
+                snprintf(err, errlen, "%s:1: the broker needs its secret key here", path);
+                return -1;
+            }
+            sec = from_file.sec;
+        }
+        if (sec) {
+            snprintf(kp.sec, sizeof kp.sec, "%s", sec);
+            if (pl_keys_derive(&kp) != 0) {
+                snprintf(err, errlen,
+                         "the broker's CURVE secret key (PARLEY_CURVE_BROKER_SECRET "
+                         "or keys.json) is not a Z85 key");
+                return -1;
+            }
+        } else if (pl_keys_new(&kp, err, errlen) != 0) {
+            return -1;
+        }
+        if (json_object_set_new(curve, "broker",
+                                json_pack("{s:s, s:s}", "public", kp.pub, "secret", kp.sec)) != 0)
+            goto nomem;
+        json_t *clients = json_object_get(curve, "clients");
+        if (!json_is_object(clients)) {
+            clients = json_object();
+            if (!clients || json_object_set_new(curve, "clients", clients) != 0) goto nomem;
+        }
+        char id[32];
+        for (int i = 0; i < s->cfg->game.n_agents; i++) {
+            snprintf(id, sizeof id, "agent_%d", i + 1);
+            if (s_client_key(clients, s->opts.keys_dir, id, err, errlen) != 0) return -1;
+        }
+        if (s_client_key(clients, s->opts.keys_dir, "watcher", err, errlen) != 0 ||
+            s_client_key(clients, s->opts.keys_dir, "experimenter", err, errlen) != 0)
+            return -1;
+    }
+    if (brk_rundir_write_json(s->rundir, "keys.json", k, 0600) != 0) {
+        snprintf(err, errlen, "%s/keys.json: cannot write", s->opts.run_dir);
+        return -1;
+    }
+    return 0;
+nomem:
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+static const char *s_key(const brk_server_t *s, const char *who, const char *which)
+{
+    json_t *curve = json_object_get(s->keys, "curve");
+    json_t *o = strcmp(who, "broker") == 0
+                    ? json_object_get(curve, "broker")
+                    : json_object_get(json_object_get(curve, "clients"), who);
+    return json_string_value(json_object_get(o, which));
+}
+
+/* The ZAP handler's table: seats on the ROUTER (each key names its seat),
+ * every known key on the public PUB, the experimenter's alone on the private
+ * one. */
+static int s_zap_start(brk_server_t *s, char *err, size_t errlen)
+{
+    s->zap = brk_zap_new(s->zctx, s->base, err, errlen);
+    if (!s->zap) return -1;
+    json_t *clients = json_object_get(json_object_get(s->keys, "curve"), "clients");
+    const char *name;
+    json_t *v;
+    json_object_foreach(clients, name, v)
+    {
+        const char *pub = json_string_value(json_object_get(v, "public"));
+        bool seat = strncmp(name, "agent_", 6) == 0;
+        if ((seat && brk_zap_allow(s->zap, BRK_ZAP_AGENTS, pub, name) != 0) ||
+            brk_zap_allow(s->zap, BRK_ZAP_PUBLIC, pub, name) != 0 ||
+            (strcmp(name, "experimenter") == 0 &&
+             brk_zap_allow(s->zap, BRK_ZAP_PRIVATE, pub, name) != 0)) {
+            snprintf(err, errlen, "keys.json: %s's key is malformed", name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* CURVE server options: the broker's secret key and the socket's ZAP domain. */
+static int s_curve_server(brk_server_t *s, void *sock, const char *domain)
+{
+    int one = 1;
+    const char *sec = s_key(s, "broker", "secret");
+    if (!s->zap || !sec) return 0;
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec, strlen(sec) + 1) != 0 ||
+        zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) != 0)
+        return -1;
+    return 0;
+}
+
+/* Whether a ZeroMQ endpoint is reachable from this machine only. */
+static bool s_endpoint_local(const char *ep)
+{
+    if (strncmp(ep, "ipc://", 6) == 0 || strncmp(ep, "inproc://", 9) == 0) return true;
+    if (strncmp(ep, "tcp://", 6) != 0) return false;
+    const char *host = ep + 6;
+    return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost:", 10) == 0 ||
+           strncmp(host, "[::1]:", 6) == 0;
+}
+
+/* Secure by default: a socket others can reach needs CURVE or --insecure. */
+static int s_check_exposure(const brk_options_t *o, char *err, size_t errlen)
+{
+    const char *names[] = {"--bind", "--pub", "--pub-private"};
+    const char *eps[] = {o->router_endpoint, o->pub_endpoint, o->pub_private_endpoint};
+    for (int i = 0; i < 3; i++) {
+        if (!eps[i] || !eps[i][0] || o->curve || o->insecure || s_endpoint_local(eps[i])) continue;
+        snprintf(err, errlen,
+                 "%s %s listens beyond this machine without CURVE: anyone who reaches it could "
+                 "take a seat or read the game. Add --curve (keys in the run directory's "
+                 "keys.json), bind 127.0.0.1, or say --insecure",
+                 names[i], eps[i]);
+        return -1;
+    }
+    if (o->pub_private_endpoint && !o->curve) {
+        snprintf(err, errlen,
+                 "--pub-private %s needs --curve: only the experimenter's key may "
+                 "subscribe to every event",
+                 o->pub_private_endpoint);
+        return -1;
+    }
+    return 0;
 }
 
 /* The game and its seats as the web side shows them. Blind: no policy, model
@@ -89,13 +298,18 @@ static int s_http_start(brk_server_t *s, char *err, size_t errlen)
     s->seat_ids = calloc(n, sizeof *s->seat_ids);
     s->seat_tokens = calloc(n, sizeof *s->seat_tokens);
     s->browser = calloc(n, sizeof *s->browser);
-    if (!s->seat_ids || !s->seat_tokens || !s->browser) {
+    s->seat_curve_pub = calloc(n, sizeof *s->seat_curve_pub);
+    s->seat_curve_sec = calloc(n, sizeof *s->seat_curve_sec);
+    if (!s->seat_ids || !s->seat_tokens || !s->browser || !s->seat_curve_pub ||
+        !s->seat_curve_sec) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     for (int i = 0; i < s->n_seats; i++) {
         s->seat_ids[i] = env_agent_id(s->game, i);
         s->seat_tokens[i] = s->seats[i].token;
+        s->seat_curve_pub[i] = s->zap ? s_key(s, s->seat_ids[i], "public") : NULL;
+        s->seat_curve_sec[i] = s->zap ? s_key(s, s->seat_ids[i], "secret") : NULL;
         s->browser[i] = s->opts.web_seats && s->cfg->seats && i < s->cfg->n_seats &&
                         s->cfg->seats[i].policy && strcmp(s->cfg->seats[i].policy, "human") == 0;
     }
@@ -108,6 +322,10 @@ static int s_http_start(brk_server_t *s, char *err, size_t errlen)
                              .tokens = s->seat_tokens,
                              .browser = s->browser,
                              .blind = s->cfg->blind,
+                             .experimenter_token = s->experimenter_token,
+                             .curve_server = s->zap ? s_key(s, "broker", "public") : NULL,
+                             .curve_public = s->seat_curve_pub,
+                             .curve_secret = s->seat_curve_sec,
                              .status = s_status,
                              .arg = s};
     s->http = brk_http_new(&ho, err, errlen);
@@ -197,12 +415,30 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
         snprintf(err, errlen, "cannot create the event loop or the ZeroMQ context");
         goto fail;
     }
+    if (!opts->verify_only &&
+        (s_check_exposure(opts, err, errlen) != 0 || s_load_keys(s, err, errlen) != 0 ||
+         (opts->curve && s_zap_start(s, err, errlen) != 0))) {
+        json_decref(start);
+        goto fail;
+    }
     if (opts->pub_endpoint) {
         s->pub = zmq_socket(s->zctx, ZMQ_PUB);
-        if (!s->pub ||
+        if (!s->pub || s_curve_server(s, s->pub, BRK_ZAP_PUBLIC) != 0 ||
             s_bind(s->pub, opts->pub_endpoint, s->pub_endpoint, sizeof s->pub_endpoint) != 0) {
             json_decref(start);
             snprintf(err, errlen, "PUB %s: %s", opts->pub_endpoint, zmq_strerror(errno));
+            goto fail;
+        }
+    }
+    if (opts->pub_private_endpoint && !opts->verify_only) {
+        int linger = 5000;
+        s->pub_private = zmq_socket(s->zctx, ZMQ_PUB);
+        if (!s->pub_private || s_curve_server(s, s->pub_private, BRK_ZAP_PRIVATE) != 0 ||
+            zmq_setsockopt(s->pub_private, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+            s_bind(s->pub_private, opts->pub_private_endpoint, s->pub_private_endpoint,
+                   sizeof s->pub_private_endpoint) != 0) {
+            json_decref(start);
+            snprintf(err, errlen, "PUB %s: %s", opts->pub_private_endpoint, zmq_strerror(errno));
             goto fail;
         }
     }
@@ -253,6 +489,7 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
     if (zmq_setsockopt(s->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
         zmq_setsockopt(s->router, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_setsockopt(s->router, ZMQ_MAXMSGSIZE, &hard_max, sizeof hard_max) != 0 ||
+        s_curve_server(s, s->router, BRK_ZAP_AGENTS) != 0 ||
         (s->pub && zmq_setsockopt(s->pub, ZMQ_LINGER, &linger, sizeof linger) != 0)) {
         snprintf(err, errlen, "socket options: %s", zmq_strerror(errno));
         goto fail;
@@ -290,8 +527,9 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
     if (opts->http_listen && s_http_start(s, err, errlen) != 0) goto fail;
     brk_flush(s);
     pl_log_set_component("broker");
-    PL_INFO("BRK-READY", "game %s: agents on %s, events on %s, run dir %s", s->game_id, s->endpoint,
-            s->pub_endpoint[0] ? s->pub_endpoint : "(none)", opts->run_dir);
+    PL_INFO("BRK-READY", "game %s: agents on %s, events on %s, run dir %s%s", s->game_id,
+            s->endpoint, s->pub_endpoint[0] ? s->pub_endpoint : "(none)", opts->run_dir,
+            s->zap ? ", CURVE on (keys.json)" : "");
     return s;
 fail:
     brk_server_destroy(&s);
@@ -306,6 +544,8 @@ void brk_server_destroy(brk_server_t **ps)
     free(s->seat_ids);
     free(s->seat_tokens);
     free(s->browser);
+    free(s->seat_curve_pub);
+    free(s->seat_curve_sec);
     for (int i = 0; s->seats && i < s->n_seats; i++) {
         if (s->seats[i].deadline_ev) event_free(s->seats[i].deadline_ev);
         if (s->seats[i].think_ev) event_free(s->seats[i].think_ev);
@@ -316,6 +556,8 @@ void brk_server_destroy(brk_server_t **ps)
         if (evs[i]) event_free(evs[i]);
     if (s->router) zmq_close(s->router);
     if (s->pub) zmq_close(s->pub);
+    if (s->pub_private) zmq_close(s->pub_private);
+    brk_zap_destroy(&s->zap);
     if (s->zctx) zmq_ctx_term(s->zctx);
     if (s->base) event_base_free(s->base);
     env_game_destroy(&s->game);
@@ -325,6 +567,7 @@ void brk_server_destroy(brk_server_t **ps)
     json_decref(s->log);
     json_decref(s->summary_seen);
     json_decref(s->pub_queue);
+    json_decref(s->keys);
     free(s->seats);
     free(s->queue);
     free(s->queue_kind);
@@ -345,6 +588,11 @@ const char *brk_server_pub_endpoint(const brk_server_t *s)
 const char *brk_server_http_url(const brk_server_t *s)
 {
     return s->http ? brk_http_url(s->http) : "";
+}
+
+const char *brk_server_pub_private_endpoint(const brk_server_t *s)
+{
+    return s->pub_private_endpoint;
 }
 
 const char *brk_server_run_dir(const brk_server_t *s)

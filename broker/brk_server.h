@@ -1,7 +1,9 @@
 /* brk_server.h: parley-broker, one game served over ZeroMQ (DESIGN.md).
  *
  * The server owns the game (environment/), one libevent loop, a ROUTER socket
- * for agents and a PUB socket that carries every event, and the run directory.
+ * for agents, a PUB socket that carries the public view of every event
+ * (brk_view.h) and, with CURVE, a second PUB socket with every event for the
+ * experimenter's key, and the run directory. docs/SECURITY.md has the rules.
  * It speaks the conversation of proto/PROTOCOL.md: seats say Hello with their
  * token, get Welcome, then TurnRequests in the order the timing mode dictates;
  * their Decisions are applied, recorded in events.jsonl and answered with
@@ -18,13 +20,17 @@
 typedef struct brk_server brk_server_t;
 
 typedef struct {
-    const char *router_endpoint; /* bind address for agents, e.g. "tcp://127.0.0.1:*" */
-    const char *pub_endpoint;    /* bind address for watchers; NULL: no PUB socket */
-    const char *run_dir;         /* the run directory (created if absent) */
-    double start_timeout;        /* seconds to wait for every seat; <= 0: 30 */
-    const char *http_listen;     /* "127.0.0.1:0" for the web side (brk_http.h); NULL: none */
-    bool web_seats;              /* the web side plays the seats whose policy is `human` */
-    bool verify_only;            /* parley replay: check run_dir's record, bind nothing */
+    const char *router_endpoint;      /* bind address for agents, e.g. "tcp://127.0.0.1:*" */
+    const char *pub_endpoint;         /* bind address for watchers; NULL: no PUB socket */
+    const char *run_dir;              /* the run directory (created if absent) */
+    double start_timeout;             /* seconds to wait for every seat; <= 0: 30 */
+    const char *http_listen;          /* "127.0.0.1:0" for the web side (brk_http.h); NULL: none */
+    bool web_seats;                   /* the web side plays the seats whose policy is `human` */
+    bool verify_only;                 /* parley replay: check run_dir's record, bind nothing */
+    bool curve;                       /* CURVE on ROUTER and PUB, keys in run_dir/keys.json */
+    bool insecure;                    /* allow a non-loopback bind without CURVE */
+    const char *pub_private_endpoint; /* every event, experimenter's key only; needs curve */
+    const char *keys_dir; /* curve: broker.key and NAME.pub from `parley keygen`, or NULL */
 } brk_options_t;
 
 /* Builds the game from config (copied), opens the run directory (writes
@@ -39,7 +45,8 @@ void brk_server_destroy(brk_server_t **s);
 
 /* The endpoints actually bound (a '*' port resolved), e.g. "tcp://127.0.0.1:41234". */
 const char *brk_server_endpoint(const brk_server_t *s);
-const char *brk_server_pub_endpoint(const brk_server_t *s); /* "" without PUB */
+const char *brk_server_pub_endpoint(const brk_server_t *s);         /* "" without PUB */
+const char *brk_server_pub_private_endpoint(const brk_server_t *s); /* "" without one */
 const char *brk_server_run_dir(const brk_server_t *s);
 /* "http://127.0.0.1:PORT" of the web side, or "" without one. */
 const char *brk_server_http_url(const brk_server_t *s);

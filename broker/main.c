@@ -3,12 +3,18 @@
  *   parley-broker [--config FILE] [--out DIR] [--seed N] [--set key=value]...
  *                 [--bind EP] [--pub EP | --no-pub] [--http ADDR:PORT | --no-http]
  *                 [--web-seats] [--start-timeout S] [--log-level L]
+ *                 [--curve] [--pub-private EP] [--insecure]
+ *
+ * Secure by default (docs/SECURITY.md): every socket binds 127.0.0.1 unless
+ * told otherwise, and one that others can reach needs --curve (CURVE keys in
+ * the run directory's keys.json, a ZAP handler mapping each key to its seat)
+ * or --insecure.
  *
  * --web-seats: seats whose configured policy is `human` are played from the
  * browser (/seat/ID?token=T on the web side) instead of by a parley-agent.
  *
  * When the sockets are bound it prints one line on stdout,
- *   READY <agent endpoint> <event endpoint> <run directory> <web URL or ->
+ *   READY <agent endpoint> <event endpoint> <run directory> <web URL or -> <private events or ->
  * so that a parent (parley run, tests) can use ephemeral ports (tcp://127.0.0.1:*).
  * A run directory (--out) whose game did not finish is resumed: the game is
  * rebuilt from its events.jsonl and played on (broker/brk_resume.c); a finished
@@ -31,7 +37,15 @@ static void s_usage(FILE *f)
                "                     [--http 127.0.0.1:0 | --no-http]  (port 0: any free port)\n"
                "                     [--web-seats]  (human seats play in the browser)\n"
                "                     [--start-timeout SECONDS] [--log-level debug|info|warn]\n"
-               "                     [--version]\n"
+               "                     [--curve] [--keys DIR] [--pub-private tcp://127.0.0.1:5557]\n"
+               "                     [--insecure] [--version]\n"
+               "Sockets bind 127.0.0.1 by default. --curve: CURVE on every socket, keys in\n"
+               "DIR/keys.json (0600; CURVE_PUBLIC_<name> and PARLEY_CURVE_BROKER_SECRET in\n"
+               "the environment supply them instead; --keys DIR: broker.key and NAME.pub from\n"
+               "`parley keygen`, implies --curve); each seat's key may hold only its seat.\n"
+               "--pub carries the public view of events; --pub-private (needs --curve) every\n"
+               "event, for the experimenter's key only. A non-loopback bind without --curve is\n"
+               "refused unless --insecure.\n"
                "--out DIR with the record of a game that did not finish resumes it (sequential\n"
                "or simultaneous timing): the game is rebuilt from DIR/events.jsonl, each recorded "
                "effect checked,\n"
@@ -42,10 +56,11 @@ static void s_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    const char *config_path = NULL, *out = NULL, *bind = "tcp://*:5555", *pub = "tcp://*:5556";
+    const char *config_path = NULL, *out = NULL, *bind = "tcp://127.0.0.1:5555",
+               *pub = "tcp://127.0.0.1:5556", *pub_private = NULL, *keys_dir = NULL;
     const char *seed = NULL, *http = "127.0.0.1:0";
     double start_timeout = 30.0;
-    bool web_seats = false;
+    bool web_seats = false, curve = false, insecure = false;
     char **sets = calloc((size_t)argc, sizeof *sets);
     int n_sets = 0;
     static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
@@ -60,13 +75,17 @@ int main(int argc, char **argv)
                                              {"no-http", no_argument, NULL, 'N'},
                                              {"web-seats", no_argument, NULL, 'W'},
                                              {"log-level", required_argument, NULL, 'l'},
+                                             {"curve", no_argument, NULL, 'C'},
+                                             {"insecure", no_argument, NULL, 'I'},
+                                             {"pub-private", required_argument, NULL, 'Q'},
+                                             {"keys", required_argument, NULL, 'K'},
                                              {"help", no_argument, NULL, 'h'},
                                              {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
     int opt;
     if (!sets) return 2;
     pl_log_set_component("broker");
-    while ((opt = getopt_long(argc, argv, "c:o:s:S:b:p:Pt:l:hH:NW", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:o:s:S:b:p:Pt:l:hH:NWCIQ:K:", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             config_path = optarg;
@@ -97,6 +116,19 @@ int main(int argc, char **argv)
             break;
         case 'W':
             web_seats = true;
+            break;
+        case 'C':
+            curve = true;
+            break;
+        case 'I':
+            insecure = true;
+            break;
+        case 'Q':
+            pub_private = optarg;
+            break;
+        case 'K':
+            keys_dir = optarg;
+            curve = true;
             break;
         case 't':
             start_timeout = atof(optarg);
@@ -153,7 +185,11 @@ int main(int argc, char **argv)
                           .run_dir = out,
                           .start_timeout = start_timeout,
                           .http_listen = http,
-                          .web_seats = web_seats};
+                          .web_seats = web_seats,
+                          .curve = curve,
+                          .insecure = insecure,
+                          .pub_private_endpoint = pub_private,
+                          .keys_dir = keys_dir};
     brk_server_t *s = brk_server_new(cfg, &opts, err, sizeof err);
     /* meta.json beside config.json, unless the front door wrote it already. */
     if (s && pl_meta_write(brk_server_run_dir(s), cfg, seed ? PL_SEED_OPTION : PL_SEED_CONFIG,
@@ -165,9 +201,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "parley-broker: %s\n", err);
         return 2;
     }
-    printf("READY %s %s %s %s\n", brk_server_endpoint(s),
+    printf("READY %s %s %s %s %s\n", brk_server_endpoint(s),
            brk_server_pub_endpoint(s)[0] ? brk_server_pub_endpoint(s) : "-", brk_server_run_dir(s),
-           brk_server_http_url(s)[0] ? brk_server_http_url(s) : "-");
+           brk_server_http_url(s)[0] ? brk_server_http_url(s) : "-",
+           brk_server_pub_private_endpoint(s)[0] ? brk_server_pub_private_endpoint(s) : "-");
     fflush(stdout);
     int rc = brk_server_run(s);
     brk_server_destroy(&s);

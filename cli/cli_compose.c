@@ -57,9 +57,9 @@ static json_t *s_broker_service(const cli_game_t *g, const char *image, int port
     else
         snprintf(published, sizeof published, "127.0.0.1::8080");
     const char *entry[] = {"/usr/local/bin/broker-entry.sh", "/runs", NULL};
-    const char *cmd[] = {"--config",        "/game/config.json", "--bind",
-                         "tcp://*:5555",    "--no-pub",          "--web-seats",
-                         "--start-timeout", start_timeout,       NULL};
+    const char *cmd[] = {
+        "--config",    "/game/config.json", "--bind",          "tcp://*:5555", "--no-pub",
+        "--web-seats", "--curve",           "--start-timeout", start_timeout,  NULL};
     const char *vols[] = {"runs:/runs", "./game:/game:ro", NULL};
     const char *ports[] = {published, NULL};
     const char *envs[] = {"secrets/broker.env", NULL};

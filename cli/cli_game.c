@@ -3,6 +3,7 @@
 
 #include "env.h"
 #include "llm_provider.h"
+#include "pl_keys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,10 @@ struct cli_game {
     pl_config_t *cfg;
     char (*seat)[32];
     char (*token)[33];
+    /* CURVE (docs/SECURITY.md): the broker's keypair and one per seat; the
+     * experimenter's token for the web side's full event stream. */
+    pl_keypair_t broker_key, *seat_key;
+    char experimenter[33];
 };
 
 static int s_random_hex(char *out, size_t bytes)
@@ -54,13 +59,20 @@ cli_game_t *cli_game_new(const char *config_path, const char *seed, char *const 
     int n = g->cfg->n_seats;
     g->seat = calloc((size_t)n, sizeof *g->seat);
     g->token = calloc((size_t)n, sizeof *g->token);
-    if (!g->seat || !g->token) goto oom;
+    g->seat_key = calloc((size_t)n, sizeof *g->seat_key);
+    if (!g->seat || !g->token || !g->seat_key) goto oom;
+    if (pl_keys_new(&g->broker_key, err, errlen) != 0) goto fail;
+    if (s_random_hex(g->experimenter, 16) != 0) {
+        snprintf(err, errlen, "cannot read /dev/urandom for the experimenter's token");
+        goto fail;
+    }
     for (int i = 0; i < n; i++) {
         snprintf(g->seat[i], sizeof g->seat[i], "agent_%d", i + 1);
         if (s_random_hex(g->token[i], 16) != 0) {
             snprintf(err, errlen, "cannot read /dev/urandom for the seat tokens");
             goto fail;
         }
+        if (pl_keys_new(&g->seat_key[i], err, errlen) != 0) goto fail;
         /* A model seat's missing key is said now, naming the variable, as
          * `parley run` does: not later in a container's log. */
         char why[384];
@@ -83,6 +95,7 @@ void cli_game_destroy(cli_game_t **g)
     pl_config_destroy(&(*g)->cfg);
     free((*g)->seat);
     free((*g)->token);
+    free((*g)->seat_key);
     free(*g);
     *g = NULL;
 }
@@ -130,7 +143,11 @@ int cli_game_set_base_url(cli_game_t *g, int i, const char *url)
 json_t *cli_game_seat_env(const cli_game_t *g, int i)
 {
     json_t *o = json_object();
-    if (!o || json_object_set_new(o, "PARLEY_TOKEN", json_string(g->token[i])) != 0) goto fail;
+    if (!o || json_object_set_new(o, "PARLEY_TOKEN", json_string(g->token[i])) != 0 ||
+        json_object_set_new(o, "PARLEY_CURVE_SERVER", json_string(g->broker_key.pub)) != 0 ||
+        json_object_set_new(o, "PARLEY_CURVE_PUBLIC", json_string(g->seat_key[i].pub)) != 0 ||
+        json_object_set_new(o, "PARLEY_CURVE_SECRET", json_string(g->seat_key[i].sec)) != 0)
+        goto fail;
     const char *var = g->cfg->seats[i].api_key_env;
     if (cli_game_is_llm(g, i) && var && *var) {
         const char *key = getenv(var); /* present: cli_game_new checked */
@@ -145,10 +162,18 @@ fail:
 json_t *cli_game_broker_env(const cli_game_t *g)
 {
     json_t *o = json_object();
+    if (o && (json_object_set_new(o, "PARLEY_CURVE_BROKER_SECRET",
+                                  json_string(g->broker_key.sec)) != 0 ||
+              json_object_set_new(o, "PARLEY_EXPERIMENTER_TOKEN", json_string(g->experimenter)))) {
+        json_decref(o);
+        return NULL;
+    }
     for (int i = 0; o && i < g->cfg->n_seats; i++) {
-        char name[48];
+        char name[48], key[64];
         snprintf(name, sizeof name, "TOKEN_%s", g->seat[i]);
-        if (json_object_set_new(o, name, json_string(g->token[i])) != 0) {
+        snprintf(key, sizeof key, "CURVE_PUBLIC_%s", g->seat[i]);
+        if (json_object_set_new(o, name, json_string(g->token[i])) != 0 ||
+            json_object_set_new(o, key, json_string(g->seat_key[i].pub)) != 0) {
             json_decref(o);
             return NULL;
         }

@@ -35,7 +35,9 @@ int cli_game_set_base_url(cli_game_t *g, int i, const char *url);
 /* A new object with the seat's secret variables: PARLEY_TOKEN and, for an
  * llm seat, its api_key_env variable. NULL when out of memory. */
 json_t *cli_game_seat_env(const cli_game_t *g, int i);
-/* A new object TOKEN_agent_N -> token for every seat (the broker's). */
+/* A new object TOKEN_agent_N -> token and CURVE_PUBLIC_agent_N -> public key
+ * for every seat, PARLEY_CURVE_BROKER_SECRET and PARLEY_EXPERIMENTER_TOKEN
+ * (the broker's; docs/SECURITY.md). */
 json_t *cli_game_broker_env(const cli_game_t *g);
 /* The resolved configuration as JSON (which parley's YAML loader reads). */
 json_t *cli_game_config_json(const cli_game_t *g);

@@ -117,10 +117,18 @@ static json_t *s_broker_pod_spec(const s_kube_t *k)
                          env, json_pack("{ssss}", "name", "PARLEY_HTTP_FRONT", "value", "8080")))
         goto fail;
     for (int i = 0; i < cli_game_seats(k->g); i++) {
-        char var[48];
+        char var[48], key[64];
         snprintf(var, sizeof var, "TOKEN_%s", cli_game_seat(k->g, i));
-        if (json_array_append_new(env, s_secret_env(var, sec, var)) != 0) goto fail;
+        snprintf(key, sizeof key, "CURVE_PUBLIC_%s", cli_game_seat(k->g, i));
+        if (json_array_append_new(env, s_secret_env(var, sec, var)) != 0 ||
+            json_array_append_new(env, s_secret_env(key, sec, key)) != 0)
+            goto fail;
     }
+    if (json_array_append_new(env, s_secret_env("PARLEY_CURVE_BROKER_SECRET", sec,
+                                                "PARLEY_CURVE_BROKER_SECRET")) != 0 ||
+        json_array_append_new(
+            env, s_secret_env("PARLEY_EXPERIMENTER_TOKEN", sec, "PARLEY_EXPERIMENTER_TOKEN")) != 0)
+        goto fail;
     if (json_array_append_new(ports, json_pack("{sssi}", "name", "agents", "containerPort", 5555)))
         goto fail;
     json_t *web = json_pack("{sssi}", "name", "web", "containerPort", 8080);
@@ -132,15 +140,24 @@ static json_t *s_broker_pod_spec(const s_kube_t *k)
     }
     if (json_array_append_new(ports, web) != 0) goto fail;
     const char *cmd[] = {"/usr/local/bin/broker-entry.sh", "/runs", NULL};
-    const char *args[] = {
-        "--config",        "/game/config.json", "--bind", "tcp://*:5555", "--no-pub", "--web-seats",
-        "--start-timeout", k->start_timeout,    NULL,     NULL,           NULL};
+    const char *args[] = {"--config",
+                          "/game/config.json",
+                          "--bind",
+                          "tcp://*:5555",
+                          "--no-pub",
+                          "--web-seats",
+                          "--start-timeout",
+                          k->start_timeout,
+                          "--curve",
+                          NULL,
+                          NULL,
+                          NULL};
     /* A cluster pod has one interface (NetworkPolicy keeps agents off 8080);
      * a podman pod sits on every seat's network, so the web side goes on
      * front's address only (compose/broker-entry.sh). */
     if (!k->podman) {
-        args[8] = "--http";
-        args[9] = "0.0.0.0:8080";
+        args[9] = "--http";
+        args[10] = "0.0.0.0:8080";
     }
     json_t *c = json_pack("{ss ss so so so so s[{ssss}{sssssb}]}", "name", "broker", "image",
                           k->image, "command", cli_yaml_list(cmd), "args", cli_yaml_list(args),
@@ -171,6 +188,10 @@ static json_t *s_agent_pod_spec(const s_kube_t *k, int i)
     json_t *env = json_array();
     if (!env || json_array_append_new(env, s_secret_env("PARLEY_TOKEN", sec, "PARLEY_TOKEN")))
         goto fail;
+    static const char *const curve[] = {"PARLEY_CURVE_SERVER", "PARLEY_CURVE_PUBLIC",
+                                        "PARLEY_CURVE_SECRET"};
+    for (int c = 0; c < 3; c++)
+        if (json_array_append_new(env, s_secret_env(curve[c], sec, curve[c])) != 0) goto fail;
     const char *var = cli_game_config(k->g)->seats[i].api_key_env;
     if (cli_game_is_llm(k->g, i) && var && *var &&
         json_array_append_new(env, s_secret_env(var, sec, var)) != 0)

@@ -67,7 +67,11 @@ pid_t cli_spawn(const char *bin_dir, const char *prog, char *const argv[], int *
             }
         }
         if (devnull > STDERR_FILENO) close(devnull);
-        if (env_extra) putenv((char *)env_extra);
+        /* env_extra: NAME=VALUE lines (one variable a line). */
+        char *envs = env_extra ? strdup(env_extra) : NULL, *save = NULL;
+        for (char *kv = envs ? strtok_r(envs, "\n", &save) : NULL; kv;
+             kv = strtok_r(NULL, "\n", &save))
+            putenv(kv); /* the strings belong to the environment until exec */
         execv(path, argv);
         fprintf(stderr, "parley: cannot run %s: %s\n", path, strerror(errno));
         _exit(127);

@@ -14,7 +14,7 @@ int cli_bin_dir(char *out, size_t outlen);
 /* Starts bin_dir/prog with argv (argv[0] included, NULL-terminated) in its own
  * process group, dying with its parent. stdout goes to *out_fd (a pipe) when
  * out_fd is not NULL, else to /dev/null; stderr is appended to log_path (or
- * inherited when NULL); env_extra ("NAME=value" or NULL) is added to the
+ * inherited when NULL); env_extra ("NAME=value" lines, or NULL) is added to the
  * environment. An interactive child (a human seat) keeps the terminal: stdin,
  * stdout and the foreground process group. Returns the pid, or -1. */
 pid_t cli_spawn(const char *bin_dir, const char *prog, char *const argv[], int *out_fd,

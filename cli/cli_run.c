@@ -22,6 +22,7 @@
 #include "pl_config.h"
 #include "pl_config_orig.h"
 #include "pl_meta.h"
+#include "pl_keys.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -43,6 +44,20 @@ static void s_on_signal(int sig)
     s_stop_signal = sig;
 }
 
+/* A CURVE client socket holding client `name`'s keypair from keys.json's curve. */
+static int s_curve_client(void *sock, const char *server, json_t *curve, const char *name)
+{
+    json_t *me = json_object_get(json_object_get(curve, "clients"), name);
+    const char *p = json_string_value(json_object_get(me, "public"));
+    const char *q = json_string_value(json_object_get(me, "secret"));
+    if (!p || !q || strlen(q) != PL_KEY_LEN) return -1;
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, strlen(server) + 1) != 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, p, strlen(p) + 1) != 0 ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, q, strlen(q) + 1) != 0)
+        return -1;
+    return 0;
+}
+
 static void s_usage(FILE *f)
 {
     fprintf(f, "usage: parley run [CONFIG] [--out DIR] [--seed N] [--set key=value]... [--quiet]\n"
@@ -59,6 +74,8 @@ static void s_usage(FILE *f)
                "           the browser: someone must open them)\n"
                "  --human  browser (default: human seats play at the printed address) or\n"
                "           terminal (this terminal plays the human seat)\n"
+               "  --no-curve  no CURVE on the broker's sockets (default: CURVE when libzmq has\n"
+               "           it; the keys are made in DIR/keys.json, docs/SECURITY.md)\n"
                "A broker that dies (sequential or simultaneous timing) is started again (up to 3\n"
                "times) and resumes the game from the run directory; the agents reconnect.\n"
                "Without --seed the seed is the configuration's `seed:`, else the preset's fixed\n"
@@ -192,18 +209,21 @@ int cli_run_main(int argc, char **argv)
     bool quiet = false, web_humans = true;
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int n_sets = 0, rc = PL_EXIT_SYSTEM;
-    static const struct option longopts[] = {{"out", required_argument, NULL, 'o'},
-                                             {"seed", required_argument, NULL, 's'},
-                                             {"set", required_argument, NULL, 'S'},
-                                             {"quiet", no_argument, NULL, 'q'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"human", required_argument, NULL, 'H'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"out", required_argument, NULL, 'o'}, {"seed", required_argument, NULL, 's'},
+        {"set", required_argument, NULL, 'S'}, {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},      {"human", required_argument, NULL, 'H'},
+        {"no-curve", no_argument, NULL, 'K'},  {NULL, 0, NULL, 0}};
+    char zerr[256];
+    bool curve = pl_keys_available(zerr, sizeof zerr);
     if (!sets) return PL_EXIT_SYSTEM;
     optind = 1;
     int opt;
-    while ((opt = getopt_long(argc, argv, "o:s:S:qhH:", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "o:s:S:qhH:K", longopts, NULL)) != -1) {
         switch (opt) {
+        case 'K':
+            curve = false;
+            break;
         case 'o':
             out = optarg;
             break;
@@ -245,7 +265,7 @@ int cli_run_main(int argc, char **argv)
 
     s_run_t run = {0};
     char err[512] = "", dir[2048], path[PATH_MAX], bin[PATH_MAX], line[1024];
-    json_t *seats = NULL, *summary = NULL;
+    json_t *seats = NULL, *summary = NULL, *keys = NULL;
     int ready_fd = -1;
     pl_config_t *cfg =
         config_path ? pl_config_load_any(config_path, err, sizeof err) : pl_config_default();
@@ -349,8 +369,12 @@ int cli_run_main(int argc, char **argv)
                      "tcp://127.0.0.1:*",
                      "--start-timeout",
                      "20",
-                     web_humans ? "--web-seats" : NULL,
+                     NULL,
+                     NULL,
                      NULL};
+    int nb = 11; /* the optional flags after the fixed ones */
+    if (curve) bargv[nb++] = "--curve";
+    if (web_humans) bargv[nb++] = "--web-seats";
     run.broker = cli_spawn(bin, "parley-broker", bargv, &ready_fd, broker_log, NULL, false);
     if (run.broker < 0 || cli_read_line(ready_fd, line, sizeof line, 20000) != 0) {
         fprintf(stderr, "parley run: the broker did not start (see %s)\n", broker_log);
@@ -362,10 +386,20 @@ int cli_run_main(int argc, char **argv)
         goto done;
     }
 
+    /* CURVE: the broker's public key and each client's keypair, from keys.json. */
+    snprintf(path, sizeof path, "%s/keys.json", dir);
+    keys = curve ? json_load_file(path, 0, NULL) : NULL;
+    json_t *ck = json_object_get(keys, "curve");
+    const char *srv = json_string_value(json_object_get(json_object_get(ck, "broker"), "public"));
+    if (curve && !srv) {
+        fprintf(stderr, "parley run: %s: no CURVE keys\n", path);
+        goto done;
+    }
     /* Progress comes from the PUB socket; subscribe before the agents start. */
     run.zctx = zmq_ctx_new();
     run.sub = run.zctx ? zmq_socket(run.zctx, ZMQ_SUB) : NULL;
-    if (!run.sub || zmq_connect(run.sub, pub_ep) != 0 ||
+    if (!run.sub || (curve && s_curve_client(run.sub, srv, ck, "watcher") != 0) ||
+        zmq_connect(run.sub, pub_ep) != 0 ||
         zmq_setsockopt(run.sub, ZMQ_SUBSCRIBE, "progress", 8) != 0) {
         fprintf(stderr, "parley run: cannot watch %s: %s\n", pub_ep, zmq_strerror(errno));
         goto done;
@@ -381,7 +415,7 @@ int cli_run_main(int argc, char **argv)
     run.agents = calloc((size_t)run.n_agents, sizeof *run.agents);
     if (!run.agents) goto done;
     for (int i = 0; i < run.n_agents; i++) {
-        char seat[32], log[PATH_MAX], token_env[128];
+        char seat[32], log[PATH_MAX], token_env[512];
         snprintf(seat, sizeof seat, "agent_%d", i + 1);
         snprintf(log, sizeof log, "%s/agents/%s.log", dir, seat);
         const char *tok = json_string_value(json_object_get(seats, seat));
@@ -395,6 +429,16 @@ int cli_run_main(int argc, char **argv)
             continue;
         }
         snprintf(token_env, sizeof token_env, "PARLEY_TOKEN=%s", tok);
+        if (curve) {
+            /* The keys travel in the environment, one NAME=VALUE a line (cli_spawn). */
+            json_t *me = json_object_get(json_object_get(ck, "clients"), seat);
+            const char *p = json_string_value(json_object_get(me, "public"));
+            const char *q = json_string_value(json_object_get(me, "secret"));
+            snprintf(token_env, sizeof token_env,
+                     "PARLEY_TOKEN=%s\nPARLEY_CURVE_SERVER=%s\nPARLEY_CURVE_PUBLIC=%s\n"
+                     "PARLEY_CURVE_SECRET=%s",
+                     tok, srv, p ? p : "", q ? q : "");
+        }
         char *aargv[] = {"parley-agent", "--broker",     router_ep,  "--seat",    seat,
                          "--policy",     (char *)policy, "--config", config_json, NULL};
         /* A human seat plays in this terminal (one at most makes sense). */
@@ -451,9 +495,19 @@ int cli_run_main(int argc, char **argv)
             snprintf(blog, sizeof blog, "%s/broker.%d.log", dir, ++restarts);
             fprintf(stderr, "%sparley run: the broker died (signal %d); resuming (see %s)\n",
                     shown && tty ? "\n" : "", broker_status - 128, blog);
-            char *rargv[] = {
-                "parley-broker", "--config", config_json, "--out",           dir,  "--bind",
-                router_ep,       "--pub",    pub_ep,      "--start-timeout", "20", NULL};
+            char *rargv[] = {"parley-broker",
+                             "--config",
+                             config_json,
+                             "--out",
+                             dir,
+                             "--bind",
+                             router_ep,
+                             "--pub",
+                             pub_ep,
+                             "--start-timeout",
+                             "20",
+                             curve ? "--curve" : NULL,
+                             NULL};
             /* The port may be held a moment (an agent's socket retrying it):
              * a few attempts, a second apart. */
             for (int attempt = 0; attempt < 5 && broker_status >= 0; attempt++) {
@@ -531,6 +585,7 @@ done:
     if (ready_fd >= 0) close(ready_fd);
     free(run.agents);
     json_decref(seats);
+    json_decref(keys);
     json_decref(summary);
     pl_config_destroy(&cfg);
     free(sets);

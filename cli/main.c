@@ -30,6 +30,8 @@ static const cli_command_t s_commands[] = {
 #endif
     {"session", "a human-subject session: links, lobby, consent, games, dropouts (parley session)",
      cli_session_main},
+    {"keygen", "CURVE keypairs for a study on a shared network (parley keygen NAME...)",
+     cli_keygen_main},
     {"compose", "a compose project for one game on one host (parley compose [CONFIG])",
      cli_compose_main},
     {"kube", "Kubernetes manifests, or Pods for podman kube play (parley kube [CONFIG])",

@@ -101,7 +101,8 @@ const pl_cfg_key_t pl_cfg_keys[] = {
     {"timing.human_turn_timeout", S_NUM, C_(human_turn_timeout), 0, BIG, true, 0},
     {"timing.duration", S_NUM, C_(duration), 0, BIG, true, 0},
     {"timing.min_think", S_NUM, C_(min_think), 0, BIG, false, 0},
-    {"timing.heartbeat", S_NUM, C_(heartbeat), 0, BIG, true, 0},
+    /* Below 0.05 s agents would reconnect all the time (docs/SECURITY.md). */
+    {"timing.heartbeat", S_NUM, C_(heartbeat), 0.05, 3600, false, 0},
     {"llm.prompt", S_STR, C_(llm_prompt), 0, 0, false, 0},
     {"agents.mode", S_STR, C_(agents_mode), 0, 0, false, 0},
 };

@@ -420,12 +420,47 @@ static int s_yaml_error(pl_cfg_ctx_t *x, const yaml_parser_t *p, const char *tex
                        p->problem ? p->problem : "malformed YAML", tab);
 }
 
+/* A configuration nests 4 levels; libyaml's loader slows down with depth. */
+#define S_MAX_DEPTH 64
+
+/* Refuses nesting deeper than S_MAX_DEPTH before the document is built: the
+ * event stream stops at the first level too deep, so a hostile file costs
+ * no more than its first few hundred bytes (docs/SECURITY.md). */
+static int s_check_depth(pl_cfg_ctx_t *x, const char *text, size_t len)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) return pl_cfg_fail(x, 0, "out of memory");
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    int depth = 0, rc = 0;
+    for (;;) {
+        yaml_event_t e;
+        if (!yaml_parser_parse(&parser, &e)) break; /* the loader reports syntax errors */
+        yaml_event_type_t type = e.type;
+        int line = (int)e.start_mark.line + 1;
+        yaml_event_delete(&e);
+        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+            if (++depth > S_MAX_DEPTH) {
+                rc = pl_cfg_fail(x, line, "nested deeper than %d levels: not a configuration",
+                                 S_MAX_DEPTH);
+                break;
+            }
+        } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        } else if (type == YAML_STREAM_END_EVENT) {
+            break;
+        }
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
 /* Loads one YAML document from text; *root is NULL for an empty document. */
 int pl_cfg_load(pl_cfg_ctx_t *x, yaml_document_t *doc, const char *text, size_t len,
                 yaml_node_t **root)
 {
     yaml_parser_t parser;
     *root = NULL;
+    if (s_check_depth(x, text, len)) return -1;
     if (!yaml_parser_initialize(&parser)) return pl_cfg_fail(x, 0, "out of memory");
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, doc)) {

@@ -360,7 +360,8 @@ static void test_kube_podman_secrets_and_scripts(void **state)
     assert_int_equal(s_mode(path), 0600);
     json_t *sec = json_load_file(path, 0, NULL);
     assert_non_null(sec);
-    assert_int_equal(json_object_size(sec), 1);
+    assert_int_equal(json_object_size(sec), 4); /* the token and the seat's CURVE keys */
+    assert_non_null(json_object_get(sec, "PARLEY_CURVE_SECRET"));
     const char *b64 = json_string_value(json_object_get(sec, "PARLEY_TOKEN"));
     assert_non_null(b64);
     assert_int_equal(strlen(b64), 44); /* 32 hex characters, base64 */

@@ -1,0 +1,110 @@
+/* brk_view.c: the public view of an event (brk_view.h). A table per type of
+ * the keys that are private; unknown types keep only their envelope. */
+#include "brk_view.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+static const struct {
+    const char *type;
+    const char *hide[8]; /* top-level keys that are private */
+} s_rules[] = {
+    {"run_start", {NULL}}, /* config: the seed is removed below */
+    {"world", {"seed", "agents", "pieces"}},
+    {"task_new", {"description", "pieces"}},
+    {"round_start", {NULL}},
+    {"turn", {NULL}},
+    {"thoughts", {"text"}},
+    {"message", {NULL}}, /* direct ones: below */
+    {"action", {"action", "reason"}},
+    {"transfer", {"pieces", "misreports"}},
+    {"task_completed", {"pieces", "misreported", "misreports"}},
+    {"task_failed", {"answer", "reason"}},
+    {"missed_turn", {NULL}},
+    {"round_end", {NULL}},
+    {"run_end", {NULL}}, /* board: the seats' hidden types are removed below */
+    {"seat_joined", {NULL}},
+    {"seat_lost", {NULL}},
+    {"seat_left", {NULL}},
+    {"game_start", {NULL}},
+    {"decision", {"input", "thoughts", "calls", "dropped", "empty_reason"}},
+    {"progress", {NULL}},
+    {"run_resumed", {NULL}},
+};
+
+static const char *const s_envelope[] = {"type", "source", "round", "seq", "t_ms", "agent"};
+
+static void s_withhold(json_t *copy, json_t *withheld, const char *key)
+{
+    if (json_object_get(copy, key)) {
+        json_object_del(copy, key);
+        json_array_append_new(withheld, json_string(key));
+    }
+}
+
+json_t *brk_view_public(const json_t *ev)
+{
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    json_t *copy = json_deep_copy(ev), *withheld = json_array();
+    if (!copy || !withheld) goto fail;
+    int rule = -1;
+    for (size_t i = 0; type && i < sizeof s_rules / sizeof s_rules[0]; i++)
+        if (strcmp(s_rules[i].type, type) == 0) rule = (int)i;
+    if (rule < 0) {
+        json_t *keep = json_object();
+        if (!keep) goto fail;
+        for (size_t i = 0; i < sizeof s_envelope / sizeof s_envelope[0]; i++) {
+            json_t *v = json_object_get(copy, s_envelope[i]);
+            if (v) json_object_set(keep, s_envelope[i], v);
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach(copy, k, v) if (!json_object_get(keep, k))
+            json_array_append_new(withheld, json_string(k));
+        json_decref(copy);
+        copy = keep;
+    } else {
+        for (size_t k = 0; k < 8 && s_rules[rule].hide[k]; k++)
+            s_withhold(copy, withheld, s_rules[rule].hide[k]);
+    }
+    if (type && strcmp(type, "message") == 0) {
+        const char *kind = json_string_value(json_object_get(copy, "kind"));
+        if (!kind || strcmp(kind, "broadcast") != 0) {
+            s_withhold(copy, withheld, "content");
+            s_withhold(copy, withheld, "names_pieces");
+        }
+    }
+    if (type && strcmp(type, "world") == 0) {
+        /* Piece names every seat hears in Welcome; values and holders no seat does. */
+        json_t *names = json_array(), *agents = json_array();
+        size_t i;
+        json_t *p;
+        json_array_foreach(json_object_get(ev, "pieces"), i, p) json_array_append_new(
+            names, json_string(json_string_value(json_object_get(p, "name"))));
+        json_array_foreach(json_object_get(ev, "agents"), i, p)
+            json_array_append_new(agents, json_string(json_string_value(json_object_get(p, "id"))));
+        json_object_set_new(copy, "piece_names", names);
+        json_object_set_new(copy, "agent_ids", agents);
+    }
+    json_t *cfg = json_object_get(copy, "config");
+    if (cfg && json_object_get(cfg, "seed")) {
+        /* With the seed and the engine anyone could rebuild the whole world. */
+        json_object_del(cfg, "seed");
+        json_array_append_new(withheld, json_string("config.seed"));
+    }
+    size_t i;
+    json_t *row;
+    bool typed = false;
+    json_array_foreach(json_object_get(copy, "board"), i, row) typed |=
+        json_object_del(row, "type") == 0;
+    if (typed) json_array_append_new(withheld, json_string("board.type"));
+    if (json_array_size(withheld) > 0)
+        json_object_set_new(copy, "withheld", withheld);
+    else
+        json_decref(withheld);
+    return copy;
+fail:
+    json_decref(copy);
+    json_decref(withheld);
+    return NULL;
+}

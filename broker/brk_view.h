@@ -1,0 +1,21 @@
+/* brk_view.h: what an observer may see of an event (docs/SECURITY.md).
+ *
+ * events.jsonl keeps every event whole; the experimenter's channels (the
+ * private PUB socket, /events with the experimenter's token) carry it whole.
+ * Everyone else (the public PUB socket, /events without a token, and so any
+ * seat) gets the public view: no direct message's content, no thoughts, no
+ * model transcripts, no decision's input, no task a seat was told, no
+ * world's true values or holders, no seed. A type this file does not know is
+ * reduced to its envelope (type, source, round, seq, t_ms, agent): a new
+ * event is private until someone decides otherwise here.
+ */
+#ifndef PARLEY_BRK_VIEW_H
+#define PARLEY_BRK_VIEW_H
+
+#include <jansson.h>
+
+/* A new object: the public view of ev, with `withheld` listing the keys left
+ * out (absent when nothing was). NULL when out of memory. */
+json_t *brk_view_public(const json_t *ev);
+
+#endif
