@@ -601,7 +601,7 @@ static pid_t s_prologue(const s_sweep_t *sw, const s_run_t *r, size_t index, jso
 {
     char outf[PATH_MAX], log[PATH_MAX], idx[32];
     int a = snprintf(outf, sizeof outf, "%s/.%s.prologue", sw->spec.out, r->id);
-    int b = snprintf(log, sizeof log, "%s/logs/%s.log", sw->spec.out, r->id);
+    int b = snprintf(log, sizeof log, "%s/logs/%s.prologue.log", sw->spec.out, r->id);
     if (a < 0 || (size_t)a >= sizeof outf || b < 0 || (size_t)b >= sizeof log) {
         snprintf(err, errlen, "path too long");
         return -1;
