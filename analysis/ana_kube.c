@@ -75,9 +75,8 @@ int ana_kube_write(const char *file, const char *out, const ana_sweepfile_t *spe
     const char *script = "set -- $PARLEY_RUNS; shift \"$JOB_COMPLETION_INDEX\"; "
                          "exec parley sweep \"$PARLEY_SWEEP_FILE\" --out \"$PARLEY_SWEEP_OUT\" "
                          "--run-one \"$1\"";
-    json_t *meta = json_pack("{s:s,s:{s:s,s:s}}", "name", jname, "labels",
-                             "app.kubernetes.io/name", "parley", "app.kubernetes.io/component",
-                             "sweep");
+    json_t *meta = json_pack("{s:s,s:{s:s,s:s}}", "name", jname, "labels", "app.kubernetes.io/name",
+                             "parley", "app.kubernetes.io/component", "sweep");
     if (meta && ns) json_object_set_new(meta, "namespace", json_string(ns));
     int conc = spec->concurrency > 0 ? spec->concurrency : 1;
     job = json_pack(
@@ -87,11 +86,11 @@ int ana_kube_write(const char *file, const char *out, const ana_sweepfile_t *spe
         "Indexed", "completions", (json_int_t)n_todo, "parallelism",
         (json_int_t)(conc < (int)n_todo ? conc : (int)n_todo), "backoffLimit", (json_int_t)n_todo,
         "template", "metadata", "labels", "app.kubernetes.io/name", "parley",
-        "app.kubernetes.io/component", "sweep-run", "spec", "restartPolicy", "Never",
-        "containers", "name", "run", "image", image, "workingDir", "/work", "command", "sh", "-c",
-        script, "env", "name", "PARLEY_RUNS", "value", runs, "name", "PARLEY_SWEEP_FILE", "value",
-        file, "name", "PARLEY_SWEEP_OUT", "value", out, "volumeMounts", "name", "work",
-        "mountPath", "/work", "volumes", "name", "work", "persistentVolumeClaim", "claimName", pvc);
+        "app.kubernetes.io/component", "sweep-run", "spec", "restartPolicy", "Never", "containers",
+        "name", "run", "image", image, "workingDir", "/work", "command", "sh", "-c", script, "env",
+        "name", "PARLEY_RUNS", "value", runs, "name", "PARLEY_SWEEP_FILE", "value", file, "name",
+        "PARLEY_SWEEP_OUT", "value", out, "volumeMounts", "name", "work", "mountPath", "/work",
+        "volumes", "name", "work", "persistentVolumeClaim", "claimName", pvc);
     if (!job) goto oom;
     char header[512];
     snprintf(header, sizeof header,

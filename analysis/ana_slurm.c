@@ -176,8 +176,8 @@ int ana_slurm_submit(const char *file, const char *out, const ana_sweepfile_t *s
     size_t n_job = json_array_size(json_object_get(jobs, "jobs")) + 1;
     int sn = snprintf(script, sizeof script, "%s/slurm/job-%zu.sh", out, n_job);
     int ln = snprintf(logpat, sizeof logpat, "%s/logs/slurm-%%A_%%a.out", out);
-    if (s_join(dir, sizeof dir, out, "slurm") || sn < 0 || (size_t)sn >= sizeof script ||
-        ln < 0 || (size_t)ln >= sizeof logpat || !getcwd(cwd, sizeof cwd)) {
+    if (s_join(dir, sizeof dir, out, "slurm") || sn < 0 || (size_t)sn >= sizeof script || ln < 0 ||
+        (size_t)ln >= sizeof logpat || !getcwd(cwd, sizeof cwd)) {
         snprintf(err, errlen, "%s: path too long", out);
         goto fail;
     }
@@ -228,8 +228,8 @@ int ana_slurm_submit(const char *file, const char *out, const ana_sweepfile_t *s
     argv[a++] = "sbatch";
     argv[a++] = "--parsable";
     for (size_t i = 0; i < n_extra; i++)
-        argv[a++] =
-            (char *)json_string_value(json_array_get(json_object_get(spec->slurm, "sbatch_args"), i));
+        argv[a++] = (char *)json_string_value(
+            json_array_get(json_object_get(spec->slurm, "sbatch_args"), i));
     argv[a++] = script;
     argv[a] = NULL;
     char outbuf[4096];
@@ -294,7 +294,8 @@ int ana_slurm_cancel(const char *out, char *err, size_t errlen)
         argv[i + 1] = (char *)json_string_value(json_object_get(json_array_get(list, i), "job"));
     char buf[4096];
     int rc = s_capture(argv, buf, sizeof buf, true);
-    if (rc != 0) snprintf(err, errlen, "scancel failed: %s", buf[0] ? buf : "(no output)");
+    if (rc != 0)
+        snprintf(err, errlen, "scancel failed: %s", buf[0] ? buf : "(no output)");
     else
         for (size_t i = 1; i <= n; i++) printf("cancelled job %s\n", argv[i]);
     free(argv);

@@ -298,7 +298,8 @@ static pid_t s_start(s_sweep_t *sw, s_run_t *r, const char *parley_bin, const ch
 {
     char dir[PATH_MAX], log[PATH_MAX], logs[PATH_MAX];
     int dn = into ? snprintf(dir, sizeof dir, "%s", into) : 0;
-    if (dn < 0 || (size_t)dn >= sizeof dir || (!into && s_join(dir, sizeof dir, sw->spec.out, r->id)) ||
+    if (dn < 0 || (size_t)dn >= sizeof dir ||
+        (!into && s_join(dir, sizeof dir, sw->spec.out, r->id)) ||
         s_join(logs, sizeof logs, sw->spec.out, "logs")) {
         snprintf(err, errlen, "path too long");
         return -1;
@@ -681,7 +682,8 @@ static int s_run_one(s_sweep_t *sw, long n)
     int a = snprintf(part, sizeof part, "%s/.%s.part", sw->spec.out, r->id);
     int b = snprintf(lock, sizeof lock, "%s/.%s.lock", sw->spec.out, r->id);
     if (a < 0 || (size_t)a >= sizeof part || b < 0 || (size_t)b >= sizeof lock ||
-        s_join(dir, sizeof dir, sw->spec.out, r->id) || s_join(sum, sizeof sum, dir, "summary.json") ||
+        s_join(dir, sizeof dir, sw->spec.out, r->id) ||
+        s_join(sum, sizeof sum, dir, "summary.json") ||
         s_join(psum, sizeof psum, part, "summary.json") ||
         s_join(logs, sizeof logs, sw->spec.out, "logs") || ana_mkdirs(logs) != 0) {
         fprintf(stderr, "parley sweep: %s: cannot prepare the run\n", sw->spec.out);
@@ -754,7 +756,8 @@ static int s_submit(s_sweep_t *sw)
     int rc = PL_EXIT_SYSTEM;
     char *bin = s_parley_bin();
     if (!state || !todo || !bin) goto done;
-    if (slurm && ana_slurm_states(sw->spec.out, sw->n_runs, state, NULL, err, sizeof err)) goto fail;
+    if (slurm && ana_slurm_states(sw->spec.out, sw->n_runs, state, NULL, err, sizeof err))
+        goto fail;
     for (size_t i = 0; i < sw->n_runs; i++) {
         s_run_t *r = &sw->runs[i];
         char path[PATH_MAX];
@@ -815,35 +818,35 @@ done:
 
 static void s_usage(FILE *f)
 {
-    fprintf(
-        f, "usage: parley sweep FILE [--out DIR] [--concurrency N]\n"
-           "                    [--executor process|inprocess|slurm|kube] [--dry-run] [--quiet]\n"
-           "       parley sweep --status DIR | --cancel DIR\n"
-           "Runs every combination of the sweep file's factors (conditions x seeds), resumable,\n"
-           "then writes runs.csv, agents.csv, transfers.csv, rounds.csv, aggregates.csv,\n"
-           "decomposition.csv, report.html and report.md into the output directory.\n"
-           "  FILE           the sweep file: base, set, factors, concurrency, executor, out,\n"
-           "                 margin (docs/ANALYSIS.md); base: is relative to FILE\n"
-           "  --out DIR      the output directory (wins over out:; relative to the current\n"
-           "                 directory, like out:); created with its parents\n"
-           "  --concurrency  games at once (default: concurrency:, else the online CPUs)\n"
-           "  --executor     process: one `parley run` (broker + agent processes) per game;\n"
-           "                 inprocess: built-in agents played in a forked child, no broker;\n"
-           "                 slurm: one job array (sbatch) of the runs not finished, queued or\n"
-           "                 running; kube: an Indexed Job manifest of them (docs/CLUSTER.md)\n"
-           "  --status DIR   each run finished, running, queued or failed (squeue and the run\n"
-           "                 directories); exit 0 when every run is finished, else 1\n"
-           "  --cancel DIR   scancel of every Slurm job of the sweep in DIR\n"
-           "  --dry-run      print the plan (each run's configuration built and checked), the\n"
-           "                 API keys it needs and the estimate of tokens and cost; run nothing\n"
-           "  --quiet        no progress bar, only errors\n"
-           "Before the first run every API key the model seats name is checked (all missing\n"
-           "variables are named) and the estimate of calls, tokens and cost is printed.\n"
-           "A run whose directory holds summary.json is done and never redone; rerun to resume.\n"
-           "Ctrl-C stops the runs in progress (recorded as failed) and writes the tables.\n"
-           "Exit status: 0 every run done, 1 some run failed or the sweep was stopped (tables\n"
-           "written all the same), 2 bad usage, 3 the sweep file, a configuration or an API key\n"
-           "refused, 4 a system error (docs/CLI.md).\n");
+    fprintf(f,
+            "usage: parley sweep FILE [--out DIR] [--concurrency N]\n"
+            "                    [--executor process|inprocess|slurm|kube] [--dry-run] [--quiet]\n"
+            "       parley sweep --status DIR | --cancel DIR\n"
+            "Runs every combination of the sweep file's factors (conditions x seeds), resumable,\n"
+            "then writes runs.csv, agents.csv, transfers.csv, rounds.csv, aggregates.csv,\n"
+            "decomposition.csv, report.html and report.md into the output directory.\n"
+            "  FILE           the sweep file: base, set, factors, concurrency, executor, out,\n"
+            "                 margin (docs/ANALYSIS.md); base: is relative to FILE\n"
+            "  --out DIR      the output directory (wins over out:; relative to the current\n"
+            "                 directory, like out:); created with its parents\n"
+            "  --concurrency  games at once (default: concurrency:, else the online CPUs)\n"
+            "  --executor     process: one `parley run` (broker + agent processes) per game;\n"
+            "                 inprocess: built-in agents played in a forked child, no broker;\n"
+            "                 slurm: one job array (sbatch) of the runs not finished, queued or\n"
+            "                 running; kube: an Indexed Job manifest of them (docs/CLUSTER.md)\n"
+            "  --status DIR   each run finished, running, queued or failed (squeue and the run\n"
+            "                 directories); exit 0 when every run is finished, else 1\n"
+            "  --cancel DIR   scancel of every Slurm job of the sweep in DIR\n"
+            "  --dry-run      print the plan (each run's configuration built and checked), the\n"
+            "                 API keys it needs and the estimate of tokens and cost; run nothing\n"
+            "  --quiet        no progress bar, only errors\n"
+            "Before the first run every API key the model seats name is checked (all missing\n"
+            "variables are named) and the estimate of calls, tokens and cost is printed.\n"
+            "A run whose directory holds summary.json is done and never redone; rerun to resume.\n"
+            "Ctrl-C stops the runs in progress (recorded as failed) and writes the tables.\n"
+            "Exit status: 0 every run done, 1 some run failed or the sweep was stopped (tables\n"
+            "written all the same), 2 bad usage, 3 the sweep file, a configuration or an API key\n"
+            "refused, 4 a system error (docs/CLI.md).\n");
 }
 
 static void s_sweep_free(s_sweep_t *sw)
@@ -904,16 +907,12 @@ int ana_sweep_main(int argc, char **argv)
     long run_one = 0;
     const char *file = NULL, *status_dir = NULL, *cancel_dir = NULL;
     char err[2048] = "";
-    static const struct option longopts[] = {{"out", required_argument, NULL, 'o'},
-                                             {"concurrency", required_argument, NULL, 'c'},
-                                             {"executor", required_argument, NULL, 'e'},
-                                             {"dry-run", no_argument, NULL, 'n'},
-                                             {"quiet", no_argument, NULL, 'q'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"status", required_argument, NULL, 'S'},
-                                             {"cancel", required_argument, NULL, 'C'},
-                                             {"run-one", required_argument, NULL, 'R'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"out", required_argument, NULL, 'o'},      {"concurrency", required_argument, NULL, 'c'},
+        {"executor", required_argument, NULL, 'e'}, {"dry-run", no_argument, NULL, 'n'},
+        {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
+        {"status", required_argument, NULL, 'S'},   {"cancel", required_argument, NULL, 'C'},
+        {"run-one", required_argument, NULL, 'R'},  {NULL, 0, NULL, 0}};
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "o:c:e:nqh", longopts, NULL)) != -1) {

@@ -223,8 +223,8 @@ int ana_sweepfile_load(const char *file, const char *file_dir, ana_sweepfile_t *
         } else if (!strcmp(key, "executor")) {
             if (!sv || (strcmp(sv, "process") && strcmp(sv, "inprocess") && strcmp(sv, "slurm") &&
                         strcmp(sv, "kube"))) {
-                snprintf(err, errlen, "%s:%zu: executor is process, inprocess, slurm or kube",
-                         file, line);
+                snprintf(err, errlen, "%s:%zu: executor is process, inprocess, slurm or kube", file,
+                         line);
                 goto done;
             }
             if (!sw->executor && !(sw->executor = strdup(sv))) goto oom;
