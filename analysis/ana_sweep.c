@@ -7,6 +7,8 @@
 #include "ana_sweep.h"
 #include "ana_budget.h"
 #include "ana_exec.h"
+#include "ana_kube.h"
+#include "ana_slurm.h"
 #include "ana_fs.h"
 #include "ana_lock.h"
 #include "ana_report.h"
@@ -288,10 +290,16 @@ static void s_child_setup(const s_sweep_t *sw, const s_run_t *r, pid_t parent, c
     }
 }
 
-static pid_t s_start(s_sweep_t *sw, s_run_t *r, const char *parley_bin, char *err, size_t errlen)
+/* Starts run r into its directory, or into `into` when given (--run-one plays
+ * into a temporary directory), with the prologue's settings `extra` (or NULL)
+ * after the run's own. */
+static pid_t s_start(s_sweep_t *sw, s_run_t *r, const char *parley_bin, const char *into,
+                     json_t *extra, char *err, size_t errlen)
 {
     char dir[PATH_MAX], log[PATH_MAX], logs[PATH_MAX];
-    if (s_join(dir, sizeof dir, sw->spec.out, r->id) ||
+    int dn = into ? snprintf(dir, sizeof dir, "%s", into) : 0;
+    if (dn < 0 || (size_t)dn >= sizeof dir ||
+        (!into && s_join(dir, sizeof dir, sw->spec.out, r->id)) ||
         s_join(logs, sizeof logs, sw->spec.out, "logs")) {
         snprintf(err, errlen, "path too long");
         return -1;
@@ -314,7 +322,8 @@ static pid_t s_start(s_sweep_t *sw, s_run_t *r, const char *parley_bin, char *er
         return -1;
     }
     /* argv for `parley run BASE --out DIR --set k=v ... --quiet` */
-    size_t n_set = json_object_size(sw->spec.fixed) + json_object_size(r->set);
+    size_t n_set =
+        json_object_size(sw->spec.fixed) + json_object_size(r->set) + json_object_size(extra);
     char **argv = calloc(2 * n_set + 8, sizeof *argv);
     char **owned = calloc(n_set + 1, sizeof *owned);
     size_t a = 0, o = 0;
@@ -324,8 +333,8 @@ static pid_t s_start(s_sweep_t *sw, s_run_t *r, const char *parley_bin, char *er
     if (sw->spec.base) argv[a++] = sw->spec.base;
     argv[a++] = (char *)"--out";
     argv[a++] = dir;
-    json_t *maps[2] = {sw->spec.fixed, r->set};
-    for (int m = 0; m < 2; m++) {
+    json_t *maps[3] = {sw->spec.fixed, r->set, extra};
+    for (int m = 0; m < 3; m++) {
         const char *k;
         json_t *v;
         json_object_foreach(maps[m], k, v)
@@ -490,7 +499,7 @@ static int s_execute(s_sweep_t *sw)
             s_run_t *r = &sw->runs[next++];
             if (r->status == S_DONE) continue;
             char err[1024] = "";
-            pid_t pid = s_start(sw, r, bin, err, sizeof err);
+            pid_t pid = s_start(sw, r, bin, NULL, NULL, err, sizeof err);
             if (pid < 0) {
                 r->status = S_FAILED;
                 free(r->error);
@@ -580,31 +589,265 @@ done:
     return rc;
 }
 
+/* ------------------------------------------------- cluster executors -- */
+
+/* The sweep file's prologue for run r: `sh PROLOGUE` in its own process group
+ * with PARLEY_RUN_ID, PARLEY_RUN_INDEX, PARLEY_RUN_SET (the factor values as
+ * JSON), PARLEY_SWEEP_DIR and PARLEY_PROLOGUE_OUT set; each KEY=VALUE line it
+ * writes into PARLEY_PROLOGUE_OUT becomes a --set of the run (e.g.
+ * seats.0.base_url=http://127.0.0.1:8000/v1). Its output goes to the run's
+ * log. Returns the group to stop after the run (>0), or -1 with err. */
+static pid_t s_prologue(const s_sweep_t *sw, const s_run_t *r, size_t index, json_t *extra,
+                        char *err, size_t errlen)
+{
+    char outf[PATH_MAX], log[PATH_MAX], idx[32];
+    int a = snprintf(outf, sizeof outf, "%s/.%s.prologue", sw->spec.out, r->id);
+    int b = snprintf(log, sizeof log, "%s/logs/%s.prologue.log", sw->spec.out, r->id);
+    if (a < 0 || (size_t)a >= sizeof outf || b < 0 || (size_t)b >= sizeof log) {
+        snprintf(err, errlen, "path too long");
+        return -1;
+    }
+    snprintf(idx, sizeof idx, "%zu", index);
+    char *set = json_dumps(r->set, JSON_COMPACT);
+    unlink(outf);
+    pid_t pid = set ? fork() : -1;
+    if (pid == 0) {
+        setpgid(0, 0);
+        setenv("PARLEY_RUN_ID", r->id, 1);
+        setenv("PARLEY_RUN_INDEX", idx, 1);
+        setenv("PARLEY_RUN_SET", set, 1);
+        setenv("PARLEY_SWEEP_DIR", sw->spec.out, 1);
+        setenv("PARLEY_PROLOGUE_OUT", outf, 1);
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        if (fd >= 0) dup2(fd, 1), dup2(fd, 2), close(fd);
+        execlp("sh", "sh", sw->spec.prologue, (char *)NULL);
+        _exit(127);
+    }
+    free(set);
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        return -1;
+    }
+    setpgid(pid, pid);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) break;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        kill(-pid, SIGTERM);
+        snprintf(err, errlen, "prologue %.512s failed (exit status %d): see %.1024s",
+                 sw->spec.prologue, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), log);
+        return -1;
+    }
+    FILE *f = fopen(outf, "r");
+    char line[4096];
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        char *eq = strchr(line, '=');
+        if (!line[0] || line[0] == '#') continue;
+        if (!eq || eq == line) {
+            snprintf(err, errlen, "prologue %.512s wrote '%.200s': lines are KEY=VALUE",
+                     sw->spec.prologue, line);
+            fclose(f);
+            kill(-pid, SIGTERM);
+            return -1;
+        }
+        *eq = '\0';
+        if (json_object_set_new(extra, line, json_string(eq + 1))) {
+            snprintf(err, errlen, "out of memory");
+            fclose(f);
+            kill(-pid, SIGTERM);
+            return -1;
+        }
+    }
+    if (f) fclose(f);
+    unlink(outf);
+    return pid;
+}
+
+/* --run-one N (what an array task or an indexed pod runs): run N with the
+ * process executor, into out/.run-NNNN.part, renamed to out/run-NNNN once it
+ * holds summary.json; so a task killed at any moment leaves no half run that
+ * counts as done. A run already finished is not played again, and a per-run
+ * lock keeps two tasks off one run. Exit 0 when the run is finished. */
+static int s_run_one(s_sweep_t *sw, long n)
+{
+    if (n < 1 || (size_t)n > sw->n_runs) {
+        fprintf(stderr, "parley sweep: --run-one %ld: the sweep has runs 1 to %zu\n", n,
+                sw->n_runs);
+        return PL_EXIT_USAGE;
+    }
+    s_run_t *r = &sw->runs[n - 1];
+    char dir[PATH_MAX], part[PATH_MAX], sum[PATH_MAX], psum[PATH_MAX], lock[PATH_MAX];
+    char err[2048] = "", logs[PATH_MAX];
+    int a = snprintf(part, sizeof part, "%s/.%s.part", sw->spec.out, r->id);
+    int b = snprintf(lock, sizeof lock, "%s/.%s.lock", sw->spec.out, r->id);
+    if (a < 0 || (size_t)a >= sizeof part || b < 0 || (size_t)b >= sizeof lock ||
+        s_join(dir, sizeof dir, sw->spec.out, r->id) ||
+        s_join(sum, sizeof sum, dir, "summary.json") ||
+        s_join(psum, sizeof psum, part, "summary.json") ||
+        s_join(logs, sizeof logs, sw->spec.out, "logs") || ana_mkdirs(logs) != 0) {
+        fprintf(stderr, "parley sweep: %s: cannot prepare the run\n", sw->spec.out);
+        return PL_EXIT_SYSTEM;
+    }
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        fprintf(stderr, "parley sweep: %s: %s\n", lock, strerror(errno));
+        return PL_EXIT_SYSTEM;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        printf("%s: another task is playing it; not played twice\n", r->id);
+        close(fd);
+        return PL_EXIT_OK;
+    }
+    if (s_exists(sum)) {
+        printf("%s: already finished; not played again\n", r->id);
+        close(fd);
+        return PL_EXIT_OK;
+    }
+    json_t *extra = json_object();
+    char *bin = s_parley_bin();
+    pid_t pro = 0, pid = -1;
+    int rc = PL_EXIT_FAILED, st = 0;
+    if (!extra || !bin) {
+        snprintf(err, sizeof err, "out of memory");
+        goto done;
+    }
+    if (sw->spec.prologue && (pro = s_prologue(sw, r, (size_t)n, extra, err, sizeof err)) < 0)
+        goto done;
+    if ((pid = s_start(sw, r, bin, part, extra, err, sizeof err)) < 0) goto done;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) break;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !s_exists(psum)) {
+        char *last = NULL, log[PATH_MAX];
+        if (snprintf(log, sizeof log, "%s/%s.log", logs, r->id) < (int)sizeof log)
+            last = s_last_line(log);
+        snprintf(err, sizeof err, "the game did not finish%s%s", last ? ": " : "",
+                 last ? last : "");
+        free(last);
+        goto done;
+    }
+    /* A directory left by an earlier, killed attempt never holds summary.json. */
+    if ((s_exists(dir) && s_wipe(dir)) || rename(part, dir) != 0) {
+        snprintf(err, sizeof err, "%.1024s: cannot move the run into place: %s", dir,
+                 strerror(errno));
+        goto done;
+    }
+    printf("%s: finished\n", r->id);
+    rc = PL_EXIT_OK;
+done:
+    if (pro > 0) kill(-pro, SIGTERM); /* what the prologue started, e.g. a model server */
+    if (rc) fprintf(stderr, "parley sweep: %s: %s\n", r->id, err);
+    json_decref(extra);
+    free(bin);
+    close(fd);
+    return rc;
+}
+
+/* executor: slurm or kube, under the sweep's lock: finds what is finished (run
+ * directories) and, for Slurm, what is queued or running (squeue; asked first,
+ * so that a task ending in between is seen finished, never missing), then
+ * hands only the rest to the scheduler. With nothing left, writes the tables. */
+static int s_submit(s_sweep_t *sw)
+{
+    bool slurm = !strcmp(sw->spec.executor, "slurm");
+    ana_slurm_state_t *state = calloc(sw->n_runs + 1, sizeof *state);
+    size_t *todo = calloc(sw->n_runs + 1, sizeof *todo);
+    size_t n_todo = 0, n_done = 0, n_flight = 0;
+    char err[2048] = "", job[64] = "";
+    int rc = PL_EXIT_SYSTEM;
+    char *bin = s_parley_bin();
+    if (!state || !todo || !bin) goto done;
+    if (slurm && ana_slurm_states(sw->spec.out, sw->n_runs, state, NULL, err, sizeof err))
+        goto fail;
+    for (size_t i = 0; i < sw->n_runs; i++) {
+        s_run_t *r = &sw->runs[i];
+        char path[PATH_MAX];
+        int n = snprintf(path, sizeof path, "%s/%s/summary.json", sw->spec.out, r->id);
+        if (n > 0 && (size_t)n < sizeof path && s_exists(path)) {
+            r->status = S_DONE;
+            n_done++;
+        } else if (state[i] != ANA_SLURM_NONE) {
+            r->status = S_RUNNING;
+            n_flight++;
+        } else {
+            char e[1024] = "";
+            pl_config_t *c = s_run_config(sw, r, e, sizeof e);
+            if (!c) {
+                r->status = S_FAILED;
+                free(r->error);
+                r->error = strdup(e);
+                fprintf(stderr, "parley sweep: %s not submitted: %s\n", r->id, e);
+                continue;
+            }
+            pl_config_destroy(&c);
+            todo[n_todo++] = i + 1;
+        }
+    }
+    s_write_sweep_json(sw);
+    if (n_todo && slurm &&
+        ana_slurm_submit(sw->file, sw->spec.out, &sw->spec, bin, todo, n_todo, job, sizeof job, err,
+                         sizeof err))
+        goto fail;
+    if (n_todo && !slurm &&
+        ana_kube_write(sw->file, sw->spec.out, &sw->spec, todo, n_todo, job, sizeof job, err,
+                       sizeof err))
+        goto fail;
+    if (n_todo && slurm)
+        printf("submitted job %s: %zu run(s); %zu finished, %zu already queued or running\n", job,
+               n_todo, n_done, n_flight);
+    else if (n_todo)
+        printf("wrote %s: an Indexed Job of %zu run(s) (%zu finished); kubectl apply -f %s\n", job,
+               n_todo, n_done, job);
+    else if (n_flight)
+        printf("nothing to submit: %zu finished, %zu queued or running\n", n_done, n_flight);
+    if (n_todo || n_flight) {
+        printf("follow it with: parley sweep --status %s\n", sw->spec.out);
+        rc = PL_EXIT_OK;
+        goto done;
+    }
+    if (!sw->quiet) printf("all %zu runs finished: writing the tables\n", n_done);
+    rc = s_tables(sw) ? PL_EXIT_SYSTEM : n_done == sw->n_runs ? PL_EXIT_OK : PL_EXIT_FAILED;
+    goto done;
+fail:
+    fprintf(stderr, "parley sweep: %s\n", err);
+done:
+    free(state);
+    free(todo);
+    free(bin);
+    return rc;
+}
+
 static void s_usage(FILE *f)
 {
-    fprintf(
-        f, "usage: parley sweep FILE [--out DIR] [--concurrency N] [--executor process|inprocess]\n"
-           "                    [--dry-run] [--quiet]\n"
-           "Runs every combination of the sweep file's factors (conditions x seeds), resumable,\n"
-           "then writes runs.csv, agents.csv, transfers.csv, rounds.csv, aggregates.csv,\n"
-           "decomposition.csv, report.html and report.md into the output directory.\n"
-           "  FILE           the sweep file: base, set, factors, concurrency, executor, out,\n"
-           "                 margin (docs/ANALYSIS.md); base: is relative to FILE\n"
-           "  --out DIR      the output directory (wins over out:; relative to the current\n"
-           "                 directory, like out:); created with its parents\n"
-           "  --concurrency  games at once (default: concurrency:, else the online CPUs)\n"
-           "  --executor     process: one `parley run` (broker + agent processes) per game;\n"
-           "                 inprocess: built-in agents played in a forked child, no broker\n"
-           "  --dry-run      print the plan (each run's configuration built and checked), the\n"
-           "                 API keys it needs and the estimate of tokens and cost; run nothing\n"
-           "  --quiet        no progress bar, only errors\n"
-           "Before the first run every API key the model seats name is checked (all missing\n"
-           "variables are named) and the estimate of calls, tokens and cost is printed.\n"
-           "A run whose directory holds summary.json is done and never redone; rerun to resume.\n"
-           "Ctrl-C stops the runs in progress (recorded as failed) and writes the tables.\n"
-           "Exit status: 0 every run done, 1 some run failed or the sweep was stopped (tables\n"
-           "written all the same), 2 bad usage, 3 the sweep file, a configuration or an API key\n"
-           "refused, 4 a system error (docs/CLI.md).\n");
+    fprintf(f,
+            "usage: parley sweep FILE [--out DIR] [--concurrency N]\n"
+            "                    [--executor process|inprocess|slurm|kube] [--dry-run] [--quiet]\n"
+            "       parley sweep --status DIR | --cancel DIR\n"
+            "Runs every combination of the sweep file's factors (conditions x seeds), resumable,\n"
+            "then writes runs.csv, agents.csv, transfers.csv, rounds.csv, aggregates.csv,\n"
+            "decomposition.csv, report.html and report.md into the output directory.\n"
+            "  FILE           the sweep file: base, set, factors, concurrency, executor, out,\n"
+            "                 margin (docs/ANALYSIS.md); base: is relative to FILE\n"
+            "  --out DIR      the output directory (wins over out:; relative to the current\n"
+            "                 directory, like out:); created with its parents\n"
+            "  --concurrency  games at once (default: concurrency:, else the online CPUs)\n"
+            "  --executor     process: one `parley run` (broker + agent processes) per game;\n"
+            "                 inprocess: built-in agents played in a forked child, no broker;\n"
+            "                 slurm: one job array (sbatch) of the runs not finished, queued or\n"
+            "                 running; kube: an Indexed Job manifest of them (docs/CLUSTER.md)\n"
+            "  --status DIR   each run finished, running, queued or failed (squeue and the run\n"
+            "                 directories); exit 0 when every run is finished, else 1\n"
+            "  --cancel DIR   scancel of every Slurm job of the sweep in DIR\n"
+            "  --dry-run      print the plan (each run's configuration built and checked), the\n"
+            "                 API keys it needs and the estimate of tokens and cost; run nothing\n"
+            "  --quiet        no progress bar, only errors\n"
+            "Before the first run every API key the model seats name is checked (all missing\n"
+            "variables are named) and the estimate of calls, tokens and cost is printed.\n"
+            "A run whose directory holds summary.json is done and never redone; rerun to resume.\n"
+            "Ctrl-C stops the runs in progress (recorded as failed) and writes the tables.\n"
+            "Exit status: 0 every run done, 1 some run failed or the sweep was stopped (tables\n"
+            "written all the same), 2 bad usage, 3 the sweep file, a configuration or an API key\n"
+            "refused, 4 a system error (docs/CLI.md).\n");
 }
 
 static void s_sweep_free(s_sweep_t *sw)
@@ -621,6 +864,9 @@ static void s_sweep_free(s_sweep_t *sw)
     free(sw->spec.base);
     free(sw->spec.out);
     free(sw->spec.executor);
+    free(sw->spec.prologue);
+    json_decref(sw->spec.slurm);
+    json_decref(sw->spec.kube);
     if (sw->lock_fd >= 0) close(sw->lock_fd);
 }
 
@@ -659,15 +905,15 @@ int ana_sweep_main(int argc, char **argv)
     s_sweep_t sw = {.lock_fd = -1};
     bool dry = false;
     int rc = PL_EXIT_CONFIG;
-    const char *file = NULL;
+    long run_one = 0;
+    const char *file = NULL, *status_dir = NULL, *cancel_dir = NULL;
     char err[2048] = "";
-    static const struct option longopts[] = {{"out", required_argument, NULL, 'o'},
-                                             {"concurrency", required_argument, NULL, 'c'},
-                                             {"executor", required_argument, NULL, 'e'},
-                                             {"dry-run", no_argument, NULL, 'n'},
-                                             {"quiet", no_argument, NULL, 'q'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"out", required_argument, NULL, 'o'},      {"concurrency", required_argument, NULL, 'c'},
+        {"executor", required_argument, NULL, 'e'}, {"dry-run", no_argument, NULL, 'n'},
+        {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
+        {"status", required_argument, NULL, 'S'},   {"cancel", required_argument, NULL, 'C'},
+        {"run-one", required_argument, NULL, 'R'},  {NULL, 0, NULL, 0}};
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "o:c:e:nqh", longopts, NULL)) != -1) {
@@ -686,8 +932,11 @@ int ana_sweep_main(int argc, char **argv)
             }
             break;
         case 'e':
-            if (strcmp(optarg, "process") && strcmp(optarg, "inprocess")) {
-                fprintf(stderr, "parley sweep: --executor takes process or inprocess, not '%s'\n",
+            if (strcmp(optarg, "process") && strcmp(optarg, "inprocess") &&
+                strcmp(optarg, "slurm") && strcmp(optarg, "kube")) {
+                fprintf(stderr,
+                        "parley sweep: --executor takes process, inprocess, slurm or kube, not "
+                        "'%s'\n",
                         optarg);
                 rc = PL_EXIT_USAGE;
                 goto done;
@@ -697,6 +946,20 @@ int ana_sweep_main(int argc, char **argv)
             break;
         case 'n':
             dry = true;
+            break;
+        case 'S':
+            status_dir = optarg;
+            break;
+        case 'C':
+            cancel_dir = optarg;
+            break;
+        case 'R':
+            run_one = strtol(optarg, &end, 10);
+            if (*end || run_one < 1) {
+                fprintf(stderr, "parley sweep: --run-one takes a run number (1, 2, ...)\n");
+                rc = PL_EXIT_USAGE;
+                goto done;
+            }
             break;
         case 'q':
             sw.quiet = true;
@@ -710,6 +973,15 @@ int ana_sweep_main(int argc, char **argv)
             rc = PL_EXIT_USAGE;
             goto done;
         }
+    }
+    if ((status_dir || cancel_dir) && optind == argc) {
+        if (status_dir) rc = ana_slurm_status_main(status_dir);
+        if (cancel_dir && ana_slurm_cancel(cancel_dir, err, sizeof err) != 0) {
+            fprintf(stderr, "parley sweep --cancel: %s\n", err);
+            rc = PL_EXIT_SYSTEM;
+        } else if (cancel_dir && !status_dir)
+            rc = PL_EXIT_OK;
+        goto done;
     }
     if (optind < argc) file = argv[optind++];
     if (!file || optind < argc) {
@@ -740,6 +1012,12 @@ int ana_sweep_main(int argc, char **argv)
     if (!base) goto fail;
     pl_config_destroy(&base);
     if (s_expand(&sw)) goto oom;
+    if (run_one) {
+        /* A task of a cluster job: no sweep lock (its siblings run at the same
+         * time), no tables; the submitting sweep checked the plan. */
+        rc = s_run_one(&sw, run_one);
+        goto done;
+    }
     if (dry) {
         /* The plan, each run's configuration built and checked: a typo in a factor
          * shows here, before any run (or API call) starts. */
@@ -773,6 +1051,10 @@ int ana_sweep_main(int argc, char **argv)
         goto fail;
     rc = PL_EXIT_CONFIG;
     if (s_check_plan(&sw, err, sizeof err)) goto fail;
+    if (!strcmp(sw.spec.executor, "slurm") || !strcmp(sw.spec.executor, "kube")) {
+        rc = s_submit(&sw);
+        goto done;
+    }
     int ex = s_execute(&sw);
     if (ex < 0) {
         snprintf(err, sizeof err, "cannot find the parley program (set PARLEY_BIN)");

@@ -11,7 +11,9 @@
  *                                                     # lists and maps are allowed too
  *   concurrency: 4              # runs at once (default: online CPUs)
  *   executor: process           # process: `parley run` per run; inprocess: built-in
- *                               # policies played here, no broker (fast, offline)
+ *                               # policies played here, no broker (fast, offline);
+ *                               # slurm, kube: handed to a cluster (docs/CLUSTER.md,
+ *                               # keys slurm:, kube:, prologue:; ana_slurm.h, ana_kube.h)
  *   out: runs/study             # relative to the current directory; --out wins
  *   margin: 5                   # verdict margin, points of % of optimal
  *

@@ -97,6 +97,79 @@ static char *s_resolve(const char *dir, const char *path)
     return p;
 }
 
+/* slurm: {partition, time, mem, gpus, runs_per_task, sbatch_args: [...]} or
+ * kube: {image, pvc, namespace, name}: scalars kept as text for the executor. */
+static int s_cluster_opts(yaml_document_t *doc, yaml_node_t *v, const char *file, const char *key,
+                          ana_sweepfile_t *sw, char *err, size_t errlen)
+{
+    static const char *const slurm_keys[] = {"partition", "time", "mem", "gpus", NULL};
+    static const char *const kube_keys[] = {"image", "pvc", "namespace", "name", NULL};
+    bool slurm = key[0] == 's';
+    const char *const *keys = slurm ? slurm_keys : kube_keys;
+    if (v->type != YAML_MAPPING_NODE) {
+        snprintf(err, errlen, "%s:%zu: %s is a mapping (%s)", file, v->start_mark.line + 1, key,
+                 slurm ? "partition, time, mem, gpus, runs_per_task, sbatch_args"
+                       : "image, pvc, namespace, name");
+        return -1;
+    }
+    json_t *o = json_object();
+    if (!o) goto oom;
+    json_decref(slurm ? sw->slurm : sw->kube);
+    if (slurm)
+        sw->slurm = o;
+    else
+        sw->kube = o;
+    for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
+        yaml_node_t *fk = yaml_document_get_node(doc, q->key);
+        yaml_node_t *fv = yaml_document_get_node(doc, q->value);
+        const char *name = s_scalar(fk), *val = s_scalar(fv);
+        size_t line = fk->start_mark.line + 1;
+        bool known = false;
+        for (size_t i = 0; keys[i]; i++) known |= name && !strcmp(name, keys[i]);
+        if (known && val && *val) {
+            if (json_object_set_new(o, name, json_string(val))) goto oom;
+        } else if (slurm && name && !strcmp(name, "runs_per_task")) {
+            char *end;
+            long n = val ? strtol(val, &end, 10) : 0;
+            if (!val || *end || n < 1 || n > 100000) {
+                snprintf(err, errlen, "%s:%zu: runs_per_task is a number from 1 to 100000", file,
+                         line);
+                return -1;
+            }
+            sw->runs_per_task = n;
+        } else if (slurm && name && !strcmp(name, "sbatch_args")) {
+            json_t *a = json_array();
+            if (!a || json_object_set_new(o, name, a)) goto oom;
+            if (fv->type != YAML_SEQUENCE_NODE) goto bad_list;
+            for (yaml_node_item_t *it = fv->data.sequence.items.start;
+                 it < fv->data.sequence.items.top; it++) {
+                const char *s = s_scalar(yaml_document_get_node(doc, *it));
+                if (!s) goto bad_list;
+                if (json_array_append_new(a, json_string(s))) goto oom;
+            }
+        } else if (known) {
+            snprintf(err, errlen, "%s:%zu: %s.%s takes a single non-empty value", file, line, key,
+                     name);
+            return -1;
+        } else {
+            snprintf(err, errlen, "%s:%zu: unknown key '%s' under %s: (%s)", file, line,
+                     name ? name : "?", key,
+                     slurm ? "partition, time, mem, gpus, runs_per_task, sbatch_args"
+                           : "image, pvc, namespace, name");
+            return -1;
+        }
+        continue;
+    bad_list:
+        snprintf(err, errlen, "%s:%zu: sbatch_args is a list of options, e.g. [--qos=short]", file,
+                 line);
+        return -1;
+    }
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
 int ana_sweepfile_load(const char *file, const char *file_dir, ana_sweepfile_t *sw, char *err,
                        size_t errlen)
 {
@@ -148,8 +221,10 @@ int ana_sweepfile_load(const char *file, const char *file_dir, ana_sweepfile_t *
              * beside the examples. */
             if (!sw->out && !(sw->out = strdup(sv))) goto oom;
         } else if (!strcmp(key, "executor")) {
-            if (!sv || (strcmp(sv, "process") && strcmp(sv, "inprocess"))) {
-                snprintf(err, errlen, "%s:%zu: executor is process or inprocess", file, line);
+            if (!sv || (strcmp(sv, "process") && strcmp(sv, "inprocess") && strcmp(sv, "slurm") &&
+                        strcmp(sv, "kube"))) {
+                snprintf(err, errlen, "%s:%zu: executor is process, inprocess, slurm or kube", file,
+                         line);
                 goto done;
             }
             if (!sw->executor && !(sw->executor = strdup(sv))) goto oom;
@@ -170,6 +245,12 @@ int ana_sweepfile_load(const char *file, const char *file_dir, ana_sweepfile_t *
             }
             sw->margin = m;
             sw->have_margin = true;
+        } else if (!strcmp(key, "prologue")) {
+            if (!sv) goto bad_scalar;
+            free(sw->prologue);
+            if (!(sw->prologue = s_resolve(file_dir, sv))) goto oom;
+        } else if (!strcmp(key, "slurm") || !strcmp(key, "kube")) {
+            if (s_cluster_opts(&doc, v, file, key, sw, err, errlen)) goto done;
         } else if (!strcmp(key, "set") || !strcmp(key, "factors")) {
             bool factors = key[0] == 'f';
             if (v->type != YAML_MAPPING_NODE) {
@@ -217,7 +298,7 @@ int ana_sweepfile_load(const char *file, const char *file_dir, ana_sweepfile_t *
         } else {
             snprintf(err, errlen,
                      "%s:%zu: unknown key '%s' (base, set, factors, concurrency, executor, out, "
-                     "margin)",
+                     "margin, slurm, kube, prologue)",
                      file, line, key);
             goto done;
         }

@@ -16,6 +16,11 @@ typedef struct {
     bool have_margin;
     json_t *fixed;   /* key -> value text */
     json_t *factors; /* key -> [value text] (ordered object) */
+    /* executor: slurm: partition, time, mem, gpus (strings) and sbatch_args
+     * ([strings]); executor: kube: image, pvc, namespace, name. NULL if absent. */
+    json_t *slurm, *kube;
+    long runs_per_task; /* slurm: runs per array task (0: one) */
+    char *prologue;     /* a script run before each cluster run, resolved path */
 } ana_sweepfile_t;
 
 /* Reads `file` (whose directory is file_dir) into sw; fixed and factors must be
