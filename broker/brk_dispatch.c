@@ -86,7 +86,7 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
     snprintf(seat->model, sizeof seat->model, "%s", h->model);
     seat->reactive = h->reactive;
     seat->human = h->human;
-    if (s->cfg->timing == PL_TIMING_SEQUENTIAL)
+    if (s->sched->reply_turns)
         env_set_reactive(s->game, idx, brk_seat_reactive(s, idx, h->reactive));
 
     if (s->phase == BRK_OVER) {
@@ -113,9 +113,8 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
     brk_send_welcome(s, seat, resumed);
     if (seat->turn_id != 0) {
         brk_send_turn(s, seat, true);
-    } else if (s->phase == BRK_PLAYING && s->cfg->timing == PL_TIMING_REALTIME &&
-               !evtimer_pending(seat->think_ev, NULL)) {
-        brk_rt_offer(s, seat);
+    } else if (s->phase == BRK_PLAYING) {
+        s->sched->joined(s, seat->index);
     }
     if (s->phase == BRK_WAITING) {
         int on = 0;
@@ -307,8 +306,7 @@ static void s_on_decision(brk_server_t *s, const s_req_t *r)
         /* Broker-side round trip: TurnRequest out -> Decision in (pack, send,
          * agent's unpack + decide + pack, receive). */
         brk_set(s, ev, "rtt_us", json_integer(brk_mono_us() - seat->turn_sent_us));
-        if (s->cfg->timing == PL_TIMING_SIMULTANEOUS)
-            brk_set(s, ev, "arrival", json_integer(++s->arrival));
+        if (s->sched->arrival_order) brk_set(s, ev, "arrival", json_integer(++s->arrival));
         if (d->empty_reason[0]) brk_set(s, ev, "empty_reason", json_string(d->empty_reason));
         if (d->n_dropped) {
             json_t *dropped = json_array();
@@ -352,7 +350,7 @@ static void s_on_decision(brk_server_t *s, const s_req_t *r)
                  seat->index + 1, (unsigned long long)turn);
     }
 
-    if (s->cfg->timing == PL_TIMING_REALTIME) brk_rt_notify(s, seat->index, acts, n, res);
+    if (s->sched->applied) s->sched->applied(s, seat->index, acts, n, res);
     /* The study's fail_fast_on_agent_error: a seat's failed model call ends the game. */
     bool fail_fast = s->cfg->fail_fast && strncmp(d->empty_reason, "model call failed", 17) == 0;
     wire_arena_destroy(&a);

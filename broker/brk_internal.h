@@ -3,7 +3,8 @@
  * seats are defined here so that each part of the broker can be its own file:
  *   brk_record.c: clocks, and the event record (events.jsonl, then PUB)
  *   brk_send.c: messages to agents
- *   brk_turns.c: turn scheduling per timing mode, the start of the game
+ *   brk_sched.c: what the timing modes share (turns, deadlines, rounds, the
+ *     start); brk_sched_seq.c, brk_sched_sim.c, brk_sched_rt.c: one per mode
  *   brk_finish.c: the end of the game: summary.json and GameOver
  *   brk_dispatch.c: the ROUTER socket, the dispatch table and its handlers, heartbeats, signals
  *   brk_server.c: construction, tokens, the web side, the loop
@@ -13,6 +14,7 @@
 
 #include "brk_http.h"
 #include "brk_rundir.h"
+#include "brk_sched.h"
 #include "brk_server.h"
 #include "env.h"
 #include "wire.h"
@@ -61,6 +63,7 @@ typedef struct {
 
 struct brk_server {
     pl_config_t *cfg;
+    const brk_sched_t *sched; /* the timing mode's scheduler */
     brk_options_t opts;
     env_game_t *game;
     brk_rundir_t *rundir;
@@ -151,19 +154,22 @@ void brk_send_notice(brk_server_t *s, brk_seat_t *seat, const char *what, const 
 void brk_send_turn(brk_server_t *s, brk_seat_t *seat, bool resent);
 void brk_send_welcome(brk_server_t *s, brk_seat_t *seat, bool resumed);
 
-/* brk_turns.c: turn scheduling per timing mode, the start of the game */
+/* brk_sched.c: what the timing modes share; the modes are brk_sched_*.c */
 void brk_after_turn(brk_server_t *s, brk_seat_t *seat, env_turn_kind_t kind);
+/* Opens a turn of seat (or, replaying, applies its recorded outcome). */
+void brk_open_turn(brk_server_t *s, brk_seat_t *seat, env_turn_kind_t kind);
+/* Begins the next round; false when the game is over. */
+bool brk_round_begin(brk_server_t *s);
 void brk_close_turn(brk_seat_t *seat);
 /* Starts the deadline of seat's open turn (its full timeout from now). */
 void brk_arm_turn(brk_server_t *s, brk_seat_t *seat);
 void brk_miss(brk_server_t *s, brk_seat_t *seat, const char *why);
 void brk_on_seat_deadline(evutil_socket_t fd, short what, void *arg);
-void brk_on_seat_think(evutil_socket_t fd, short what, void *arg);
-void brk_on_slice(evutil_socket_t fd, short what, void *arg);
 void brk_on_start_timeout(evutil_socket_t fd, short what, void *arg);
 void brk_round_end(brk_server_t *s);
-void brk_rt_notify(brk_server_t *s, int agent, const env_action_t *acts, size_t n,
-                   const env_result_t *res);
+/* brk_sched_rt.c: the realtime timers, and a turn offered when the seat may act */
+void brk_on_seat_think(evutil_socket_t fd, short what, void *arg);
+void brk_on_slice(evutil_socket_t fd, short what, void *arg);
 void brk_rt_offer(brk_server_t *s, brk_seat_t *seat);
 double brk_seat_timeout(const brk_server_t *s, const brk_seat_t *seat);
 void brk_start(brk_server_t *s);

@@ -156,6 +156,7 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
         goto fail;
     }
     snprintf(s->reason, sizeof s->reason, "running");
+    s->sched = brk_sched_for(s->cfg->timing);
     s->turn_timeout = s->cfg->turn_timeout > 0 ? s->cfg->turn_timeout : 60.0;
     s->human_timeout = s->cfg->human_turn_timeout;
     s->heartbeat = s->cfg->heartbeat > 0 ? s->cfg->heartbeat : 1.0;
