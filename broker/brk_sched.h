@@ -31,6 +31,9 @@ typedef struct {
                     const env_result_t *res);
     bool arrival_order; /* decisions of a round are numbered in arrival order */
     bool reply_turns;   /* reactive seats get reply turns (env_set_reactive) */
+    /* min_think spaces a seat's turns (the next offer waits) instead of
+     * holding an early decision until its turn is min_think old */
+    bool think_between_turns;
 } brk_sched_t;
 
 extern const brk_sched_t brk_sched_seq, brk_sched_sim, brk_sched_rt;

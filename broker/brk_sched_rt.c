@@ -32,9 +32,11 @@ void brk_on_seat_think(evutil_socket_t fd, short what, void *arg)
     brk_flush(((brk_seat_t *)arg)->server);
 }
 
-static void s_schedule(brk_server_t *s, brk_seat_t *seat)
+static void s_schedule(brk_seat_t *seat)
 {
-    double wait = s->min_think > 0.005 ? s->min_think : 0.005;
+    /* The seat's think gap (0.25 s unless configured: a floor on the rate),
+     * and never below 5 ms, so that a seat with 0 cannot spin the loop. */
+    double wait = seat->min_think_s > 0.005 ? seat->min_think_s : 0.005;
     struct timeval tv = brk_tv(wait);
     if (evtimer_add(seat->think_ev, &tv) != 0)
         PL_ERROR("BRK-TIMER", "cannot arm the think timer of agent_%d", seat->index + 1);
@@ -123,7 +125,7 @@ static void s_after_turn(brk_server_t *s, int agent, env_turn_kind_t kind)
     (void)kind;
     int discard[1]; /* no reply turns in this mode */
     while (env_take_replies(s->game, discard, 1) > 0) continue;
-    s_schedule(s, &s->seats[agent]);
+    s_schedule(&s->seats[agent]);
 }
 
 static void s_joined(brk_server_t *s, int agent)
@@ -140,4 +142,5 @@ const brk_sched_t brk_sched_rt = {
     .applied = s_applied,
     .arrival_order = false,
     .reply_turns = false,
+    .think_between_turns = true,
 };

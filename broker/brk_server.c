@@ -233,6 +233,10 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
             goto fail;
         }
     }
+    if (brk_sched_seats_init(s) != 0) {
+        snprintf(err, errlen, "cannot create timers");
+        goto fail;
+    }
     if (opts->verify_only) {
         /* parley replay: no sockets, nothing written; the whole record is
          * replayed here. */
@@ -310,6 +314,7 @@ void brk_server_destroy(brk_server_t **ps)
     for (int i = 0; s->seats && i < s->n_seats; i++) {
         if (s->seats[i].deadline_ev) event_free(s->seats[i].deadline_ev);
         if (s->seats[i].think_ev) event_free(s->seats[i].think_ev);
+        brk_sched_seat_free(&s->seats[i]);
     }
     struct event *evs[] = {s->router_ev, s->hb_ev,     s->start_ev,
                            s->slice_ev,  s->sigint_ev, s->sigterm_ev};

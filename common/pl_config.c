@@ -31,7 +31,8 @@
 #define S_TURN_TIMEOUT       60.0
 #define S_HUMAN_TURN_TIMEOUT 300.0
 #define S_DURATION           120.0
-#define S_MIN_THINK          0.0
+#define S_MIN_THINK          -1.0 /* the mode's default: pl_seat_min_think */
+#define S_RT_MIN_THINK       0.25 /* realtime: a floor on the decision rate */
 #define S_HEARTBEAT          2.0
 #define S_SEAT_TEMPERATURE   (-1.0)
 #define S_SEAT_TIMEOUT       120.0
@@ -180,6 +181,12 @@ static const s_key_t s_seat_keys[] = {
     {"json_mode", S_BOOL, S_(json_mode), 0, 0, false, 0},
     {"reply_format", S_STR, S_(reply_format), 0, 0, false, 0},
     {"label", S_STR, S_(label), 0, 0, false, 0},
+    {"deadline", S_NUM, S_(deadline), 0, BIG, false, 0},
+    {"bank", S_NUM, S_(bank), 0, BIG, false, 0},
+    {"latency", S_NUM, S_(latency), 0, BIG, false, 0},
+    {"latency_dist", S_STR, S_(latency_dist), 0, 0, false, 0},
+    {"min_think", S_NUM, S_(min_think), 0, BIG, false, 0},
+    {"realtime_policy", S_STR, S_(realtime_policy), 0, 0, false, 0},
 };
 #define S_N_SEAT_KEYS (sizeof s_seat_keys / sizeof s_seat_keys[0])
 
@@ -573,6 +580,8 @@ static void s_seat_free(pl_seat_t *s)
     free(s->prompt);
     free(s->reply_format);
     free(s->label);
+    free(s->latency_dist);
+    free(s->realtime_policy);
     memset(s, 0, sizeof *s);
 }
 
@@ -581,6 +590,7 @@ static void s_seat_init(pl_seat_t *s)
     memset(s, 0, sizeof *s);
     s->temperature = S_SEAT_TEMPERATURE;
     s->timeout = S_SEAT_TIMEOUT;
+    s->min_think = -1;
 }
 
 static int s_seat_copy(pl_seat_t *dst, const pl_seat_t *src)
@@ -596,6 +606,8 @@ static int s_seat_copy(pl_seat_t *dst, const pl_seat_t *src)
     dst->prompt = s_strdup(src->prompt);
     dst->reply_format = s_strdup(src->reply_format);
     dst->label = s_strdup(src->label);
+    dst->latency_dist = s_strdup(src->latency_dist);
+    dst->realtime_policy = s_strdup(src->realtime_policy);
     dst->headers = NULL;
     dst->n_headers = 0;
     bool bad = (src->policy && !dst->policy) || (src->provider && !dst->provider) ||
@@ -634,9 +646,11 @@ static bool s_seat_equal(const pl_seat_t *a, const pl_seat_t *b)
         !s_str_eq(a->reasoning_effort, b->reasoning_effort) ||
         !s_str_eq(a->prompt_layout, b->prompt_layout) || !s_str_eq(a->prompt, b->prompt) ||
         !s_str_eq(a->label, b->label) || !s_str_eq(a->reply_format, b->reply_format) ||
-        a->temperature != b->temperature ||
-        a->max_tokens != b->max_tokens || a->timeout != b->timeout ||
-        a->json_mode != b->json_mode || a->n_headers != b->n_headers)
+        a->temperature != b->temperature || a->max_tokens != b->max_tokens ||
+        a->timeout != b->timeout || a->json_mode != b->json_mode || a->n_headers != b->n_headers ||
+        a->deadline != b->deadline || a->bank != b->bank || a->latency != b->latency ||
+        !s_str_eq(a->latency_dist, b->latency_dist) || a->min_think != b->min_think ||
+        !s_str_eq(a->realtime_policy, b->realtime_policy))
         return false;
     for (size_t i = 0; i < a->n_headers; i++)
         if (!s_str_eq(a->headers[i].name, b->headers[i].name) ||
@@ -825,6 +839,59 @@ static const char *s_closest(const char *given, const char *const *names, size_t
     size_t best_d = SIZE_MAX;
     for (size_t i = 0; i < n; i++) s_suggest(given, names[i], &best, &best_d);
     return best;
+}
+
+static double s_mode_min_think(const pl_config_t *c)
+{
+    return c->timing == PL_TIMING_REALTIME ? S_RT_MIN_THINK : 0.0;
+}
+
+double pl_seat_min_think(const pl_config_t *c, int i)
+{
+    if (i >= 0 && i < c->n_seats && c->seats[i].min_think >= 0) return c->seats[i].min_think;
+    return c->min_think >= 0 ? c->min_think : s_mode_min_think(c);
+}
+
+double pl_seat_deadline(const pl_config_t *c, int i, bool human)
+{
+    if (i >= 0 && i < c->n_seats && c->seats[i].deadline > 0) return c->seats[i].deadline;
+    if (human && c->human_turn_timeout > 0) return c->human_turn_timeout;
+    return c->turn_timeout > 0 ? c->turn_timeout : S_TURN_TIMEOUT;
+}
+
+static const char *const s_latency_dists[] = {"fixed", "uniform", "exponential"};
+static const char *const s_rt_policies[] = {"decide_now", "wait", "redecide"};
+
+static bool s_one_of(const char *v, const char *const *names, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(v, names[k]) == 0) return true;
+    return false;
+}
+
+/* A seat's timing keys: names known, and a think time that fits its deadline. */
+static int s_seat_check_timing(s_ctx_t *x, const pl_config_t *c, const pl_seat_t *s, int i,
+                               int line)
+{
+    if (s->latency_dist && !s_one_of(s->latency_dist, s_latency_dists, 3))
+        return s_fail(x, s_seat_key_line(x, line, "latency_dist"),
+                      "seats: agent_%d: unknown latency_dist \"%s\" (fixed, uniform or "
+                      "exponential)",
+                      i + 1, s->latency_dist);
+    if (s->realtime_policy && !s_one_of(s->realtime_policy, s_rt_policies, 3))
+        return s_fail(x, s_seat_key_line(x, line, "realtime_policy"),
+                      "seats: agent_%d: unknown realtime_policy \"%s\" (decide_now, wait or "
+                      "redecide)",
+                      i + 1, s->realtime_policy);
+    /* Outside realtime the broker holds a decision until min_think has passed:
+     * a think time at or past the deadline would miss every turn. */
+    double think = pl_seat_min_think(c, i), deadline = pl_seat_deadline(c, i, false);
+    if (c->timing != PL_TIMING_REALTIME && think > 0 && think >= deadline + s->bank)
+        return s_fail(x, s_seat_key_line(x, line, s->min_think >= 0 ? "min_think" : "deadline"),
+                      "seats: agent_%d: min_think %gs is not below the turn deadline %gs (every "
+                      "turn would be missed)",
+                      i + 1, think, deadline + s->bank);
+    return 0;
 }
 
 static int s_seat_check(s_ctx_t *x, const pl_seat_t *s, int i, int line)
@@ -1428,6 +1495,9 @@ static int s_finish(s_ctx_t *x, pl_config_t *c)
         if (s_seat_resolve(&c->seats[i])) return s_fail(x, 0, "out of memory");
         if (s_seat_check(x, &c->seats[i], i, x->seat_line ? x->seat_line[i] : x->seats_line))
             return -1;
+        if (s_seat_check_timing(x, c, &c->seats[i], i,
+                                x->seat_line ? x->seat_line[i] : x->seats_line))
+            return -1;
     }
     return 0;
 }
@@ -1809,6 +1879,13 @@ static json_t *s_seat_json(const pl_seat_t *s, int count, int *bad)
     if (llm || s->json_mode) s_jset(o, "json_mode", json_boolean(s->json_mode), bad);
     if (s->reply_format) s_jset(o, "reply_format", json_string(s->reply_format), bad);
     if (s->label) s_jset(o, "label", json_string(s->label), bad);
+    /* Timing keys only when set: they are part of a run's condition then. */
+    if (s->deadline > 0) s_jset(o, "deadline", json_real(s->deadline), bad);
+    if (s->bank > 0) s_jset(o, "bank", json_real(s->bank), bad);
+    if (s->latency > 0) s_jset(o, "latency", json_real(s->latency), bad);
+    if (s->latency_dist) s_jset(o, "latency_dist", json_string(s->latency_dist), bad);
+    if (s->min_think >= 0) s_jset(o, "min_think", json_real(s->min_think), bad);
+    if (s->realtime_policy) s_jset(o, "realtime_policy", json_string(s->realtime_policy), bad);
     return o;
 }
 
@@ -1901,7 +1978,7 @@ json_t *pl_config_to_json(const pl_config_t *c)
     s_jset(o, "turn_timeout", json_real(c->turn_timeout), &bad);
     s_jset(o, "human_turn_timeout", json_real(c->human_turn_timeout), &bad);
     s_jset(o, "duration", json_real(c->duration), &bad);
-    s_jset(o, "min_think", json_real(c->min_think), &bad);
+    s_jset(o, "min_think", json_real(c->min_think >= 0 ? c->min_think : s_mode_min_think(c)), &bad);
     s_jset(o, "heartbeat", json_real(c->heartbeat), &bad);
     s_jset(root, "timing", o, &bad);
     s_jset(root, "blind", json_boolean(c->blind), &bad);
