@@ -70,7 +70,8 @@ static bool s_is_connection_event(const json_t *ev)
            (strcmp(t, "seat_joined") == 0 || strcmp(t, "seat_lost") == 0 ||
             strcmp(t, "seat_left") == 0 || strcmp(t, "run_resumed") == 0 ||
             strcmp(t, "turn_offered") == 0 || strcmp(t, "decision_late") == 0 ||
-            strcmp(t, "call_abandoned") == 0);
+            strcmp(t, "call_abandoned") == 0 || strcmp(t, "notice") == 0 ||
+            strcmp(t, "turn_superseded") == 0);
 }
 
 static void s_fail(brk_server_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

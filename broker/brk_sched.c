@@ -116,6 +116,9 @@ int brk_sched_hold(brk_server_t *s, brk_seat_t *seat, const Parley__Envelope *e,
     seat->held = buf;
     seat->held_len = len;
     seat->held_fixed = fixed ? json_incref(fixed) : NULL;
+    /* Timers count from the loop's cached time, which may be older than
+     * now: refreshed, so that a hold is never shorter than asked. */
+    event_base_update_cache_time(s->base);
     struct timeval tv = brk_tv(hold);
     if (evtimer_add(seat->hold_ev, &tv) != 0) {
         PL_ERROR("BRK-TIMER", "cannot arm the hold timer of agent_%d", seat->index + 1);
@@ -230,6 +233,7 @@ void brk_arm_turn(brk_server_t *s, brk_seat_t *seat)
     int64_t now = brk_mono_us();
     seat->turn_soft_us = now + (int64_t)(soft * 1e6);
     seat->turn_deadline_ms = now / 1000 + (int64_t)(hard * 1000.0);
+    event_base_update_cache_time(s->base); /* from now, not the loop's cached time */
     struct timeval tv = brk_tv(hard);
     if (evtimer_add(seat->deadline_ev, &tv) != 0)
         PL_ERROR("BRK-TIMER", "cannot arm the deadline of agent_%d", seat->index + 1);

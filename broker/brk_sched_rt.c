@@ -7,6 +7,7 @@
 #include "pl_log.h"
 
 #include <stdio.h>
+#include <string.h>
 
 void brk_rt_offer(brk_server_t *s, brk_seat_t *seat)
 {
@@ -37,6 +38,7 @@ static void s_schedule(brk_seat_t *seat)
     /* The seat's think gap (0.25 s unless configured: a floor on the rate),
      * and never below 5 ms, so that a seat with 0 cannot spin the loop. */
     double wait = seat->min_think_s > 0.005 ? seat->min_think_s : 0.005;
+    event_base_update_cache_time(seat->server->base); /* from now: never a shorter gap */
     struct timeval tv = brk_tv(wait);
     if (evtimer_add(seat->think_ev, &tv) != 0)
         PL_ERROR("BRK-TIMER", "cannot arm the think timer of agent_%d", seat->index + 1);
@@ -73,6 +75,34 @@ void brk_on_slice(evutil_socket_t fd, short what, void *arg)
     brk_flush((brk_server_t *)arg);
 }
 
+/* A seat heard news (a notice): its realtime_policy says what happens.
+ *   wait (default): nothing; the call in flight goes on, and the news is in
+ *     the next observation;
+ *   decide_now: a seat waiting out its think gap is offered a turn now;
+ *   redecide: an open turn is superseded by a new one on the new state (the
+ *     agent drops the decision in progress and decides again), unless its
+ *     decision already arrived (held for latency). */
+static void s_react(brk_server_t *s, brk_seat_t *seat, const char *what)
+{
+    const char *pol = s->cfg->seats[seat->index].realtime_policy;
+    if (!pol || s->phase != BRK_PLAYING || seat->state != BRK_SEAT_ON) return;
+    if (strcmp(pol, "decide_now") == 0 && seat->turn_id == 0 &&
+        evtimer_pending(seat->think_ev, NULL)) {
+        evtimer_del(seat->think_ev);
+        brk_rt_offer(s, seat);
+    } else if (strcmp(pol, "redecide") == 0 && seat->turn_id != 0 && !seat->held) {
+        json_t *ev = brk_event(s, "turn_superseded");
+        if (ev) {
+            brk_set(s, ev, "agent", json_string(env_agent_id(s->game, seat->index)));
+            brk_set(s, ev, "turn_id", json_integer((json_int_t)seat->turn_id));
+            brk_set(s, ev, "why", json_string(what));
+        }
+        brk_record(s, ev);
+        brk_close_turn(seat);
+        brk_open_turn(s, seat, ENV_TURN_NORMAL);
+    }
+}
+
 /* Tells the seats a decision concerns what happened. */
 static void s_applied(brk_server_t *s, int agent, const env_action_t *acts, size_t n,
                       const env_result_t *res)
@@ -87,11 +117,13 @@ static void s_applied(brk_server_t *s, int agent, const env_action_t *acts, size
             if (to < 0) break;
             snprintf(text, sizeof text, "%s sent you a message", me);
             brk_send_notice(s, &s->seats[to], "message", text, 0);
+            s_react(s, &s->seats[to], "message");
             break;
         case ENV_ACT_SEND_INFORMATION:
             if (to < 0 || res[i].transferred == 0) break;
             snprintf(text, sizeof text, "%s sent you %d piece(s)", me, res[i].transferred);
             brk_send_notice(s, &s->seats[to], "transfer", text, 0);
+            s_react(s, &s->seats[to], "transfer");
             break;
         case ENV_ACT_BROADCAST:
             snprintf(text, sizeof text, "%s broadcast a message", me);

@@ -191,7 +191,12 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
     }
     json_decref(cj);
 
-    s->base = event_base_new();
+    /* Precise timers: the coarse clock libevent uses by default is a few ms
+     * off, and deadlines, holds and think gaps are the study's variables. */
+    struct event_config *ecfg = event_config_new();
+    if (ecfg) event_config_set_flag(ecfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+    s->base = ecfg ? event_base_new_with_config(ecfg) : NULL;
+    if (ecfg) event_config_free(ecfg);
     s->zctx = zmq_ctx_new();
     if (!s->base || !s->zctx) {
         json_decref(start);

@@ -53,9 +53,10 @@ static bool s_connection_event(const json_t *ev)
     const char *t = json_string_value(json_object_get(ev, "type"));
     /* The clock's events too (docs/TIMING.md): a turn open at the kill is
      * offered again by the resumed broker. */
-    return t && (!strcmp(t, "seat_joined") || !strcmp(t, "seat_lost") || !strcmp(t, "seat_left") ||
-                 !strcmp(t, "run_resumed") || !strcmp(t, "turn_offered") ||
-                 !strcmp(t, "decision_late") || !strcmp(t, "call_abandoned"));
+    return t &&
+           (!strcmp(t, "seat_joined") || !strcmp(t, "seat_lost") || !strcmp(t, "seat_left") ||
+            !strcmp(t, "run_resumed") || !strcmp(t, "turn_offered") ||
+            !strcmp(t, "decision_late") || !strcmp(t, "call_abandoned") || !strcmp(t, "notice"));
 }
 
 /* The game events of a record, timing fields removed. */
