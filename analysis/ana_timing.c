@@ -198,3 +198,62 @@ int ana_timing_write_csv(const ana_study_t *s, const char *dir, char *err, size_
     }
     return 0;
 }
+
+/* --------------------------------------------------------------- chart -- */
+
+/* The largest injected latency of any seat of c: the varied group's. */
+static double s_max_latency(const pl_config_t *c)
+{
+    double m = 0;
+    for (int i = 0; i < c->n_seats; i++)
+        if (c->seats[i].latency > m) m = c->seats[i].latency;
+    return m;
+}
+
+void ana_timing_report_html(FILE *f, const ana_study_t *s)
+{
+    static const char *const colour[] = {"#1f77b4", "#d62728", "#2ca02c"};
+    double xmax = 0, ymax = 0;
+    bool timed = false;
+    for (size_t i = 0; i < ana_study_n_runs(s); i++) {
+        const ana_run_t *r = ana_study_run(s, i);
+        const pl_config_t *c = r ? ana_run_config(r) : NULL;
+        if (!c) continue;
+        double x = s_max_latency(c), y = ana_run_metrics(r)->tasks;
+        timed |= x > 0;
+        if (x > xmax) xmax = x;
+        if (y > ymax) ymax = y;
+    }
+    if (!timed) return; /* no seat had an injected latency: nothing to chart */
+    if (ymax <= 0) ymax = 1;
+    const double W = 480, H = 260, L = 50, B = 30;
+    fputs("<h2>Timing</h2>\n<figure><figcaption>Tasks completed against the injected latency "
+          "of the slowest seat group (per run; colour: timing mode). Per-seat timing: "
+          "timing.csv.</figcaption>\n",
+          f);
+    fprintf(f, "<svg width=\"%.0f\" height=\"%.0f\" role=\"img\">\n", W, H);
+    fprintf(f, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#333\"/>\n", L,
+            H - B, W - 10, H - B);
+    fprintf(f, "<line x1=\"%.0f\" y1=\"10\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#333\"/>\n", L, L,
+            H - B);
+    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\">latency %g s</text>\n", W - 110, H - 8,
+            xmax);
+    fprintf(f, "<text x=\"4\" y=\"18\" font-size=\"11\">%g tasks</text>\n", ymax);
+    for (size_t i = 0; i < ana_study_n_runs(s); i++) {
+        const ana_run_t *r = ana_study_run(s, i);
+        const pl_config_t *c = r ? ana_run_config(r) : NULL;
+        if (!c) continue;
+        double x = L + (xmax > 0 ? s_max_latency(c) / xmax : 0) * (W - L - 20);
+        double y = (H - B) - ana_run_metrics(r)->tasks / ymax * (H - B - 20);
+        int m = c->timing < 3 ? (int)c->timing : 0;
+        fprintf(f,
+                "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"><title>%s: %s, %d "
+                "tasks</title></circle>\n",
+                x, y, colour[m], ana_study_run_id(s, i), pl_timing_name(c->timing),
+                ana_run_metrics(r)->tasks);
+    }
+    for (int m = 0; m < 3; m++)
+        fprintf(f, "<text x=\"%.0f\" y=\"%d\" font-size=\"11\" fill=\"%s\">%s</text>\n", W - 110,
+                20 + 14 * m, colour[m], pl_timing_name((pl_timing_t)m));
+    fputs("</svg></figure>\n", f);
+}

@@ -9,6 +9,7 @@
 #include "pl_config.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* The timing keys of c that differ from the defaults, as "k=v;k=v" (the mode
  * aside: conditions carry it already), seat keys as "agent_1-3.deadline=0.5".
@@ -21,5 +22,10 @@ size_t ana_timing_key(const pl_config_t *c, char *out, size_t cap);
  * mean staleness (versions behind) and arrivals while deciding, and the
  * seat's mean arrival rank in simultaneous rounds. Returns 0 or -1 with err. */
 int ana_timing_write_csv(const ana_study_t *s, const char *dir, char *err, size_t errlen);
+
+/* The report's timing section: tasks against the slowest seat group's
+ * injected latency, one point per run, coloured by mode (nothing when no
+ * seat had a latency). */
+void ana_timing_report_html(FILE *f, const ana_study_t *s);
 
 #endif
