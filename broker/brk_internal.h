@@ -100,6 +100,8 @@ struct brk_server {
     bool draining;
     uint64_t seq, next_turn_id;
     uint64_t version; /* the game state's version: one more per decision applied */
+    int64_t started_ms,
+        ended_ms; /* monotonic: play began, ended (0: not yet); the clock pages show */
     double turn_timeout, human_timeout, heartbeat, min_think;
     bool round_open;
 

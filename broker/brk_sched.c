@@ -377,6 +377,7 @@ void brk_start(brk_server_t *s)
 {
     if (s->phase != BRK_WAITING) return;
     s->phase = BRK_PLAYING;
+    s->started_ms = brk_mono_ms();
     if (s->start_ev) evtimer_del(s->start_ev);
     json_t *ev = brk_event(s, "game_start");
     if (ev) {

@@ -73,12 +73,16 @@ static json_t *s_status(void *arg)
         }
         brk_append(s, seats, row);
     }
-    return json_pack(
-        "{s:s, s:s, s:s, s:b, s:i, s:i, s:f, s:i, s:I, s:I, s:o}", "game_id", s->game_id, "phase",
-        phases[s->phase], "timing", pl_timing_name(s->cfg->timing), "blind", s->cfg->blind, "round",
-        env_round(s->game), "rounds", s->cfg->game.rounds, "duration_s", s->cfg->duration, "tasks",
-        env_tasks_done(s->game), "group_revenue", (json_int_t)env_group_revenue(s->game),
-        "task_revenue", (json_int_t)env_task_revenue(s->game), "seats", seats);
+    /* The broker's clock, so that a page opened late shows the game's time. */
+    int64_t end = s->ended_ms ? s->ended_ms : brk_mono_ms();
+    double elapsed = s->started_ms ? (double)(end - s->started_ms) / 1000.0 : 0.0;
+    return json_pack("{s:s, s:s, s:s, s:b, s:i, s:i, s:f, s:f, s:i, s:I, s:I, s:o}", "game_id",
+                     s->game_id, "phase", phases[s->phase], "timing",
+                     pl_timing_name(s->cfg->timing), "blind", s->cfg->blind, "round",
+                     env_round(s->game), "rounds", s->cfg->game.rounds, "duration_s",
+                     s->cfg->duration, "elapsed_s", elapsed, "tasks", env_tasks_done(s->game),
+                     "group_revenue", (json_int_t)env_group_revenue(s->game), "task_revenue",
+                     (json_int_t)env_task_revenue(s->game), "seats", seats);
 }
 
 /* The web side. With web_seats, seats whose configured policy is `human` are
