@@ -24,6 +24,10 @@ typedef struct {
     const pl_seat_t *seat;     /* the seat's settings (model, provider...) */
     const pl_config_t *config; /* the whole configuration if known, else NULL */
     const char *timing;        /* "sequential" | "simultaneous" | "realtime" */
+    /* Set by a policy for the turn it renders (llm_model.c), else 0/NULL: */
+    double time_left_s;         /* seconds left for this turn; 0: not shown */
+    const char *const *arrived; /* realtime: what arrived since the last decision */
+    size_t n_arrived;
 } agt_context_t;
 
 /* One model call's record, mirrored on the wire as ModelCall. */

@@ -658,6 +658,19 @@ static json_t *s_model(s_view_t *v, const char *feedback)
     s_set(v, m, "round", json_integer(o->round));
     s_set(v, m, "rounds", json_integer(o->rounds));
     s_set(v, m, "reply_turn", json_boolean(o->kind == ENV_TURN_REPLY));
+    /* Time (docs/TIMING.md): the clear templates show these in realtime. */
+    bool rt = ctx->timing && strcmp(ctx->timing, "realtime") == 0;
+    s_set(v, m, "realtime", json_boolean(rt));
+    char left[32];
+    snprintf(left, sizeof left, "%.1f", ctx->time_left_s);
+    s_set(v, m, "has_time_left", json_boolean(ctx->time_left_s > 0));
+    s_set(v, m, "time_left_s", json_string(left));
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < ctx->n_arrived; i++)
+        if (json_array_append_new(arr, json_pack("{s:s}", "text", ctx->arrived[i])) != 0)
+            v->oom = true;
+    s_set(v, m, "arrived", arr);
+    s_set(v, m, "has_arrived", json_boolean(ctx->n_arrived > 0));
     s_set(v, m, "type", json_string(env_type_name(ctx->type)));
     for (int t = 0; t < ENV_TYPE_COUNT; t++)
         s_set(v, is, env_type_name((env_type_t)t), json_boolean(ctx->type == (env_type_t)t));

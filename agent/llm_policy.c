@@ -44,7 +44,26 @@ typedef struct {
     char *req_body;      /* of the turn in flight */
     char *feedback;      /* problems of the last reply, shown next turn */
     char *new_feedback;  /* being collected for the next turn */
+    double budget_end;   /* monotonic seconds: the turn's deadline, less the margin */
+    bool budget_cut;     /* the call's time was cut to the deadline */
+    char **arrived;      /* realtime: notices since the last decision, for the prompt */
+    size_t n_arrived;
 } s_llm_t;
+
+static double s_mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void s_arrived_clear(s_llm_t *p)
+{
+    for (size_t i = 0; i < p->n_arrived; i++) free(p->arrived[i]);
+    free(p->arrived);
+    p->arrived = NULL;
+    p->n_arrived = 0;
+}
 
 static void s_free_key(s_llm_t *p)
 {
@@ -63,6 +82,7 @@ static void s_on_deliver_fire(evutil_socket_t fd, short kind, void *arg)
     (void)fd, (void)kind;
     agt_outcome_t *o = p->pending;
     p->pending = NULL;
+    s_arrived_clear(p); /* decided: what arrived is now behind it */
     if (o && p->done)
         p->done(p->done_arg, p->turn_id, o); /* p may be gone now */
     else
@@ -176,7 +196,15 @@ static void s_on_http_done(void *arg, llm_http_result_t *res)
 
     free(p->new_feedback);
     p->new_feedback = NULL;
-    if (!res->ok) {
+    if (!res->ok && p->budget_cut && s_mono_s() >= p->budget_end - 0.05) {
+        /* Cut by the turn's deadline, not by the seat's own timeout: the
+         * broker records the turn as missed and the call as abandoned, on
+         * whichever side of the deadline this lands (docs/TIMING.md). */
+        llm_fmt(call.error, sizeof call.error, "%s", res->error);
+        llm_fmt(o->empty_reason, sizeof o->empty_reason, "abandoned at the deadline: %s",
+                res->error);
+        PL_INFO("LLM-CALL-ABANDONED", "turn %llu: %s", (unsigned long long)p->turn_id, res->error);
+    } else if (!res->ok) {
         llm_fmt(call.error, sizeof call.error, "%s", res->error);
         llm_fmt(o->empty_reason, sizeof o->empty_reason, "model call failed: %s", res->error);
         PL_WARN("LLM-CALL-FAILED", "turn %llu: %s", (unsigned long long)p->turn_id, res->error);
@@ -327,6 +355,10 @@ static int s_decide(void *self, uint64_t turn_id, const env_obs_t *obs, double d
     p->done = done;
     p->done_arg = arg;
 
+    /* The clock and the news, for templates that show them (clear, realtime). */
+    p->ctx.time_left_s = deadline_s > 0 && deadline_s < 1e9 ? deadline_s : 0;
+    p->ctx.arrived = (const char *const *)p->arrived;
+    p->ctx.n_arrived = p->n_arrived;
     const char *fb = p->ctx.rules && p->ctx.rules->report_invalid_actions ? p->feedback : NULL;
     llm_prompt_t pr;
     char perr[300];
@@ -354,6 +386,8 @@ static int s_decide(void *self, uint64_t turn_id, const env_obs_t *obs, double d
 
     double budget = s_budget(deadline_s);
     double timeout = seat->timeout > 0 ? seat->timeout : S_DEFAULT_TIMEOUT;
+    p->budget_cut = timeout >= budget;
+    p->budget_end = s_mono_s() + budget;
     if (timeout > budget) timeout = budget;
     llm_http_req_t hr = {
         .url = rq.url,
@@ -372,9 +406,20 @@ static int s_decide(void *self, uint64_t turn_id, const env_obs_t *obs, double d
     return ENV_OK;
 }
 
+/* The next observation carries the news itself; the notices are kept so that
+ * the prompt can say what arrived since the last decision (realtime). */
 static void s_notice(void *self, const char *what, const char *text)
 {
-    (void)self, (void)what, (void)text; /* the next observation carries the news */
+    s_llm_t *p = self;
+    if (!p || !what || !text) return;
+    if (strcmp(what, "message") && strcmp(what, "transfer") && strcmp(what, "broadcast") &&
+        strcmp(what, "task"))
+        return;
+    if (p->n_arrived >= 32) return; /* enough to say "a lot" */
+    char **a = realloc(p->arrived, (p->n_arrived + 1) * sizeof *a);
+    if (!a) return;
+    p->arrived = a;
+    if ((a[p->n_arrived] = strdup(text))) p->n_arrived++;
 }
 
 static void s_destroy(void *self)
@@ -389,6 +434,7 @@ static void s_destroy(void *self)
     free(p->prev_flat);
     free(p->feedback);
     free(p->new_feedback);
+    s_arrived_clear(p);
     free(p);
 }
 

@@ -2,6 +2,7 @@
  * Hand-written SVG keeps the file self-contained: it opens offline, in any
  * browser, years later, and nothing is fetched. */
 #include "ana_report.h"
+#include "ana_timing.h"
 #include "ana_chart.h"
 #include "ana_fs.h"
 #include "pl_meta.h"
@@ -253,6 +254,7 @@ static void s_html(FILE *f, const ana_study_t *s)
     ana_chart_decomp(f, s);
     ana_chart_rounds(f, s);
     ana_chart_matrix(f, s);
+    ana_timing_report_html(f, s);
     fputs("<h2>Conditions</h2>\n<table><tr><th>condition</th><th>n</th><th>left out</th>"
           "<th>% of optimal</th><th>tasks</th><th>Gini</th><th>zero-revenue agents</th>"
           "<th>messages/task</th><th>misreport rate</th><th>requests fulfilled</th>"
@@ -306,7 +308,8 @@ static void s_html(FILE *f, const ana_study_t *s)
         fputs("</ul>\n", f);
     }
     fputs("<p class=\"rule\">Metric definitions: docs/ANALYSIS.md. Tables: runs.csv, "
-          "agents.csv, transfers.csv, rounds.csv, aggregates.csv, decomposition.csv.</p>\n"
+          "agents.csv, transfers.csv, rounds.csv, aggregates.csv, decomposition.csv, "
+          "timing.csv (docs/TIMING.md).</p>\n"
           "</body></html>\n",
           f);
 }

@@ -1,6 +1,7 @@
 /* ana_study.c: runs grouped into conditions, the decomposition, the CSV tables
  * (ana_study.h; definitions in docs/ANALYSIS.md). */
 #include "ana_study.h"
+#include "ana_timing.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -400,7 +401,8 @@ static bool s_factor_is_described(const char *key)
     size_t n = strcspn(key, ".");
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
         if (strlen(sections[i]) == n && strncmp(key, sections[i], n) == 0) return true;
-    return strcmp(key, "timing.mode") == 0 || strcmp(key, "timing") == 0;
+    /* timing: the mode is in the intervention, the rest in the timing key. */
+    return strncmp(key, "timing", 6) == 0 && (key[6] == '\0' || key[6] == '.');
 }
 
 static void s_extra(const s_entry_t *e, char *out, size_t cap)
@@ -415,6 +417,11 @@ static void s_extra(const s_entry_t *e, char *out, size_t cap)
         k += (size_t)snprintf(out + k, cap - k, "%s%s=%s", k ? ";" : "", key,
                               json_is_string(v) ? json_string_value(v) : "?");
     }
+    /* Every timing key is part of the condition, swept or not (ana_timing.h). */
+    char t[192];
+    const pl_config_t *c = e->run ? ana_run_config(e->run) : NULL;
+    if (c && ana_timing_key(c, t, sizeof t) > 0 && k < cap)
+        snprintf(out + k, cap - k, "%s%s", k ? ";" : "", t);
 }
 
 int ana_study_compute(ana_study_t *s)

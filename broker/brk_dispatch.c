@@ -94,7 +94,7 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
     snprintf(seat->model, sizeof seat->model, "%s", h->model);
     seat->reactive = h->reactive;
     seat->human = h->human;
-    if (s->cfg->timing == PL_TIMING_SEQUENTIAL)
+    if (s->sched->reply_turns)
         env_set_reactive(s->game, idx, brk_seat_reactive(s, idx, h->reactive));
 
     if (s->phase == BRK_OVER) {
@@ -121,9 +121,8 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
     brk_send_welcome(s, seat, resumed);
     if (seat->turn_id != 0) {
         brk_send_turn(s, seat, true);
-    } else if (s->phase == BRK_PLAYING && s->cfg->timing == PL_TIMING_REALTIME &&
-               !evtimer_pending(seat->think_ev, NULL)) {
-        brk_rt_offer(s, seat);
+    } else if (s->phase == BRK_PLAYING) {
+        s->sched->joined(s, seat->index);
     }
     if (s->phase == BRK_WAITING) {
         int on = 0;
@@ -260,12 +259,41 @@ void brk_apply_decision(brk_server_t *s, brk_seat_t *seat, env_turn_kind_t kind,
     for (size_t k = 0; k < n_ok; k++) wire_utf8_scrub(ok_res[k].reason);
     if (rc != ENV_OK) PL_ERROR("BRK-APPLY", "agent_%d: %s", seat->index + 1, env_strerror(rc));
     for (size_t k = 0; k < n_ok; k++) res[ok_at[k]] = ok_res[k];
+    brk_sched_delivered(s, seat->index, ok_acts, n_ok, ok_res);
     /* Every action received is recorded, those the environment never saw too. */
     for (size_t i = 0; i < n; i++)
         if (acts[i].kind == ENV_ACT_COUNT)
             s_record_unknown_action(s, seat, kind, &acts[i], raw_kinds ? raw_kinds[i] : -1, i,
                                     &res[i]);
 }
+
+/* A model call the agent gave up at the deadline (llm_policy.c says so in
+ * its empty_reason): the turn is missed, whichever side of the deadline the
+ * empty answer lands, so a slow seat is never logged one way or the other
+ * by chance. */
+#define S_ABANDONED "abandoned at the deadline"
+
+static void s_take_abandoned(brk_server_t *s, const s_req_t *r)
+{
+    const Parley__Decision *d = r->env->decision;
+    brk_seat_t *seat = r->seat;
+    json_t *ev = brk_event(s, "call_abandoned");
+    if (ev) {
+        brk_set(s, ev, "agent", json_string(env_agent_id(s->game, seat->index)));
+        brk_set(s, ev, "turn_id", json_integer((json_int_t)d->turn_id));
+        brk_set(s, ev, "reason", json_string(d->empty_reason));
+        if (d->n_calls) brk_set(s, ev, "calls", s_calls_json(s, d));
+    }
+    brk_record(s, ev);
+    seat->abandoned++;
+    env_turn_kind_t kind = seat->turn_kind;
+    brk_close_turn(seat);
+    brk_miss(s, seat, "deadline passed");
+    brk_after_turn(s, seat, kind);
+}
+
+static void s_take_decision(brk_server_t *s, const s_req_t *r, int64_t arrived_us,
+                            double latency_s);
 
 static void s_on_decision(brk_server_t *s, const s_req_t *r)
 {
@@ -275,6 +303,10 @@ static void s_on_decision(brk_server_t *s, const s_req_t *r)
         brk_send_error(s, r->rid, r->rid_len, PARLEY__ERROR__CODE__GAME_OVER, d->turn_id,
                        r->env->seq, "the game is over");
         return;
+    }
+    if (seat->turn_id == 0 || d->turn_id != seat->turn_id) {
+        /* The turn it answers passed its deadline: late, recorded once. */
+        brk_sched_late(s, seat, d->turn_id, "arrived after the deadline");
     }
     if (seat->turn_id == 0) {
         brk_send_error(s, r->rid, r->rid_len, PARLEY__ERROR__CODE__NOT_YOUR_TURN, d->turn_id,
@@ -287,6 +319,38 @@ static void s_on_decision(brk_server_t *s, const s_req_t *r)
                        (unsigned long long)d->turn_id, (unsigned long long)seat->turn_id);
         return;
     }
+    if (seat->held) {
+        brk_send_error(s, r->rid, r->rid_len, PARLEY__ERROR__CODE__STALE_TURN, d->turn_id,
+                       r->env->seq, "turn %llu is decided already (held for its latency)",
+                       (unsigned long long)d->turn_id);
+        return;
+    }
+    if (d->n_actions == 0 && strncmp(d->empty_reason, S_ABANDONED, strlen(S_ABANDONED)) == 0) {
+        s_take_abandoned(s, r);
+        return;
+    }
+    /* Injected latency and think time: the broker may hold it for a while. */
+    if (brk_sched_hold(s, seat, r->env, r->fixed)) return;
+    s_take_decision(s, r, seat->held_arrived_us, seat->held_latency_s);
+}
+
+void brk_take_held(brk_server_t *s, brk_seat_t *seat, const Parley__Envelope *e, json_t *fixed,
+                   int64_t arrived_us, double latency_s)
+{
+    /* The key's seat was checked when the decision arrived, before the hold. */
+    s_req_t r = {.rid = seat->rid,
+                 .rid_len = seat->rid_len,
+                 .env = e,
+                 .seat = seat,
+                 .fixed = fixed,
+                 .user = NULL};
+    s_take_decision(s, &r, arrived_us, latency_s);
+}
+
+static void s_take_decision(brk_server_t *s, const s_req_t *r, int64_t arrived_us, double latency_s)
+{
+    const Parley__Decision *d = r->env->decision;
+    brk_seat_t *seat = r->seat;
     wire_arena_t *a = wire_arena_new();
     env_action_t *acts = NULL;
     size_t n = 0;
@@ -314,9 +378,9 @@ static void s_on_decision(brk_server_t *s, const s_req_t *r)
         brk_set(s, ev, "think_s", json_real(d->think_s));
         /* Broker-side round trip: TurnRequest out -> Decision in (pack, send,
          * agent's unpack + decide + pack, receive). */
-        brk_set(s, ev, "rtt_us", json_integer(brk_mono_us() - seat->turn_sent_us));
-        if (s->cfg->timing == PL_TIMING_SIMULTANEOUS)
-            brk_set(s, ev, "arrival", json_integer(++s->arrival));
+        brk_set(s, ev, "rtt_us", json_integer(arrived_us - seat->turn_sent_us));
+        brk_sched_decision_fields(s, seat, ev, arrived_us, latency_s);
+        if (s->sched->arrival_order) brk_set(s, ev, "arrival", json_integer(++s->arrival));
         if (d->empty_reason[0]) brk_set(s, ev, "empty_reason", json_string(d->empty_reason));
         if (d->n_dropped) {
             json_t *dropped = json_array();
@@ -360,7 +424,7 @@ static void s_on_decision(brk_server_t *s, const s_req_t *r)
                  seat->index + 1, (unsigned long long)turn);
     }
 
-    if (s->cfg->timing == PL_TIMING_REALTIME) brk_rt_notify(s, seat->index, acts, n, res);
+    if (s->sched->applied) s->sched->applied(s, seat->index, acts, n, res);
     /* The study's fail_fast_on_agent_error: a seat's failed model call ends the game. */
     bool fail_fast = s->cfg->fail_fast && strncmp(d->empty_reason, "model call failed", 17) == 0;
     wire_arena_destroy(&a);

@@ -68,6 +68,7 @@ void brk_finish(brk_server_t *s, const char *reason)
 {
     if (s->phase == BRK_OVER) return;
     bool was_playing = s->phase == BRK_PLAYING;
+    s->ended_ms = brk_mono_ms();
     s->phase = BRK_OVER;
     snprintf(s->reason, sizeof s->reason, "%s", reason);
     if (s->result == 0 && strcmp(reason, "finished") != 0) s->result = 1;

@@ -3,7 +3,8 @@
  * seats are defined here so that each part of the broker can be its own file:
  *   brk_record.c: clocks, and the event record (events.jsonl, then PUB)
  *   brk_send.c: messages to agents
- *   brk_turns.c: turn scheduling per timing mode, the start of the game
+ *   brk_sched.c: what the timing modes share (turns, deadlines, rounds, the
+ *     start); brk_sched_seq.c, brk_sched_sim.c, brk_sched_rt.c: one per mode
  *   brk_finish.c: the end of the game: summary.json and GameOver
  *   brk_dispatch.c: the ROUTER socket, the dispatch table and its handlers, heartbeats, signals
  *   brk_server.c: construction, tokens, the web side, the loop
@@ -13,9 +14,11 @@
 
 #include "brk_http.h"
 #include "brk_rundir.h"
+#include "brk_sched.h"
 #include "brk_server.h"
 #include "brk_zap.h"
 #include "env.h"
+#include "env_rng.h"
 #include "wire.h"
 
 #include <event2/event.h>
@@ -58,10 +61,30 @@ typedef struct {
     struct event *deadline_ev;
     struct event *think_ev; /* realtime: next offer after min_think */
     int turns, missed;
+
+    /* Timing (brk_sched.c, docs/TIMING.md): the seat's knobs ... */
+    double deadline_s, bank_left_s, min_think_s, latency_s;
+    int latency_dist; /* 0 fixed, 1 uniform (0 to 2x), 2 exponential (mean latency_s) */
+    env_rng_t latency_rng;
+    /* ... the open turn's clock and the state it showed ... */
+    int64_t turn_offered_us, turn_soft_us; /* monotonic; past soft the bank is drawn */
+    uint64_t turn_version, turn_inbox;
+    uint64_t inbox;       /* messages, pieces and broadcasts that reached the seat */
+    uint64_t missed_turn; /* the last turn missed at its deadline: a late decision names it */
+    /* ... and a decision the broker holds (injected latency, think time). */
+    struct event *hold_ev;
+    uint8_t *held;
+    size_t held_len;
+    json_t *held_fixed;
+    int64_t held_arrived_us;
+    double held_latency_s;
+    int late, abandoned;
+    double bank_used_s;
 } brk_seat_t;
 
 struct brk_server {
     pl_config_t *cfg;
+    const brk_sched_t *sched; /* the timing mode's scheduler */
     brk_options_t opts;
     env_game_t *game;
     brk_rundir_t *rundir;
@@ -82,6 +105,9 @@ struct brk_server {
     brk_phase_t phase;
     bool draining;
     uint64_t seq, next_turn_id;
+    uint64_t version; /* the game state's version: one more per decision applied */
+    int64_t started_ms,
+        ended_ms; /* monotonic: play began, ended (0: not yet); the clock pages show */
     double turn_timeout, human_timeout, heartbeat, min_think;
     bool round_open;
 
@@ -165,19 +191,43 @@ void brk_send_notice(brk_server_t *s, brk_seat_t *seat, const char *what, const 
 void brk_send_turn(brk_server_t *s, brk_seat_t *seat, bool resent);
 void brk_send_welcome(brk_server_t *s, brk_seat_t *seat, bool resumed);
 
-/* brk_turns.c: turn scheduling per timing mode, the start of the game */
+/* brk_sched.c: what the timing modes share; the modes are brk_sched_*.c */
 void brk_after_turn(brk_server_t *s, brk_seat_t *seat, env_turn_kind_t kind);
+/* Opens a turn of seat (or, replaying, applies its recorded outcome). */
+void brk_open_turn(brk_server_t *s, brk_seat_t *seat, env_turn_kind_t kind);
+/* Begins the next round; false when the game is over. */
+bool brk_round_begin(brk_server_t *s);
+/* seat's open turn starts its clock now: its deadline is armed and a
+ * turn_offered event records the deadline, the bank and the state version. */
+void brk_sched_offered(brk_server_t *s, brk_seat_t *seat);
+/* Sets each seat's timing from the configuration and creates its hold timer. */
+int brk_sched_seats_init(brk_server_t *s);
+void brk_sched_seat_free(brk_seat_t *seat);
+/* A decision for seat's open turn arrived: 1 when the broker holds it (its
+ * injected latency or think time has not passed; it is taken later through
+ * brk_take_held), 0 when it takes effect now. */
+int brk_sched_hold(brk_server_t *s, brk_seat_t *seat, const Parley__Envelope *e, json_t *fixed);
+/* The timing fields of seat's decision taking effect now (arrival at
+ * arrived_us): decided_s, held_s, the bank drawn, the version seen and its
+ * staleness. Draws the bank. */
+void brk_sched_decision_fields(brk_server_t *s, brk_seat_t *seat, json_t *ev, int64_t arrived_us,
+                               double latency_s);
+/* A decision for a turn that is no longer open: recorded as late when it is
+ * the turn the seat last missed at its deadline (once). */
+void brk_sched_late(brk_server_t *s, brk_seat_t *seat, uint64_t turn_id, const char *why);
+/* Counts what a decision delivered to other seats (their inbox, for staleness). */
+void brk_sched_delivered(brk_server_t *s, int agent, const env_action_t *acts, size_t n,
+                         const env_result_t *res);
 void brk_close_turn(brk_seat_t *seat);
 /* Starts the deadline of seat's open turn (its full timeout from now). */
 void brk_arm_turn(brk_server_t *s, brk_seat_t *seat);
 void brk_miss(brk_server_t *s, brk_seat_t *seat, const char *why);
 void brk_on_seat_deadline(evutil_socket_t fd, short what, void *arg);
-void brk_on_seat_think(evutil_socket_t fd, short what, void *arg);
-void brk_on_slice(evutil_socket_t fd, short what, void *arg);
 void brk_on_start_timeout(evutil_socket_t fd, short what, void *arg);
 void brk_round_end(brk_server_t *s);
-void brk_rt_notify(brk_server_t *s, int agent, const env_action_t *acts, size_t n,
-                   const env_result_t *res);
+/* brk_sched_rt.c: the realtime timers, and a turn offered when the seat may act */
+void brk_on_seat_think(evutil_socket_t fd, short what, void *arg);
+void brk_on_slice(evutil_socket_t fd, short what, void *arg);
 void brk_rt_offer(brk_server_t *s, brk_seat_t *seat);
 double brk_seat_timeout(const brk_server_t *s, const brk_seat_t *seat);
 void brk_start(brk_server_t *s);
@@ -213,6 +263,9 @@ bool brk_event_equal(const json_t *a, const json_t *b);
 /* brk_dispatch.c: whether seat idx gets reply turns: its client claims to be
  * reactive and its configured policy is (a claim alone is not enough). */
 bool brk_seat_reactive(const brk_server_t *s, int idx, bool claimed);
+/* brk_dispatch.c: a held decision takes effect now (e is owned by the caller). */
+void brk_take_held(brk_server_t *s, brk_seat_t *seat, const Parley__Envelope *e, json_t *fixed,
+                   int64_t arrived_us, double latency_s);
 
 /* brk_finish.c: the end of the game: summary.json and GameOver */
 void brk_finish(brk_server_t *s, const char *reason);

@@ -29,7 +29,9 @@
 #include <unistd.h>
 
 /* Fields that depend on the clock or the connection, not on the game. */
-static const char *const s_timing_keys[] = {"t_ms", "rtt_us", "think_s", "calls", NULL};
+static const char *const s_timing_keys[] = {
+    "t_ms",        "rtt_us",      "think_s", "calls", "decided_s", "held_s", "latency_s",
+    "bank_used_s", "bank_left_s", "version", "stale", "arrived",   NULL};
 
 static json_t *s_strip(const json_t *ev)
 {
@@ -58,12 +60,18 @@ static bool s_from_broker(const json_t *ev)
     return strcmp(s_str(ev, "source"), "broker") == 0;
 }
 
-/* Seat events and earlier run_resumed lines: not produced by the replay. */
+/* Seat events, earlier run_resumed lines and the clock's events (turns
+ * offered, late decisions, abandoned calls: docs/TIMING.md): not produced by
+ * the replay. */
 static bool s_is_connection_event(const json_t *ev)
 {
     const char *t = s_str(ev, "type");
-    return s_from_broker(ev) && (strcmp(t, "seat_joined") == 0 || strcmp(t, "seat_lost") == 0 ||
-                                 strcmp(t, "seat_left") == 0 || strcmp(t, "run_resumed") == 0);
+    return s_from_broker(ev) &&
+           (strcmp(t, "seat_joined") == 0 || strcmp(t, "seat_lost") == 0 ||
+            strcmp(t, "seat_left") == 0 || strcmp(t, "run_resumed") == 0 ||
+            strcmp(t, "turn_offered") == 0 || strcmp(t, "decision_late") == 0 ||
+            strcmp(t, "call_abandoned") == 0 || strcmp(t, "notice") == 0 ||
+            strcmp(t, "turn_superseded") == 0);
 }
 
 static void s_fail(brk_server_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -135,7 +143,7 @@ static void s_go_live(brk_server_t *s, const char *where)
         seat->rid_len = 0;
         seat->last_seen_ms = brk_mono_ms();
         if (seat->turn_id != 0 && s->cfg->timing == PL_TIMING_SIMULTANEOUS)
-            brk_arm_turn(s, seat); /* opened during the replay: the clock starts now */
+            brk_sched_offered(s, seat); /* opened during the replay: the clock starts now */
     }
     json_t *ev = brk_event(s, "run_resumed");
     brk_set(s, ev, "replayed", json_integer((json_int_t)json_array_size(s->log)));

@@ -99,6 +99,16 @@ void brk_send_notice(brk_server_t *s, brk_seat_t *seat, const char *what, const 
     e.body_case = PARLEY__ENVELOPE__BODY_NOTICE;
     e.notice = &n;
     brk_send(s, seat, &e);
+    /* The record says what each seat was told, and when (docs/TIMING.md). */
+    json_t *ev = brk_event(s, "notice");
+    if (ev) {
+        brk_set(s, ev, "agent", json_string(env_agent_id(s->game, seat->index)));
+        brk_set(s, ev, "what", json_string(what));
+        brk_set(s, ev, "text", json_string(text));
+        if (turn_id) brk_set(s, ev, "turn_id", json_integer((json_int_t)turn_id));
+        if (seat->turn_id) brk_set(s, ev, "open_turn", json_integer((json_int_t)seat->turn_id));
+    }
+    brk_record(s, ev);
 }
 
 /* Sends the seat's open turn (again, after a reconnect, with resent set). */

@@ -282,12 +282,16 @@ static json_t *s_status(void *arg)
         }
         brk_append(s, seats, row);
     }
-    return json_pack(
-        "{s:s, s:s, s:s, s:b, s:i, s:i, s:f, s:i, s:I, s:I, s:o}", "game_id", s->game_id, "phase",
-        phases[s->phase], "timing", pl_timing_name(s->cfg->timing), "blind", s->cfg->blind, "round",
-        env_round(s->game), "rounds", s->cfg->game.rounds, "duration_s", s->cfg->duration, "tasks",
-        env_tasks_done(s->game), "group_revenue", (json_int_t)env_group_revenue(s->game),
-        "task_revenue", (json_int_t)env_task_revenue(s->game), "seats", seats);
+    /* The broker's clock, so that a page opened late shows the game's time. */
+    int64_t end = s->ended_ms ? s->ended_ms : brk_mono_ms();
+    double elapsed = s->started_ms ? (double)(end - s->started_ms) / 1000.0 : 0.0;
+    return json_pack("{s:s, s:s, s:s, s:b, s:i, s:i, s:f, s:f, s:i, s:I, s:I, s:o}", "game_id",
+                     s->game_id, "phase", phases[s->phase], "timing",
+                     pl_timing_name(s->cfg->timing), "blind", s->cfg->blind, "round",
+                     env_round(s->game), "rounds", s->cfg->game.rounds, "duration_s",
+                     s->cfg->duration, "elapsed_s", elapsed, "tasks", env_tasks_done(s->game),
+                     "group_revenue", (json_int_t)env_group_revenue(s->game), "task_revenue",
+                     (json_int_t)env_task_revenue(s->game), "seats", seats);
 }
 
 /* The web side. With web_seats, seats whose configured policy is `human` are
@@ -374,6 +378,7 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
         goto fail;
     }
     snprintf(s->reason, sizeof s->reason, "running");
+    s->sched = brk_sched_for(s->cfg->timing);
     s->turn_timeout = s->cfg->turn_timeout > 0 ? s->cfg->turn_timeout : 60.0;
     s->human_timeout = s->cfg->human_turn_timeout;
     s->heartbeat = s->cfg->heartbeat > 0 ? s->cfg->heartbeat : 1.0;
@@ -408,7 +413,12 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
     }
     json_decref(cj);
 
-    s->base = event_base_new();
+    /* Precise timers: the coarse clock libevent uses by default is a few ms
+     * off, and deadlines, holds and think gaps are the study's variables. */
+    struct event_config *ecfg = event_config_new();
+    if (ecfg) event_config_set_flag(ecfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+    s->base = ecfg ? event_base_new_with_config(ecfg) : NULL;
+    if (ecfg) event_config_free(ecfg);
     s->zctx = zmq_ctx_new();
     if (!s->base || !s->zctx) {
         json_decref(start);
@@ -467,6 +477,10 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
             snprintf(err, errlen, "cannot create timers");
             goto fail;
         }
+    }
+    if (brk_sched_seats_init(s) != 0) {
+        snprintf(err, errlen, "cannot create timers");
+        goto fail;
     }
     if (opts->verify_only) {
         /* parley replay: no sockets, nothing written; the whole record is
@@ -549,6 +563,7 @@ void brk_server_destroy(brk_server_t **ps)
     for (int i = 0; s->seats && i < s->n_seats; i++) {
         if (s->seats[i].deadline_ev) event_free(s->seats[i].deadline_ev);
         if (s->seats[i].think_ev) event_free(s->seats[i].think_ev);
+        brk_sched_seat_free(&s->seats[i]);
     }
     struct event *evs[] = {s->router_ev, s->hb_ev,     s->start_ev,
                            s->slice_ev,  s->sigint_ev, s->sigterm_ev};

@@ -126,6 +126,12 @@ const pl_cfg_key_t pl_cfg_seat_keys[] = {
     {"json_mode", S_BOOL, S_(json_mode), 0, 0, false, 0},
     {"reply_format", S_STR, S_(reply_format), 0, 0, false, 0},
     {"label", S_STR, S_(label), 0, 0, false, 0},
+    {"deadline", S_NUM, S_(deadline), 0, BIG, false, 0},
+    {"bank", S_NUM, S_(bank), 0, BIG, false, 0},
+    {"latency", S_NUM, S_(latency), 0, BIG, false, 0},
+    {"latency_dist", S_STR, S_(latency_dist), 0, 0, false, 0},
+    {"min_think", S_NUM, S_(min_think), 0, BIG, false, 0},
+    {"realtime_policy", S_STR, S_(realtime_policy), 0, 0, false, 0},
 };
 const size_t pl_cfg_n_seat_keys = sizeof pl_cfg_seat_keys / sizeof pl_cfg_seat_keys[0];
 

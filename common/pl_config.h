@@ -99,6 +99,13 @@ typedef struct {
     bool json_mode;       /* llm: old spelling of reply_format: json_object */
     char *reply_format;   /* llm: "text" | "json_object" | "json_schema" | "tools" */
     char *label;          /* free text shown in reports (e.g. "gpt-4o") */
+    /* Timing, enforced by the broker for every client (docs/TIMING.md). */
+    double deadline;       /* seconds per turn; 0: timing.turn_timeout (human_turn_timeout) */
+    double bank;           /* seconds of time bank (overage) for the whole game */
+    double latency;        /* injected latency: seconds, or the mean of latency_dist */
+    char *latency_dist;    /* "fixed" (NULL) | "uniform" (0 to 2*latency) | "exponential" */
+    double min_think;      /* least seconds a turn takes; < 0: timing.min_think */
+    char *realtime_policy; /* llm, realtime: "decide_now" | "wait" (NULL) | "redecide" */
 } pl_seat_t;
 
 typedef struct {
@@ -114,7 +121,7 @@ typedef struct {
     double turn_timeout; /* seconds an agent has for one turn */
     double human_turn_timeout;
     double duration;  /* realtime: seconds of play */
-    double min_think; /* realtime: seconds between an agent's decisions */
+    double min_think; /* least seconds a turn takes; < 0: the mode's default (pl_seat_min_think) */
     double heartbeat; /* seconds between heartbeats */
     bool blind;       /* seats shown under neutral labels */
     bool fail_fast;   /* simulation.fail_fast_on_agent_error: a failed model call ends the game */
@@ -125,6 +132,12 @@ typedef struct {
     char *llm_prompt;  /* llm.prompt: every llm seat's template (built-in name or FILE) */
     char *agents_mode; /* agents.mode: "standard" (NULL) | "mixed" (the REQUEST prompt) */
 } pl_config_t;
+
+/* The minimum think time of seat i: its own min_think, else timing.min_think,
+ * else the mode's default (0, and 0.25 s in realtime: a floor on the rate). */
+double pl_seat_min_think(const pl_config_t *c, int i);
+/* The turn deadline of seat i (its own, else the human or the general one). */
+double pl_seat_deadline(const pl_config_t *c, int i, bool human);
 
 /* Whether agents.mode is "mixed". */
 bool pl_config_mixed(const pl_config_t *c);

@@ -129,6 +129,11 @@ const pl_cfg_provider_t *pl_cfg_provider(const char *name);
 int pl_cfg_seat_resolve(pl_seat_t *s);
 /* Closest name of a list, for messages. */
 const char *pl_cfg_closest(const char *given, const char *const *names, size_t n);
+/* The default seconds a seat has for one turn (timing.turn_timeout). */
+#define PL_CFG_TURN_TIMEOUT 60.0
+
+int pl_cfg_seat_check_timing(pl_cfg_ctx_t *x, const pl_config_t *c, const pl_seat_t *s, int i,
+                             int line);
 int pl_cfg_seat_check(pl_cfg_ctx_t *x, const pl_seat_t *s, int i, int line);
 /* One field of one seat (file group or override). */
 int pl_cfg_seat_field(pl_cfg_ctx_t *x, pl_seat_t *s, const char *field, const yaml_node_t *v,

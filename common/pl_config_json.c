@@ -60,6 +60,13 @@ static json_t *s_seat_json(const pl_seat_t *s, int count, int *bad)
     if (llm || s->json_mode) s_jset(o, "json_mode", json_boolean(s->json_mode), bad);
     if (s->reply_format) s_jset(o, "reply_format", json_string(s->reply_format), bad);
     if (s->label) s_jset(o, "label", json_string(s->label), bad);
+    /* Timing keys only when set: they are part of a run's condition then. */
+    if (s->deadline > 0) s_jset(o, "deadline", json_real(s->deadline), bad);
+    if (s->bank > 0) s_jset(o, "bank", json_real(s->bank), bad);
+    if (s->latency > 0) s_jset(o, "latency", json_real(s->latency), bad);
+    if (s->latency_dist) s_jset(o, "latency_dist", json_string(s->latency_dist), bad);
+    if (s->min_think >= 0) s_jset(o, "min_think", json_real(s->min_think), bad);
+    if (s->realtime_policy) s_jset(o, "realtime_policy", json_string(s->realtime_policy), bad);
     return o;
 }
 
@@ -153,7 +160,8 @@ json_t *pl_config_to_json(const pl_config_t *c)
     s_jset(o, "turn_timeout", json_real(c->turn_timeout), &bad);
     s_jset(o, "human_turn_timeout", json_real(c->human_turn_timeout), &bad);
     s_jset(o, "duration", json_real(c->duration), &bad);
-    s_jset(o, "min_think", json_real(c->min_think), &bad);
+    s_jset(o, "min_think", json_real(pl_seat_min_think(c, -1)),
+           &bad); /* the mode's default when unset */
     s_jset(o, "heartbeat", json_real(c->heartbeat), &bad);
     s_jset(root, "timing", o, &bad);
     s_jset(root, "blind", json_boolean(c->blind), &bad);

@@ -25,10 +25,10 @@
 
 /* ------------------------------------------------------------- defaults -- */
 
-#define S_TURN_TIMEOUT       60.0
+#define S_TURN_TIMEOUT       PL_CFG_TURN_TIMEOUT
 #define S_HUMAN_TURN_TIMEOUT 300.0
 #define S_DURATION           120.0
-#define S_MIN_THINK          0.0
+#define S_MIN_THINK          -1.0 /* the mode's default: pl_seat_min_think */
 #define S_HEARTBEAT          2.0
 
 /* Top-level keys whose value is not a scalar or a section of scalars. */
@@ -381,6 +381,9 @@ int pl_cfg_finish(pl_cfg_ctx_t *x, pl_config_t *c)
     for (int i = 0; i < c->n_seats; i++) {
         if (pl_cfg_seat_resolve(&c->seats[i])) return pl_cfg_fail(x, 0, "out of memory");
         if (pl_cfg_seat_check(x, &c->seats[i], i, x->seat_line ? x->seat_line[i] : x->seats_line))
+            return -1;
+        if (pl_cfg_seat_check_timing(x, c, &c->seats[i], i,
+                                     x->seat_line ? x->seat_line[i] : x->seats_line))
             return -1;
     }
     return 0;

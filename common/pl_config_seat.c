@@ -57,6 +57,8 @@ static void s_seat_free(pl_seat_t *s)
     free(s->prompt);
     free(s->reply_format);
     free(s->label);
+    free(s->latency_dist);
+    free(s->realtime_policy);
     memset(s, 0, sizeof *s);
 }
 
@@ -65,6 +67,7 @@ void pl_cfg_seat_init(pl_seat_t *s)
     memset(s, 0, sizeof *s);
     s->temperature = S_SEAT_TEMPERATURE;
     s->timeout = S_SEAT_TIMEOUT;
+    s->min_think = -1;
 }
 
 int pl_cfg_seat_copy(pl_seat_t *dst, const pl_seat_t *src)
@@ -80,6 +83,8 @@ int pl_cfg_seat_copy(pl_seat_t *dst, const pl_seat_t *src)
     dst->prompt = pl_cfg_strdup(src->prompt);
     dst->reply_format = pl_cfg_strdup(src->reply_format);
     dst->label = pl_cfg_strdup(src->label);
+    dst->latency_dist = pl_cfg_strdup(src->latency_dist);
+    dst->realtime_policy = pl_cfg_strdup(src->realtime_policy);
     dst->headers = NULL;
     dst->n_headers = 0;
     bool bad = (src->policy && !dst->policy) || (src->provider && !dst->provider) ||
@@ -120,7 +125,10 @@ bool pl_cfg_seat_equal(const pl_seat_t *a, const pl_seat_t *b)
         !pl_cfg_str_eq(a->prompt, b->prompt) || !pl_cfg_str_eq(a->label, b->label) ||
         !pl_cfg_str_eq(a->reply_format, b->reply_format) || a->temperature != b->temperature ||
         a->max_tokens != b->max_tokens || a->timeout != b->timeout ||
-        a->json_mode != b->json_mode || a->n_headers != b->n_headers)
+        a->json_mode != b->json_mode || a->n_headers != b->n_headers ||
+        a->deadline != b->deadline || a->bank != b->bank || a->latency != b->latency ||
+        !pl_cfg_str_eq(a->latency_dist, b->latency_dist) || a->min_think != b->min_think ||
+        !pl_cfg_str_eq(a->realtime_policy, b->realtime_policy))
         return false;
     for (size_t i = 0; i < a->n_headers; i++)
         if (!pl_cfg_str_eq(a->headers[i].name, b->headers[i].name) ||
@@ -315,6 +323,62 @@ const char *pl_cfg_closest(const char *given, const char *const *names, size_t n
     size_t best_d = SIZE_MAX;
     for (size_t i = 0; i < n; i++) pl_cfg_suggest(given, names[i], &best, &best_d);
     return best;
+}
+
+#define S_RT_MIN_THINK 0.25 /* realtime: a floor on the decision rate */
+
+static double s_mode_min_think(const pl_config_t *c)
+{
+    return c->timing == PL_TIMING_REALTIME ? S_RT_MIN_THINK : 0.0;
+}
+
+double pl_seat_min_think(const pl_config_t *c, int i)
+{
+    if (i >= 0 && i < c->n_seats && c->seats[i].min_think >= 0) return c->seats[i].min_think;
+    return c->min_think >= 0 ? c->min_think : s_mode_min_think(c);
+}
+
+double pl_seat_deadline(const pl_config_t *c, int i, bool human)
+{
+    if (i >= 0 && i < c->n_seats && c->seats[i].deadline > 0) return c->seats[i].deadline;
+    if (human && c->human_turn_timeout > 0) return c->human_turn_timeout;
+    return c->turn_timeout > 0 ? c->turn_timeout : PL_CFG_TURN_TIMEOUT;
+}
+
+static const char *const s_latency_dists[] = {"fixed", "uniform", "exponential"};
+static const char *const s_rt_policies[] = {"decide_now", "wait", "redecide"};
+
+static bool s_one_of(const char *v, const char *const *names, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(v, names[k]) == 0) return true;
+    return false;
+}
+
+/* A seat's timing keys: names known, and a think time that fits its deadline. */
+int pl_cfg_seat_check_timing(pl_cfg_ctx_t *x, const pl_config_t *c, const pl_seat_t *s, int i,
+                             int line)
+{
+    if (s->latency_dist && !s_one_of(s->latency_dist, s_latency_dists, 3))
+        return pl_cfg_fail(x, s_seat_key_line(x, line, "latency_dist"),
+                           "seats: agent_%d: unknown latency_dist \"%s\" (fixed, uniform or "
+                           "exponential)",
+                           i + 1, s->latency_dist);
+    if (s->realtime_policy && !s_one_of(s->realtime_policy, s_rt_policies, 3))
+        return pl_cfg_fail(x, s_seat_key_line(x, line, "realtime_policy"),
+                           "seats: agent_%d: unknown realtime_policy \"%s\" (decide_now, wait or "
+                           "redecide)",
+                           i + 1, s->realtime_policy);
+    /* Outside realtime the broker holds a decision until min_think has passed:
+     * a think time at or past the deadline would miss every turn. */
+    double think = pl_seat_min_think(c, i), deadline = pl_seat_deadline(c, i, false);
+    if (c->timing != PL_TIMING_REALTIME && think > 0 && think >= deadline + s->bank)
+        return pl_cfg_fail(
+            x, s_seat_key_line(x, line, s->min_think >= 0 ? "min_think" : "deadline"),
+            "seats: agent_%d: min_think %gs is not below the turn deadline %gs (every "
+            "turn would be missed)",
+            i + 1, think, deadline + s->bank);
+    return 0;
 }
 
 int pl_cfg_seat_check(pl_cfg_ctx_t *x, const pl_seat_t *s, int i, int line)

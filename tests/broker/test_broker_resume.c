@@ -51,8 +51,12 @@ static const char *const s_policies[] = {"perfect", "perfect", "perfect", "perfe
 static bool s_connection_event(const json_t *ev)
 {
     const char *t = json_string_value(json_object_get(ev, "type"));
-    return t && (!strcmp(t, "seat_joined") || !strcmp(t, "seat_lost") || !strcmp(t, "seat_left") ||
-                 !strcmp(t, "run_resumed"));
+    /* The clock's events too (docs/TIMING.md): a turn open at the kill is
+     * offered again by the resumed broker. */
+    return t &&
+           (!strcmp(t, "seat_joined") || !strcmp(t, "seat_lost") || !strcmp(t, "seat_left") ||
+            !strcmp(t, "run_resumed") || !strcmp(t, "turn_offered") ||
+            !strcmp(t, "decision_late") || !strcmp(t, "call_abandoned") || !strcmp(t, "notice"));
 }
 
 /* The game events of a record, timing fields removed. */
@@ -66,7 +70,9 @@ static json_t *s_game_events(const char *dir)
     {
         if (s_connection_event(ev)) continue;
         json_t *c = json_deep_copy(ev);
-        const char *drop[] = {"t_ms", "rtt_us", "think_s", "calls", "game_id"};
+        const char *drop[] = {"t_ms",      "rtt_us", "think_s",   "calls",       "game_id",
+                              "decided_s", "held_s", "latency_s", "bank_used_s", "bank_left_s",
+                              "version",   "stale",  "arrived"};
         for (size_t k = 0; k < sizeof drop / sizeof drop[0]; k++) json_object_del(c, drop[k]);
         json_array_append_new(out, c);
     }

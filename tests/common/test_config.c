@@ -89,7 +89,7 @@ static void s_assert_config_equal(const pl_config_t *a, const pl_config_t *b)
     assert_true(a->turn_timeout == b->turn_timeout);
     assert_true(a->human_turn_timeout == b->human_turn_timeout);
     assert_true(a->duration == b->duration);
-    assert_true(a->min_think == b->min_think);
+    assert_true(pl_seat_min_think(a, 0) == pl_seat_min_think(b, 0));
     assert_true(a->heartbeat == b->heartbeat);
     assert_int_equal(a->blind, b->blind);
     assert_int_equal(a->n_seats, b->n_seats);
@@ -114,7 +114,7 @@ static void s_assert_is_default(const pl_config_t *c)
     assert_true(c->turn_timeout == 60.0);
     assert_true(c->human_turn_timeout == 300.0);
     assert_true(c->duration == 120.0);
-    assert_true(c->min_think == 0.0);
+    assert_true(pl_seat_min_think(c, 0) == 0.0);
     assert_true(c->heartbeat == 2.0);
     assert_false(c->blind);
     assert_int_equal(c->n_seats, 10);

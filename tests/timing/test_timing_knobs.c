@@ -1,0 +1,272 @@
+/* test_timing_knobs.c: each per-seat timing knob (docs/TIMING.md) holds on
+ * every timing mode, for a raw wire-protocol client (agent_1, timing_util.c)
+ * and for parley-agent (agent_2), because the broker enforces it:
+ *   - deadline: a decision slower than its seat's deadline is recorded late,
+ *     its turn missed; a fast one is a decision; never both;
+ *   - bank: a turn that runs past its deadline draws on the seat's bank and
+ *     is not missed while the bank lasts; once spent, turns are missed;
+ *   - latency: the broker holds each decision for its seat's injected
+ *     latency (fixed, or a seeded distribution: the same draws for the same
+ *     seed), and records it;
+ *   - min_think: outside realtime a decision takes effect no sooner than
+ *     min_think after its turn was offered; in realtime a seat's turns are
+ *     offered at least min_think apart;
+ *   - the deadline race: answers landing right at the deadline are each
+ *     recorded one way only.
+ * Numbers asserted are the rules' own bounds (a hold is never shorter than
+ * asked), not how fast the machine is. */
+#include "e2e.h"
+#include "timing_util.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static const char *const s_modes[] = {"sequential", "simultaneous", "realtime"};
+
+static double s_num(const json_t *ev, const char *key)
+{
+    return json_number_value(json_object_get(ev, key));
+}
+
+/* ------------------------------------------------------------ deadline -- */
+
+static void s_deadline(const char *mode)
+{
+    char dir[1100];
+    /* agent_1 answers slowly, then quickly, by turns; agent_2's decisions
+     * are held past its deadline by its latency, every turn. */
+    const double delays[] = {1.4, 0.0};
+    tu_game("deadline", mode, "deadline: 0.5", "deadline: 0.4, latency: 0.9", delays, 2, dir,
+            sizeof dir);
+    json_t *late1 = tu_events(dir, "decision_late", "agent_1");
+    json_t *dec1 = tu_events(dir, "decision", "agent_1");
+    json_t *miss1 = tu_events(dir, "missed_turn", "agent_1");
+    assert_true(json_array_size(late1) >= 1);
+    assert_true(json_array_size(dec1) >= 1);
+    assert_true(json_array_size(miss1) >= json_array_size(late1));
+    size_t i;
+    json_t *ev;
+    json_array_foreach(late1, i, ev) assert_string_equal(
+        json_string_value(json_object_get(ev, "why")), "arrived after the deadline");
+    json_array_foreach(miss1, i, ev)
+        assert_string_equal(json_string_value(json_object_get(ev, "why")), "deadline passed");
+    /* Offered with the seat's own deadline. */
+    json_t *off = tu_events(dir, "turn_offered", "agent_1");
+    assert_true(json_array_size(off) >= 2);
+    json_array_foreach(off, i, ev) assert_true(s_num(ev, "deadline_s") == 0.5);
+    json_decref(off);
+    /* parley-agent: nothing of agent_2 ever takes effect. */
+    json_t *dec2 = tu_events(dir, "decision", "agent_2");
+    json_t *late2 = tu_events(dir, "decision_late", "agent_2");
+    assert_int_equal(json_array_size(dec2), 0);
+    assert_true(json_array_size(late2) >= 1);
+    json_array_foreach(late2, i, ev) assert_string_equal(
+        json_string_value(json_object_get(ev, "why")), "held past the deadline");
+    tu_check_outcomes(dir, "agent_1");
+    tu_check_outcomes(dir, "agent_2");
+    json_decref(late1);
+    json_decref(dec1);
+    json_decref(miss1);
+    json_decref(dec2);
+    json_decref(late2);
+}
+
+/* ---------------------------------------------------------------- bank -- */
+
+static void s_bank(const char *mode)
+{
+    char dir[1100];
+    /* agent_1: deadline 0.5 s and 1.2 s of bank; its first answer comes at
+     * 1.0 s (on the bank), its second at 2.6 s (past what is left). */
+    const double delays[] = {1.0, 2.6, 0.0};
+    tu_game("bank", mode, "deadline: 0.5, bank: 1.2", "deadline: 0.3, bank: 0.5, latency: 0.4",
+            delays, 3, dir, sizeof dir);
+    json_t *dec1 = tu_events(dir, "decision", "agent_1");
+    assert_true(json_array_size(dec1) >= 1);
+    json_t *first = json_array_get(dec1, 0);
+    assert_true(s_num(first, "bank_used_s") > 0);
+    assert_true(s_num(first, "bank_left_s") < 1.2);
+    json_t *miss1 = tu_events(dir, "missed_turn", "agent_1");
+    assert_true(json_array_size(miss1) >= 1);
+    /* Once the bank is spent, the turn offers say so. */
+    json_t *off = tu_events(dir, "turn_offered", "agent_1");
+    assert_true(s_num(json_array_get(off, 0), "bank_s") == 1.2);
+    assert_true(s_num(json_array_get(off, json_array_size(off) - 1), "bank_s") == 0);
+    /* parley-agent: each held decision (0.4 s) runs 0.1 s into the bank;
+     * the bank only goes down, and takes at most its 0.5 s. */
+    json_t *dec2 = tu_events(dir, "decision", "agent_2");
+    assert_true(json_array_size(dec2) >= 1);
+    double prev = 0.5, used = 0;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(dec2, i, ev)
+    {
+        assert_true(s_num(ev, "bank_used_s") > 0);
+        assert_true(s_num(ev, "bank_left_s") <= prev);
+        prev = s_num(ev, "bank_left_s");
+        used += s_num(ev, "bank_used_s");
+    }
+    assert_true(used <= 0.5 + 1e-9);
+    tu_check_outcomes(dir, "agent_1");
+    tu_check_outcomes(dir, "agent_2");
+    json_decref(dec1);
+    json_decref(miss1);
+    json_decref(off);
+    json_decref(dec2);
+}
+
+/* ------------------------------------------------------------- latency -- */
+
+/* The latency_s of each decision of agent in dir. */
+static int s_latencies(const char *dir, const char *agent, double *out, int cap)
+{
+    json_t *dec = tu_events(dir, "decision", agent);
+    int n = 0;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(dec, i, ev) if (n < cap) out[n++] = s_num(ev, "latency_s");
+    json_decref(dec);
+    return n;
+}
+
+static void s_latency(const char *mode)
+{
+    char dir[1100], again[1100];
+    const double delays[] = {0.0};
+    const char *k1 = "latency: 0.1, latency_dist: exponential";
+    tu_game("latency", mode, k1, "latency: 0.15", delays, 1, dir, sizeof dir);
+    /* parley-agent: every decision held for exactly its seat's latency. */
+    json_t *dec2 = tu_events(dir, "decision", "agent_2");
+    assert_true(json_array_size(dec2) >= 2);
+    size_t i;
+    json_t *ev;
+    json_array_foreach(dec2, i, ev)
+    {
+        assert_true(s_num(ev, "latency_s") == 0.15);
+        assert_true(s_num(ev, "held_s") >= 0.15 - 0.002);
+    }
+    json_decref(dec2);
+    /* The raw client: drawn from the distribution, so they differ ... */
+    double a[64], b[64];
+    int na = s_latencies(dir, "agent_1", a, 64);
+    assert_true(na >= 2);
+    bool differ = false;
+    for (int k = 1; k < na; k++) differ |= a[k] != a[0];
+    assert_true(differ);
+    for (int k = 0; k < na; k++) assert_true(a[k] > 0);
+    if (strcmp(mode, "sequential") != 0) return;
+    /* ... and are the same draws in another run of the same seed. */
+    tu_game("latency2", mode, k1, "latency: 0.15", delays, 1, again, sizeof again);
+    int nb = s_latencies(again, "agent_1", b, 64);
+    assert_int_equal(na, nb);
+    for (int k = 0; k < na; k++) assert_true(a[k] == b[k]);
+}
+
+/* ----------------------------------------------------------- min_think -- */
+
+static void s_think(const char *mode)
+{
+    char dir[1100];
+    const double delays[] = {0.0};
+    tu_game("think", mode, "min_think: 0.3", "min_think: 0.3", delays, 1, dir, sizeof dir);
+    const char *seats[] = {"agent_1", "agent_2"};
+    for (int s = 0; s < 2; s++) {
+        json_t *dec = tu_events(dir, "decision", seats[s]);
+        assert_true(json_array_size(dec) >= 2);
+        size_t i;
+        json_t *ev;
+        if (strcmp(mode, "realtime") != 0) {
+            /* Held until the turn is min_think old. */
+            json_array_foreach(dec, i, ev)
+            {
+                double took = s_num(ev, "decided_s") + s_num(ev, "held_s");
+                if (took < 0.3 - 0.002)
+                    fail_msg("%s: turn %lld took effect after %.4f s", seats[s],
+                             (long long)json_integer_value(json_object_get(ev, "turn_id")), took);
+            }
+        } else {
+            /* Offers at least min_think apart: at most duration / min_think + 1. */
+            assert_true(json_array_size(dec) <= (size_t)(3.0 / 0.3) + 1);
+            json_t *off = tu_events(dir, "turn_offered", seats[s]);
+            for (size_t k = 1; k < json_array_size(off); k++) {
+                double t0 = s_num(json_array_get(off, k - 1), "t_ms");
+                double t1 = s_num(json_array_get(off, k), "t_ms");
+                if (t1 - t0 < 300 - 2)
+                    fail_msg("%s: offers %.0f ms apart (%s)", seats[s], t1 - t0,
+                             json_dumps(json_array_get(off, k), JSON_COMPACT));
+            }
+            json_decref(off);
+        }
+        json_decref(dec);
+        tu_check_outcomes(dir, seats[s]);
+    }
+}
+
+/* Realtime with no min_think given: the mode's floor (0.25 s) holds. */
+static void test_realtime_default_floor(void **state)
+{
+    (void)state;
+    char dir[1100];
+    const double delays[] = {0.0};
+    tu_game("floor", "realtime", "", "", delays, 1, dir, sizeof dir);
+    json_t *dec = tu_events(dir, "decision", "agent_2");
+    assert_true(json_array_size(dec) >= 2);
+    assert_true(json_array_size(dec) <= (size_t)(3.0 / 0.25) + 1);
+    json_decref(dec);
+}
+
+/* ------------------------------------------------------ deadline race -- */
+
+/* Answers aimed at the deadline itself land on either side of it, by chance:
+ * each is recorded one way (a decision, or late with its turn missed). */
+static void s_race(const char *mode)
+{
+    char dir[1100];
+    const double delays[] = {0.3, 0.299, 0.301, 0.3};
+    tu_game("race", mode, "deadline: 0.3", "deadline: 0.3, latency: 0.3", delays, 4, dir,
+            sizeof dir);
+    tu_check_outcomes(dir, "agent_1");
+    tu_check_outcomes(dir, "agent_2");
+}
+
+#define S_MODES(name)                                                                              \
+    static void test_##name##_sequential(void **st)                                                \
+    {                                                                                              \
+        (void)st;                                                                                  \
+        s_##name(s_modes[0]);                                                                      \
+    }                                                                                              \
+    static void test_##name##_simultaneous(void **st)                                              \
+    {                                                                                              \
+        (void)st;                                                                                  \
+        s_##name(s_modes[1]);                                                                      \
+    }                                                                                              \
+    static void test_##name##_realtime(void **st)                                                  \
+    {                                                                                              \
+        (void)st;                                                                                  \
+        s_##name(s_modes[2]);                                                                      \
+    }
+
+S_MODES(deadline)
+S_MODES(bank)
+S_MODES(latency)
+S_MODES(think)
+S_MODES(race)
+
+#define S_TESTS(name)                                                                              \
+    cmocka_unit_test(test_##name##_sequential), cmocka_unit_test(test_##name##_simultaneous),      \
+        cmocka_unit_test(test_##name##_realtime)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        S_TESTS(deadline), S_TESTS(bank), S_TESTS(latency),
+        S_TESTS(think),    S_TESTS(race), cmocka_unit_test(test_realtime_default_floor),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
