@@ -15,6 +15,7 @@
 #include "brk_rundir.h"
 #include "brk_server.h"
 #include "env.h"
+#include "env_jsonw.h"
 #include "wire.h"
 
 #include <event2/event.h>
@@ -90,7 +91,10 @@ struct brk_server {
 
     /* per-round statistics for summary.json */
     json_t *per_round;
-    json_t *pub_queue; /* [type, text] pairs waiting for brk_flush */
+    /* Events recorded since the last brk_flush, each as "type\0text\0": every
+     * event is written once into this one reused buffer (environment/env_jsonw.h),
+     * and the same text goes to events.jsonl, the web side and, at the flush, PUB. */
+    env_jsonw_t *pub_queue;
     int round_tasks_base, round_msgs, total_msgs, total_missed;
 
     brk_http_t *http;                     /* the web side, or NULL */

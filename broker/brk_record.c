@@ -70,19 +70,28 @@ void brk_record(brk_server_t *s, json_t *ev)
         return;
     }
     brk_set(s, ev, "t_ms", json_integer(brk_wall_ms()));
-    char *text = json_dumps(ev, JSON_COMPACT);
-    if (!text || brk_rundir_event(s->rundir, text, strlen(text)) != 0) {
-        PL_ERROR("BRK-LOG-WRITE", "events.jsonl: %s", text ? strerror(errno) : "out of memory");
+    /* "type\0text\0" appended to the batch; the text is written once. */
+    env_jsonw_t *q = s->pub_queue;
+    size_t mark = env_jsonw_len(q);
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    if (!type) type = "event";
+    size_t text_at = mark + strlen(type) + 1;
+    if (env_jsonw_raw(q, type, strlen(type) + 1) != 0 || env_jsonw_value(q, ev) != 0 ||
+        env_jsonw_raw(q, "", 1) != 0) {
+        env_jsonw_truncate(q, mark);
+        PL_ERROR("BRK-LOG-WRITE", "events.jsonl: out of memory");
+        s->record_failures++;
+        json_decref(ev);
+        return;
+    }
+    const char *text = env_jsonw_data(q) + text_at;
+    size_t len = env_jsonw_len(q) - text_at - 1;
+    if (brk_rundir_event(s->rundir, text, len) != 0) {
+        PL_ERROR("BRK-LOG-WRITE", "events.jsonl: %s", strerror(errno));
         s->record_failures++;
     }
     brk_http_event(s->http, ev, text);
-    if (text && s->pub) {
-        const char *type = json_string_value(json_object_get(ev, "type"));
-        json_t *item = json_pack("[s, s]", type ? type : "event", text);
-        if (!item || json_array_append_new(s->pub_queue, item) != 0)
-            PL_DEBUG("BRK-PUB-DROP", "event not queued for PUB");
-    }
-    free(text);
+    if (!s->pub) env_jsonw_truncate(q, mark); /* nobody to publish to */
     json_decref(ev);
 }
 
@@ -93,17 +102,18 @@ void brk_flush(brk_server_t *s)
 {
     if (brk_rundir_flush(s->rundir) != 0)
         PL_ERROR("BRK-LOG-WRITE", "events.jsonl: %s", strerror(errno));
-    size_t i;
-    json_t *item;
-    json_array_foreach(s->pub_queue, i, item)
-    {
-        const char *type = json_string_value(json_array_get(item, 0));
-        const char *text = json_string_value(json_array_get(item, 1));
-        if (zmq_send(s->pub, type, strlen(type), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-            zmq_send(s->pub, text, strlen(text), ZMQ_DONTWAIT) < 0)
+    const char *p = env_jsonw_data(s->pub_queue), *end = p + env_jsonw_len(s->pub_queue);
+    while (s->pub && p < end) {
+        const char *type = p;
+        size_t tlen = strlen(type);
+        const char *text = type + tlen + 1;
+        size_t len = strlen(text);
+        if (zmq_send(s->pub, type, tlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(s->pub, text, len, ZMQ_DONTWAIT) < 0)
             PL_DEBUG("BRK-PUB-DROP", "event not published: %s", zmq_strerror(errno));
+        p = text + len + 1;
     }
-    json_array_clear(s->pub_queue);
+    env_jsonw_truncate(s->pub_queue, 0);
 }
 
 void brk_record_failed(brk_server_t *s, const char *what)

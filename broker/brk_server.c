@@ -150,7 +150,7 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
     s->opts = *opts;
     s->cfg = pl_config_dup(config);
     s->per_round = json_array();
-    s->pub_queue = json_array();
+    s->pub_queue = env_jsonw_new();
     if (!s->cfg || !s->per_round || !s->pub_queue) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -324,7 +324,7 @@ void brk_server_destroy(brk_server_t **ps)
     json_decref(s->per_round);
     json_decref(s->log);
     json_decref(s->summary_seen);
-    json_decref(s->pub_queue);
+    env_jsonw_destroy(&s->pub_queue);
     free(s->seats);
     free(s->queue);
     free(s->queue_kind);
