@@ -236,26 +236,51 @@ int env_config_check(const env_config_t *c, char *err, size_t errlen)
 
 /* --------------------------------------------------------------- events -- */
 
-json_t *env_event_new(env_game_t *g, const char *type)
+env_jsonw_t *env_ev_begin(env_game_t *g, const char *type)
 {
     g->seq++; /* counted even when nobody listens, so benchmarks can count */
-    if (!g->sink) return NULL;
-    json_t *ev = json_object();
-    if (!ev) return NULL;
-    json_object_set_new(ev, "seq", json_integer((json_int_t)g->seq));
-    json_object_set_new(ev, "type", json_string(type));
-    json_object_set_new(ev, "round", json_integer(g->round));
-    return ev;
+    if (!g->ew) return NULL;
+    env_jsonw_reset(g->ew);
+    g->ev_type = type;
+    env_jsonw_obj(g->ew);
+    env_jsonw_kint(g->ew, "seq", (long long)g->seq);
+    env_jsonw_kstr(g->ew, "type", type);
+    env_jsonw_kint(g->ew, "round", g->round);
+    return g->ew;
 }
 
-void env_event_emit(env_game_t *g, json_t *ev)
+void env_ev_end(env_game_t *g)
 {
-    g->sink(g->sink_ctx, ev);
+    env_jsonw_t *w = g->ew;
+    env_jsonw_close(w);
+    /* Out of memory while writing: the event is lost, as a tree that could not
+     * be built was before; the broker counts what its checks find missing. */
+    if (!env_jsonw_ok(w)) return;
+    if (g->text_sink) {
+        g->text_sink(g->sink_ctx, g->ev_type, env_jsonw_data(w), env_jsonw_len(w));
+        return;
+    }
+    json_t *ev = json_loadb(env_jsonw_data(w), env_jsonw_len(w), 0, NULL);
+    if (ev) g->sink(g->sink_ctx, ev);
 }
 
 /* ------------------------------------------------------------ lifecycle -- */
 
+static env_game_t *s_game_new(const env_config_t *c, env_event_fn sink, env_text_fn text_sink,
+                              void *sink_ctx, int *err);
+
 env_game_t *env_game_new(const env_config_t *c, env_event_fn sink, void *sink_ctx, int *err)
+{
+    return s_game_new(c, sink, NULL, sink_ctx, err);
+}
+
+env_game_t *env_game_new_text(const env_config_t *c, env_text_fn sink, void *sink_ctx, int *err)
+{
+    return s_game_new(c, NULL, sink, sink_ctx, err);
+}
+
+static env_game_t *s_game_new(const env_config_t *c, env_event_fn sink, env_text_fn text_sink,
+                              void *sink_ctx, int *err)
 {
     int rc = ENV_ENOMEM;
     if (!c) {
@@ -270,7 +295,9 @@ env_game_t *env_game_new(const env_config_t *c, env_event_fn sink, void *sink_ct
     if (!g) goto fail_early;
     g->cfg = *c;
     g->sink = sink;
+    g->text_sink = text_sink;
     g->sink_ctx = sink_ctx;
+    if ((sink || text_sink) && !(g->ew = env_jsonw_new())) goto fail;
     g->n = c->n_agents;
     g->p = c->total_pieces;
     g->words = ((size_t)g->p + 63) / 64;
@@ -314,6 +341,8 @@ void env_game_destroy(env_game_t **gp)
 {
     if (!gp || !*gp) return;
     env_game_t *g = *gp;
+    env_jsonw_destroy(&g->ew);
+    VEC_FREE(g->ev_copies);
     for (int i = 0; g->agents && i < g->n; i++) {
         env_agent_t *a = &g->agents[i];
         free(a->held);

@@ -4,6 +4,7 @@
 #define PARLEY_ENV_INTERNAL_H
 
 #include "env.h"
+#include "env_jsonw.h"
 #include "env_rng.h"
 
 #include <stdbool.h>
@@ -102,11 +103,22 @@ typedef struct {
     env_rng_t task_rng;         /* this agent's own stream of tasks */
 } env_agent_t;
 
+/* One copied piece of a transfer, for its event. */
+typedef struct {
+    int piece;
+    int64_t stated;
+    bool misreport, requested;
+} env_copy_t;
+
 struct env_game {
     env_config_t cfg;
     env_event_fn sink;
+    env_text_fn text_sink;
     void *sink_ctx;
-    uint64_t seq; /* events emitted */
+    env_jsonw_t *ew;           /* the event being written (env_ev_begin), when a sink listens */
+    const char *ev_type;       /* its type */
+    VEC(env_copy_t) ev_copies; /* the transfer being recorded */
+    uint64_t seq;              /* events emitted */
     env_arena_t arena;
 
     int n, p;            /* agents, pieces */
@@ -191,9 +203,11 @@ int env_instant_fulfil(env_game_t *g, int agent, const env_action_t *actions, si
 int env_act_send_info(env_game_t *g, int agent, const env_action_t *a, env_result_t *r);
 int env_act_submit(env_game_t *g, int agent, const env_action_t *a, env_result_t *r);
 
-/* Events (env.c): a new event object of `type`, or NULL when nobody listens. */
-json_t *env_event_new(env_game_t *g, const char *type);
-void env_event_emit(env_game_t *g, json_t *ev);
+/* Events (env.c): starts event `type` in g's writer ({"seq", "type", "round"
+ * first), or returns NULL when nobody listens; the caller adds its fields, then
+ * env_ev_end delivers it. No other event may start in between. */
+env_jsonw_t *env_ev_begin(env_game_t *g, const char *type);
+void env_ev_end(env_game_t *g);
 
 static inline bool env_bit_get(const uint64_t *b, int i)
 {

@@ -13,9 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define S_MAX_DEPTH 64
+
 struct env_jsonw {
     char *buf;
     size_t len, cap;
+    /* streaming: open containers, whether each has had a member yet, and
+     * whether a key waits for its value */
+    int depth;
+    char close[S_MAX_DEPTH];
+    unsigned char has_member[S_MAX_DEPTH];
+    int after_key;
+    int failed;
 };
 
 env_jsonw_t *env_jsonw_new(void)
@@ -198,12 +207,171 @@ static int s_value(env_jsonw_t *w, const json_t *v, int depth)
     return -1;
 }
 
+/* The ',' before a member of the open container, unless a key has just
+ * been written. */
+static void s_sep(env_jsonw_t *w)
+{
+    if (w->after_key) {
+        w->after_key = 0;
+        return;
+    }
+    if (w->depth == 0) return;
+    if (w->has_member[w->depth - 1] && s_char(w, ',') != 0) w->failed = 1;
+    w->has_member[w->depth - 1] = 1;
+}
+
 int env_jsonw_value(env_jsonw_t *w, const json_t *v)
 {
     size_t mark = w->len;
+    int after_key = w->after_key, member = w->depth ? w->has_member[w->depth - 1] : 0;
+    s_sep(w);
     if (s_value(w, v, 0) == 0) return 0;
     env_jsonw_truncate(w, mark);
+    w->after_key = after_key;
+    if (w->depth) w->has_member[w->depth - 1] = (unsigned char)member;
     return -1;
+}
+
+static void s_open(env_jsonw_t *w, char open, char close)
+{
+    s_sep(w);
+    if (w->depth >= S_MAX_DEPTH || s_char(w, open) != 0) {
+        w->failed = 1;
+        return;
+    }
+    w->close[w->depth] = close;
+    w->has_member[w->depth] = 0;
+    w->depth++;
+}
+
+void env_jsonw_obj(env_jsonw_t *w)
+{
+    s_open(w, '{', '}');
+}
+
+void env_jsonw_arr(env_jsonw_t *w)
+{
+    s_open(w, '[', ']');
+}
+
+void env_jsonw_close(env_jsonw_t *w)
+{
+    if (w->depth == 0) {
+        w->failed = 1;
+        return;
+    }
+    w->depth--;
+    if (s_char(w, w->close[w->depth]) != 0) w->failed = 1;
+}
+
+/* jansson's utf8_check: no overlong forms, no surrogates, nothing past U+10FFFF. */
+static int s_utf8_ok(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        size_t k;
+        unsigned cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            k = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            k = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            k = 4;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + k > n) return 0;
+        for (size_t j = 1; j < k; j++) {
+            if ((p[i + j] & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (p[i + j] & 0x3F);
+        }
+        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || (k == 3 && cp < 0x800) ||
+            (k == 4 && cp < 0x10000))
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
+int env_jsonw_utf8_ok(const char *s)
+{
+    return s && s_utf8_ok(s, strlen(s));
+}
+
+void env_jsonw_key(env_jsonw_t *w, const char *k)
+{
+    s_sep(w);
+    if (s_string(w, k, strlen(k)) != 0 || s_char(w, ':') != 0) w->failed = 1;
+    w->after_key = 1;
+}
+
+int env_jsonw_str(env_jsonw_t *w, const char *s)
+{
+    if (!s) return -1;
+    size_t n = strlen(s);
+    if (!s_utf8_ok(s, n)) return -1;
+    s_sep(w);
+    if (s_string(w, s, n) != 0) w->failed = 1;
+    return 0;
+}
+
+void env_jsonw_int(env_jsonw_t *w, long long v)
+{
+    char b[32];
+    int n = snprintf(b, sizeof b, "%lld", v);
+    s_sep(w);
+    if (n < 0 || env_jsonw_raw(w, b, (size_t)n) != 0) w->failed = 1;
+}
+
+void env_jsonw_bool(env_jsonw_t *w, int v)
+{
+    s_sep(w);
+    if (v ? env_jsonw_raw(w, "true", 4) : env_jsonw_raw(w, "false", 5)) w->failed = 1;
+}
+
+void env_jsonw_null(env_jsonw_t *w)
+{
+    s_sep(w);
+    if (env_jsonw_raw(w, "null", 4) != 0) w->failed = 1;
+}
+
+void env_jsonw_kstr(env_jsonw_t *w, const char *k, const char *s)
+{
+    if (!s || !s_utf8_ok(s, strlen(s))) return;
+    env_jsonw_key(w, k);
+    env_jsonw_str(w, s);
+}
+
+void env_jsonw_kint(env_jsonw_t *w, const char *k, long long v)
+{
+    env_jsonw_key(w, k);
+    env_jsonw_int(w, v);
+}
+
+void env_jsonw_kbool(env_jsonw_t *w, const char *k, int v)
+{
+    env_jsonw_key(w, k);
+    env_jsonw_bool(w, v);
+}
+
+int env_jsonw_ok(const env_jsonw_t *w)
+{
+    return !w->failed;
+}
+
+void env_jsonw_reset(env_jsonw_t *w)
+{
+    env_jsonw_truncate(w, 0);
+    w->depth = 0;
+    w->after_key = 0;
+    w->failed = 0;
 }
 
 const char *env_jsonw_data(const env_jsonw_t *w)

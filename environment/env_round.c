@@ -68,13 +68,13 @@ int env_round_begin(env_game_t *g)
     for (int i = 0; i < g->n; i++) g->order[i] = i;
     env_rng_shuffle(&g->order_rng, g->order, g->n);
     if (s_snapshot(g)) return ENV_ENOMEM;
-    json_t *ev = env_event_new(g, "round_start");
-    if (ev) {
-        json_t *order = json_array();
-        for (int i = 0; i < g->n; i++)
-            json_array_append_new(order, json_string(g->agents[g->order[i]].id));
-        json_object_set_new(ev, "order", order);
-        env_event_emit(g, ev);
+    env_jsonw_t *w = env_ev_begin(g, "round_start");
+    if (w) {
+        env_jsonw_key(w, "order");
+        env_jsonw_arr(w);
+        for (int i = 0; i < g->n; i++) env_jsonw_str(w, g->agents[g->order[i]].id);
+        env_jsonw_close(w);
+        env_ev_end(g);
     }
     return ENV_OK;
 }
@@ -131,14 +131,14 @@ int env_round_end(env_game_t *g)
     if (!g->in_round) return ENV_EINVAL;
     if (g->cfg.automation == ENV_AUTO_REQUEST && s_auto_request(g)) return ENV_ENOMEM;
     g->in_round = false;
-    json_t *ev = env_event_new(g, "round_end");
-    if (ev) {
-        json_object_set_new(ev, "tasks", json_integer(g->round_tasks));
-        json_object_set_new(ev, "messages", json_integer(g->round_messages));
-        json_object_set_new(ev, "tasks_total", json_integer(env_tasks_done(g)));
-        json_object_set_new(ev, "task_revenue", json_integer(env_task_revenue(g)));
-        json_object_set_new(ev, "group_revenue", json_integer(env_group_revenue(g)));
-        env_event_emit(g, ev);
+    env_jsonw_t *w = env_ev_begin(g, "round_end");
+    if (w) {
+        env_jsonw_kint(w, "tasks", g->round_tasks);
+        env_jsonw_kint(w, "messages", g->round_messages);
+        env_jsonw_kint(w, "tasks_total", env_tasks_done(g));
+        env_jsonw_kint(w, "task_revenue", (long long)env_task_revenue(g));
+        env_jsonw_kint(w, "group_revenue", (long long)env_group_revenue(g));
+        env_ev_end(g);
     }
     if (g->round >= g->cfg.rounds) g->over = true;
     return ENV_OK;
@@ -148,21 +148,25 @@ void env_game_finish(env_game_t *g)
 {
     if (g->finished) return;
     g->finished = g->over = true;
-    json_t *ev = env_event_new(g, "run_end");
-    if (!ev) return;
-    json_t *board = json_array();
+    env_jsonw_t *w = env_ev_begin(g, "run_end");
+    if (!w) return;
+    env_jsonw_key(w, "board");
+    env_jsonw_arr(w);
     for (int a = 0; a < g->n; a++) {
         const env_agent_t *ag = &g->agents[a];
-        json_array_append_new(board, json_pack("{s:s, s:s, s:I, s:I, s:I, s:i, s:i}", "agent",
-                                               ag->id, "type", env_type_name(ag->type), "revenue",
-                                               (json_int_t)env_agent_revenue(g, a), "task_revenue",
-                                               (json_int_t)ag->task_revenue, "bonus_revenue",
-                                               (json_int_t)ag->bonus_revenue, "tasks",
-                                               ag->tasks_done, "missed_turns", ag->missed));
+        env_jsonw_obj(w);
+        env_jsonw_kstr(w, "agent", ag->id);
+        env_jsonw_kstr(w, "type", env_type_name(ag->type));
+        env_jsonw_kint(w, "revenue", (long long)env_agent_revenue(g, a));
+        env_jsonw_kint(w, "task_revenue", (long long)ag->task_revenue);
+        env_jsonw_kint(w, "bonus_revenue", (long long)ag->bonus_revenue);
+        env_jsonw_kint(w, "tasks", ag->tasks_done);
+        env_jsonw_kint(w, "missed_turns", ag->missed);
+        env_jsonw_close(w);
     }
-    json_object_set_new(ev, "board", board);
-    json_object_set_new(ev, "tasks", json_integer(env_tasks_done(g)));
-    json_object_set_new(ev, "task_revenue", json_integer(env_task_revenue(g)));
-    json_object_set_new(ev, "group_revenue", json_integer(env_group_revenue(g)));
-    env_event_emit(g, ev);
+    env_jsonw_close(w);
+    env_jsonw_kint(w, "tasks", env_tasks_done(g));
+    env_jsonw_kint(w, "task_revenue", (long long)env_task_revenue(g));
+    env_jsonw_kint(w, "group_revenue", (long long)env_group_revenue(g));
+    env_ev_end(g);
 }

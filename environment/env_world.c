@@ -273,39 +273,49 @@ int env_task_new(env_game_t *g, int agent)
     int idx = (int)g->tasks.n;
     if (VEC_PUSH(g->tasks, t) || VEC_PUSH(a->active, idx)) return ENV_ENOMEM;
 
-    json_t *ev = env_event_new(g, "task_new");
-    if (ev) {
-        json_t *ps = json_array();
-        for (int i = 0; i < k; i++)
-            json_array_append_new(ps, json_string(g->piece_names[t.pieces[i]]));
-        json_object_set_new(ev, "agent", json_string(a->id));
-        json_object_set_new(ev, "task", json_string(t.id));
-        json_object_set_new(ev, "description", json_string(t.description));
-        json_object_set_new(ev, "pieces", ps);
-        env_event_emit(g, ev);
+    env_jsonw_t *w = env_ev_begin(g, "task_new");
+    if (w) {
+        env_jsonw_kstr(w, "agent", a->id);
+        env_jsonw_kstr(w, "task", t.id);
+        env_jsonw_kstr(w, "description", t.description);
+        env_jsonw_key(w, "pieces");
+        env_jsonw_arr(w);
+        for (int i = 0; i < k; i++) env_jsonw_str(w, g->piece_names[t.pieces[i]]);
+        env_jsonw_close(w);
+        env_ev_end(g);
     }
     return ENV_OK;
 }
 
 static void s_emit_world(env_game_t *g)
 {
-    json_t *ev = env_event_new(g, "world");
-    if (!ev) return;
-    json_t *agents = json_array(), *pieces = json_array();
+    env_jsonw_t *w = env_ev_begin(g, "world");
+    if (!w) return;
+    env_jsonw_kint(w, "seed", (long long)(json_int_t)g->cfg.seed);
+    env_jsonw_key(w, "agents");
+    env_jsonw_arr(w);
     for (int i = 0; i < g->n; i++) {
-        json_t *hold = json_array();
+        env_jsonw_obj(w);
+        env_jsonw_kstr(w, "id", g->agents[i].id);
+        env_jsonw_kstr(w, "type", env_type_name(g->agents[i].type));
+        env_jsonw_key(w, "holds");
+        env_jsonw_arr(w);
         for (size_t j = 0; j < g->agents[i].inv.n; j++)
-            json_array_append_new(hold, json_string(g->piece_names[g->agents[i].inv.v[j].piece]));
-        json_array_append_new(agents, json_pack("{s:s, s:s, s:o}", "id", g->agents[i].id, "type",
-                                                env_type_name(g->agents[i].type), "holds", hold));
+            env_jsonw_str(w, g->piece_names[g->agents[i].inv.v[j].piece]);
+        env_jsonw_close(w);
+        env_jsonw_close(w);
     }
-    for (int i = 0; i < g->p; i++)
-        json_array_append_new(pieces, json_pack("{s:s, s:i}", "name", g->piece_names[i], "value",
-                                                g->piece_values[i]));
-    json_object_set_new(ev, "seed", json_integer((json_int_t)g->cfg.seed));
-    json_object_set_new(ev, "agents", agents);
-    json_object_set_new(ev, "pieces", pieces);
-    env_event_emit(g, ev);
+    env_jsonw_close(w);
+    env_jsonw_key(w, "pieces");
+    env_jsonw_arr(w);
+    for (int i = 0; i < g->p; i++) {
+        env_jsonw_obj(w);
+        env_jsonw_kstr(w, "name", g->piece_names[i]);
+        env_jsonw_kint(w, "value", g->piece_values[i]);
+        env_jsonw_close(w);
+    }
+    env_jsonw_close(w);
+    env_ev_end(g);
 }
 
 int env_world_generate(env_game_t *g)

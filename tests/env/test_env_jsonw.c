@@ -2,7 +2,10 @@
  * same bytes as jansson's compact dump, which is what events.jsonl held before
  * it: for values at the edges of the format (escapes, UTF-8, NUL inside a
  * string, extreme integers, reals) and for every event of whole games under
- * every scripted policy, one line at a time and as one batch. */
+ * every scripted policy, one line at a time and as one batch; and the events
+ * of three fixed games, written by the environment as text (no tree) and as
+ * trees, are byte for byte tests/env/data/events-golden.jsonl, which the
+ * environment wrote through jansson before env_jsonw (commit 90de249). */
 #include "env_fixtures.h"
 #include "env_jsonw.h"
 
@@ -151,11 +154,107 @@ static void test_jsonw_whole_games_match_jansson(void **state)
     s_game_same(&c, ENV_POLICY_HELPER);
 }
 
+/* The three games of the golden file: seeds 42..44, 3 rounds, seats cycling
+ * through every scripted policy; the second with the sharing bonus, a
+ * misreport rate of 0.25 and auto-fulfil, the third with auto-request and the
+ * clean submission rules. */
+static void s_golden_config(int k, env_config_t *c, env_policy_t *pol)
+{
+    env_config_paper(c);
+    c->seed = 42 + (uint64_t)k;
+    c->rounds = 3;
+    if (k == 1) {
+        c->sharing_bonus = 1000;
+        c->misreport_rate = 0.25;
+        c->automation = ENV_AUTO_FULFILL;
+    }
+    if (k == 2) {
+        c->automation = ENV_AUTO_REQUEST;
+        c->submit_fallback_first = false;
+        c->tell_failed_submission = true;
+    }
+    for (int i = 0; i < c->n_agents; i++) pol[i] = (env_policy_t)(i % ENV_POLICY_COUNT);
+}
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+} s_text_t;
+
+static void s_append(s_text_t *t, const char *s, size_t n)
+{
+    if (t->len + n + 2 > t->cap) {
+        t->cap = 2 * (t->len + n + 2);
+        t->buf = realloc(t->buf, t->cap);
+        assert_non_null(t->buf);
+    }
+    memcpy(t->buf + t->len, s, n);
+    t->len += n;
+    t->buf[t->len++] = '\n';
+}
+
+static void s_text_sink(void *ctx, const char *type, const char *text, size_t len)
+{
+    assert_non_null(type);
+    /* The type handed over is the line's own. */
+    char want[64];
+    snprintf(want, sizeof want, "\"type\":\"%s\"", type);
+    assert_non_null(strstr(text, want));
+    assert_int_equal(strlen(text), len);
+    s_append(ctx, text, len);
+}
+
+static void s_tree_sink(void *ctx, json_t *ev)
+{
+    char *s = json_dumps(ev, JSON_COMPACT);
+    assert_non_null(s);
+    s_append(ctx, s, strlen(s));
+    free(s);
+    json_decref(ev);
+}
+
+static void test_jsonw_events_match_golden(void **state)
+{
+    (void)state;
+    char path[4096];
+    const char *src = getenv("PARLEY_SRC");
+    snprintf(path, sizeof path, "%s/tests/env/data/events-golden.jsonl", src ? src : ".");
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    s_text_t golden = {0};
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        s_append(&golden, chunk, got);
+        golden.len--; /* s_append's newline */
+    }
+    fclose(f);
+    assert_true(golden.len > 1000);
+    for (int mode = 0; mode < 2; mode++) {
+        s_text_t out = {0};
+        for (int k = 0; k < 3; k++) {
+            env_config_t c;
+            env_policy_t pol[64];
+            s_golden_config(k, &c, pol);
+            env_game_t *g = mode ? env_game_new(&c, s_tree_sink, &out, NULL)
+                                 : env_game_new_text(&c, s_text_sink, &out, NULL);
+            assert_non_null(g);
+            assert_int_equal(env_play(g, pol), ENV_OK);
+            env_game_destroy(&g);
+        }
+        assert_int_equal(out.len, golden.len);
+        assert_memory_equal(out.buf, golden.buf, golden.len);
+        free(out.buf);
+    }
+    free(golden.buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsonw_edge_values),
         cmocka_unit_test(test_jsonw_whole_games_match_jansson),
+        cmocka_unit_test(test_jsonw_events_match_golden),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
