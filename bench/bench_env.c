@@ -4,12 +4,14 @@
  * it plays perfect games for a while and prints games per second, time per
  * game, events per game, time per event and the peak memory of a child
  * process that played only that size. Variants: the engine alone (no event
- * sink); `tree`: every event built as a jansson object and freed; `json`:
- * serialized by json_dumps one event at a time (the event log before
- * env_jsonw); `jsonw`: written by env_jsonw into one reused buffer that goes to
- * a file in one write per 64 KiB batch, as the broker and the in-process
- * executor now write events.jsonl (to /dev/null here: the disk is not the
- * engine's cost).
+ * sink); `tree`: every event handed over as a jansson tree (written as text,
+ * parsed back) and freed; `json`: that tree serialized again by env_jsonw, as
+ * the broker does (it edits events before recording them); `text`: every event
+ * as text (env_game_new_text) into one buffer that goes to a file in one write
+ * per 64 KiB batch, as the in-process executor writes events.jsonl (to
+ * /dev/null here: the disk is not the engine's cost). Built against the
+ * jansson-tree environment of before (commit 90de249), `json` was json_dumps
+ * of the tree the environment built.
  *
  * Usage: bench_env [seconds-per-size]   (default 2) */
 #include "env.h"
@@ -30,22 +32,13 @@ static double s_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-enum { S_OFF, S_TREE, S_JSON, S_JSONW, S_VARIANTS };
-static const char *const s_variant_names[S_VARIANTS] = {"off", "tree", "json", "jsonw"};
+enum { S_OFF, S_TREE, S_JSON, S_TEXT, S_VARIANTS };
+static const char *const s_variant_names[S_VARIANTS] = {"off", "tree", "json", "text"};
 
 static size_t s_bytes;
 static void s_sink_tree(void *ctx, json_t *ev)
 {
     (void)ctx;
-    json_decref(ev);
-}
-
-static void s_sink_json(void *ctx, json_t *ev)
-{
-    (void)ctx;
-    char *s = json_dumps(ev, JSON_COMPACT);
-    if (s) s_bytes += strlen(s);
-    free(s);
     json_decref(ev);
 }
 
@@ -58,7 +51,7 @@ static void s_drain(void)
     env_jsonw_truncate(s_w, 0);
 }
 
-static void s_sink_jsonw(void *ctx, json_t *ev)
+static void s_sink_json(void *ctx, json_t *ev)
 {
     (void)ctx;
     if (env_jsonw_value(s_w, ev) != 0 || env_jsonw_raw(s_w, "\n", 1) != 0) exit(1);
@@ -66,7 +59,15 @@ static void s_sink_jsonw(void *ctx, json_t *ev)
     json_decref(ev);
 }
 
-static const env_event_fn s_sinks[S_VARIANTS] = {NULL, s_sink_tree, s_sink_json, s_sink_jsonw};
+static void s_sink_text(void *ctx, const char *type, const char *text, size_t len)
+{
+    (void)ctx;
+    (void)type;
+    if (env_jsonw_raw(s_w, text, len) != 0 || env_jsonw_raw(s_w, "\n", 1) != 0) exit(1);
+    if (env_jsonw_len(s_w) >= 65536) s_drain();
+}
+
+static const env_event_fn s_sinks[S_VARIANTS] = {NULL, s_sink_tree, s_sink_json, NULL};
 
 typedef struct {
     double games, seconds, events, tasks;
@@ -85,7 +86,8 @@ static s_result_t s_play(int agents, double budget, int with_events)
         c.seed = seed++;
         c.n_agents = agents;
         c.total_pieces = 10 * agents;
-        env_game_t *g = env_game_new(&c, s_sinks[with_events], NULL, NULL);
+        env_game_t *g = with_events == S_TEXT ? env_game_new_text(&c, s_sink_text, NULL, NULL)
+                                              : env_game_new(&c, s_sinks[with_events], NULL, NULL);
         if (!g || env_play(g, pol) != ENV_OK) {
             fprintf(stderr, "bench_env: game failed\n");
             exit(1);
