@@ -338,7 +338,10 @@ int cli_run_main(int argc, char **argv)
                          "--policy",     (char *)policy, "--config", config_json, NULL};
         /* A human seat plays in this terminal (one at most makes sense). */
         bool human = strcmp(policy, "human") == 0;
-        run.agents[i] = cli_spawn(bin, "parley-agent", aargv, NULL, log, token_env, human);
+        /* llm seats run the binary with the llm stack; the others never load it. */
+        const char *prog = strcmp(policy, "llm") == 0 ? "parley-agent-llm" : "parley-agent";
+        aargv[0] = (char *)prog;
+        run.agents[i] = cli_spawn(bin, prog, aargv, NULL, log, token_env, human);
         if (run.agents[i] < 0) {
             fprintf(stderr, "parley run: cannot start the agent of %s\n", seat);
             goto done;
