@@ -40,11 +40,11 @@ static int s_act_broadcast(env_game_t *g, int agent, const env_action_t *a, env_
     env_msg_t m = {agent, -1, g->round, env_arena_strdup(&g->arena, a->content)};
     if (!m.content || VEC_PUSH(g->broadcasts, m)) return ENV_ENOMEM;
     g->round_messages++;
-    env_jsonw_t *w = env_ev_begin(g, "message");
+    bool w = env_ev_begin(g, "message");
     if (w) {
-        env_jsonw_kstr(w, "kind", "broadcast");
-        env_jsonw_kstr(w, "from", g->agents[agent].id);
-        env_jsonw_kstr(w, "content", a->content);
+        env_ev_kstr(g, "kind", "broadcast");
+        env_ev_kstr(g, "from", g->agents[agent].id);
+        env_ev_kstr(g, "content", a->content);
         env_ev_end(g);
     }
     env_set_result(r, ENV_OK, NULL);
@@ -54,26 +54,26 @@ static int s_act_broadcast(env_game_t *g, int agent, const env_action_t *a, env_
 static void s_emit_action(env_game_t *g, int agent, size_t index, env_turn_kind_t kind,
                           const env_action_t *a, const env_result_t *r)
 {
-    env_jsonw_t *w = env_ev_begin(g, "action");
+    bool w = env_ev_begin(g, "action");
     if (!w) return;
-    env_jsonw_kstr(w, "agent", g->agents[agent].id);
-    env_jsonw_kint(w, "index", (long long)index);
-    env_jsonw_kstr(w, "turn", kind == ENV_TURN_REPLY ? "reply" : "normal");
-    env_jsonw_key(w, "action");
-    env_jsonw_obj(w);
-    env_jsonw_kstr(w, "type", env_act_name(a->kind));
-    if (a->to) env_jsonw_kstr(w, "to", a->to);
+    env_ev_kstr(g, "agent", g->agents[agent].id);
+    env_ev_kint(g, "index", (long long)index);
+    env_ev_kstr(g, "turn", kind == ENV_TURN_REPLY ? "reply" : "normal");
+    env_ev_key(g, "action");
+    env_ev_obj(g);
+    env_ev_kstr(g, "type", env_act_name(a->kind));
+    if (a->to) env_ev_kstr(g, "to", a->to);
     if (a->content)
-        env_jsonw_kstr(w, a->kind == ENV_ACT_SUBMIT_TASK ? "answer" : "content", a->content);
+        env_ev_kstr(g, a->kind == ENV_ACT_SUBMIT_TASK ? "answer" : "content", a->content);
     if (a->kind == ENV_ACT_SEND_INFORMATION) {
-        env_jsonw_key(w, "information");
-        env_jsonw_arr(w);
-        for (size_t i = 0; i < a->n_info; i++) env_jsonw_str(w, a->info[i] ? a->info[i] : "");
-        env_jsonw_close(w);
+        env_ev_key(g, "information");
+        env_ev_arr(g);
+        for (size_t i = 0; i < a->n_info; i++) env_ev_str(g, a->info[i] ? a->info[i] : "");
+        env_ev_close(g);
         /* An object: a name given twice keeps its first place and its last
          * value; a name that is not UTF-8 is left out. */
-        env_jsonw_key(w, "values");
-        env_jsonw_obj(w);
+        env_ev_key(g, "values");
+        env_ev_obj(g);
         for (size_t i = 0; i < a->n_values; i++) {
             const char *name = a->value_names[i] ? a->value_names[i] : "";
             bool seen = false;
@@ -83,14 +83,14 @@ static void s_emit_action(env_game_t *g, int agent, size_t index, env_turn_kind_
             size_t last = i;
             for (size_t j = i + 1; j < a->n_values; j++)
                 if (strcmp(a->value_names[j] ? a->value_names[j] : "", name) == 0) last = j;
-            env_jsonw_kint(w, name, (long long)a->values[last]);
+            env_ev_kint(g, name, (long long)a->values[last]);
         }
-        env_jsonw_close(w);
+        env_ev_close(g);
     }
-    env_jsonw_close(w);
-    env_jsonw_kbool(w, "ok", r->code == ENV_OK);
-    env_jsonw_kstr(w, "code", env_err_name(r->code));
-    if (r->reason[0]) env_jsonw_kstr(w, "reason", r->reason);
+    env_ev_close(g);
+    env_ev_kbool(g, "ok", r->code == ENV_OK);
+    env_ev_kstr(g, "code", env_err_name(r->code));
+    if (r->reason[0]) env_ev_kstr(g, "reason", r->reason);
     env_ev_end(g);
 }
 
@@ -110,20 +110,20 @@ int env_apply(env_game_t *g, int agent, env_turn_kind_t kind, const env_action_t
         for (size_t i = 0; i < g->replies.n; i++) g->reply_pending[g->replies.v[i]] = false;
         g->replies.n = 0;
     }
-    env_jsonw_t *w = env_ev_begin(g, "turn");
+    bool w = env_ev_begin(g, "turn");
     if (w) {
-        env_jsonw_kstr(w, "agent", ag->id);
-        env_jsonw_kstr(w, "turn", kind == ENV_TURN_REPLY ? "reply" : "normal");
-        env_jsonw_kint(w, "actions", (long long)n);
+        env_ev_kstr(g, "agent", ag->id);
+        env_ev_kstr(g, "turn", kind == ENV_TURN_REPLY ? "reply" : "normal");
+        env_ev_kint(g, "actions", (long long)n);
         env_ev_end(g);
     }
     if (thoughts && *thoughts) {
         env_note_t th = {g->round, env_arena_strdup(&g->arena, thoughts)};
         if (!th.text || VEC_PUSH(ag->thoughts, th)) return ENV_ENOMEM;
-        env_jsonw_t *tw = env_ev_begin(g, "thoughts");
+        bool tw = env_ev_begin(g, "thoughts");
         if (tw) {
-            env_jsonw_kstr(tw, "agent", ag->id);
-            env_jsonw_kstr(tw, "text", thoughts);
+            env_ev_kstr(g, "agent", ag->id);
+            env_ev_kstr(g, "text", thoughts);
             env_ev_end(g);
         }
     }
@@ -184,10 +184,10 @@ void env_record_missed(env_game_t *g, int agent, const char *why)
 {
     if (agent < 0 || agent >= g->n) return;
     g->agents[agent].missed++;
-    env_jsonw_t *w = env_ev_begin(g, "missed_turn");
+    bool w = env_ev_begin(g, "missed_turn");
     if (w) {
-        env_jsonw_kstr(w, "agent", g->agents[agent].id);
-        env_jsonw_kstr(w, "why", why ? why : "no decision");
+        env_ev_kstr(g, "agent", g->agents[agent].id);
+        env_ev_kstr(g, "why", why ? why : "no decision");
         env_ev_end(g);
     }
 }

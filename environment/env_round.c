@@ -68,12 +68,12 @@ int env_round_begin(env_game_t *g)
     for (int i = 0; i < g->n; i++) g->order[i] = i;
     env_rng_shuffle(&g->order_rng, g->order, g->n);
     if (s_snapshot(g)) return ENV_ENOMEM;
-    env_jsonw_t *w = env_ev_begin(g, "round_start");
+    bool w = env_ev_begin(g, "round_start");
     if (w) {
-        env_jsonw_key(w, "order");
-        env_jsonw_arr(w);
-        for (int i = 0; i < g->n; i++) env_jsonw_str(w, g->agents[g->order[i]].id);
-        env_jsonw_close(w);
+        env_ev_key(g, "order");
+        env_ev_arr(g);
+        for (int i = 0; i < g->n; i++) env_ev_str(g, g->agents[g->order[i]].id);
+        env_ev_close(g);
         env_ev_end(g);
     }
     return ENV_OK;
@@ -131,13 +131,13 @@ int env_round_end(env_game_t *g)
     if (!g->in_round) return ENV_EINVAL;
     if (g->cfg.automation == ENV_AUTO_REQUEST && s_auto_request(g)) return ENV_ENOMEM;
     g->in_round = false;
-    env_jsonw_t *w = env_ev_begin(g, "round_end");
+    bool w = env_ev_begin(g, "round_end");
     if (w) {
-        env_jsonw_kint(w, "tasks", g->round_tasks);
-        env_jsonw_kint(w, "messages", g->round_messages);
-        env_jsonw_kint(w, "tasks_total", env_tasks_done(g));
-        env_jsonw_kint(w, "task_revenue", (long long)env_task_revenue(g));
-        env_jsonw_kint(w, "group_revenue", (long long)env_group_revenue(g));
+        env_ev_kint(g, "tasks", g->round_tasks);
+        env_ev_kint(g, "messages", g->round_messages);
+        env_ev_kint(g, "tasks_total", env_tasks_done(g));
+        env_ev_kint(g, "task_revenue", (long long)env_task_revenue(g));
+        env_ev_kint(g, "group_revenue", (long long)env_group_revenue(g));
         env_ev_end(g);
     }
     if (g->round >= g->cfg.rounds) g->over = true;
@@ -148,25 +148,25 @@ void env_game_finish(env_game_t *g)
 {
     if (g->finished) return;
     g->finished = g->over = true;
-    env_jsonw_t *w = env_ev_begin(g, "run_end");
+    bool w = env_ev_begin(g, "run_end");
     if (!w) return;
-    env_jsonw_key(w, "board");
-    env_jsonw_arr(w);
+    env_ev_key(g, "board");
+    env_ev_arr(g);
     for (int a = 0; a < g->n; a++) {
         const env_agent_t *ag = &g->agents[a];
-        env_jsonw_obj(w);
-        env_jsonw_kstr(w, "agent", ag->id);
-        env_jsonw_kstr(w, "type", env_type_name(ag->type));
-        env_jsonw_kint(w, "revenue", (long long)env_agent_revenue(g, a));
-        env_jsonw_kint(w, "task_revenue", (long long)ag->task_revenue);
-        env_jsonw_kint(w, "bonus_revenue", (long long)ag->bonus_revenue);
-        env_jsonw_kint(w, "tasks", ag->tasks_done);
-        env_jsonw_kint(w, "missed_turns", ag->missed);
-        env_jsonw_close(w);
+        env_ev_obj(g);
+        env_ev_kstr(g, "agent", ag->id);
+        env_ev_kstr(g, "type", env_type_name(ag->type));
+        env_ev_kint(g, "revenue", (long long)env_agent_revenue(g, a));
+        env_ev_kint(g, "task_revenue", (long long)ag->task_revenue);
+        env_ev_kint(g, "bonus_revenue", (long long)ag->bonus_revenue);
+        env_ev_kint(g, "tasks", ag->tasks_done);
+        env_ev_kint(g, "missed_turns", ag->missed);
+        env_ev_close(g);
     }
-    env_jsonw_close(w);
-    env_jsonw_kint(w, "tasks", env_tasks_done(g));
-    env_jsonw_kint(w, "task_revenue", (long long)env_task_revenue(g));
-    env_jsonw_kint(w, "group_revenue", (long long)env_group_revenue(g));
+    env_ev_close(g);
+    env_ev_kint(g, "tasks", env_tasks_done(g));
+    env_ev_kint(g, "task_revenue", (long long)env_task_revenue(g));
+    env_ev_kint(g, "group_revenue", (long long)env_group_revenue(g));
     env_ev_end(g);
 }

@@ -11,19 +11,19 @@
 static void s_emit_task_failed(env_game_t *g, int agent, const env_task_t *t, const char *answer,
                                const env_result_t *r, bool told)
 {
-    env_jsonw_t *w = env_ev_begin(g, "task_failed");
+    bool w = env_ev_begin(g, "task_failed");
     if (!w) return;
-    env_jsonw_kstr(w, "agent", g->agents[agent].id);
+    env_ev_kstr(g, "agent", g->agents[agent].id);
     if (t) {
-        env_jsonw_kstr(w, "task", t->id);
+        env_ev_kstr(g, "task", t->id);
     } else {
-        env_jsonw_key(w, "task");
-        env_jsonw_null(w);
+        env_ev_key(g, "task");
+        env_ev_null(g);
     }
-    env_jsonw_kstr(w, "answer", answer ? answer : "");
-    env_jsonw_kstr(w, "code", env_err_name(r->code));
-    env_jsonw_kstr(w, "reason", r->reason);
-    env_jsonw_kbool(w, "told", told);
+    env_ev_kstr(g, "answer", answer ? answer : "");
+    env_ev_kstr(g, "code", env_err_name(r->code));
+    env_ev_kstr(g, "reason", r->reason);
+    env_ev_kbool(g, "told", told);
     env_ev_end(g);
 }
 
@@ -204,27 +204,27 @@ int env_act_submit(env_game_t *g, int agent, const env_action_t *a, env_result_t
     r->payout = payout;
     env_set_result(r, ENV_OK, NULL);
 
-    env_jsonw_t *w = env_ev_begin(g, "task_completed");
+    bool w = env_ev_begin(g, "task_completed");
     if (w) {
-        env_jsonw_kstr(w, "agent", ag->id);
-        env_jsonw_kstr(w, "task", t->id);
-        env_jsonw_key(w, "pieces");
-        env_jsonw_arr(w);
-        for (int i = 0; i < k; i++) env_jsonw_str(w, g->piece_names[t->pieces[i]]);
-        env_jsonw_close(w);
-        env_jsonw_kint(w, "payout", (long long)payout);
-        env_jsonw_kint(w, "misreports", mis);
+        env_ev_kstr(g, "agent", ag->id);
+        env_ev_kstr(g, "task", t->id);
+        env_ev_key(g, "pieces");
+        env_ev_arr(g);
+        for (int i = 0; i < k; i++) env_ev_str(g, g->piece_names[t->pieces[i]]);
+        env_ev_close(g);
+        env_ev_kint(g, "payout", (long long)payout);
+        env_ev_kint(g, "misreports", mis);
         /* The misreported pieces, in the order the submitter holds them. */
-        env_jsonw_key(w, "misreported");
-        env_jsonw_arr(w);
+        env_ev_key(g, "misreported");
+        env_ev_arr(g);
         for (size_t j = 0; j < ag->inv.n; j++) {
             const env_holding_t *h = &ag->inv.v[j];
             bool in = false;
             for (int i = 0; i < k; i++) in |= h->piece == t->pieces[i];
             if (in && h->value != g->piece_values[h->piece])
-                env_jsonw_str(w, g->piece_names[h->piece]);
+                env_ev_str(g, g->piece_names[h->piece]);
         }
-        env_jsonw_close(w);
+        env_ev_close(g);
         env_ev_end(g);
     }
     char *own = mis ? env_arena_printf(&g->arena,

@@ -72,7 +72,7 @@ int env_transfer(env_game_t *g, int from, int to, const int *pieces, const int64
         bool mis = stated != truth;
         misreports += mis;
         copied++;
-        if (g->ew) {
+        if (g->sink || g->text_sink) {
             env_copy_t cp = {p, stated, mis, rq != NULL};
             if (VEC_PUSH(g->ev_copies, cp)) return -ENV_ENOMEM;
         }
@@ -100,26 +100,26 @@ int env_transfer(env_game_t *g, int from, int to, const int *pieces, const int64
             if (env_note(g, to, text)) return -ENV_ENOMEM;
         }
     }
-    env_jsonw_t *w = copied ? env_ev_begin(g, "transfer") : NULL;
+    bool w = copied && env_ev_begin(g, "transfer");
     if (!w) return copied;
-    env_jsonw_kstr(w, "from", src->id);
-    env_jsonw_kstr(w, "to", dst->id);
-    env_jsonw_key(w, "pieces");
-    env_jsonw_arr(w);
+    env_ev_kstr(g, "from", src->id);
+    env_ev_kstr(g, "to", dst->id);
+    env_ev_key(g, "pieces");
+    env_ev_arr(g);
     for (size_t i = 0; i < g->ev_copies.n; i++) {
         const env_copy_t *cp = &g->ev_copies.v[i];
-        env_jsonw_obj(w);
-        env_jsonw_kstr(w, "piece", g->piece_names[cp->piece]);
-        env_jsonw_kint(w, "value", (long long)cp->stated);
-        env_jsonw_kint(w, "true_value", g->piece_values[cp->piece]);
-        env_jsonw_kbool(w, "misreport", cp->misreport);
-        env_jsonw_kbool(w, "requested", cp->requested);
-        env_jsonw_close(w);
+        env_ev_obj(g);
+        env_ev_kstr(g, "piece", g->piece_names[cp->piece]);
+        env_ev_kint(g, "value", (long long)cp->stated);
+        env_ev_kint(g, "true_value", g->piece_values[cp->piece]);
+        env_ev_kbool(g, "misreport", cp->misreport);
+        env_ev_kbool(g, "requested", cp->requested);
+        env_ev_close(g);
     }
-    env_jsonw_close(w);
-    env_jsonw_kbool(w, "automated", automated);
-    env_jsonw_kint(w, "misreports", misreports);
-    env_jsonw_kint(w, "bonus", (long long)bonus);
+    env_ev_close(g);
+    env_ev_kbool(g, "automated", automated);
+    env_ev_kint(g, "misreports", misreports);
+    env_ev_kint(g, "bonus", (long long)bonus);
     env_ev_end(g);
     return copied;
 }
@@ -243,18 +243,18 @@ int env_deliver(env_game_t *g, int from, int to, const char *content, bool autom
     int named[64];
     size_t n_named = delivered ? env_find_pieces(&names, content, named, 64) : 0;
 
-    env_jsonw_t *w = env_ev_begin(g, "message");
+    bool w = env_ev_begin(g, "message");
     if (w) {
-        env_jsonw_kstr(w, "kind", "direct");
-        env_jsonw_kstr(w, "from", g->agents[from].id);
-        env_jsonw_kstr(w, "to", g->agents[to].id);
-        env_jsonw_kstr(w, "content", content);
-        env_jsonw_kbool(w, "delivered", delivered);
-        env_jsonw_kbool(w, "automated", automated);
-        env_jsonw_key(w, "names_pieces");
-        env_jsonw_arr(w);
-        for (size_t i = 0; i < n_named; i++) env_jsonw_str(w, g->piece_names[named[i]]);
-        env_jsonw_close(w);
+        env_ev_kstr(g, "kind", "direct");
+        env_ev_kstr(g, "from", g->agents[from].id);
+        env_ev_kstr(g, "to", g->agents[to].id);
+        env_ev_kstr(g, "content", content);
+        env_ev_kbool(g, "delivered", delivered);
+        env_ev_kbool(g, "automated", automated);
+        env_ev_key(g, "names_pieces");
+        env_ev_arr(g);
+        for (size_t i = 0; i < n_named; i++) env_ev_str(g, g->piece_names[named[i]]);
+        env_ev_close(g);
         env_ev_end(g);
     }
     if (!delivered) return ENV_OK;

@@ -273,15 +273,15 @@ int env_task_new(env_game_t *g, int agent)
     int idx = (int)g->tasks.n;
     if (VEC_PUSH(g->tasks, t) || VEC_PUSH(a->active, idx)) return ENV_ENOMEM;
 
-    env_jsonw_t *w = env_ev_begin(g, "task_new");
+    bool w = env_ev_begin(g, "task_new");
     if (w) {
-        env_jsonw_kstr(w, "agent", a->id);
-        env_jsonw_kstr(w, "task", t.id);
-        env_jsonw_kstr(w, "description", t.description);
-        env_jsonw_key(w, "pieces");
-        env_jsonw_arr(w);
-        for (int i = 0; i < k; i++) env_jsonw_str(w, g->piece_names[t.pieces[i]]);
-        env_jsonw_close(w);
+        env_ev_kstr(g, "agent", a->id);
+        env_ev_kstr(g, "task", t.id);
+        env_ev_kstr(g, "description", t.description);
+        env_ev_key(g, "pieces");
+        env_ev_arr(g);
+        for (int i = 0; i < k; i++) env_ev_str(g, g->piece_names[t.pieces[i]]);
+        env_ev_close(g);
         env_ev_end(g);
     }
     return ENV_OK;
@@ -289,32 +289,32 @@ int env_task_new(env_game_t *g, int agent)
 
 static void s_emit_world(env_game_t *g)
 {
-    env_jsonw_t *w = env_ev_begin(g, "world");
+    bool w = env_ev_begin(g, "world");
     if (!w) return;
-    env_jsonw_kint(w, "seed", (long long)(json_int_t)g->cfg.seed);
-    env_jsonw_key(w, "agents");
-    env_jsonw_arr(w);
+    env_ev_kint(g, "seed", (long long)(json_int_t)g->cfg.seed);
+    env_ev_key(g, "agents");
+    env_ev_arr(g);
     for (int i = 0; i < g->n; i++) {
-        env_jsonw_obj(w);
-        env_jsonw_kstr(w, "id", g->agents[i].id);
-        env_jsonw_kstr(w, "type", env_type_name(g->agents[i].type));
-        env_jsonw_key(w, "holds");
-        env_jsonw_arr(w);
+        env_ev_obj(g);
+        env_ev_kstr(g, "id", g->agents[i].id);
+        env_ev_kstr(g, "type", env_type_name(g->agents[i].type));
+        env_ev_key(g, "holds");
+        env_ev_arr(g);
         for (size_t j = 0; j < g->agents[i].inv.n; j++)
-            env_jsonw_str(w, g->piece_names[g->agents[i].inv.v[j].piece]);
-        env_jsonw_close(w);
-        env_jsonw_close(w);
+            env_ev_str(g, g->piece_names[g->agents[i].inv.v[j].piece]);
+        env_ev_close(g);
+        env_ev_close(g);
     }
-    env_jsonw_close(w);
-    env_jsonw_key(w, "pieces");
-    env_jsonw_arr(w);
+    env_ev_close(g);
+    env_ev_key(g, "pieces");
+    env_ev_arr(g);
     for (int i = 0; i < g->p; i++) {
-        env_jsonw_obj(w);
-        env_jsonw_kstr(w, "name", g->piece_names[i]);
-        env_jsonw_kint(w, "value", g->piece_values[i]);
-        env_jsonw_close(w);
+        env_ev_obj(g);
+        env_ev_kstr(g, "name", g->piece_names[i]);
+        env_ev_kint(g, "value", g->piece_values[i]);
+        env_ev_close(g);
     }
-    env_jsonw_close(w);
+    env_ev_close(g);
     env_ev_end(g);
 }
 
