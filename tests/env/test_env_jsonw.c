@@ -76,6 +76,59 @@ static void test_jsonw_edge_values(void **state)
     env_jsonw_destroy(&w); /* NULL-safe */
 }
 
+/* The streaming calls give what jansson gives for the same tree: integers at
+ * the edges, strings it refuses (not UTF-8: left out with their key), nesting. */
+static void test_jsonw_streaming(void **state)
+{
+    (void)state;
+    env_jsonw_t *w = env_jsonw_new();
+    assert_non_null(w);
+    env_jsonw_obj(w);
+    env_jsonw_kint(w, "min", INT64_MIN);
+    env_jsonw_kint(w, "max", INT64_MAX);
+    env_jsonw_kint(w, "zero", 0);
+    env_jsonw_kint(w, "neg", -5);
+    env_jsonw_kstr(w, "bad", "caf\xe9");            /* Latin-1, not UTF-8 */
+    env_jsonw_kstr(w, "surrogate", "\xed\xa0\x80"); /* U+D800 */
+    env_jsonw_kstr(w, "overlong", "\xe0\x80\xaf");
+    env_jsonw_kstr(w, "ok", "\xf0\x9f\x98\x80 \"q\"\n");
+    env_jsonw_key(w, "list");
+    env_jsonw_arr(w);
+    env_jsonw_str(w, "a");
+    assert_int_equal(env_jsonw_str(w, "\xff"), -1);
+    env_jsonw_obj(w);
+    env_jsonw_kbool(w, "t", 1);
+    env_jsonw_key(w, "n");
+    env_jsonw_null(w);
+    env_jsonw_close(w);
+    env_jsonw_int(w, 7);
+    env_jsonw_close(w);
+    env_jsonw_close(w);
+    assert_true(env_jsonw_ok(w));
+
+    json_t *want = json_object();
+    json_object_set_new(want, "min", json_integer(INT64_MIN));
+    json_object_set_new(want, "max", json_integer(INT64_MAX));
+    json_object_set_new(want, "zero", json_integer(0));
+    json_object_set_new(want, "neg", json_integer(-5));
+    json_object_set_new(want, "bad", json_string("caf\xe9"));
+    json_object_set_new(want, "surrogate", json_string("\xed\xa0\x80"));
+    json_object_set_new(want, "overlong", json_string("\xe0\x80\xaf"));
+    json_object_set_new(want, "ok", json_string("\xf0\x9f\x98\x80 \"q\"\n"));
+    json_t *list = json_array();
+    json_array_append_new(list, json_string("a"));
+    json_array_append_new(list, json_string("\xff"));
+    json_array_append_new(list, json_pack("{s:b,s:n}", "t", 1, "n"));
+    json_array_append_new(list, json_integer(7));
+    json_object_set_new(want, "list", list);
+    char *text = json_dumps(want, JSON_COMPACT);
+    assert_non_null(text);
+    assert_string_equal(env_jsonw_data(w), text);
+    free(text);
+    json_decref(want);
+    env_jsonw_destroy(&w);
+}
+
 /* A sink that writes each event both ways and keeps the batch. */
 typedef struct {
     env_jsonw_t *line, *batch;
@@ -253,6 +306,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsonw_edge_values),
+        cmocka_unit_test(test_jsonw_streaming),
         cmocka_unit_test(test_jsonw_whole_games_match_jansson),
         cmocka_unit_test(test_jsonw_events_match_golden),
     };
