@@ -33,9 +33,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-extern int llm_parse_reply(const char *text, size_t len, env_decision_t *d, llm_drop_fn drop,
-                           void *arg, char *empty_reason, size_t reason_len) __attribute__((weak));
-
 #define S_LINE_MAX   4096
 #define S_MAX_QUEUED 64
 
@@ -456,10 +453,8 @@ static void s_finish_turn(s_human_t *h, const char *json, const char *empty_reas
     agt_outcome_t *o = agt_outcome_new();
     if (!o) return;
     if (json) {
-        if (!llm_parse_reply) {
-            snprintf(o->empty_reason, sizeof o->empty_reason, "no reply parser linked");
-        } else if (llm_parse_reply(json, strlen(json), o->decision, s_drop, o, o->empty_reason,
-                                   sizeof o->empty_reason) < 0) {
+        if (llm_parse_reply(json, strlen(json), o->decision, s_drop, o, o->empty_reason,
+                            sizeof o->empty_reason) < 0) {
             agt_outcome_destroy(&o);
             s_error("that JSON could not be read; nothing was sent");
             return;

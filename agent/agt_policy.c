@@ -1,23 +1,29 @@
 /* agt_policy.c: the policy registry and the outcome helpers (agt_policy.h).
- * Scripted policies live in agt_scripted.c, the llm policy in llm_policy.c,
- * human in agt_human.c. */
+ * Scripted policies live in agt_scripted.c, human in agt_human.c; the llm
+ * policy (llm_policy.c) is registered by parley-agent-llm's main. */
 #include "agt_policy.h"
 
 #include "agt_scripted.h"
-#include "llm_policy.h"
 #include "pl_policy.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+static const agt_policy_ops_t *s_extra;
+
+void agt_policy_register(const agt_policy_ops_t *ops)
+{
+    s_extra = ops;
+}
 
 const agt_policy_ops_t *agt_policy_find(const char *name)
 {
     /* The registry shared with the configuration loader decides what a seat
      * may play; this table only says how. */
     if (!pl_policy_find(name)) return NULL;
+    if (s_extra && strcmp(s_extra->name, name) == 0) return s_extra;
     const agt_policy_ops_t *const table[] = {&agt_perfect_ops, &agt_passive_ops, &agt_selfish_ops,
-                                             &agt_helper_ops,  &agt_random_ops,  &agt_human_ops,
-                                             &agt_llm_ops};
+                                             &agt_helper_ops,  &agt_random_ops,  &agt_human_ops};
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strcmp(table[i]->name, name) == 0) return table[i];
     return NULL;

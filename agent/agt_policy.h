@@ -104,4 +104,10 @@ typedef struct {
 /* The ops registered under `name`, or NULL. */
 const agt_policy_ops_t *agt_policy_find(const char *name);
 
+/* Adds ops that live outside the core library: parley-agent-llm registers the
+ * llm policy, so that scripted and human seats (parley-agent) never load the
+ * llm stack (libcurl and its TLS, crypto and Kerberos libraries). One extra at
+ * most; a second call replaces it. */
+void agt_policy_register(const agt_policy_ops_t *ops);
+
 #endif

@@ -6,14 +6,47 @@
  *
  * The token may also come from the environment (PARLEY_TOKEN), which keeps it
  * out of `ps`. Exit status: 0 the game ended, 1 stopped by a signal, 2 refused
- * or bad usage. */
+ * or bad usage.
+ *
+ * Built twice: parley-agent plays scripted and human seats and links no llm
+ * code (no libcurl, TLS or Kerberos to load at every start); asked for
+ * `--policy llm` it becomes parley-agent-llm from its own directory (exec,
+ * same arguments). parley-agent-llm (AGT_WITH_LLM) plays every policy. */
 #include "agt_agent.h"
 #include "pl_log.h"
 #include "pl_meta.h"
 
+#ifdef AGT_WITH_LLM
+#include "llm_policy.h"
+#endif
+
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef AGT_WITH_LLM
+/* Replaces this process with parley-agent-llm beside this executable; returns
+ * only on failure, with the reason in err. */
+static void s_exec_llm(char **argv, char *err, size_t errlen)
+{
+    char self[PATH_MAX], path[PATH_MAX + 32];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        snprintf(err, errlen, "cannot find this executable: %s", strerror(errno));
+        return;
+    }
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash) *slash = '\0';
+    snprintf(path, sizeof path, "%s/parley-agent-llm", self);
+    execv(path, argv);
+    snprintf(err, errlen, "the llm policy is played by %s: %s", path, strerror(errno));
+}
+#endif
 
 static void s_usage(FILE *f)
 {
@@ -73,6 +106,16 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+#ifdef AGT_WITH_LLM
+    agt_policy_register(&agt_llm_ops);
+#else
+    if (o.policy && strcmp(o.policy, "llm") == 0) {
+        char why[PATH_MAX + 128];
+        s_exec_llm(argv, why, sizeof why);
+        fprintf(stderr, "parley-agent: %s\n", why);
+        return 2;
+    }
+#endif
     if (!o.token) o.token = getenv("PARLEY_TOKEN");
     if (!o.broker || !o.seat || !o.token || !o.policy) {
         s_usage(stderr);

@@ -2,6 +2,7 @@
  * summary.json is written to a temporary name and renamed into place last, so
  * a run killed at any moment never looks done. */
 #include "ana_exec.h"
+#include "env_jsonw.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,18 +13,36 @@
 
 typedef struct {
     FILE *f;
+    env_jsonw_t *batch; /* lines not yet written: one write per S_BATCH bytes */
     bool failed;
     json_t *rounds; /* round_end events, for summary.json */
     json_t *end;    /* the run_end event */
 } s_sink_t;
 
-static void s_on_game_event(void *ctx, json_t *ev)
+#define S_BATCH 65536
+
+static void s_drain(s_sink_t *s)
+{
+    size_t n = env_jsonw_len(s->batch);
+    if (!s->failed && n && fwrite(env_jsonw_data(s->batch), 1, n, s->f) != n) s->failed = true;
+    env_jsonw_truncate(s->batch, 0);
+}
+
+/* Each event arrives as its line of events.jsonl (no tree is built); only the
+ * few that summary.json needs are parsed. */
+static void s_on_game_text(void *ctx, const char *type, const char *text, size_t len)
 {
     s_sink_t *s = ctx;
-    if (!s->failed && json_dumpf(ev, s->f, JSON_COMPACT) != 0) s->failed = true;
-    if (!s->failed && fputc('\n', s->f) == EOF) s->failed = true;
-    const char *type = json_string_value(json_object_get(ev, "type"));
-    if (type && strcmp(type, "round_end") == 0) {
+    if (env_jsonw_raw(s->batch, text, len) != 0 || env_jsonw_raw(s->batch, "\n", 1) != 0)
+        s->failed = true;
+    if (env_jsonw_len(s->batch) >= S_BATCH) s_drain(s);
+    if (strcmp(type, "round_end") != 0 && strcmp(type, "run_end") != 0) return;
+    json_t *ev = json_loadb(text, len, 0, NULL);
+    if (!ev) {
+        s->failed = true;
+        return;
+    }
+    if (strcmp(type, "round_end") == 0) {
         json_t *r = json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?}", "round",
                               json_object_get(ev, "round"), "tasks", json_object_get(ev, "tasks"),
                               "messages", json_object_get(ev, "messages"), "tasks_total",
@@ -31,7 +50,7 @@ static void s_on_game_event(void *ctx, json_t *ev)
                               json_object_get(ev, "task_revenue"), "group_revenue",
                               json_object_get(ev, "group_revenue"));
         if (!r || json_array_append_new(s->rounds, r)) s->failed = true;
-    } else if (type && strcmp(type, "run_end") == 0) {
+    } else {
         json_decref(s->end);
         s->end = json_incref(ev);
     }
@@ -86,12 +105,14 @@ int ana_exec_inprocess(const pl_config_t *c, const char *dir, pl_seed_source_t s
     if (s_path(path, sizeof path, dir, "events.jsonl")) goto fail;
     sink.f = fopen(path, "w");
     sink.rounds = json_array();
-    if (!sink.f || !sink.rounds) {
+    sink.batch = env_jsonw_new();
+    if (sink.f) setvbuf(sink.f, NULL, _IONBF, 0); /* the batch is the buffer */
+    if (!sink.f || !sink.rounds || !sink.batch) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         goto fail;
     }
     int code;
-    g = env_game_new(&c->game, s_on_game_event, &sink, &code);
+    g = env_game_new_text(&c->game, s_on_game_text, &sink, &code);
     if (!g) {
         snprintf(err, errlen, "game refused: %s", env_strerror(code));
         goto fail;
@@ -105,6 +126,7 @@ int ana_exec_inprocess(const pl_config_t *c, const char *dir, pl_seed_source_t s
         snprintf(err, errlen, "game stopped: %s", env_strerror(code));
         goto fail;
     }
+    s_drain(&sink);
     if (sink.failed || fclose(sink.f) != 0) {
         sink.f = NULL;
         snprintf(err, errlen, "%s: write failed", path);
@@ -126,6 +148,7 @@ int ana_exec_inprocess(const pl_config_t *c, const char *dir, pl_seed_source_t s
     json_decref(cj);
     json_decref(sink.rounds);
     json_decref(sink.end);
+    env_jsonw_destroy(&sink.batch);
     free(pol);
     env_game_destroy(&g);
     return 0;
@@ -137,6 +160,7 @@ fail:
     json_decref(cj);
     json_decref(sink.rounds);
     json_decref(sink.end);
+    env_jsonw_destroy(&sink.batch);
     free(pol);
     env_game_destroy(&g);
     return -1;

@@ -1,8 +1,8 @@
 # bench_llm: the llm policy against parley-fake-llm (tests/llm). Included by
 # bench/CMakeLists.txt when present.
 if(TARGET parley-fake-llm)
-  if(TARGET parley_agent)
-    set(PL_BENCH_LLM_LIB parley_agent)
+  if(TARGET parley_agent_llm)
+    set(PL_BENCH_LLM_LIB parley_agent_llm)
   else()
     set(PL_BENCH_LLM_LIB parley_llm_standin)
   endif()

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -109,19 +110,54 @@ int cli_read_line(int fd, char *buf, size_t buflen, int timeout_ms)
     return 0;
 }
 
+/* The status of a reaped child as cli_wait reports it, or -1 while it runs. */
+static int s_reap(pid_t pid)
+{
+    int status;
+    pid_t r;
+    do r = waitpid(pid, &status, WNOHANG);
+    while (r < 0 && errno == EINTR);
+    if (r == pid) {
+        if (WIFEXITED(status)) return WEXITSTATUS(status);
+        if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+        return 255;
+    }
+    if (r < 0) return 255; /* not our child (anymore) */
+    return -1;
+}
+
+int cli_pidfd(pid_t pid)
+{
+    return pidfd_open(pid, 0);
+}
+
 int cli_wait(pid_t pid, int timeout_ms)
 {
-    for (int waited = 0;; waited += 10) {
-        int status;
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid) {
-            if (WIFEXITED(status)) return WEXITSTATUS(status);
-            if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-            return 255;
+    int st = s_reap(pid);
+    if (st >= 0 || timeout_ms <= 0) return st;
+    /* Woken by the child's exit itself (a pidfd turns readable), not by a
+     * polling interval: a run ends when its last process does. */
+    int fd = cli_pidfd(pid);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long spent = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        if (spent >= timeout_ms) break;
+        int left = (int)(timeout_ms - spent);
+        if (fd >= 0) {
+            struct pollfd p = {fd, POLLIN, 0};
+            if (poll(&p, 1, left) < 0 && errno != EINTR) {
+                close(fd);
+                fd = -1;
+            }
+        } else { /* no pidfd (kernel before 5.3): a short sleep */
+            struct timespec ts = {0, (left < 10 ? left : 10) * 1000000L};
+            nanosleep(&ts, NULL);
         }
-        if (r < 0 && errno != EINTR) return 255; /* not our child (anymore) */
-        if (waited >= timeout_ms) return -1;
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
+        if ((st = s_reap(pid)) >= 0) break;
     }
+    if (fd >= 0) close(fd);
+    return st >= 0 ? st : s_reap(pid);
 }

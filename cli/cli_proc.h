@@ -24,6 +24,10 @@ pid_t cli_spawn(const char *bin_dir, const char *prog, char *const argv[], int *
  * Returns 0, or -1 on timeout, end of file or error. */
 int cli_read_line(int fd, char *buf, size_t buflen, int timeout_ms);
 
+/* A pidfd of child pid (readable once it has exited), for a poll set; the
+ * caller closes it. Returns -1 where the kernel has none. */
+int cli_pidfd(pid_t pid);
+
 /* Waits up to timeout_ms for pid; returns its exit status (0-255, 128+signal),
  * or -1 if it is still running. */
 int cli_wait(pid_t pid, int timeout_ms);

@@ -130,9 +130,15 @@ static void s_shutdown(s_run_t *r, int grace_ms)
         }
     }
     r->broker = 0;
+    /* The grace is one deadline for all of them together. */
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < r->n_agents; i++) {
         if (r->agents[i] <= 0) continue;
-        if (cli_wait(r->agents[i], grace_ms) < 0) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long spent = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        int left = spent < grace_ms ? (int)(grace_ms - spent) : 0;
+        if (cli_wait(r->agents[i], left) < 0) {
             kill(r->agents[i], SIGTERM);
             if (cli_wait(r->agents[i], 2000) < 0) {
                 kill(r->agents[i], SIGKILL);
@@ -140,7 +146,6 @@ static void s_shutdown(s_run_t *r, int grace_ms)
             }
         }
         r->agents[i] = 0;
-        grace_ms = 0; /* the grace is for all of them together */
     }
 }
 
@@ -443,7 +448,10 @@ int cli_run_main(int argc, char **argv)
                          "--policy",     (char *)policy, "--config", config_json, NULL};
         /* A human seat plays in this terminal (one at most makes sense). */
         bool human = strcmp(policy, "human") == 0;
-        run.agents[i] = cli_spawn(bin, "parley-agent", aargv, NULL, log, token_env, human);
+        /* llm seats run the binary with the llm stack; the others never load it. */
+        const char *prog = strcmp(policy, "llm") == 0 ? "parley-agent-llm" : "parley-agent";
+        aargv[0] = (char *)prog;
+        run.agents[i] = cli_spawn(bin, prog, aargv, NULL, log, token_env, human);
         if (run.agents[i] < 0) {
             fprintf(stderr, "parley run: cannot start the agent of %s\n", seat);
             goto done;
@@ -465,15 +473,19 @@ int cli_run_main(int argc, char **argv)
     /* Wait for the broker, showing progress, forwarding a stop. */
     bool tty = isatty(STDERR_FILENO), stopping = false, shown = false;
     int restarts = 0;
-    int broker_status = -1;
+    int broker_status = -1, broker_fd = -1;
     while (broker_status < 0) {
         if (s_stop_signal && !stopping) {
             stopping = true;
             if (!quiet) fprintf(stderr, "%sstopping...\n", shown && tty ? "\n" : "");
             kill(run.broker, SIGTERM);
         }
-        zmq_pollitem_t item = {run.sub, 0, ZMQ_POLLIN, 0};
-        int n = zmq_poll(&item, 1, 100);
+        /* The broker's exit wakes this loop at once (its pidfd is in the poll
+         * set); the timeout only bounds how late a stop signal is seen. */
+        if (broker_fd < 0) broker_fd = cli_pidfd(run.broker);
+        zmq_pollitem_t items[2] = {{run.sub, 0, ZMQ_POLLIN, 0}, {NULL, broker_fd, ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, broker_fd >= 0 ? 2 : 1, 100);
+        if (n > 0 && !(items[0].revents & ZMQ_POLLIN)) n = 0;
         while (n > 0) {
             char topic[32], body[4096];
             int t = zmq_recv(run.sub, topic, sizeof topic, ZMQ_DONTWAIT);
@@ -487,6 +499,10 @@ int cli_run_main(int argc, char **argv)
             }
         }
         broker_status = cli_wait(run.broker, 0);
+        if (broker_status >= 0 && broker_fd >= 0) {
+            close(broker_fd);
+            broker_fd = -1;
+        }
         /* Killed, not ended: a new broker on the same endpoints resumes the
          * game from the run directory (broker/brk_resume.c); the agents,
          * still up, reconnect with their tokens. */

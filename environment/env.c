@@ -237,26 +237,188 @@ int env_config_check(const env_config_t *c, char *err, size_t errlen)
 
 /* --------------------------------------------------------------- events -- */
 
-json_t *env_event_new(env_game_t *g, const char *type)
+/* Tree builder: v goes into the open container (under the pending key for
+ * an object); NULL (a string jansson refused, out of memory) adds nothing,
+ * as json_object_set_new did. */
+static void s_tree_add(env_game_t *g, json_t *v)
+{
+    const char *key = g->ev_key;
+    g->ev_key = NULL;
+    if (!v) return;
+    json_t *top = g->ev_depth ? g->ev_stack[g->ev_depth - 1] : NULL;
+    if (top && json_is_object(top) && key)
+        json_object_set_new(top, key, v);
+    else if (top && json_is_array(top))
+        json_array_append_new(top, v);
+    else
+        json_decref(v);
+}
+
+#define S_EV_MAX ((int)(sizeof((env_game_t *)0)->ev_stack / sizeof(json_t *)))
+
+/* A container inside the event: added to its parent, then the open one. One
+ * that could not be made (or too deep) takes its members nowhere. */
+static void s_tree_open(env_game_t *g, json_t *c)
+{
+    if (c && g->ev_depth < S_EV_MAX) {
+        s_tree_add(g, json_incref(c));
+    } else {
+        json_decref(c);
+        g->ev_key = NULL;
+        c = NULL;
+    }
+    if (g->ev_depth < S_EV_MAX) g->ev_stack[g->ev_depth] = c;
+    g->ev_depth++;
+}
+
+bool env_ev_begin(env_game_t *g, const char *type)
 {
     g->seq++; /* counted even when nobody listens, so benchmarks can count */
-    if (!g->sink) return NULL;
+    g->ev_type = type;
+    if (g->text_sink) {
+        env_jsonw_reset(g->ew);
+        env_jsonw_obj(g->ew);
+        env_jsonw_kint(g->ew, "seq", (long long)g->seq);
+        env_jsonw_kstr(g->ew, "type", type);
+        env_jsonw_kint(g->ew, "round", g->round);
+        return true;
+    }
+    if (!g->sink) return false;
+    g->ev_depth = 0;
+    g->ev_key = NULL;
     json_t *ev = json_object();
-    if (!ev) return NULL;
+    if (!ev) return false;
+    g->ev_stack[g->ev_depth++] = ev;
     json_object_set_new(ev, "seq", json_integer((json_int_t)g->seq));
     json_object_set_new(ev, "type", json_string(type));
     json_object_set_new(ev, "round", json_integer(g->round));
-    return ev;
+    return true;
 }
 
-void env_event_emit(env_game_t *g, json_t *ev)
+void env_ev_end(env_game_t *g)
 {
-    g->sink(g->sink_ctx, ev);
+    if (g->text_sink) {
+        env_jsonw_t *w = g->ew;
+        env_jsonw_close(w);
+        /* Out of memory while writing: the event is lost, as a tree that could
+         * not be built is; the broker counts what its checks find missing. */
+        if (env_jsonw_ok(w))
+            g->text_sink(g->sink_ctx, g->ev_type, env_jsonw_data(w), env_jsonw_len(w));
+        return;
+    }
+    json_t *ev = g->ev_depth ? g->ev_stack[0] : NULL;
+    for (int i = 1; i < g->ev_depth && i < S_EV_MAX; i++)
+        json_decref(g->ev_stack[i]); /* a container left open by mistake */
+    g->ev_depth = 0;
+    if (ev) g->sink(g->sink_ctx, ev);
+}
+
+void env_ev_obj(env_game_t *g)
+{
+    if (g->text_sink)
+        env_jsonw_obj(g->ew);
+    else
+        s_tree_open(g, json_object());
+}
+
+void env_ev_arr(env_game_t *g)
+{
+    if (g->text_sink)
+        env_jsonw_arr(g->ew);
+    else
+        s_tree_open(g, json_array());
+}
+
+void env_ev_close(env_game_t *g)
+{
+    if (g->text_sink) {
+        env_jsonw_close(g->ew);
+        return;
+    }
+    if (g->ev_depth <= 1) return; /* the event itself closes in env_ev_end */
+    g->ev_depth--;
+    if (g->ev_depth < S_EV_MAX) json_decref(g->ev_stack[g->ev_depth]); /* its parent holds it */
+}
+
+void env_ev_key(env_game_t *g, const char *k)
+{
+    if (g->text_sink)
+        env_jsonw_key(g->ew, k);
+    else
+        g->ev_key = k;
+}
+
+void env_ev_str(env_game_t *g, const char *s)
+{
+    if (g->text_sink)
+        env_jsonw_str(g->ew, s);
+    else
+        s_tree_add(g, s ? json_string(s) : NULL);
+}
+
+void env_ev_int(env_game_t *g, long long v)
+{
+    if (g->text_sink)
+        env_jsonw_int(g->ew, v);
+    else
+        s_tree_add(g, json_integer((json_int_t)v));
+}
+
+void env_ev_bool(env_game_t *g, bool v)
+{
+    if (g->text_sink)
+        env_jsonw_bool(g->ew, v);
+    else
+        s_tree_add(g, json_boolean(v));
+}
+
+void env_ev_null(env_game_t *g)
+{
+    if (g->text_sink)
+        env_jsonw_null(g->ew);
+    else
+        s_tree_add(g, json_null());
+}
+
+void env_ev_kstr(env_game_t *g, const char *k, const char *s)
+{
+    if (g->text_sink) {
+        env_jsonw_kstr(g->ew, k, s);
+        return;
+    }
+    g->ev_key = k;
+    s_tree_add(g, s ? json_string(s) : NULL);
+}
+
+void env_ev_kint(env_game_t *g, const char *k, long long v)
+{
+    env_ev_key(g, k);
+    env_ev_int(g, v);
+}
+
+void env_ev_kbool(env_game_t *g, const char *k, bool v)
+{
+    env_ev_key(g, k);
+    env_ev_bool(g, v);
 }
 
 /* ------------------------------------------------------------ lifecycle -- */
 
+static env_game_t *s_game_new(const env_config_t *c, env_event_fn sink, env_text_fn text_sink,
+                              void *sink_ctx, int *err);
+
 env_game_t *env_game_new(const env_config_t *c, env_event_fn sink, void *sink_ctx, int *err)
+{
+    return s_game_new(c, sink, NULL, sink_ctx, err);
+}
+
+env_game_t *env_game_new_text(const env_config_t *c, env_text_fn sink, void *sink_ctx, int *err)
+{
+    return s_game_new(c, NULL, sink, sink_ctx, err);
+}
+
+static env_game_t *s_game_new(const env_config_t *c, env_event_fn sink, env_text_fn text_sink,
+                              void *sink_ctx, int *err)
 {
     int rc = ENV_ENOMEM;
     if (!c) {
@@ -271,7 +433,9 @@ env_game_t *env_game_new(const env_config_t *c, env_event_fn sink, void *sink_ct
     if (!g) goto fail_early;
     g->cfg = *c;
     g->sink = sink;
+    g->text_sink = text_sink;
     g->sink_ctx = sink_ctx;
+    if (text_sink && !(g->ew = env_jsonw_new())) goto fail;
     g->n = c->n_agents;
     g->p = c->total_pieces;
     g->words = ((size_t)g->p + 63) / 64;
@@ -315,6 +479,8 @@ void env_game_destroy(env_game_t **gp)
 {
     if (!gp || !*gp) return;
     env_game_t *g = *gp;
+    env_jsonw_destroy(&g->ew);
+    VEC_FREE(g->ev_copies);
     for (int i = 0; g->agents && i < g->n; i++) {
         env_agent_t *a = &g->agents[i];
         free(a->held);

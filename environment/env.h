@@ -4,8 +4,10 @@
  *
  * Conventions: agents and pieces are 0-based indices inside the library; agent i
  * is named "agent_<i+1>". Actions arrive as the agent wrote them (names, strings)
- * and are validated here. Every effect is reported as a JSON event (jansson) to
- * the sink given at creation; the sink takes ownership of each event.
+ * and are validated here. Every effect is reported as a JSON event to the sink
+ * given at creation: as a jansson tree the sink takes ownership of, or as
+ * text (env_game_new_text). Events are written once, as text, into one reused
+ * buffer (env_jsonw.h); a tree sink gets that text parsed.
  */
 #ifndef PARLEY_ENV_H
 #define PARLEY_ENV_H
@@ -147,6 +149,15 @@ typedef struct env_game env_game_t;
 
 /* Receives each event; takes ownership (must json_decref). May be NULL. */
 typedef void (*env_event_fn)(void *ctx, json_t *event);
+
+/* Receives each event as one line of compact JSON (no newline), the bytes
+ * json_dumps(event, JSON_COMPACT) gives for the tree the env_event_fn sink
+ * receives; `type` is the event's type. Both are valid during the call only.
+ * The cheap way to write events.jsonl: no tree is built. */
+typedef void (*env_text_fn)(void *ctx, const char *type, const char *text, size_t len);
+
+/* As env_game_new, with events delivered as text (see env_text_fn). */
+env_game_t *env_game_new_text(const env_config_t *c, env_text_fn sink, void *sink_ctx, int *err);
 
 /* A new game: the world is generated from c->seed. Returns NULL on a bad config
  * or out of memory (err, if not NULL, says which). The caller owns the game. */

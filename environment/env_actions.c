@@ -40,12 +40,12 @@ static int s_act_broadcast(env_game_t *g, int agent, const env_action_t *a, env_
     env_msg_t m = {agent, -1, g->round, env_arena_strdup(&g->arena, a->content)};
     if (!m.content || VEC_PUSH(g->broadcasts, m)) return ENV_ENOMEM;
     g->round_messages++;
-    json_t *ev = env_event_new(g, "message");
-    if (ev) {
-        json_object_set_new(ev, "kind", json_string("broadcast"));
-        json_object_set_new(ev, "from", json_string(g->agents[agent].id));
-        json_object_set_new(ev, "content", json_string(a->content));
-        env_event_emit(g, ev);
+    bool w = env_ev_begin(g, "message");
+    if (w) {
+        env_ev_kstr(g, "kind", "broadcast");
+        env_ev_kstr(g, "from", g->agents[agent].id);
+        env_ev_kstr(g, "content", a->content);
+        env_ev_end(g);
     }
     env_set_result(r, ENV_OK, NULL);
     return ENV_OK;
@@ -54,32 +54,44 @@ static int s_act_broadcast(env_game_t *g, int agent, const env_action_t *a, env_
 static void s_emit_action(env_game_t *g, int agent, size_t index, env_turn_kind_t kind,
                           const env_action_t *a, const env_result_t *r)
 {
-    json_t *ev = env_event_new(g, "action");
-    if (!ev) return;
-    json_t *act = json_object();
-    json_object_set_new(act, "type", json_string(env_act_name(a->kind)));
-    if (a->to) json_object_set_new(act, "to", json_string(a->to));
+    bool w = env_ev_begin(g, "action");
+    if (!w) return;
+    env_ev_kstr(g, "agent", g->agents[agent].id);
+    env_ev_kint(g, "index", (long long)index);
+    env_ev_kstr(g, "turn", kind == ENV_TURN_REPLY ? "reply" : "normal");
+    env_ev_key(g, "action");
+    env_ev_obj(g);
+    env_ev_kstr(g, "type", env_act_name(a->kind));
+    if (a->to) env_ev_kstr(g, "to", a->to);
     if (a->content)
-        json_object_set_new(act, a->kind == ENV_ACT_SUBMIT_TASK ? "answer" : "content",
-                            json_string(a->content));
+        env_ev_kstr(g, a->kind == ENV_ACT_SUBMIT_TASK ? "answer" : "content", a->content);
     if (a->kind == ENV_ACT_SEND_INFORMATION) {
-        json_t *info = json_array(), *vals = json_object();
-        for (size_t i = 0; i < a->n_info; i++)
-            json_array_append_new(info, json_string(a->info[i] ? a->info[i] : ""));
-        for (size_t i = 0; i < a->n_values; i++)
-            json_object_set_new(vals, a->value_names[i] ? a->value_names[i] : "",
-                                json_integer((json_int_t)a->values[i]));
-        json_object_set_new(act, "information", info);
-        json_object_set_new(act, "values", vals);
+        env_ev_key(g, "information");
+        env_ev_arr(g);
+        for (size_t i = 0; i < a->n_info; i++) env_ev_str(g, a->info[i] ? a->info[i] : "");
+        env_ev_close(g);
+        /* An object: a name given twice keeps its first place and its last
+         * value; a name that is not UTF-8 is left out. */
+        env_ev_key(g, "values");
+        env_ev_obj(g);
+        for (size_t i = 0; i < a->n_values; i++) {
+            const char *name = a->value_names[i] ? a->value_names[i] : "";
+            bool seen = false;
+            for (size_t j = 0; j < i && !seen; j++)
+                seen = strcmp(a->value_names[j] ? a->value_names[j] : "", name) == 0;
+            if (seen || !env_jsonw_utf8_ok(name)) continue;
+            size_t last = i;
+            for (size_t j = i + 1; j < a->n_values; j++)
+                if (strcmp(a->value_names[j] ? a->value_names[j] : "", name) == 0) last = j;
+            env_ev_kint(g, name, (long long)a->values[last]);
+        }
+        env_ev_close(g);
     }
-    json_object_set_new(ev, "agent", json_string(g->agents[agent].id));
-    json_object_set_new(ev, "index", json_integer((json_int_t)index));
-    json_object_set_new(ev, "turn", json_string(kind == ENV_TURN_REPLY ? "reply" : "normal"));
-    json_object_set_new(ev, "action", act);
-    json_object_set_new(ev, "ok", json_boolean(r->code == ENV_OK));
-    json_object_set_new(ev, "code", json_string(env_err_name(r->code)));
-    if (r->reason[0]) json_object_set_new(ev, "reason", json_string(r->reason));
-    env_event_emit(g, ev);
+    env_ev_close(g);
+    env_ev_kbool(g, "ok", r->code == ENV_OK);
+    env_ev_kstr(g, "code", env_err_name(r->code));
+    if (r->reason[0]) env_ev_kstr(g, "reason", r->reason);
+    env_ev_end(g);
 }
 
 int env_apply(env_game_t *g, int agent, env_turn_kind_t kind, const env_action_t *actions, size_t n,
@@ -98,21 +110,21 @@ int env_apply(env_game_t *g, int agent, env_turn_kind_t kind, const env_action_t
         for (size_t i = 0; i < g->replies.n; i++) g->reply_pending[g->replies.v[i]] = false;
         g->replies.n = 0;
     }
-    json_t *ev = env_event_new(g, "turn");
-    if (ev) {
-        json_object_set_new(ev, "agent", json_string(ag->id));
-        json_object_set_new(ev, "turn", json_string(kind == ENV_TURN_REPLY ? "reply" : "normal"));
-        json_object_set_new(ev, "actions", json_integer((json_int_t)n));
-        env_event_emit(g, ev);
+    bool w = env_ev_begin(g, "turn");
+    if (w) {
+        env_ev_kstr(g, "agent", ag->id);
+        env_ev_kstr(g, "turn", kind == ENV_TURN_REPLY ? "reply" : "normal");
+        env_ev_kint(g, "actions", (long long)n);
+        env_ev_end(g);
     }
     if (thoughts && *thoughts) {
         env_note_t th = {g->round, env_arena_strdup(&g->arena, thoughts)};
         if (!th.text || VEC_PUSH(ag->thoughts, th)) return ENV_ENOMEM;
-        json_t *tev = env_event_new(g, "thoughts");
-        if (tev) {
-            json_object_set_new(tev, "agent", json_string(ag->id));
-            json_object_set_new(tev, "text", json_string(thoughts));
-            env_event_emit(g, tev);
+        bool tw = env_ev_begin(g, "thoughts");
+        if (tw) {
+            env_ev_kstr(g, "agent", ag->id);
+            env_ev_kstr(g, "text", thoughts);
+            env_ev_end(g);
         }
     }
     for (size_t i = 0; i < n; i++) {
@@ -172,11 +184,11 @@ void env_record_missed(env_game_t *g, int agent, const char *why)
 {
     if (agent < 0 || agent >= g->n) return;
     g->agents[agent].missed++;
-    json_t *ev = env_event_new(g, "missed_turn");
-    if (ev) {
-        json_object_set_new(ev, "agent", json_string(g->agents[agent].id));
-        json_object_set_new(ev, "why", json_string(why ? why : "no decision"));
-        env_event_emit(g, ev);
+    bool w = env_ev_begin(g, "missed_turn");
+    if (w) {
+        env_ev_kstr(g, "agent", g->agents[agent].id);
+        env_ev_kstr(g, "why", why ? why : "no decision");
+        env_ev_end(g);
     }
 }
 

@@ -4,6 +4,7 @@
 #define PARLEY_ENV_INTERNAL_H
 
 #include "env.h"
+#include "env_jsonw.h"
 #include "env_rng.h"
 
 #include <stdbool.h>
@@ -102,11 +103,26 @@ typedef struct {
     env_rng_t task_rng;         /* this agent's own stream of tasks */
 } env_agent_t;
 
+/* One copied piece of a transfer, for its event. */
+typedef struct {
+    int piece;
+    int64_t stated;
+    bool misreport, requested;
+} env_copy_t;
+
 struct env_game {
     env_config_t cfg;
     env_event_fn sink;
+    env_text_fn text_sink;
     void *sink_ctx;
-    uint64_t seq; /* events emitted */
+    env_jsonw_t *ew;     /* a text sink's event being written (env_ev_begin) */
+    const char *ev_type; /* its type */
+    /* a tree sink's event being built: open containers, a key awaiting its value */
+    json_t *ev_stack[16];
+    int ev_depth;
+    const char *ev_key;
+    VEC(env_copy_t) ev_copies; /* the transfer being recorded */
+    uint64_t seq;              /* events emitted */
     env_arena_t arena;
 
     int n, p;            /* agents, pieces */
@@ -191,9 +207,25 @@ int env_instant_fulfil(env_game_t *g, int agent, const env_action_t *actions, si
 int env_act_send_info(env_game_t *g, int agent, const env_action_t *a, env_result_t *r);
 int env_act_submit(env_game_t *g, int agent, const env_action_t *a, env_result_t *r);
 
-/* Events (env.c): a new event object of `type`, or NULL when nobody listens. */
-json_t *env_event_new(env_game_t *g, const char *type);
-void env_event_emit(env_game_t *g, json_t *ev);
+/* Events (env.c): env_ev_begin starts event `type` ({"seq", "type", "round"
+ * first) and returns false when nobody listens; the caller adds its fields,
+ * then env_ev_end delivers it. No other event may start in between. One code
+ * path, two builders: a text sink's event is written straight into one reused
+ * buffer (env_jsonw.h), a tree sink's built as a jansson tree, as before. A
+ * string that is NULL or not UTF-8 is left out with its key, in both. */
+bool env_ev_begin(env_game_t *g, const char *type);
+void env_ev_end(env_game_t *g);
+void env_ev_obj(env_game_t *g);
+void env_ev_arr(env_game_t *g);
+void env_ev_close(env_game_t *g);
+void env_ev_key(env_game_t *g, const char *k); /* k must live until its value is added */
+void env_ev_str(env_game_t *g, const char *s);
+void env_ev_int(env_game_t *g, long long v);
+void env_ev_bool(env_game_t *g, bool v);
+void env_ev_null(env_game_t *g);
+void env_ev_kstr(env_game_t *g, const char *k, const char *s);
+void env_ev_kint(env_game_t *g, const char *k, long long v);
+void env_ev_kbool(env_game_t *g, const char *k, bool v);
 
 static inline bool env_bit_get(const uint64_t *b, int i)
 {

@@ -68,13 +68,13 @@ int env_round_begin(env_game_t *g)
     for (int i = 0; i < g->n; i++) g->order[i] = i;
     env_rng_shuffle(&g->order_rng, g->order, g->n);
     if (s_snapshot(g)) return ENV_ENOMEM;
-    json_t *ev = env_event_new(g, "round_start");
-    if (ev) {
-        json_t *order = json_array();
-        for (int i = 0; i < g->n; i++)
-            json_array_append_new(order, json_string(g->agents[g->order[i]].id));
-        json_object_set_new(ev, "order", order);
-        env_event_emit(g, ev);
+    bool w = env_ev_begin(g, "round_start");
+    if (w) {
+        env_ev_key(g, "order");
+        env_ev_arr(g);
+        for (int i = 0; i < g->n; i++) env_ev_str(g, g->agents[g->order[i]].id);
+        env_ev_close(g);
+        env_ev_end(g);
     }
     return ENV_OK;
 }
@@ -131,14 +131,14 @@ int env_round_end(env_game_t *g)
     if (!g->in_round) return ENV_EINVAL;
     if (g->cfg.automation == ENV_AUTO_REQUEST && s_auto_request(g)) return ENV_ENOMEM;
     g->in_round = false;
-    json_t *ev = env_event_new(g, "round_end");
-    if (ev) {
-        json_object_set_new(ev, "tasks", json_integer(g->round_tasks));
-        json_object_set_new(ev, "messages", json_integer(g->round_messages));
-        json_object_set_new(ev, "tasks_total", json_integer(env_tasks_done(g)));
-        json_object_set_new(ev, "task_revenue", json_integer(env_task_revenue(g)));
-        json_object_set_new(ev, "group_revenue", json_integer(env_group_revenue(g)));
-        env_event_emit(g, ev);
+    bool w = env_ev_begin(g, "round_end");
+    if (w) {
+        env_ev_kint(g, "tasks", g->round_tasks);
+        env_ev_kint(g, "messages", g->round_messages);
+        env_ev_kint(g, "tasks_total", env_tasks_done(g));
+        env_ev_kint(g, "task_revenue", (long long)env_task_revenue(g));
+        env_ev_kint(g, "group_revenue", (long long)env_group_revenue(g));
+        env_ev_end(g);
     }
     if (g->round >= g->cfg.rounds) g->over = true;
     return ENV_OK;
@@ -148,21 +148,25 @@ void env_game_finish(env_game_t *g)
 {
     if (g->finished) return;
     g->finished = g->over = true;
-    json_t *ev = env_event_new(g, "run_end");
-    if (!ev) return;
-    json_t *board = json_array();
+    bool w = env_ev_begin(g, "run_end");
+    if (!w) return;
+    env_ev_key(g, "board");
+    env_ev_arr(g);
     for (int a = 0; a < g->n; a++) {
         const env_agent_t *ag = &g->agents[a];
-        json_array_append_new(board, json_pack("{s:s, s:s, s:I, s:I, s:I, s:i, s:i}", "agent",
-                                               ag->id, "type", env_type_name(ag->type), "revenue",
-                                               (json_int_t)env_agent_revenue(g, a), "task_revenue",
-                                               (json_int_t)ag->task_revenue, "bonus_revenue",
-                                               (json_int_t)ag->bonus_revenue, "tasks",
-                                               ag->tasks_done, "missed_turns", ag->missed));
+        env_ev_obj(g);
+        env_ev_kstr(g, "agent", ag->id);
+        env_ev_kstr(g, "type", env_type_name(ag->type));
+        env_ev_kint(g, "revenue", (long long)env_agent_revenue(g, a));
+        env_ev_kint(g, "task_revenue", (long long)ag->task_revenue);
+        env_ev_kint(g, "bonus_revenue", (long long)ag->bonus_revenue);
+        env_ev_kint(g, "tasks", ag->tasks_done);
+        env_ev_kint(g, "missed_turns", ag->missed);
+        env_ev_close(g);
     }
-    json_object_set_new(ev, "board", board);
-    json_object_set_new(ev, "tasks", json_integer(env_tasks_done(g)));
-    json_object_set_new(ev, "task_revenue", json_integer(env_task_revenue(g)));
-    json_object_set_new(ev, "group_revenue", json_integer(env_group_revenue(g)));
-    env_event_emit(g, ev);
+    env_ev_close(g);
+    env_ev_kint(g, "tasks", env_tasks_done(g));
+    env_ev_kint(g, "task_revenue", (long long)env_task_revenue(g));
+    env_ev_kint(g, "group_revenue", (long long)env_group_revenue(g));
+    env_ev_end(g);
 }

@@ -11,15 +11,20 @@
 static void s_emit_task_failed(env_game_t *g, int agent, const env_task_t *t, const char *answer,
                                const env_result_t *r, bool told)
 {
-    json_t *ev = env_event_new(g, "task_failed");
-    if (!ev) return;
-    json_object_set_new(ev, "agent", json_string(g->agents[agent].id));
-    json_object_set_new(ev, "task", t ? json_string(t->id) : json_null());
-    json_object_set_new(ev, "answer", json_string(answer ? answer : ""));
-    json_object_set_new(ev, "code", json_string(env_err_name(r->code)));
-    json_object_set_new(ev, "reason", json_string(r->reason));
-    json_object_set_new(ev, "told", json_boolean(told));
-    env_event_emit(g, ev);
+    bool w = env_ev_begin(g, "task_failed");
+    if (!w) return;
+    env_ev_kstr(g, "agent", g->agents[agent].id);
+    if (t) {
+        env_ev_kstr(g, "task", t->id);
+    } else {
+        env_ev_key(g, "task");
+        env_ev_null(g);
+    }
+    env_ev_kstr(g, "answer", answer ? answer : "");
+    env_ev_kstr(g, "code", env_err_name(r->code));
+    env_ev_kstr(g, "reason", r->reason);
+    env_ev_kbool(g, "told", told);
+    env_ev_end(g);
 }
 
 /* The original's matcher (tasks.py / simulation.py _process_task_submission):
@@ -180,7 +185,6 @@ int env_act_submit(env_game_t *g, int agent, const env_action_t *a, env_result_t
     if (!detail) return ENV_ENOMEM;
     detail[0] = 0;
     int at = 0;
-    json_t *bad = json_array();
     for (size_t j = 0; j < ag->inv.n; j++) {
         const env_holding_t *h = &ag->inv.v[j];
         bool in = false;
@@ -191,7 +195,6 @@ int env_act_submit(env_game_t *g, int agent, const env_action_t *a, env_result_t
             at += snprintf(detail + at, detail_len - (size_t)at, "%s%s: recorded %d, true %d",
                            mis > 1 ? "; " : "", g->piece_names[h->piece], h->value,
                            g->piece_values[h->piece]);
-        json_array_append_new(bad, json_string(g->piece_names[h->piece]));
     }
     int64_t payout = s_payout(g, mis);
     ag->task_revenue += payout;
@@ -201,20 +204,28 @@ int env_act_submit(env_game_t *g, int agent, const env_action_t *a, env_result_t
     r->payout = payout;
     env_set_result(r, ENV_OK, NULL);
 
-    json_t *ev = env_event_new(g, "task_completed");
-    if (ev) {
-        json_t *ps = json_array();
-        for (int i = 0; i < k; i++)
-            json_array_append_new(ps, json_string(g->piece_names[t->pieces[i]]));
-        json_object_set_new(ev, "agent", json_string(ag->id));
-        json_object_set_new(ev, "task", json_string(t->id));
-        json_object_set_new(ev, "pieces", ps);
-        json_object_set_new(ev, "payout", json_integer(payout));
-        json_object_set_new(ev, "misreports", json_integer(mis));
-        json_object_set_new(ev, "misreported", bad);
-        env_event_emit(g, ev);
-    } else {
-        json_decref(bad);
+    bool w = env_ev_begin(g, "task_completed");
+    if (w) {
+        env_ev_kstr(g, "agent", ag->id);
+        env_ev_kstr(g, "task", t->id);
+        env_ev_key(g, "pieces");
+        env_ev_arr(g);
+        for (int i = 0; i < k; i++) env_ev_str(g, g->piece_names[t->pieces[i]]);
+        env_ev_close(g);
+        env_ev_kint(g, "payout", (long long)payout);
+        env_ev_kint(g, "misreports", mis);
+        /* The misreported pieces, in the order the submitter holds them. */
+        env_ev_key(g, "misreported");
+        env_ev_arr(g);
+        for (size_t j = 0; j < ag->inv.n; j++) {
+            const env_holding_t *h = &ag->inv.v[j];
+            bool in = false;
+            for (int i = 0; i < k; i++) in |= h->piece == t->pieces[i];
+            if (in && h->value != g->piece_values[h->piece])
+                env_ev_str(g, g->piece_names[h->piece]);
+        }
+        env_ev_close(g);
+        env_ev_end(g);
     }
     char *own = mis ? env_arena_printf(&g->arena,
                                        "You completed %s, but %d piece(s) had incorrect values "

@@ -49,7 +49,8 @@ int env_transfer(env_game_t *g, int from, int to, const int *pieces, const int64
                  size_t n, bool automated)
 {
     env_agent_t *src = &g->agents[from], *dst = &g->agents[to];
-    json_t *list = g->sink ? json_array() : NULL;
+    /* The event lists what was copied: kept here until the copy is done. */
+    g->ev_copies.n = 0;
     int copied = 0, misreports = 0;
     for (size_t i = 0; i < n; i++) {
         int p = pieces[i];
@@ -71,11 +72,10 @@ int env_transfer(env_game_t *g, int from, int to, const int *pieces, const int64
         bool mis = stated != truth;
         misreports += mis;
         copied++;
-        if (list)
-            json_array_append_new(list,
-                                  json_pack("{s:s, s:I, s:i, s:b, s:b}", "piece", g->piece_names[p],
-                                            "value", (json_int_t)stated, "true_value", truth,
-                                            "misreport", mis, "requested", rq != NULL));
+        if (g->sink || g->text_sink) {
+            env_copy_t cp = {p, stated, mis, rq != NULL};
+            if (VEC_PUSH(g->ev_copies, cp)) return -ENV_ENOMEM;
+        }
     }
     /* The original pays the bonus for automated transfers too (they go through
      * the same transfer routine); rules.automated_transfers_as_agents off does not. */
@@ -100,18 +100,27 @@ int env_transfer(env_game_t *g, int from, int to, const int *pieces, const int64
             if (env_note(g, to, text)) return -ENV_ENOMEM;
         }
     }
-    json_t *ev = copied ? env_event_new(g, "transfer") : NULL;
-    if (!ev) {
-        json_decref(list);
-        return copied;
+    bool w = copied && env_ev_begin(g, "transfer");
+    if (!w) return copied;
+    env_ev_kstr(g, "from", src->id);
+    env_ev_kstr(g, "to", dst->id);
+    env_ev_key(g, "pieces");
+    env_ev_arr(g);
+    for (size_t i = 0; i < g->ev_copies.n; i++) {
+        const env_copy_t *cp = &g->ev_copies.v[i];
+        env_ev_obj(g);
+        env_ev_kstr(g, "piece", g->piece_names[cp->piece]);
+        env_ev_kint(g, "value", (long long)cp->stated);
+        env_ev_kint(g, "true_value", g->piece_values[cp->piece]);
+        env_ev_kbool(g, "misreport", cp->misreport);
+        env_ev_kbool(g, "requested", cp->requested);
+        env_ev_close(g);
     }
-    json_object_set_new(ev, "from", json_string(src->id));
-    json_object_set_new(ev, "to", json_string(dst->id));
-    json_object_set_new(ev, "pieces", list);
-    json_object_set_new(ev, "automated", json_boolean(automated));
-    json_object_set_new(ev, "misreports", json_integer(misreports));
-    json_object_set_new(ev, "bonus", json_integer(bonus));
-    env_event_emit(g, ev);
+    env_ev_close(g);
+    env_ev_kbool(g, "automated", automated);
+    env_ev_kint(g, "misreports", misreports);
+    env_ev_kint(g, "bonus", (long long)bonus);
+    env_ev_end(g);
     return copied;
 }
 
@@ -240,19 +249,19 @@ int env_deliver(env_game_t *g, int from, int to, const char *content, bool autom
     int named[64];
     size_t n_named = delivered ? env_find_pieces(&names, content, named, 64) : 0;
 
-    json_t *ev = env_event_new(g, "message");
-    if (ev) {
-        json_t *np = json_array();
-        for (size_t i = 0; i < n_named; i++)
-            json_array_append_new(np, json_string(g->piece_names[named[i]]));
-        json_object_set_new(ev, "kind", json_string("direct"));
-        json_object_set_new(ev, "from", json_string(g->agents[from].id));
-        json_object_set_new(ev, "to", json_string(g->agents[to].id));
-        json_object_set_new(ev, "content", json_string(content));
-        json_object_set_new(ev, "delivered", json_boolean(delivered));
-        json_object_set_new(ev, "automated", json_boolean(automated));
-        json_object_set_new(ev, "names_pieces", np);
-        env_event_emit(g, ev);
+    bool w = env_ev_begin(g, "message");
+    if (w) {
+        env_ev_kstr(g, "kind", "direct");
+        env_ev_kstr(g, "from", g->agents[from].id);
+        env_ev_kstr(g, "to", g->agents[to].id);
+        env_ev_kstr(g, "content", content);
+        env_ev_kbool(g, "delivered", delivered);
+        env_ev_kbool(g, "automated", automated);
+        env_ev_key(g, "names_pieces");
+        env_ev_arr(g);
+        for (size_t i = 0; i < n_named; i++) env_ev_str(g, g->piece_names[named[i]]);
+        env_ev_close(g);
+        env_ev_end(g);
     }
     if (!delivered) return ENV_OK;
     if (VEC_PUSH(g->agents[to].msgs, (const env_msg_t *)m)) return ENV_ENOMEM;

@@ -273,39 +273,49 @@ int env_task_new(env_game_t *g, int agent)
     int idx = (int)g->tasks.n;
     if (VEC_PUSH(g->tasks, t) || VEC_PUSH(a->active, idx)) return ENV_ENOMEM;
 
-    json_t *ev = env_event_new(g, "task_new");
-    if (ev) {
-        json_t *ps = json_array();
-        for (int i = 0; i < k; i++)
-            json_array_append_new(ps, json_string(g->piece_names[t.pieces[i]]));
-        json_object_set_new(ev, "agent", json_string(a->id));
-        json_object_set_new(ev, "task", json_string(t.id));
-        json_object_set_new(ev, "description", json_string(t.description));
-        json_object_set_new(ev, "pieces", ps);
-        env_event_emit(g, ev);
+    bool w = env_ev_begin(g, "task_new");
+    if (w) {
+        env_ev_kstr(g, "agent", a->id);
+        env_ev_kstr(g, "task", t.id);
+        env_ev_kstr(g, "description", t.description);
+        env_ev_key(g, "pieces");
+        env_ev_arr(g);
+        for (int i = 0; i < k; i++) env_ev_str(g, g->piece_names[t.pieces[i]]);
+        env_ev_close(g);
+        env_ev_end(g);
     }
     return ENV_OK;
 }
 
 static void s_emit_world(env_game_t *g)
 {
-    json_t *ev = env_event_new(g, "world");
-    if (!ev) return;
-    json_t *agents = json_array(), *pieces = json_array();
+    bool w = env_ev_begin(g, "world");
+    if (!w) return;
+    env_ev_kint(g, "seed", (long long)(json_int_t)g->cfg.seed);
+    env_ev_key(g, "agents");
+    env_ev_arr(g);
     for (int i = 0; i < g->n; i++) {
-        json_t *hold = json_array();
+        env_ev_obj(g);
+        env_ev_kstr(g, "id", g->agents[i].id);
+        env_ev_kstr(g, "type", env_type_name(g->agents[i].type));
+        env_ev_key(g, "holds");
+        env_ev_arr(g);
         for (size_t j = 0; j < g->agents[i].inv.n; j++)
-            json_array_append_new(hold, json_string(g->piece_names[g->agents[i].inv.v[j].piece]));
-        json_array_append_new(agents, json_pack("{s:s, s:s, s:o}", "id", g->agents[i].id, "type",
-                                                env_type_name(g->agents[i].type), "holds", hold));
+            env_ev_str(g, g->piece_names[g->agents[i].inv.v[j].piece]);
+        env_ev_close(g);
+        env_ev_close(g);
     }
-    for (int i = 0; i < g->p; i++)
-        json_array_append_new(pieces, json_pack("{s:s, s:i}", "name", g->piece_names[i], "value",
-                                                g->piece_values[i]));
-    json_object_set_new(ev, "seed", json_integer((json_int_t)g->cfg.seed));
-    json_object_set_new(ev, "agents", agents);
-    json_object_set_new(ev, "pieces", pieces);
-    env_event_emit(g, ev);
+    env_ev_close(g);
+    env_ev_key(g, "pieces");
+    env_ev_arr(g);
+    for (int i = 0; i < g->p; i++) {
+        env_ev_obj(g);
+        env_ev_kstr(g, "name", g->piece_names[i]);
+        env_ev_kint(g, "value", g->piece_values[i]);
+        env_ev_close(g);
+    }
+    env_ev_close(g);
+    env_ev_end(g);
 }
 
 int env_world_generate(env_game_t *g)

@@ -6,6 +6,7 @@
 #include "agt_policy.h"
 #include "e2e.h"
 #include "env.h"
+#include "llm_policy.h"
 #include "pl_policy.h"
 
 #include <setjmp.h>
@@ -66,6 +67,8 @@ static void test_unplayable_policy_is_refused_before_start(void **state)
 static void test_registry_and_agents_agree(void **state)
 {
     (void)state;
+    /* parley-agent-llm's set: parley-agent's policies plus the llm one. */
+    agt_policy_register(&agt_llm_ops);
     assert_true(pl_policy_count() >= 7);
     for (size_t i = 0; i < pl_policy_count(); i++) {
         const pl_policy_t *p = pl_policy_at(i);

@@ -1,0 +1,400 @@
+/* env_jsonw.c: the event log's JSON writer (env_jsonw.h).
+ *
+ * Byte for byte jansson 2.14's compact dump: keys in insertion order, "," and
+ * ":" without spaces, strings escaped as its dump_string does without
+ * JSON_ENSURE_ASCII or JSON_ESCAPE_SLASH (\" \\ \b \f \n \r \t, other control
+ * characters as \u00XX in upper case, everything else as it is: jansson only
+ * holds valid UTF-8), integers as JSON_INTEGER_FORMAT, reals as its
+ * jsonp_dtostr with the default precision of 17.
+ */
+#include "env_jsonw.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_MAX_DEPTH 64
+
+struct env_jsonw {
+    char *buf;
+    size_t len, cap;
+    /* streaming: open containers, whether each has had a member yet, and
+     * whether a key waits for its value */
+    int depth;
+    char close[S_MAX_DEPTH];
+    unsigned char has_member[S_MAX_DEPTH];
+    int after_key;
+    int failed;
+};
+
+env_jsonw_t *env_jsonw_new(void)
+{
+    env_jsonw_t *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->cap = 4096;
+    w->buf = malloc(w->cap);
+    if (!w->buf) {
+        free(w);
+        return NULL;
+    }
+    w->buf[0] = '\0';
+    return w;
+}
+
+void env_jsonw_destroy(env_jsonw_t **p)
+{
+    if (!p || !*p) return;
+    free((*p)->buf);
+    free(*p);
+    *p = NULL;
+}
+
+/* Room for n more bytes and the terminating NUL. */
+static int s_reserve(env_jsonw_t *w, size_t n)
+{
+    if (w->len + n + 1 <= w->cap) return 0;
+    size_t cap = w->cap;
+    while (cap < w->len + n + 1) cap *= 2;
+    char *b = realloc(w->buf, cap);
+    if (!b) return -1;
+    w->buf = b;
+    w->cap = cap;
+    return 0;
+}
+
+int env_jsonw_raw(env_jsonw_t *w, const char *s, size_t n)
+{
+    if (s_reserve(w, n) != 0) return -1;
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+    w->buf[w->len] = '\0';
+    return 0;
+}
+
+static int s_char(env_jsonw_t *w, char c)
+{
+    if (w->len + 2 > w->cap && s_reserve(w, 1) != 0) return -1;
+    w->buf[w->len++] = c;
+    w->buf[w->len] = '\0';
+    return 0;
+}
+
+static int s_string(env_jsonw_t *w, const char *s, size_t n)
+{
+    /* Worst case: every byte a 6-byte \u00XX, plus the quotes. */
+    if (s_reserve(w, 6 * n + 2) != 0) return -1;
+    char *o = w->buf + w->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"':
+            *o++ = '"';
+            break;
+        case '\\':
+            *o++ = '\\';
+            break;
+        case '\b':
+            *o++ = 'b';
+            break;
+        case '\f':
+            *o++ = 'f';
+            break;
+        case '\n':
+            *o++ = 'n';
+            break;
+        case '\r':
+            *o++ = 'r';
+            break;
+        case '\t':
+            *o++ = 't';
+            break;
+        default: {
+            static const char hex[] = "0123456789ABCDEF";
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+        }
+    }
+    *o++ = '"';
+    w->len = (size_t)(o - w->buf);
+    w->buf[w->len] = '\0';
+    return 0;
+}
+
+/* jansson's jsonp_dtostr: "%.17g", then ".0" when it reads as an integer, and
+ * the exponent without '+' or leading zeros. */
+static int s_real(env_jsonw_t *w, double v)
+{
+    char b[100];
+    int n = snprintf(b, sizeof b, "%.17g", v);
+    if (n < 0 || (size_t)n >= sizeof b - 3) return -1;
+    size_t len = (size_t)n;
+    /* The C locale's '.' is what the log holds, whatever the process's locale. */
+    for (size_t i = 0; i < len; i++)
+        if (b[i] == ',') b[i] = '.';
+    if (!strchr(b, '.') && !strchr(b, 'e')) {
+        b[len++] = '.';
+        b[len++] = '0';
+        b[len] = '\0';
+    }
+    char *e = strchr(b, 'e');
+    if (e) {
+        char *start = e + 1, *end = start + 1;
+        if (*start == '-') start++;
+        while (*end == '0') end++;
+        if (end != start) {
+            memmove(start, end, len - (size_t)(end - b) + 1);
+            len -= (size_t)(end - start);
+        }
+    }
+    return env_jsonw_raw(w, b, len);
+}
+
+static int s_value(env_jsonw_t *w, const json_t *v, int depth)
+{
+    if (!v || depth > 2048) return -1; /* jansson's JSON_PARSER_MAX_DEPTH-like bound */
+    switch (json_typeof(v)) {
+    case JSON_NULL:
+        return env_jsonw_raw(w, "null", 4);
+    case JSON_TRUE:
+        return env_jsonw_raw(w, "true", 4);
+    case JSON_FALSE:
+        return env_jsonw_raw(w, "false", 5);
+    case JSON_INTEGER: {
+        char b[32];
+        int n = snprintf(b, sizeof b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return n < 0 ? -1 : env_jsonw_raw(w, b, (size_t)n);
+    }
+    case JSON_REAL:
+        return s_real(w, json_real_value(v));
+    case JSON_STRING:
+        return s_string(w, json_string_value(v), json_string_length(v));
+    case JSON_ARRAY: {
+        if (s_char(w, '[') != 0) return -1;
+        size_t n = json_array_size(v);
+        for (size_t i = 0; i < n; i++) {
+            if (i && s_char(w, ',') != 0) return -1;
+            if (s_value(w, json_array_get(v, i), depth + 1) != 0) return -1;
+        }
+        return s_char(w, ']');
+    }
+    case JSON_OBJECT: {
+        if (s_char(w, '{') != 0) return -1;
+        const char *key;
+        size_t key_len;
+        json_t *val;
+        int first = 1;
+        json_object_keylen_foreach((json_t *)v, key, key_len, val)
+        {
+            if (!first && s_char(w, ',') != 0) return -1;
+            first = 0;
+            if (s_string(w, key, key_len) != 0 || s_char(w, ':') != 0 ||
+                s_value(w, val, depth + 1) != 0)
+                return -1;
+        }
+        return s_char(w, '}');
+    }
+    }
+    return -1;
+}
+
+/* The ',' before a member of the open container, unless a key has just
+ * been written. */
+static void s_sep(env_jsonw_t *w)
+{
+    if (w->after_key) {
+        w->after_key = 0;
+        return;
+    }
+    if (w->depth == 0) return;
+    if (w->has_member[w->depth - 1] && s_char(w, ',') != 0) w->failed = 1;
+    w->has_member[w->depth - 1] = 1;
+}
+
+int env_jsonw_value(env_jsonw_t *w, const json_t *v)
+{
+    size_t mark = w->len;
+    int after_key = w->after_key, member = w->depth ? w->has_member[w->depth - 1] : 0;
+    s_sep(w);
+    if (s_value(w, v, 0) == 0) return 0;
+    env_jsonw_truncate(w, mark);
+    w->after_key = after_key;
+    if (w->depth) w->has_member[w->depth - 1] = (unsigned char)member;
+    return -1;
+}
+
+static void s_open(env_jsonw_t *w, char open, char close)
+{
+    s_sep(w);
+    if (w->depth >= S_MAX_DEPTH || s_char(w, open) != 0) {
+        w->failed = 1;
+        return;
+    }
+    w->close[w->depth] = close;
+    w->has_member[w->depth] = 0;
+    w->depth++;
+}
+
+void env_jsonw_obj(env_jsonw_t *w)
+{
+    s_open(w, '{', '}');
+}
+
+void env_jsonw_arr(env_jsonw_t *w)
+{
+    s_open(w, '[', ']');
+}
+
+void env_jsonw_close(env_jsonw_t *w)
+{
+    if (w->depth == 0) {
+        w->failed = 1;
+        return;
+    }
+    w->depth--;
+    if (s_char(w, w->close[w->depth]) != 0) w->failed = 1;
+}
+
+/* jansson's utf8_check: no overlong forms, no surrogates, nothing past U+10FFFF. */
+static int s_utf8_ok(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        size_t k;
+        unsigned cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            k = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            k = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            k = 4;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + k > n) return 0;
+        for (size_t j = 1; j < k; j++) {
+            if ((p[i + j] & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (p[i + j] & 0x3F);
+        }
+        if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || (k == 3 && cp < 0x800) ||
+            (k == 4 && cp < 0x10000))
+            return 0;
+        i += k;
+    }
+    return 1;
+}
+
+int env_jsonw_utf8_ok(const char *s)
+{
+    return s && s_utf8_ok(s, strlen(s));
+}
+
+void env_jsonw_key(env_jsonw_t *w, const char *k)
+{
+    s_sep(w);
+    if (s_string(w, k, strlen(k)) != 0 || s_char(w, ':') != 0) w->failed = 1;
+    w->after_key = 1;
+}
+
+int env_jsonw_str(env_jsonw_t *w, const char *s)
+{
+    if (!s) return -1;
+    size_t n = strlen(s);
+    if (!s_utf8_ok(s, n)) return -1;
+    s_sep(w);
+    if (s_string(w, s, n) != 0) w->failed = 1;
+    return 0;
+}
+
+void env_jsonw_int(env_jsonw_t *w, long long v)
+{
+    /* By hand: snprintf's format parsing is most of an event's integer cost. */
+    char b[24], *e = b + sizeof b, *p = e;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do *--p = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0) *--p = '-';
+    s_sep(w);
+    if (env_jsonw_raw(w, p, (size_t)(e - p)) != 0) w->failed = 1;
+}
+
+void env_jsonw_bool(env_jsonw_t *w, int v)
+{
+    s_sep(w);
+    if (v ? env_jsonw_raw(w, "true", 4) : env_jsonw_raw(w, "false", 5)) w->failed = 1;
+}
+
+void env_jsonw_null(env_jsonw_t *w)
+{
+    s_sep(w);
+    if (env_jsonw_raw(w, "null", 4) != 0) w->failed = 1;
+}
+
+void env_jsonw_kstr(env_jsonw_t *w, const char *k, const char *s)
+{
+    if (!s) return;
+    size_t n = strlen(s);
+    if (!s_utf8_ok(s, n)) return;
+    env_jsonw_key(w, k);
+    s_sep(w);
+    if (s_string(w, s, n) != 0) w->failed = 1;
+}
+
+void env_jsonw_kint(env_jsonw_t *w, const char *k, long long v)
+{
+    env_jsonw_key(w, k);
+    env_jsonw_int(w, v);
+}
+
+void env_jsonw_kbool(env_jsonw_t *w, const char *k, int v)
+{
+    env_jsonw_key(w, k);
+    env_jsonw_bool(w, v);
+}
+
+int env_jsonw_ok(const env_jsonw_t *w)
+{
+    return !w->failed;
+}
+
+void env_jsonw_reset(env_jsonw_t *w)
+{
+    env_jsonw_truncate(w, 0);
+    w->depth = 0;
+    w->after_key = 0;
+    w->failed = 0;
+}
+
+const char *env_jsonw_data(const env_jsonw_t *w)
+{
+    return w->buf;
+}
+
+size_t env_jsonw_len(const env_jsonw_t *w)
+{
+    return w->len;
+}
+
+void env_jsonw_truncate(env_jsonw_t *w, size_t len)
+{
+    if (len < w->len) {
+        w->len = len;
+        w->buf[len] = '\0';
+    }
+}
