@@ -15,9 +15,9 @@ typedef struct {
 
 int cli_run_main(int argc, char **argv);
 int cli_prompt_main(int argc, char **argv);
-int cli_replay_main(int argc, char **argv); /* cli_replay.c */
-int cli_fork_main(int argc, char **argv);   /* cli_fork.c */
+int cli_replay_main(int argc, char **argv);  /* cli_replay.c */
+int cli_fork_main(int argc, char **argv);    /* cli_fork.c */
 int cli_session_main(int argc, char **argv); /* cli_session.c */
-int cli_keygen_main(int argc, char **argv); /* cli_keygen.c */
+int cli_keygen_main(int argc, char **argv);  /* cli_keygen.c */
 
 #endif

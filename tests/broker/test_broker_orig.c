@@ -60,7 +60,7 @@ static void test_original_format_examples_translate(void **state)
     assert_int_equal(c->game.total_pieces, 80);
     assert_int_equal(c->game.first_bonus, 2000);
     assert_true(c->game.truncate_history); /* not written: the original truncates */
-    assert_true(pl_config_mixed(c));        /* its LLM seat reads the REQUEST prompt */
+    assert_true(pl_config_mixed(c));       /* its LLM seat reads the REQUEST prompt */
     pl_config_destroy(&c);
 
     c = pl_config_load_any(s_example("config_automated_fulfill.yaml"), err, sizeof err);
