@@ -5,6 +5,7 @@
  * sweep (PR_SET_PDEATHSIG), so a killed sweep leaves no orphan writing into a
  * run directory that the next sweep will redo. */
 #include "ana_sweep.h"
+#include "ana_sweep_internal.h"
 #include "ana_budget.h"
 #include "ana_exec.h"
 #include "ana_kube.h"
@@ -34,26 +35,6 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef enum { S_PENDING = 0, S_RUNNING, S_DONE, S_FAILED } s_status_t;
-
-typedef struct {
-    char id[32];
-    json_t *set; /* key -> value text, the factor values of this run */
-    s_status_t status;
-    char *error;
-    pid_t pid;
-    bool resumed; /* done before this invocation */
-} s_run_t;
-
-typedef struct {
-    char *file, *file_dir;
-    ana_sweepfile_t spec; /* what the file (and the options) say */
-    s_run_t *runs;
-    size_t n_runs;
-    bool quiet;
-    int lock_fd;
-} s_sweep_t;
-
 /* -------------------------------------------------------------- the plan -- */
 
 /* Applies every "key": "value" of obj to *c as key=value; on a refusal frees
@@ -73,7 +54,7 @@ static void s_apply_sets(pl_config_t **c, json_t *obj, char *err, size_t errlen)
     }
 }
 
-static pl_config_t *s_base_config(const s_sweep_t *sw, char *err, size_t errlen)
+static pl_config_t *s_base_config(const ana_sw_t *sw, char *err, size_t errlen)
 {
     pl_config_t *c =
         sw->spec.base ? pl_config_load_any(sw->spec.base, err, errlen) : pl_config_default();
@@ -83,14 +64,14 @@ static pl_config_t *s_base_config(const s_sweep_t *sw, char *err, size_t errlen)
 }
 
 /* The configuration of run i (base + set + its factor values), or NULL with err. */
-static pl_config_t *s_run_config(const s_sweep_t *sw, const s_run_t *r, char *err, size_t errlen)
+pl_config_t *ana_sw_run_config(const ana_sw_t *sw, const ana_sw_run_t *r, char *err, size_t errlen)
 {
     pl_config_t *c = s_base_config(sw, err, errlen);
     if (c) s_apply_sets(&c, r->set, err, errlen);
     return c;
 }
 
-static int s_expand(s_sweep_t *sw)
+static int s_expand(ana_sw_t *sw)
 {
     size_t nf = json_object_size(sw->spec.factors), total = 1;
     const char **keys = calloc(nf + 1, sizeof *keys);
@@ -109,7 +90,7 @@ static int s_expand(s_sweep_t *sw)
     sw->runs = calloc(total, sizeof *sw->runs);
     if (!sw->runs) goto fail;
     for (size_t r = 0; r < total; r++) {
-        s_run_t *run = &sw->runs[r];
+        ana_sw_run_t *run = &sw->runs[r];
         snprintf(run->id, sizeof run->id, "run-%04zu", r + 1);
         if (!(run->set = json_object())) goto fail;
         sw->n_runs++;
@@ -132,13 +113,13 @@ fail:
     return -1;
 }
 
-static int s_join(char *out, size_t cap, const char *a, const char *b)
+int ana_sw_join(char *out, size_t cap, const char *a, const char *b)
 {
     int n = snprintf(out, cap, "%s/%s", a, b);
     return n >= 0 && (size_t)n < cap ? 0 : -1;
 }
 
-static bool s_exists(const char *path)
+bool ana_sw_exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
@@ -146,7 +127,7 @@ static bool s_exists(const char *path)
 
 /* rm -rf of one run directory (files and one level of subdirectories deeper:
  * run directories hold per-agent logs at most). */
-static int s_wipe(const char *dir)
+int ana_sw_wipe(const char *dir)
 {
     pid_t pid = fork();
     if (pid < 0) return -1;
@@ -160,11 +141,11 @@ static int s_wipe(const char *dir)
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
-static int s_write_sweep_json_now(const s_sweep_t *sw);
+static int s_write_sweep_json_now(const ana_sw_t *sw);
 
 /* sweep.json is the record of each run's status: a failure to write it is said
  * (once per sweep is enough to be noticed) but does not stop the runs. */
-static void s_write_sweep_json(const s_sweep_t *sw)
+void ana_sw_write_sweep_json(const ana_sw_t *sw)
 {
     static bool warned;
     if (s_write_sweep_json_now(sw) != 0 && !warned) {
@@ -173,13 +154,13 @@ static void s_write_sweep_json(const s_sweep_t *sw)
     }
 }
 
-static int s_write_sweep_json_now(const s_sweep_t *sw)
+static int s_write_sweep_json_now(const ana_sw_t *sw)
 {
     json_t *root = json_object(), *runs = json_array();
     if (!root || !runs) goto fail;
     static const char *const names[] = {"pending", "running", "done", "failed"};
     for (size_t i = 0; i < sw->n_runs; i++) {
-        const s_run_t *r = &sw->runs[i];
+        const ana_sw_run_t *r = &sw->runs[i];
         json_t *o = json_pack("{s:s,s:s,s:O,s:s}", "id", r->id, "dir", r->id, "set", r->set,
                               "status", names[r->status]);
         if (!o) goto fail;
@@ -196,8 +177,8 @@ static int s_write_sweep_json_now(const s_sweep_t *sw)
         goto fail;
     runs = NULL;
     char path[PATH_MAX], tmp[PATH_MAX];
-    if (s_join(path, sizeof path, sw->spec.out, "sweep.json") ||
-        s_join(tmp, sizeof tmp, sw->spec.out, ".sweep.json.tmp"))
+    if (ana_sw_join(path, sizeof path, sw->spec.out, "sweep.json") ||
+        ana_sw_join(tmp, sizeof tmp, sw->spec.out, ".sweep.json.tmp"))
         goto fail;
     /* Renamed into place: a sweep killed while writing leaves the old file whole. */
     if (json_dump_file(root, tmp, JSON_INDENT(2)) != 0 || rename(tmp, path) != 0) goto fail;
@@ -211,10 +192,10 @@ fail:
 
 /* A sweep directory belongs to one plan: if sweep.json there lists a run id with
  * other factor values, resuming would mix two experiments under one name. */
-static int s_check_plan(const s_sweep_t *sw, char *err, size_t errlen)
+static int s_check_plan(const ana_sw_t *sw, char *err, size_t errlen)
 {
     char path[PATH_MAX];
-    if (s_join(path, sizeof path, sw->spec.out, "sweep.json")) return 0;
+    if (ana_sw_join(path, sizeof path, sw->spec.out, "sweep.json")) return 0;
     json_error_t jerr;
     json_t *old = json_load_file(path, 0, &jerr);
     if (!old) return 0; /* a first start, or a file cut short: nothing to compare */
@@ -225,7 +206,7 @@ static int s_check_plan(const s_sweep_t *sw, char *err, size_t errlen)
     {
         const char *id = json_string_value(json_object_get(run, "id"));
         if (!id) continue;
-        const s_run_t *now = NULL;
+        const ana_sw_run_t *now = NULL;
         for (size_t k = 0; k < sw->n_runs && !now; k++)
             if (!strcmp(sw->runs[k].id, id)) now = &sw->runs[k];
         if (!now || !json_equal(now->set, json_object_get(run, "set"))) {
@@ -243,14 +224,14 @@ static int s_check_plan(const s_sweep_t *sw, char *err, size_t errlen)
 
 /* ------------------------------------------------------------ executing -- */
 
-static char *s_parley_bin(void)
+char *ana_sw_parley_bin(void)
 {
     const char *env = getenv("PARLEY_BIN");
     char buf[PATH_MAX];
     if (env && *env) {
         struct stat st;
         if (stat(env, &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (s_join(buf, sizeof buf, env, "parley")) return NULL;
+            if (ana_sw_join(buf, sizeof buf, env, "parley")) return NULL;
             return strdup(buf);
         }
         return strdup(env);
@@ -260,7 +241,7 @@ static char *s_parley_bin(void)
     buf[n] = '\0';
     char *d = dirname(buf);
     char out[PATH_MAX];
-    if (s_join(out, sizeof out, d, "parley")) return NULL;
+    if (ana_sw_join(out, sizeof out, d, "parley")) return NULL;
     return strdup(out);
 }
 
@@ -269,7 +250,7 @@ static char *s_parley_bin(void)
  * did not die before that took effect), output into the run's log. The lock
  * fd stays open on purpose: the directory stays locked until the last worker
  * of this sweep is gone, so a restarted sweep can never race a dying one. */
-static void s_child_setup(const s_sweep_t *sw, const s_run_t *r, pid_t parent, const char *log,
+static void s_child_setup(const ana_sw_t *sw, const ana_sw_run_t *r, pid_t parent, const char *log,
                           int deathsig)
 {
     setpgid(0, 0);
@@ -293,14 +274,14 @@ static void s_child_setup(const s_sweep_t *sw, const s_run_t *r, pid_t parent, c
 /* Starts run r into its directory, or into `into` when given (--run-one plays
  * into a temporary directory), with the prologue's settings `extra` (or NULL)
  * after the run's own. */
-static pid_t s_start(s_sweep_t *sw, s_run_t *r, const char *parley_bin, const char *into,
-                     json_t *extra, char *err, size_t errlen)
+pid_t ana_sw_start(ana_sw_t *sw, ana_sw_run_t *r, const char *parley_bin, const char *into,
+                   json_t *extra, char *err, size_t errlen)
 {
     char dir[PATH_MAX], log[PATH_MAX], logs[PATH_MAX];
     int dn = into ? snprintf(dir, sizeof dir, "%s", into) : 0;
     if (dn < 0 || (size_t)dn >= sizeof dir ||
-        (!into && s_join(dir, sizeof dir, sw->spec.out, r->id)) ||
-        s_join(logs, sizeof logs, sw->spec.out, "logs")) {
+        (!into && ana_sw_join(dir, sizeof dir, sw->spec.out, r->id)) ||
+        ana_sw_join(logs, sizeof logs, sw->spec.out, "logs")) {
         snprintf(err, errlen, "path too long");
         return -1;
     }
@@ -310,11 +291,11 @@ static pid_t s_start(s_sweep_t *sw, s_run_t *r, const char *parley_bin, const ch
         return -1;
     }
     /* A directory without summary.json is a partial run: start it afresh. */
-    if (s_exists(dir) && s_wipe(dir)) {
+    if (ana_sw_exists(dir) && ana_sw_wipe(dir)) {
         snprintf(err, errlen, "%s: cannot remove the partial run", r->id);
         return -1;
     }
-    pl_config_t *c = s_run_config(sw, r, err, errlen);
+    pl_config_t *c = ana_sw_run_config(sw, r, err, errlen);
     if (!c) return -1;
     bool inproc = strcmp(sw->spec.executor, "inprocess") == 0;
     if (inproc && !ana_exec_inprocess_ok(c, err, errlen)) {
@@ -388,7 +369,7 @@ oom:
 }
 
 /* The last non-empty line of a log, as the error of a failed run. */
-static char *s_last_line(const char *path)
+char *ana_sw_last_line(const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f) return NULL;
@@ -402,21 +383,21 @@ static char *s_last_line(const char *path)
     return last[0] ? strdup(last) : NULL;
 }
 
-static void s_finish(s_sweep_t *sw, s_run_t *r, int status)
+static void s_finish(ana_sw_t *sw, ana_sw_run_t *r, int status)
 {
     char path[PATH_MAX], dir[PATH_MAX], log[PATH_MAX];
     r->pid = 0;
-    if (s_join(dir, sizeof dir, sw->spec.out, r->id) ||
-        s_join(path, sizeof path, dir, "summary.json"))
+    if (ana_sw_join(dir, sizeof dir, sw->spec.out, r->id) ||
+        ana_sw_join(path, sizeof path, dir, "summary.json"))
         return;
     int n = snprintf(log, sizeof log, "%s/logs/%s.log", sw->spec.out, r->id);
-    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && s_exists(path);
+    bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && ana_sw_exists(path);
     if (ok) {
-        r->status = S_DONE;
+        r->status = ANA_SW_DONE;
         return;
     }
-    r->status = S_FAILED;
-    char *last = n > 0 && (size_t)n < sizeof log ? s_last_line(log) : NULL;
+    r->status = ANA_SW_FAILED;
+    char *last = n > 0 && (size_t)n < sizeof log ? ana_sw_last_line(log) : NULL;
     char msg[1400];
     if (WIFSIGNALED(status))
         snprintf(msg, sizeof msg, "killed by signal %d%s%s", WTERMSIG(status), last ? ": " : "",
@@ -431,7 +412,7 @@ static void s_finish(s_sweep_t *sw, s_run_t *r, int status)
     r->error = strdup(msg);
 }
 
-static void s_progress(const s_sweep_t *sw, size_t done_now, size_t resumed, size_t failed,
+static void s_progress(const ana_sw_t *sw, size_t done_now, size_t resumed, size_t failed,
                        size_t running, time_t t0, bool final)
 {
     bool tty = isatty(2);
@@ -459,15 +440,16 @@ static void s_progress(const s_sweep_t *sw, size_t done_now, size_t resumed, siz
 /* Ctrl-C or SIGTERM: no new run starts, each running worker's group gets
  * SIGTERM (parley run stops its broker, which records a partial run), and the
  * sweep waits for them all before it writes its record. */
-static void s_stop_workers(s_sweep_t *sw)
+static void s_stop_workers(ana_sw_t *sw)
 {
     for (size_t i = 0; i < sw->n_runs; i++)
-        if (sw->runs[i].status == S_RUNNING && sw->runs[i].pid > 0) kill(-sw->runs[i].pid, SIGTERM);
+        if (sw->runs[i].status == ANA_SW_RUNNING && sw->runs[i].pid > 0)
+            kill(-sw->runs[i].pid, SIGTERM);
 }
 
 /* Children ending and stop signals arrive through sigwaitinfo with all three
  * blocked: a signal between "is anyone done?" and "wait" cannot be missed. */
-static int s_execute(s_sweep_t *sw)
+static int s_execute(ana_sw_t *sw)
 {
     sigset_t set, old;
     sigemptyset(&set);
@@ -476,7 +458,7 @@ static int s_execute(s_sweep_t *sw)
     sigaddset(&set, SIGTERM);
     if (sigprocmask(SIG_BLOCK, &set, &old) != 0) return -1;
     bool stopping = false;
-    char *bin = s_parley_bin();
+    char *bin = ana_sw_parley_bin();
     if (!bin) {
         sigprocmask(SIG_SETMASK, &old, NULL);
         return -1;
@@ -485,32 +467,32 @@ static int s_execute(s_sweep_t *sw)
     for (size_t i = 0; i < sw->n_runs; i++) {
         char path[PATH_MAX];
         int n = snprintf(path, sizeof path, "%s/%s/summary.json", sw->spec.out, sw->runs[i].id);
-        if (n > 0 && (size_t)n < sizeof path && s_exists(path)) {
-            sw->runs[i].status = S_DONE;
+        if (n > 0 && (size_t)n < sizeof path && ana_sw_exists(path)) {
+            sw->runs[i].status = ANA_SW_DONE;
             sw->runs[i].resumed = true;
             resumed++;
         }
     }
     time_t t0 = time(NULL);
-    s_write_sweep_json(sw);
+    ana_sw_write_sweep_json(sw);
     s_progress(sw, done_now, resumed, failed, running, t0, false);
     for (;;) {
         while (!stopping && running < (size_t)sw->spec.concurrency && next < sw->n_runs) {
-            s_run_t *r = &sw->runs[next++];
-            if (r->status == S_DONE) continue;
+            ana_sw_run_t *r = &sw->runs[next++];
+            if (r->status == ANA_SW_DONE) continue;
             char err[1024] = "";
-            pid_t pid = s_start(sw, r, bin, NULL, NULL, err, sizeof err);
+            pid_t pid = ana_sw_start(sw, r, bin, NULL, NULL, err, sizeof err);
             if (pid < 0) {
-                r->status = S_FAILED;
+                r->status = ANA_SW_FAILED;
                 free(r->error);
                 r->error = strdup(err);
                 failed++;
-                s_write_sweep_json(sw);
+                ana_sw_write_sweep_json(sw);
                 continue;
             }
             free(r->error);
             r->error = NULL;
-            r->status = S_RUNNING;
+            r->status = ANA_SW_RUNNING;
             r->pid = pid;
             running++;
         }
@@ -528,15 +510,15 @@ static int s_execute(s_sweep_t *sw)
             continue;
         }
         for (size_t i = 0; i < sw->n_runs; i++) {
-            s_run_t *r = &sw->runs[i];
-            if (r->status != S_RUNNING || r->pid != pid) continue;
+            ana_sw_run_t *r = &sw->runs[i];
+            if (r->status != ANA_SW_RUNNING || r->pid != pid) continue;
             running--;
             s_finish(sw, r, st);
-            if (r->status == S_DONE)
+            if (r->status == ANA_SW_DONE)
                 done_now++;
             else
                 failed++;
-            s_write_sweep_json(sw);
+            ana_sw_write_sweep_json(sw);
             s_progress(sw, done_now, resumed, failed, running, t0, false);
             break;
         }
@@ -555,7 +537,7 @@ static void s_on_diag(void *ctx, const char *msg)
     fprintf(stderr, "warning: %s\n", msg);
 }
 
-static int s_tables(s_sweep_t *sw)
+int ana_sw_tables(ana_sw_t *sw)
 {
     ana_study_t *st = ana_study_new();
     char err[1024] = "";
@@ -563,16 +545,16 @@ static int s_tables(s_sweep_t *sw)
     if (!st) goto done;
     if (sw->spec.have_margin) ana_study_set_margin(st, sw->spec.margin);
     for (size_t i = 0; i < sw->n_runs; i++) {
-        s_run_t *r = &sw->runs[i];
+        ana_sw_run_t *r = &sw->runs[i];
         char dir[PATH_MAX];
-        if (s_join(dir, sizeof dir, sw->spec.out, r->id)) goto done;
-        const char *error = r->status == S_DONE ? NULL : r->error ? r->error : "not run";
+        if (ana_sw_join(dir, sizeof dir, sw->spec.out, r->id)) goto done;
+        const char *error = r->status == ANA_SW_DONE ? NULL : r->error ? r->error : "not run";
         if (ana_study_add(st, r->id, dir, r->set, error, s_on_diag, NULL)) goto done;
     }
     if (ana_study_compute(st) || ana_tables_write(st, sw->spec.out, err, sizeof err)) goto done;
     char html[PATH_MAX], md[PATH_MAX];
-    if (s_join(html, sizeof html, sw->spec.out, "report.html") ||
-        s_join(md, sizeof md, sw->spec.out, "report.md"))
+    if (ana_sw_join(html, sizeof html, sw->spec.out, "report.html") ||
+        ana_sw_join(md, sizeof md, sw->spec.out, "report.md"))
         goto done;
     if (ana_report_write(st, html, md, err, sizeof err)) goto done;
     /* The answer on the terminal, and where the rest is: the results go to
@@ -590,232 +572,6 @@ done:
 }
 
 /* ------------------------------------------------- cluster executors -- */
-
-/* The sweep file's prologue for run r: `sh PROLOGUE` in its own process group
- * with PARLEY_RUN_ID, PARLEY_RUN_INDEX, PARLEY_RUN_SET (the factor values as
- * JSON), PARLEY_SWEEP_DIR and PARLEY_PROLOGUE_OUT set; each KEY=VALUE line it
- * writes into PARLEY_PROLOGUE_OUT becomes a --set of the run (e.g.
- * seats.0.base_url=http://127.0.0.1:8000/v1). Its output goes to the run's
- * log. Returns the group to stop after the run (>0), or -1 with err. */
-static pid_t s_prologue(const s_sweep_t *sw, const s_run_t *r, size_t index, json_t *extra,
-                        char *err, size_t errlen)
-{
-    char outf[PATH_MAX], log[PATH_MAX], idx[32];
-    int a = snprintf(outf, sizeof outf, "%s/.%s.prologue", sw->spec.out, r->id);
-    int b = snprintf(log, sizeof log, "%s/logs/%s.prologue.log", sw->spec.out, r->id);
-    if (a < 0 || (size_t)a >= sizeof outf || b < 0 || (size_t)b >= sizeof log) {
-        snprintf(err, errlen, "path too long");
-        return -1;
-    }
-    snprintf(idx, sizeof idx, "%zu", index);
-    char *set = json_dumps(r->set, JSON_COMPACT);
-    unlink(outf);
-    pid_t pid = set ? fork() : -1;
-    if (pid == 0) {
-        setpgid(0, 0);
-        setenv("PARLEY_RUN_ID", r->id, 1);
-        setenv("PARLEY_RUN_INDEX", idx, 1);
-        setenv("PARLEY_RUN_SET", set, 1);
-        setenv("PARLEY_SWEEP_DIR", sw->spec.out, 1);
-        setenv("PARLEY_PROLOGUE_OUT", outf, 1);
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-        if (fd >= 0) dup2(fd, 1), dup2(fd, 2), close(fd);
-        execlp("sh", "sh", sw->spec.prologue, (char *)NULL);
-        _exit(127);
-    }
-    free(set);
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        return -1;
-    }
-    setpgid(pid, pid);
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) break;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        kill(-pid, SIGTERM);
-        snprintf(err, errlen, "prologue %.512s failed (exit status %d): see %.1024s",
-                 sw->spec.prologue, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), log);
-        return -1;
-    }
-    FILE *f = fopen(outf, "r");
-    char line[4096];
-    while (f && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        char *eq = strchr(line, '=');
-        if (!line[0] || line[0] == '#') continue;
-        if (!eq || eq == line) {
-            snprintf(err, errlen, "prologue %.512s wrote '%.200s': lines are KEY=VALUE",
-                     sw->spec.prologue, line);
-            fclose(f);
-            kill(-pid, SIGTERM);
-            return -1;
-        }
-        *eq = '\0';
-        if (json_object_set_new(extra, line, json_string(eq + 1))) {
-            snprintf(err, errlen, "out of memory");
-            fclose(f);
-            kill(-pid, SIGTERM);
-            return -1;
-        }
-    }
-    if (f) fclose(f);
-    unlink(outf);
-    return pid;
-}
-
-/* --run-one N (what an array task or an indexed pod runs): run N with the
- * process executor, into out/.run-NNNN.part, renamed to out/run-NNNN once it
- * holds summary.json; so a task killed at any moment leaves no half run that
- * counts as done. A run already finished is not played again, and a per-run
- * lock keeps two tasks off one run. Exit 0 when the run is finished. */
-static int s_run_one(s_sweep_t *sw, long n)
-{
-    if (n < 1 || (size_t)n > sw->n_runs) {
-        fprintf(stderr, "parley sweep: --run-one %ld: the sweep has runs 1 to %zu\n", n,
-                sw->n_runs);
-        return PL_EXIT_USAGE;
-    }
-    s_run_t *r = &sw->runs[n - 1];
-    char dir[PATH_MAX], part[PATH_MAX], sum[PATH_MAX], psum[PATH_MAX], lock[PATH_MAX];
-    char err[2048] = "", logs[PATH_MAX];
-    int a = snprintf(part, sizeof part, "%s/.%s.part", sw->spec.out, r->id);
-    int b = snprintf(lock, sizeof lock, "%s/.%s.lock", sw->spec.out, r->id);
-    if (a < 0 || (size_t)a >= sizeof part || b < 0 || (size_t)b >= sizeof lock ||
-        s_join(dir, sizeof dir, sw->spec.out, r->id) ||
-        s_join(sum, sizeof sum, dir, "summary.json") ||
-        s_join(psum, sizeof psum, part, "summary.json") ||
-        s_join(logs, sizeof logs, sw->spec.out, "logs") || ana_mkdirs(logs) != 0) {
-        fprintf(stderr, "parley sweep: %s: cannot prepare the run\n", sw->spec.out);
-        return PL_EXIT_SYSTEM;
-    }
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) {
-        fprintf(stderr, "parley sweep: %s: %s\n", lock, strerror(errno));
-        return PL_EXIT_SYSTEM;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        printf("%s: another task is playing it; not played twice\n", r->id);
-        close(fd);
-        return PL_EXIT_OK;
-    }
-    if (s_exists(sum)) {
-        printf("%s: already finished; not played again\n", r->id);
-        close(fd);
-        return PL_EXIT_OK;
-    }
-    json_t *extra = json_object();
-    char *bin = s_parley_bin();
-    pid_t pro = 0, pid = -1;
-    int rc = PL_EXIT_FAILED, st = 0;
-    if (!extra || !bin) {
-        snprintf(err, sizeof err, "out of memory");
-        goto done;
-    }
-    if (sw->spec.prologue && (pro = s_prologue(sw, r, (size_t)n, extra, err, sizeof err)) < 0)
-        goto done;
-    if ((pid = s_start(sw, r, bin, part, extra, err, sizeof err)) < 0) goto done;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) break;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !s_exists(psum)) {
-        char *last = NULL, log[PATH_MAX];
-        if (snprintf(log, sizeof log, "%s/%s.log", logs, r->id) < (int)sizeof log)
-            last = s_last_line(log);
-        snprintf(err, sizeof err, "the game did not finish%s%s", last ? ": " : "",
-                 last ? last : "");
-        free(last);
-        goto done;
-    }
-    /* A directory left by an earlier, killed attempt never holds summary.json. */
-    if ((s_exists(dir) && s_wipe(dir)) || rename(part, dir) != 0) {
-        snprintf(err, sizeof err, "%.1024s: cannot move the run into place: %s", dir,
-                 strerror(errno));
-        goto done;
-    }
-    printf("%s: finished\n", r->id);
-    rc = PL_EXIT_OK;
-done:
-    if (pro > 0) kill(-pro, SIGTERM); /* what the prologue started, e.g. a model server */
-    if (rc) fprintf(stderr, "parley sweep: %s: %s\n", r->id, err);
-    json_decref(extra);
-    free(bin);
-    close(fd);
-    return rc;
-}
-
-/* executor: slurm or kube, under the sweep's lock: finds what is finished (run
- * directories) and, for Slurm, what is queued or running (squeue; asked first,
- * so that a task ending in between is seen finished, never missing), then
- * hands only the rest to the scheduler. With nothing left, writes the tables. */
-static int s_submit(s_sweep_t *sw)
-{
-    bool slurm = !strcmp(sw->spec.executor, "slurm");
-    ana_slurm_state_t *state = calloc(sw->n_runs + 1, sizeof *state);
-    size_t *todo = calloc(sw->n_runs + 1, sizeof *todo);
-    size_t n_todo = 0, n_done = 0, n_flight = 0;
-    char err[2048] = "", job[64] = "";
-    int rc = PL_EXIT_SYSTEM;
-    char *bin = s_parley_bin();
-    if (!state || !todo || !bin) goto done;
-    if (slurm && ana_slurm_states(sw->spec.out, sw->n_runs, state, NULL, err, sizeof err))
-        goto fail;
-    for (size_t i = 0; i < sw->n_runs; i++) {
-        s_run_t *r = &sw->runs[i];
-        char path[PATH_MAX];
-        int n = snprintf(path, sizeof path, "%s/%s/summary.json", sw->spec.out, r->id);
-        if (n > 0 && (size_t)n < sizeof path && s_exists(path)) {
-            r->status = S_DONE;
-            n_done++;
-        } else if (state[i] != ANA_SLURM_NONE) {
-            r->status = S_RUNNING;
-            n_flight++;
-        } else {
-            char e[1024] = "";
-            pl_config_t *c = s_run_config(sw, r, e, sizeof e);
-            if (!c) {
-                r->status = S_FAILED;
-                free(r->error);
-                r->error = strdup(e);
-                fprintf(stderr, "parley sweep: %s not submitted: %s\n", r->id, e);
-                continue;
-            }
-            pl_config_destroy(&c);
-            todo[n_todo++] = i + 1;
-        }
-    }
-    s_write_sweep_json(sw);
-    if (n_todo && slurm &&
-        ana_slurm_submit(sw->file, sw->spec.out, &sw->spec, bin, todo, n_todo, job, sizeof job, err,
-                         sizeof err))
-        goto fail;
-    if (n_todo && !slurm &&
-        ana_kube_write(sw->file, sw->spec.out, &sw->spec, todo, n_todo, job, sizeof job, err,
-                       sizeof err))
-        goto fail;
-    if (n_todo && slurm)
-        printf("submitted job %s: %zu run(s); %zu finished, %zu already queued or running\n", job,
-               n_todo, n_done, n_flight);
-    else if (n_todo)
-        printf("wrote %s: an Indexed Job of %zu run(s) (%zu finished); kubectl apply -f %s\n", job,
-               n_todo, n_done, job);
-    else if (n_flight)
-        printf("nothing to submit: %zu finished, %zu queued or running\n", n_done, n_flight);
-    if (n_todo || n_flight) {
-        printf("follow it with: parley sweep --status %s\n", sw->spec.out);
-        rc = PL_EXIT_OK;
-        goto done;
-    }
-    if (!sw->quiet) printf("all %zu runs finished: writing the tables\n", n_done);
-    rc = s_tables(sw) ? PL_EXIT_SYSTEM : n_done == sw->n_runs ? PL_EXIT_OK : PL_EXIT_FAILED;
-    goto done;
-fail:
-    fprintf(stderr, "parley sweep: %s\n", err);
-done:
-    free(state);
-    free(todo);
-    free(bin);
-    return rc;
-}
 
 static void s_usage(FILE *f)
 {
@@ -850,7 +606,7 @@ static void s_usage(FILE *f)
             "refused, 4 a system error (docs/CLI.md).\n");
 }
 
-static void s_sweep_free(s_sweep_t *sw)
+static void s_sweep_free(ana_sw_t *sw)
 {
     for (size_t i = 0; i < sw->n_runs; i++) {
         json_decref(sw->runs[i].set);
@@ -873,7 +629,7 @@ static void s_sweep_free(s_sweep_t *sw)
 /* Every API key the plan's model seats name, checked before the first run, and
  * the estimate of what the sweep will spend. Returns 0, or PL_EXIT_CONFIG with
  * the missing variables named in err. */
-static int s_check_budget(s_sweep_t *sw, FILE *out, char *err, size_t errlen)
+static int s_check_budget(ana_sw_t *sw, FILE *out, char *err, size_t errlen)
 {
     /* In-process runs call no model (an llm seat there fails on its own). */
     if (strcmp(sw->spec.executor, "process") != 0) return 0;
@@ -882,7 +638,7 @@ static int s_check_budget(s_sweep_t *sw, FILE *out, char *err, size_t errlen)
     int n_missing = 0;
     for (size_t i = 0; i < sw->n_runs; i++) {
         char e[1024] = "";
-        pl_config_t *c = s_run_config(sw, &sw->runs[i], e, sizeof e);
+        pl_config_t *c = ana_sw_run_config(sw, &sw->runs[i], e, sizeof e);
         if (!c) continue; /* said per run */
         ana_budget_add(&b, c);
         n_missing = ana_budget_missing_keys(c, missing, sizeof missing);
@@ -902,7 +658,7 @@ static int s_check_budget(s_sweep_t *sw, FILE *out, char *err, size_t errlen)
 
 int ana_sweep_main(int argc, char **argv)
 {
-    s_sweep_t sw = {.lock_fd = -1};
+    ana_sw_t sw = {.lock_fd = -1};
     bool dry = false;
     int rc = PL_EXIT_CONFIG;
     long run_one = 0;
@@ -1015,7 +771,7 @@ int ana_sweep_main(int argc, char **argv)
     if (run_one) {
         /* A task of a cluster job: no sweep lock (its siblings run at the same
          * time), no tables; the submitting sweep checked the plan. */
-        rc = s_run_one(&sw, run_one);
+        rc = ana_sw_run_one(&sw, run_one);
         goto done;
     }
     if (dry) {
@@ -1025,7 +781,7 @@ int ana_sweep_main(int argc, char **argv)
         for (size_t i = 0; i < sw.n_runs; i++) {
             char *t = json_dumps(sw.runs[i].set, JSON_COMPACT);
             char e[1024] = "";
-            pl_config_t *c = s_run_config(&sw, &sw.runs[i], e, sizeof e);
+            pl_config_t *c = ana_sw_run_config(&sw, &sw.runs[i], e, sizeof e);
             if (c && !strcmp(sw.spec.executor, "inprocess")) ana_exec_inprocess_ok(c, e, sizeof e);
             printf("%s %s%s%s\n", sw.runs[i].id, t ? t : "", e[0] ? "  ERROR: " : "", e);
             if (e[0]) rc = PL_EXIT_CONFIG;
@@ -1042,8 +798,8 @@ int ana_sweep_main(int argc, char **argv)
     if ((rc = s_check_budget(&sw, stderr, err, sizeof err)) != 0) goto fail;
     char logs[PATH_MAX], lock[PATH_MAX];
     rc = PL_EXIT_SYSTEM;
-    if (ana_mkdirs(sw.spec.out) != 0 || s_join(logs, sizeof logs, sw.spec.out, "logs") ||
-        ana_mkdirs(logs) != 0 || s_join(lock, sizeof lock, sw.spec.out, ".sweep.lock")) {
+    if (ana_mkdirs(sw.spec.out) != 0 || ana_sw_join(logs, sizeof logs, sw.spec.out, "logs") ||
+        ana_mkdirs(logs) != 0 || ana_sw_join(lock, sizeof lock, sw.spec.out, ".sweep.lock")) {
         snprintf(err, sizeof err, "%s: %s", sw.spec.out, strerror(errno));
         goto fail;
     }
@@ -1052,7 +808,7 @@ int ana_sweep_main(int argc, char **argv)
     rc = PL_EXIT_CONFIG;
     if (s_check_plan(&sw, err, sizeof err)) goto fail;
     if (!strcmp(sw.spec.executor, "slurm") || !strcmp(sw.spec.executor, "kube")) {
-        rc = s_submit(&sw);
+        rc = ana_sw_submit(&sw);
         goto done;
     }
     int ex = s_execute(&sw);
@@ -1061,7 +817,7 @@ int ana_sweep_main(int argc, char **argv)
         rc = PL_EXIT_SYSTEM;
         goto fail;
     }
-    rc = s_tables(&sw) ? PL_EXIT_SYSTEM : ex;
+    rc = ana_sw_tables(&sw) ? PL_EXIT_SYSTEM : ex;
     goto done;
 oom:
     snprintf(err, sizeof err, "out of memory");
