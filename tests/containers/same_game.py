@@ -8,7 +8,8 @@ and seed, so a game played in containers must equal `parley run` of the same
 configuration and seed. "Equal" here means:
   - events.jsonl: the same events in the same order, every field equal except
     the ones that measure time or name the process (t_ms, rtt_us, think_s,
-    broker_time_ms, game_id); seat_joined events are compared as a set, since
+    broker_time_ms, game_id, and a decision's decided_s, held_s, bank_used_s
+    and bank_left_s: docs/TIMING.md); seat_joined events are compared as a set, since
     seats join in whatever order their processes come up;
   - summary.json: equal except game_id (totals, per-agent board, ceiling).
 Prints the first difference and exits 1, or prints what matched and exits 0.
@@ -16,7 +17,8 @@ Prints the first difference and exits 1, or prints what matched and exits 0.
 import json
 import sys
 
-TIMING = {"t_ms", "rtt_us", "think_s", "broker_time_ms", "game_id"}
+TIMING = {"t_ms", "rtt_us", "think_s", "broker_time_ms", "game_id",
+          "decided_s", "held_s", "bank_used_s", "bank_left_s"}
 
 
 def strip(obj):
