@@ -1,8 +1,8 @@
 /* ana_kube.c: a sweep as a Kubernetes Indexed Job (ana_kube.h), built as a
- * JSON tree and written as YAML by cli_yaml (the writer `parley kube` uses). */
+ * JSON tree and written as YAML by pl_yamlw (the writer `parley kube` uses). */
 #include "ana_kube.h"
-#include "ana_fs.h"
-#include "cli_yaml.h"
+#include "pl_fs.h"
+#include "pl_yamlw.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -50,7 +50,7 @@ int ana_kube_write(const char *file, const char *out, const ana_sweepfile_t *spe
     }
     char dir[PATH_MAX], jname[64], base[64];
     int dn = snprintf(dir, sizeof dir, "%s/kube", out);
-    if (dn < 0 || (size_t)dn >= sizeof dir || ana_mkdirs(dir) != 0) {
+    if (dn < 0 || (size_t)dn >= sizeof dir || pl_mkdirs(dir) != 0) {
         snprintf(err, errlen, "%s/kube: cannot create: %s", out, strerror(errno));
         return -1;
     }
@@ -97,7 +97,7 @@ int ana_kube_write(const char *file, const char *out, const ana_sweepfile_t *spe
              "# parley sweep %s: %zu run(s) still to play, one completion each.\n"
              "# kubectl apply -f %s; then parley sweep --status %s\n",
              file, n_todo, path, out);
-    if (cli_yaml_write_file(path, header, &job, 1, err, errlen) != 0) goto fail;
+    if (pl_yamlw_write_file(path, header, &job, 1, err, errlen) != 0) goto fail;
     json_decref(job);
     free(runs);
     return 0;

@@ -4,7 +4,7 @@
 #include "ana_report.h"
 #include "ana_timing.h"
 #include "ana_chart.h"
-#include "ana_fs.h"
+#include "pl_fs.h"
 #include "pl_meta.h"
 #include "ana_tables.h"
 
@@ -544,13 +544,13 @@ int ana_report_main(int argc, char **argv)
                 ? snprintf(md, sizeof md, "%.*s.md", (int)(hl - 5), html)
                 : snprintf(md, sizeof md, "%s.md", html);
     if (n < 0 || (size_t)n >= sizeof html || m < 0 || (size_t)m >= sizeof md ||
-        ana_dirname(html, csvdir, sizeof csvdir) != 0) {
+        pl_dirname(html, csvdir, sizeof csvdir) != 0) {
         snprintf(err, sizeof err, "%s: name too long", out ? out : argv[optind]);
         goto fail;
     }
     if (csv) snprintf(csvdir, sizeof csvdir, "%s", csv);
-    if (ana_mkdirs_for(html) != 0 || ana_mkdirs(csvdir) != 0) {
-        snprintf(err, sizeof err, "%.1024s: %s", ana_mkdirs_for(html) != 0 ? html : csvdir,
+    if (pl_mkdirs_for(html) != 0 || pl_mkdirs(csvdir) != 0) {
+        snprintf(err, sizeof err, "%.1024s: %s", pl_mkdirs_for(html) != 0 ? html : csvdir,
                  strerror(errno));
         goto fail;
     }

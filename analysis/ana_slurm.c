@@ -2,7 +2,7 @@
  * (ana_slurm.h). The Slurm commands are run with fork/exec, never through a
  * shell: paths and sbatch_args reach them as they were written. */
 #include "ana_slurm.h"
-#include "ana_fs.h"
+#include "pl_fs.h"
 #include "pl_meta.h"
 
 #include <errno.h>
@@ -181,7 +181,7 @@ int ana_slurm_submit(const char *file, const char *out, const ana_sweepfile_t *s
         snprintf(err, errlen, "%s: path too long", out);
         goto fail;
     }
-    if (ana_mkdirs(dir) != 0) {
+    if (pl_mkdirs(dir) != 0) {
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         goto fail;
     }

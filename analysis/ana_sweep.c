@@ -10,7 +10,7 @@
 #include "ana_exec.h"
 #include "ana_kube.h"
 #include "ana_slurm.h"
-#include "ana_fs.h"
+#include "pl_fs.h"
 #include "ana_lock.h"
 #include "ana_report.h"
 #include "ana_tables.h"
@@ -798,8 +798,8 @@ int ana_sweep_main(int argc, char **argv)
     if ((rc = s_check_budget(&sw, stderr, err, sizeof err)) != 0) goto fail;
     char logs[PATH_MAX], lock[PATH_MAX];
     rc = PL_EXIT_SYSTEM;
-    if (ana_mkdirs(sw.spec.out) != 0 || ana_sw_join(logs, sizeof logs, sw.spec.out, "logs") ||
-        ana_mkdirs(logs) != 0 || ana_sw_join(lock, sizeof lock, sw.spec.out, ".sweep.lock")) {
+    if (pl_mkdirs(sw.spec.out) != 0 || ana_sw_join(logs, sizeof logs, sw.spec.out, "logs") ||
+        pl_mkdirs(logs) != 0 || ana_sw_join(lock, sizeof lock, sw.spec.out, ".sweep.lock")) {
         snprintf(err, sizeof err, "%s: %s", sw.spec.out, strerror(errno));
         goto fail;
     }

@@ -8,7 +8,7 @@
 #include "ana_exec.h"
 #include "ana_kube.h"
 #include "ana_slurm.h"
-#include "ana_fs.h"
+#include "pl_fs.h"
 #include "ana_lock.h"
 #include "ana_report.h"
 #include "ana_tables.h"
@@ -127,7 +127,7 @@ int ana_sw_run_one(ana_sw_t *sw, long n)
         ana_sw_join(dir, sizeof dir, sw->spec.out, r->id) ||
         ana_sw_join(sum, sizeof sum, dir, "summary.json") ||
         ana_sw_join(psum, sizeof psum, part, "summary.json") ||
-        ana_sw_join(logs, sizeof logs, sw->spec.out, "logs") || ana_mkdirs(logs) != 0) {
+        ana_sw_join(logs, sizeof logs, sw->spec.out, "logs") || pl_mkdirs(logs) != 0) {
         fprintf(stderr, "parley sweep: %s: cannot prepare the run\n", sw->spec.out);
         return PL_EXIT_SYSTEM;
     }

@@ -3,6 +3,8 @@
  * effect, so a reader (or a resumed broker) never sees an effect the log lacks. */
 #include "brk_rundir.h"
 
+#include "pl_fs.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,24 +19,6 @@ struct brk_rundir {
     FILE *events;
 };
 
-/* mkdir -p */
-static int s_mkdirs(const char *path)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-    return 0;
-}
-
 brk_rundir_t *brk_rundir_new(const char *path, char *err, size_t errlen)
 {
     char file[4096];
@@ -48,7 +32,7 @@ brk_rundir_t *brk_rundir_new(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (s_mkdirs(path) != 0) {
+    if (pl_mkdirs(path) != 0) {
         snprintf(err, errlen, "%s: cannot create: %s", path, strerror(errno));
         goto fail;
     }

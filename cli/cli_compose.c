@@ -17,7 +17,8 @@
  * run directory in the `runs` volume every time it starts. */
 #include "cli_compose.h"
 #include "cli_game.h"
-#include "cli_yaml.h"
+#include "pl_fs.h"
+#include "pl_yamlw.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -64,21 +65,21 @@ static json_t *s_broker_service(const cli_game_t *g, const char *image, int port
     const char *ports[] = {published, NULL};
     const char *envs[] = {"secrets/broker.env", NULL};
     json_t *s = json_object(), *nets = json_array();
-    if (!s || !nets || cli_yaml_append(nets, "front") != 0) goto fail;
+    if (!s || !nets || pl_yamlw_append(nets, "front") != 0) goto fail;
     for (int i = 0; i < cli_game_seats(g); i++) {
         char net[48];
         snprintf(net, sizeof net, "seat_%d", i + 1);
-        if (cli_yaml_append(nets, net) != 0) goto fail;
+        if (pl_yamlw_append(nets, net) != 0) goto fail;
     }
     if (json_object_set_new(s, "image", json_string(image)) ||
-        json_object_set_new(s, "entrypoint", cli_yaml_list(entry)) ||
-        json_object_set_new(s, "command", cli_yaml_list(cmd)) ||
-        json_object_set_new(s, "env_file", cli_yaml_list(envs)) ||
+        json_object_set_new(s, "entrypoint", pl_yamlw_list(entry)) ||
+        json_object_set_new(s, "command", pl_yamlw_list(cmd)) ||
+        json_object_set_new(s, "env_file", pl_yamlw_list(envs)) ||
         /* The web side on front's address only (compose/broker-entry.sh):
          * agents reach the agent port, not the live view. */
         json_object_set_new(s, "environment", json_pack("{ss}", "PARLEY_HTTP_FRONT", "8080")) ||
-        json_object_set_new(s, "volumes", cli_yaml_list(vols)) ||
-        json_object_set_new(s, "ports", cli_yaml_list(ports)) ||
+        json_object_set_new(s, "volumes", pl_yamlw_list(vols)) ||
+        json_object_set_new(s, "ports", pl_yamlw_list(ports)) ||
         json_object_set_new(s, "networks", nets) ||
         /* One game per start: a broker that ended is not restarted. */
         json_object_set_new(s, "restart", json_string("no")))
@@ -106,17 +107,17 @@ static json_t *s_agent_service(const cli_game_t *g, int i, const char *image, bo
     const char *vols[] = {"./game:/game:ro", NULL};
     const char *envs[] = {env_file, NULL};
     json_t *s = json_object(), *nets = json_array(), *deps = json_array();
-    if (!s || !nets || !deps || cli_yaml_append(nets, seat_net) != 0 ||
-        cli_yaml_append(deps, "broker") != 0)
+    if (!s || !nets || !deps || pl_yamlw_append(nets, seat_net) != 0 ||
+        pl_yamlw_append(deps, "broker") != 0)
         goto fail;
-    if (cli_game_is_llm(g, i) && (cli_yaml_append(nets, model_net) != 0 ||
-                                  (fake_llm && cli_yaml_append(deps, model_svc) != 0)))
+    if (cli_game_is_llm(g, i) && (pl_yamlw_append(nets, model_net) != 0 ||
+                                  (fake_llm && pl_yamlw_append(deps, model_svc) != 0)))
         goto fail;
     if (json_object_set_new(s, "image", json_string(image)) ||
-        json_object_set_new(s, "entrypoint", cli_yaml_list(entry)) ||
-        json_object_set_new(s, "command", cli_yaml_list(cmd)) ||
-        json_object_set_new(s, "env_file", cli_yaml_list(envs)) ||
-        json_object_set_new(s, "volumes", cli_yaml_list(vols)) ||
+        json_object_set_new(s, "entrypoint", pl_yamlw_list(entry)) ||
+        json_object_set_new(s, "command", pl_yamlw_list(cmd)) ||
+        json_object_set_new(s, "env_file", pl_yamlw_list(envs)) ||
+        json_object_set_new(s, "volumes", pl_yamlw_list(vols)) ||
         json_object_set_new(s, "networks", nets) || json_object_set_new(s, "depends_on", deps) ||
         /* A crashed agent comes back and takes its seat over with its token;
          * one that saw the game end exits 0 and stays down. */
@@ -145,9 +146,9 @@ static json_t *s_model_service(const cli_game_t *g, int i, const char *image)
     const char *var = cli_game_config(g)->seats[i].api_key_env;
     json_t *s = json_object();
     if (!s || json_object_set_new(s, "image", json_string(image)) ||
-        json_object_set_new(s, "entrypoint", cli_yaml_list(entry)) ||
-        (var && *var && json_object_set_new(s, "env_file", cli_yaml_list(envs))) ||
-        json_object_set_new(s, "networks", cli_yaml_list(nets)) ||
+        json_object_set_new(s, "entrypoint", pl_yamlw_list(entry)) ||
+        (var && *var && json_object_set_new(s, "env_file", pl_yamlw_list(envs))) ||
+        json_object_set_new(s, "networks", pl_yamlw_list(nets)) ||
         json_object_set_new(s, "restart", json_string("on-failure"))) {
         json_decref(s);
         return NULL;
@@ -218,12 +219,14 @@ fail:
 
 int cli_compose_main(int argc, char **argv)
 {
-    const char *out = "parley-compose", *seed = NULL, *image = "localhost/parley",
-               *start_timeout = "300", *config_path = NULL;
-    int port = 8080, rc = 2;
-    bool fake_llm = false, force = false;
-    char **sets = calloc((size_t)argc + 1, sizeof *sets), err[512] = "", path[PATH_MAX];
-    int n_sets = 0;
+    cli_deploy_opts_t o = {.out = "parley-compose",
+                           .image = "localhost/parley",
+                           .start_timeout = "300",
+                           .port = 8080,
+                           .sets = calloc((size_t)argc + 1, sizeof(char *))};
+    const char *config_path = NULL;
+    int rc = 2;
+    char err[512] = "", path[PATH_MAX];
     cli_game_t *g = NULL;
     json_t *doc = NULL;
     static const struct option longopts[] = {
@@ -232,45 +235,14 @@ int cli_compose_main(int argc, char **argv)
         {"port", required_argument, NULL, 'p'}, {"start-timeout", required_argument, NULL, 't'},
         {"fake-llm", no_argument, NULL, 'F'},   {"force", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
-    if (!sets) return 2;
+    if (!o.sets) return 2;
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "o:s:S:i:p:t:Ffh", longopts, NULL)) != -1) {
-        char *end = NULL;
+        int took = cli_deploy_opt(&o, opt, optarg, "parley compose");
+        if (took < 0) goto done;
+        if (took) continue;
         switch (opt) {
-        case 'o':
-            out = optarg;
-            break;
-        case 's':
-            seed = optarg;
-            break;
-        case 'S':
-            sets[n_sets++] = optarg;
-            break;
-        case 'i':
-            image = optarg;
-            break;
-        case 'p':
-            port = (int)strtol(optarg, &end, 10);
-            if (!*optarg || *end || port < 0 || port > 65535) {
-                fprintf(stderr, "parley compose: --port takes 0..65535, not '%s'\n", optarg);
-                goto done;
-            }
-            break;
-        case 't':
-            if (strtod(optarg, &end) <= 0 || *end) {
-                fprintf(stderr, "parley compose: --start-timeout takes seconds, not '%s'\n",
-                        optarg);
-                goto done;
-            }
-            start_timeout = optarg;
-            break;
-        case 'F':
-            fake_llm = true;
-            break;
-        case 'f':
-            force = true;
-            break;
         case 'h':
             s_usage(stdout);
             rc = 0;
@@ -285,31 +257,31 @@ int cli_compose_main(int argc, char **argv)
         s_usage(stderr);
         goto done;
     }
-    g = cli_game_new(config_path, seed, sets, n_sets, err, sizeof err);
+    g = cli_game_new(config_path, o.seed, o.sets, o.n_sets, err, sizeof err);
     if (!g) {
         fprintf(stderr, "parley compose: %s\n", err);
         goto done;
     }
-    for (int i = 0; fake_llm && i < cli_game_seats(g); i++) {
+    for (int i = 0; o.fake_llm && i < cli_game_seats(g); i++) {
         char url[96];
         snprintf(url, sizeof url, "http://model_%d:" S_FAKE_PORT "/v1", i + 1);
         if (cli_game_is_llm(g, i) && cli_game_set_base_url(g, i, url) != 0) goto oom;
     }
 
-    if (cli_path(path, "%s/compose.yaml", out) != 0) goto write_fail;
-    if (!force && access(path, F_OK) == 0) {
+    if (cli_path(path, "%s/compose.yaml", o.out) != 0) goto write_fail;
+    if (!o.force && access(path, F_OK) == 0) {
         fprintf(stderr, "parley compose: %s exists (--force replaces the project and its tokens)\n",
                 path);
         goto done;
     }
-    if (cli_path(path, "%s/game", out) != 0) goto write_fail;
+    if (cli_path(path, "%s/game", o.out) != 0) goto write_fail;
     char secrets[PATH_MAX];
-    if (cli_path(secrets, "%s/secrets", out) != 0) goto write_fail;
-    if (cli_mkdirs(path) != 0 || cli_mkdirs(secrets) != 0) {
-        fprintf(stderr, "parley compose: %s: %s\n", out, strerror(errno));
+    if (cli_path(secrets, "%s/secrets", o.out) != 0) goto write_fail;
+    if (pl_mkdirs(path) != 0 || pl_mkdirs(secrets) != 0) {
+        fprintf(stderr, "parley compose: %s: %s\n", o.out, strerror(errno));
         goto done;
     }
-    if (cli_path(path, "%s/game/config.json", out) != 0) goto write_fail;
+    if (cli_path(path, "%s/game/config.json", o.out) != 0) goto write_fail;
     json_t *cj = cli_game_config_json(g);
     if (!cj || json_dump_file(cj, path, JSON_INDENT(2)) != 0) {
         json_decref(cj);
@@ -329,38 +301,38 @@ int cli_compose_main(int argc, char **argv)
         json_decref(env);
         if (wrc != 0) goto write_fail;
         const char *var = cli_game_config(g)->seats[i].api_key_env;
-        if (!fake_llm || !cli_game_is_llm(g, i) || !var || !*var) continue;
+        if (!o.fake_llm || !cli_game_is_llm(g, i) || !var || !*var) continue;
         if (cli_path(path, "%s/model_%d.env", secrets, i + 1) != 0) goto write_fail;
         env = json_pack("{ss}", "PARLEY_FAKE_LLM_KEY", getenv(var) ? getenv(var) : "");
         wrc = env ? cli_write_env_file(path, env) : -1;
         json_decref(env);
         if (wrc != 0) goto write_fail;
     }
-    doc = s_project(g, image, port, start_timeout, fake_llm);
+    doc = s_project(g, o.image, o.port, o.start_timeout, o.fake_llm);
     if (!doc) goto oom;
-    if (cli_path(path, "%s/compose.yaml", out) != 0) goto write_fail;
+    if (cli_path(path, "%s/compose.yaml", o.out) != 0) goto write_fail;
     static const char header[] =
         "# Written by `parley compose`: one game of parley on one host.\n"
         "#   podman-compose up          (or: docker compose up)\n"
         "# Each up plays one game into a new directory of the `runs` volume; the\n"
         "# dashboard and seat pages are on 127.0.0.1 only. Tokens and keys are in\n"
         "# secrets/ (mode 0600), never here. docs/CONTAINERS.md explains the rest.\n";
-    if (cli_yaml_write_file(path, header, &doc, 1, err, sizeof err) != 0) {
+    if (pl_yamlw_write_file(path, header, &doc, 1, err, sizeof err) != 0) {
         fprintf(stderr, "parley compose: %s\n", err);
         goto done;
     }
-    printf("compose project: %s (%d seats)\n", out, cli_game_seats(g));
+    printf("compose project: %s (%d seats)\n", o.out, cli_game_seats(g));
     for (int i = 0; i < cli_game_seats(g); i++) {
         if (strcmp(cli_game_policy(g, i), "human") != 0) continue;
         /* With --port 0 the host port is known once the broker runs. */
         char host_port[32];
-        snprintf(host_port, sizeof host_port, "%d", port);
+        snprintf(host_port, sizeof host_port, "%d", o.port);
         printf("%s plays in the browser: http://127.0.0.1:%s/seat/%s?token=%s\n",
-               cli_game_seat(g, i), port > 0 ? host_port : "PORT", cli_game_seat(g, i),
+               cli_game_seat(g, i), o.port > 0 ? host_port : "PORT", cli_game_seat(g, i),
                cli_game_token(g, i));
     }
-    if (port == 0) printf("PORT: podman port <project>_broker_1 8080, once it is up\n");
-    printf("play it: cd %s && podman-compose up\n", out);
+    if (o.port == 0) printf("PORT: podman port <project>_broker_1 8080, once it is up\n");
+    printf("play it: cd %s && podman-compose up\n", o.out);
     rc = 0;
     goto done;
 write_fail:
@@ -371,6 +343,6 @@ oom:
 done:
     json_decref(doc);
     cli_game_destroy(&g);
-    free(sets);
+    free(o.sets);
     return rc;
 }

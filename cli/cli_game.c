@@ -206,20 +206,47 @@ int cli_path(char *path, const char *fmt, ...)
     return 0;
 }
 
-int cli_mkdirs(const char *dir)
+int cli_deploy_opt(cli_deploy_opts_t *o, int opt, const char *arg, const char *cmd)
 {
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
+    char *end = NULL;
+    switch (opt) {
+    case 'o':
+        o->out = arg;
+        return 1;
+    case 's':
+        o->seed = arg;
+        return 1;
+    case 'S':
+        o->sets[o->n_sets++] = (char *)arg;
+        return 1;
+    case 'i':
+        o->image = arg;
+        return 1;
+    case 'p': {
+        long port = strtol(arg, &end, 10);
+        if (!*arg || *end || port < 0 || port > 65535) {
+            fprintf(stderr, "%s: --port takes 0..65535, not '%s'\n", cmd, arg);
+            return -1;
+        }
+        o->port = (int)port;
+        return 1;
     }
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
+    case 't':
+        if (strtod(arg, &end) <= 0 || *end) {
+            fprintf(stderr, "%s: --start-timeout takes seconds, not '%s'\n", cmd, arg);
+            return -1;
+        }
+        o->start_timeout = arg;
+        return 1;
+    case 'F':
+        o->fake_llm = true;
+        return 1;
+    case 'f':
+        o->force = true;
+        return 1;
+    default:
+        return 0;
     }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 int cli_write_file(const char *path, const char *text, int mode)

@@ -42,14 +42,28 @@ json_t *cli_game_broker_env(const cli_game_t *g);
 /* The resolved configuration as JSON (which parley's YAML loader reads). */
 json_t *cli_game_config_json(const cli_game_t *g);
 
+/* The options `parley compose` and `parley kube` share, with their defaults
+ * set by the caller: -o/--out, -s/--seed, -S/--set (sets holds argc slots),
+ * -i/--image, -p/--port, -t/--start-timeout, -F/--fake-llm, -f/--force. */
+typedef struct cli_deploy_opts {
+    const char *out, *seed, *image, *start_timeout;
+    int port;
+    bool fake_llm, force;
+    char **sets;
+    int n_sets;
+} cli_deploy_opts_t;
+
+/* Takes one getopt_long() result: 1 when it was a shared option (stored in o),
+ * 0 when it is not one of them, -1 for a bad value (said on stderr, prefixed
+ * with cmd, "parley compose"). */
+int cli_deploy_opt(cli_deploy_opts_t *o, int opt, const char *arg, const char *cmd);
+
 /* An object name for Kubernetes or podman (DNS-1123): prefix-what with '_'
  * made '-' ("parley", "agent_3" -> "parley-agent-3"), cut to len. */
 void cli_game_object_name(char *out, size_t len, const char *prefix, const char *what);
 /* snprintf into a PATH_MAX buffer; a path that does not fit is an error
  * (-1, errno ENAMETOOLONG), else 0. */
 __attribute__((format(printf, 2, 3))) int cli_path(char *path, const char *fmt, ...);
-/* Makes dir and its parents (mode 0755). 0 or -1 (errno set). */
-int cli_mkdirs(const char *dir);
 /* Writes an env file NAME=value per key of obj, mode 0600. 0 or -1. */
 int cli_write_env_file(const char *path, const json_t *obj);
 /* Writes a whole text file with the given mode. 0 or -1 (errno set). */

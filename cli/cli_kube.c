@@ -26,7 +26,8 @@
 #include "cli_compose.h"
 #include "cli_game.h"
 #include "cli_podman.h"
-#include "cli_yaml.h"
+#include "pl_fs.h"
+#include "pl_yamlw.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -160,7 +161,7 @@ static json_t *s_broker_pod_spec(const s_kube_t *k)
         args[10] = "0.0.0.0:8080";
     }
     json_t *c = json_pack("{ss ss so so so so s[{ssss}{sssssb}]}", "name", "broker", "image",
-                          k->image, "command", cli_yaml_list(cmd), "args", cli_yaml_list(args),
+                          k->image, "command", pl_yamlw_list(cmd), "args", pl_yamlw_list(args),
                           "env", env, "ports", ports, "volumeMounts", "name", "runs", "mountPath",
                           "/runs", "name", "config", "mountPath", "/game", "readOnly", 1);
     env = ports = NULL;
@@ -202,7 +203,7 @@ static json_t *s_agent_pod_spec(const s_kube_t *k, int i)
                           "--config", "/game/config.json",
                           NULL};
     json_t *c = json_pack("{ss ss s[s] so so s[{sssssb}]}", "name", "agent", "image", k->image,
-                          "command", "parley-agent", "args", cli_yaml_list(args), "env", env,
+                          "command", "parley-agent", "args", pl_yamlw_list(args), "env", env,
                           "volumeMounts", "name", "config", "mountPath", "/game", "readOnly", 1);
     env = NULL;
     if (!c) goto fail;
@@ -447,12 +448,15 @@ static int s_dump(const char *path, const json_t *j, int mode)
 
 int cli_kube_main(int argc, char **argv)
 {
-    s_kube_t k = {
-        .name = "parley", .image = "localhost/parley", .start_timeout = "300", .port = 8080};
-    const char *out = "parley-kube", *seed = NULL, *config_path = NULL;
-    bool force = false;
-    int rc = 2, n_sets = 0;
-    char **sets = calloc((size_t)argc + 1, sizeof *sets), err[512] = "", path[PATH_MAX], n[160];
+    s_kube_t k = {.name = "parley"};
+    cli_deploy_opts_t o = {.out = "parley-kube",
+                           .image = "localhost/parley",
+                           .start_timeout = "300",
+                           .port = 8080,
+                           .sets = calloc((size_t)argc + 1, sizeof(char *))};
+    const char *config_path = NULL, *out = NULL;
+    int rc = 2;
+    char err[512] = "", path[PATH_MAX], n[160];
     cli_game_t *g = NULL;
     json_t *docs = NULL, *cfg_json = NULL, *secrets = NULL, *secret_names = NULL;
     char *cfg_text = NULL;
@@ -463,15 +467,14 @@ int cli_kube_main(int argc, char **argv)
         {"port", required_argument, NULL, 'p'}, {"start-timeout", required_argument, NULL, 't'},
         {"fake-llm", no_argument, NULL, 'F'},   {"force", no_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
-    if (!sets) return 2;
+    if (!o.sets) return 2;
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "o:T:n:s:S:i:p:t:Ffh", longopts, NULL)) != -1) {
-        char *end = NULL;
+        int took = cli_deploy_opt(&o, opt, optarg, "parley kube");
+        if (took < 0) goto done;
+        if (took) continue;
         switch (opt) {
-        case 'o':
-            out = optarg;
-            break;
         case 'T':
             if (strcmp(optarg, "kubernetes") != 0 && strcmp(optarg, "podman") != 0) {
                 fprintf(stderr, "parley kube: --target takes kubernetes or podman, not '%s'\n",
@@ -498,35 +501,6 @@ int cli_kube_main(int argc, char **argv)
             k.name = optarg;
             break;
         }
-        case 's':
-            seed = optarg;
-            break;
-        case 'S':
-            sets[n_sets++] = optarg;
-            break;
-        case 'i':
-            k.image = optarg;
-            break;
-        case 'p':
-            k.port = (int)strtol(optarg, &end, 10);
-            if (!*optarg || *end || k.port < 0 || k.port > 65535) {
-                fprintf(stderr, "parley kube: --port takes 0..65535, not '%s'\n", optarg);
-                goto done;
-            }
-            break;
-        case 't':
-            if (strtod(optarg, &end) <= 0 || *end) {
-                fprintf(stderr, "parley kube: --start-timeout takes seconds, not '%s'\n", optarg);
-                goto done;
-            }
-            k.start_timeout = optarg;
-            break;
-        case 'F':
-            k.fake_llm = true;
-            break;
-        case 'f':
-            force = true;
-            break;
         case 'h':
             s_usage(stdout);
             rc = 0;
@@ -541,7 +515,12 @@ int cli_kube_main(int argc, char **argv)
         s_usage(stderr);
         goto done;
     }
-    g = cli_game_new(config_path, seed, sets, n_sets, err, sizeof err);
+    out = o.out;
+    k.image = o.image;
+    k.start_timeout = o.start_timeout;
+    k.port = o.port;
+    k.fake_llm = o.fake_llm;
+    g = cli_game_new(config_path, o.seed, o.sets, o.n_sets, err, sizeof err);
     if (!g) {
         fprintf(stderr, "parley kube: %s\n", err);
         goto done;
@@ -568,12 +547,12 @@ int cli_kube_main(int argc, char **argv)
         if (cli_game_is_llm(g, i) && cli_game_set_base_url(g, i, url) != 0) goto oom;
     }
     if (cli_path(path, "%s/%s", out, k.podman ? "play.sh" : "game.yaml") != 0) goto write_fail;
-    if (!force && access(path, F_OK) == 0) {
+    if (!o.force && access(path, F_OK) == 0) {
         fprintf(stderr, "parley kube: %s exists (--force replaces the game and its tokens)\n",
                 path);
         goto done;
     }
-    if (cli_path(path, "%s/secrets", out) != 0 || cli_mkdirs(k.podman ? path : out) != 0)
+    if (cli_path(path, "%s/secrets", out) != 0 || pl_mkdirs(k.podman ? path : out) != 0)
         goto write_fail;
 
     cfg_json = cli_game_config_json(g);
@@ -614,7 +593,7 @@ int cli_kube_main(int argc, char **argv)
         if (!list) goto oom;
         for (size_t i = 0; i < nd; i++) list[i] = json_array_get(docs, i);
         int w = cli_path(path, "%s/game.yaml", out) != 0 ? -1 : 0;
-        if (w == 0) w = cli_yaml_write_file(path, cluster_header, list, nd, err, sizeof err);
+        if (w == 0) w = pl_yamlw_write_file(path, cluster_header, list, nd, err, sizeof err);
         free(list);
         if (w != 0) goto yaml_fail;
         nd = json_array_size(secrets);
@@ -623,7 +602,7 @@ int cli_kube_main(int argc, char **argv)
         for (size_t i = 0; i < nd; i++) list[i] = json_array_get(secrets, i);
         w = cli_path(path, "%s/secrets.yaml", out) != 0 ? -1 : 0;
         if (w == 0)
-            w = cli_yaml_write_file(path, "# Seat tokens and API keys: keep this file private.\n",
+            w = pl_yamlw_write_file(path, "# Seat tokens and API keys: keep this file private.\n",
                                     list, nd, err, sizeof err);
         free(list);
         if (w != 0 || chmod(path, 0600) != 0) goto yaml_fail;
@@ -646,14 +625,14 @@ int cli_kube_main(int argc, char **argv)
                  "#   kubectl cp %s:/runs/%s ./%s && kubectl delete -f collect.yaml\n",
                  collect, k.run_id, k.run_id);
         w = cli_path(path, "%s/collect.yaml", out) != 0 ? -1 : 0;
-        if (w == 0) w = cli_yaml_write_file(path, header, &pod, 1, err, sizeof err);
+        if (w == 0) w = pl_yamlw_write_file(path, header, &pod, 1, err, sizeof err);
         json_decref(pod);
         if (w != 0) goto yaml_fail;
     } else {
         /* podman: one file per pod (each is played on its own networks). */
         json_t *cm = s_configmap(&k, cfg_text);
         int w = cm && cli_path(path, "%s/configmap.yaml", out) == 0
-                    ? cli_yaml_write_file(path, "# The configuration, for --configmap.\n", &cm, 1,
+                    ? pl_yamlw_write_file(path, "# The configuration, for --configmap.\n", &cm, 1,
                                           err, sizeof err)
                     : -1;
         json_decref(cm);
@@ -664,19 +643,19 @@ int cli_kube_main(int argc, char **argv)
         json_t *pvc = json_array_get(docs, 0), *broker = json_array_get(docs, 1);
         s_obj(n, sizeof n, &k, "runs");
         if (cli_path(path, "%s/%s.yaml", out, n) != 0 ||
-            cli_yaml_write_file(path, "# The runs volume (the data).\n", &pvc, 1, err,
+            pl_yamlw_write_file(path, "# The runs volume (the data).\n", &pvc, 1, err,
                                 sizeof err) != 0)
             goto yaml_fail;
         s_obj(n, sizeof n, &k, "broker");
         if (cli_path(path, "%s/%s.yaml", out, n) != 0 ||
-            cli_yaml_write_file(path, "", &broker, 1, err, sizeof err) != 0)
+            pl_yamlw_write_file(path, "", &broker, 1, err, sizeof err) != 0)
             goto yaml_fail;
         for (size_t i = 2; i < json_array_size(docs); i++) {
             json_t *d = json_array_get(docs, i);
             const char *pn =
                 json_string_value(json_object_get(json_object_get(d, "metadata"), "name"));
             if (cli_path(path, "%s/%s.yaml", out, pn) != 0 ||
-                cli_yaml_write_file(path, "", &d, 1, err, sizeof err) != 0)
+                pl_yamlw_write_file(path, "", &d, 1, err, sizeof err) != 0)
                 goto yaml_fail;
         }
         size_t i_s;
@@ -718,6 +697,6 @@ done:
     json_decref(secret_names);
     free(cfg_text);
     cli_game_destroy(&g);
-    free(sets);
+    free(o.sets);
     return rc;
 }

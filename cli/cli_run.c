@@ -21,6 +21,7 @@
 #include "llm_provider.h"
 #include "pl_config.h"
 #include "pl_config_orig.h"
+#include "pl_fs.h"
 #include "pl_meta.h"
 #include "pl_keys.h"
 
@@ -82,19 +83,6 @@ static void s_usage(FILE *f)
                "seed 1 (reproducible); meta.json in the run directory records which.\n"
                "Exit status: 0 finished, 1 stopped or failed, 2 bad usage, 3 configuration\n"
                "refused (or an API key missing), 4 system error (docs/CLI.md).\n");
-}
-
-static int s_mkdirs(const char *path)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return -1;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 static void s_money(char *out, size_t len, long long v)
@@ -332,7 +320,7 @@ int cli_run_main(int argc, char **argv)
                      k);
     }
     snprintf(path, sizeof path, "%s/agents", dir);
-    if (s_mkdirs(path) != 0) {
+    if (pl_mkdirs(path) != 0) {
         fprintf(stderr, "parley run: %s: %s\n", path, strerror(errno));
         goto done;
     }

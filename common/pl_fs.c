@@ -1,5 +1,5 @@
-/* ana_fs.c: output folders (ana_fs.h). */
-#include "ana_fs.h"
+/* pl_fs.c: folders with their parents (pl_fs.h). */
+#include "pl_fs.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int ana_mkdirs(const char *path)
+int pl_mkdirs(const char *path)
 {
     char buf[PATH_MAX];
     if (!path || !*path || snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
@@ -17,10 +17,10 @@ int ana_mkdirs(const char *path)
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
         *p = '/';
     }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
     struct stat st;
     if (stat(buf, &st) != 0) return -1;
     if (!S_ISDIR(st.st_mode)) {
@@ -30,7 +30,7 @@ int ana_mkdirs(const char *path)
     return 0;
 }
 
-int ana_dirname(const char *path, char *out, size_t cap)
+int pl_dirname(const char *path, char *out, size_t cap)
 {
     const char *slash = strrchr(path, '/');
     int n = !slash          ? snprintf(out, cap, ".")
@@ -39,12 +39,12 @@ int ana_dirname(const char *path, char *out, size_t cap)
     return n >= 0 && (size_t)n < cap ? 0 : -1;
 }
 
-int ana_mkdirs_for(const char *path)
+int pl_mkdirs_for(const char *path)
 {
     char dir[PATH_MAX];
-    if (ana_dirname(path, dir, sizeof dir) != 0) {
+    if (pl_dirname(path, dir, sizeof dir) != 0) {
         errno = ENAMETOOLONG;
         return -1;
     }
-    return strcmp(dir, ".") == 0 ? 0 : ana_mkdirs(dir);
+    return strcmp(dir, ".") == 0 ? 0 : pl_mkdirs(dir);
 }

@@ -1,7 +1,7 @@
-/* cli_yaml.c: JSON tree -> YAML text through libyaml's emitter (cli_yaml.h).
+/* pl_yamlw.c: JSON tree -> YAML text through libyaml's emitter (pl_yamlw.h).
  * The renderers build their documents as jansson values, which keeps every
  * key in insertion order and leaves quoting to one place: here. */
-#include "cli_yaml.h"
+#include "pl_yamlw.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -93,7 +93,7 @@ static int s_node(yaml_emitter_t *e, const json_t *j)
     return -1;
 }
 
-int cli_yaml_write(FILE *f, const json_t *doc, int separator, char *err, size_t errlen)
+int pl_yamlw_write(FILE *f, const json_t *doc, int separator, char *err, size_t errlen)
 {
     yaml_emitter_t e;
     yaml_event_t ev;
@@ -121,7 +121,7 @@ fail:
     return rc;
 }
 
-int cli_yaml_write_file(const char *path, const char *header, json_t *const *docs, size_t n,
+int pl_yamlw_write_file(const char *path, const char *header, json_t *const *docs, size_t n,
                         char *err, size_t errlen)
 {
     FILE *f = fopen(path, "w");
@@ -133,23 +133,23 @@ int cli_yaml_write_file(const char *path, const char *header, json_t *const *doc
         return -1;
     }
     int rc = fputs(header, f) < 0 ? -1 : 0;
-    for (size_t i = 0; rc == 0 && i < n; i++) rc = cli_yaml_write(f, docs[i], i > 0, err, errlen);
+    for (size_t i = 0; rc == 0 && i < n; i++) rc = pl_yamlw_write(f, docs[i], i > 0, err, errlen);
     if (fclose(f) != 0) rc = -1;
     if (rc != 0 && !err[0] && snprintf(err, errlen, "%s: cannot write", path) >= (int)errlen)
         err[errlen - 1] = '\0';
     return rc;
 }
 
-int cli_yaml_append(json_t *arr, const char *s)
+int pl_yamlw_append(json_t *arr, const char *s)
 {
     return json_array_append_new(arr, json_string(s));
 }
 
-json_t *cli_yaml_list(const char *const *items)
+json_t *pl_yamlw_list(const char *const *items)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && items[i]; i++)
-        if (cli_yaml_append(a, items[i]) != 0) {
+        if (pl_yamlw_append(a, items[i]) != 0) {
             json_decref(a);
             return NULL;
         }
