@@ -111,10 +111,8 @@ struct brk_server {
     double turn_timeout, human_timeout, heartbeat, min_think;
     bool round_open;
 
-    /* sequential: turns still to play in this round, with their kind */
-    int *queue;
-    env_turn_kind_t *queue_kind;
-    int q_head, q_len, q_cap;
+    /* sequential: the round's turns still to play (environment/env_turns.h) */
+    struct env_turns *turns;
     /* simultaneous: turns of the round still open; arrival counter */
     int open_turns, arrival;
     /* realtime: slices done */
