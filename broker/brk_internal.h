@@ -65,7 +65,10 @@ typedef struct {
     /* Timing (brk_sched.c, docs/TIMING.md): the seat's knobs ... */
     double deadline_s, bank_left_s, min_think_s, latency_s;
     int latency_dist; /* 0 fixed, 1 uniform (0 to 2x), 2 exponential (mean latency_s) */
-    env_rng_t latency_rng;
+    /* Turns opened for this seat so far (replayed ones too): with the seed
+     * and the seat, it keys the latency draw, so a resumed game draws what
+     * the uninterrupted one did. */
+    uint64_t offers;
     /* ... the open turn's clock and the state it showed ... */
     int64_t turn_offered_us, turn_soft_us; /* monotonic; past soft the bank is drawn */
     uint64_t turn_version, turn_inbox;

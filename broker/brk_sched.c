@@ -50,9 +50,6 @@ int brk_sched_seats_init(brk_server_t *s)
                              : strcmp(c->latency_dist, "uniform") == 0     ? 1
                              : strcmp(c->latency_dist, "exponential") == 0 ? 2
                                                                            : 0;
-        /* One stream per seat from the game's seed: the same draws in every
-         * run of a condition, whatever the other seats do. */
-        env_rng_seed(&seat->latency_rng, s->cfg->game.seed, 0x7173ull + (uint64_t)i);
         seat->hold_ev = evtimer_new(s->base, s_on_hold, seat);
         if (!seat->hold_ev) return -1;
     }
@@ -76,25 +73,27 @@ void brk_sched_seat_free(brk_seat_t *seat)
     seat->hold_ev = NULL;
 }
 
-/* One draw of the seat's injected latency, in seconds. */
-static double s_draw_latency(brk_seat_t *seat)
+/* The draw of the seat's injected latency for its open turn, in seconds.
+ * Derived from (seed, seat, the seat's turn index), not from a running
+ * stream: the same draws in every run of a condition, whatever the other
+ * seats do, and a resumed game (whose replay opens the same turns) draws
+ * for each turn what the uninterrupted game drew. */
+static double s_draw_latency(const brk_server_t *s, const brk_seat_t *seat)
 {
     double m = seat->latency_s;
-    if (m <= 0) return 0;
-    switch (seat->latency_dist) {
-    case 1:
-        return 2.0 * m * env_rng_double(&seat->latency_rng);
-    case 2:
-        return -m * log(1.0 - env_rng_double(&seat->latency_rng)); /* u < 1: finite */
-    default:
-        return m;
-    }
+    if (m <= 0 || seat->latency_dist == 0) return m > 0 ? m : 0;
+    env_rng_t r;
+    uint64_t stream = env_rng_mix(0x7173ull + (uint64_t)seat->index) ^ seat->offers;
+    env_rng_seed(&r, s->cfg->game.seed, stream);
+    double u = env_rng_double(&r);
+    if (seat->latency_dist == 1) return 2.0 * m * u;
+    return -m * log(1.0 - u); /* u < 1: finite */
 }
 
 int brk_sched_hold(brk_server_t *s, brk_seat_t *seat, const Parley__Envelope *e, json_t *fixed)
 {
     int64_t now = brk_mono_us();
-    double lat = s_draw_latency(seat);
+    double lat = s_draw_latency(s, seat);
     seat->held_arrived_us = now;
     seat->held_latency_s = lat;
     /* Outside realtime min_think is the least time a turn takes: an earlier
@@ -243,6 +242,7 @@ void brk_open_turn(brk_server_t *s, brk_seat_t *seat, env_turn_kind_t kind)
 {
     seat->turn_id = ++s->next_turn_id;
     seat->turn_kind = kind;
+    seat->offers++;
     if (s->replaying) {
         /* Sequential: the recorded outcome is applied now. Simultaneous: the
          * round's outcomes are applied in arrival order once all its turns
