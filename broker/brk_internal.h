@@ -71,6 +71,10 @@ typedef struct {
     uint64_t offers;
     /* ... the open turn's clock and the state it showed ... */
     int64_t turn_offered_us, turn_soft_us; /* monotonic; past soft the bank is drawn */
+    /* redecide: the superseded turn's deadline (soft, hard: monotonic us) and
+     * id, which its replacement keeps (0: a fresh turn, its full deadline) */
+    int64_t keep_soft_us, keep_hard_us;
+    uint64_t replaces;
     uint64_t turn_version, turn_inbox;
     uint64_t inbox;       /* messages, pieces and broadcasts that reached the seat */
     uint64_t missed_turn; /* the last turn missed at its deadline: a late decision names it */

@@ -231,6 +231,15 @@ void brk_arm_turn(brk_server_t *s, brk_seat_t *seat)
     double hard = soft + seat->bank_left_s;
     int64_t now = brk_mono_us();
     seat->turn_soft_us = now + (int64_t)(soft * 1e6);
+    if (seat->keep_hard_us > 0) {
+        /* A replacement (redecide) runs to its superseded turn's deadline:
+         * news does not buy a seat more time, and the bank is drawn once,
+         * from the same point. */
+        seat->turn_soft_us = seat->keep_soft_us;
+        hard = (double)(seat->keep_hard_us - now) / 1e6;
+        if (hard < 0) hard = 0;
+        seat->keep_soft_us = seat->keep_hard_us = 0;
+    }
     seat->turn_deadline_ms = now / 1000 + (int64_t)(hard * 1000.0);
     event_base_update_cache_time(s->base); /* from now, not the loop's cached time */
     struct timeval tv = brk_tv(hard);
@@ -260,13 +269,22 @@ void brk_sched_offered(brk_server_t *s, brk_seat_t *seat)
     seat->turn_offered_us = brk_mono_us();
     seat->turn_version = s->version;
     seat->turn_inbox = seat->inbox;
+    uint64_t replaces = seat->replaces;
+    seat->replaces = 0;
     brk_arm_turn(s, seat);
+    /* A replacement's deadline is what was left of the superseded turn's. */
+    double deadline = brk_seat_timeout(s, seat);
+    if (replaces) {
+        deadline = (double)(seat->turn_soft_us - seat->turn_offered_us) / 1e6;
+        if (deadline < 0) deadline = 0;
+    }
     json_t *ev = brk_event(s, "turn_offered");
     if (ev) {
         brk_set(s, ev, "agent", json_string(env_agent_id(s->game, seat->index)));
         brk_set(s, ev, "turn_id", json_integer((json_int_t)seat->turn_id));
         brk_set(s, ev, "kind", json_string(seat->turn_kind == ENV_TURN_REPLY ? "reply" : "normal"));
-        brk_set(s, ev, "deadline_s", json_real(brk_seat_timeout(s, seat)));
+        brk_set(s, ev, "deadline_s", json_real(deadline));
+        if (replaces) brk_set(s, ev, "replaces", json_integer((json_int_t)replaces));
         brk_set(s, ev, "bank_s", json_real(seat->bank_left_s));
         brk_set(s, ev, "version", json_integer((json_int_t)s->version));
     }
