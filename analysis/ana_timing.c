@@ -72,7 +72,7 @@ size_t ana_timing_key(const pl_config_t *c, char *out, size_t cap)
 /* -------------------------------------------------------------- table -- */
 
 typedef struct {
-    int offered, decided, missed, late, abandoned, superseded, within;
+    int offered, decided, missed, late, abandoned, superseded, open_at_end, within;
     double took_sum, took_max, latency_sum, bank_used, stale_sum, arrived_sum, rank_sum;
     int ranked;
 } s_seat_t;
@@ -124,6 +124,8 @@ static int s_read(const char *dir, const pl_config_t *c, s_seat_t *rows, int n)
                 r->abandoned++;
             } else if (!strcmp(type, "turn_superseded")) {
                 r->superseded++;
+            } else if (!strcmp(type, "turn_open_at_end")) {
+                r->open_at_end++;
             }
         }
         json_decref(ev);
@@ -143,13 +145,14 @@ int ana_timing_write_csv(const ana_study_t *s, const char *dir, char *err, size_
         snprintf(err, errlen, "%s: cannot write", path);
         return -1;
     }
-    static const char *const head[] = {
-        "run_id",           "agent",           "timing",      "deadline_s",
-        "bank_s",           "latency_s",       "min_think_s", "offered",
-        "decided",          "missed",          "late",        "abandoned",
-        "superseded",       "within_deadline", "mean_took_s", "max_took_s",
-        "mean_latency_s",   "bank_used_s",     "mean_stale",  "mean_arrived",
-        "mean_arrival_rank"};
+    static const char *const head[] = {"run_id",           "agent",       "timing",
+                                       "deadline_s",       "bank_s",      "latency_s",
+                                       "min_think_s",      "offered",     "decided",
+                                       "missed",           "late",        "abandoned",
+                                       "superseded",       "open_at_end", "within_deadline",
+                                       "mean_took_s",      "max_took_s",  "mean_latency_s",
+                                       "bank_used_s",      "mean_stale",  "mean_arrived",
+                                       "mean_arrival_rank"};
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) ana_csv_str(c, head[i]);
     ana_csv_end(c);
     for (size_t i = 0; i < ana_study_n_runs(s); i++) {
@@ -179,6 +182,7 @@ int ana_timing_write_csv(const ana_study_t *s, const char *dir, char *err, size_
             ana_csv_int(c, r->late);
             ana_csv_int(c, r->abandoned);
             ana_csv_int(c, r->superseded);
+            ana_csv_int(c, r->open_at_end);
             int ended = r->decided + r->missed;
             ana_csv_num(c, ended ? (double)r->within / ended : NAN);
             ana_csv_num(c, r->decided ? r->took_sum / r->decided : NAN);

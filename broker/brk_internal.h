@@ -223,6 +223,9 @@ void brk_sched_late(brk_server_t *s, brk_seat_t *seat, uint64_t turn_id, const c
 /* Counts what a decision delivered to other seats (their inbox, for staleness). */
 void brk_sched_delivered(brk_server_t *s, int agent, const env_action_t *acts, size_t n,
                          const env_result_t *res);
+/* The game ends: each seat's turn still open (a decision held for its
+ * latency, a model call in flight) is recorded as turn_open_at_end. */
+void brk_sched_open_at_end(brk_server_t *s);
 void brk_close_turn(brk_seat_t *seat);
 /* Starts the deadline of seat's open turn (its full timeout from now). */
 void brk_arm_turn(brk_server_t *s, brk_seat_t *seat);

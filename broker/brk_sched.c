@@ -298,6 +298,37 @@ void brk_close_turn(brk_seat_t *seat)
     s_drop_held(seat);
 }
 
+void brk_sched_open_at_end(brk_server_t *s)
+{
+    if (s->replaying) return; /* the clock's events are not replayed */
+    int64_t now = brk_mono_us();
+    for (int i = 0; i < s->n_seats; i++) {
+        const brk_seat_t *seat = &s->seats[i];
+        if (seat->turn_id == 0) continue;
+        /* Neither decided nor missed: the game ended first. Recorded, so
+         * that every turn offered is accounted for. */
+        json_t *ev = brk_event(s, "turn_open_at_end");
+        if (ev) {
+            brk_set(s, ev, "agent", json_string(env_agent_id(s->game, i)));
+            brk_set(s, ev, "turn_id", json_integer((json_int_t)seat->turn_id));
+            brk_set(s, ev, "kind",
+                    json_string(seat->turn_kind == ENV_TURN_REPLY ? "reply" : "normal"));
+            if (seat->turn_offered_us > 0)
+                brk_set(s, ev, "open_s", json_real((double)(now - seat->turn_offered_us) / 1e6));
+            /* held: its decision had arrived and was waiting out its injected
+             * latency or think time; otherwise the seat (a model call, a
+             * person) was still deciding. */
+            brk_set(s, ev, "held", json_boolean(seat->held != NULL));
+            if (seat->held) {
+                brk_set(s, ev, "held_s", json_real((double)(now - seat->held_arrived_us) / 1e6));
+                if (seat->held_latency_s > 0)
+                    brk_set(s, ev, "latency_s", json_real(seat->held_latency_s));
+            }
+        }
+        brk_record(s, ev);
+    }
+}
+
 /* The seat cannot play this turn: recorded as missed. */
 void brk_miss(brk_server_t *s, brk_seat_t *seat, const char *why)
 {
