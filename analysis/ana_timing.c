@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,207 @@ int ana_timing_write_csv(const ana_study_t *s, const char *dir, char *err, size_
     return 0;
 }
 
+/* -------------------------------------------------------- time to share -- */
+
+typedef struct {
+    int requests, filled, timed;
+    double sum_s, max_s, sum_rounds;
+} s_share_t;
+
+/* Per seat as the holder asked: each (asker, holder, piece) asked for in a
+ * direct message, from its first request to the first transfer of that
+ * piece from the holder to the asker. Seconds from the broker's t_ms (none
+ * for in-process runs, which have no clock), and rounds. 0, or -1. */
+static int s_read_share(const char *dir, s_share_t *rows, int n)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/events.jsonl", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    json_t *open = json_object(); /* "asker|holder|piece" -> [t_ms or null, round] */
+    if (!open) {
+        fclose(f);
+        return -1;
+    }
+    char *line = NULL, key[1200];
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        json_t *ev = json_loadb(line, (size_t)len, 0, NULL);
+        if (!ev) continue; /* a torn last line */
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        const char *from = json_string_value(json_object_get(ev, "from"));
+        const char *to = json_string_value(json_object_get(ev, "to"));
+        json_t *t_ms = json_object_get(ev, "t_ms");
+        json_int_t round = json_integer_value(json_object_get(ev, "round"));
+        bool msg =
+            type && !strcmp(type, "message") && json_is_true(json_object_get(ev, "delivered"));
+        bool xfer = type && !strcmp(type, "transfer");
+        if ((msg || xfer) && from && to) {
+            /* the holder: the one asked, or the one sending */
+            const char *holder = msg ? to : from, *asker = msg ? from : to;
+            int h = !strncmp(holder, "agent_", 6) ? atoi(holder + 6) - 1 : -1;
+            json_t *list = json_object_get(ev, msg ? "names_pieces" : "pieces");
+            size_t i;
+            json_t *it;
+            json_array_foreach(list, i, it)
+            {
+                const char *piece =
+                    msg ? json_string_value(it) : json_string_value(json_object_get(it, "piece"));
+                if (!piece || h < 0 || h >= n) continue;
+                snprintf(key, sizeof key, "%s|%s|%s", asker, holder, piece);
+                json_t *asked = json_object_get(open, key);
+                if (msg && !asked) {
+                    rows[h].requests++;
+                    json_object_set_new(open, key,
+                                        json_pack("[O, I]", t_ms ? t_ms : json_null(), round));
+                } else if (xfer && asked) {
+                    s_share_t *r = &rows[h];
+                    r->filled++;
+                    r->sum_rounds += (double)(round - json_integer_value(json_array_get(asked, 1)));
+                    json_t *t0 = json_array_get(asked, 0);
+                    if (t_ms && json_is_integer(t0)) {
+                        double s =
+                            (double)(json_integer_value(t_ms) - json_integer_value(t0)) / 1e3;
+                        r->sum_s += s;
+                        if (s > r->max_s) r->max_s = s;
+                        r->timed++;
+                    }
+                    json_object_del(open, key);
+                }
+            }
+        }
+        json_decref(ev);
+    }
+    free(line);
+    fclose(f);
+    json_decref(open);
+    return 0;
+}
+
+/* The share rows of run i of s (n seats, caller frees), or NULL. */
+static s_share_t *s_run_share(const ana_study_t *s, size_t i, int *n)
+{
+    const ana_run_t *run = ana_study_run(s, i);
+    const pl_config_t *cfg = run ? ana_run_config(run) : NULL;
+    *n = cfg ? cfg->n_seats : 0;
+    s_share_t *rows = *n ? calloc((size_t)*n, sizeof *rows) : NULL;
+    if (rows && s_read_share(ana_run_dir(run), rows, *n) != 0) {
+        free(rows);
+        rows = NULL;
+    }
+    return rows;
+}
+
+int ana_timing_write_share_csv(const ana_study_t *s, const char *dir, char *err, size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/timing_share.csv", dir);
+    ana_csv_t *c = ana_csv_open(path);
+    if (!c) {
+        snprintf(err, errlen, "%s: cannot write", path);
+        return -1;
+    }
+    static const char *const head[] = {
+        "run_id",   "agent",  "timing",     "latency_s",    "latency_dist", "deadline_s",
+        "requests", "filled", "fill_share", "mean_share_s", "max_share_s",  "mean_share_rounds"};
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) ana_csv_str(c, head[i]);
+    ana_csv_end(c);
+    for (size_t i = 0; i < ana_study_n_runs(s); i++) {
+        int n;
+        s_share_t *rows = s_run_share(s, i, &n);
+        if (!rows) continue; /* runs.csv says why a run could not be read */
+        const pl_config_t *cfg = ana_run_config(ana_study_run(s, i));
+        for (int a = 0; a < n; a++) {
+            const s_share_t *r = &rows[a];
+            char id[32];
+            snprintf(id, sizeof id, "agent_%d", a + 1);
+            ana_csv_str(c, ana_study_run_id(s, i));
+            ana_csv_str(c, id);
+            ana_csv_str(c, pl_timing_name(cfg->timing));
+            ana_csv_num(c, cfg->seats[a].latency);
+            ana_csv_str(c, cfg->seats[a].latency_dist ? cfg->seats[a].latency_dist : "fixed");
+            ana_csv_num(c, pl_seat_deadline(cfg, a, false));
+            ana_csv_int(c, r->requests);
+            ana_csv_int(c, r->filled);
+            ana_csv_num(c, r->requests ? (double)r->filled / r->requests : NAN);
+            ana_csv_num(c, r->timed ? r->sum_s / r->timed : NAN);
+            ana_csv_num(c, r->timed ? r->max_s : NAN);
+            ana_csv_num(c, r->filled ? r->sum_rounds / r->filled : NAN);
+            ana_csv_end(c);
+        }
+        free(rows);
+    }
+    if (ana_csv_close(&c) != 0) {
+        snprintf(err, errlen, "%s: write failed", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* The report's table: time to share pooled by mode and the holder's
+ * injected latency (the seat's speed), over every run. */
+static void s_share_html(FILE *f, const ana_study_t *s)
+{
+    enum { S_MAX = 64 };
+    struct {
+        int mode;
+        double latency;
+        s_share_t sum;
+        int seats;
+    } g[S_MAX];
+    int ng = 0;
+    for (size_t i = 0; i < ana_study_n_runs(s); i++) {
+        int n;
+        s_share_t *rows = s_run_share(s, i, &n);
+        if (!rows) continue;
+        const pl_config_t *cfg = ana_run_config(ana_study_run(s, i));
+        for (int a = 0; a < n; a++) {
+            int k = 0;
+            while (k < ng &&
+                   !(g[k].mode == (int)cfg->timing && g[k].latency == cfg->seats[a].latency))
+                k++;
+            if (k == ng) {
+                if (ng == S_MAX) continue; /* more settings than a table should show */
+                memset(&g[k], 0, sizeof g[k]);
+                g[k].mode = (int)cfg->timing;
+                g[k].latency = cfg->seats[a].latency;
+                ng++;
+            }
+            g[k].seats++;
+            g[k].sum.requests += rows[a].requests;
+            g[k].sum.filled += rows[a].filled;
+            g[k].sum.timed += rows[a].timed;
+            g[k].sum.sum_s += rows[a].sum_s;
+            g[k].sum.sum_rounds += rows[a].sum_rounds;
+            if (rows[a].max_s > g[k].sum.max_s) g[k].sum.max_s = rows[a].max_s;
+        }
+        free(rows);
+    }
+    if (!ng) return;
+    fputs("<table><caption>Time to share by seat speed: from a request to the piece arriving, "
+          "pooled by mode and the holder's injected latency (per run and seat: "
+          "timing_share.csv)</caption>\n<tr><th>mode</th><th>holder latency (s)</th>"
+          "<th>seats</th><th>requests</th><th>filled</th><th>mean time to share (s)</th>"
+          "<th>max (s)</th><th>mean rounds</th></tr>\n",
+          f);
+    for (int k = 0; k < ng; k++) {
+        const s_share_t *r = &g[k].sum;
+        fprintf(f, "<tr><td>%s</td><td>%g</td><td>%d</td><td>%d</td><td>%d</td>",
+                pl_timing_name((pl_timing_t)g[k].mode), g[k].latency, g[k].seats, r->requests,
+                r->filled);
+        if (r->timed)
+            fprintf(f, "<td>%.3f</td><td>%.3f</td>", r->sum_s / r->timed, r->max_s);
+        else
+            fputs("<td>-</td><td>-</td>", f);
+        if (r->filled)
+            fprintf(f, "<td>%.2f</td></tr>\n", r->sum_rounds / r->filled);
+        else
+            fputs("<td>-</td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
+}
+
 /* --------------------------------------------------------------- chart -- */
 
 /* The largest injected latency of any seat of c: the varied group's. */
@@ -260,4 +462,5 @@ void ana_timing_report_html(FILE *f, const ana_study_t *s)
         fprintf(f, "<text x=\"%.0f\" y=\"%d\" font-size=\"11\" fill=\"%s\">%s</text>\n", W - 110,
                 20 + 14 * m, colour[m], pl_timing_name((pl_timing_t)m));
     fputs("</svg></figure>\n", f);
+    s_share_html(f, s);
 }
