@@ -74,8 +74,11 @@ size_t ana_timing_key(const pl_config_t *c, char *out, size_t cap)
 
 typedef struct {
     int offered, decided, missed, late, abandoned, superseded, open_at_end, within;
+    int absent; /* turns missed that were never offered: the seat was not there */
     double took_sum, took_max, latency_sum, bank_used, stale_sum, arrived_sum, rank_sum;
     int ranked;
+    bool open;        /* a turn offered and not ended yet */
+    json_int_t offer; /* its id: a resumed broker offers an open turn again */
 } s_seat_t;
 
 static double s_num(const json_t *o, const char *k)
@@ -101,8 +104,13 @@ static int s_read(const char *dir, const pl_config_t *c, s_seat_t *rows, int n)
         int a = agent && !strncmp(agent, "agent_", 6) ? atoi(agent + 6) - 1 : -1;
         if (type && a >= 0 && a < n) {
             s_seat_t *r = &rows[a];
+            bool ends = true; /* the seat's open turn ends here */
             if (!strcmp(type, "turn_offered")) {
-                r->offered++;
+                json_int_t id = json_integer_value(json_object_get(ev, "turn_id"));
+                if (!r->open || id != r->offer) r->offered++;
+                r->offer = id;
+                r->open = true;
+                ends = false;
             } else if (!strcmp(type, "decision") && json_object_get(ev, "decided_s")) {
                 r->decided++;
                 double took = s_num(ev, "decided_s") + s_num(ev, "held_s");
@@ -118,16 +126,22 @@ static int s_read(const char *dir, const pl_config_t *c, s_seat_t *rows, int n)
                     r->ranked++;
                 }
             } else if (!strcmp(type, "missed_turn")) {
-                r->missed++;
-            } else if (!strcmp(type, "decision_late")) {
-                r->late++;
-            } else if (!strcmp(type, "call_abandoned")) {
-                r->abandoned++;
+                /* A seat that never connected, or left, misses turns that
+                 * were never offered to it: counted apart. */
+                if (r->open)
+                    r->missed++;
+                else
+                    r->absent++;
             } else if (!strcmp(type, "turn_superseded")) {
                 r->superseded++;
             } else if (!strcmp(type, "turn_open_at_end")) {
                 r->open_at_end++;
+            } else {
+                ends = false;
+                if (!strcmp(type, "decision_late")) r->late++;
+                if (!strcmp(type, "call_abandoned")) r->abandoned++;
             }
+            if (ends) r->open = false;
         }
         json_decref(ev);
     }
@@ -146,13 +160,28 @@ int ana_timing_write_csv(const ana_study_t *s, const char *dir, char *err, size_
         snprintf(err, errlen, "%s: cannot write", path);
         return -1;
     }
-    static const char *const head[] = {"run_id",           "agent",       "timing",
-                                       "deadline_s",       "bank_s",      "latency_s",
-                                       "min_think_s",      "offered",     "decided",
-                                       "missed",           "late",        "abandoned",
-                                       "superseded",       "open_at_end", "within_deadline",
-                                       "mean_took_s",      "max_took_s",  "mean_latency_s",
-                                       "bank_used_s",      "mean_stale",  "mean_arrived",
+    static const char *const head[] = {"run_id",
+                                       "agent",
+                                       "timing",
+                                       "deadline_s",
+                                       "bank_s",
+                                       "latency_s",
+                                       "min_think_s",
+                                       "offered",
+                                       "decided",
+                                       "missed",
+                                       "late",
+                                       "abandoned",
+                                       "superseded",
+                                       "open_at_end",
+                                       "absent",
+                                       "within_deadline",
+                                       "mean_took_s",
+                                       "max_took_s",
+                                       "mean_latency_s",
+                                       "bank_used_s",
+                                       "mean_stale",
+                                       "mean_arrived",
                                        "mean_arrival_rank"};
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) ana_csv_str(c, head[i]);
     ana_csv_end(c);
@@ -184,6 +213,7 @@ int ana_timing_write_csv(const ana_study_t *s, const char *dir, char *err, size_
             ana_csv_int(c, r->abandoned);
             ana_csv_int(c, r->superseded);
             ana_csv_int(c, r->open_at_end);
+            ana_csv_int(c, r->absent);
             int ended = r->decided + r->missed;
             ana_csv_num(c, ended ? (double)r->within / ended : NAN);
             ana_csv_num(c, r->decided ? r->took_sum / r->decided : NAN);

@@ -9,7 +9,9 @@
  *   - time to share by seat speed: in a sequential game a perfect seat
  *     whose decisions are held 0.3 s fills every request, the ones it
  *     answers on its own turn no sooner than 0.3 s after they were made; a
- *     seat that never acts fills nothing. */
+ *     seat that never acts fills nothing;
+ *   - a seat that never connected misses turns it was never offered:
+ *     timing.csv counts them as absent. */
 #include "e2e.h"
 #include "timing_util.h"
 
@@ -177,11 +179,47 @@ static void test_time_to_share(void **state)
     assert_non_null(strstr(html, "Time to share by seat speed"));
 }
 
+/* A seat that never connects misses its turns without being offered them:
+ * timing.csv counts them as absent, not as missed offers. */
+static void test_absent_seat(void **state)
+{
+    (void)state;
+    const char *top = e2e_tmpdir("absent");
+    const char *cfg = e2e_write(top, "game.yaml",
+                                "seed: 5\nsimulation: {agents: 4, rounds: 3}\n"
+                                "information: {total_pieces: 8, pieces_per_agent: 2}\n"
+                                "tasks: {pieces_per_task: 2}\n"
+                                "timing: {mode: sequential, turn_timeout: 5, heartbeat: 0.3}\n"
+                                "seats:\n  - {policy: perfect, count: 4}\n");
+    char run[1100];
+    snprintf(run, sizeof run, "%s/run", top);
+    e2e_broker_t b;
+    const char *extra[] = {"--start-timeout", "1", NULL};
+    assert_int_equal(e2e_broker_start(&b, cfg, run, NULL, extra), 0);
+    pid_t pids[3];
+    for (int i = 0; i < 3; i++) {
+        char seat[16];
+        snprintf(seat, sizeof seat, "agent_%d", i + 1);
+        pids[i] = e2e_agent(b.router, run, seat, "perfect");
+    }
+    assert_int_equal(e2e_wait(b.pid, 60000), 0);
+    for (int i = 0; i < 3; i++) assert_int_equal(e2e_wait(pids[i], 20000), 0);
+    const char *dir = e2e_tmpdir("absent-report");
+    s_report(run, dir);
+    assert_true(s_num_cell(dir, "timing.csv", "agent_4", "offered") == 0);
+    assert_true(s_num_cell(dir, "timing.csv", "agent_4", "missed") == 0);
+    assert_true(s_num_cell(dir, "timing.csv", "agent_4", "absent") == 3);
+    assert_true(s_num_cell(dir, "timing.csv", "agent_1", "absent") == 0);
+    assert_true(s_num_cell(dir, "timing.csv", "agent_1", "offered") ==
+                s_num_cell(dir, "timing.csv", "agent_1", "decided"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_at_end),
         cmocka_unit_test(test_time_to_share),
+        cmocka_unit_test(test_absent_seat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
