@@ -2,6 +2,7 @@
  * events.jsonl), so that it needs nothing of ana_run.c but the directory. */
 #include "ana_timing.h"
 
+#include "ana_chart.h"
 #include "ana_csv.h"
 #include "ana_run.h"
 
@@ -312,6 +313,12 @@ static int s_read_share(const char *dir, s_share_t *rows, int n)
     return 0;
 }
 
+/* A seat's group as reports name it: its label, else its policy. */
+static const char *s_group(const pl_seat_t *seat)
+{
+    return seat->label && seat->label[0] ? seat->label : seat->policy ? seat->policy : "";
+}
+
 /* The share rows of run i of s (n seats, caller frees), or NULL. */
 static s_share_t *s_run_share(const ana_study_t *s, size_t i, int *n)
 {
@@ -336,8 +343,9 @@ int ana_timing_write_share_csv(const ana_study_t *s, const char *dir, char *err,
         return -1;
     }
     static const char *const head[] = {
-        "run_id",   "agent",  "timing",     "latency_s",    "latency_dist", "deadline_s",
-        "requests", "filled", "fill_share", "mean_share_s", "max_share_s",  "mean_share_rounds"};
+        "run_id",           "agent",    "group",  "timing",     "latency_s",    "latency_dist",
+        "deadline_s",       "requests", "filled", "fill_share", "mean_share_s", "max_share_s",
+        "mean_share_rounds"};
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) ana_csv_str(c, head[i]);
     ana_csv_end(c);
     for (size_t i = 0; i < ana_study_n_runs(s); i++) {
@@ -351,6 +359,7 @@ int ana_timing_write_share_csv(const ana_study_t *s, const char *dir, char *err,
             snprintf(id, sizeof id, "agent_%d", a + 1);
             ana_csv_str(c, ana_study_run_id(s, i));
             ana_csv_str(c, id);
+            ana_csv_str(c, s_group(&cfg->seats[a]));
             ana_csv_str(c, pl_timing_name(cfg->timing));
             ana_csv_num(c, cfg->seats[a].latency);
             ana_csv_str(c, cfg->seats[a].latency_dist ? cfg->seats[a].latency_dist : "fixed");
@@ -372,17 +381,29 @@ int ana_timing_write_share_csv(const ana_study_t *s, const char *dir, char *err,
     return 0;
 }
 
-/* The report's table: time to share pooled by mode and the holder's
- * injected latency (the seat's speed), over every run. */
+typedef struct {
+    int mode;
+    const char *group;
+    double latency;
+    s_share_t sum;
+    int seats;
+} s_pool_t;
+
+static int s_pool_cmp(const void *a, const void *b)
+{
+    const s_pool_t *x = a, *y = b;
+    if (x->mode != y->mode) return x->mode - y->mode;
+    int c = strcmp(x->group, y->group);
+    if (c) return c;
+    return (x->latency > y->latency) - (x->latency < y->latency);
+}
+
+/* The report's table: time to share pooled by mode, the holder's seat
+ * group and its injected latency (the seat's speed), over every run. */
 static void s_share_html(FILE *f, const ana_study_t *s)
 {
     enum { S_MAX = 64 };
-    struct {
-        int mode;
-        double latency;
-        s_share_t sum;
-        int seats;
-    } g[S_MAX];
+    s_pool_t g[S_MAX];
     int ng = 0;
     for (size_t i = 0; i < ana_study_n_runs(s); i++) {
         int n;
@@ -391,14 +412,16 @@ static void s_share_html(FILE *f, const ana_study_t *s)
         const pl_config_t *cfg = ana_run_config(ana_study_run(s, i));
         for (int a = 0; a < n; a++) {
             int k = 0;
-            while (k < ng &&
-                   !(g[k].mode == (int)cfg->timing && g[k].latency == cfg->seats[a].latency))
+            const char *grp = s_group(&cfg->seats[a]);
+            while (k < ng && !(g[k].mode == (int)cfg->timing &&
+                               g[k].latency == cfg->seats[a].latency && !strcmp(g[k].group, grp)))
                 k++;
             if (k == ng) {
                 if (ng == S_MAX) continue; /* more settings than a table should show */
                 memset(&g[k], 0, sizeof g[k]);
                 g[k].mode = (int)cfg->timing;
                 g[k].latency = cfg->seats[a].latency;
+                g[k].group = grp; /* the study's configurations outlive this table */
                 ng++;
             }
             g[k].seats++;
@@ -412,17 +435,20 @@ static void s_share_html(FILE *f, const ana_study_t *s)
         free(rows);
     }
     if (!ng) return;
+    qsort(g, (size_t)ng, sizeof g[0], s_pool_cmp);
     fputs("<table><caption>Time to share by seat speed: from a request to the piece arriving, "
-          "pooled by mode and the holder's injected latency (per run and seat: "
-          "timing_share.csv)</caption>\n<tr><th>mode</th><th>holder latency (s)</th>"
+          "pooled by mode, the holder's seat group and its injected latency (per run and "
+          "seat: timing_share.csv)</caption>\n<tr><th>mode</th><th>holder group</th>"
+          "<th>holder latency (s)</th>"
           "<th>seats</th><th>requests</th><th>filled</th><th>mean time to share (s)</th>"
           "<th>max (s)</th><th>mean rounds</th></tr>\n",
           f);
     for (int k = 0; k < ng; k++) {
         const s_share_t *r = &g[k].sum;
-        fprintf(f, "<tr><td>%s</td><td>%g</td><td>%d</td><td>%d</td><td>%d</td>",
-                pl_timing_name((pl_timing_t)g[k].mode), g[k].latency, g[k].seats, r->requests,
-                r->filled);
+        fprintf(f, "<tr><td>%s</td><td>", pl_timing_name((pl_timing_t)g[k].mode));
+        ana_html_esc(f, g[k].group);
+        fprintf(f, "</td><td>%g</td><td>%d</td><td>%d</td><td>%d</td>", g[k].latency, g[k].seats,
+                r->requests, r->filled);
         if (r->timed)
             fprintf(f, "<td>%.3f</td><td>%.3f</td>", r->sum_s / r->timed, r->max_s);
         else

@@ -25,7 +25,7 @@ size_t ana_timing_key(const pl_config_t *c, char *out, size_t cap);
 int ana_timing_write_csv(const ana_study_t *s, const char *dir, char *err, size_t errlen);
 
 /* Writes dir/timing_share.csv: one row per run and seat, the seat as the
- * holder asked: its injected latency and deadline, the (asker, piece)
+ * holder asked: its group (label, else policy), injected latency and deadline, the (asker, piece)
  * requests it received in direct messages, how many it filled, and the time
  * from the first request to the piece arriving, in seconds of the broker's
  * clock (empty for in-process runs) and in rounds. Returns 0 or -1 with err. */
@@ -33,8 +33,8 @@ int ana_timing_write_share_csv(const ana_study_t *s, const char *dir, char *err,
 
 /* The report's timing section: tasks against the slowest seat group's
  * injected latency, one point per run, coloured by mode (nothing when no
- * seat had a latency), and the time to share pooled by mode and the holder's
- * latency. */
+ * seat had a latency), and the time to share pooled by mode, the holder's
+ * group and its latency. */
 void ana_timing_report_html(FILE *f, const ana_study_t *s);
 
 #endif
