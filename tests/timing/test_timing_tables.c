@@ -154,6 +154,9 @@ static void test_time_to_share(void **state)
      * rest wait for agent_2's next turn, whose decision is held 0.3 s: so
      * its slowest fill took at least that, and some a round. */
     assert_true(s_num_cell(dir, t, "agent_2", "latency_s") == 0.3);
+    char grp[64];
+    s_cell(dir, t, "agent_2", "group", grp, sizeof grp);
+    assert_string_equal(grp, "perfect");
     assert_true(s_num_cell(dir, t, "agent_2", "requests") >= 1);
     assert_true(s_num_cell(dir, t, "agent_2", "fill_share") == 1);
     assert_true(s_num_cell(dir, t, "agent_2", "max_share_s") >= 0.3 - 0.002);
