@@ -309,7 +309,7 @@ static void s_html(FILE *f, const ana_study_t *s)
     }
     fputs("<p class=\"rule\">Metric definitions: docs/ANALYSIS.md. Tables: runs.csv, "
           "agents.csv, transfers.csv, rounds.csv, aggregates.csv, decomposition.csv, "
-          "timing.csv (docs/TIMING.md).</p>\n"
+          "timing.csv, timing_share.csv (docs/TIMING.md).</p>\n"
           "</body></html>\n",
           f);
 }
@@ -463,7 +463,7 @@ static void s_usage(FILE *f)
             "Reads run directories, sweep directories (sweep.json) or directories of runs and\n"
             "writes one self-contained HTML report, its markdown summary (FILE.md) and the\n"
             "tables (runs.csv, agents.csv, transfers.csv, rounds.csv, aggregates.csv,\n"
-            "decomposition.csv).\n"
+            "decomposition.csv; timing.csv and timing_share.csv: docs/TIMING.md).\n"
             "  --out FILE.html        the report (default: report.html in the first DIR, beside\n"
             "                         its data); its folder is created\n"
             "  --csv DIR              where the tables go (default: the report's folder)\n"

@@ -437,7 +437,8 @@ int ana_tables_write(const ana_study_t *s, const char *dir, char *err, size_t er
 {
     if (s_write_runs(s, dir, err, errlen) || s_write_agents(s, dir, err, errlen) ||
         s_write_transfers(s, dir, err, errlen) || s_write_rounds(s, dir, err, errlen) ||
-        s_write_aggregates(s, dir, err, errlen) || ana_timing_write_csv(s, dir, err, errlen))
+        s_write_aggregates(s, dir, err, errlen) || ana_timing_write_csv(s, dir, err, errlen) ||
+        ana_timing_write_share_csv(s, dir, err, errlen))
         return -1;
     return 0;
 }

@@ -2,11 +2,13 @@
  * events.jsonl), so that it needs nothing of ana_run.c but the directory. */
 #include "ana_timing.h"
 
+#include "ana_chart.h"
 #include "ana_csv.h"
 #include "ana_run.h"
 
 #include <jansson.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,9 +74,12 @@ size_t ana_timing_key(const pl_config_t *c, char *out, size_t cap)
 /* -------------------------------------------------------------- table -- */
 
 typedef struct {
-    int offered, decided, missed, late, abandoned, superseded, within;
+    int offered, decided, missed, late, abandoned, superseded, open_at_end, within;
+    int absent; /* turns missed that were never offered: the seat was not there */
     double took_sum, took_max, latency_sum, bank_used, stale_sum, arrived_sum, rank_sum;
     int ranked;
+    bool open;        /* a turn offered and not ended yet */
+    json_int_t offer; /* its id: a resumed broker offers an open turn again */
 } s_seat_t;
 
 static double s_num(const json_t *o, const char *k)
@@ -100,8 +105,13 @@ static int s_read(const char *dir, const pl_config_t *c, s_seat_t *rows, int n)
         int a = agent && !strncmp(agent, "agent_", 6) ? atoi(agent + 6) - 1 : -1;
         if (type && a >= 0 && a < n) {
             s_seat_t *r = &rows[a];
+            bool ends = true; /* the seat's open turn ends here */
             if (!strcmp(type, "turn_offered")) {
-                r->offered++;
+                json_int_t id = json_integer_value(json_object_get(ev, "turn_id"));
+                if (!r->open || id != r->offer) r->offered++;
+                r->offer = id;
+                r->open = true;
+                ends = false;
             } else if (!strcmp(type, "decision") && json_object_get(ev, "decided_s")) {
                 r->decided++;
                 double took = s_num(ev, "decided_s") + s_num(ev, "held_s");
@@ -117,14 +127,22 @@ static int s_read(const char *dir, const pl_config_t *c, s_seat_t *rows, int n)
                     r->ranked++;
                 }
             } else if (!strcmp(type, "missed_turn")) {
-                r->missed++;
-            } else if (!strcmp(type, "decision_late")) {
-                r->late++;
-            } else if (!strcmp(type, "call_abandoned")) {
-                r->abandoned++;
+                /* A seat that never connected, or left, misses turns that
+                 * were never offered to it: counted apart. */
+                if (r->open)
+                    r->missed++;
+                else
+                    r->absent++;
             } else if (!strcmp(type, "turn_superseded")) {
                 r->superseded++;
+            } else if (!strcmp(type, "turn_open_at_end")) {
+                r->open_at_end++;
+            } else {
+                ends = false;
+                if (!strcmp(type, "decision_late")) r->late++;
+                if (!strcmp(type, "call_abandoned")) r->abandoned++;
             }
+            if (ends) r->open = false;
         }
         json_decref(ev);
     }
@@ -143,13 +161,29 @@ int ana_timing_write_csv(const ana_study_t *s, const char *dir, char *err, size_
         snprintf(err, errlen, "%s: cannot write", path);
         return -1;
     }
-    static const char *const head[] = {
-        "run_id",           "agent",           "timing",      "deadline_s",
-        "bank_s",           "latency_s",       "min_think_s", "offered",
-        "decided",          "missed",          "late",        "abandoned",
-        "superseded",       "within_deadline", "mean_took_s", "max_took_s",
-        "mean_latency_s",   "bank_used_s",     "mean_stale",  "mean_arrived",
-        "mean_arrival_rank"};
+    static const char *const head[] = {"run_id",
+                                       "agent",
+                                       "timing",
+                                       "deadline_s",
+                                       "bank_s",
+                                       "latency_s",
+                                       "min_think_s",
+                                       "offered",
+                                       "decided",
+                                       "missed",
+                                       "late",
+                                       "abandoned",
+                                       "superseded",
+                                       "open_at_end",
+                                       "absent",
+                                       "within_deadline",
+                                       "mean_took_s",
+                                       "max_took_s",
+                                       "mean_latency_s",
+                                       "bank_used_s",
+                                       "mean_stale",
+                                       "mean_arrived",
+                                       "mean_arrival_rank"};
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) ana_csv_str(c, head[i]);
     ana_csv_end(c);
     for (size_t i = 0; i < ana_study_n_runs(s); i++) {
@@ -179,6 +213,8 @@ int ana_timing_write_csv(const ana_study_t *s, const char *dir, char *err, size_
             ana_csv_int(c, r->late);
             ana_csv_int(c, r->abandoned);
             ana_csv_int(c, r->superseded);
+            ana_csv_int(c, r->open_at_end);
+            ana_csv_int(c, r->absent);
             int ended = r->decided + r->missed;
             ana_csv_num(c, ended ? (double)r->within / ended : NAN);
             ana_csv_num(c, r->decided ? r->took_sum / r->decided : NAN);
@@ -197,6 +233,232 @@ int ana_timing_write_csv(const ana_study_t *s, const char *dir, char *err, size_
         return -1;
     }
     return 0;
+}
+
+/* -------------------------------------------------------- time to share -- */
+
+typedef struct {
+    int requests, filled, timed;
+    double sum_s, max_s, sum_rounds;
+} s_share_t;
+
+/* Per seat as the holder asked: each (asker, holder, piece) asked for in a
+ * direct message, from its first request to the first transfer of that
+ * piece from the holder to the asker. Seconds from the broker's t_ms (none
+ * for in-process runs, which have no clock), and rounds. 0, or -1. */
+static int s_read_share(const char *dir, s_share_t *rows, int n)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/events.jsonl", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    json_t *open = json_object(); /* "asker|holder|piece" -> [t_ms or null, round] */
+    if (!open) {
+        fclose(f);
+        return -1;
+    }
+    char *line = NULL, key[1200];
+    size_t cap = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        json_t *ev = json_loadb(line, (size_t)len, 0, NULL);
+        if (!ev) continue; /* a torn last line */
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        const char *from = json_string_value(json_object_get(ev, "from"));
+        const char *to = json_string_value(json_object_get(ev, "to"));
+        json_t *t_ms = json_object_get(ev, "t_ms");
+        json_int_t round = json_integer_value(json_object_get(ev, "round"));
+        bool msg =
+            type && !strcmp(type, "message") && json_is_true(json_object_get(ev, "delivered"));
+        bool xfer = type && !strcmp(type, "transfer");
+        if ((msg || xfer) && from && to) {
+            /* the holder: the one asked, or the one sending */
+            const char *holder = msg ? to : from, *asker = msg ? from : to;
+            int h = !strncmp(holder, "agent_", 6) ? atoi(holder + 6) - 1 : -1;
+            json_t *list = json_object_get(ev, msg ? "names_pieces" : "pieces");
+            size_t i;
+            json_t *it;
+            json_array_foreach(list, i, it)
+            {
+                const char *piece =
+                    msg ? json_string_value(it) : json_string_value(json_object_get(it, "piece"));
+                if (!piece || h < 0 || h >= n) continue;
+                snprintf(key, sizeof key, "%s|%s|%s", asker, holder, piece);
+                json_t *asked = json_object_get(open, key);
+                if (msg && !asked) {
+                    rows[h].requests++;
+                    json_object_set_new(open, key,
+                                        json_pack("[O, I]", t_ms ? t_ms : json_null(), round));
+                } else if (xfer && asked) {
+                    s_share_t *r = &rows[h];
+                    r->filled++;
+                    r->sum_rounds += (double)(round - json_integer_value(json_array_get(asked, 1)));
+                    json_t *t0 = json_array_get(asked, 0);
+                    if (t_ms && json_is_integer(t0)) {
+                        double s =
+                            (double)(json_integer_value(t_ms) - json_integer_value(t0)) / 1e3;
+                        r->sum_s += s;
+                        if (s > r->max_s) r->max_s = s;
+                        r->timed++;
+                    }
+                    json_object_del(open, key);
+                }
+            }
+        }
+        json_decref(ev);
+    }
+    free(line);
+    fclose(f);
+    json_decref(open);
+    return 0;
+}
+
+/* A seat's group as reports name it: its label, else its policy. */
+static const char *s_group(const pl_seat_t *seat)
+{
+    return seat->label && seat->label[0] ? seat->label : seat->policy ? seat->policy : "";
+}
+
+/* The share rows of run i of s (n seats, caller frees), or NULL. */
+static s_share_t *s_run_share(const ana_study_t *s, size_t i, int *n)
+{
+    const ana_run_t *run = ana_study_run(s, i);
+    const pl_config_t *cfg = run ? ana_run_config(run) : NULL;
+    *n = cfg ? cfg->n_seats : 0;
+    s_share_t *rows = *n ? calloc((size_t)*n, sizeof *rows) : NULL;
+    if (rows && s_read_share(ana_run_dir(run), rows, *n) != 0) {
+        free(rows);
+        rows = NULL;
+    }
+    return rows;
+}
+
+int ana_timing_write_share_csv(const ana_study_t *s, const char *dir, char *err, size_t errlen)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/timing_share.csv", dir);
+    ana_csv_t *c = ana_csv_open(path);
+    if (!c) {
+        snprintf(err, errlen, "%s: cannot write", path);
+        return -1;
+    }
+    static const char *const head[] = {
+        "run_id",           "agent",    "group",  "timing",     "latency_s",    "latency_dist",
+        "deadline_s",       "requests", "filled", "fill_share", "mean_share_s", "max_share_s",
+        "mean_share_rounds"};
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++) ana_csv_str(c, head[i]);
+    ana_csv_end(c);
+    for (size_t i = 0; i < ana_study_n_runs(s); i++) {
+        int n;
+        s_share_t *rows = s_run_share(s, i, &n);
+        if (!rows) continue; /* runs.csv says why a run could not be read */
+        const pl_config_t *cfg = ana_run_config(ana_study_run(s, i));
+        for (int a = 0; a < n; a++) {
+            const s_share_t *r = &rows[a];
+            char id[32];
+            snprintf(id, sizeof id, "agent_%d", a + 1);
+            ana_csv_str(c, ana_study_run_id(s, i));
+            ana_csv_str(c, id);
+            ana_csv_str(c, s_group(&cfg->seats[a]));
+            ana_csv_str(c, pl_timing_name(cfg->timing));
+            ana_csv_num(c, cfg->seats[a].latency);
+            ana_csv_str(c, cfg->seats[a].latency_dist ? cfg->seats[a].latency_dist : "fixed");
+            ana_csv_num(c, pl_seat_deadline(cfg, a, false));
+            ana_csv_int(c, r->requests);
+            ana_csv_int(c, r->filled);
+            ana_csv_num(c, r->requests ? (double)r->filled / r->requests : NAN);
+            ana_csv_num(c, r->timed ? r->sum_s / r->timed : NAN);
+            ana_csv_num(c, r->timed ? r->max_s : NAN);
+            ana_csv_num(c, r->filled ? r->sum_rounds / r->filled : NAN);
+            ana_csv_end(c);
+        }
+        free(rows);
+    }
+    if (ana_csv_close(&c) != 0) {
+        snprintf(err, errlen, "%s: write failed", path);
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct {
+    int mode;
+    const char *group;
+    double latency;
+    s_share_t sum;
+    int seats;
+} s_pool_t;
+
+static int s_pool_cmp(const void *a, const void *b)
+{
+    const s_pool_t *x = a, *y = b;
+    if (x->mode != y->mode) return x->mode - y->mode;
+    int c = strcmp(x->group, y->group);
+    if (c) return c;
+    return (x->latency > y->latency) - (x->latency < y->latency);
+}
+
+/* The report's table: time to share pooled by mode, the holder's seat
+ * group and its injected latency (the seat's speed), over every run. */
+static void s_share_html(FILE *f, const ana_study_t *s)
+{
+    enum { S_MAX = 64 };
+    s_pool_t g[S_MAX];
+    int ng = 0;
+    for (size_t i = 0; i < ana_study_n_runs(s); i++) {
+        int n;
+        s_share_t *rows = s_run_share(s, i, &n);
+        if (!rows) continue;
+        const pl_config_t *cfg = ana_run_config(ana_study_run(s, i));
+        for (int a = 0; a < n; a++) {
+            int k = 0;
+            const char *grp = s_group(&cfg->seats[a]);
+            while (k < ng && !(g[k].mode == (int)cfg->timing &&
+                               g[k].latency == cfg->seats[a].latency && !strcmp(g[k].group, grp)))
+                k++;
+            if (k == ng) {
+                if (ng == S_MAX) continue; /* more settings than a table should show */
+                memset(&g[k], 0, sizeof g[k]);
+                g[k].mode = (int)cfg->timing;
+                g[k].latency = cfg->seats[a].latency;
+                g[k].group = grp; /* the study's configurations outlive this table */
+                ng++;
+            }
+            g[k].seats++;
+            g[k].sum.requests += rows[a].requests;
+            g[k].sum.filled += rows[a].filled;
+            g[k].sum.timed += rows[a].timed;
+            g[k].sum.sum_s += rows[a].sum_s;
+            g[k].sum.sum_rounds += rows[a].sum_rounds;
+            if (rows[a].max_s > g[k].sum.max_s) g[k].sum.max_s = rows[a].max_s;
+        }
+        free(rows);
+    }
+    if (!ng) return;
+    qsort(g, (size_t)ng, sizeof g[0], s_pool_cmp);
+    fputs("<table><caption>Time to share by seat speed: from a request to the piece arriving, "
+          "pooled by mode, the holder's seat group and its injected latency (per run and "
+          "seat: timing_share.csv)</caption>\n<tr><th>mode</th><th>holder group</th>"
+          "<th>holder latency (s)</th>"
+          "<th>seats</th><th>requests</th><th>filled</th><th>mean time to share (s)</th>"
+          "<th>max (s)</th><th>mean rounds</th></tr>\n",
+          f);
+    for (int k = 0; k < ng; k++) {
+        const s_share_t *r = &g[k].sum;
+        fprintf(f, "<tr><td>%s</td><td>", pl_timing_name((pl_timing_t)g[k].mode));
+        ana_html_esc(f, g[k].group);
+        fprintf(f, "</td><td>%g</td><td>%d</td><td>%d</td><td>%d</td>", g[k].latency, g[k].seats,
+                r->requests, r->filled);
+        if (r->timed)
+            fprintf(f, "<td>%.3f</td><td>%.3f</td>", r->sum_s / r->timed, r->max_s);
+        else
+            fputs("<td>-</td><td>-</td>", f);
+        if (r->filled)
+            fprintf(f, "<td>%.2f</td></tr>\n", r->sum_rounds / r->filled);
+        else
+            fputs("<td>-</td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
 }
 
 /* --------------------------------------------------------------- chart -- */
@@ -256,4 +518,5 @@ void ana_timing_report_html(FILE *f, const ana_study_t *s)
         fprintf(f, "<text x=\"%.0f\" y=\"%d\" font-size=\"11\" fill=\"%s\">%s</text>\n", W - 110,
                 20 + 14 * m, colour[m], pl_timing_name((pl_timing_t)m));
     fputs("</svg></figure>\n", f);
+    s_share_html(f, s);
 }

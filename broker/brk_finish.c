@@ -72,6 +72,7 @@ void brk_finish(brk_server_t *s, const char *reason)
     s->phase = BRK_OVER;
     snprintf(s->reason, sizeof s->reason, "%s", reason);
     if (s->result == 0 && strcmp(reason, "finished") != 0) s->result = 1;
+    if (was_playing) brk_sched_open_at_end(s);
     for (int i = 0; i < s->n_seats; i++) {
         evtimer_del(s->seats[i].think_ev);
         brk_close_turn(&s->seats[i]);

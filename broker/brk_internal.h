@@ -65,9 +65,16 @@ typedef struct {
     /* Timing (brk_sched.c, docs/TIMING.md): the seat's knobs ... */
     double deadline_s, bank_left_s, min_think_s, latency_s;
     int latency_dist; /* 0 fixed, 1 uniform (0 to 2x), 2 exponential (mean latency_s) */
-    env_rng_t latency_rng;
+    /* Turns opened for this seat so far (replayed ones too): with the seed
+     * and the seat, it keys the latency draw, so a resumed game draws what
+     * the uninterrupted one did. */
+    uint64_t offers;
     /* ... the open turn's clock and the state it showed ... */
     int64_t turn_offered_us, turn_soft_us; /* monotonic; past soft the bank is drawn */
+    /* redecide: the superseded turn's deadline (soft, hard: monotonic us) and
+     * id, which its replacement keeps (0: a fresh turn, its full deadline) */
+    int64_t keep_soft_us, keep_hard_us;
+    uint64_t replaces;
     uint64_t turn_version, turn_inbox;
     uint64_t inbox;       /* messages, pieces and broadcasts that reached the seat */
     uint64_t missed_turn; /* the last turn missed at its deadline: a late decision names it */
@@ -111,10 +118,8 @@ struct brk_server {
     double turn_timeout, human_timeout, heartbeat, min_think;
     bool round_open;
 
-    /* sequential: turns still to play in this round, with their kind */
-    int *queue;
-    env_turn_kind_t *queue_kind;
-    int q_head, q_len, q_cap;
+    /* sequential: the round's turns still to play (environment/env_turns.h) */
+    struct env_turns *turns;
     /* simultaneous: turns of the round still open; arrival counter */
     int open_turns, arrival;
     /* realtime: slices done */
@@ -218,6 +223,9 @@ void brk_sched_late(brk_server_t *s, brk_seat_t *seat, uint64_t turn_id, const c
 /* Counts what a decision delivered to other seats (their inbox, for staleness). */
 void brk_sched_delivered(brk_server_t *s, int agent, const env_action_t *acts, size_t n,
                          const env_result_t *res);
+/* The game ends: each seat's turn still open (a decision held for its
+ * latency, a model call in flight) is recorded as turn_open_at_end. */
+void brk_sched_open_at_end(brk_server_t *s);
 void brk_close_turn(brk_seat_t *seat);
 /* Starts the deadline of seat's open turn (its full timeout from now). */
 void brk_arm_turn(brk_server_t *s, brk_seat_t *seat);

@@ -61,8 +61,8 @@ static bool s_from_broker(const json_t *ev)
 }
 
 /* Seat events, earlier run_resumed lines and the clock's events (turns
- * offered, late decisions, abandoned calls: docs/TIMING.md): not produced by
- * the replay. */
+ * offered, late decisions, abandoned calls, turns open at the end:
+ * docs/TIMING.md): not produced by the replay. */
 static bool s_is_connection_event(const json_t *ev)
 {
     const char *t = s_str(ev, "type");
@@ -71,7 +71,7 @@ static bool s_is_connection_event(const json_t *ev)
             strcmp(t, "seat_left") == 0 || strcmp(t, "run_resumed") == 0 ||
             strcmp(t, "turn_offered") == 0 || strcmp(t, "decision_late") == 0 ||
             strcmp(t, "call_abandoned") == 0 || strcmp(t, "notice") == 0 ||
-            strcmp(t, "turn_superseded") == 0);
+            strcmp(t, "turn_superseded") == 0 || strcmp(t, "turn_open_at_end") == 0);
 }
 
 static void s_fail(brk_server_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -50,9 +50,6 @@ int brk_sched_seats_init(brk_server_t *s)
                              : strcmp(c->latency_dist, "uniform") == 0     ? 1
                              : strcmp(c->latency_dist, "exponential") == 0 ? 2
                                                                            : 0;
-        /* One stream per seat from the game's seed: the same draws in every
-         * run of a condition, whatever the other seats do. */
-        env_rng_seed(&seat->latency_rng, s->cfg->game.seed, 0x7173ull + (uint64_t)i);
         seat->hold_ev = evtimer_new(s->base, s_on_hold, seat);
         if (!seat->hold_ev) return -1;
     }
@@ -76,25 +73,27 @@ void brk_sched_seat_free(brk_seat_t *seat)
     seat->hold_ev = NULL;
 }
 
-/* One draw of the seat's injected latency, in seconds. */
-static double s_draw_latency(brk_seat_t *seat)
+/* The draw of the seat's injected latency for its open turn, in seconds.
+ * Derived from (seed, seat, the seat's turn index), not from a running
+ * stream: the same draws in every run of a condition, whatever the other
+ * seats do, and a resumed game (whose replay opens the same turns) draws
+ * for each turn what the uninterrupted game drew. */
+static double s_draw_latency(const brk_server_t *s, const brk_seat_t *seat)
 {
     double m = seat->latency_s;
-    if (m <= 0) return 0;
-    switch (seat->latency_dist) {
-    case 1:
-        return 2.0 * m * env_rng_double(&seat->latency_rng);
-    case 2:
-        return -m * log(1.0 - env_rng_double(&seat->latency_rng)); /* u < 1: finite */
-    default:
-        return m;
-    }
+    if (m <= 0 || seat->latency_dist == 0) return m > 0 ? m : 0;
+    env_rng_t r;
+    uint64_t stream = env_rng_mix(0x7173ull + (uint64_t)seat->index) ^ seat->offers;
+    env_rng_seed(&r, s->cfg->game.seed, stream);
+    double u = env_rng_double(&r);
+    if (seat->latency_dist == 1) return 2.0 * m * u;
+    return -m * log(1.0 - u); /* u < 1: finite */
 }
 
 int brk_sched_hold(brk_server_t *s, brk_seat_t *seat, const Parley__Envelope *e, json_t *fixed)
 {
     int64_t now = brk_mono_us();
-    double lat = s_draw_latency(seat);
+    double lat = s_draw_latency(s, seat);
     seat->held_arrived_us = now;
     seat->held_latency_s = lat;
     /* Outside realtime min_think is the least time a turn takes: an earlier
@@ -232,6 +231,15 @@ void brk_arm_turn(brk_server_t *s, brk_seat_t *seat)
     double hard = soft + seat->bank_left_s;
     int64_t now = brk_mono_us();
     seat->turn_soft_us = now + (int64_t)(soft * 1e6);
+    if (seat->keep_hard_us > 0) {
+        /* A replacement (redecide) runs to its superseded turn's deadline:
+         * news does not buy a seat more time, and the bank is drawn once,
+         * from the same point. */
+        seat->turn_soft_us = seat->keep_soft_us;
+        hard = (double)(seat->keep_hard_us - now) / 1e6;
+        if (hard < 0) hard = 0;
+        seat->keep_soft_us = seat->keep_hard_us = 0;
+    }
     seat->turn_deadline_ms = now / 1000 + (int64_t)(hard * 1000.0);
     event_base_update_cache_time(s->base); /* from now, not the loop's cached time */
     struct timeval tv = brk_tv(hard);
@@ -243,6 +251,7 @@ void brk_open_turn(brk_server_t *s, brk_seat_t *seat, env_turn_kind_t kind)
 {
     seat->turn_id = ++s->next_turn_id;
     seat->turn_kind = kind;
+    seat->offers++;
     if (s->replaying) {
         /* Sequential: the recorded outcome is applied now. Simultaneous: the
          * round's outcomes are applied in arrival order once all its turns
@@ -260,13 +269,22 @@ void brk_sched_offered(brk_server_t *s, brk_seat_t *seat)
     seat->turn_offered_us = brk_mono_us();
     seat->turn_version = s->version;
     seat->turn_inbox = seat->inbox;
+    uint64_t replaces = seat->replaces;
+    seat->replaces = 0;
     brk_arm_turn(s, seat);
+    /* A replacement's deadline is what was left of the superseded turn's. */
+    double deadline = brk_seat_timeout(s, seat);
+    if (replaces) {
+        deadline = (double)(seat->turn_soft_us - seat->turn_offered_us) / 1e6;
+        if (deadline < 0) deadline = 0;
+    }
     json_t *ev = brk_event(s, "turn_offered");
     if (ev) {
         brk_set(s, ev, "agent", json_string(env_agent_id(s->game, seat->index)));
         brk_set(s, ev, "turn_id", json_integer((json_int_t)seat->turn_id));
         brk_set(s, ev, "kind", json_string(seat->turn_kind == ENV_TURN_REPLY ? "reply" : "normal"));
-        brk_set(s, ev, "deadline_s", json_real(brk_seat_timeout(s, seat)));
+        brk_set(s, ev, "deadline_s", json_real(deadline));
+        if (replaces) brk_set(s, ev, "replaces", json_integer((json_int_t)replaces));
         brk_set(s, ev, "bank_s", json_real(seat->bank_left_s));
         brk_set(s, ev, "version", json_integer((json_int_t)s->version));
     }
@@ -278,6 +296,37 @@ void brk_close_turn(brk_seat_t *seat)
     seat->turn_id = 0;
     evtimer_del(seat->deadline_ev);
     s_drop_held(seat);
+}
+
+void brk_sched_open_at_end(brk_server_t *s)
+{
+    if (s->replaying) return; /* the clock's events are not replayed */
+    int64_t now = brk_mono_us();
+    for (int i = 0; i < s->n_seats; i++) {
+        const brk_seat_t *seat = &s->seats[i];
+        if (seat->turn_id == 0) continue;
+        /* Neither decided nor missed: the game ended first. Recorded, so
+         * that every turn offered is accounted for. */
+        json_t *ev = brk_event(s, "turn_open_at_end");
+        if (ev) {
+            brk_set(s, ev, "agent", json_string(env_agent_id(s->game, i)));
+            brk_set(s, ev, "turn_id", json_integer((json_int_t)seat->turn_id));
+            brk_set(s, ev, "kind",
+                    json_string(seat->turn_kind == ENV_TURN_REPLY ? "reply" : "normal"));
+            if (seat->turn_offered_us > 0)
+                brk_set(s, ev, "open_s", json_real((double)(now - seat->turn_offered_us) / 1e6));
+            /* held: its decision had arrived and was waiting out its injected
+             * latency or think time; otherwise the seat (a model call, a
+             * person) was still deciding. */
+            brk_set(s, ev, "held", json_boolean(seat->held != NULL));
+            if (seat->held) {
+                brk_set(s, ev, "held_s", json_real((double)(now - seat->held_arrived_us) / 1e6));
+                if (seat->held_latency_s > 0)
+                    brk_set(s, ev, "latency_s", json_real(seat->held_latency_s));
+            }
+        }
+        brk_record(s, ev);
+    }
 }
 
 /* The seat cannot play this turn: recorded as missed. */

@@ -81,7 +81,8 @@ void brk_on_slice(evutil_socket_t fd, short what, void *arg)
  *   decide_now: a seat waiting out its think gap is offered a turn now;
  *   redecide: an open turn is superseded by a new one on the new state (the
  *     agent drops the decision in progress and decides again), unless its
- *     decision already arrived (held for latency). */
+ *     decision already arrived (held for latency); the new turn ends when
+ *     the superseded one would have (its deadline and bank are not renewed). */
 static void s_react(brk_server_t *s, brk_seat_t *seat, const char *what)
 {
     const char *pol = s->cfg->seats[seat->index].realtime_policy;
@@ -98,6 +99,10 @@ static void s_react(brk_server_t *s, brk_seat_t *seat, const char *what)
             brk_set(s, ev, "why", json_string(what));
         }
         brk_record(s, ev);
+        /* The replacement keeps this turn's deadline (brk_arm_turn). */
+        seat->keep_soft_us = seat->turn_soft_us;
+        seat->keep_hard_us = seat->turn_deadline_ms * 1000;
+        seat->replaces = seat->turn_id;
         brk_close_turn(seat);
         brk_open_turn(s, seat, ENV_TURN_NORMAL);
     }

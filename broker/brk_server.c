@@ -6,6 +6,7 @@
  * long as the server.
  */
 #include "brk_internal.h"
+#include "env_turns.h"
 #include "pl_keys.h"
 #include "pl_log.h"
 
@@ -584,8 +585,7 @@ void brk_server_destroy(brk_server_t **ps)
     json_decref(s->pub_queue);
     json_decref(s->keys);
     free(s->seats);
-    free(s->queue);
-    free(s->queue_kind);
+    env_turns_destroy(&s->turns);
     free(s);
     *ps = NULL;
 }

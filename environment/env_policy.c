@@ -3,6 +3,7 @@
  * only an observation and the names, exactly what an agent process receives,
  * so the same code decides in-process and behind a socket. */
 #include "env_internal.h"
+#include "env_turns.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,27 +294,24 @@ int env_play(env_game_t *g, const env_policy_t *policies)
     env_game_names(g, &names);
     for (int i = 0; i < g->n; i++) env_set_reactive(g, i, env_policy_reactive(policies[i]));
     env_decision_t *d = env_decision_new();
-    int *replies = malloc(sizeof(int) * (size_t)g->n);
+    env_turns_t *turns = env_turns_new(g->n); /* the order the broker's sequential mode uses */
     env_result_t *results = NULL;
     size_t cap = 0;
     uint64_t rng = g->cfg.seed ^ 0x5eedULL;
-    int rc = d && replies ? ENV_OK : ENV_ENOMEM;
+    int rc = d && turns ? ENV_OK : ENV_ENOMEM;
     while (!rc && env_round_begin(g) == ENV_OK) {
-        int n;
-        const int *order = env_round_order(g, &n);
-        for (int i = 0; i < n && !rc; i++) {
-            int a = order[i];
-            rc = s_turn(g, policies[a], a, ENV_TURN_NORMAL, &names, &rng, d, &results, &cap);
-            int nr = rc ? 0 : env_take_replies(g, replies, g->n);
-            for (int k = 0; k < nr && !rc; k++)
-                rc = s_turn(g, policies[replies[k]], replies[k], ENV_TURN_REPLY, &names, &rng, d,
-                            &results, &cap);
+        env_turns_round(turns, g);
+        int a;
+        env_turn_kind_t kind;
+        while (!rc && env_turns_next(turns, &a, &kind)) {
+            rc = s_turn(g, policies[a], a, kind, &names, &rng, d, &results, &cap);
+            if (!rc) env_turns_ended(turns, g, kind);
         }
         if (!rc) rc = env_round_end(g);
     }
     if (!rc) env_game_finish(g);
     free(results);
-    free(replies);
+    env_turns_destroy(&turns);
     env_decision_destroy(&d);
     return rc;
 }

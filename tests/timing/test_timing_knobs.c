@@ -18,6 +18,7 @@
 #include "e2e.h"
 #include "timing_util.h"
 
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -235,6 +236,93 @@ static void s_race(const char *mode)
     tu_check_outcomes(dir, "agent_2");
 }
 
+/* ------------------------------------------------- redecide deadline -- */
+
+/* Realtime, agent_1 (the raw client, realtime_policy redecide, deadline 1 s
+ * and a 1 s bank) answers every turn 0.8 s after it is offered; the other
+ * seats' decisions are held 0.5 s, so their requests reach agent_1 about
+ * 0.5 s into its first turn and supersede it. The replacement turn keeps the
+ * superseded turn's deadline: it is offered with what was left of it, and
+ * the answer (about 1.3 s after the first offer) draws on the bank, once:
+ * what the bank lost is what the decision used. With the deadline renewed
+ * it would have needed no bank at all. */
+static void test_redecide_keeps_deadline(void **st)
+{
+    (void)st;
+    const char *top = e2e_tmpdir("redecide-deadline");
+    const char *cfg = e2e_write(top, "game.yaml",
+                                "seed: 5\nsimulation: {agents: 4, rounds: 1}\n"
+                                "information: {total_pieces: 8, pieces_per_agent: 2}\n"
+                                "tasks: {pieces_per_task: 2}\n"
+                                "timing: {mode: realtime, duration: 4, turn_timeout: 5, "
+                                "heartbeat: 0.3}\n"
+                                "seats:\n"
+                                "  - {policy: perfect, count: 1, deadline: 1, bank: 1, "
+                                "realtime_policy: redecide}\n"
+                                "  - {policy: perfect, count: 2, latency: 0.5}\n"
+                                "  - {policy: selfish, count: 1, latency: 0.5}\n");
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/run", top);
+    e2e_broker_t b;
+    const char *extra[] = {"--start-timeout", "60", NULL};
+    assert_int_equal(e2e_broker_start(&b, cfg, dir, NULL, extra), 0);
+    pid_t pids[3];
+    for (int i = 0; i < 3; i++) {
+        char seat[16];
+        snprintf(seat, sizeof seat, "agent_%d", i + 2);
+        pids[i] = e2e_agent(b.router, dir, seat, i == 2 ? "selfish" : "perfect");
+    }
+    const double delays[] = {0.8};
+    tu_raw_play(b.router, dir, "agent_1", delays, 1);
+    assert_int_equal(e2e_wait(b.pid, 60000), 0);
+    for (int i = 0; i < 3; i++) assert_int_equal(e2e_wait(pids[i], 20000), 0);
+
+    json_t *off = tu_events(dir, "turn_offered", "agent_1");
+    json_t *dec = tu_events(dir, "decision", "agent_1");
+    assert_true(json_array_size(off) >= 2);
+    /* The first turn and the chain of replacements that superseded it. */
+    json_t *first = json_array_get(off, 0);
+    json_int_t chain = json_integer_value(json_object_get(first, "turn_id"));
+    double t0 = s_num(first, "t_ms") / 1000.0;
+    assert_true(s_num(first, "deadline_s") == 1.0);
+    size_t replaced = 0;
+    for (size_t k = 1; k < json_array_size(off); k++) {
+        json_t *r = json_array_get(off, k);
+        if (json_integer_value(json_object_get(r, "replaces")) != chain) continue;
+        replaced++;
+        chain = json_integer_value(json_object_get(r, "turn_id"));
+        double since = s_num(r, "t_ms") / 1000.0 - t0;
+        /* What was left of the first turn's second, not a full one. */
+        assert_true(s_num(r, "deadline_s") < 1.0);
+        if (fabs(s_num(r, "deadline_s") + since - 1.0) > 0.01)
+            fail_msg("replacement %lld offered %.3f s in with %.3f s left", (long long)chain, since,
+                     s_num(r, "deadline_s"));
+        assert_true(s_num(r, "bank_s") == 1.0); /* the bank is untouched until drawn */
+    }
+    assert_true(replaced >= 1);
+    /* The chain's decision: taken on the bank, by what it ran past the first
+     * turn's deadline, and the bank down by exactly that. */
+    json_t *d = NULL;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(dec, i, ev) if (json_integer_value(json_object_get(ev, "turn_id")) == chain)
+        d = ev;
+    if (!d) fail_msg("no decision for turn %lld", (long long)chain);
+    json_t *last = NULL;
+    json_array_foreach(off, i, ev) if (json_integer_value(json_object_get(ev, "turn_id")) == chain)
+        last = ev;
+    double ran = s_num(last, "t_ms") / 1000.0 - t0 + s_num(d, "decided_s");
+    assert_true(ran > 1.0);
+    assert_true(s_num(d, "bank_used_s") > 0);
+    if (fabs(s_num(d, "bank_used_s") - (ran - 1.0)) > 0.01)
+        fail_msg("decision %.3f s after the first offer used %.3f s of bank", ran,
+                 s_num(d, "bank_used_s"));
+    assert_true(fabs(s_num(d, "bank_left_s") - (1.0 - s_num(d, "bank_used_s"))) < 1e-9);
+    tu_check_outcomes(dir, "agent_1");
+    json_decref(off);
+    json_decref(dec);
+}
+
 #define S_MODES(name)                                                                              \
     static void test_##name##_sequential(void **st)                                                \
     {                                                                                              \
@@ -265,8 +353,13 @@ S_MODES(race)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        S_TESTS(deadline), S_TESTS(bank), S_TESTS(latency),
-        S_TESTS(think),    S_TESTS(race), cmocka_unit_test(test_realtime_default_floor),
+        S_TESTS(deadline),
+        S_TESTS(bank),
+        S_TESTS(latency),
+        S_TESTS(think),
+        S_TESTS(race),
+        cmocka_unit_test(test_realtime_default_floor),
+        cmocka_unit_test(test_redecide_keeps_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -131,11 +131,26 @@ void tu_check_outcomes(const char *dir, const char *agent)
     json_t *late = tu_events(dir, "decision_late", agent);
     json_t *gone = tu_events(dir, "call_abandoned", agent);
     json_t *sup = tu_events(dir, "turn_superseded", agent);
+    json_t *open = tu_events(dir, "turn_open_at_end", agent);
     size_t no = json_array_size(offered), nd = json_array_size(decided),
-           nm = json_array_size(missed) + json_array_size(sup);
-    /* The last turn may be open when the game ends (realtime): at most one. */
-    if (!(nd + nm == no || nd + nm + 1 == no))
-        fail_msg("%s: %zu turns offered, %zu decisions + %zu missed", agent, no, nd, nm);
+           nm = json_array_size(missed) + json_array_size(sup), nopen = json_array_size(open);
+    /* Every turn offered is accounted for, the last one too: a turn still
+     * open when the game ended is recorded as such (at most one a seat). */
+    if (nd + nm + nopen != no || nopen > 1)
+        fail_msg("%s: %zu turns offered, %zu decisions + %zu missed or superseded + %zu open "
+                 "at the end",
+                 agent, no, nd, nm, nopen);
+    size_t k;
+    json_t *o;
+    json_array_foreach(open, k, o)
+    {
+        /* It names the seat's last turn offered, and says how long it ran. */
+        json_t *last = json_array_get(offered, no - 1);
+        assert_int_equal(json_integer_value(json_object_get(o, "turn_id")),
+                         json_integer_value(json_object_get(last, "turn_id")));
+        assert_true(json_number_value(json_object_get(o, "open_s")) >= 0);
+        assert_true(json_is_boolean(json_object_get(o, "held")));
+    }
     size_t i, j;
     json_t *l, *d;
     json_array_foreach(late, i, l)
@@ -156,6 +171,7 @@ void tu_check_outcomes(const char *dir, const char *agent)
     json_decref(late);
     json_decref(gone);
     json_decref(sup);
+    json_decref(open);
 }
 
 void tu_game(const char *tag, const char *mode, const char *knobs1, const char *knobs2,

@@ -15,8 +15,10 @@ int tu_raw_play(const char *router, const char *dir, const char *seat, const dou
 json_t *tu_events(const char *dir, const char *type, const char *agent);
 
 /* The record's promise for one seat: every turn offered ends once, as a
- * decision, a missed turn or superseded (redecide), and a decision recorded late never also counts
- * as a decision. Fails the test (naming the seat) otherwise. */
+ * decision, a missed turn, superseded (redecide), or open when the game
+ * ended (turn_open_at_end, the seat's last turn only); a decision recorded
+ * late never also counts as a decision. Fails the test (naming the seat)
+ * otherwise. */
 void tu_check_outcomes(const char *dir, const char *agent);
 
 /* A realtime, sequential or simultaneous game: agent_1 is played by the raw
