@@ -46,6 +46,9 @@ void wire_arena_destroy(wire_arena_t **a);
 void *wire_arena_alloc(wire_arena_t *a, size_t size);
 /* A copy of s (NULL -> ""), or NULL when out of memory. */
 char *wire_arena_strdup(wire_arena_t *a, const char *s);
+/* n zeroed structs of size bytes as an array of n pointers (protobuf-c's
+ * layout for repeated messages), all in a; NULL when n is 0 or out of memory. */
+void **wire_arena_msgs(wire_arena_t *a, size_t n, size_t size);
 
 /* -------------------------------------------------------------- envelope -- */
 
