@@ -12,6 +12,7 @@
 #include "pl_policy.h"
 #include "pl_log.h"
 #include "wire.h"
+#include "wire_delta.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -55,7 +56,9 @@ struct agt_agent {
     const agt_policy_ops_t *ops;
     void *policy;
     agt_context_t ctx;
-    uint64_t turn_id; /* the turn being decided, 0 if none */
+    bool obs_full;         /* asks for whole observations every turn (FULL) */
+    wire_delta_dec_t *dec; /* the observation rebuilt from whole ones and deltas */
+    uint64_t turn_id;      /* the turn being decided, 0 if none */
     int64_t turn_start_ms;
     int turns, result;
 };
@@ -99,10 +102,13 @@ static void s_send_hello(agt_agent_t *a)
     h.client_version = S_VERSION;
     h.reactive = p && p->reactive;
     h.human = strcmp(a->policy_name, "human") == 0;
+    h.observation_mode = a->obs_full ? PARLEY__OBSERVATION_MODE__OBSERVATION_FULL
+                                     : PARLEY__OBSERVATION_MODE__OBSERVATION_DELTA;
     Parley__Envelope e = PARLEY__ENVELOPE__INIT;
     e.body_case = PARLEY__ENVELOPE__BODY_HELLO;
     e.hello = &h;
-    a->game_id[0] = '\0'; /* Hello carries no game id */
+    a->game_id[0] = '\0';         /* Hello carries no game id */
+    wire_delta_dec_reset(a->dec); /* a new connection starts with a whole observation */
     a->state = a->state == S_OVER ? S_OVER : S_CONNECTING;
     a->hello_ms = s_mono_ms();
     s_send(a, &e);
@@ -222,7 +228,7 @@ static char **s_copy_strings(char **src, size_t n)
     return out;
 }
 
-static void s_on_welcome(agt_agent_t *a, const Parley__Envelope *e)
+static void s_on_welcome(agt_agent_t *a, Parley__Envelope *e)
 {
     const Parley__Welcome *w = e->welcome;
     snprintf(a->game_id, sizeof a->game_id, "%s", e->game_id);
@@ -280,23 +286,50 @@ static void s_on_welcome(agt_agent_t *a, const Parley__Envelope *e)
     a->have_game = true;
 }
 
-static void s_on_turn_request(agt_agent_t *a, const Parley__Envelope *e)
+/* Asks the broker for the whole observation (PROTOCOL.md "Observation
+ * deltas"): the decoder holds nothing until a whole one comes. */
+static void s_send_resync(agt_agent_t *a, uint64_t turn_id, const char *why)
 {
-    const Parley__TurnRequest *tr = e->turn_request;
+    Parley__Resync r = PARLEY__RESYNC__INIT;
+    r.turn_id = turn_id;
+    r.reason = (char *)why;
+    Parley__Envelope e = PARLEY__ENVELOPE__INIT;
+    e.body_case = PARLEY__ENVELOPE__BODY_RESYNC;
+    e.resync = &r;
+    s_send(a, &e);
+}
+
+static void s_on_turn_request(agt_agent_t *a, Parley__Envelope *e)
+{
+    Parley__TurnRequest *tr = e->turn_request;
     if (!a->have_game || !tr->observation) {
         PL_WARN("AGT-EARLY-TURN", "turn %llu before a usable Welcome",
                 (unsigned long long)tr->turn_id);
+        wire_delta_dec_reset(a->dec);
+        return;
+    }
+    /* Every observation goes through the decoder, a turn already being
+     * decided too: the broker's next delta builds on it. */
+    int err = 0;
+    const Parley__Observation *whole = wire_delta_apply(a->dec, tr, &err);
+    if (!whole) {
+        PL_WARN("AGT-BAD-DELTA", "turn %llu: %s: asking for the whole observation",
+                (unsigned long long)tr->turn_id, wire_strerror(err));
+        s_send_resync(a, tr->turn_id, wire_strerror(err));
         return;
     }
     if (a->state == S_DECIDING) {
         if (tr->turn_id == a->turn_id) return; /* resent while we are still on it */
         s_cancel_turn(a);
     }
-    int err = 0;
-    wire_obs_t *w = wire_obs_from_pb(tr->observation, a->names.n_agents, a->names.n_pieces, &err);
+    wire_obs_t *w = wire_obs_from_pb(whole, a->names.n_agents, a->names.n_pieces, &err);
     if (!w) {
         PL_ERROR("AGT-BAD-OBS", "turn %llu: %s", (unsigned long long)tr->turn_id,
                  wire_strerror(err));
+        /* Built from a delta, the fault may be ours to repair: start over. */
+        bool from_delta = tr->base_version != 0;
+        wire_delta_dec_reset(a->dec);
+        if (from_delta) s_send_resync(a, tr->turn_id, wire_strerror(err));
         return;
     }
     a->state = S_DECIDING;
@@ -312,7 +345,7 @@ static void s_on_turn_request(agt_agent_t *a, const Parley__Envelope *e)
     }
 }
 
-static void s_on_action_results(agt_agent_t *a, const Parley__Envelope *e)
+static void s_on_action_results(agt_agent_t *a, Parley__Envelope *e)
 {
     const Parley__ActionResults *r = e->action_results;
     for (size_t i = 0; i < r->n_results; i++) {
@@ -325,7 +358,7 @@ static void s_on_action_results(agt_agent_t *a, const Parley__Envelope *e)
     }
 }
 
-static void s_on_notice(agt_agent_t *a, const Parley__Envelope *e)
+static void s_on_notice(agt_agent_t *a, Parley__Envelope *e)
 {
     const Parley__Notice *n = e->notice;
     if (strcmp(n->what, "turn_missed") == 0 && n->turn_id == a->turn_id && a->turn_id != 0) {
@@ -336,7 +369,7 @@ static void s_on_notice(agt_agent_t *a, const Parley__Envelope *e)
     if (a->policy && a->ops->notice) a->ops->notice(a->policy, n->what, n->text);
 }
 
-static void s_on_game_over(agt_agent_t *a, const Parley__Envelope *e)
+static void s_on_game_over(agt_agent_t *a, Parley__Envelope *e)
 {
     const Parley__GameOver *g = e->game_over;
     PL_INFO("AGT-GAME-OVER", "game %s: %d tasks, group revenue %lld, %d turns played", g->reason,
@@ -347,7 +380,7 @@ static void s_on_game_over(agt_agent_t *a, const Parley__Envelope *e)
     event_base_loopexit(a->base, NULL);
 }
 
-static void s_on_error(agt_agent_t *a, const Parley__Envelope *e)
+static void s_on_error(agt_agent_t *a, Parley__Envelope *e)
 {
     const Parley__Error *x = e->error;
     PL_WARN("AGT-BROKER-ERROR", "%s: %s", wire_code_name(x->code), x->message);
@@ -377,7 +410,7 @@ static void s_on_error(agt_agent_t *a, const Parley__Envelope *e)
 
 typedef struct {
     int body;
-    void (*handler)(agt_agent_t *a, const Parley__Envelope *e);
+    void (*handler)(agt_agent_t *a, Parley__Envelope *e);
 } s_command_t;
 
 static const s_command_t s_commands[] = {
@@ -591,7 +624,9 @@ agt_agent_t *agt_agent_new(const agt_options_t *o, char *err, size_t errlen)
     a->seat_id = strdup(o->seat);
     a->token = strdup(o->token);
     a->policy_name = strdup(o->policy);
-    if (!a->broker || !a->seat_id || !a->token || !a->policy_name) {
+    a->obs_full = o->observation_full;
+    a->dec = wire_delta_dec_new();
+    if (!a->broker || !a->seat_id || !a->token || !a->policy_name || !a->dec) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -645,6 +680,7 @@ void agt_agent_destroy(agt_agent_t **pa)
     if (a->zctx) zmq_ctx_term(a->zctx);
     if (a->base) event_base_free(a->base);
     s_free_names(a);
+    wire_delta_dec_destroy(&a->dec);
     pl_config_destroy(&a->config);
     free(a->broker);
     free(a->seat_id);

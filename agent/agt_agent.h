@@ -11,6 +11,7 @@
 
 #include "pl_config.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct agt_agent agt_agent_t;
@@ -21,6 +22,7 @@ typedef struct {
     const char *token;         /* the seat's token */
     const char *policy;        /* "perfect", "llm", ... */
     const pl_config_t *config; /* seat settings (model...) if known; may be NULL */
+    bool observation_full;     /* whole observations every turn, not deltas (FULL) */
 } agt_options_t;
 
 /* Finds the policy, opens the socket and connects (nothing is sent before

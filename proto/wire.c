@@ -26,6 +26,8 @@ const char *wire_strerror(int err)
         return "socket error";
     case WIRE_EBOUNDS:
         return "index outside the game's tables";
+    case WIRE_EBASE:
+        return "observation delta against an unknown base";
     default:
         return "unknown wire error";
     }
@@ -63,6 +65,8 @@ const char *wire_body_name(int body_case)
         return "error";
     case PARLEY__ENVELOPE__BODY_BYE:
         return "bye";
+    case PARLEY__ENVELOPE__BODY_RESYNC:
+        return "resync";
     default:
         return "none";
     }

@@ -29,8 +29,9 @@ typedef enum {
     WIRE_EMALFORMED = PARLEY__ERROR__CODE__MALFORMED,
     WIRE_ETOO_LARGE = PARLEY__ERROR__CODE__TOO_LARGE,
     WIRE_ENOMEM = 100,
-    WIRE_EIO,    /* zmq_send/zmq_recv failed; errno says why */
-    WIRE_EBOUNDS /* an index in a message is outside the game's tables */
+    WIRE_EIO,     /* zmq_send/zmq_recv failed; errno says why */
+    WIRE_EBOUNDS, /* an index in a message is outside the game's tables */
+    WIRE_EBASE    /* an observation delta against a base the agent does not hold */
 } wire_err_t;
 
 const char *wire_strerror(int err);
