@@ -58,7 +58,9 @@ struct agt_agent {
     agt_context_t ctx;
     bool obs_full;         /* asks for whole observations every turn (FULL) */
     wire_delta_dec_t *dec; /* the observation rebuilt from whole ones and deltas */
-    uint64_t turn_id;      /* the turn being decided, 0 if none */
+    int obs_whole, obs_deltas, resyncs;
+    size_t turn_bytes; /* TurnRequest frames received */
+    uint64_t turn_id;  /* the turn being decided, 0 if none */
     int64_t turn_start_ms;
     int turns, result;
 };
@@ -313,11 +315,16 @@ static void s_on_turn_request(agt_agent_t *a, Parley__Envelope *e)
     int err = 0;
     const Parley__Observation *whole = wire_delta_apply(a->dec, tr, &err);
     if (!whole) {
+        a->resyncs++;
         PL_WARN("AGT-BAD-DELTA", "turn %llu: %s: asking for the whole observation",
                 (unsigned long long)tr->turn_id, wire_strerror(err));
         s_send_resync(a, tr->turn_id, wire_strerror(err));
         return;
     }
+    if (tr->base_version)
+        a->obs_deltas++;
+    else
+        a->obs_whole++;
     if (a->state == S_DECIDING) {
         if (tr->turn_id == a->turn_id) return; /* resent while we are still on it */
         s_cancel_turn(a);
@@ -374,6 +381,8 @@ static void s_on_game_over(agt_agent_t *a, Parley__Envelope *e)
     const Parley__GameOver *g = e->game_over;
     PL_INFO("AGT-GAME-OVER", "game %s: %d tasks, group revenue %lld, %d turns played", g->reason,
             g->tasks_done, (long long)g->group_revenue, a->turns);
+    PL_INFO("AGT-OBSERVATIONS", "%d whole, %d deltas, %d resyncs, %zu bytes of turn requests",
+            a->obs_whole, a->obs_deltas, a->resyncs, a->turn_bytes);
     s_cancel_turn(a);
     a->state = S_OVER;
     a->result = 0;
@@ -432,6 +441,7 @@ static void s_dispatch(agt_agent_t *a, const void *data, size_t len)
         return;
     }
     a->last_heard_ms = s_mono_ms();
+    if (e->body_case == PARLEY__ENVELOPE__BODY_TURN_REQUEST) a->turn_bytes += len;
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++) {
         if (s_commands[i].body != (int)e->body_case) continue;
         if (s_commands[i].handler) s_commands[i].handler(a, e);
