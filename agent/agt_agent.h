@@ -3,8 +3,10 @@
  * The agent owns the connection (a DEALER socket on one libevent loop) and the
  * conversation of proto/PROTOCOL.md: Hello, Welcome, then TurnRequests answered
  * by Decisions that a policy (agt_policy.h) produces, now or later. It holds no
- * game state of its own: after a reconnect (broker restarted, network dropped,
- * broker silent) it says Hello again and the broker resends the open turn.
+ * game state of its own but the last observation it rebuilt from deltas
+ * (wire_delta.h), which a Hello forgets: after a reconnect (broker restarted,
+ * network dropped, broker silent) it says Hello again and the broker resends
+ * the open turn, whole.
  */
 #ifndef PARLEY_AGT_AGENT_H
 #define PARLEY_AGT_AGENT_H
