@@ -59,8 +59,8 @@ struct agt_agent {
     bool obs_full;         /* asks for whole observations every turn (FULL) */
     wire_delta_dec_t *dec; /* the observation rebuilt from whole ones and deltas */
     int obs_whole, obs_deltas, resyncs;
-    size_t turn_bytes; /* TurnRequest frames received */
-    uint64_t turn_id;  /* the turn being decided, 0 if none */
+    size_t turn_bytes, decision_bytes; /* TurnRequest frames received, Decisions sent */
+    uint64_t turn_id;                  /* the turn being decided, 0 if none */
     int64_t turn_start_ms;
     int turns, result;
 };
@@ -191,9 +191,12 @@ static void s_on_policy_decided(void *arg, uint64_t turn_id, agt_outcome_t *o)
     a->turn_id = 0;
     a->state = S_WELCOMED;
     a->turns++;
-    if (s_send(a, &e) == WIRE_ETOO_LARGE)
+    int rc = s_send(a, &e);
+    if (rc == WIRE_ETOO_LARGE)
         PL_WARN("AGT-TOO-LARGE", "turn %llu: the decision exceeds %u bytes",
                 (unsigned long long)turn_id, WIRE_MAX_AGENT_MSG);
+    else if (rc == WIRE_OK)
+        a->decision_bytes += parley__envelope__get_packed_size(&e);
     wire_arena_destroy(&ar);
     agt_outcome_destroy(&o);
     return;
@@ -381,8 +384,9 @@ static void s_on_game_over(agt_agent_t *a, Parley__Envelope *e)
     const Parley__GameOver *g = e->game_over;
     PL_INFO("AGT-GAME-OVER", "game %s: %d tasks, group revenue %lld, %d turns played", g->reason,
             g->tasks_done, (long long)g->group_revenue, a->turns);
-    PL_INFO("AGT-OBSERVATIONS", "%d whole, %d deltas, %d resyncs, %zu bytes of turn requests",
-            a->obs_whole, a->obs_deltas, a->resyncs, a->turn_bytes);
+    PL_INFO("AGT-OBSERVATIONS",
+            "%d whole, %d deltas, %d resyncs, %zu bytes of turn requests, %zu bytes of decisions",
+            a->obs_whole, a->obs_deltas, a->resyncs, a->turn_bytes, a->decision_bytes);
     s_cancel_turn(a);
     a->state = S_OVER;
     a->result = 0;
