@@ -28,6 +28,8 @@ const char *wire_strerror(int err)
         return "index outside the game's tables";
     case WIRE_EBASE:
         return "observation delta against an unknown base";
+    case WIRE_EDELTA:
+        return "observation delta that does not fit its base";
     default:
         return "unknown wire error";
     }

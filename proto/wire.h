@@ -31,7 +31,8 @@ typedef enum {
     WIRE_ENOMEM = 100,
     WIRE_EIO,     /* zmq_send/zmq_recv failed; errno says why */
     WIRE_EBOUNDS, /* an index in a message is outside the game's tables */
-    WIRE_EBASE    /* an observation delta against a base the agent does not hold */
+    WIRE_EBASE,   /* an observation delta against a base the agent does not hold */
+    WIRE_EDELTA   /* an observation delta whose edits do not fit its base */
 } wire_err_t;
 
 const char *wire_strerror(int err);

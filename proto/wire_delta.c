@@ -464,7 +464,7 @@ const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnReq
         if (!f) continue; /* a field newer than this client: it reads none of it */
         size_t fi = (size_t)(f - desc->fields);
         if (f->label != PROTOBUF_C_LABEL_REPEATED || edits[fi].set) {
-            rc = WIRE_EMALFORMED;
+            rc = WIRE_EDELTA;
             goto fail;
         }
         size_t n = *s_count(d->obs, f), n_add = *s_count(src, f);
@@ -472,7 +472,7 @@ const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnReq
         for (size_t k = 0; ok && k < ed->n_replace; k++) /* ascending, inside the run */
             ok = ed->replace[k] < ed->keep && (k == 0 || ed->replace[k] > ed->replace[k - 1]);
         if (!ok) {
-            rc = WIRE_EMALFORMED;
+            rc = WIRE_EDELTA;
             goto fail;
         }
         edits[fi] = (s_edit_t){true, ed->skip, ed->keep, ed->n_replace, ed->replace};

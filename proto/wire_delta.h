@@ -50,8 +50,10 @@ uint64_t wire_delta_dec_version(const wire_delta_dec_t *d);
  * tr->observation over (tr must come from wire_unpack; its envelope is still
  * freed as usual). On failure returns NULL with *err: WIRE_EBASE (a delta
  * against an observation d does not hold: ask for the whole one with Resync),
- * WIRE_EMALFORMED (no observation, an edit outside the base's list or twice
- * for a field) or WIRE_ENOMEM; d then holds nothing. */
+ * WIRE_EDELTA (an edit outside the base's list, twice for a field, on a field
+ * that is not repeated, replacements out of order or beyond the delta's
+ * elements), WIRE_EMALFORMED (no observation) or WIRE_ENOMEM; d then holds
+ * nothing. */
 const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnRequest *tr, int *err);
 
 #endif

@@ -264,7 +264,7 @@ static void test_bad_deltas_are_refused(void **state)
         tr.n_edits = bad[i].twice ? 2 : 1;
         tr.edits = eds;
         s_three(again);
-        s_refused(dec, &tr, WIRE_EMALFORMED, again[0]);
+        s_refused(dec, &tr, WIRE_EDELTA, again[0]);
         s_free3(e);
         s_free3(again);
     }
