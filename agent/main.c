@@ -50,17 +50,18 @@ static void s_exec_llm(char **argv, char *err, size_t errlen)
 
 static void s_usage(FILE *f)
 {
-    fprintf(f, "usage: parley-agent --broker tcp://HOST:PORT --seat agent_N --token T\n"
-               "                    --policy perfect|passive|selfish|helper|random|llm|human\n"
-               "                    [--config FILE] [--observation delta|full]\n"
-               "                    [--log-level debug|info|warn] [--version]\n"
-               "  --token  the seat's secret (seats.json of the run directory); without it the\n"
-               "           token is read from the environment variable PARLEY_TOKEN, which keeps\n"
-               "           it out of `ps` (parley run passes it that way)\n"
-               "  --observation  delta (the default): the broker sends each turn only what\n"
-               "           changed since the last one, and the whole observation on join and\n"
-               "           reconnect; full: the whole observation every turn, as older clients\n"
-               "           get it. PARLEY_OBSERVATION in the environment stands in for the option\n");
+    fprintf(f,
+            "usage: parley-agent --broker tcp://HOST:PORT --seat agent_N --token T\n"
+            "                    --policy perfect|passive|selfish|helper|random|llm|human\n"
+            "                    [--config FILE] [--observation delta|full]\n"
+            "                    [--log-level debug|info|warn] [--version]\n"
+            "  --token  the seat's secret (seats.json of the run directory); without it the\n"
+            "           token is read from the environment variable PARLEY_TOKEN, which keeps\n"
+            "           it out of `ps` (parley run passes it that way)\n"
+            "  --observation  delta (the default): the broker sends each turn only what\n"
+            "           changed since the last one, and the whole observation on join and\n"
+            "           reconnect; full: the whole observation every turn, as older clients\n"
+            "           get it. PARLEY_OBSERVATION in the environment stands in for the option\n");
 }
 
 int main(int argc, char **argv)
