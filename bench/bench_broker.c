@@ -36,6 +36,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "wire_delta.h"
+
 extern char **environ;
 static char s_bin[2048];
 
@@ -43,6 +45,15 @@ static double s_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* This thread's CPU time: what the protocol costs, not the time the loaded
+ * machine took the CPU away. */
+static double s_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -363,6 +374,86 @@ static void s_collect(const char *dir, int n, const s_game_t *g, s_mode_t *m)
     m->games++;
 }
 
+/* The protocol's own CPU per turn, in this process, over the paper game with
+ * perfect seats: the broker's side (observe, build the tree, encode, pack) and
+ * the agent's (unpack, apply, rebuild env_obs_t), whole and delta; CPU us per
+ * turn in cpu[mode][side]. */
+static void s_codec_cpu(int reps, double cpu[2][2])
+{
+    memset(cpu, 0, 4 * sizeof(double));
+    int turns = 0;
+    for (int rep = 0; rep < reps; rep++) {
+        env_config_t c;
+        env_config_paper(&c);
+        int err = 0;
+        env_game_t *g = env_game_new(&c, NULL, NULL, &err);
+        if (!g) return;
+        env_names_t names;
+        env_game_names(g, &names);
+        int n = env_game_n_agents(g);
+        if (n > 64) n = 64;
+        wire_delta_enc_t *enc[64] = {0};
+        wire_delta_dec_t *dec[2][64] = {{0}};
+        for (int i = 0; i < n; i++) {
+            enc[i] = wire_delta_enc_new();
+            dec[0][i] = wire_delta_dec_new();
+            dec[1][i] = wire_delta_dec_new();
+        }
+        env_decision_t *d = env_decision_new();
+        uint64_t rng = 1;
+        env_result_t res[256];
+        for (int r = 0; r < c.rounds; r++) {
+            env_round_begin(g);
+            int no = 0;
+            const int *order = env_round_order(g, &no);
+            for (int i = 0; i < no; i++) {
+                int ag = order[i];
+                env_obs_t o;
+                for (int mode = 0; mode < 2; mode++) {
+                    double t0 = s_cpu_now();
+                    env_observe(g, ag, ENV_TURN_NORMAL, &o);
+                    wire_arena_t *a = wire_arena_new();
+                    Parley__TurnRequest tr = PARLEY__TURN_REQUEST__INIT;
+                    tr.observation = wire_obs_to_pb(a, &o, n);
+                    if (mode == 1) wire_delta_encode(enc[ag], a, tr.observation, true, &tr);
+                    Parley__Envelope e = PARLEY__ENVELOPE__INIT;
+                    e.body_case = PARLEY__ENVELOPE__BODY_TURN_REQUEST;
+                    e.turn_request = &tr;
+                    uint8_t *buf = NULL;
+                    size_t len = 0;
+                    wire_pack(&e, WIRE_MAX_BROKER_MSG, &buf, &len);
+                    wire_arena_destroy(&a);
+                    double t1 = s_cpu_now();
+                    Parley__Envelope *in = wire_unpack(buf, len, WIRE_MAX_BROKER_MSG, &err);
+                    const Parley__Observation *whole =
+                        in ? wire_delta_apply(dec[mode][ag], in->turn_request, &err) : NULL;
+                    wire_obs_t *w = whole ? wire_obs_from_pb(whole, n, names.n_pieces, &err) : NULL;
+                    wire_obs_destroy(&w);
+                    wire_free(&in);
+                    double t2 = s_cpu_now();
+                    free(buf);
+                    cpu[mode][0] += (t1 - t0) * 1e6;
+                    cpu[mode][1] += (t2 - t1) * 1e6;
+                }
+                turns++;
+                env_policy_decide(ENV_POLICY_PERFECT, &names, &o, &rng, d);
+                env_apply(g, ag, ENV_TURN_NORMAL, env_decision_actions(d), env_decision_count(d),
+                          "", res);
+            }
+            env_round_end(g);
+        }
+        env_decision_destroy(&d);
+        for (int i = 0; i < n; i++) {
+            wire_delta_enc_destroy(&enc[i]);
+            wire_delta_dec_destroy(&dec[0][i]);
+            wire_delta_dec_destroy(&dec[1][i]);
+        }
+        env_game_destroy(&g);
+    }
+    for (int m = 0; m < 2; m++)
+        for (int s = 0; s < 2; s++) cpu[m][s] /= turns ? turns : 1;
+}
+
 static void s_deltas(bool quick)
 {
     const int n = 10, games = quick ? 2 : 6;
@@ -401,6 +492,8 @@ static void s_deltas(bool quick)
             req[j] = turns ? (size_t)(m[j].turn_bytes / turns) : 0;
             rep[j] = turns ? (size_t)(m[j].decision_bytes / turns) : 0;
         }
+    double cpu[2][2];
+    s_codec_cpu(quick ? 3 : 20, cpu);
     double turn50[2], turn99[2], raw50[2], raw99[2];
     for (int j = 0; j < 2; j++) {
         turn50[j] = s_pct(m[j].rtt, m[j].n, 0.50);
@@ -438,8 +531,13 @@ static void s_deltas(bool quick)
     printf("| turn / raw at the same sizes, p50 / p99 | %.2fx / %.2fx | %.2fx / %.2fx | - |\n",
            turn50[0] / raw50[0], turn99[0] / raw99[0], turn50[1] / raw50[1], turn99[1] / raw99[1]);
     printf("| turn / raw at the whole observation's sizes, p50 / p99 | %.2fx / %.2fx | %.2fx / "
-           "%.2fx | - |\n\n",
+           "%.2fx | - |\n",
            turn50[0] / raw50[0], turn99[0] / raw99[0], turn50[1] / raw50[0], turn99[1] / raw99[0]);
+    printf("| protocol CPU per turn in one process (same game): broker side (observe, build, "
+           "encode, pack) / agent side (unpack, apply, rebuild) | %.1f / %.1f us | %.1f / %.1f us "
+           "| %.2f / %.2f |\n\n",
+           cpu[0][0], cpu[0][1], cpu[1][0], cpu[1][1], cpu[1][0] / cpu[0][0],
+           cpu[1][1] / cpu[0][1]);
     for (int j = 0; j < 2; j++) {
         if (m[j].logs != n * m[j].games)
             printf("(%s: %d agent logs of %d had no AGT-OBSERVATIONS line.)\n", modes[j],
