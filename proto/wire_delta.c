@@ -512,8 +512,8 @@ const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnReq
                 goto fail;
             }
             if (keep) memcpy(arr, old + skip * sz, keep * sz);
-            for (size_t k = 0; k < n_repl;
-                 k++) { /* the old element goes, the new takes its place */
+            /* A replaced element goes; the delta's takes its place. */
+            for (size_t k = 0; k < n_repl; k++) {
                 s_free_elem(f->type, arr + repl[k] * sz);
                 memcpy(arr + repl[k] * sz, add + k * sz, sz);
             }
