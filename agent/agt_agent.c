@@ -12,6 +12,7 @@
 #include "pl_policy.h"
 #include "pl_log.h"
 #include "wire.h"
+#include "wire_delta.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -55,7 +56,11 @@ struct agt_agent {
     const agt_policy_ops_t *ops;
     void *policy;
     agt_context_t ctx;
-    uint64_t turn_id; /* the turn being decided, 0 if none */
+    bool obs_full;         /* asks for whole observations every turn (FULL) */
+    wire_delta_dec_t *dec; /* the observation rebuilt from whole ones and deltas */
+    int obs_whole, obs_deltas, resyncs;
+    size_t turn_bytes, decision_bytes; /* TurnRequest frames received, Decisions sent */
+    uint64_t turn_id;                  /* the turn being decided, 0 if none */
     int64_t turn_start_ms;
     int turns, result;
 };
@@ -99,10 +104,13 @@ static void s_send_hello(agt_agent_t *a)
     h.client_version = S_VERSION;
     h.reactive = p && p->reactive;
     h.human = strcmp(a->policy_name, "human") == 0;
+    h.observation_mode = a->obs_full ? PARLEY__OBSERVATION_MODE__OBSERVATION_FULL
+                                     : PARLEY__OBSERVATION_MODE__OBSERVATION_DELTA;
     Parley__Envelope e = PARLEY__ENVELOPE__INIT;
     e.body_case = PARLEY__ENVELOPE__BODY_HELLO;
     e.hello = &h;
-    a->game_id[0] = '\0'; /* Hello carries no game id */
+    a->game_id[0] = '\0';         /* Hello carries no game id */
+    wire_delta_dec_reset(a->dec); /* a new connection starts with a whole observation */
     a->state = a->state == S_OVER ? S_OVER : S_CONNECTING;
     a->hello_ms = s_mono_ms();
     s_send(a, &e);
@@ -183,9 +191,12 @@ static void s_on_policy_decided(void *arg, uint64_t turn_id, agt_outcome_t *o)
     a->turn_id = 0;
     a->state = S_WELCOMED;
     a->turns++;
-    if (s_send(a, &e) == WIRE_ETOO_LARGE)
+    int rc = s_send(a, &e);
+    if (rc == WIRE_ETOO_LARGE)
         PL_WARN("AGT-TOO-LARGE", "turn %llu: the decision exceeds %u bytes",
                 (unsigned long long)turn_id, WIRE_MAX_AGENT_MSG);
+    else if (rc == WIRE_OK)
+        a->decision_bytes += parley__envelope__get_packed_size(&e);
     wire_arena_destroy(&ar);
     agt_outcome_destroy(&o);
     return;
@@ -222,7 +233,7 @@ static char **s_copy_strings(char **src, size_t n)
     return out;
 }
 
-static void s_on_welcome(agt_agent_t *a, const Parley__Envelope *e)
+static void s_on_welcome(agt_agent_t *a, Parley__Envelope *e)
 {
     const Parley__Welcome *w = e->welcome;
     snprintf(a->game_id, sizeof a->game_id, "%s", e->game_id);
@@ -280,23 +291,55 @@ static void s_on_welcome(agt_agent_t *a, const Parley__Envelope *e)
     a->have_game = true;
 }
 
-static void s_on_turn_request(agt_agent_t *a, const Parley__Envelope *e)
+/* Asks the broker for the whole observation (PROTOCOL.md "Observation
+ * deltas"): the decoder holds nothing until a whole one comes. */
+static void s_send_resync(agt_agent_t *a, uint64_t turn_id, const char *why)
 {
-    const Parley__TurnRequest *tr = e->turn_request;
+    Parley__Resync r = PARLEY__RESYNC__INIT;
+    r.turn_id = turn_id;
+    r.reason = (char *)why;
+    Parley__Envelope e = PARLEY__ENVELOPE__INIT;
+    e.body_case = PARLEY__ENVELOPE__BODY_RESYNC;
+    e.resync = &r;
+    s_send(a, &e);
+}
+
+static void s_on_turn_request(agt_agent_t *a, Parley__Envelope *e)
+{
+    Parley__TurnRequest *tr = e->turn_request;
     if (!a->have_game || !tr->observation) {
         PL_WARN("AGT-EARLY-TURN", "turn %llu before a usable Welcome",
                 (unsigned long long)tr->turn_id);
+        wire_delta_dec_reset(a->dec);
         return;
     }
+    /* Every observation goes through the decoder, a turn already being
+     * decided too: the broker's next delta builds on it. */
+    int err = 0;
+    const Parley__Observation *whole = wire_delta_apply(a->dec, tr, &err);
+    if (!whole) {
+        a->resyncs++;
+        PL_WARN("AGT-BAD-DELTA", "turn %llu: %s: asking for the whole observation",
+                (unsigned long long)tr->turn_id, wire_strerror(err));
+        s_send_resync(a, tr->turn_id, wire_strerror(err));
+        return;
+    }
+    if (tr->base_version)
+        a->obs_deltas++;
+    else
+        a->obs_whole++;
     if (a->state == S_DECIDING) {
         if (tr->turn_id == a->turn_id) return; /* resent while we are still on it */
         s_cancel_turn(a);
     }
-    int err = 0;
-    wire_obs_t *w = wire_obs_from_pb(tr->observation, a->names.n_agents, a->names.n_pieces, &err);
+    wire_obs_t *w = wire_obs_from_pb(whole, a->names.n_agents, a->names.n_pieces, &err);
     if (!w) {
         PL_ERROR("AGT-BAD-OBS", "turn %llu: %s", (unsigned long long)tr->turn_id,
                  wire_strerror(err));
+        /* Built from a delta, the fault may be ours to repair: start over. */
+        bool from_delta = tr->base_version != 0;
+        wire_delta_dec_reset(a->dec);
+        if (from_delta) s_send_resync(a, tr->turn_id, wire_strerror(err));
         return;
     }
     a->state = S_DECIDING;
@@ -312,7 +355,7 @@ static void s_on_turn_request(agt_agent_t *a, const Parley__Envelope *e)
     }
 }
 
-static void s_on_action_results(agt_agent_t *a, const Parley__Envelope *e)
+static void s_on_action_results(agt_agent_t *a, Parley__Envelope *e)
 {
     const Parley__ActionResults *r = e->action_results;
     for (size_t i = 0; i < r->n_results; i++) {
@@ -325,7 +368,7 @@ static void s_on_action_results(agt_agent_t *a, const Parley__Envelope *e)
     }
 }
 
-static void s_on_notice(agt_agent_t *a, const Parley__Envelope *e)
+static void s_on_notice(agt_agent_t *a, Parley__Envelope *e)
 {
     const Parley__Notice *n = e->notice;
     if (strcmp(n->what, "turn_missed") == 0 && n->turn_id == a->turn_id && a->turn_id != 0) {
@@ -336,18 +379,21 @@ static void s_on_notice(agt_agent_t *a, const Parley__Envelope *e)
     if (a->policy && a->ops->notice) a->ops->notice(a->policy, n->what, n->text);
 }
 
-static void s_on_game_over(agt_agent_t *a, const Parley__Envelope *e)
+static void s_on_game_over(agt_agent_t *a, Parley__Envelope *e)
 {
     const Parley__GameOver *g = e->game_over;
     PL_INFO("AGT-GAME-OVER", "game %s: %d tasks, group revenue %lld, %d turns played", g->reason,
             g->tasks_done, (long long)g->group_revenue, a->turns);
+    PL_INFO("AGT-OBSERVATIONS",
+            "%d whole, %d deltas, %d resyncs, %zu bytes of turn requests, %zu bytes of decisions",
+            a->obs_whole, a->obs_deltas, a->resyncs, a->turn_bytes, a->decision_bytes);
     s_cancel_turn(a);
     a->state = S_OVER;
     a->result = 0;
     event_base_loopexit(a->base, NULL);
 }
 
-static void s_on_error(agt_agent_t *a, const Parley__Envelope *e)
+static void s_on_error(agt_agent_t *a, Parley__Envelope *e)
 {
     const Parley__Error *x = e->error;
     PL_WARN("AGT-BROKER-ERROR", "%s: %s", wire_code_name(x->code), x->message);
@@ -377,7 +423,7 @@ static void s_on_error(agt_agent_t *a, const Parley__Envelope *e)
 
 typedef struct {
     int body;
-    void (*handler)(agt_agent_t *a, const Parley__Envelope *e);
+    void (*handler)(agt_agent_t *a, Parley__Envelope *e);
 } s_command_t;
 
 static const s_command_t s_commands[] = {
@@ -399,6 +445,7 @@ static void s_dispatch(agt_agent_t *a, const void *data, size_t len)
         return;
     }
     a->last_heard_ms = s_mono_ms();
+    if (e->body_case == PARLEY__ENVELOPE__BODY_TURN_REQUEST) a->turn_bytes += len;
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++) {
         if (s_commands[i].body != (int)e->body_case) continue;
         if (s_commands[i].handler) s_commands[i].handler(a, e);
@@ -591,7 +638,9 @@ agt_agent_t *agt_agent_new(const agt_options_t *o, char *err, size_t errlen)
     a->seat_id = strdup(o->seat);
     a->token = strdup(o->token);
     a->policy_name = strdup(o->policy);
-    if (!a->broker || !a->seat_id || !a->token || !a->policy_name) {
+    a->obs_full = o->observation_full;
+    a->dec = wire_delta_dec_new();
+    if (!a->broker || !a->seat_id || !a->token || !a->policy_name || !a->dec) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -645,6 +694,7 @@ void agt_agent_destroy(agt_agent_t **pa)
     if (a->zctx) zmq_ctx_term(a->zctx);
     if (a->base) event_base_free(a->base);
     s_free_names(a);
+    wire_delta_dec_destroy(&a->dec);
     pl_config_destroy(&a->config);
     free(a->broker);
     free(a->seat_id);

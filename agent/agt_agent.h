@@ -3,14 +3,17 @@
  * The agent owns the connection (a DEALER socket on one libevent loop) and the
  * conversation of proto/PROTOCOL.md: Hello, Welcome, then TurnRequests answered
  * by Decisions that a policy (agt_policy.h) produces, now or later. It holds no
- * game state of its own: after a reconnect (broker restarted, network dropped,
- * broker silent) it says Hello again and the broker resends the open turn.
+ * game state of its own but the last observation it rebuilt from deltas
+ * (wire_delta.h), which a Hello forgets: after a reconnect (broker restarted,
+ * network dropped, broker silent) it says Hello again and the broker resends
+ * the open turn, whole.
  */
 #ifndef PARLEY_AGT_AGENT_H
 #define PARLEY_AGT_AGENT_H
 
 #include "pl_config.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct agt_agent agt_agent_t;
@@ -21,6 +24,7 @@ typedef struct {
     const char *token;         /* the seat's token */
     const char *policy;        /* "perfect", "llm", ... */
     const pl_config_t *config; /* seat settings (model...) if known; may be NULL */
+    bool observation_full;     /* whole observations every turn, not deltas (FULL) */
 } agt_options_t;
 
 /* Finds the policy, opens the socket and connects (nothing is sent before

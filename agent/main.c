@@ -2,7 +2,7 @@
  *
  *   parley-agent --broker tcp://HOST:PORT --seat agent_3 --token T
  *                --policy perfect|passive|selfish|helper|random|llm|human
- *                [--config FILE] [--log-level L]
+ *                [--config FILE] [--observation delta|full] [--log-level L]
  *
  * The token may also come from the environment (PARLEY_TOKEN), which keeps it
  * out of `ps`. Exit status: 0 the game ended, 1 stopped by a signal, 2 refused
@@ -50,27 +50,30 @@ static void s_exec_llm(char **argv, char *err, size_t errlen)
 
 static void s_usage(FILE *f)
 {
-    fprintf(f, "usage: parley-agent --broker tcp://HOST:PORT --seat agent_N --token T\n"
-               "                    --policy perfect|passive|selfish|helper|random|llm|human\n"
-               "                    [--config FILE] [--log-level debug|info|warn] [--version]\n"
-               "  --token  the seat's secret (seats.json of the run directory); without it the\n"
-               "           token is read from the environment variable PARLEY_TOKEN, which keeps\n"
-               "           it out of `ps` (parley run passes it that way)\n");
+    fprintf(f,
+            "usage: parley-agent --broker tcp://HOST:PORT --seat agent_N --token T\n"
+            "                    --policy perfect|passive|selfish|helper|random|llm|human\n"
+            "                    [--config FILE] [--observation delta|full]\n"
+            "                    [--log-level debug|info|warn] [--version]\n"
+            "  --token  the seat's secret (seats.json of the run directory); without it the\n"
+            "           token is read from the environment variable PARLEY_TOKEN, which keeps\n"
+            "           it out of `ps` (parley run passes it that way)\n"
+            "  --observation  delta (the default): the broker sends each turn only what\n"
+            "           changed since the last one, and the whole observation on join and\n"
+            "           reconnect; full: the whole observation every turn, as older clients\n"
+            "           get it. PARLEY_OBSERVATION in the environment stands in for the option\n");
 }
 
 int main(int argc, char **argv)
 {
     agt_options_t o = {0};
-    const char *config_path = NULL;
-    static const struct option longopts[] = {{"broker", required_argument, NULL, 'b'},
-                                             {"seat", required_argument, NULL, 's'},
-                                             {"token", required_argument, NULL, 't'},
-                                             {"policy", required_argument, NULL, 'p'},
-                                             {"config", required_argument, NULL, 'c'},
-                                             {"log-level", required_argument, NULL, 'l'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"version", no_argument, NULL, 'V'},
-                                             {NULL, 0, NULL, 0}};
+    const char *config_path = NULL, *observation = getenv("PARLEY_OBSERVATION");
+    static const struct option longopts[] = {
+        {"broker", required_argument, NULL, 'b'},      {"seat", required_argument, NULL, 's'},
+        {"token", required_argument, NULL, 't'},       {"policy", required_argument, NULL, 'p'},
+        {"config", required_argument, NULL, 'c'},      {"log-level", required_argument, NULL, 'l'},
+        {"observation", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},           {NULL, 0, NULL, 0}};
     int opt;
     while ((opt = getopt_long(argc, argv, "b:s:t:p:c:l:h", longopts, NULL)) != -1) {
         switch (opt) {
@@ -88,6 +91,9 @@ int main(int argc, char **argv)
             break;
         case 'c':
             config_path = optarg;
+            break;
+        case 'o':
+            observation = optarg;
             break;
         case 'l':
             if (pl_log_set_level(optarg) != 0) {
@@ -116,6 +122,14 @@ int main(int argc, char **argv)
         return 2;
     }
 #endif
+    if (observation && *observation && strcmp(observation, "delta") != 0) {
+        if (strcmp(observation, "full") != 0) {
+            fprintf(stderr, "parley-agent: --observation is delta or full, not '%s'\n",
+                    observation);
+            return 2;
+        }
+        o.observation_full = true;
+    }
     if (!o.token) o.token = getenv("PARLEY_TOKEN");
     if (!o.broker || !o.seat || !o.token || !o.policy) {
         s_usage(stderr);

@@ -9,9 +9,15 @@
  *      time including every spawn.
  *   3. 100 and 1,000 agent processes in one game: peak RSS per agent process
  *      (wait4's ru_maxrss) and time per round (from the progress events).
+ *   4. Observation deltas (bench/RESULTS.md "Observation deltas"): the paper
+ *      preset with 10 perfect agent processes, games alternating between
+ *      whole observations (--observation full) and deltas: bytes of turn
+ *      requests and decisions per game (the agents' AGT-OBSERVATIONS lines),
+ *      turn round trip p50 / p99 (rtt_us), and raw ZeroMQ ping-pongs with the
+ *      same mean request and reply sizes, all in one run.
  *
- * usage: bench_broker [--quick]   (programs from $PARLEY_BIN or beside this one)
- * Prints a markdown section on stdout. */
+ * usage: bench_broker [--quick] [--deltas]   (programs from $PARLEY_BIN or
+ * beside this one; --deltas: section 4 alone). Prints markdown on stdout. */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -30,6 +36,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "wire_delta.h"
+
 extern char **environ;
 static char s_bin[2048];
 
@@ -37,6 +45,15 @@ static double s_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* This thread's CPU time: what the protocol costs, not the time the loaded
+ * machine took the CPU away. */
+static double s_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -56,13 +73,15 @@ static double s_pct(double *v, size_t n, double p)
 
 /* posix_spawn (vfork-like): the child never holds a copy of this process's
  * memory, so its ru_maxrss is its own. */
-static pid_t s_spawn(char *const argv[], int *out_fd, const char *env_extra)
+static pid_t s_spawn_log(char *const argv[], int *out_fd, const char *env_extra,
+                         const char *env_extra2, const char *err_path)
 {
     int p[2] = {-1, -1};
     if (out_fd && pipe(p) != 0) return -1;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path ? err_path : "/dev/null",
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (out_fd) {
         posix_spawn_file_actions_adddup2(&fa, p[1], 1);
         posix_spawn_file_actions_addclose(&fa, p[0]);
@@ -72,9 +91,11 @@ static pid_t s_spawn(char *const argv[], int *out_fd, const char *env_extra)
     }
     size_t n = 0;
     while (environ[n]) n++;
-    char **envp = calloc(n + 2, sizeof *envp);
+    char **envp = calloc(n + 3, sizeof *envp);
     memcpy(envp, environ, n * sizeof *envp);
-    envp[n] = (char *)env_extra; /* NULL ends the list when there is none */
+    /* NULL ends the list when there is none */
+    envp[n] = (char *)(env_extra ? env_extra : env_extra2);
+    envp[n + 1] = (char *)(env_extra ? env_extra2 : NULL);
     pid_t pid = -1;
     if (posix_spawn(&pid, argv[0], &fa, NULL, argv, envp) != 0) pid = -1;
     posix_spawn_file_actions_destroy(&fa);
@@ -84,6 +105,11 @@ static pid_t s_spawn(char *const argv[], int *out_fd, const char *env_extra)
         *out_fd = p[0];
     }
     return pid;
+}
+
+static pid_t s_spawn(char *const argv[], int *out_fd, const char *env_extra)
+{
+    return s_spawn_log(argv, out_fd, env_extra, NULL, NULL);
 }
 
 static int s_read_line(int fd, char *buf, size_t cap)
@@ -112,7 +138,7 @@ static const char *s_write(const char *dir, const char *name, const char *text)
 
 /* ------------------------------------------------------- raw ping-pong -- */
 
-static void s_echo_child(int fd)
+static void s_echo_child(int fd, size_t reply)
 {
     void *ctx = zmq_ctx_new();
     void *r = zmq_socket(ctx, ZMQ_ROUTER);
@@ -130,18 +156,29 @@ static void s_echo_child(int fd)
         if (zmq_msg_recv(&id, r, 0) < 0 || zmq_msg_recv(&body, r, 0) < 0) _exit(1);
         if (zmq_msg_size(&body) == 4 && memcmp(zmq_msg_data(&body), "quit", 4) == 0) _exit(0);
         zmq_msg_send(&id, r, ZMQ_SNDMORE);
-        zmq_msg_send(&body, r, 0);
+        if (reply == 0) {
+            zmq_msg_send(&body, r, 0); /* an echo */
+        } else {
+            zmq_msg_t out; /* a reply of its own size, built per message as a sender would */
+            zmq_msg_init_size(&out, reply);
+            memset(zmq_msg_data(&out), 0x5a, reply);
+            zmq_msg_send(&out, r, 0);
+            zmq_msg_close(&body);
+        }
     }
 }
 
-static void s_raw_pingpong(int iters, size_t payload, double *p50, double *p99)
+/* reply 0: the payload comes back as it went; else a reply of that size. */
+/* iters round trips (after 200 for warm-up) of payload bytes out and, reply 0,
+ * the same back, else reply bytes back; their times in v (us). */
+static void s_raw_samples(int iters, size_t payload, size_t reply, double *v)
 {
     int p[2];
     if (pipe(p) != 0) return;
     pid_t pid = fork();
     if (pid == 0) {
         close(p[0]);
-        s_echo_child(p[1]);
+        s_echo_child(p[1], reply);
     }
     close(p[1]);
     char ep[256];
@@ -150,25 +187,32 @@ static void s_raw_pingpong(int iters, size_t payload, double *p50, double *p99)
     void *ctx = zmq_ctx_new();
     void *d = zmq_socket(ctx, ZMQ_DEALER);
     zmq_connect(d, ep);
-    char *buf = calloc(1, payload), *in = malloc(payload + 16);
-    double *v = calloc((size_t)iters, sizeof *v);
+    size_t cap = (reply > payload ? reply : payload) + 16;
+    char *buf = calloc(1, payload ? payload : 1), *in = malloc(cap);
     for (int i = -200; i < iters; i++) { /* 200 warm-up rounds */
         double t0 = s_now();
         zmq_send(d, buf, payload, 0);
-        zmq_recv(d, in, payload + 16, 0);
+        zmq_recv(d, in, cap, 0);
         if (i >= 0) v[i] = (s_now() - t0) * 1e6;
     }
     zmq_send(d, "quit", 4, 0);
     waitpid(pid, NULL, 0);
-    *p50 = s_pct(v, (size_t)iters, 0.50);
-    *p99 = s_pct(v, (size_t)iters, 0.99);
-    free(v);
     free(buf);
     free(in);
     int linger = 0;
     zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof linger);
     zmq_close(d);
     zmq_ctx_term(ctx);
+}
+
+static void s_raw_pingpong(int iters, size_t payload, double *p50, double *p99)
+{
+    double *v = calloc((size_t)iters, sizeof *v);
+    if (!v) return;
+    s_raw_samples(iters, payload, 0, v);
+    *p50 = s_pct(v, (size_t)iters, 0.50);
+    *p99 = s_pct(v, (size_t)iters, 0.99);
+    free(v);
 }
 
 /* ------------------------------------------------------------ one game -- */
@@ -185,8 +229,8 @@ typedef struct {
 
 /* Broker + one agent process per seat, spawned here so that wait4 gives each
  * one's peak RSS. */
-static int s_game(const char *dir, const char *config, int n, const char *policy, bool keep,
-                  s_game_t *g)
+static int s_game_mode(const char *dir, const char *config, int n, const char *policy, bool keep,
+                       const char *obs_env, s_game_t *g)
 {
     char broker[PATH_MAX], agent[PATH_MAX], out[PATH_MAX], line[2048];
     snprintf(broker, sizeof broker, "%s/parley-broker", s_bin);
@@ -212,7 +256,9 @@ static int s_game(const char *dir, const char *config, int n, const char *policy
         snprintf(seat, sizeof seat, "agent_%d", i + 1);
         snprintf(env, 128, "PARLEY_TOKEN=%s", json_string_value(json_object_get(seats, seat)));
         char *aargv[] = {agent, "--broker", ep, "--seat", seat, "--policy", (char *)policy, NULL};
-        pids[i] = s_spawn(aargv, NULL, env);
+        char log[PATH_MAX + 64];
+        snprintf(log, sizeof log, "%s/%s.log", dir, seat);
+        pids[i] = s_spawn_log(aargv, NULL, env, obs_env, obs_env ? log : NULL);
         free(env);
     }
     json_decref(seats);
@@ -269,6 +315,12 @@ static int s_game(const char *dir, const char *config, int n, const char *policy
     return WIFEXITED(st) ? 0 : -1;
 }
 
+static int s_game(const char *dir, const char *config, int n, const char *policy, bool keep,
+                  s_game_t *g)
+{
+    return s_game_mode(dir, config, n, policy, keep, NULL, g);
+}
+
 static char *s_tmpdir(const char *tag)
 {
     static char path[256];
@@ -276,9 +328,237 @@ static char *s_tmpdir(const char *tag)
     return mkdtemp(path);
 }
 
+/* ----------------------------------------------------- observation deltas -- */
+
+typedef struct {
+    double *rtt;
+    size_t n;
+    long long turn_bytes, decision_bytes;
+    int whole, deltas, resyncs, games, logs;
+} s_mode_t;
+
+/* Adds one game's agent logs (their AGT-OBSERVATIONS line) and its decisions'
+ * round trips to m. */
+static void s_collect(const char *dir, int n, const s_game_t *g, s_mode_t *m)
+{
+    for (int i = 0; i < n; i++) {
+        char path[PATH_MAX + 64], line[1024];
+        snprintf(path, sizeof path, "%s/agent_%d.log", dir, i + 1);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        while (fgets(line, sizeof line, f)) {
+            const char *p = strstr(line, "AGT-OBSERVATIONS ");
+            int w, d, r;
+            long long tb, db;
+            if (p && sscanf(p,
+                            "AGT-OBSERVATIONS %d whole, %d deltas, %d resyncs, %lld bytes of turn "
+                            "requests, %lld bytes of decisions",
+                            &w, &d, &r, &tb, &db) == 5) {
+                m->whole += w;
+                m->deltas += d;
+                m->resyncs += r;
+                m->turn_bytes += tb;
+                m->decision_bytes += db;
+                m->logs++;
+            }
+        }
+        fclose(f);
+    }
+    size_t nd = json_array_size(g->decisions);
+    double *v = realloc(m->rtt, (m->n + nd + 1) * sizeof *v);
+    if (!v) return;
+    m->rtt = v;
+    for (size_t i = 0; i < nd; i++)
+        m->rtt[m->n++] =
+            (double)json_integer_value(json_object_get(json_array_get(g->decisions, i), "rtt_us"));
+    m->games++;
+}
+
+/* The protocol's own CPU per turn, in this process, over the paper game with
+ * perfect seats: the broker's side (observe, build the tree, encode, pack) and
+ * the agent's (unpack, apply, rebuild env_obs_t), whole and delta; CPU us per
+ * turn in cpu[mode][side]. */
+static void s_codec_cpu(int reps, double cpu[2][2])
+{
+    memset(cpu, 0, 4 * sizeof(double));
+    int turns = 0;
+    for (int rep = 0; rep < reps; rep++) {
+        env_config_t c;
+        env_config_paper(&c);
+        int err = 0;
+        env_game_t *g = env_game_new(&c, NULL, NULL, &err);
+        if (!g) return;
+        env_names_t names;
+        env_game_names(g, &names);
+        int n = env_game_n_agents(g);
+        if (n > 64) n = 64;
+        wire_delta_enc_t *enc[64] = {0};
+        wire_delta_dec_t *dec[2][64] = {{0}};
+        for (int i = 0; i < n; i++) {
+            enc[i] = wire_delta_enc_new();
+            dec[0][i] = wire_delta_dec_new();
+            dec[1][i] = wire_delta_dec_new();
+        }
+        env_decision_t *d = env_decision_new();
+        uint64_t rng = 1;
+        env_result_t res[256];
+        for (int r = 0; r < c.rounds; r++) {
+            env_round_begin(g);
+            int no = 0;
+            const int *order = env_round_order(g, &no);
+            for (int i = 0; i < no; i++) {
+                int ag = order[i];
+                env_obs_t o;
+                for (int mode = 0; mode < 2; mode++) {
+                    double t0 = s_cpu_now();
+                    env_observe(g, ag, ENV_TURN_NORMAL, &o);
+                    wire_arena_t *a = wire_arena_new();
+                    Parley__TurnRequest tr = PARLEY__TURN_REQUEST__INIT;
+                    tr.observation = wire_obs_to_pb(a, &o, n);
+                    if (mode == 1) wire_delta_encode(enc[ag], a, tr.observation, true, &tr);
+                    Parley__Envelope e = PARLEY__ENVELOPE__INIT;
+                    e.body_case = PARLEY__ENVELOPE__BODY_TURN_REQUEST;
+                    e.turn_request = &tr;
+                    uint8_t *buf = NULL;
+                    size_t len = 0;
+                    wire_pack(&e, WIRE_MAX_BROKER_MSG, &buf, &len);
+                    wire_arena_destroy(&a);
+                    double t1 = s_cpu_now();
+                    Parley__Envelope *in = wire_unpack(buf, len, WIRE_MAX_BROKER_MSG, &err);
+                    const Parley__Observation *whole =
+                        in ? wire_delta_apply(dec[mode][ag], in->turn_request, &err) : NULL;
+                    wire_obs_t *w = whole ? wire_obs_from_pb(whole, n, names.n_pieces, &err) : NULL;
+                    wire_obs_destroy(&w);
+                    wire_free(&in);
+                    double t2 = s_cpu_now();
+                    free(buf);
+                    cpu[mode][0] += (t1 - t0) * 1e6;
+                    cpu[mode][1] += (t2 - t1) * 1e6;
+                }
+                turns++;
+                env_policy_decide(ENV_POLICY_PERFECT, &names, &o, &rng, d);
+                env_apply(g, ag, ENV_TURN_NORMAL, env_decision_actions(d), env_decision_count(d),
+                          "", res);
+            }
+            env_round_end(g);
+        }
+        env_decision_destroy(&d);
+        for (int i = 0; i < n; i++) {
+            wire_delta_enc_destroy(&enc[i]);
+            wire_delta_dec_destroy(&dec[0][i]);
+            wire_delta_dec_destroy(&dec[1][i]);
+        }
+        env_game_destroy(&g);
+    }
+    for (int m = 0; m < 2; m++)
+        for (int s = 0; s < 2; s++) cpu[m][s] /= turns ? turns : 1;
+}
+
+static void s_deltas(bool quick)
+{
+    const int n = 10, games = quick ? 2 : 6;
+    const char *modes[2] = {"full", "delta"};
+    s_mode_t m[2];
+    memset(m, 0, sizeof m);
+    char *dir = s_tmpdir("deltas"), cfg[PATH_MAX];
+    snprintf(cfg, sizeof cfg, "%s",
+             s_write(dir, "paper.yaml", "seats:\n  - {policy: perfect, count: 10}\n"));
+    /* Alternating, so that the machine's drift hits both alike: a game with
+     * whole observations, raw ping-pongs of its sizes, a game with deltas, raw
+     * ping-pongs of its sizes. The game is the same every time (the preset's
+     * seed), so the first pair sets the sizes. */
+    const int per = quick ? 1000 : 3000;
+    double *raw[2] = {calloc((size_t)(per * games), sizeof(double)),
+                      calloc((size_t)(per * games), sizeof(double))};
+    size_t n_raw[2] = {0, 0}, req[2] = {0, 0}, rep[2] = {0, 0};
+    if (!raw[0] || !raw[1]) return;
+    for (int k = 0; k <= games; k++)
+        for (int j = 0; j < 2; j++) {
+            if (k > 0) {
+                s_raw_samples(per, req[j], rep[j], raw[j] + n_raw[j]);
+                n_raw[j] += (size_t)per;
+            }
+            if (k == games) continue;
+            char sub[PATH_MAX + 32], env[64];
+            snprintf(sub, sizeof sub, "%s/%s-%d", dir, modes[j], k);
+            snprintf(env, sizeof env, "PARLEY_OBSERVATION=%s", modes[j]);
+            if (mkdir(sub, 0755) != 0) continue;
+            s_game_t g;
+            if (s_game_mode(sub, cfg, n, "perfect", true, env, &g) != 0)
+                fprintf(stderr, "%s game %d failed\n", modes[j], k);
+            s_collect(sub, n, &g, &m[j]);
+            json_decref(g.decisions);
+            int turns = m[j].whole + m[j].deltas;
+            req[j] = turns ? (size_t)(m[j].turn_bytes / turns) : 0;
+            rep[j] = turns ? (size_t)(m[j].decision_bytes / turns) : 0;
+        }
+    double cpu[2][2];
+    s_codec_cpu(quick ? 3 : 20, cpu);
+    double turn50[2], turn99[2], raw50[2], raw99[2];
+    for (int j = 0; j < 2; j++) {
+        turn50[j] = s_pct(m[j].rtt, m[j].n, 0.50);
+        turn99[j] = s_pct(m[j].rtt, m[j].n, 0.99);
+        raw50[j] = s_pct(raw[j], n_raw[j], 0.50);
+        raw99[j] = s_pct(raw[j], n_raw[j], 0.99);
+        free(raw[j]);
+    }
+
+    printf("## Observation deltas\n\n");
+    printf("Measured by `bench/bench_broker --deltas`: the paper preset with 10 perfect agent "
+           "processes, %d games with whole observations and %d with deltas, alternating; "
+           "round trips are the broker's rtt_us of every decision; after each game, %d raw "
+           "ping-pongs with that game's mean request and reply sizes.\n\n",
+           m[0].games, m[1].games, per);
+    printf("| measure | full | delta | delta / full |\n|---|---|---|---|\n");
+    printf("| turn requests the broker sent per game: bytes | %.0f | %.0f | %.3f |\n",
+           (double)m[0].turn_bytes / (m[0].games ? m[0].games : 1),
+           (double)m[1].turn_bytes / (m[1].games ? m[1].games : 1),
+           m[0].turn_bytes ? (double)m[1].turn_bytes / (double)m[0].turn_bytes : 0);
+    printf("| turn requests per game: whole / deltas / resyncs | %.1f / %.1f / %.1f | %.1f / "
+           "%.1f / %.1f | - |\n",
+           (double)m[0].whole / m[0].games, (double)m[0].deltas / m[0].games,
+           (double)m[0].resyncs / m[0].games, (double)m[1].whole / m[1].games,
+           (double)m[1].deltas / m[1].games, (double)m[1].resyncs / m[1].games);
+    printf("| mean turn request / decision, bytes | %zu / %zu | %zu / %zu | %.3f |\n", req[0],
+           rep[0], req[1], rep[1], req[0] ? (double)req[1] / (double)req[0] : 0);
+    printf("| turn round trip p50 / p99 (%zu and %zu turns) | %.0f / %.0f us | %.0f / %.0f us | "
+           "%.2f / %.2f |\n",
+           m[0].n, m[1].n, turn50[0], turn99[0], turn50[1], turn99[1], turn50[1] / turn50[0],
+           turn99[1] / turn99[0]);
+    printf("| raw ZeroMQ DEALER/ROUTER ping-pong, two processes, the mode's mean request and "
+           "reply sizes, p50 / p99 | %.0f / %.0f us | %.0f / %.0f us | - |\n",
+           raw50[0], raw99[0], raw50[1], raw99[1]);
+    printf("| turn / raw at the same sizes, p50 / p99 | %.2fx / %.2fx | %.2fx / %.2fx | - |\n",
+           turn50[0] / raw50[0], turn99[0] / raw99[0], turn50[1] / raw50[1], turn99[1] / raw99[1]);
+    printf("| turn / raw at the whole observation's sizes, p50 / p99 | %.2fx / %.2fx | %.2fx / "
+           "%.2fx | - |\n",
+           turn50[0] / raw50[0], turn99[0] / raw99[0], turn50[1] / raw50[0], turn99[1] / raw99[0]);
+    printf("| protocol CPU per turn in one process (same game): broker side (observe, build, "
+           "encode, pack) / agent side (unpack, apply, rebuild) | %.1f / %.1f us | %.1f / %.1f us "
+           "| %.2f / %.2f |\n\n",
+           cpu[0][0], cpu[0][1], cpu[1][0], cpu[1][1], cpu[1][0] / cpu[0][0],
+           cpu[1][1] / cpu[0][1]);
+    for (int j = 0; j < 2; j++) {
+        if (m[j].logs != n * m[j].games)
+            printf("(%s: %d agent logs of %d had no AGT-OBSERVATIONS line.)\n", modes[j],
+                   n * m[j].games - m[j].logs, n * m[j].games);
+        free(m[j].rtt);
+    }
+}
+
 int main(int argc, char **argv)
 {
-    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    bool quick = false, deltas_only = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            quick = true;
+        } else if (strcmp(argv[i], "--deltas") == 0) {
+            deltas_only = true;
+        } else {
+            fprintf(stderr, "usage: bench_broker [--quick] [--deltas]\n");
+            return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+        }
+    }
     const char *env = getenv("PARLEY_BIN");
     if (env) {
         snprintf(s_bin, sizeof s_bin, "%s", env);
@@ -295,6 +575,10 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
 
+    if (deltas_only) {
+        s_deltas(quick);
+        return 0;
+    }
     char *dir;
     const char *cfg;
     /* 3. Many processes, first: a spawned program's ru_maxrss starts from this
@@ -387,5 +671,7 @@ int main(int argc, char **argv)
            "high-water mark across exec, so it cannot read below this benchmark's own peak "
            "when it spawned them: %.1f MB.)\n",
            self_mb);
+    printf("\n");
+    s_deltas(quick);
     return 0;
 }

@@ -94,6 +94,9 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
     snprintf(seat->model, sizeof seat->model, "%s", h->model);
     seat->reactive = h->reactive;
     seat->human = h->human;
+    /* A new connection holds no observation yet: the next one is whole. */
+    seat->obs_delta = h->observation_mode == PARLEY__OBSERVATION_MODE__OBSERVATION_DELTA;
+    wire_delta_enc_reset(seat->obs_enc);
     if (s->sched->reply_turns)
         env_set_reactive(s->game, idx, brk_seat_reactive(s, idx, h->reactive));
 
@@ -476,11 +479,26 @@ typedef struct {
     void (*handler)(brk_server_t *s, const s_req_t *r);
 } s_command_t;
 
+/* A DELTA seat could not rebuild an observation: the next one goes whole,
+ * and the open turn, when it is the one named, is sent again at once. */
+static void s_on_resync(brk_server_t *s, const s_req_t *r)
+{
+    brk_seat_t *seat = r->seat;
+    const Parley__Resync *x = r->env->resync;
+    PL_INFO("BRK-RESYNC", "agent_%d asks for the whole observation (turn %llu: %.*s)",
+            seat->index + 1, (unsigned long long)x->turn_id, wire_utf8_cut(x->reason, 120),
+            x->reason);
+    wire_delta_enc_reset(seat->obs_enc);
+    if (seat->turn_id != 0 && seat->turn_id == x->turn_id && s->phase == BRK_PLAYING)
+        brk_send_turn(s, seat, true);
+}
+
 static const s_command_t s_commands[] = {
     {PARLEY__ENVELOPE__BODY_HELLO, false, s_on_hello},
     {PARLEY__ENVELOPE__BODY_DECISION, true, s_on_decision},
     {PARLEY__ENVELOPE__BODY_HEARTBEAT, true, s_on_heartbeat},
     {PARLEY__ENVELOPE__BODY_BYE, true, s_on_bye},
+    {PARLEY__ENVELOPE__BODY_RESYNC, true, s_on_resync},
 };
 
 static void s_dispatch(brk_server_t *s, const uint8_t *rid, size_t rid_len, const void *data,

@@ -20,6 +20,7 @@
 #include "env.h"
 #include "env_rng.h"
 #include "wire.h"
+#include "wire_delta.h"
 
 #include <event2/event.h>
 #include <jansson.h>
@@ -87,6 +88,11 @@ typedef struct {
     double held_latency_s;
     int late, abandoned;
     double bank_used_s;
+
+    /* Observations (brk_send.c): a DELTA seat (its Hello asked) gets what
+     * changed since the last one the encoder numbered; created on first use. */
+    bool obs_delta;
+    wire_delta_enc_t *obs_enc;
 } brk_seat_t;
 
 struct brk_server {

@@ -111,7 +111,9 @@ void brk_send_notice(brk_server_t *s, brk_seat_t *seat, const char *what, const 
     brk_record(s, ev);
 }
 
-/* Sends the seat's open turn (again, after a reconnect, with resent set). */
+/* Sends the seat's open turn (again, after a reconnect, with resent set).
+ * A DELTA seat gets only what changed since its last observation, except on a
+ * resent turn, which is whole (PROTOCOL.md "Observation deltas"). */
 void brk_send_turn(brk_server_t *s, brk_seat_t *seat, bool resent)
 {
     env_obs_t o;
@@ -119,6 +121,9 @@ void brk_send_turn(brk_server_t *s, brk_seat_t *seat, bool resent)
         PL_ERROR("BRK-OBSERVE", "cannot observe agent_%d", seat->index + 1);
         return;
     }
+    /* FULL seats skip the encoder (and its hashing): whole, numbered 0. */
+    if (seat->obs_delta && !seat->obs_enc) seat->obs_enc = wire_delta_enc_new();
+    if (resent) wire_delta_enc_reset(seat->obs_enc);
     wire_arena_t *a = wire_arena_new();
     Parley__Observation *obs = a ? wire_obs_to_pb(a, &o, s->n_seats) : NULL;
     if (!obs) {
@@ -128,8 +133,12 @@ void brk_send_turn(brk_server_t *s, brk_seat_t *seat, bool resent)
         return;
     }
     Parley__TurnRequest tr = PARLEY__TURN_REQUEST__INIT;
-    tr.turn_id = seat->turn_id;
     tr.observation = obs;
+    if (seat->obs_delta && seat->obs_enc &&
+        wire_delta_encode(seat->obs_enc, a, obs, true, &tr) != WIRE_OK)
+        PL_WARN("BRK-NOMEM", "agent_%d: observation sent whole (out of memory for the delta)",
+                seat->index + 1);
+    tr.turn_id = seat->turn_id;
     tr.deadline_s = (double)(seat->turn_deadline_ms - brk_mono_ms()) / 1000.0;
     if (tr.deadline_s < 0) tr.deadline_s = 0;
     tr.broker_time_ms = brk_wall_ms();
@@ -138,7 +147,8 @@ void brk_send_turn(brk_server_t *s, brk_seat_t *seat, bool resent)
     e.body_case = PARLEY__ENVELOPE__BODY_TURN_REQUEST;
     e.turn_request = &tr;
     seat->turn_sent_us = brk_mono_us();
-    brk_send(s, seat, &e);
+    /* Unsent, the observation is no base: the next one goes whole. */
+    if (brk_send(s, seat, &e) != WIRE_OK) wire_delta_enc_reset(seat->obs_enc);
     wire_arena_destroy(&a);
 }
 

@@ -565,6 +565,7 @@ void brk_server_destroy(brk_server_t **ps)
         if (s->seats[i].deadline_ev) event_free(s->seats[i].deadline_ev);
         if (s->seats[i].think_ev) event_free(s->seats[i].think_ev);
         brk_sched_seat_free(&s->seats[i]);
+        wire_delta_enc_destroy(&s->seats[i].obs_enc);
     }
     struct event *evs[] = {s->router_ev, s->hb_ev,     s->start_ev,
                            s->slice_ev,  s->sigint_ev, s->sigterm_ev};

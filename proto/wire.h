@@ -29,8 +29,10 @@ typedef enum {
     WIRE_EMALFORMED = PARLEY__ERROR__CODE__MALFORMED,
     WIRE_ETOO_LARGE = PARLEY__ERROR__CODE__TOO_LARGE,
     WIRE_ENOMEM = 100,
-    WIRE_EIO,    /* zmq_send/zmq_recv failed; errno says why */
-    WIRE_EBOUNDS /* an index in a message is outside the game's tables */
+    WIRE_EIO,     /* zmq_send/zmq_recv failed; errno says why */
+    WIRE_EBOUNDS, /* an index in a message is outside the game's tables */
+    WIRE_EBASE,   /* an observation delta against a base the agent does not hold */
+    WIRE_EDELTA   /* an observation delta whose edits do not fit its base */
 } wire_err_t;
 
 const char *wire_strerror(int err);
@@ -46,6 +48,9 @@ void wire_arena_destroy(wire_arena_t **a);
 void *wire_arena_alloc(wire_arena_t *a, size_t size);
 /* A copy of s (NULL -> ""), or NULL when out of memory. */
 char *wire_arena_strdup(wire_arena_t *a, const char *s);
+/* n zeroed structs of size bytes as an array of n pointers (protobuf-c's
+ * layout for repeated messages), all in a; NULL when n is 0 or out of memory. */
+void **wire_arena_msgs(wire_arena_t *a, size_t n, size_t size);
 
 /* -------------------------------------------------------------- envelope -- */
 

@@ -6,12 +6,16 @@ It needs pyzmq (Debian: python3-zmq) and nothing else: the few protobuf
 messages it speaks are encoded and decoded below by field number, so no
 generated code and no protoc are needed.
 
+With --observation delta it asks the broker for observation deltas and
+rebuilds each whole observation itself (PROTOCOL.md "Observation deltas");
+the default, full, gets the whole observation every turn.
+
 Play: ask the holders of every piece a task misses (once per holder, as the
 observation's `requests` shows), answer every request received with the piece
 at its value, submit every task whose pieces are all held.
 
     python3 parley_client.py --broker tcp://127.0.0.1:5555 --seat agent_3 \\
-        (--token HEX | --run-dir RUN_DIR | env PARLEY_TOKEN)
+        (--token HEX | --run-dir RUN_DIR | env PARLEY_TOKEN) [--observation delta]
 
 Exit status: 0 the game ended, 1 the broker refused the seat, 2 bad usage.
 """
@@ -133,11 +137,48 @@ def g_double(m, field, default=0.0):
 
 # Envelope bodies (parley.proto): field numbers of the oneof.
 HELLO, WELCOME, TURN_REQUEST, DECISION, ACTION_RESULTS = 10, 11, 12, 13, 14
-NOTICE, HEARTBEAT, GAME_OVER, ERROR, BYE = 15, 16, 17, 18, 19
+NOTICE, HEARTBEAT, GAME_OVER, ERROR, BYE, RESYNC = 15, 16, 17, 18, 19, 20
 # Error.Code values.
 E_UNKNOWN_SEAT, E_BAD_TOKEN, E_NOT_WELCOMED, E_GAME_OVER, E_WRONG_GAME = 3, 4, 6, 9, 11
 # Action.Kind values.
 SEND_MESSAGE, BROADCAST, SEND_INFORMATION, SUBMIT_TASK = 0, 1, 2, 3
+
+
+# Observation: the numbers of its repeated fields, and the highest field number
+# this client knows (an edit of a higher one is a newer broker's: ignored).
+OBS_LISTS = {7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 18, 20, 21, 23}
+OBS_LAST_FIELD = 24
+OBSERVATION_DELTA = 1
+
+
+def apply_delta(base, delta, edits):
+    """The whole observation from the one held (base) and a delta with its
+    ListEdits (PROTOCOL.md "Observation deltas"), or None if it does not fit."""
+    out = {f: v for f, v in delta.items() if f not in OBS_LISTS}
+    plan = {}
+    for e in edits:  # ListEdit{field, skip, keep, replace}
+        f = g_int(e, 1)
+        if f > OBS_LAST_FIELD:
+            continue
+        if f not in OBS_LISTS or f in plan:
+            return None
+        plan[f] = (g_int(e, 2), g_int(e, 3), g_ints(e, 4))
+    for f in OBS_LISTS:
+        old, add = base.get(f, []), delta.get(f, [])
+        if f not in plan:
+            new = old + add
+        else:
+            skip, keep, repl = plan[f]
+            if skip + keep > len(old) or len(repl) > len(add) or \
+                    any(r >= keep for r in repl) or repl != sorted(set(repl)):
+                return None
+            new = old[skip:skip + keep]
+            for k, r in enumerate(repl):
+                new[r] = add[k]
+            new += add[len(repl):]
+        if new:
+            out[f] = new
+    return out
 
 
 def action(kind, to="", content="", info=(), values=()):
@@ -152,8 +193,11 @@ def action(kind, to="", content="", info=(), values=()):
 # ------------------------------------------------------------------ client --
 
 class Seat:
-    def __init__(self, endpoint, seat, token):
+    def __init__(self, endpoint, seat, token, delta=False):
         self.endpoint, self.seat, self.token = endpoint, seat, token
+        self.delta = delta
+        self.obs, self.obs_version = None, 0  # the observation held (DELTA)
+        self.counts = {"whole": 0, "deltas": 0, "resyncs": 0}
         self.ctx = zmq.Context()
         self.sock = None
         self.seq = 0
@@ -175,8 +219,28 @@ class Seat:
         self.sock.send(env)
 
     def hello(self):
+        self.obs, self.obs_version = None, 0  # a new connection starts whole
         self.send(HELLO, f_str(1, self.seat) + f_str(2, self.token) + f_str(3, "python-example")
-                  + f_str(5, "parley_client.py 1") + f_bool(6, True))
+                  + f_str(5, "parley_client.py 1") + f_bool(6, True)
+                  + f_uint(8, OBSERVATION_DELTA if self.delta else 0))
+
+    def observation(self, tr):
+        """The whole observation of a TurnRequest, or None (Resync sent)."""
+        obs = decode(tr.get(2, [b""])[0])
+        base_version = g_int(tr, 7)
+        if base_version == 0:
+            self.counts["whole"] += 1
+        else:
+            fits = self.obs is not None and base_version == self.obs_version
+            obs = apply_delta(self.obs, obs, g_msgs(tr, 8)) if fits else None
+            if obs is None:
+                self.counts["resyncs"] += 1
+                self.obs, self.obs_version = None, 0
+                self.send(RESYNC, f_uint(1, g_int(tr, 1)) + f_str(2, "delta does not fit"))
+                return None
+            self.counts["deltas"] += 1
+        self.obs, self.obs_version = obs, g_int(tr, 6)
+        return obs
 
     def decide(self, obs):
         """The actions of one turn, from the Observation alone."""
@@ -236,8 +300,11 @@ class Seat:
             elif TURN_REQUEST in env:
                 tr = decode(env[TURN_REQUEST][0])
                 turn_id = g_int(tr, 1)
+                obs = self.observation(tr)
+                if obs is None:
+                    continue
                 body = f_uint(1, turn_id)
-                for a in self.decide(decode(tr.get(2, [b""])[0])):
+                for a in self.decide(obs):
                     body += f_bytes(2, a)
                 self.send(DECISION, body)
             elif ERROR in env:
@@ -255,6 +322,8 @@ class Seat:
                 go = decode(env[GAME_OVER][0])
                 print("parley_client: game over (%s): %d tasks" % (g_str(go, 4), g_int(go, 2)),
                       file=sys.stderr)
+                print("parley_client: observations: %(whole)d whole, %(deltas)d deltas, "
+                      "%(resyncs)d resyncs" % self.counts, file=sys.stderr)
                 return 0
 
 
@@ -264,6 +333,8 @@ def main():
     ap.add_argument("--seat", required=True, help="agent_N")
     ap.add_argument("--token", help="the seat's token (default: $PARLEY_TOKEN)")
     ap.add_argument("--run-dir", help="read the token from RUN_DIR/seats.json")
+    ap.add_argument("--observation", choices=("full", "delta"), default="full",
+                    help="whole observations every turn (full), or deltas rebuilt here")
     args = ap.parse_args()
     token = args.token or os.environ.get("PARLEY_TOKEN")
     if not token and args.run_dir:
@@ -272,7 +343,7 @@ def main():
     if not token:
         ap.error("no token: --token, --run-dir or PARLEY_TOKEN")
     try:
-        return Seat(args.broker, args.seat, token).run()
+        return Seat(args.broker, args.seat, token, args.observation == "delta").run()
     except KeyboardInterrupt:
         return 1
 

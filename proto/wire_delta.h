@@ -1,0 +1,59 @@
+/* wire_delta.h: observation deltas (PROTOCOL.md "Observation deltas").
+ *
+ * A seat that said Hello with observation_mode DELTA gets, after its first
+ * whole observation, only what changed since the last one the broker sent it:
+ * per repeated field of Observation, which run of the previous list stays
+ * (ListEdit skip/keep) and the elements that follow it. The broker keeps one
+ * encoder per seat, which remembers a hash of every element it sent last; an
+ * agent keeps one decoder, which holds the whole observation rebuilt so far.
+ * Both walk Observation through protobuf-c's descriptors, so a field added to
+ * the schema is carried by deltas without a line here.
+ */
+#ifndef PARLEY_WIRE_DELTA_H
+#define PARLEY_WIRE_DELTA_H
+
+#include "wire.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* --------------------------------------------------------- broker side -- */
+
+typedef struct wire_delta_enc wire_delta_enc_t;
+/* An encoder with no base (its first observation is whole), or NULL. */
+wire_delta_enc_t *wire_delta_enc_new(void);
+void wire_delta_enc_destroy(wire_delta_enc_t **e);
+/* Forgets the base, so that the next observation is whole: a new connection,
+ * a send that failed, a Resync. The numbering goes on (never reused). */
+void wire_delta_enc_reset(wire_delta_enc_t *e);
+/* Fills tr's observation, obs_version, base_version and edits for the seat's
+ * next observation `full` (a whole tree, as wire_obs_to_pb built it): whole
+ * when delta is false or there is no base, else only what changed since the
+ * last observation encoded. Either way `full` becomes the base. Whatever is
+ * allocated lives in a; tr borrows from full. Returns WIRE_OK or WIRE_ENOMEM
+ * (then tr carries `full` whole and the encoder has no base). */
+int wire_delta_encode(wire_delta_enc_t *e, wire_arena_t *a, Parley__Observation *full, bool delta,
+                      Parley__TurnRequest *tr);
+
+/* ---------------------------------------------------------- agent side -- */
+
+typedef struct wire_delta_dec wire_delta_dec_t;
+/* A decoder with no base (it accepts only a whole observation), or NULL. */
+wire_delta_dec_t *wire_delta_dec_new(void);
+void wire_delta_dec_destroy(wire_delta_dec_t **d);
+/* Forgets the base (after a Hello: the broker starts over with a whole one). */
+void wire_delta_dec_reset(wire_delta_dec_t *d);
+/* The number of the observation held (0: none). */
+uint64_t wire_delta_dec_version(const wire_delta_dec_t *d);
+/* Applies tr's observation, whole or delta, and returns the whole observation,
+ * owned by d and valid until the next call on d. Takes the contents of
+ * tr->observation over (tr must come from wire_unpack; its envelope is still
+ * freed as usual). On failure returns NULL with *err: WIRE_EBASE (a delta
+ * against an observation d does not hold: ask for the whole one with Resync),
+ * WIRE_EDELTA (an edit outside the base's list, twice for a field, on a field
+ * that is not repeated, replacements out of order or beyond the delta's
+ * elements), WIRE_EMALFORMED (no observation) or WIRE_ENOMEM; d then holds
+ * nothing. */
+const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnRequest *tr, int *err);
+
+#endif
