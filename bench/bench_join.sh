@@ -83,7 +83,7 @@ agent_mem() {
 broker_mem() {
     bpid=$(ps -o pid=,comm= --ppid "$run_pid" | awk '$2 == "parley-broker" {print $1}')
     [ -n "$bpid" ] && awk '/^(VmRSS|VmHWM):/ {printf "%s %d KiB  ", $1, $2} END {print ""}' \
-        /proc/$bpid/status
+        "/proc/$bpid/status"
 }
 
 wait_for BRK-GAME-START
