@@ -56,7 +56,7 @@ wait_for() {
         i=$((i + 1))
         if [ $i -gt $(( (secs + 120) * 20 )) ] || ! kill -0 "$run_pid" 2>/dev/null; then
             echo "bench_join: no $1 in $log" >&2
-            tail -5 "$tmp/run.out" "$log" >&2 || true
+            tail -n 5 "$tmp/run.out" "$log" >&2 || true
             exit 1
         fi
         sleep 0.05
