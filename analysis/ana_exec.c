@@ -1,7 +1,9 @@
 /* ana_exec.c: one game played in-process into a run directory (ana_exec.h).
  * summary.json is written to a temporary name and renamed into place last, so
- * a run killed at any moment never looks done. */
+ * a run killed at any moment never looks done; metrics.json (ana_run.h), the
+ * totals a report would otherwise read the log for, just before it. */
 #include "ana_exec.h"
+#include "ana_run.h"
 #include "env_jsonw.h"
 
 #include <errno.h>
@@ -15,8 +17,10 @@ typedef struct {
     FILE *f;
     env_jsonw_t *batch; /* lines not yet written: one write per S_BATCH bytes */
     bool failed;
-    json_t *rounds; /* round_end events, for summary.json */
-    json_t *end;    /* the run_end event */
+    json_t *rounds;  /* round_end events, for summary.json */
+    json_t *end;     /* the run_end event */
+    ana_run_t *live; /* the totals of metrics.json, fed event by event */
+    char live_err[256];
 } s_sink_t;
 
 #define S_BATCH 65536
@@ -28,18 +32,27 @@ static void s_drain(s_sink_t *s)
     env_jsonw_truncate(s->batch, 0);
 }
 
-/* Each event arrives as its line of events.jsonl (no tree is built); only the
- * few that summary.json needs are parsed. */
+/* Each event arrives as its line of events.jsonl (no tree is built for the
+ * log); the line is parsed once for the run's totals, and the few events
+ * summary.json needs are kept. */
 static void s_on_game_text(void *ctx, const char *type, const char *text, size_t len)
 {
     s_sink_t *s = ctx;
     if (env_jsonw_raw(s->batch, text, len) != 0 || env_jsonw_raw(s->batch, "\n", 1) != 0)
         s->failed = true;
     if (env_jsonw_len(s->batch) >= S_BATCH) s_drain(s);
-    if (strcmp(type, "round_end") != 0 && strcmp(type, "run_end") != 0) return;
+    bool keep = strcmp(type, "round_end") == 0 || strcmp(type, "run_end") == 0;
+    if (!keep && !s->live) return;
     json_t *ev = json_loadb(text, len, 0, NULL);
     if (!ev) {
         s->failed = true;
+        return;
+    }
+    /* Without its totals the run is still whole: the report reads the log. */
+    if (s->live && ana_run_feed(s->live, ev, s->live_err, sizeof s->live_err) != 0)
+        ana_run_destroy(&s->live);
+    if (!keep) {
+        json_decref(ev);
         return;
     }
     if (strcmp(type, "round_end") == 0) {
@@ -102,6 +115,12 @@ int ana_exec_inprocess(const pl_config_t *c, const char *dir, pl_seed_source_t s
     if (pl_meta_write(dir, c, seed_source, "parley sweep (inprocess)", 0, NULL, false, err,
                       errlen) != 0)
         goto fail;
+    sink.live = ana_run_begin(dir, sink.live_err, sizeof sink.live_err);
+    if (s_path(path, sizeof path, dir, "metrics.json")) goto fail;
+    if (unlink(path) != 0 && errno != ENOENT) { /* a previous attempt's totals */
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
     if (s_path(path, sizeof path, dir, "events.jsonl")) goto fail;
     sink.f = fopen(path, "w");
     sink.rounds = json_array();
@@ -133,6 +152,9 @@ int ana_exec_inprocess(const pl_config_t *c, const char *dir, pl_seed_source_t s
         goto fail;
     }
     sink.f = NULL;
+    /* A run without metrics.json is read from its log: a failure here costs
+     * the report time, not the run. */
+    if (sink.live) (void)ana_run_save(sink.live, sink.live_err, sizeof sink.live_err);
     summary = json_pack(
         "{s:s,s:s,s:I,s:O,s:O?,s:I,s:I,s:I}", "status", "ok", "executor", "inprocess", "seed",
         (json_int_t)c->game.seed, "rounds", sink.rounds, "board",
@@ -149,6 +171,7 @@ int ana_exec_inprocess(const pl_config_t *c, const char *dir, pl_seed_source_t s
     json_decref(sink.rounds);
     json_decref(sink.end);
     env_jsonw_destroy(&sink.batch);
+    ana_run_destroy(&sink.live);
     free(pol);
     env_game_destroy(&g);
     return 0;
@@ -161,6 +184,7 @@ fail:
     json_decref(sink.rounds);
     json_decref(sink.end);
     env_jsonw_destroy(&sink.batch);
+    ana_run_destroy(&sink.live);
     free(pol);
     env_game_destroy(&g);
     return -1;

@@ -4,8 +4,8 @@
  * piece (to tell a request, a message naming a piece its sender lacks, from
  * chatter), the requests still open, each transfer with its delay, revenue per
  * agent and per round. Definitions are in docs/ANALYSIS.md. This file loads the
- * directory (meta.json, config, events.jsonl), tells the run's status and holds
- * the accessors; ana_run_read.c applies each event, ana_run_metrics.c turns the
+ * directory (meta.json, config, metrics.json or events.jsonl), tells the run's
+ * status and holds the accessors; ana_run_read.c applies each event, ana_run_metrics.c turns the
  * totals into metrics and labels. */
 #include "ana_run.h"
 #include "ana_run_internal.h"
@@ -104,12 +104,11 @@ ana_run_t *ana_run_load(const char *dir, ana_diag_fn diag, void *ctx, char *err,
     return ana_run_load_with(dir, diag, ctx, NULL, NULL, err, errlen);
 }
 
-ana_run_t *ana_run_load_with(const char *dir, ana_diag_fn diag, void *ctx, ana_ceiling_fn ceiling,
-                             void *ceiling_ctx, char *err, size_t errlen)
+/* A run with its configuration (config.json) and labels, nothing read yet. */
+static ana_run_t *s_open(const char *dir, char *err, size_t errlen)
 {
     ana_run_t *r = calloc(1, sizeof *r);
-    char *text = NULL, *line = NULL;
-    FILE *f = NULL;
+    char *text = NULL;
     size_t len = 0;
     if (!r) goto oom;
     r->all_timed = true;
@@ -131,14 +130,27 @@ ana_run_t *ana_run_load_with(const char *dir, ana_diag_fn diag, void *ctx, ana_c
     free(text);
     text = NULL;
     ana_run_labels(r);
-
     snprintf(path, sizeof path, "%s/events.jsonl", dir);
     r->events_path = strdup(path);
     if (!r->events_path) goto oom;
-    f = fopen(path, "r");
+    return r;
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    free(text);
+    ana_run_destroy(&r);
+    return NULL;
+}
+
+/* The pass over events.jsonl. Returns 0, or -1 with err. */
+static int s_read_log(ana_run_t *r, ana_diag_fn diag, void *ctx, char *err, size_t errlen)
+{
+    const char *path = r->events_path;
+    char *line = NULL;
+    FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        goto fail;
+        return -1;
     }
     size_t cap = 0;
     ssize_t got;
@@ -173,26 +185,68 @@ ana_run_t *ana_run_load_with(const char *dir, ana_diag_fn diag, void *ctx, ana_c
         goto fail;
     }
     fclose(f);
-    f = NULL;
     free(line);
-    line = NULL;
     if (!r->agents) {
         snprintf(err, errlen, "%s: no world event", path);
+        return -1;
+    }
+    return 0;
+fail:
+    free(line);
+    fclose(f);
+    return -1;
+}
+
+ana_run_t *ana_run_load_with(const char *dir, ana_diag_fn diag, void *ctx, ana_ceiling_fn ceiling,
+                             void *ceiling_ctx, char *err, size_t errlen)
+{
+    ana_run_t *r = s_open(dir, err, errlen);
+    if (!r) return NULL;
+    /* metrics.json when it summarises this very log; the log otherwise. */
+    char why[512];
+    int rc = ana_run_restore(r, why, sizeof why);
+    if (rc < 0) {
+        snprintf(err, errlen, "out of memory");
         goto fail;
     }
+    if (rc > 0 && s_read_log(r, diag, ctx, err, errlen) != 0) goto fail;
     s_status(r, dir);
+    char path[4096];
     snprintf(path, sizeof path, "%s/meta.json", dir);
     r->meta = json_load_file(path, 0, NULL);
     ana_run_finalise(r, ceiling, ceiling_ctx);
     return r;
-oom:
-    snprintf(err, errlen, "out of memory");
 fail:
-    free(text);
-    free(line);
-    if (f) fclose(f);
     ana_run_destroy(&r);
     return NULL;
+}
+
+ana_run_t *ana_run_begin(const char *dir, char *err, size_t errlen)
+{
+    return s_open(dir, err, errlen);
+}
+
+int ana_run_feed(ana_run_t *r, const json_t *ev, char *err, size_t errlen)
+{
+    if (!json_is_object(ev) || !ana_run_str(ev, "type")) {
+        r->m.malformed_lines++;
+        return 0;
+    }
+    return ana_run_on_event(r, ev, err, errlen);
+}
+
+int ana_run_write_metrics(const char *dir, char *err, size_t errlen)
+{
+    ana_run_t *r = s_open(dir, err, errlen);
+    if (!r) return -1;
+    int rc = s_read_log(r, NULL, NULL, err, errlen) == 0 ? ana_run_save(r, err, errlen) : -1;
+    ana_run_destroy(&r);
+    return rc;
+}
+
+bool ana_run_from_metrics(const ana_run_t *r)
+{
+    return r->from_metrics;
 }
 
 void ana_run_destroy(ana_run_t **pr)
@@ -212,6 +266,7 @@ void ana_run_destroy(ana_run_t **pr)
     free(r->delays);
     free(r->transfers);
     free(r->rounds);
+    free(r->timing);
     free(r->agents);
     pl_config_destroy(&r->cfg);
     free(r->events_path);
@@ -280,4 +335,8 @@ int ana_run_n_rounds(const ana_run_t *r)
 const ana_round_t *ana_run_rounds(const ana_run_t *r)
 {
     return r->rounds;
+}
+const ana_seat_timing_t *ana_run_timing(const ana_run_t *r)
+{
+    return r->timing;
 }

@@ -7,7 +7,14 @@
  * with env_perfect_task_revenue). Reading is forgiving: a truncated last line (a
  * run still going, or killed) is ignored, unknown event types are skipped, and a
  * malformed line is reported as "FILE:LINE: why" through the diagnostic callback
- * and skipped. */
+ * and skipped.
+ *
+ * metrics.json (docs/ANALYSIS.md): the totals of that pass, written at the end
+ * of a game by the process that recorded it (the broker, the in-process
+ * executor), with the size and SHA-256 of the events.jsonl they summarise.
+ * Loading a run takes them from there when the file is present, of this
+ * version and of the same log; otherwise it reads the log. Both give the same
+ * numbers (tests/analysis/test_ana_metrics_file.c). */
 #ifndef PARLEY_ANA_RUN_H
 #define PARLEY_ANA_RUN_H
 
@@ -61,6 +68,19 @@ typedef struct {
     int substituted_round; /* a person's seat later joined by a program (a dropout
                               handed to a fallback policy): that round; 0 never */
 } ana_agent_t;
+
+/* One seat's timing record (docs/TIMING.md): turn_offered, decision (with
+ * decided_s), missed_turn, decision_late, call_abandoned, turn_superseded. */
+typedef struct {
+    int offered, decided, missed, late, abandoned, superseded, within, ranked;
+    int open_at_end; /* turns still open when the game ended (turn_open_at_end) */
+    int absent;      /* turns missed that were never offered: the seat was not there */
+    double took_sum, took_max, latency_sum, bank_used, stale_sum, arrived_sum, rank_sum;
+    /* The pass's state, not a total: a turn offered and not ended yet, and
+     * its id (a resumed broker offers an open turn again). */
+    bool open;
+    int64_t offer;
+} ana_seat_timing_t;
 
 /* Counts within one round; revenues are cumulative at the round's end. */
 typedef struct {
@@ -126,6 +146,28 @@ ana_run_t *ana_run_load_with(const char *dir, ana_diag_fn diag, void *ctx, ana_c
                              void *ceiling_ctx, char *err, size_t errlen);
 void ana_run_destroy(ana_run_t **r);
 
+/* The version of metrics.json this build writes and reads. */
+#define ANA_METRICS_VERSION 1
+
+/* During play: an empty run for the directory `dir` (its config.json must be
+ * there) that the writer of events.jsonl feeds with each event it writes. NULL
+ * with err on a problem. Free with ana_run_destroy. */
+ana_run_t *ana_run_begin(const char *dir, char *err, size_t errlen);
+/* Applies one event, as written to events.jsonl (not taken over). Returns 0,
+ * or -1 (out of memory) with err. An event that is not an object with a type
+ * is counted as a malformed line, as reading the log would. */
+int ana_run_feed(ana_run_t *r, const json_t *ev, char *err, size_t errlen);
+/* Writes DIR/metrics.json from what r was fed (or read), for the events.jsonl
+ * as it now is on disk (its size and SHA-256), by a temporary file renamed
+ * into place. Returns 0, or -1 with err. */
+int ana_run_save(const ana_run_t *r, char *err, size_t errlen);
+/* Reads DIR/events.jsonl whole (no metrics.json) and writes metrics.json from
+ * it: for a record this process did not see from its start (a resumed or
+ * forked run). Returns 0, or -1 with err. */
+int ana_run_write_metrics(const char *dir, char *err, size_t errlen);
+/* Whether r's totals came from a valid metrics.json (not from the log). */
+bool ana_run_from_metrics(const ana_run_t *r);
+
 const char *ana_run_dir(const ana_run_t *r);
 /* The run's meta.json (what produced it: pl_meta.h), borrowed; NULL if absent. */
 const json_t *ana_run_meta(const ana_run_t *r);
@@ -146,5 +188,7 @@ size_t ana_run_n_transfers(const ana_run_t *r);
 const ana_transfer_t *ana_run_transfers(const ana_run_t *r);
 int ana_run_n_rounds(const ana_run_t *r);
 const ana_round_t *ana_run_rounds(const ana_run_t *r); /* [0] is round 1 */
+/* Per seat timing counts, [ana_run_n_agents]. */
+const ana_seat_timing_t *ana_run_timing(const ana_run_t *r);
 
 #endif

@@ -1,7 +1,8 @@
 /* ana_run_internal.h: what the files of the ana_run module share.
  *
- * ana_run is one module over three files: ana_run.c (load, status, accessors),
- * ana_run_read.c (each event applied) and ana_run_metrics.c (labels, metrics).
+ * ana_run is one module over four files: ana_run.c (load, status, accessors),
+ * ana_run_read.c (each event applied), ana_run_metrics.c (labels, metrics) and
+ * ana_run_save.c (metrics.json written and read back).
  * Only they include this header; the public API is ana_run.h. */
 #ifndef ANA_RUN_INTERNAL_H
 #define ANA_RUN_INTERNAL_H
@@ -51,6 +52,8 @@ struct ana_run {
     size_t n_transfers, transfers_cap;
     ana_round_t *rounds;
     int n_rounds;
+    ana_seat_timing_t *timing; /* [n_agents] */
+    bool from_metrics;         /* restored from metrics.json */
 };
 
 /* ------------------------------------------------ ana_run_read.c -- */
@@ -61,6 +64,14 @@ int ana_run_on_event(ana_run_t *r, const json_t *ev, char *err, size_t errlen);
 /* o[key] as a string, or NULL. */
 const char *ana_run_str(const json_t *o, const char *key);
 uint64_t ana_run_hash_str(const char *s);
+
+/* ------------------------------------------------ ana_run_save.c -- */
+
+/* Takes r's totals from DIR/metrics.json when it is of this version and
+ * summarises events.jsonl as it is. Returns 0 (restored), 1 (absent, stale or
+ * not ours: read the log; `why` says which) or -1 (out of memory). r has its
+ * configuration and no world yet. */
+int ana_run_restore(ana_run_t *r, char *why, size_t whylen);
 
 /* --------------------------------------------- ana_run_metrics.c -- */
 

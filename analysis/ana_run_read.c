@@ -157,8 +157,9 @@ static int s_on_world(ana_run_t *r, const json_t *ev, char *err, size_t errlen)
     r->holds = calloc((size_t)r->n_agents * (size_t)r->n_pieces + 1, 1);
     r->needed = calloc((size_t)r->n_pieces + 1, sizeof *r->needed);
     r->shared = calloc((size_t)r->n_pieces + 1, sizeof *r->shared);
+    r->timing = calloc((size_t)r->n_agents, sizeof *r->timing);
     if (!r->agents || !r->piece_names || !r->piece_values || !r->piece_slots || !r->holds ||
-        !r->needed || !r->shared || s_req_grow(r)) {
+        !r->needed || !r->shared || !r->timing || s_req_grow(r)) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -388,6 +389,57 @@ static void s_on_task_completed(ana_run_t *r, const json_t *ev, int round)
     if (rd) rd->tasks++;
 }
 
+static double s_num(const json_t *o, const char *k)
+{
+    return json_number_value(json_object_get(o, k));
+}
+
+/* The timing record of a seat (timing.csv, analysis/ana_timing.c). */
+static void s_on_timing(ana_run_t *r, const json_t *ev, const char *type)
+{
+    int a = s_agent_index(r, ana_run_str(ev, "agent"));
+    if (a < 0) return;
+    ana_seat_timing_t *t = &r->timing[a];
+    bool ends = true; /* the seat's open turn ends here */
+    if (!strcmp(type, "turn_offered")) {
+        int64_t id = s_int(ev, "turn_id", 0);
+        if (!t->open || id != t->offer) t->offered++;
+        t->offer = id;
+        t->open = true;
+        ends = false;
+    } else if (!strcmp(type, "decision") && json_object_get(ev, "decided_s")) {
+        t->decided++;
+        double took = s_num(ev, "decided_s") + s_num(ev, "held_s");
+        t->took_sum += took;
+        if (took > t->took_max) t->took_max = took;
+        if (!json_object_get(ev, "bank_used_s")) t->within++;
+        t->latency_sum += s_num(ev, "latency_s");
+        t->bank_used += s_num(ev, "bank_used_s");
+        t->stale_sum += s_num(ev, "stale");
+        t->arrived_sum += s_num(ev, "arrived");
+        if (json_object_get(ev, "arrival")) {
+            t->rank_sum += s_num(ev, "arrival");
+            t->ranked++;
+        }
+    } else if (!strcmp(type, "missed_turn")) {
+        /* A seat that never connected, or left, misses turns that were never
+         * offered to it: counted apart. */
+        if (t->open)
+            t->missed++;
+        else
+            t->absent++;
+    } else if (!strcmp(type, "turn_superseded")) {
+        t->superseded++;
+    } else if (!strcmp(type, "turn_open_at_end")) {
+        t->open_at_end++;
+    } else {
+        ends = false;
+        if (!strcmp(type, "decision_late")) t->late++;
+        if (!strcmp(type, "call_abandoned")) t->abandoned++;
+    }
+    if (ends) t->open = false;
+}
+
 /* Dispatches one parsed line. Returns -1 only when out of memory. */
 int ana_run_on_event(ana_run_t *r, const json_t *ev, char *err, size_t errlen)
 {
@@ -421,6 +473,7 @@ int ana_run_on_event(ana_run_t *r, const json_t *ev, char *err, size_t errlen)
         r->m.complete = true;
     else if (strcmp(type, "run_resumed") == 0)
         r->m.resumed = true;
+    s_on_timing(r, ev, type);
     if (round >= 1) {
         ana_round_t *rd = &r->rounds[round - 1];
         rd->task_revenue = r->m.task_revenue;

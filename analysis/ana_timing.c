@@ -1,5 +1,5 @@
-/* ana_timing.c: see ana_timing.h. Reads the record itself (the run's
- * events.jsonl), so that it needs nothing of ana_run.c but the directory. */
+/* ana_timing.c: see ana_timing.h. The per-seat counts come with the run
+ * (ana_run_timing: from its events.jsonl or its metrics.json). */
 #include "ana_timing.h"
 
 #include "ana_chart.h"
@@ -73,85 +73,6 @@ size_t ana_timing_key(const pl_config_t *c, char *out, size_t cap)
 
 /* -------------------------------------------------------------- table -- */
 
-typedef struct {
-    int offered, decided, missed, late, abandoned, superseded, open_at_end, within;
-    int absent; /* turns missed that were never offered: the seat was not there */
-    double took_sum, took_max, latency_sum, bank_used, stale_sum, arrived_sum, rank_sum;
-    int ranked;
-    bool open;        /* a turn offered and not ended yet */
-    json_int_t offer; /* its id: a resumed broker offers an open turn again */
-} s_seat_t;
-
-static double s_num(const json_t *o, const char *k)
-{
-    return json_number_value(json_object_get(o, k));
-}
-
-/* Reads dir/events.jsonl into per-seat rows (n seats). 0, or -1. */
-static int s_read(const char *dir, const pl_config_t *c, s_seat_t *rows, int n)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/events.jsonl", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, f)) > 0) {
-        json_t *ev = json_loadb(line, (size_t)len, 0, NULL);
-        if (!ev) continue; /* a torn last line */
-        const char *type = json_string_value(json_object_get(ev, "type"));
-        const char *agent = json_string_value(json_object_get(ev, "agent"));
-        int a = agent && !strncmp(agent, "agent_", 6) ? atoi(agent + 6) - 1 : -1;
-        if (type && a >= 0 && a < n) {
-            s_seat_t *r = &rows[a];
-            bool ends = true; /* the seat's open turn ends here */
-            if (!strcmp(type, "turn_offered")) {
-                json_int_t id = json_integer_value(json_object_get(ev, "turn_id"));
-                if (!r->open || id != r->offer) r->offered++;
-                r->offer = id;
-                r->open = true;
-                ends = false;
-            } else if (!strcmp(type, "decision") && json_object_get(ev, "decided_s")) {
-                r->decided++;
-                double took = s_num(ev, "decided_s") + s_num(ev, "held_s");
-                r->took_sum += took;
-                if (took > r->took_max) r->took_max = took;
-                if (!json_object_get(ev, "bank_used_s")) r->within++;
-                r->latency_sum += s_num(ev, "latency_s");
-                r->bank_used += s_num(ev, "bank_used_s");
-                r->stale_sum += s_num(ev, "stale");
-                r->arrived_sum += s_num(ev, "arrived");
-                if (json_object_get(ev, "arrival")) {
-                    r->rank_sum += s_num(ev, "arrival");
-                    r->ranked++;
-                }
-            } else if (!strcmp(type, "missed_turn")) {
-                /* A seat that never connected, or left, misses turns that
-                 * were never offered to it: counted apart. */
-                if (r->open)
-                    r->missed++;
-                else
-                    r->absent++;
-            } else if (!strcmp(type, "turn_superseded")) {
-                r->superseded++;
-            } else if (!strcmp(type, "turn_open_at_end")) {
-                r->open_at_end++;
-            } else {
-                ends = false;
-                if (!strcmp(type, "decision_late")) r->late++;
-                if (!strcmp(type, "call_abandoned")) r->abandoned++;
-            }
-            if (ends) r->open = false;
-        }
-        json_decref(ev);
-    }
-    free(line);
-    fclose(f);
-    (void)c;
-    return 0;
-}
-
 int ana_timing_write_csv(const ana_study_t *s, const char *dir, char *err, size_t errlen)
 {
     char path[4200];
@@ -191,13 +112,12 @@ int ana_timing_write_csv(const ana_study_t *s, const char *dir, char *err, size_
         if (!run) continue;
         const pl_config_t *cfg = ana_run_config(run);
         int n = cfg ? cfg->n_seats : 0;
-        s_seat_t *rows = n ? calloc((size_t)n, sizeof *rows) : NULL;
-        if (!rows || s_read(ana_run_dir(run), cfg, rows, n) != 0) {
-            free(rows);
-            continue; /* runs.csv says why a run could not be read */
-        }
+        /* The seats' timing records were counted with the run's other totals
+         * (ana_run_read.c, or metrics.json). */
+        const ana_seat_timing_t *rows = ana_run_timing(run), none = {0};
+        int have = ana_run_n_agents(run);
         for (int a = 0; a < n; a++) {
-            const s_seat_t *r = &rows[a];
+            const ana_seat_timing_t *r = a < have ? &rows[a] : &none;
             char id[32];
             snprintf(id, sizeof id, "agent_%d", a + 1);
             ana_csv_str(c, ana_study_run_id(s, i));
@@ -226,7 +146,6 @@ int ana_timing_write_csv(const ana_study_t *s, const char *dir, char *err, size_
             ana_csv_num(c, r->ranked ? r->rank_sum / r->ranked : NAN);
             ana_csv_end(c);
         }
-        free(rows);
     }
     if (ana_csv_close(&c) != 0) {
         snprintf(err, errlen, "%s: write failed", path);

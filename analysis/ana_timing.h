@@ -1,5 +1,5 @@
 /* ana_timing.h: the timing side of a study (docs/TIMING.md): the timing part
- * of a run's condition, and timing.csv, per seat, read from each run's
+ * of a run's condition, and timing.csv, per seat, counted from each run's
  * events.jsonl (turn_offered, decision, missed_turn, decision_late,
  * call_abandoned, turn_superseded, turn_open_at_end). */
 #ifndef PARLEY_ANA_TIMING_H

@@ -100,6 +100,7 @@ void brk_finish(brk_server_t *s, const char *reason)
         s->summary_seen = summary;
         return;
     }
+    brk_metrics_save(s); /* before the summary that says the run is done */
     if (!summary || brk_rundir_write_json(s->rundir, name, summary, 0644) != 0)
         PL_ERROR("BRK-SUMMARY", "%s not written", name);
     json_decref(summary);

@@ -12,6 +12,7 @@
 #ifndef PARLEY_BRK_INTERNAL_H
 #define PARLEY_BRK_INTERNAL_H
 
+#include "ana_run.h"
 #include "brk_http.h"
 #include "brk_rundir.h"
 #include "brk_sched.h"
@@ -156,8 +157,12 @@ struct brk_server {
     bool replaying, replay_failed, replay_open;
     size_t torn_bytes, good_bytes; /* a torn last line, and where the whole lines end */
     char replay_err[1600];
-    json_t *summary_seen;     /* verify: the summary the replay computed */
-    bool resumed;             /* this broker took a game over from the record */
+    json_t *summary_seen; /* verify: the summary the replay computed */
+    bool resumed;         /* this broker took a game over from the record */
+    /* The totals of metrics.json, fed each event as it is written (a game this
+     * broker played from its start; a resumed one reads its log at the end). */
+    ana_run_t *metrics;
+    bool metrics_off;         /* it could not be started: the end reads the log */
     bool lingering;           /* over, waiting for lost seats to hear it */
     int fork_round;           /* a fork (parley fork): its rules change at this round */
     env_config_t fork_source; /* a fork: the source run's rules, until fork_round */
@@ -186,6 +191,9 @@ int brk_append(brk_server_t *s, json_t *arr, json_t *val);
 /* Adds every key of `more` (consumed) to obj, with the same accounting. */
 int brk_update(brk_server_t *s, json_t *obj, json_t *more);
 /* Notes that an event or a key of `what` could not be built. */
+/* metrics.json (ana_run.h): each recorded event counted; written at the end. */
+void brk_metrics_feed(brk_server_t *s, const json_t *ev);
+void brk_metrics_save(brk_server_t *s);
 void brk_record_failed(brk_server_t *s, const char *what);
 struct timeval brk_tv(double seconds);
 int64_t brk_wall_ms(void);

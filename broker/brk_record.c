@@ -75,7 +75,8 @@ void brk_record(brk_server_t *s, json_t *ev)
     if (!text || brk_rundir_event(s->rundir, text, strlen(text)) != 0) {
         PL_ERROR("BRK-LOG-WRITE", "events.jsonl: %s", text ? strerror(errno) : "out of memory");
         s->record_failures++;
-    }
+    } else
+        brk_metrics_feed(s, ev);
     brk_http_event(s->http, ev, text);
     if (text && (s->opts.pub_endpoint || s->opts.pub_private_endpoint)) {
         /* The public PUB carries the public view; the private one, behind
@@ -117,6 +118,44 @@ void brk_flush(brk_server_t *s)
             PL_DEBUG("BRK-PUB-DROP", "event not published: %s", zmq_strerror(errno));
     }
     json_array_clear(s->pub_queue);
+}
+
+/* The run's totals as the report computes them, event by event (ana_run.h);
+ * begun at the first event of a game this broker plays from its start. */
+void brk_metrics_feed(brk_server_t *s, const json_t *ev)
+{
+    char err[512];
+    if (s->metrics_off || s->resumed || s->opts.verify_only) return;
+    if (!s->metrics) {
+        s->metrics = ana_run_begin(brk_rundir_path(s->rundir), err, sizeof err);
+        if (!s->metrics) {
+            PL_WARN("BRK-METRICS", "metrics.json: %s (the end reads the log instead)", err);
+            s->metrics_off = true;
+            return;
+        }
+    }
+    if (ana_run_feed(s->metrics, ev, err, sizeof err) != 0) {
+        PL_WARN("BRK-METRICS", "metrics.json: %s (the end reads the log instead)", err);
+        ana_run_destroy(&s->metrics);
+        s->metrics_off = true;
+    }
+}
+
+/* metrics.json for the log as it is now on disk: from what was fed, or, for a
+ * resumed game, from one pass over the log. A failure costs a report time
+ * (it reads the log), never the run. */
+void brk_metrics_save(brk_server_t *s)
+{
+    char err[600];
+    if (brk_rundir_flush(s->rundir) != 0) {
+        PL_ERROR("BRK-LOG-WRITE", "events.jsonl: %s", strerror(errno));
+        return;
+    }
+    int rc = s->metrics && !s->metrics_off
+                 ? ana_run_save(s->metrics, err, sizeof err)
+                 : ana_run_write_metrics(brk_rundir_path(s->rundir), err, sizeof err);
+    if (rc != 0) PL_WARN("BRK-METRICS", "%s", err);
+    ana_run_destroy(&s->metrics);
 }
 
 void brk_record_failed(brk_server_t *s, const char *what)

@@ -556,6 +556,7 @@ void brk_server_destroy(brk_server_t **ps)
     if (!ps || !*ps) return;
     brk_server_t *s = *ps;
     brk_http_destroy(&s->http); /* its sockets and connections go before the context */
+    ana_run_destroy(&s->metrics);
     free(s->seat_ids);
     free(s->seat_tokens);
     free(s->browser);

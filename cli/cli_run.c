@@ -546,15 +546,15 @@ int cli_run_main(int argc, char **argv)
         rc = PL_EXIT_FAILED;
         goto done;
     }
-    /* % of optimal: perfect play of the same configuration and seed, computed
-     * here; a stopped game is compared over the rounds it played (the broker's
-     * summary says how many). */
+    /* % of optimal: perfect play of the same configuration and seed, which the
+     * broker computed for its summary (over the rounds played, for a stopped
+     * game); computed here only when the summary lacks it. */
     int ceiling_tasks = 0;
     int64_t ceiling;
-    if (partial) {
-        json_t *c = json_object_get(summary, "ceiling");
-        ceiling = (int64_t)json_integer_value(json_object_get(c, "task_revenue"));
-        ceiling_tasks = (int)json_integer_value(json_object_get(c, "tasks"));
+    json_t *sc = json_object_get(summary, "ceiling");
+    if (json_is_integer(json_object_get(sc, "task_revenue"))) {
+        ceiling = (int64_t)json_integer_value(json_object_get(sc, "task_revenue"));
+        ceiling_tasks = (int)json_integer_value(json_object_get(sc, "tasks"));
     } else {
         ceiling = env_perfect_task_revenue(&cfg->game, &ceiling_tasks);
     }

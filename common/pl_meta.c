@@ -1,6 +1,7 @@
-/* pl_meta.c: run metadata and --version (pl_meta.h). The commit comes from a
- * header generated at every build (pl_gitinfo.cmake); library versions are the
- * ones pkg-config reported when the build was configured. */
+/* pl_meta.c: run metadata (pl_meta.h): meta.json, the configuration's hash.
+ * --version and the build's facts are in pl_meta_version.c, apart from this
+ * file's libcrypto: a program that only prints its version (every agent seat)
+ * never loads it. */
 #include "pl_meta.h"
 #include "pl_gitinfo.h"
 
@@ -12,43 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <yaml.h>
-
-static const struct {
-    const char *name, *version;
-} s_libs[] = {{"libzmq", PL_V_ZMQ},     {"libprotobuf-c", PL_V_PROTOBUFC},
-              {"libevent", PL_V_EVENT}, {"jansson", PL_V_JANSSON},
-              {"libyaml", PL_V_YAML},   {"libcurl", PL_V_CURL}};
-
-const char *pl_seed_source_name(pl_seed_source_t s)
-{
-    static const char *const names[] = {"default", "config", "--seed", "sweep"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
-}
-
-const char *pl_meta_version(void)
-{
-    return PL_VERSION;
-}
-const char *pl_meta_commit(void)
-{
-    return PL_GIT_COMMIT;
-}
-bool pl_meta_dirty(void)
-{
-    return PL_GIT_DIRTY != 0;
-}
-const char *pl_meta_build_type(void)
-{
-    return PL_BUILD_TYPE[0] ? PL_BUILD_TYPE : "unspecified";
-}
-
-void pl_meta_print_version(FILE *f, const char *program)
-{
-    fprintf(f, "%s %s (commit %.12s%s, %s%s)\n", program, PL_VERSION, PL_GIT_COMMIT,
-            PL_GIT_DIRTY ? "-dirty" : "", pl_meta_build_type(), PL_SANITIZE ? ", ASan+UBSan" : "");
-    for (size_t i = 0; i < sizeof s_libs / sizeof s_libs[0]; i++)
-        fprintf(f, "  %s %s\n", s_libs[i].name, s_libs[i].version);
-}
 
 bool pl_meta_file_sets_seed(const char *path)
 {
@@ -100,8 +64,10 @@ json_t *pl_meta_json(const pl_config_t *c, pl_seed_source_t seed_source, const c
 {
     json_t *m = json_object(), *libs = json_object(), *args = json_array();
     if (!m || !libs || !args) goto fail;
-    for (size_t i = 0; i < sizeof s_libs / sizeof s_libs[0]; i++)
-        if (json_object_set_new(libs, s_libs[i].name, json_string(s_libs[i].version))) goto fail;
+    for (size_t i = 0; i < pl_meta_n_libs(); i++) {
+        const char *version = NULL, *name = pl_meta_lib(i, &version);
+        if (json_object_set_new(libs, name, json_string(version))) goto fail;
+    }
     for (int i = 0; i < argc; i++)
         if (json_array_append_new(args, json_string(argv[i]))) goto fail;
     struct utsname u;

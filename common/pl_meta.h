@@ -40,6 +40,11 @@ const char *pl_meta_commit(void);     /* full hash, or "unknown" outside git */
 bool pl_meta_dirty(void);             /* the tree had uncommitted changes at build time */
 const char *pl_meta_build_type(void); /* "RelWithDebInfo" ... */
 
+/* The libraries it was built against: how many; the i-th one's name (NULL past
+ * the end), its version in *version when version is not NULL. */
+size_t pl_meta_n_libs(void);
+const char *pl_meta_lib(size_t i, const char **version);
+
 /* Prints "PROGRAM 0.1.0 (commit abcdef0123ab[-dirty], RelWithDebInfo)" and the
  * library versions, one line each, to f: what `--version` prints everywhere. */
 void pl_meta_print_version(FILE *f, const char *program);

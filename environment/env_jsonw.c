@@ -9,11 +9,36 @@
  */
 #include "env_jsonw.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define S_MAX_DEPTH 64
+
+/* Eight bytes at a time: most of the log is plain ASCII text, which needs
+ * neither escaping nor a UTF-8 check byte by byte. Each test tells whether a
+ * word holds any such byte (exactly: no word that has one passes); the bytes
+ * of a word that fails are then handled one by one. */
+#define S_ONES  0x0101010101010101ULL
+#define S_HIGHS 0x8080808080808080ULL
+static inline uint64_t s_word(const char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, sizeof x);
+    return x;
+}
+/* Some byte of x is 0. */
+static inline uint64_t s_has_zero(uint64_t x)
+{
+    return (x - S_ONES) & ~x & S_HIGHS;
+}
+/* Some byte of x needs escaping: below 0x20, '"' or '\\'. */
+static inline uint64_t s_needs_escape(uint64_t x)
+{
+    return ((x - 0x20 * S_ONES) & ~x & S_HIGHS) | s_has_zero(x ^ ('"' * S_ONES)) |
+           s_has_zero(x ^ ('\\' * S_ONES));
+}
 
 struct env_jsonw {
     char *buf;
@@ -86,6 +111,12 @@ static int s_string(env_jsonw_t *w, const char *s, size_t n)
     char *o = w->buf + w->len;
     *o++ = '"';
     for (size_t i = 0; i < n; i++) {
+        while (i + 8 <= n && !s_needs_escape(s_word(s + i))) {
+            memcpy(o, s + i, 8);
+            o += 8;
+            i += 8;
+        }
+        if (i >= n) break;
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\') {
             *o++ = (char)c;
@@ -269,6 +300,8 @@ static int s_utf8_ok(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < n;) {
+        while (i + 8 <= n && !(s_word(s + i) & S_HIGHS)) i += 8;
+        if (i >= n) break;
         unsigned c = p[i];
         size_t k;
         unsigned cp;

@@ -76,6 +76,8 @@ static void test_scripted_seat_loads_no_llm_stack(void **state)
     for (size_t i = 0; i < 2; i++) {
         pid_t pid = s_start("parley-agent", policies[i]);
         assert_false(s_maps_have(pid, "libcurl"));
+        /* nor libcrypto (the run metadata's hash): 400 KiB private a seat */
+        assert_false(s_maps_have(pid, "libcrypto"));
         s_stop(pid);
     }
 }

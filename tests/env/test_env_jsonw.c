@@ -76,6 +76,54 @@ static void test_jsonw_edge_values(void **state)
     env_jsonw_destroy(&w); /* NULL-safe */
 }
 
+/* The writer skips plain ASCII eight bytes at a time: a byte to escape, a
+ * multi-byte character or a byte that is not UTF-8, at every position of a
+ * string around and across those words, is still written (or refused) as
+ * jansson does it. */
+static void test_jsonw_special_bytes_at_every_position(void **state)
+{
+    (void)state;
+    env_jsonw_t *w = env_jsonw_new();
+    assert_non_null(w);
+    static const char *const odd[] = {"\x01",
+                                      "\x1f",
+                                      "\n",
+                                      "\"",
+                                      "\\",
+                                      "/",
+                                      "\x7f",
+                                      " ",
+                                      "\xc3\xa9",
+                                      "\xe2\x82\xac",
+                                      "\xf0\x9f\x98\x80"};
+    static const char *const bad[] = {"\x80", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xff"};
+    char text[64];
+    for (size_t len = 1; len <= 26; len++)
+        for (size_t at = 0; at < len; at++) {
+            for (size_t k = 0; k < sizeof odd / sizeof *odd; k++) {
+                memset(text, 'a' + (int)(at % 26), sizeof text);
+                size_t n = strlen(odd[k]);
+                memcpy(text + at, odd[k], n);
+                text[len + n - 1] = '\0';
+                s_same(w, json_string(text));
+            }
+            for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+                memset(text, 'b', sizeof text);
+                size_t n = strlen(bad[k]);
+                memcpy(text + at, bad[k], n);
+                text[len + n - 1] = '\0';
+                assert_null(json_string(text)); /* jansson refuses it ... */
+                env_jsonw_reset(w);
+                env_jsonw_obj(w);
+                env_jsonw_kstr(w, "k", text); /* ... and the writer leaves it out */
+                env_jsonw_close(w);
+                assert_string_equal(env_jsonw_data(w), "{}");
+                assert_int_equal(env_jsonw_str(w, text), -1);
+            }
+        }
+    env_jsonw_destroy(&w);
+}
+
 /* The streaming calls give what jansson gives for the same tree: integers at
  * the edges, strings it refuses (not UTF-8: left out with their key), nesting. */
 static void test_jsonw_streaming(void **state)
@@ -327,6 +375,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsonw_edge_values),
+        cmocka_unit_test(test_jsonw_special_bytes_at_every_position),
         cmocka_unit_test(test_jsonw_streaming),
         cmocka_unit_test(test_jsonw_whole_games_match_jansson),
         cmocka_unit_test(test_jsonw_events_match_golden),

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# bench_join.sh: N agent processes joining one broker (bench/RESULTS.md,
+# "Broker and processes"): how long until every seat has joined, what each
+# agent process costs in private memory, and the broker's resident size.
+#
+# usage: bench/bench_join.sh BIN_DIR [N] [SECONDS]
+#   N        agent processes (default 1000), one perfect seat each
+#   SECONDS  the realtime game's length once all have joined (default 10)
+#
+# One `parley run` (the broker, then N parley-agent processes; CURVE on, as
+# always) of a realtime game with N perfect seats and 10 x N pieces. Join time:
+# from the first agent's spawn (the birth time of its log file, which the child
+# creates between fork and exec) to the broker's BRK-GAME-START (every seat
+# joined; broker.log, ms); also the spawn span (first to last log file born)
+# and the time from the broker's BRK-READY to the first spawn. Memory: each
+# agent's Private_Clean + Private_Dirty from /proc/PID/smaps_rollup (what one
+# more process adds; the libraries' text is shared), read right after the game
+# starts and again halfway through it; the broker's VmRSS and VmHWM then.
+# Bounded: the run is killed after SECONDS + 120 s whatever happens.
+set -eu
+bin=$1
+n=${2:-1000}
+secs=${3:-10}
+tmp=$(mktemp -d /tmp/bench-join-XXXXXX)
+run_pid=
+cleanup() {
+    if [ -n "$run_pid" ]; then kill "$run_pid" 2>/dev/null || true; fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+# The broker keeps one connection per agent, plus its own files and sockets.
+need=$((n + 256))
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need" ]; then
+    ulimit -n "$need" 2>/dev/null || {
+        echo "bench_join: needs $need open files (ulimit -n is $(ulimit -n))" >&2
+        exit 1
+    }
+fi
+
+cat >"$tmp/join.yaml" <<EOF
+seats: [{policy: perfect, count: $n}]
+simulation: {agents: $n, rounds: 1}
+information: {total_pieces: $((10 * n))}
+timing: {mode: realtime, duration: $secs}
+EOF
+
+"$bin/parley" run "$tmp/join.yaml" --out "$tmp/run" --quiet >"$tmp/run.out" 2>&1 &
+run_pid=$!
+log="$tmp/run/broker.log"
+
+# Wait (bounded) for a line in the broker's log.
+wait_for() {
+    i=0
+    while ! grep -q "$1" "$log" 2>/dev/null; do
+        i=$((i + 1))
+        if [ $i -gt $(( (secs + 120) * 20 )) ] || ! kill -0 "$run_pid" 2>/dev/null; then
+            echo "bench_join: no $1 in $log" >&2
+            tail -n 5 "$tmp/run.out" "$log" >&2 || true
+            exit 1
+        fi
+        sleep 0.05
+    done
+}
+
+ms_of() { # HH:MM:SS.mmm[nnnnnn] -> ms of the day
+    echo "$1" | awk -F'[:.]' '{print (($1 * 60 + $2) * 60 + $3) * 1000 + substr($4, 1, 3)}'
+}
+
+# Private memory of every agent process now: median, 90th percentile, max (KiB);
+# one awk over every agent's smaps_rollup, so that the sample takes little time.
+agent_mem() {
+    files=$(ps -o pid=,comm= --ppid "$run_pid" |
+        awk '$2 == "parley-agent" {print "/proc/" $1 "/smaps_rollup"}')
+    [ -n "$files" ] || { echo "no agents"; return; }
+    # shellcheck disable=SC2086
+    awk '/^Private_(Clean|Dirty):/ {s[FILENAME] += $2} END {for (f in s) print s[f]}' \
+        $files 2>/dev/null | sort -n | awk '{v[NR] = $1; t += $1}
+        END {printf "%d agents: private KiB median %d, p90 %d, max %d, total %.0f MiB\n",
+                    NR, v[int((NR + 1) / 2)], v[int(NR * 0.9 + 0.5)], v[NR], t / 1024}'
+}
+
+broker_mem() {
+    bpid=$(ps -o pid=,comm= --ppid "$run_pid" | awk '$2 == "parley-broker" {print $1}')
+    [ -n "$bpid" ] && awk '/^(VmRSS|VmHWM):/ {printf "%s %d KiB  ", $1, $2} END {print ""}' \
+        "/proc/$bpid/status"
+}
+
+wait_for BRK-GAME-START
+ready=$(grep -m1 BRK-READY "$log" | awk '{print $1}')
+first=$(grep -m1 BRK-SEAT-JOINED "$log" | awk '{print $1}')
+start=$(grep -m1 BRK-GAME-START "$log" | awk '{print $1}')
+# Birth times of the agents' logs: when each was spawned (HH:MM:SS.nnnnnnnnn).
+stat -c '%w' "$tmp/run/agents/"*.log | awk '{print $2}' | sort >"$tmp/births"
+spawn0=$(head -1 "$tmp/births")
+spawn1=$(tail -1 "$tmp/births")
+echo "agents: $n (perfect, realtime, ${secs} s), machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "join: all $n joined $(( $(ms_of "$start") - $(ms_of "$spawn0") )) ms after the first spawn" \
+    "(spawns over $(( $(ms_of "$spawn1") - $(ms_of "$spawn0") )) ms; first seat joined" \
+    "$(( $(ms_of "$first") - $(ms_of "$spawn0") )) ms after it; READY to first spawn" \
+    "$(( $(ms_of "$spawn0") - $(ms_of "$ready") )) ms)"
+echo "at start:   $(agent_mem)"
+echo "            broker: $(broker_mem)"
+sleep "$(awk -v s="$secs" 'BEGIN {print s / 2}')"
+echo "mid-game:   $(agent_mem)"
+echo "            broker: $(broker_mem)"
+i=0
+while kill -0 "$run_pid" 2>/dev/null && [ $i -lt $((120 * 20)) ]; do
+    sleep 0.05
+    i=$((i + 1))
+done
+if kill -0 "$run_pid" 2>/dev/null; then
+    echo "bench_join: the run did not end within 120 s of its game" >&2
+    exit 1
+fi
+wait "$run_pid" || echo "parley run exited $?: $(tail -1 "$tmp/run.out")"
+run_pid=
+echo "game: $(tail -2 "$tmp/run.out" | head -1)"
