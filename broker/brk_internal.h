@@ -13,6 +13,7 @@
 #define PARLEY_BRK_INTERNAL_H
 
 #include "brk_http.h"
+#include "brk_peers.h"
 #include "brk_rundir.h"
 #include "brk_sched.h"
 #include "brk_server.h"
@@ -90,9 +91,10 @@ struct brk_server {
     brk_rundir_t *rundir;
     struct event_base *base;
     void *zctx, *router, *pub;
-    void *pub_private; /* every event, for the experimenter's key only (CURVE), or NULL */
-    brk_zap_t *zap;    /* the ZAP handler: CURVE on, or NULL */
-    json_t *keys;      /* keys.json: the experimenter's token, CURVE keys (secrets) */
+    void *pub_private;  /* every event, for the experimenter's key only (CURVE), or NULL */
+    brk_zap_t *zap;     /* the ZAP handler: CURVE on, or NULL */
+    brk_peers_t *peers; /* the ROUTER's connections without a seat, bounded */
+    json_t *keys;       /* keys.json: the experimenter's token, CURVE keys (secrets) */
     char experimenter_token[2 * BRK_TOKEN_BYTES + 1];
     char pub_private_endpoint[256];
     struct event *router_ev, *hb_ev, *start_ev, *slice_ev, *sigint_ev, *sigterm_ev;

@@ -508,6 +508,14 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
         snprintf(err, errlen, "socket options: %s", zmq_strerror(errno));
         goto fail;
     }
+    /* Before the bind, so that every connection is seen. */
+    brk_peers_options_t po = {.base = s->base,
+                              .zctx = s->zctx,
+                              .router = s->router,
+                              .max_unjoined = opts->max_unjoined,
+                              .join_timeout_s = opts->join_timeout};
+    s->peers = brk_peers_new(&po, err, errlen);
+    if (!s->peers) goto fail;
     if (s_bind(s->router, opts->router_endpoint, s->endpoint, sizeof s->endpoint) != 0) {
         snprintf(err, errlen, "ROUTER %s: %s", opts->router_endpoint, zmq_strerror(errno));
         goto fail;
@@ -569,6 +577,7 @@ void brk_server_destroy(brk_server_t **ps)
                            s->slice_ev,  s->sigint_ev, s->sigterm_ev};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i]) event_free(evs[i]);
+    brk_peers_destroy(&s->peers); /* its monitor watches the ROUTER */
     if (s->router) zmq_close(s->router);
     if (s->pub) zmq_close(s->pub);
     if (s->pub_private) zmq_close(s->pub_private);
