@@ -262,6 +262,9 @@ brk_peers_t *brk_peers_new(const brk_peers_options_t *o, char *err, size_t errle
         snprintf(err, errlen, "cannot arm the ROUTER monitor");
         goto fail;
     }
+    /* Until the PAIR socket has once been asked for messages, its descriptor
+     * never signals (libzmq's ZMQ_FD): ask now. */
+    s_on_monitor(-1, 0, p);
     return p;
 fail:
     brk_peers_destroy(&p);
