@@ -567,7 +567,13 @@ static void s_router_readable_body(evutil_socket_t fd, short what, void *arg)
     (void)what;
     brk_server_t *s = arg;
     s->draining = true;
-    for (;;) {
+    /* A batch at a time: under a flood of frames the loop still gets to its
+     * timers and the connection monitor; the rest is read on the next turn. */
+    for (int batch = 0;; batch++) {
+        if (batch == BRK_ROUTER_BATCH) {
+            event_active(s->router_ev, EV_READ, 0);
+            break;
+        }
         int events = 0;
         size_t sz = sizeof events;
         if (zmq_getsockopt(s->router, ZMQ_EVENTS, &events, &sz) != 0) {

@@ -27,9 +27,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define BRK_TOKEN_BYTES 16
-#define BRK_RID_MAX     256
-#define BRK_HARD_MAX    (64u << 20) /* libzmq drops peers that send more than this */
+#define BRK_TOKEN_BYTES  16
+#define BRK_RID_MAX      256
+#define BRK_HARD_MAX     (64u << 20) /* libzmq drops peers that send more than this */
+#define BRK_ROUTER_BATCH 512         /* messages read per turn of the loop */
 
 typedef enum {
     BRK_SEAT_EMPTY = 0, /* never connected */

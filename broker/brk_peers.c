@@ -154,13 +154,21 @@ static void s_on_event(brk_peers_t *p, uint16_t ev, uint32_t value)
 {
     int fd = (int)value;
     switch (ev) {
-    case ZMQ_EVENT_ACCEPTED:
+    case ZMQ_EVENT_ACCEPTED: {
         p->st.accepted++;
+        /* Its Hello may have been read before this event: then it is known
+         * already, as joined. */
+        s_conn_t *c = s_find(p, fd);
+        if (c && c->joined && s_same(c)) break;
         if (s_add(p, fd)) s_enforce_cap(p);
         break;
+    }
     case ZMQ_EVENT_DISCONNECTED: {
+        /* A joined entry whose descriptor carries the same connection as it
+         * did is a newer connection on a reused descriptor (seen first
+         * through its Hello): this event is about an older one. */
         s_conn_t *c = s_find(p, fd);
-        if (c) s_forget(p, c);
+        if (c && (!c->joined || !s_same(c))) s_forget(p, c);
         break;
     }
     case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
@@ -215,6 +223,8 @@ static void s_on_sweep(evutil_socket_t fd, short what, void *arg)
         s_conn_t *c = &p->conns[i];
         if (!c->joined && now - c->since_ms >= limit)
             s_drop(p, c, &p->st.dropped_idle); /* the last entry moved to i */
+        else if (c->joined && !s_same(c))
+            s_forget(p, c); /* gone, its event lost or read too early */
         else
             i++;
     }
@@ -257,6 +267,12 @@ brk_peers_t *brk_peers_new(const brk_peers_options_t *o, char *err, size_t errle
     p->sweep_ev = event_new(o->base, -1, EV_PERSIST, s_on_sweep, p);
     double every = p->join_timeout_s / 4 < 1.0 ? p->join_timeout_s / 4 : 1.0;
     struct timeval tv = {(time_t)every, (suseconds_t)((every - (double)(time_t)every) * 1e6)};
+    /* Priority 0 where the base has two (brk_server.c): before the frames. */
+    if (p->mon_ev && event_base_get_npriorities(o->base) > 1 &&
+        event_priority_set(p->mon_ev, 0) != 0) {
+        snprintf(err, errlen, "cannot set the ROUTER monitor's priority");
+        goto fail;
+    }
     if (!p->mon_ev || !p->sweep_ev || event_add(p->mon_ev, NULL) != 0 ||
         event_add(p->sweep_ev, &tv) != 0) {
         snprintf(err, errlen, "cannot arm the ROUTER monitor");
@@ -289,7 +305,9 @@ void brk_peers_joined(brk_peers_t *p, int fd)
 {
     if (!p || fd < 0) return;
     s_conn_t *c = s_find(p, fd);
-    if (!c) c = s_add(p, fd); /* its ACCEPTED event was lost */
+    /* Not seen yet (its ACCEPTED event comes later, or was lost), or the
+     * entry is of an older connection on the same descriptor. */
+    if (!c || !s_same(c)) c = s_add(p, fd);
     if (c) c->joined = true;
 }
 

@@ -420,7 +420,10 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
     s->base = ecfg ? event_base_new_with_config(ecfg) : NULL;
     if (ecfg) event_config_free(ecfg);
     s->zctx = zmq_ctx_new();
-    if (!s->base || !s->zctx) {
+    /* Two priorities: the ROUTER's connection monitor (brk_peers.c) runs
+     * before the rest, so that a flood of frames never delays the dropping
+     * of connections that have not joined. */
+    if (!s->base || !s->zctx || event_base_priority_init(s->base, 2) != 0) {
         json_decref(start);
         snprintf(err, errlen, "cannot create the event loop or the ZeroMQ context");
         goto fail;

@@ -68,6 +68,22 @@ static void test_config_depth_size_and_ranges(void **state)
     assert_non_null(strstr(log, want));
     free(log);
 
+    /* Other numeric ranges, each named with FILE:LINE and its bound. */
+    const char *ranges[][2] = {
+        {"seed: 1\ntiming: {turn_timeout: -5}\n",
+         ":2: timing.turn_timeout: -5 is too small (must be greater than 0)"},
+        {"seed: 1\nsimulation: {rounds: 100000000}\n",
+         ":2: simulation.rounds: 100000000 is too large (at most 1e+06)"},
+        {"seed: 1\ntiming:\n  heartbeat: 1e9\n",
+         ":3: timing.heartbeat: 1e9 is too large (at most 3600)"}};
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        path = e2e_write(dir, "range.yaml", ranges[i][0]);
+        assert_int_equal(s_broker_config(dir, path, &log), 2);
+        snprintf(want, sizeof want, "%s%s", path, ranges[i][1]);
+        if (!strstr(log, want)) fail_msg("no '%s' in: %s", want, log);
+        free(log);
+    }
+
     char *big = malloc((2u << 20) + 1);
     assert_non_null(big);
     memset(big, '#', 2u << 20);

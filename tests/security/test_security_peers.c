@@ -106,7 +106,7 @@ typedef struct {
 
 static void s_tcp_connect(s_swarm_t *w, s_fake_t *f)
 {
-    f->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    f->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (f->fd < 0) return;
     if (connect(f->fd, (struct sockaddr *)&w->addr, sizeof w->addr) != 0 && errno != EINPROGRESS) {
         close(f->fd);
