@@ -92,10 +92,11 @@ struct brk_server {
     brk_rundir_t *rundir;
     struct event_base *base;
     void *zctx, *router, *pub;
-    void *pub_private;  /* every event, for the experimenter's key only (CURVE), or NULL */
-    brk_zap_t *zap;     /* the ZAP handler: CURVE on, or NULL */
-    brk_peers_t *peers; /* the ROUTER's connections without a seat, bounded */
-    json_t *keys;       /* keys.json: the experimenter's token, CURVE keys (secrets) */
+    void *pub_private;   /* every event, for the experimenter's key only (CURVE), or NULL */
+    brk_zap_t *zap;      /* the ZAP handler: CURVE on, or NULL */
+    brk_peers_t *peers;  /* the ROUTER's connections without a seat, bounded */
+    brk_zap_t *zap_open; /* without CURVE: admits every NULL peer (BRK_ZAP_OPEN) */
+    json_t *keys;        /* keys.json: the experimenter's token, CURVE keys (secrets) */
     char experimenter_token[2 * BRK_TOKEN_BYTES + 1];
     char pub_private_endpoint[256];
     struct event *router_ev, *hb_ev, *start_ev, *slice_ev, *sigint_ev, *sigterm_ev;

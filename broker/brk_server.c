@@ -214,6 +214,8 @@ static int s_curve_server(brk_server_t *s, void *sock, const char *domain)
 {
     int one = 1;
     const char *sec = s_key(s, "broker", "secret");
+    if (!s->zap && s->zap_open)
+        return zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, BRK_ZAP_OPEN, strlen(BRK_ZAP_OPEN));
     if (!s->zap || !sec) return 0;
     if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
         zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec, strlen(sec) + 1) != 0 ||
@@ -430,7 +432,8 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
     }
     if (!opts->verify_only &&
         (s_check_exposure(opts, err, errlen) != 0 || s_load_keys(s, err, errlen) != 0 ||
-         (opts->curve && s_zap_start(s, err, errlen) != 0))) {
+         (opts->curve && s_zap_start(s, err, errlen) != 0) ||
+         (!opts->curve && !(s->zap_open = brk_zap_new(s->zctx, s->base, err, errlen))))) {
         json_decref(start);
         goto fail;
     }
@@ -585,6 +588,7 @@ void brk_server_destroy(brk_server_t **ps)
     if (s->pub) zmq_close(s->pub);
     if (s->pub_private) zmq_close(s->pub_private);
     brk_zap_destroy(&s->zap);
+    brk_zap_destroy(&s->zap_open);
     if (s->zctx) zmq_ctx_term(s->zctx);
     if (s->base) event_base_free(s->base);
     env_game_destroy(&s->game);

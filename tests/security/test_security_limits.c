@@ -524,6 +524,44 @@ static void test_tokens_are_exact_bytes(void **state)
     assert_true(e2e_wait(b.pid, 10000) >= 0);
 }
 
+/* Without CURVE too, a ZMTP 1.0 greeting (a stranger's first bytes taken as
+ * its routing id) is refused at once, long before the join timeout (10 s):
+ * the path where libzmq 4.3.4 could abort on a stranger's message. A ZMTP 3
+ * peer is still served. */
+static void test_old_greetings_refused(void **state)
+{
+    (void)state;
+    const char *dir = e2e_tmpdir("secgreet");
+    char run[1100];
+    snprintf(run, sizeof run, "%s/run", dir);
+    e2e_broker_t b;
+    const char *extra[] = {"--no-http", "--start-timeout", "60", NULL};
+    assert_int_equal(
+        e2e_broker_start(&b, s_cfg(dir, "  - {policy: passive, count: 2}\n"), run, NULL, extra), 0);
+    int port = 0;
+    assert_int_equal(sscanf(b.router, "tcp://127.0.0.1:%d", &port), 1);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    static const char v1[] = "\x05\x00"
+                             "abcd\x04\x00xyz";
+    assert_int_equal(send(fd, v1, sizeof v1 - 1, 0), (ssize_t)(sizeof v1 - 1));
+    assert_true(s_closed(fd, 5000));
+    close(fd);
+    void *ctx = zmq_ctx_new();
+    void *d = sec_socket(ctx, ZMQ_DEALER, b.router, NULL, run, NULL, NULL);
+    sec_hello(d, "agent_1", e2e_token(run, "agent_1"));
+    Parley__Envelope *e = sec_expect(d, PARLEY__ENVELOPE__BODY_WELCOME, 10000);
+    assert_non_null(e);
+    wire_free(&e);
+    sec_close(d);
+    zmq_ctx_term(ctx);
+    kill(b.pid, SIGTERM);
+    assert_true(e2e_wait(b.pid, 10000) >= 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -533,6 +571,7 @@ int main(void)
         cmocka_unit_test_teardown(test_accept_errors_back_off, web_teardown),
         cmocka_unit_test(test_unjoined_connections_are_dropped),
         cmocka_unit_test_teardown(test_tokens_are_exact_bytes, web_teardown),
+        cmocka_unit_test(test_old_greetings_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
