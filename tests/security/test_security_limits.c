@@ -562,6 +562,58 @@ static void test_old_greetings_refused(void **state)
     assert_true(e2e_wait(b.pid, 10000) >= 0);
 }
 
+/* A thousand connections to the web side that never finish a request (half
+ * silent, half sending a header line now and then, slowly) do not keep a
+ * person's own page from answering. The hard descriptor limit decides how
+ * many: each costs the broker one (it raises its soft limit to the hard). */
+static void test_idle_http_connections_leave_the_person_served(void **state)
+{
+    (void)state;
+    const char *dir = e2e_tmpdir("sechttpidle");
+    char run[1100], listen[64];
+    snprintf(run, sizeof run, "%s/run", dir);
+    int port = e2e_free_port();
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    rl.rlim_cur = rl.rlim_max;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    int n = rl.rlim_cur >= 1400 ? 1000 : (int)rl.rlim_cur - 300;
+    assert_true(n >= 500);
+    e2e_broker_t b;
+    const char *extra[] = {"--http", listen, "--web-seats", "--start-timeout", "60", NULL};
+    assert_int_equal(e2e_broker_start(&b,
+                                      s_cfg(dir, "  - {policy: human, count: 1}\n"
+                                                 "  - {policy: passive, count: 1}\n"),
+                                      run, NULL, extra),
+                     0);
+    web_child(b.pid);
+    int *socks = calloc((size_t)n, sizeof *socks);
+    assert_non_null(socks);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    for (int i = 0; i < n; i++) {
+        socks[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(socks[i] >= 0);
+        assert_int_equal(connect(socks[i], (struct sockaddr *)&a, sizeof a), 0);
+        if (i % 2)
+            assert_true(send(socks[i], "GET /api/status HTTP/1.1\r\n", 26, MSG_NOSIGNAL) > 0);
+    }
+    char path[256];
+    snprintf(path, sizeof path, "/seat/agent_1/state?token=%s", e2e_token(run, "agent_1"));
+    for (int round = 0; round < 10; round++) {
+        /* The slow ones write one more header line; the person asks. */
+        for (int i = 1; i < n; i += 2) send(socks[i], "X-Slow: 1\r\n", 11, MSG_NOSIGNAL);
+        web_reply_t r = web_request(port, "GET", path, NULL, 0);
+        assert_int_equal(r.status, 200);
+        web_reply_free(&r);
+    }
+    for (int i = 0; i < n; i++) close(socks[i]);
+    free(socks);
+    kill(b.pid, SIGTERM);
+    assert_true(e2e_wait(b.pid, 10000) >= 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -572,6 +624,7 @@ int main(void)
         cmocka_unit_test(test_unjoined_connections_are_dropped),
         cmocka_unit_test_teardown(test_tokens_are_exact_bytes, web_teardown),
         cmocka_unit_test(test_old_greetings_refused),
+        cmocka_unit_test_teardown(test_idle_http_connections_leave_the_person_served, web_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
