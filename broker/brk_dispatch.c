@@ -28,6 +28,7 @@ typedef struct {
     brk_seat_t *seat; /* NULL for Hello */
     json_t *fixed;    /* paths of the string fields repaired (wire_text.h), or NULL */
     const char *user; /* CURVE: the seat the peer's key belongs to (ZAP User-Id), else NULL */
+    int fd;           /* the connection's descriptor (ZMQ_SRCFD), or -1 */
 } s_req_t;
 
 /* Marks an event with the fields whose text was repaired on arrival. */
@@ -77,6 +78,8 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
                        "wrong token for %s", h->seat);
         return;
     }
+    /* A connection with a seat is no longer bounded as a stranger (brk_peers.h). */
+    brk_peers_joined(s->peers, r->fd);
     /* The connection may have held another seat: it lets go of it. */
     brk_seat_t *other = s_seat_by_rid(s, r->rid, r->rid_len);
     if (other && other != seat) {
@@ -346,7 +349,8 @@ void brk_take_held(brk_server_t *s, brk_seat_t *seat, const Parley__Envelope *e,
                  .env = e,
                  .seat = seat,
                  .fixed = fixed,
-                 .user = NULL};
+                 .user = NULL,
+                 .fd = -1};
     s_take_decision(s, &r, arrived_us, latency_s);
 }
 
@@ -502,7 +506,7 @@ static const s_command_t s_commands[] = {
 };
 
 static void s_dispatch(brk_server_t *s, const uint8_t *rid, size_t rid_len, const void *data,
-                       size_t len, const char *user)
+                       size_t len, const char *user, int fd)
 {
     int err = 0;
     json_t *fixed = NULL;
@@ -517,7 +521,7 @@ static void s_dispatch(brk_server_t *s, const uint8_t *rid, size_t rid_len, cons
     const s_command_t *cmd = NULL;
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         if (s_commands[i].body == (int)e->body_case) cmd = &s_commands[i];
-    s_req_t r = {rid, rid_len, e, NULL, fixed, user};
+    s_req_t r = {rid, rid_len, e, NULL, fixed, user, fd};
     if (!cmd) {
         brk_send_error(s, rid, rid_len, PARLEY__ERROR__CODE__UNEXPECTED, 0, e->seq,
                        "agents do not send %s", wire_body_name(e->body_case));
@@ -541,6 +545,8 @@ static void s_dispatch(brk_server_t *s, const uint8_t *rid, size_t rid_len, cons
             goto done;
         }
         r.seat->last_seen_ms = brk_mono_ms();
+        /* libzmq may have reconnected a seat underneath its agent. */
+        brk_peers_joined(s->peers, fd);
         if (r.seat->state == BRK_SEAT_LOST) {
             r.seat->state = BRK_SEAT_ON;
             PL_INFO("BRK-AGENT-BACK", "agent_%d is back", r.seat->index + 1);
@@ -579,7 +585,13 @@ static void s_router_readable_body(evutil_socket_t fd, short what, void *arg)
     (void)what;
     brk_server_t *s = arg;
     s->draining = true;
-    for (;;) {
+    /* A batch at a time: under a flood of frames the loop still gets to its
+     * timers and the connection monitor; the rest is read on the next turn. */
+    for (int batch = 0;; batch++) {
+        if (batch == BRK_ROUTER_BATCH) {
+            event_active(s->router_ev, EV_READ, 0);
+            break;
+        }
         int events = 0;
         size_t sz = sizeof events;
         if (zmq_getsockopt(s->router, ZMQ_EVENTS, &events, &sz) != 0) {
@@ -616,7 +628,8 @@ static void s_router_readable_body(evutil_socket_t fd, short what, void *arg)
                            "one frame with one Envelope expected (%d extra)", extra);
         } else {
             s_dispatch(s, zmq_msg_data(&rid), rid_len, zmq_msg_data(&body), zmq_msg_size(&body),
-                       s->zap ? zmq_msg_gets(&body, "User-Id") : NULL);
+                       s->zap ? zmq_msg_gets(&body, "User-Id") : NULL,
+                       zmq_msg_get(&body, ZMQ_SRCFD));
         }
         zmq_msg_close(&rid);
         zmq_msg_close(&body);

@@ -193,6 +193,12 @@ static void s_request_token(struct evhttp_request *req, char *out, size_t outlen
     const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
     struct evkeyvalq args;
     TAILQ_INIT(&args);
+    /* A %00 would cut the decoded token short (a C string): a token is
+     * compared as the exact bytes sent, so a query with one holds none. */
+    if (q && strstr(q, "%00")) {
+        snprintf(out, outlen, "%%00");
+        return;
+    }
     if (q && evhttp_parse_query_str(q, &args) == 0) {
         const char *t = evhttp_find_header(&args, "token");
         if (t) snprintf(out, outlen, "%s", t);

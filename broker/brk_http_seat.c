@@ -379,7 +379,8 @@ static brk_http_seat_t *s_seat_auth(brk_http_t *h, struct evhttp_request *req, i
     }
     const char *token = evhttp_find_header(&args, "token");
     if (!token) token = evhttp_find_header(evhttp_request_get_input_headers(req), "X-Parley-Token");
-    bool ok = token && brk_http_token_ok(h->opts.tokens[seat], token);
+    /* A %00 would cut the decoded token short: the bytes sent are not the token. */
+    bool ok = token && !(q && strstr(q, "%00")) && brk_http_token_ok(h->opts.tokens[seat], token);
     evhttp_clear_headers(&args);
     if (!ok) {
         brk_http_error(h, "http_bad_token");

@@ -14,6 +14,7 @@
 
 #include "ana_run.h"
 #include "brk_http.h"
+#include "brk_peers.h"
 #include "brk_rundir.h"
 #include "brk_sched.h"
 #include "brk_server.h"
@@ -28,9 +29,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define BRK_TOKEN_BYTES 16
-#define BRK_RID_MAX     256
-#define BRK_HARD_MAX    (64u << 20) /* libzmq drops peers that send more than this */
+#define BRK_TOKEN_BYTES  16
+#define BRK_RID_MAX      256
+#define BRK_HARD_MAX     (64u << 20) /* libzmq drops peers that send more than this */
+#define BRK_ROUTER_BATCH 512         /* messages read per turn of the loop */
 
 typedef enum {
     BRK_SEAT_EMPTY = 0, /* never connected */
@@ -104,9 +106,11 @@ struct brk_server {
     brk_rundir_t *rundir;
     struct event_base *base;
     void *zctx, *router, *pub;
-    void *pub_private; /* every event, for the experimenter's key only (CURVE), or NULL */
-    brk_zap_t *zap;    /* the ZAP handler: CURVE on, or NULL */
-    json_t *keys;      /* keys.json: the experimenter's token, CURVE keys (secrets) */
+    void *pub_private;   /* every event, for the experimenter's key only (CURVE), or NULL */
+    brk_zap_t *zap;      /* the ZAP handler: CURVE on, or NULL */
+    brk_peers_t *peers;  /* the ROUTER's connections without a seat, bounded */
+    brk_zap_t *zap_open; /* without CURVE: admits every NULL peer (BRK_ZAP_OPEN) */
+    json_t *keys;        /* keys.json: the experimenter's token, CURVE keys (secrets) */
     char experimenter_token[2 * BRK_TOKEN_BYTES + 1];
     char pub_private_endpoint[256];
     struct event *router_ev, *hb_ev, *start_ev, *slice_ev, *sigint_ev, *sigterm_ev;

@@ -215,6 +215,8 @@ static int s_curve_server(brk_server_t *s, void *sock, const char *domain)
 {
     int one = 1;
     const char *sec = s_key(s, "broker", "secret");
+    if (!s->zap && s->zap_open)
+        return zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, BRK_ZAP_OPEN, strlen(BRK_ZAP_OPEN));
     if (!s->zap || !sec) return 0;
     if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
         zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec, strlen(sec) + 1) != 0 ||
@@ -421,14 +423,18 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
     s->base = ecfg ? event_base_new_with_config(ecfg) : NULL;
     if (ecfg) event_config_free(ecfg);
     s->zctx = zmq_ctx_new();
-    if (!s->base || !s->zctx) {
+    /* Two priorities: the ROUTER's connection monitor (brk_peers.c) runs
+     * before the rest, so that a flood of frames never delays the dropping
+     * of connections that have not joined. */
+    if (!s->base || !s->zctx || event_base_priority_init(s->base, 2) != 0) {
         json_decref(start);
         snprintf(err, errlen, "cannot create the event loop or the ZeroMQ context");
         goto fail;
     }
     if (!opts->verify_only &&
         (s_check_exposure(opts, err, errlen) != 0 || s_load_keys(s, err, errlen) != 0 ||
-         (opts->curve && s_zap_start(s, err, errlen) != 0))) {
+         (opts->curve && s_zap_start(s, err, errlen) != 0) ||
+         (!opts->curve && !(s->zap_open = brk_zap_new(s->zctx, s->base, err, errlen))))) {
         json_decref(start);
         goto fail;
     }
@@ -509,6 +515,14 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
         snprintf(err, errlen, "socket options: %s", zmq_strerror(errno));
         goto fail;
     }
+    /* Before the bind, so that every connection is seen. */
+    brk_peers_options_t po = {.base = s->base,
+                              .zctx = s->zctx,
+                              .router = s->router,
+                              .max_unjoined = opts->max_unjoined,
+                              .join_timeout_s = opts->join_timeout};
+    s->peers = brk_peers_new(&po, err, errlen);
+    if (!s->peers) goto fail;
     if (s_bind(s->router, opts->router_endpoint, s->endpoint, sizeof s->endpoint) != 0) {
         snprintf(err, errlen, "ROUTER %s: %s", opts->router_endpoint, zmq_strerror(errno));
         goto fail;
@@ -572,10 +586,12 @@ void brk_server_destroy(brk_server_t **ps)
                            s->slice_ev,  s->sigint_ev, s->sigterm_ev};
     for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
         if (evs[i]) event_free(evs[i]);
+    brk_peers_destroy(&s->peers); /* its monitor watches the ROUTER */
     if (s->router) zmq_close(s->router);
     if (s->pub) zmq_close(s->pub);
     if (s->pub_private) zmq_close(s->pub_private);
     brk_zap_destroy(&s->zap);
+    brk_zap_destroy(&s->zap_open);
     if (s->zctx) zmq_ctx_term(s->zctx);
     if (s->base) event_base_free(s->base);
     env_game_destroy(&s->game);

@@ -31,6 +31,8 @@ typedef struct {
     bool insecure;                    /* allow a non-loopback bind without CURVE */
     const char *pub_private_endpoint; /* every event, experimenter's key only; needs curve */
     const char *keys_dir; /* curve: broker.key and NAME.pub from `parley keygen`, or NULL */
+    int max_unjoined;     /* ROUTER connections without a seat at once; <= 0: 256 (brk_peers.h) */
+    double join_timeout;  /* seconds a connection may go without joining; <= 0: 10 */
 } brk_options_t;
 
 /* Builds the game from config (copied), opens the run directory (writes

@@ -103,8 +103,14 @@ static void s_handle(brk_zap_t *z)
         return; /* not a ZAP request: libzmq never sends these */
     }
     const char *why = NULL, *user = NULL;
-    size_t mlen = zmq_msg_size(&part[5]);
-    if (mlen != 5 || memcmp(zmq_msg_data(&part[5]), "CURVE", 5) != 0)
+    size_t mlen = zmq_msg_size(&part[5]), dlen = zmq_msg_size(&part[2]);
+    bool open =
+        dlen == strlen(BRK_ZAP_OPEN) && memcmp(zmq_msg_data(&part[2]), BRK_ZAP_OPEN, dlen) == 0;
+    if (open) {
+        /* Without CURVE every ZMTP 3 peer is admitted; the handler is there
+         * so that libzmq refuses the older greetings (see brk_zap.h). */
+        if (mlen != 4 || memcmp(zmq_msg_data(&part[5]), "NULL", 4) != 0) why = "not NULL";
+    } else if (mlen != 5 || memcmp(zmq_msg_data(&part[5]), "CURVE", 5) != 0)
         why = "not CURVE";
     else if (n < 7 || zmq_msg_size(&part[6]) != 32)
         why = "no client key";

@@ -23,6 +23,11 @@ typedef struct brk_zap brk_zap_t;
 #define BRK_ZAP_AGENTS  "parley.agents"  /* the ROUTER: seats */
 #define BRK_ZAP_PUBLIC  "parley.public"  /* the PUB of public events: any known key */
 #define BRK_ZAP_PRIVATE "parley.private" /* the PUB of every event: the experimenter */
+/* Without CURVE: every peer, with the NULL mechanism. A socket with a ZAP
+ * domain refuses ZMTP 1.0 and 2.0 greetings (libzmq's rule), and with them a
+ * path in which a stranger's first message can abort libzmq 4.3.4 (an
+ * assertion in zmtp_engine.cpp, seen under 1,000 fake peers). */
+#define BRK_ZAP_OPEN "parley.open"
 
 /* Binds the handler (inproc://zeromq.zap.01) on zctx, served from base.
  * Must exist before any CURVE server socket is bound. Returns an owned

@@ -4,6 +4,7 @@
  *                 [--bind EP] [--pub EP | --no-pub] [--http ADDR:PORT | --no-http]
  *                 [--web-seats] [--start-timeout S] [--log-level L]
  *                 [--curve] [--pub-private EP] [--insecure]
+ *                 [--max-unjoined N] [--join-timeout S]
  *
  * Secure by default (docs/SECURITY.md): every socket binds 127.0.0.1 unless
  * told otherwise, and one that others can reach needs --curve (CURVE keys in
@@ -24,11 +25,24 @@
 #include "pl_log.h"
 #include "pl_meta.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+
+/* A number in [lo, hi] from a whole option value, or -1. */
+static int s_number(const char *text, double lo, double hi, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno != 0 || end == text || *end != '\0' || !(v >= lo && v <= hi)) return -1;
+    *out = v;
+    return 0;
+}
 
 static void s_usage(FILE *f)
 {
@@ -38,7 +52,8 @@ static void s_usage(FILE *f)
                "                     [--web-seats]  (human seats play in the browser)\n"
                "                     [--start-timeout SECONDS] [--log-level debug|info|warn]\n"
                "                     [--curve] [--keys DIR] [--pub-private tcp://127.0.0.1:5557]\n"
-               "                     [--insecure] [--version]\n"
+               "                     [--insecure] [--max-unjoined N] [--join-timeout S]\n"
+               "                     [--version]\n"
                "Sockets bind 127.0.0.1 by default. --curve: CURVE on every socket, keys in\n"
                "DIR/keys.json (0600; CURVE_PUBLIC_<name> and PARLEY_CURVE_BROKER_SECRET in\n"
                "the environment supply them instead; --keys DIR: broker.key and NAME.pub from\n"
@@ -46,6 +61,9 @@ static void s_usage(FILE *f)
                "--pub carries the public view of events; --pub-private (needs --curve) every\n"
                "event, for the experimenter's key only. A non-loopback bind without --curve is\n"
                "refused unless --insecure.\n"
+               "--max-unjoined N (default 256): agent connections that have not joined a seat\n"
+               "at once; past it the oldest is dropped. --join-timeout S (default 10): a\n"
+               "connection that has not joined within S seconds is dropped (docs/SECURITY.md).\n"
                "--out DIR with the record of a game that did not finish resumes it (sequential\n"
                "or simultaneous timing): the game is rebuilt from DIR/events.jsonl, each recorded "
                "effect checked,\n"
@@ -59,7 +77,7 @@ int main(int argc, char **argv)
     const char *config_path = NULL, *out = NULL, *bind = "tcp://127.0.0.1:5555",
                *pub = "tcp://127.0.0.1:5556", *pub_private = NULL, *keys_dir = NULL;
     const char *seed = NULL, *http = "127.0.0.1:0";
-    double start_timeout = 30.0;
+    double start_timeout = 30.0, max_unjoined = 0, join_timeout = 0;
     bool web_seats = false, curve = false, insecure = false;
     char **sets = calloc((size_t)argc, sizeof *sets);
     int n_sets = 0;
@@ -79,13 +97,16 @@ int main(int argc, char **argv)
                                              {"insecure", no_argument, NULL, 'I'},
                                              {"pub-private", required_argument, NULL, 'Q'},
                                              {"keys", required_argument, NULL, 'K'},
+                                             {"max-unjoined", required_argument, NULL, 'U'},
+                                             {"join-timeout", required_argument, NULL, 'J'},
                                              {"help", no_argument, NULL, 'h'},
                                              {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
     int opt;
     if (!sets) return 2;
     pl_log_set_component("broker");
-    while ((opt = getopt_long(argc, argv, "c:o:s:S:b:p:Pt:l:hH:NWCIQ:K:", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:o:s:S:b:p:Pt:l:hH:NWCIQ:K:U:J:", longopts, NULL)) !=
+           -1) {
         switch (opt) {
         case 'c':
             config_path = optarg;
@@ -132,6 +153,26 @@ int main(int argc, char **argv)
             break;
         case 't':
             start_timeout = atof(optarg);
+            break;
+        case 'U':
+            if (s_number(optarg, 1, 100000, &max_unjoined) != 0 ||
+                max_unjoined != (double)(int)max_unjoined) {
+                fprintf(stderr,
+                        "parley-broker: --max-unjoined takes a whole count from 1 to 100000, not "
+                        "'%s'\n",
+                        optarg);
+                free(sets);
+                return 2;
+            }
+            break;
+        case 'J':
+            if (s_number(optarg, 0.1, 3600, &join_timeout) != 0) {
+                fprintf(stderr,
+                        "parley-broker: --join-timeout takes seconds from 0.1 to 3600, not '%s'\n",
+                        optarg);
+                free(sets);
+                return 2;
+            }
             break;
         case 'l':
             if (pl_log_set_level(optarg) != 0) {
@@ -189,7 +230,17 @@ int main(int argc, char **argv)
                           .curve = curve,
                           .insecure = insecure,
                           .pub_private_endpoint = pub_private,
-                          .keys_dir = keys_dir};
+                          .keys_dir = keys_dir,
+                          .max_unjoined = (int)max_unjoined,
+                          .join_timeout = join_timeout};
+    /* Every connection costs a descriptor: take what the hard limit allows
+     * (the default soft limit, often 1024, is for select()-era programs). */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            fprintf(stderr, "parley-broker: warning: cannot raise the descriptor limit\n");
+    }
     brk_server_t *s = brk_server_new(cfg, &opts, err, sizeof err);
     /* meta.json beside config.json, unless the front door wrote it already. */
     if (s && pl_meta_write(brk_server_run_dir(s), cfg, seed ? PL_SEED_OPTION : PL_SEED_CONFIG,
