@@ -231,8 +231,9 @@ int main(int argc, char **argv)
                           .insecure = insecure,
                           .pub_private_endpoint = pub_private,
                           .keys_dir = keys_dir,
-                          .max_unjoined = (int)max_unjoined,
-                          .join_timeout = join_timeout};
+                          /* The flags win over the configuration. */
+                          .max_unjoined = max_unjoined > 0 ? (int)max_unjoined : cfg->max_unjoined,
+                          .join_timeout = join_timeout > 0 ? join_timeout : cfg->join_timeout};
     /* Every connection costs a descriptor: take what the hard limit allows
      * (the default soft limit, often 1024, is for select()-era programs). */
     struct rlimit rl;

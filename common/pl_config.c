@@ -103,6 +103,8 @@ const pl_cfg_key_t pl_cfg_keys[] = {
     {"timing.min_think", S_NUM, C_(min_think), 0, BIG, false, 0},
     /* Below 0.05 s agents would reconnect all the time (docs/SECURITY.md). */
     {"timing.heartbeat", S_NUM, C_(heartbeat), 0.05, 3600, false, 0},
+    {"security.max_unjoined", S_INT, C_(max_unjoined), 1, 100000, false, 0},
+    {"security.join_timeout", S_NUM, C_(join_timeout), 0.1, 3600, false, 0},
     {"llm.prompt", S_STR, C_(llm_prompt), 0, 0, false, 0},
     {"agents.mode", S_STR, C_(agents_mode), 0, 0, false, 0},
 };

@@ -123,6 +123,10 @@ typedef struct {
     double duration;  /* realtime: seconds of play */
     double min_think; /* least seconds a turn takes; < 0: the mode's default (pl_seat_min_think) */
     double heartbeat; /* seconds between heartbeats */
+    /* security.*: agent connections that have not joined a seat, at most at
+     * once and how long each may wait (broker/brk_peers.h, docs/SECURITY.md). */
+    int max_unjoined;
+    double join_timeout;
     bool blind;       /* seats shown under neutral labels */
     bool fail_fast;   /* simulation.fail_fast_on_agent_error: a failed model call ends the game */
     int n_seats;      /* == game.n_agents */

@@ -164,6 +164,14 @@ json_t *pl_config_to_json(const pl_config_t *c)
            &bad); /* the mode's default when unset */
     s_jset(o, "heartbeat", json_real(c->heartbeat), &bad);
     s_jset(root, "timing", o, &bad);
+    /* Written only when set, so that a run's config.json (and its hash) stays
+     * what it was before these keys existed. */
+    if (c->max_unjoined != PL_CFG_MAX_UNJOINED || c->join_timeout != PL_CFG_JOIN_TIMEOUT) {
+        o = json_object();
+        s_jset(o, "max_unjoined", json_integer(c->max_unjoined), &bad);
+        s_jset(o, "join_timeout", json_real(c->join_timeout), &bad);
+        s_jset(root, "security", o, &bad);
+    }
     s_jset(root, "blind", json_boolean(c->blind), &bad);
     if (c->llm_prompt) {
         o = json_object();

@@ -242,6 +242,8 @@ pl_config_t *pl_config_default(void)
     c->duration = S_DURATION;
     c->min_think = S_MIN_THINK;
     c->heartbeat = S_HEARTBEAT;
+    c->max_unjoined = PL_CFG_MAX_UNJOINED;
+    c->join_timeout = PL_CFG_JOIN_TIMEOUT;
     c->blind = false;
     c->n_seats = c->game.n_agents;
     c->seats = pl_cfg_default_seats(c->n_seats);

@@ -75,7 +75,11 @@ static void test_config_depth_size_and_ranges(void **state)
         {"seed: 1\nsimulation: {rounds: 100000000}\n",
          ":2: simulation.rounds: 100000000 is too large (at most 1e+06)"},
         {"seed: 1\ntiming:\n  heartbeat: 1e9\n",
-         ":3: timing.heartbeat: 1e9 is too large (at most 3600)"}};
+         ":3: timing.heartbeat: 1e9 is too large (at most 3600)"},
+        {"seed: 1\nsecurity:\n  max_unjoined: 0\n",
+         ":3: security.max_unjoined: 0 is too small (must be at least 1)"},
+        {"seed: 1\nsecurity: {join_timeout: 7200}\n",
+         ":2: security.join_timeout: 7200 is too large (at most 3600)"}};
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
         path = e2e_write(dir, "range.yaml", ranges[i][0]);
         assert_int_equal(s_broker_config(dir, path, &log), 2);
@@ -355,9 +359,12 @@ static void test_unjoined_connections_are_dropped(void **state)
         free(text);
     }
 
+    /* The limits from the configuration (security.*), as `parley run`, compose
+     * and kube hand them to the broker; the flags above would win over them. */
+    game = s_cfg(dir, "  - {policy: passive, count: 2}\n"
+                      "security: {max_unjoined: 4, join_timeout: 1}\n");
     e2e_broker_t b;
-    const char *extra[] = {"--no-http", "--start-timeout", "60", "--max-unjoined",
-                           "4",         "--join-timeout",  "1",  NULL};
+    const char *extra[] = {"--no-http", "--start-timeout", "60", NULL};
     assert_int_equal(e2e_broker_start(&b, game, run, NULL, extra), 0);
     int port = 0;
     assert_int_equal(sscanf(b.router, "tcp://127.0.0.1:%d", &port), 1);
