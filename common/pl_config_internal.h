@@ -131,6 +131,9 @@ int pl_cfg_seat_resolve(pl_seat_t *s);
 const char *pl_cfg_closest(const char *given, const char *const *names, size_t n);
 /* The default seconds a seat has for one turn (timing.turn_timeout). */
 #define PL_CFG_TURN_TIMEOUT 60.0
+/* parley session's defaults for session.* (docs/HUMANS.md) */
+#define PL_CFG_SESSION_MAX_MISSED 2
+#define PL_CFG_SESSION_DROPOUT    20.0
 
 int pl_cfg_seat_check_timing(pl_cfg_ctx_t *x, const pl_config_t *c, const pl_seat_t *s, int i,
                              int line);

@@ -242,6 +242,8 @@ pl_config_t *pl_config_default(void)
     c->duration = S_DURATION;
     c->min_think = S_MIN_THINK;
     c->heartbeat = S_HEARTBEAT;
+    c->session_max_missed = PL_CFG_SESSION_MAX_MISSED;
+    c->session_dropout_after = PL_CFG_SESSION_DROPOUT;
     c->blind = false;
     c->n_seats = c->game.n_agents;
     c->seats = pl_cfg_default_seats(c->n_seats);
