@@ -271,6 +271,25 @@ static void s_on_answer(ses_server_t *s, struct evhttp_request *req, int pi)
     s_see_other(req, where);
 }
 
+/* GET /p/SECRET/where: the page the person should see and the lobby's clocks
+ * by the server, which the lobby page asks every second (it moves on when
+ * the page changes). */
+static void s_on_where(ses_server_t *s, struct evhttp_request *req, int pi)
+{
+    const ses_person_t *p = &s->people[pi];
+    int64_t now = ses_mono_ms(), oldest = s_oldest_waiting(s, NULL);
+    bool waiting = p->state == SES_P_WAITING;
+    json_t *left = json_null();
+    if (waiting && s->lobby_timeout_s > 0 && oldest) {
+        double l = s->lobby_timeout_s - (double)(now - oldest) / 1000.0;
+        left = json_integer(l > 0 ? (json_int_t)(l + 0.5) : 0);
+    }
+    s_json(req, 200,
+           json_pack("{s:s, s:I, s:o}", "page", s_page_for(s, p), "waiting_s",
+                     (json_int_t)(waiting && p->since_ms ? (now - p->since_ms) / 1000 : 0),
+                     "lobby_left_s", left));
+}
+
 static void s_on_participant(ses_server_t *s, struct evhttp_request *req, const char *rest)
 {
     const char *slash = strchr(rest, '/');
@@ -288,6 +307,8 @@ static void s_on_participant(ses_server_t *s, struct evhttp_request *req, const 
         s_serve_page(s, req, pi, s_page_for(s, p), NULL);
     } else if (strcmp(sub, "answer") == 0 && m == EVHTTP_REQ_POST) {
         s_on_answer(s, req, pi);
+    } else if (strcmp(sub, "where") == 0 && m == EVHTTP_REQ_GET) {
+        s_on_where(s, req, pi);
     } else if (strcmp(sub, "state") == 0 && m == EVHTTP_REQ_GET) {
         if (p->game < 0) {
             s_refuse(req, 409, "you have no seat yet");
@@ -311,7 +332,7 @@ static void s_on_participant(ses_server_t *s, struct evhttp_request *req, const 
         ses_game_proxy(s->games[p->game], pi, req, "decision", body, n);
         free(body);
     } else if (strcmp(sub, "") == 0 || strcmp(sub, "answer") == 0 || strcmp(sub, "state") == 0 ||
-               strcmp(sub, "decision") == 0) {
+               strcmp(sub, "decision") == 0 || strcmp(sub, "where") == 0) {
         s_refuse(req, 405, "wrong method");
     } else {
         s_refuse(req, 404, "no such page");

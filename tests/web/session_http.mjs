@@ -243,7 +243,7 @@ try {
   const decl = join(work, 'declared.yaml');
   writeFileSync(decl, [
     'seed: 6', 'simulation: {rounds: 3}', 'timing: {human_turn_timeout: 2}',
-    'session: {max_missed: 1}',
+    'session: {max_missed: 1, lobby_timeout: 600}',
     'seats:',
     '  - {policy: human, fallback: perfect}',
     '  - {policy: human, fallback: random}',
@@ -270,6 +270,11 @@ try {
                                       headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
   let lobby3 = (await (await fetch(x3('api'))).json()).lobby;
   check(lobby3.length === 2, `both people wait (${lobby3.length}); the lobby needs three`);
+  // The lobby page asks the server for its clocks: the time waited and, with
+  // session.lobby_timeout from the file, the time left before it starts anyway.
+  const where = await (await fetch(`${people3[0][1]}/where`)).json();
+  check(where.page === 'lobby' && where.waiting_s >= 0 && where.lobby_left_s > 590 && where.lobby_left_s <= 600,
+        `the lobby's clocks come from the server (${JSON.stringify(where)})`);
   r = await fetch(x3('start'), { method: 'POST' });
   check(r.status === 200, 'the experimenter starts the game with the two');
   // Both pages keep asking and never decide: each misses its first turn.
@@ -291,7 +296,7 @@ try {
   const rec3 = jsonl(join(dir3, 'session.jsonl'));
   const start3 = rec3.find((e) => e.event === 'session_start');
   const game3 = rec3.find((e) => e.event === 'game_started');
-  check(start3.max_missed === null && game3.max_missed === 1 &&
+  check(start3.max_missed === null && start3.lobby_timeout_s === 600 && game3.max_missed === 1 &&
         JSON.stringify(game3.fallbacks) === JSON.stringify({ agent_1: 'perfect', agent_2: 'random', agent_3: 'selfish' }),
         `game_started records the file's max_missed and each seat's fallback (${JSON.stringify(game3.fallbacks)})`);
   const subs3 = rec3.filter((e) => e.event === 'seat_substituted');
