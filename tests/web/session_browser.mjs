@@ -12,6 +12,7 @@
 //      a count from when it opened; the end page shows the game's length by
 //      the broker's clock (so does the first session's, and its lobby page
 //      opened late shows the server's waiting time).
+//   4. A lobby that does not fill closes (--lobby-close): the closed page.
 //   Every page is checked at two window sizes (nothing overlaps, every control
 //   inside the window) and a screenshot of each is saved.
 //
@@ -333,6 +334,14 @@ try {
   ]);
   check(results[0] === 'stopped', `${goner.id} played a turn, then closed the page`);
   check(results[1] >= 3 && results[2] >= 3, 'the two others played to the end page');
+  // The person comes back: the seat is gone; the left page says so.
+  const back = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const backPage = await back.newPage();
+  await backPage.goto(goner.link, { waitUntil: 'load' });
+  check(await backPage.$('#page-left') !== null && await backPage.$('#completion-code') === null,
+        'the person who left sees the left page when they come back, with no completion code');
+  await layout(backPage, 'left');
+  await back.close();
   check(await stopSession(s2.proc) === 0, 'the second session ends cleanly');
   const rec2 = jsonl(join(s2.dir, 'session.jsonl'));
   const sub = rec2.find((e) => e.event === 'seat_substituted');
@@ -396,6 +405,19 @@ try {
         `the realtime game's end page shows its length by the broker's clock (${end3} s of 10)`);
   check(await stopSession(s3.proc) === 0, 'the realtime session ends cleanly');
   await c3.close();
+
+  // ---- 4. a lobby that closes: the person is sent to the closed page ---------
+  const s4 = await startSession('s4', 1, ['--lobby-timeout', '1', '--lobby-close']);
+  const c4 = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const p4 = await c4.newPage();
+  await arriveNoCheck(p4, s4.links[0].link);
+  await p4.waitForSelector('#page-closed', { timeout: 20000 });
+  check(true, 'a lobby that does not fill sends the person to the closed page');
+  await layout(p4, 'closed');
+  await c4.close();
+  check(await stopSession(s4.proc) === 0, 'the fourth session ends cleanly');
+  check(!existsSync(join(s4.dir, 'games')) || readdirSync(join(s4.dir, 'games')).length === 0,
+        'no game was started for the closed lobby');
 } catch (e) {
   console.error(`FAIL ${e.stack || e}`);
   for (const s of sessions) console.error(s.stderrText || '');
