@@ -26,7 +26,7 @@ if (!bin || !existsSync(join(bin, 'parley'))) {
 }
 const parley = join(bin, 'parley');
 const work = mkdtempSync(join(tmpdir(), 'session-http-'));
-let failures = 0, proc;
+let failures = 0, proc, fake;
 const check = (ok, what) => {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
   if (!ok) failures++;
@@ -35,8 +35,9 @@ const check = (ok, what) => {
 const watchdog = setTimeout(() => {
   console.error('FAIL the test took too long');
   if (proc) proc.kill('SIGKILL');
+  if (fake) fake.kill('SIGKILL');
   process.exit(1);
-}, 120000);
+}, 180000);
 const jsonl = (p) => readFileSync(p, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 try {
@@ -326,12 +327,64 @@ try {
         emptyJoin.length === 1 && emptyJoin[0].policy === 'selfish',
         `the seat that declares none and stayed empty got --fallback selfish (${JSON.stringify(empty)} ${JSON.stringify(emptyJoin)})`);
   check(ev3.some((e) => e.type === 'run_end'), 'that game finished');
+
+  // An llm fallback: the person's seat goes to a model (a local fake endpoint)
+  // configured on the seat itself.
+  fake = spawn(join(bin, 'parley-fake-llm'), [], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let fsaid = '';
+  fake.stdout.on('data', (d) => { fsaid += d; });
+  const fport = await new Promise((resolve, reject) => {
+    const t = setInterval(() => {
+      const mm = fsaid.match(/^listening 127\.0\.0\.1:(\d+)$/m);
+      if (mm) { clearInterval(t); resolve(mm[1]); }
+      if (fake.exitCode !== null) { clearInterval(t); reject(new Error('parley-fake-llm ended')); }
+    }, 50);
+  });
+  const llmCfg = join(work, 'llmfallback.yaml');
+  writeFileSync(llmCfg, [
+    'seed: 8', 'simulation: {rounds: 3}', 'timing: {human_turn_timeout: 2}', 'session: {max_missed: 1}',
+    'seats:',
+    `  - {policy: human, fallback: llm, model: fake-model, base_url: "http://127.0.0.1:${fport}/v1"}`,
+    '  - {policy: perfect, count: 9}', '',
+  ].join('\n'));
+  const dir4 = join(work, 's4');
+  proc = spawn(parley, ['session', llmCfg, '--participants', '1', '--out', dir4], { stdio: ['ignore', 'pipe', 'pipe'] });
+  said = '';
+  proc.stdout.on('data', (d) => { said += d; });
+  await new Promise((resolve, reject) => {
+    const t = setInterval(() => {
+      if (/^SESSION /m.test(said)) { clearInterval(t); resolve(); }
+      if (proc.exitCode !== null) { clearInterval(t); reject(new Error('session ended')); }
+    }, 50);
+  });
+  const link4 = readFileSync(join(dir4, 'links.csv'), 'utf8').trim().split('\n')[1].split(',')[1];
+  for (const choice of ['accept', 'continue'])
+    await fetch(`${link4}/answer`, { method: 'POST', redirect: 'manual', body: `choice=${choice}`,
+                                     headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  let over4 = false;
+  for (let k = 0; k < 240 && !over4; k++) {
+    const st = await (await fetch(`${link4}/state`)).json().catch(() => ({}));
+    over4 = st.over === true && st.session_over === true;
+    if (!over4) await new Promise((res) => setTimeout(res, 250));
+  }
+  proc.kill('SIGTERM');
+  check(await new Promise((res) => proc.once('exit', res)) === 0 && over4, 'the llm-fallback session ran to the end');
+  const ev4 = jsonl(join(dir4, 'games', 'g1', 'events.jsonl'));
+  const joins4 = ev4.filter((e) => e.type === 'seat_joined' && e.agent === 'agent_1');
+  const after = ev4.findIndex((e) => e === joins4[joins4.length - 1]);
+  const modelTurns = ev4.slice(after).filter((e) => e.type === 'decision' && e.agent === 'agent_1' &&
+                                                  Array.isArray(e.calls) && e.calls.length > 0);
+  check(joins4.length === 2 && joins4[1].policy === 'llm' && joins4[1].model === 'fake-model' && modelTurns.length >= 1,
+        `the seat went to its llm fallback, which asked the model (${modelTurns.length} decisions with calls)`);
+  const sub4 = jsonl(join(dir4, 'session.jsonl')).find((e) => e.event === 'seat_substituted');
+  check(sub4 && sub4.policy === 'llm' && sub4.reason === 'missed_turns', 'session.jsonl: replaced by llm for missed turns');
 } catch (e) {
   console.error(`FAIL ${e.stack || e}`);
   failures++;
 } finally {
   clearTimeout(watchdog);
   if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+  if (fake && fake.exitCode === null) fake.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });
 }
 console.log(failures ? `${failures} check(s) failed` : 'all checks passed');
