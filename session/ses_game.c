@@ -127,6 +127,8 @@ static void s_on_broker_reply(struct evhttp_request *resp, void *arg)
         g->status_pending = false;
         if (json_is_integer(json_object_get(j, "round")))
             g->round = (int)json_integer_value(json_object_get(j, "round"));
+        if (json_is_number(json_object_get(j, "elapsed_s")))
+            g->elapsed_s = json_number_value(json_object_get(j, "elapsed_s"));
         json_t *seats = json_object_get(j, "seats");
         for (size_t i = 0; i < json_array_size(seats) && (int)i < g->n_seats; i++)
             g->missed[i] =

@@ -72,6 +72,7 @@ typedef struct ses_game {
     int max_missed;    /* this game's dropout rules (flag, else configuration) */
     double dropout_s;
     int round;                 /* the broker's round in progress, from /api/status */
+    double elapsed_s;          /* the broker's time since game_start, from /api/status */
     int64_t clock_ms;          /* the game's length by the broker's clock (events.jsonl) */
     struct ses_proxy *pending; /* requests on their way to the broker */
     bool status_pending;

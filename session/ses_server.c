@@ -380,14 +380,21 @@ static json_t *s_overview(ses_server_t *s)
         const char *st = g->state == SES_G_STARTING  ? "starting"
                          : g->state == SES_G_PLAYING ? "playing"
                                                      : "over";
+        /* The game's clock is its broker's: the last status while it runs,
+         * its record's length once it is over. */
+        double clock = g->state == SES_G_OVER ? (double)g->clock_ms / 1000.0 : g->elapsed_s;
         json_array_append_new(
-            games, json_pack("{s:i, s:i, s:I, s:s, s:s, s:s, s:i, s:I, s:o}", "game", g->index + 1,
-                             "condition", g->condition + 1, "seed", (json_int_t)g->seed, "state",
-                             st, "web", g->web, "run_dir", g->dir, "tasks", g->tasks,
-                             "group_revenue", (json_int_t)g->group_revenue, "seats", seats));
+            games, json_pack("{s:i, s:i, s:I, s:s, s:s, s:s, s:i, s:I, s:i, s:f, s:o}", "game",
+                             g->index + 1, "condition", g->condition + 1, "seed",
+                             (json_int_t)g->seed, "state", st, "web", g->web, "run_dir", g->dir,
+                             "tasks", g->tasks, "group_revenue", (json_int_t)g->group_revenue,
+                             "round", g->round, "clock_s", clock, "seats", seats));
     }
-    return json_pack("{s:i, s:i, s:o, s:o, s:o}", "participants", s->n_people, "humans_per_game",
-                     s->humans_per_game, "lobby", lobby, "games", games, "people", people);
+    char t[32];
+    ses_now_iso(t, sizeof t); /* the server's time: the page shows it, not the browser's */
+    return json_pack("{s:s, s:i, s:i, s:f, s:o, s:o, s:o}", "now", t, "participants", s->n_people,
+                     "humans_per_game", s->humans_per_game, "lobby_timeout_s", s->lobby_timeout_s,
+                     "lobby", lobby, "games", games, "people", people);
 }
 
 static bool s_key_ok(ses_server_t *s, struct evhttp_request *req, struct evkeyvalq *args)

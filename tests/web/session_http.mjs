@@ -289,7 +289,8 @@ try {
     await new Promise((res) => setTimeout(res, 250));
   }
   check(done3.size === 2, 'the game ended for both');
-  const seats3 = (await (await fetch(x3('api'))).json()).games[0].seats;
+  const api3 = await (await fetch(x3('api'))).json();
+  const seats3 = api3.games[0].seats;
   check(seats3[0].fallback === 'perfect' && seats3[1].fallback === 'random' && seats3[2].fallback === 'selfish' &&
         seats3[3].fallback === null, 'the experimenter page shows each human seat\'s fallback');
   proc.kill('SIGTERM');
@@ -297,6 +298,10 @@ try {
   const rec3 = jsonl(join(dir3, 'session.jsonl'));
   const start3 = rec3.find((e) => e.event === 'session_start');
   const game3 = rec3.find((e) => e.event === 'game_started');
+  const over3 = rec3.find((e) => e.event === 'game_over');
+  check(over3 && over3.clock_s > 0 && api3.games[0].clock_s === over3.clock_s && api3.games[0].state === 'over' &&
+        Math.abs(Date.parse(api3.now) - Date.now()) < 60000,
+        `the experimenter's view has the server's time and the game's length by the broker's clock (${api3.games[0].clock_s} s)`);
   check(start3.max_missed === null && start3.lobby_timeout_s === 600 && game3.max_missed === 1 &&
         JSON.stringify(game3.fallbacks) === JSON.stringify({ agent_1: 'perfect', agent_2: 'random', agent_3: 'selfish' }),
         `game_started records the file's max_missed and each seat's fallback (${JSON.stringify(game3.fallbacks)})`);
