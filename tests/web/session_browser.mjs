@@ -396,8 +396,9 @@ try {
   await late3.waitForFunction(() => { const b = document.getElementById('clock-box'); return b && !b.hidden; },
                               null, { timeout: 10000 });
   const late3clock = await clockOf(late3);
-  check(first3 >= 3 && late3clock >= first3,
-        `a game page opened ${first3} s into a realtime game shows the broker's clock (${late3clock} s), not 0`);
+  const late3text = await late3.textContent('#clock');
+  check(first3 >= 3 && late3clock >= first3 && /^\d+ \/ 10 s$/.test(late3text),
+        `a game page opened ${first3} s into a realtime game shows the broker's clock (${late3text}), not 0`);
   await c3late.close();
   await p3.waitForSelector('#page-end', { timeout: 60000 });
   const end3 = Number(await p3.textContent('#game-clock'));
