@@ -186,9 +186,9 @@ static void s_seat_on_envelope(brk_http_seat_t *st, const Parley__Envelope *e)
             json_array_append_new(st->pieces, json_string(w->pieces[i]));
         json_decref(st->rules);
         st->rules =
-            w->rules ? json_pack("{s:s, s:i, s:I, s:s}", "timing", w->rules->timing, "rounds",
+            w->rules ? json_pack("{s:s, s:i, s:I, s:s, s:f}", "timing", w->rules->timing, "rounds",
                                  w->rules->rounds, "task_reward", (json_int_t)w->rules->task_reward,
-                                 "scenario", w->rules->scenario)
+                                 "scenario", w->rules->scenario, "duration_s", w->rules->duration_s)
                      : NULL;
         st->welcomed = true;
         /* Heartbeats at the broker's pace, or it would think the seat lost. */

@@ -5,6 +5,7 @@
  * the final tables. */
 #include "cli.h"
 #include "cli_proc.h"
+#include "pl_policy.h"
 #include "ses_server.h"
 
 #include <event2/event.h>
@@ -32,11 +33,15 @@ static void s_usage(FILE *f)
             "  --pages          a directory whose NAME.html replace the built-in pages (consent,\n"
             "                   instructions, comprehension, lobby, game, end, declined, left,\n"
             "                   closed, experimenter)\n"
-            "  --fallback       the policy that takes the seat of a person who left (perfect)\n"
-            "  --dropout-after  seconds without a word from the person's page: they left (20)\n"
-            "  --max-missed     turns missed in total: the person left (0: never; default 2)\n"
+            "  --fallback       the policy that takes the seat of a person who left, for human\n"
+            "                   seats that declare none (a seat's `fallback:` wins; perfect)\n"
+            "  --dropout-after  seconds without a word from the person's page: they left\n"
+            "                   (default session.dropout_after of the configuration, 20)\n"
+            "  --max-missed     turns missed in total: the person left (0: never; default\n"
+            "                   session.max_missed of the configuration, 2)\n"
             "  --lobby-timeout  seconds the first person waits before a game starts anyway, the\n"
-            "                   empty seats played by the fallback (0: wait for ever, default)\n"
+            "                   empty seats played by their fallbacks (0: wait for ever; default\n"
+            "                   session.lobby_timeout of the configuration, 0)\n"
             "  --lobby-close    at the lobby timeout send the waiting to the closed page instead\n"
             "  --comprehension  a comprehension check after the instructions\n"
             "  --set            override one key of every CONFIG (repeatable)\n"
@@ -83,9 +88,11 @@ int cli_session_main(int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     if (!sets) return 2;
-    ses_options_t o = {.fallback = "perfect",
-                       .dropout_s = 20,
-                       .max_missed = 2,
+    /* Unset (NULL, -1, 0): each configuration's session.* keys and seats decide. */
+    ses_options_t o = {.fallback = NULL,
+                       .dropout_s = 0,
+                       .max_missed = -1,
+                       .lobby_timeout_s = -1,
                        .seed = 1,
                        .proc = {.spawn = cli_spawn, .wait = cli_wait}};
     double d;
@@ -149,8 +156,11 @@ int cli_session_main(int argc, char **argv)
         s_usage(stderr);
         goto done;
     }
-    if (strcmp(o.fallback, "human") == 0) {
-        fprintf(stderr, "parley session: --fallback must be a built-in policy, not human\n");
+    const pl_policy_t *fb = o.fallback ? pl_policy_find(o.fallback) : NULL;
+    if (o.fallback && (!fb || fb->kind == PL_POLICY_PERSON)) {
+        fprintf(stderr,
+                "parley session: --fallback %s: not a policy a program plays (%s; not human)\n",
+                o.fallback, pl_policy_names());
         goto done;
     }
     char dir[PATH_MAX], bin[PATH_MAX], err[512] = "";

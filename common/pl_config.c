@@ -107,6 +107,9 @@ const pl_cfg_key_t pl_cfg_keys[] = {
     {"security.join_timeout", S_NUM, C_(join_timeout), 0.1, 3600, false, 0},
     {"llm.prompt", S_STR, C_(llm_prompt), 0, 0, false, 0},
     {"agents.mode", S_STR, C_(agents_mode), 0, 0, false, 0},
+    {"session.max_missed", S_INT, C_(session_max_missed), 0, 1000000, false, 0},
+    {"session.dropout_after", S_NUM, C_(session_dropout_after), 1, BIG, false, 0},
+    {"session.lobby_timeout", S_NUM, C_(session_lobby_timeout), 0, BIG, false, 0},
 };
 const size_t pl_cfg_n_keys = sizeof pl_cfg_keys / sizeof pl_cfg_keys[0];
 
@@ -134,6 +137,7 @@ const pl_cfg_key_t pl_cfg_seat_keys[] = {
     {"latency_dist", S_STR, S_(latency_dist), 0, 0, false, 0},
     {"min_think", S_NUM, S_(min_think), 0, BIG, false, 0},
     {"realtime_policy", S_STR, S_(realtime_policy), 0, 0, false, 0},
+    {"fallback", S_STR, S_(fallback), 0, 0, false, 0},
 };
 const size_t pl_cfg_n_seat_keys = sizeof pl_cfg_seat_keys / sizeof pl_cfg_seat_keys[0];
 

@@ -106,6 +106,10 @@ typedef struct {
     char *latency_dist;    /* "fixed" (NULL) | "uniform" (0 to 2*latency) | "exponential" */
     double min_think;      /* least seconds a turn takes; < 0: timing.min_think */
     char *realtime_policy; /* llm, realtime: "decide_now" | "wait" (NULL) | "redecide" */
+    /* A human seat in `parley session`: the built-in policy that plays it once its
+     * person has left or never came (NULL: the session's --fallback). An llm
+     * fallback takes this seat's model, provider and request keys. */
+    char *fallback;
 } pl_seat_t;
 
 typedef struct {
@@ -135,6 +139,10 @@ typedef struct {
     pl_price_t *prices;
     char *llm_prompt;  /* llm.prompt: every llm seat's template (built-in name or FILE) */
     char *agents_mode; /* agents.mode: "standard" (NULL) | "mixed" (the REQUEST prompt) */
+    /* session.*: read by `parley session` only (docs/HUMANS.md); its flags win. */
+    int session_max_missed;       /* missed turns that mean the person left (0: never) */
+    double session_dropout_after; /* seconds of a silent game page that mean the same */
+    double session_lobby_timeout; /* seconds the lobby waits before fallback seats (0: ever) */
 } pl_config_t;
 
 /* The minimum think time of seat i: its own min_think, else timing.min_think,

@@ -133,6 +133,9 @@ const char *pl_cfg_closest(const char *given, const char *const *names, size_t n
 #define PL_CFG_TURN_TIMEOUT 60.0
 #define PL_CFG_MAX_UNJOINED 256  /* security.max_unjoined, as brk_peers.h */
 #define PL_CFG_JOIN_TIMEOUT 10.0 /* security.join_timeout, seconds */
+/* parley session's defaults for session.* (docs/HUMANS.md) */
+#define PL_CFG_SESSION_MAX_MISSED 2
+#define PL_CFG_SESSION_DROPOUT    20.0
 
 int pl_cfg_seat_check_timing(pl_cfg_ctx_t *x, const pl_config_t *c, const pl_seat_t *s, int i,
                              int line);

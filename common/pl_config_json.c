@@ -67,6 +67,7 @@ static json_t *s_seat_json(const pl_seat_t *s, int count, int *bad)
     if (s->latency_dist) s_jset(o, "latency_dist", json_string(s->latency_dist), bad);
     if (s->min_think >= 0) s_jset(o, "min_think", json_real(s->min_think), bad);
     if (s->realtime_policy) s_jset(o, "realtime_policy", json_string(s->realtime_policy), bad);
+    if (s->fallback) s_jset(o, "fallback", json_string(s->fallback), bad);
     return o;
 }
 
@@ -190,6 +191,15 @@ json_t *pl_config_to_json(const pl_config_t *c)
         i = j;
     }
     s_jset(root, "seats", seats, &bad);
+    /* session.* only when set: a run outside a session keeps its config.json. */
+    if (c->session_max_missed != PL_CFG_SESSION_MAX_MISSED ||
+        c->session_dropout_after != PL_CFG_SESSION_DROPOUT || c->session_lobby_timeout != 0) {
+        o = json_object();
+        s_jset(o, "max_missed", json_integer(c->session_max_missed), &bad);
+        s_jset(o, "dropout_after", json_real(c->session_dropout_after), &bad);
+        s_jset(o, "lobby_timeout", json_real(c->session_lobby_timeout), &bad);
+        s_jset(root, "session", o, &bad);
+    }
     o = json_object();
     for (size_t i = 0; i < c->n_prices; i++) {
         json_t *p = json_object();

@@ -244,6 +244,8 @@ pl_config_t *pl_config_default(void)
     c->heartbeat = S_HEARTBEAT;
     c->max_unjoined = PL_CFG_MAX_UNJOINED;
     c->join_timeout = PL_CFG_JOIN_TIMEOUT;
+    c->session_max_missed = PL_CFG_SESSION_MAX_MISSED;
+    c->session_dropout_after = PL_CFG_SESSION_DROPOUT;
     c->blind = false;
     c->n_seats = c->game.n_agents;
     c->seats = pl_cfg_default_seats(c->n_seats);

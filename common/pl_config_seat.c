@@ -59,6 +59,7 @@ static void s_seat_free(pl_seat_t *s)
     free(s->label);
     free(s->latency_dist);
     free(s->realtime_policy);
+    free(s->fallback);
     memset(s, 0, sizeof *s);
 }
 
@@ -85,6 +86,7 @@ int pl_cfg_seat_copy(pl_seat_t *dst, const pl_seat_t *src)
     dst->label = pl_cfg_strdup(src->label);
     dst->latency_dist = pl_cfg_strdup(src->latency_dist);
     dst->realtime_policy = pl_cfg_strdup(src->realtime_policy);
+    dst->fallback = pl_cfg_strdup(src->fallback);
     dst->headers = NULL;
     dst->n_headers = 0;
     bool bad = (src->policy && !dst->policy) || (src->provider && !dst->provider) ||
@@ -92,7 +94,9 @@ int pl_cfg_seat_copy(pl_seat_t *dst, const pl_seat_t *src)
                (src->api_key_env && !dst->api_key_env) ||
                (src->reasoning_effort && !dst->reasoning_effort) ||
                (src->prompt_layout && !dst->prompt_layout) || (src->prompt && !dst->prompt) ||
-               (src->reply_format && !dst->reply_format) || (src->label && !dst->label);
+               (src->reply_format && !dst->reply_format) || (src->label && !dst->label) ||
+               (src->latency_dist && !dst->latency_dist) ||
+               (src->realtime_policy && !dst->realtime_policy) || (src->fallback && !dst->fallback);
     if (!bad && src->n_headers) {
         dst->headers = calloc(src->n_headers, sizeof *dst->headers);
         bad = dst->headers == NULL;
@@ -128,7 +132,8 @@ bool pl_cfg_seat_equal(const pl_seat_t *a, const pl_seat_t *b)
         a->json_mode != b->json_mode || a->n_headers != b->n_headers ||
         a->deadline != b->deadline || a->bank != b->bank || a->latency != b->latency ||
         !pl_cfg_str_eq(a->latency_dist, b->latency_dist) || a->min_think != b->min_think ||
-        !pl_cfg_str_eq(a->realtime_policy, b->realtime_policy))
+        !pl_cfg_str_eq(a->realtime_policy, b->realtime_policy) ||
+        !pl_cfg_str_eq(a->fallback, b->fallback))
         return false;
     for (size_t i = 0; i < a->n_headers; i++)
         if (!pl_cfg_str_eq(a->headers[i].name, b->headers[i].name) ||
@@ -178,7 +183,10 @@ const pl_cfg_provider_t *pl_cfg_provider(const char *name)
 /* Fills the llm defaults that depend on the provider, once every key is read. */
 int pl_cfg_seat_resolve(pl_seat_t *s)
 {
-    if (!s->policy || strcmp(s->policy, "llm") != 0) return 0;
+    /* A human seat whose fallback is llm is an llm seat once its person left. */
+    bool llm = (s->policy && strcmp(s->policy, "llm") == 0) ||
+               (s->fallback && strcmp(s->fallback, "llm") == 0);
+    if (!llm) return 0;
     if (!s->provider && !(s->provider = strdup("openai"))) return -1;
     const pl_cfg_provider_t *p = pl_cfg_provider(s->provider);
     if (!p) return 0; /* refused by the check that follows */
@@ -381,6 +389,43 @@ int pl_cfg_seat_check_timing(pl_cfg_ctx_t *x, const pl_config_t *c, const pl_sea
     return 0;
 }
 
+/* A human seat's fallback: a policy a program plays (a person cannot be
+ * started in someone's place), declared where a person sits. */
+static int s_seat_check_fallback(pl_cfg_ctx_t *x, const pl_seat_t *s, int i, int line)
+{
+    int fline = s_seat_key_line(x, line, "fallback");
+    if (strcmp(s->policy, "human") != 0)
+        return pl_cfg_fail(x, fline,
+                           "seats: agent_%d: fallback is for a seat whose policy is human (a %s "
+                           "seat plays to the end by itself)",
+                           i + 1, s->policy);
+    const pl_policy_t *p = pl_policy_find(s->fallback);
+    if (!p || p->kind == PL_POLICY_PERSON) {
+        const char *names[16];
+        size_t n = 0;
+        char list[256] = "", hint[96];
+        for (size_t k = 0; k < pl_policy_count() && n < 16; k++) {
+            const pl_policy_t *q = pl_policy_at(k);
+            if (q->kind == PL_POLICY_PERSON) continue;
+            names[n++] = q->name;
+            size_t at = strlen(list);
+            snprintf(list + at, sizeof list - at, "%s%s", at ? ", " : "", q->name);
+        }
+        return pl_cfg_fail(
+            x, fline,
+            "seats: agent_%d: fallback \"%s\" is not a policy a program plays%s "
+            "(one of %s)",
+            i + 1, s->fallback,
+            pl_cfg_hint(hint, sizeof hint, p ? NULL : pl_cfg_closest(s->fallback, names, n)), list);
+    }
+    if (strcmp(s->fallback, "llm") != 0) return 0;
+    if (!s->model || !s->model[0])
+        return pl_cfg_fail(
+            x, fline, "seats: agent_%d: an llm fallback needs a model on the seat (model: ...)",
+            i + 1);
+    return s->provider ? s_seat_check_llm(x, s, i, line) : 0;
+}
+
 int pl_cfg_seat_check(pl_cfg_ctx_t *x, const pl_seat_t *s, int i, int line)
 {
     char hint[96];
@@ -416,6 +461,7 @@ int pl_cfg_seat_check(pl_cfg_ctx_t *x, const pl_seat_t *s, int i, int line)
     if (strcmp(s->policy, "llm") == 0 && (!s->model || !s->model[0]))
         return pl_cfg_fail(x, line, "seats: agent_%d: an llm seat needs a model", i + 1);
     if (strcmp(s->policy, "llm") == 0 && s->provider) return s_seat_check_llm(x, s, i, line);
+    if (s->fallback) return s_seat_check_fallback(x, s, i, line);
     return 0;
 }
 

@@ -5,8 +5,8 @@
  * READY line and seats.json, polls /api/status, forwards each person's page to
  * /seat/ID/state and /seat/ID/decision with the seat's token (the person never
  * sees a token), and, when a person leaves, releases the web seat and starts a
- * parley-agent with the fallback policy on the seat's token, which the broker
- * takes as the seat reconnecting. */
+ * parley-agent with the seat's fallback policy on the seat's token, which the
+ * broker takes as the seat reconnecting. */
 #include "ses_internal.h"
 
 #include "env.h"
@@ -94,8 +94,8 @@ static void s_start_fallback(ses_game_t *g, int seat)
     snprintf(id, sizeof id, "agent_%d", seat + 1);
     snprintf(log, sizeof log, "%s/agents/%s.fallback.log", g->dir, id);
     snprintf(token_env, sizeof token_env, "PARLEY_TOKEN=%s", g->tokens[seat]);
-    char *argv[] = {"parley-agent",           "--broker", g->router,      "--seat", id, "--policy",
-                    (char *)s->opts.fallback, "--config", g->config_json, NULL};
+    char *argv[] = {"parley-agent", "--broker",         g->router,  "--seat",       id,
+                    "--policy",     g->fallbacks[seat], "--config", g->config_json, NULL};
     g->agents[seat] =
         s->opts.proc.spawn(s->opts.bin_dir, "parley-agent", argv, NULL, log, token_env, false);
     if (g->agents[seat] < 0) {
@@ -125,6 +125,10 @@ static void s_on_broker_reply(struct evhttp_request *resp, void *arg)
     }
     if (strcmp(x->what, "status") == 0) {
         g->status_pending = false;
+        if (json_is_integer(json_object_get(j, "round")))
+            g->round = (int)json_integer_value(json_object_get(j, "round"));
+        if (json_is_number(json_object_get(j, "elapsed_s")))
+            g->elapsed_s = json_number_value(json_object_get(j, "elapsed_s"));
         json_t *seats = json_object_get(j, "seats");
         for (size_t i = 0; i < json_array_size(seats) && (int)i < g->n_seats; i++)
             g->missed[i] =
@@ -230,29 +234,68 @@ void ses_game_proxy(ses_game_t *g, int p, struct evhttp_request *req, const char
                 json_pack("{s:s, s:i}", "error", "the game cannot be reached", "status", 502));
 }
 
+/* seat_substituted in session.jsonl: which policy took whose seat, from which round. */
+static void s_record_substitution(ses_game_t *g, int seat, const char *reason, int round)
+{
+    ses_server_t *s = g->srv;
+    int p = g->person[seat];
+    char id[32];
+    snprintf(id, sizeof id, "agent_%d", seat + 1);
+    ses_record(s, "seat_substituted",
+               json_pack("{s:i, s:s, s:s?, s:s, s:s, s:i, s:i}", "game", g->index + 1, "seat", id,
+                         "participant", p >= 0 ? s->people[p].id : NULL, "reason", reason, "policy",
+                         g->fallbacks[seat], "from_round", round, "missed", g->missed[seat]));
+    fprintf(stderr, "parley session: g%d: %s (%s) is played by %s from round %d on (%s)\n",
+            g->index + 1, id, p >= 0 ? s->people[p].id : "unfilled", g->fallbacks[seat], round,
+            reason);
+}
+
 void ses_game_substitute(ses_game_t *g, int seat, const char *reason)
 {
     ses_server_t *s = g->srv;
     if (g->state != SES_G_PLAYING || g->substituted[seat]) return;
     g->substituted[seat] = true;
+    /* The fallback plays from the round in progress on (an open turn is sent
+     * to it again); before the first round, from round 1. */
+    int round = g->round > 0 ? g->round : 1;
     int p = g->person[seat];
     if (p >= 0) {
-        s->people[p].state = SES_P_LEFT;
-        s->people[p].since_ms = ses_mono_ms();
-        snprintf(s->people[p].left_reason, sizeof s->people[p].left_reason, "%s", reason);
+        ses_person_t *pp = &s->people[p];
+        pp->state = SES_P_LEFT;
+        pp->since_ms = ses_mono_ms();
+        snprintf(pp->left_reason, sizeof pp->left_reason, "%s", reason);
+        snprintf(pp->fallback, sizeof pp->fallback, "%s", g->fallbacks[seat]);
+        pp->sub_round = round;
     }
-    char id[32], path[64];
-    snprintf(id, sizeof id, "agent_%d", seat + 1);
-    snprintf(path, sizeof path, "/seat/%s/release", id);
-    ses_record(s, "seat_substituted",
-               json_pack("{s:i, s:s, s:s?, s:s, s:s}", "game", g->index + 1, "seat", id,
-                         "participant", p >= 0 ? s->people[p].id : NULL, "reason", reason, "policy",
-                         s->opts.fallback));
-    fprintf(stderr, "parley session: g%d: %s (%s) is played by %s from now on (%s)\n", g->index + 1,
-            id, p >= 0 ? s->people[p].id : "unfilled", s->opts.fallback, reason);
+    char path[64];
+    snprintf(path, sizeof path, "/seat/agent_%d/release", seat + 1);
+    s_record_substitution(g, seat, reason, round);
     if (s_ask(g, -1, NULL, "release", seat, EVHTTP_REQ_POST, path, "{}", 2) != 0)
         s_start_fallback(g, seat);
     ses_write_tables(s);
+}
+
+/* How long the game ran by the broker's clock: from game_start's t_ms to the
+ * last stamped line (run_end when it finished). 0 before a game started. */
+static int64_t s_game_clock_ms(const ses_game_t *g)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/events.jsonl", g->dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char *line = NULL;
+    size_t cap = 0;
+    long long start = 0, last = 0;
+    while (getline(&line, &cap, f) > 0) {
+        const char *t = strstr(line, "\"t_ms\":");
+        if (!t) continue;
+        long long ms = strtoll(t + 7, NULL, 10);
+        if (!start && strstr(line, "\"type\":\"game_start\"")) start = ms;
+        if (ms > last) last = ms;
+    }
+    free(line);
+    fclose(f);
+    return start && last > start ? (int64_t)(last - start) : 0;
 }
 
 static void s_game_over(ses_game_t *g, int status)
@@ -275,6 +318,7 @@ static void s_game_over(ses_game_t *g, int status)
              !sum      ? "no_summary"
              : partial ? "stopped"
                        : "finished");
+    g->clock_ms = s_game_clock_ms(g);
     json_t *board = json_object_get(sum, "board");
     for (int i = 0; i < g->n_seats; i++) {
         int p = g->person[i];
@@ -305,8 +349,9 @@ static void s_game_over(ses_game_t *g, int status)
     }
     json_decref(sum);
     ses_record(s, "game_over",
-               json_pack("{s:i, s:s, s:i, s:I, s:i}", "game", g->index + 1, "reason", g->reason,
-                         "tasks", g->tasks, "group_revenue", (json_int_t)g->group_revenue,
+               json_pack("{s:i, s:s, s:i, s:I, s:f, s:i}", "game", g->index + 1, "reason",
+                         g->reason, "tasks", g->tasks, "group_revenue",
+                         (json_int_t)g->group_revenue, "clock_s", (double)g->clock_ms / 1000.0,
                          "broker_status", status));
     fprintf(stderr, "parley session: g%d is over (%s): %d tasks, group revenue %lld\n",
             g->index + 1, g->reason, g->tasks, g->group_revenue);
@@ -335,9 +380,9 @@ void ses_game_tick(ses_game_t *g)
     for (int i = 0; i < g->n_seats; i++) {
         int p = g->person[i];
         if (p < 0 || g->substituted[i] || s->people[p].state != SES_P_PLAYING) continue;
-        if ((double)(now - s->people[p].last_seen_ms) > s->opts.dropout_s * 1000.0)
+        if ((double)(now - s->people[p].last_seen_ms) > g->dropout_s * 1000.0)
             ses_game_substitute(g, i, "page_closed");
-        else if (s->opts.max_missed > 0 && g->missed[i] >= s->opts.max_missed)
+        else if (g->max_missed > 0 && g->missed[i] >= g->max_missed)
             ses_game_substitute(g, i, "missed_turns");
     }
 }
@@ -378,10 +423,7 @@ static void s_on_ready(evutil_socket_t fd, short what, void *arg)
     json_decref(seats);
     g->state = SES_G_PLAYING;
     for (int i = 0; i < g->n_seats; i++) {
-        if (strcmp(g->policies[i], "human") == 0) {
-            if (g->person[i] < 0) ses_game_substitute(g, i, "unfilled");
-            continue;
-        }
+        if (strcmp(g->policies[i], "human") == 0) continue; /* a person's: the web side's */
         char id[32], log[1200], token_env[128];
         snprintf(id, sizeof id, "agent_%d", i + 1);
         snprintf(log, sizeof log, "%s/agents/%s.log", g->dir, id);
@@ -429,13 +471,58 @@ int ses_game_start(ses_server_t *s, const int *people, int n)
     g->agents = calloc((size_t)g->n_seats, sizeof *g->agents);
     g->missed = calloc((size_t)g->n_seats, sizeof *g->missed);
     g->substituted = calloc((size_t)g->n_seats, sizeof *g->substituted);
-    if (!g->policies || !g->tokens || !g->person || !g->agents || !g->missed || !g->substituted)
+    g->fallbacks = calloc((size_t)g->n_seats, sizeof *g->fallbacks);
+    if (!g->policies || !g->tokens || !g->person || !g->agents || !g->missed || !g->substituted ||
+        !g->fallbacks)
         goto fail;
+    /* A flag wins over the configuration; a seat's own fallback over both. */
+    g->max_missed = s->opts.max_missed >= 0 ? s->opts.max_missed : cfg->session_max_missed;
+    g->dropout_s = s->opts.dropout_s > 0 ? s->opts.dropout_s : cfg->session_dropout_after;
     for (int i = 0; i < g->n_seats; i++) {
-        g->policies[i] = strdup(cfg->seats[i].policy ? cfg->seats[i].policy : "passive");
-        if (!g->policies[i]) goto fail;
+        const pl_seat_t *st = &cfg->seats[i];
+        g->policies[i] = strdup(st->policy ? st->policy : "passive");
+        g->fallbacks[i] = strdup(st->fallback       ? st->fallback
+                                 : s->opts.fallback ? s->opts.fallback
+                                                    : "perfect");
+        if (!g->policies[i] || !g->fallbacks[i]) goto fail;
         g->person[i] = -1;
     }
+    /* People to seats: a seeded shuffle of who waited, in seat order. */
+    for (int i = 0; i < n; i++) order[i] = people[i];
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)(ses_rand(s) % (uint64_t)(i + 1)), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    json_t *fallbacks = json_object();
+    for (int i = 0, k = 0; fallbacks && i < g->n_seats; i++) {
+        if (strcmp(g->policies[i], "human") != 0) continue;
+        char id[32];
+        snprintf(id, sizeof id, "agent_%d", i + 1);
+        json_object_set_new(fallbacks, id, json_string(g->fallbacks[i]));
+        if (k < n) {
+            g->person[i] = order[k++];
+            continue;
+        }
+        /* Nobody for this seat: its fallback plays it from the start, as a
+         * built-in seat, so the run never shows a person who was not there. */
+        pl_seat_t *st = &cfg->seats[i];
+        char *policy = strdup(g->fallbacks[i]), *mine = strdup(g->fallbacks[i]);
+        if (!policy || !mine) {
+            free(policy);
+            free(mine);
+            json_decref(fallbacks);
+            goto fail;
+        }
+        free(st->policy);
+        st->policy = policy;
+        free(st->fallback);
+        st->fallback = NULL;
+        free(g->policies[i]);
+        g->policies[i] = mine;
+        g->substituted[i] = true;
+    }
+    if (!fallbacks) goto fail;
     if (snprintf(g->dir, sizeof g->dir, "%s/games/g%d", s->out, g->index + 1) >=
         (int)sizeof g->dir) {
         snprintf(err, sizeof err, "%s: the session folder's path is too long", s->out);
@@ -450,22 +537,15 @@ int ses_game_start(ses_server_t *s, const int *people, int n)
     json_t *cj = pl_config_to_json(cfg);
     if (!cj || json_dump_file(cj, g->config_json, JSON_INDENT(2)) != 0) {
         json_decref(cj);
+        json_decref(fallbacks);
         snprintf(err, sizeof err, "%s: cannot write", g->config_json);
         goto fail;
     }
     json_decref(cj);
-    /* People to seats: a seeded shuffle of who waited, in seat order. */
-    for (int i = 0; i < n; i++) order[i] = people[i];
-    for (int i = n - 1; i > 0; i--) {
-        int j = (int)(ses_rand(s) % (uint64_t)(i + 1)), t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-    }
     json_t *assign = json_object();
-    for (int i = 0, k = 0; i < g->n_seats && k < n; i++) {
-        if (strcmp(g->policies[i], "human") != 0) continue;
-        g->person[i] = order[k];
-        ses_person_t *p = &s->people[order[k++]];
+    for (int i = 0; i < g->n_seats; i++) {
+        if (g->person[i] < 0) continue;
+        ses_person_t *p = &s->people[g->person[i]];
         p->state = SES_P_PLAYING;
         p->game = g->index;
         p->seat = i;
@@ -475,9 +555,13 @@ int ses_game_start(ses_server_t *s, const int *people, int n)
         json_object_set_new(assign, p->id, json_string(id));
     }
     ses_record(s, "game_started",
-               json_pack("{s:i, s:i, s:s, s:I, s:s, s:o}", "game", g->index + 1, "condition",
-                         g->condition + 1, "config", s->opts.configs[g->condition], "seed",
-                         (json_int_t)g->seed, "run_dir", g->dir, "assignment", assign));
+               json_pack("{s:i, s:i, s:s, s:I, s:s, s:o, s:o, s:i, s:f}", "game", g->index + 1,
+                         "condition", g->condition + 1, "config", s->opts.configs[g->condition],
+                         "seed", (json_int_t)g->seed, "run_dir", g->dir, "assignment", assign,
+                         "fallbacks", fallbacks, "max_missed", g->max_missed, "dropout_s",
+                         g->dropout_s));
+    for (int i = 0; i < g->n_seats; i++)
+        if (g->substituted[i]) s_record_substitution(g, i, "unfilled", 1);
     s->games[s->n_games++] = g;
     pl_config_destroy(&cfg);
     free(order);
@@ -582,6 +666,8 @@ void ses_game_destroy(ses_game_t **pg)
     free(g->agents);
     free(g->missed);
     free(g->substituted);
+    for (int i = 0; g->fallbacks && i < g->n_seats; i++) free(g->fallbacks[i]);
+    free(g->fallbacks);
     free(g);
     *pg = NULL;
 }

@@ -38,6 +38,8 @@ typedef struct {
     long long revenue;
     int tasks;
     char left_reason[24]; /* page_closed | missed_turns */
+    char fallback[24];    /* the policy that took the seat over */
+    int sub_round;        /* the broker's round when it did */
 } ses_person_t;
 
 typedef enum { SES_G_STARTING, SES_G_PLAYING, SES_G_OVER } ses_gstate_t;
@@ -60,12 +62,18 @@ typedef struct ses_game {
     char router[256], web[256];
     struct evhttp_connection *conn;
     int n_seats;
-    char **policies;           /* [n_seats] configured policy */
-    char **tokens;             /* [n_seats] */
-    int *person;               /* [n_seats] participant index, or -1 */
-    pid_t *agents;             /* [n_seats] agent processes (0: none) */
-    int *missed;               /* [n_seats] from the broker's /api/status */
-    bool *substituted;         /* [n_seats] handed to the fallback policy */
+    char **policies;   /* [n_seats] configured policy */
+    char **tokens;     /* [n_seats] */
+    int *person;       /* [n_seats] participant index, or -1 */
+    pid_t *agents;     /* [n_seats] agent processes (0: none) */
+    int *missed;       /* [n_seats] from the broker's /api/status */
+    bool *substituted; /* [n_seats] handed to the fallback policy */
+    char **fallbacks;  /* [n_seats] human seats: the policy that takes the seat over */
+    int max_missed;    /* this game's dropout rules (flag, else configuration) */
+    double dropout_s;
+    int round;                 /* the broker's round in progress, from /api/status */
+    double elapsed_s;          /* the broker's time since game_start, from /api/status */
+    int64_t clock_ms;          /* the game's length by the broker's clock (events.jsonl) */
     struct ses_proxy *pending; /* requests on their way to the broker */
     bool status_pending;
     long long group_revenue;
@@ -84,11 +92,11 @@ struct ses_server {
     ses_game_t **games;
     int n_games;
     struct event *tick_ev;
-    int64_t lobby_since_ms; /* when the oldest waiting person arrived (0: nobody) */
     uint64_t rng;
-    FILE *record;        /* session.jsonl */
-    int humans_per_game; /* seats whose policy is human (the same in every condition) */
-    int rounds;          /* of the first condition, for the pages */
+    FILE *record;           /* session.jsonl */
+    int humans_per_game;    /* seats whose policy is human (the same in every condition) */
+    double lobby_timeout_s; /* the flag, else session.lobby_timeout (the same in every condition) */
+    int rounds;             /* of the first condition, for the pages */
     long long task_reward;
 };
 

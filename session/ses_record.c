@@ -88,12 +88,14 @@ static void s_cell(FILE *f, const char *v, bool last)
 static void s_write(ses_server_t *s, FILE *f)
 {
     fputs("participant,state,consent,game,condition,seat,substituted,substitution_reason,"
-          "decisions,tasks,revenue,completion_code\n",
+          "fallback_policy,substituted_round,decisions,tasks,revenue,completion_code\n",
           f);
     for (int i = 0; i < s->n_people; i++) {
         const ses_person_t *p = &s->people[i];
         const ses_game_t *g = p->game >= 0 ? s->games[p->game] : NULL;
         char game[16] = "", cond[16] = "", seat[24] = "", dec[16], tasks[16] = "", rev[32] = "";
+        char round[16] = "";
+        if (p->state == SES_P_LEFT) snprintf(round, sizeof round, "%d", p->sub_round);
         if (g) {
             snprintf(game, sizeof game, "g%d", g->index + 1);
             snprintf(cond, sizeof cond, "%d", g->condition + 1);
@@ -115,6 +117,8 @@ static void s_write(ses_server_t *s, FILE *f)
         s_cell(f, seat, false);
         s_cell(f, p->state == SES_P_LEFT ? "1" : "0", false);
         s_cell(f, p->left_reason, false);
+        s_cell(f, p->fallback, false);
+        s_cell(f, round, false);
         s_cell(f, dec, false);
         s_cell(f, tasks, false);
         s_cell(f, rev, false);

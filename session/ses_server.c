@@ -112,12 +112,40 @@ static void s_page_seen(ses_server_t *s, ses_person_t *p, const char *page)
     ses_record(s, "page_view", json_pack("{s:s, s:s}", "participant", p->id, "page", page));
 }
 
+/* When the longest-waiting person entered the lobby (0: nobody waits); how
+ * many wait, into *waiting when given. The lobby timeout counts from it. */
+static int64_t s_oldest_waiting(const ses_server_t *s, int *waiting)
+{
+    int64_t oldest = 0;
+    int n = 0;
+    for (int i = 0; i < s->n_people; i++) {
+        const ses_person_t *p = &s->people[i];
+        if (p->state != SES_P_WAITING) continue;
+        n++;
+        if (!oldest || p->since_ms < oldest) oldest = p->since_ms;
+    }
+    if (waiting) *waiting = n;
+    return oldest;
+}
+
 static void s_serve_page(ses_server_t *s, struct evhttp_request *req, int pi, const char *name,
                          const char *hint)
 {
     ses_person_t *p = &s->people[pi];
     char err[256], rev[32], tasks[16], group[32], rounds[16] = "", reward[32] = "";
+    char waited[24] = "0", left[24] = "", clock[24] = "0";
     const ses_game_t *g = p->game >= 0 ? s->games[p->game] : NULL;
+    /* The clocks are the server's, filled in at every load: a page opened (or
+     * reloaded) late shows the time that has passed, never a count from 0. */
+    int64_t now = ses_mono_ms();
+    if (p->state == SES_P_WAITING && p->since_ms)
+        snprintf(waited, sizeof waited, "%lld", (long long)(now - p->since_ms) / 1000);
+    int64_t oldest = s_oldest_waiting(s, NULL);
+    if (p->state == SES_P_WAITING && s->lobby_timeout_s > 0 && oldest) {
+        double l = s->lobby_timeout_s - (double)(now - oldest) / 1000.0;
+        snprintf(left, sizeof left, "%.0f", l > 0 ? l : 0);
+    }
+    if (g) snprintf(clock, sizeof clock, "%lld", (long long)g->clock_ms / 1000);
     snprintf(rev, sizeof rev, "%lld", p->revenue);
     snprintf(tasks, sizeof tasks, "%d", p->tasks);
     snprintf(group, sizeof group, "%lld", g ? g->group_revenue : 0);
@@ -129,12 +157,15 @@ static void s_serve_page(ses_server_t *s, struct evhttp_request *req, int pi, co
         s_refuse(req, 500, "this page cannot be shown; tell the experimenter");
         return;
     }
-    const char *keys[] = {"PARTICIPANT", "CODE",        "REVENUE", "TASKS", "GROUP_REVENUE",
-                          "ROUNDS",      "TASK_REWARD", "HINT",    "LINK"};
+    const char *keys[] = {"PARTICIPANT",  "CODE",         "REVENUE",     "TASKS", "GROUP_REVENUE",
+                          "ROUNDS",       "TASK_REWARD",  "HINT",        "LINK",  "WAITING_S",
+                          "LOBBY_LEFT_S", "LOBBY_CLOSES", "GAME_SECONDS"};
     char link[80];
     snprintf(link, sizeof link, "/p/%s", p->secret);
-    const char *vals[] = {p->id,  p->code,          rev, tasks, group, rounds,
-                          reward, hint ? hint : "", link};
+    const char *vals[] = {p->id, p->code, rev,    tasks,
+                          group, rounds,  reward, hint ? hint : "",
+                          link,  waited,  left,   s->opts.lobby_close ? "1" : "0",
+                          clock};
     char *out = ses_page_fill(text, keys, vals, (int)(sizeof keys / sizeof keys[0]));
     free(text);
     if (!out) {
@@ -240,6 +271,25 @@ static void s_on_answer(ses_server_t *s, struct evhttp_request *req, int pi)
     s_see_other(req, where);
 }
 
+/* GET /p/SECRET/where: the page the person should see and the lobby's clocks
+ * by the server, which the lobby page asks every second (it moves on when
+ * the page changes). */
+static void s_on_where(ses_server_t *s, struct evhttp_request *req, int pi)
+{
+    const ses_person_t *p = &s->people[pi];
+    int64_t now = ses_mono_ms(), oldest = s_oldest_waiting(s, NULL);
+    bool waiting = p->state == SES_P_WAITING;
+    json_t *left = json_null();
+    if (waiting && s->lobby_timeout_s > 0 && oldest) {
+        double l = s->lobby_timeout_s - (double)(now - oldest) / 1000.0;
+        left = json_integer(l > 0 ? (json_int_t)(l + 0.5) : 0);
+    }
+    s_json(req, 200,
+           json_pack("{s:s, s:I, s:o}", "page", s_page_for(s, p), "waiting_s",
+                     (json_int_t)(waiting && p->since_ms ? (now - p->since_ms) / 1000 : 0),
+                     "lobby_left_s", left));
+}
+
 static void s_on_participant(ses_server_t *s, struct evhttp_request *req, const char *rest)
 {
     const char *slash = strchr(rest, '/');
@@ -257,6 +307,8 @@ static void s_on_participant(ses_server_t *s, struct evhttp_request *req, const 
         s_serve_page(s, req, pi, s_page_for(s, p), NULL);
     } else if (strcmp(sub, "answer") == 0 && m == EVHTTP_REQ_POST) {
         s_on_answer(s, req, pi);
+    } else if (strcmp(sub, "where") == 0 && m == EVHTTP_REQ_GET) {
+        s_on_where(s, req, pi);
     } else if (strcmp(sub, "state") == 0 && m == EVHTTP_REQ_GET) {
         if (p->game < 0) {
             s_refuse(req, 409, "you have no seat yet");
@@ -280,7 +332,7 @@ static void s_on_participant(ses_server_t *s, struct evhttp_request *req, const 
         ses_game_proxy(s->games[p->game], pi, req, "decision", body, n);
         free(body);
     } else if (strcmp(sub, "") == 0 || strcmp(sub, "answer") == 0 || strcmp(sub, "state") == 0 ||
-               strcmp(sub, "decision") == 0) {
+               strcmp(sub, "decision") == 0 || strcmp(sub, "where") == 0) {
         s_refuse(req, 405, "wrong method");
     } else {
         s_refuse(req, 404, "no such page");
@@ -301,13 +353,14 @@ static json_t *s_overview(ses_server_t *s)
         bool seen = p->last_seen_ms > 0;
         json_array_append_new(
             people,
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:f, s:i, s:s, s:I, s:s}", "id", p->id,
-                      "state", ses_pstate_name(p->state), "page", p->page, "game", game, "seat",
-                      seat, "idle_s",
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:f, s:i, s:s, s:I, s:s, s:s, s:i}", "id",
+                      p->id, "state", ses_pstate_name(p->state), "page", p->page, "game", game,
+                      "seat", seat, "idle_s",
                       seen ? json_real((double)(now - p->last_seen_ms) / 1000.0) : json_null(),
                       "in_state_s", p->since_ms ? (double)(now - p->since_ms) / 1000.0 : 0.0,
                       "decisions", p->decisions, "completion_code", p->code, "revenue",
-                      (json_int_t)p->revenue, "left_reason", p->left_reason));
+                      (json_int_t)p->revenue, "left_reason", p->left_reason, "fallback",
+                      p->fallback, "substituted_round", p->sub_round));
         if (p->state == SES_P_WAITING)
             json_array_append_new(lobby, json_pack("{s:s, s:f}", "id", p->id, "waiting_s",
                                                    (double)(now - p->since_ms) / 1000.0));
@@ -317,20 +370,31 @@ static json_t *s_overview(ses_server_t *s)
         json_t *seats = json_array();
         for (int k = 0; k < g->n_seats; k++)
             json_array_append_new(
-                seats, json_pack("{s:s, s:s?, s:b, s:i}", "policy", g->policies[k], "participant",
-                                 g->person[k] >= 0 ? s->people[g->person[k]].id : NULL,
-                                 "substituted", g->substituted[k], "missed", g->missed[k]));
+                seats,
+                json_pack("{s:s, s:s?, s:s?, s:b, s:i}", "policy", g->policies[k], "fallback",
+                          strcmp(g->policies[k], "human") == 0 || g->substituted[k]
+                              ? g->fallbacks[k]
+                              : NULL,
+                          "participant", g->person[k] >= 0 ? s->people[g->person[k]].id : NULL,
+                          "substituted", g->substituted[k], "missed", g->missed[k]));
         const char *st = g->state == SES_G_STARTING  ? "starting"
                          : g->state == SES_G_PLAYING ? "playing"
                                                      : "over";
+        /* The game's clock is its broker's: the last status while it runs,
+         * its record's length once it is over. */
+        double clock = g->state == SES_G_OVER ? (double)g->clock_ms / 1000.0 : g->elapsed_s;
         json_array_append_new(
-            games, json_pack("{s:i, s:i, s:I, s:s, s:s, s:s, s:i, s:I, s:o}", "game", g->index + 1,
-                             "condition", g->condition + 1, "seed", (json_int_t)g->seed, "state",
-                             st, "web", g->web, "run_dir", g->dir, "tasks", g->tasks,
-                             "group_revenue", (json_int_t)g->group_revenue, "seats", seats));
+            games, json_pack("{s:i, s:i, s:I, s:s, s:s, s:s, s:i, s:I, s:i, s:f, s:o}", "game",
+                             g->index + 1, "condition", g->condition + 1, "seed",
+                             (json_int_t)g->seed, "state", st, "web", g->web, "run_dir", g->dir,
+                             "tasks", g->tasks, "group_revenue", (json_int_t)g->group_revenue,
+                             "round", g->round, "clock_s", clock, "seats", seats));
     }
-    return json_pack("{s:i, s:i, s:o, s:o, s:o}", "participants", s->n_people, "humans_per_game",
-                     s->humans_per_game, "lobby", lobby, "games", games, "people", people);
+    char t[32];
+    ses_now_iso(t, sizeof t); /* the server's time: the page shows it, not the browser's */
+    return json_pack("{s:s, s:i, s:i, s:f, s:o, s:o, s:o}", "now", t, "participants", s->n_people,
+                     "humans_per_game", s->humans_per_game, "lobby_timeout_s", s->lobby_timeout_s,
+                     "lobby", lobby, "games", games, "people", people);
 }
 
 static bool s_key_ok(ses_server_t *s, struct evhttp_request *req, struct evkeyvalq *args)
@@ -351,7 +415,6 @@ static int s_start_waiting(ses_server_t *s, int at_most)
         if (s->people[i].state == SES_P_WAITING) who[n++] = i;
     int rc = n > 0 ? ses_game_start(s, who, n) : -1;
     free(who);
-    if (rc == 0) s->lobby_since_ms = 0;
     return rc;
 }
 
@@ -439,20 +502,14 @@ static void s_on_tick(evutil_socket_t fd, short what, void *arg)
     (void)what;
     ses_server_t *s = arg;
     int waiting = 0;
-    int64_t oldest = 0;
-    for (int i = 0; i < s->n_people; i++) {
-        const ses_person_t *p = &s->people[i];
-        if (p->state != SES_P_WAITING) continue;
-        waiting++;
-        if (!oldest || p->since_ms < oldest) oldest = p->since_ms;
-    }
+    int64_t oldest = s_oldest_waiting(s, &waiting);
     /* A game as soon as its people's seats can be filled. */
     while (waiting >= s->humans_per_game) {
         if (s_start_waiting(s, s->humans_per_game) != 0) break;
         waiting -= s->humans_per_game;
     }
-    if (waiting > 0 && s->opts.lobby_timeout_s > 0 &&
-        (double)(ses_mono_ms() - oldest) > s->opts.lobby_timeout_s * 1000.0) {
+    if (waiting > 0 && s->lobby_timeout_s > 0 &&
+        (double)(ses_mono_ms() - oldest) > s->lobby_timeout_s * 1000.0) {
         if (s->opts.lobby_close) {
             for (int i = 0; i < s->n_people; i++) {
                 if (s->people[i].state != SES_P_WAITING) continue;
@@ -504,6 +561,18 @@ static int s_check_config(ses_server_t *s, int i, char *err, size_t errlen)
                  s->opts.configs[i], humans, s->opts.configs[0], s->humans_per_game);
         goto done;
     }
+    /* The lobby comes before a condition is drawn: one timeout for all. */
+    if (s->opts.lobby_timeout_s < 0 && i > 0 && cfg->session_lobby_timeout != s->lobby_timeout_s) {
+        snprintf(err, errlen,
+                 "%s: session.lobby_timeout %g, but %s has %g: the lobby is the same for every "
+                 "condition (give --lobby-timeout or the same value)",
+                 s->opts.configs[i], cfg->session_lobby_timeout, s->opts.configs[0],
+                 s->lobby_timeout_s);
+        goto done;
+    }
+    if (i == 0)
+        s->lobby_timeout_s =
+            s->opts.lobby_timeout_s >= 0 ? s->opts.lobby_timeout_s : cfg->session_lobby_timeout;
     s->humans_per_game = humans;
     s->rounds = cfg->game.rounds;
     s->task_reward = (long long)cfg->game.task_reward;
@@ -609,13 +678,17 @@ ses_server_t *ses_server_new(const ses_options_t *opts, char *err, size_t errlen
     json_t *conds = json_array();
     for (int i = 0; i < opts->n_configs; i++)
         json_array_append_new(conds, json_string(opts->configs[i]));
-    ses_record(s, "session_start",
-               json_pack("{s:i, s:o, s:I, s:i, s:s, s:f, s:i, s:f, s:b}", "participants",
-                         s->n_people, "conditions", conds, "seed", (json_int_t)opts->seed,
-                         "humans_per_game", s->humans_per_game, "fallback", opts->fallback,
-                         "dropout_s", opts->dropout_s, "max_missed", opts->max_missed,
-                         "lobby_timeout_s", opts->lobby_timeout_s, "comprehension",
-                         opts->comprehension));
+    /* The flags as given (null: each game's configuration decides, and
+     * game_started records what it did). */
+    ses_record(
+        s, "session_start",
+        json_pack("{s:i, s:o, s:I, s:i, s:s?, s:o, s:o, s:f, s:b, s:b}", "participants",
+                  s->n_people, "conditions", conds, "seed", (json_int_t)opts->seed,
+                  "humans_per_game", s->humans_per_game, "fallback", opts->fallback, "dropout_s",
+                  opts->dropout_s > 0 ? json_real(opts->dropout_s) : json_null(), "max_missed",
+                  opts->max_missed >= 0 ? json_integer(opts->max_missed) : json_null(),
+                  "lobby_timeout_s", s->lobby_timeout_s, "lobby_close", opts->lobby_close,
+                  "comprehension", opts->comprehension));
     if (ses_write_tables(s) != 0) {
         snprintf(err, errlen, "%s/participants.csv: cannot write", s->out);
         goto fail;

@@ -34,12 +34,14 @@ typedef struct {
     const char *listen;      /* ADDR:PORT, default 127.0.0.1:0 */
     const char *pages;       /* a directory whose NAME.html replace the built-in pages, or NULL */
     const char *bin_dir;     /* where parley-broker and parley-agent are */
-    const char *fallback;    /* the policy that takes a seat its person left */
-    double dropout_s;        /* a page silent this long: the person left */
-    int max_missed;          /* turns missed in total: the person left (0: never) */
-    double lobby_timeout_s;  /* 0: wait for ever */
-    bool lobby_close;        /* at the timeout: send the waiting to the closed page (else fill) */
-    bool comprehension;      /* show the comprehension check after the instructions */
+    /* NULL or < 0: not given; then the configuration decides (a seat's fallback,
+     * session.dropout_after, session.max_missed, session.lobby_timeout). */
+    const char *fallback;   /* the policy of a human seat that declares none (perfect) */
+    double dropout_s;       /* a page silent this long: the person left */
+    int max_missed;         /* turns missed in total: the person left (0: never) */
+    double lobby_timeout_s; /* 0: wait for ever */
+    bool lobby_close;       /* at the timeout: send the waiting to the closed page (else fill) */
+    bool comprehension;     /* show the comprehension check after the instructions */
     ses_proc_t proc;
 } ses_options_t;
 

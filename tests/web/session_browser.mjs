@@ -8,6 +8,11 @@
 //   2. Three people start a game; one closes the page mid-game: the fallback
 //      policy takes the seat, the game finishes, and the substitution is in the
 //      run's events.jsonl, the session's record and participants.csv.
+//   3. A realtime game: a game page opened late shows the broker's clock, not
+//      a count from when it opened; the end page shows the game's length by
+//      the broker's clock (so does the first session's, and its lobby page
+//      opened late shows the server's waiting time).
+//   4. A lobby that does not fill closes (--lobby-close): the closed page.
 //   Every page is checked at two window sizes (nothing overlaps, every control
 //   inside the window) and a screenshot of each is saved.
 //
@@ -66,17 +71,16 @@ const watchdog = setTimeout(async () => {
 }, 240000);
 
 // Starts `parley session`; resolves with its address, the experimenter's and the links.
-async function startSession(name, participants, extra) {
+async function startSession(name, participants, extra, lines) {
   const config = join(work, `${name}.yaml`);
-  writeFileSync(config, [
+  writeFileSync(config, (lines || [
     'seed: 7',
     'simulation: {rounds: 3}',
     'timing: {human_turn_timeout: 60}',
     'seats:',
     '  - {policy: human, count: 3}',
     '  - {policy: perfect, count: 7}',
-    '',
-  ].join('\n'));
+  ]).concat(['']).join('\n'));
   const dir = join(work, name);
   const p = spawn(join(bin, 'parley'), ['session', config, '--participants', String(participants),
                                          '--out', dir, '--seed', '5', ...extra],
@@ -182,6 +186,15 @@ async function play(page, who, opts = {}) {
   }
 }
 
+// One person without the comprehension check: consent, instructions, lobby.
+async function arriveNoCheck(page, link) {
+  await page.goto(link, { waitUntil: 'load' });
+  await page.click('#accept');
+  await page.waitForSelector('#page-instructions');
+  await page.click('#continue');
+  await page.waitForSelector('#page-lobby, #turn-state');
+}
+
 const jsonl = (path) => readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 const csv = (path) => {
   const [head, ...rows] = readFileSync(path, 'utf8').trim().split('\n').map((l) => l.split(','));
@@ -220,6 +233,22 @@ try {
   await arrive(pages[0], s1.links[0].link, { layout: true, wrongFirst: true });
   check(await pages[0].$('#page-lobby') !== null, 'the first person waits in the lobby');
   await layout(pages[0], 'lobby');
+  // The lobby's clock is the server's: once the server says the person has
+  // waited 2 s, a page opened only now shows at least that, not 0.
+  const api1 = s1.experimenter.replace('/x?', '/x/api?');
+  let waited = 0;
+  for (let k = 0; k < 100 && waited < 2; k++) {
+    const me = (await (await fetch(api1)).json()).lobby.find((w) => w.id === s1.links[0].id);
+    waited = me ? me.waiting_s : 0;
+    if (waited < 2) await new Promise((r) => setTimeout(r, 100));
+  }
+  const lateCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const late = await lateCtx.newPage();
+  await late.goto(s1.links[0].link, { waitUntil: 'load' });
+  const lateWaited = Number(await late.textContent('#lobby-waited'));
+  check(waited >= 2 && lateWaited >= Math.floor(waited),
+        `a lobby page opened late shows the server's waiting time (${lateWaited} s; the server said ${waited.toFixed(1)} s)`);
+  await lateCtx.close();
   const xp = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
   await xp.goto(s1.experimenter, { waitUntil: 'load' });
   await xp.waitForSelector(`#lobby tr[data-participant="${s1.links[0].id}"]`);
@@ -239,6 +268,18 @@ try {
         `three distinct completion codes (${codes.join(' ')})`);
   const revenue = await pages[0].textContent('#final-revenue');
   check(/^\$\d+$/.test(revenue), `the end page shows the final revenue (${revenue})`);
+  // The end page's game clock is the broker's: game_start to run_end in the
+  // run's record, the same on a page reloaded later.
+  const stamps = (dir) => {
+    const ev = jsonl(join(dir, 'games', 'g1', 'events.jsonl'));
+    const start = ev.find((e) => e.type === 'game_start').t_ms;
+    return Math.floor((Math.max(...ev.map((e) => e.t_ms || 0)) - start) / 1000);
+  };
+  const brokerSeconds = stamps(s1.dir);
+  await pages[1].reload({ waitUntil: 'load' });
+  const shown = [await pages[0].textContent('#game-clock'), await pages[1].textContent('#game-clock')];
+  check(brokerSeconds >= 1 && shown.every((t) => Number(t) === brokerSeconds),
+        `the end page shows the game's length by the broker's clock (${shown.join(', ')} s; the record says ${brokerSeconds} s)`);
 
   // The experimenter page shows them done, with their codes.
   await xp.waitForFunction((ids) => ids.every((id) => {
@@ -284,13 +325,6 @@ try {
   const s2 = await startSession('s2', 3, ['--dropout-after', '3']);
   const c2 = await Promise.all([0, 1, 2].map(() => browser.newContext({ viewport: { width: 1280, height: 800 } })));
   const p2 = await Promise.all(c2.map((c) => c.newPage()));
-  const arriveNoCheck = async (page, link) => {
-    await page.goto(link, { waitUntil: 'load' });
-    await page.click('#accept');
-    await page.waitForSelector('#page-instructions');
-    await page.click('#continue');
-    await page.waitForSelector('#page-lobby, #turn-state');
-  };
   for (let i = 0; i < 3; i++) await arriveNoCheck(p2[i], s2.links[i].link);
   const goner = s2.links[0];
   const results = await Promise.all([
@@ -300,6 +334,14 @@ try {
   ]);
   check(results[0] === 'stopped', `${goner.id} played a turn, then closed the page`);
   check(results[1] >= 3 && results[2] >= 3, 'the two others played to the end page');
+  // The person comes back: the seat is gone; the left page says so.
+  const back = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const backPage = await back.newPage();
+  await backPage.goto(goner.link, { waitUntil: 'load' });
+  check(await backPage.$('#page-left') !== null && await backPage.$('#completion-code') === null,
+        'the person who left sees the left page when they come back, with no completion code');
+  await layout(backPage, 'left');
+  await back.close();
   check(await stopSession(s2.proc) === 0, 'the second session ends cleanly');
   const rec2 = jsonl(join(s2.dir, 'session.jsonl'));
   const sub = rec2.find((e) => e.event === 'seat_substituted');
@@ -325,6 +367,58 @@ try {
   check(row && row.human === '1' && Number(row.substituted_round) >= 1 &&
         agents.filter((x) => x.human === '1').length === 3 && agents.filter((x) => Number(x.substituted_round) > 0).length === 1,
         `agents.csv: ${sub && sub.seat} was a person's seat, substituted in round ${row && row.substituted_round} ${rep.stderr || ''}`);
+
+  // ---- 3. realtime: a game page opened late shows the broker's clock ----------
+  const s3 = await startSession('s3', 1, ['--dropout-after', '30'], [
+    'seed: 3',
+    'simulation: {rounds: 5}',
+    'timing: {mode: realtime, duration: 10}',
+    'session: {max_missed: 0}',
+    'seats:',
+    '  - {policy: human}',
+    '  - {policy: perfect, count: 9}',
+  ]);
+  const c3 = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const p3 = await c3.newPage();
+  await arriveNoCheck(p3, s3.links[0].link);
+  const clockOf = (page) => page.evaluate(() => {
+    const box = document.getElementById('clock-box');
+    return box && !box.hidden ? parseInt(document.getElementById('clock').textContent, 10) : -1;
+  });
+  await p3.waitForFunction(() => {
+    const box = document.getElementById('clock-box');
+    return box && !box.hidden && parseInt(document.getElementById('clock').textContent, 10) >= 3;
+  }, null, { timeout: 30000 });
+  const first3 = await clockOf(p3);
+  const c3late = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const late3 = await c3late.newPage();
+  await late3.goto(s3.links[0].link, { waitUntil: 'load' });
+  await late3.waitForFunction(() => { const b = document.getElementById('clock-box'); return b && !b.hidden; },
+                              null, { timeout: 10000 });
+  const late3clock = await clockOf(late3);
+  const late3text = await late3.textContent('#clock');
+  check(first3 >= 3 && late3clock >= first3 && /^\d+ \/ 10 s$/.test(late3text),
+        `a game page opened ${first3} s into a realtime game shows the broker's clock (${late3text}), not 0`);
+  await c3late.close();
+  await p3.waitForSelector('#page-end', { timeout: 60000 });
+  const end3 = Number(await p3.textContent('#game-clock'));
+  check(end3 === stamps(s3.dir) && end3 >= 9,
+        `the realtime game's end page shows its length by the broker's clock (${end3} s of 10)`);
+  check(await stopSession(s3.proc) === 0, 'the realtime session ends cleanly');
+  await c3.close();
+
+  // ---- 4. a lobby that closes: the person is sent to the closed page ---------
+  const s4 = await startSession('s4', 1, ['--lobby-timeout', '1', '--lobby-close']);
+  const c4 = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const p4 = await c4.newPage();
+  await arriveNoCheck(p4, s4.links[0].link);
+  await p4.waitForSelector('#page-closed', { timeout: 20000 });
+  check(true, 'a lobby that does not fill sends the person to the closed page');
+  await layout(p4, 'closed');
+  await c4.close();
+  check(await stopSession(s4.proc) === 0, 'the fourth session ends cleanly');
+  check(!existsSync(join(s4.dir, 'games')) || readdirSync(join(s4.dir, 'games')).length === 0,
+        'no game was started for the closed lobby');
 } catch (e) {
   console.error(`FAIL ${e.stack || e}`);
   for (const s of sessions) console.error(s.stderrText || '');

@@ -6,8 +6,13 @@
 //   - bad input gets a clear error and the session goes on (unknown link, wrong
 //     key, oversized form, wrong method, a decision with no seat);
 //   - the experimenter starts a game with who waits, stops it, exports the table;
+//   - each human seat's declared fallback: two people who both miss a turn are
+//     replaced each by their seat's own policy, an empty seat by --fallback;
+//     session.max_missed read from the file; all of it in session.jsonl,
+//     events.jsonl and participants.csv;
 //   - the command's own errors: --help, no CONFIG, a configuration with no seat
-//     for people, a broken configuration named FILE:LINE.
+//     for people, a broken configuration named FILE:LINE, a bad fallback or
+//     session key at its line.
 // usage: node session_http.mjs   (PARLEY_BIN: the built programs). Exit 0 or 1.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +26,7 @@ if (!bin || !existsSync(join(bin, 'parley'))) {
 }
 const parley = join(bin, 'parley');
 const work = mkdtempSync(join(tmpdir(), 'session-http-'));
-let failures = 0, proc;
+let failures = 0, proc, fake;
 const check = (ok, what) => {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
   if (!ok) failures++;
@@ -30,8 +35,9 @@ const check = (ok, what) => {
 const watchdog = setTimeout(() => {
   console.error('FAIL the test took too long');
   if (proc) proc.kill('SIGKILL');
+  if (fake) fake.kill('SIGKILL');
   process.exit(1);
-}, 120000);
+}, 180000);
 const jsonl = (p) => readFileSync(p, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 try {
@@ -46,6 +52,32 @@ try {
   const nh = spawnSync(parley, ['session', noHuman, '--participants', '2', '--out', join(work, 'x')], { encoding: 'utf8' });
   check(nh.status === 2 && nh.stderr.includes(`${noHuman}: no seat has policy human`),
         'a configuration without seats for people is refused, naming the file');
+  // A seat's declared fallback is checked where it is written (FILE:LINE).
+  const badFallback = (name, seatLines, want, what) => {
+    const f = join(work, `${name}.yaml`);
+    writeFileSync(f, ['seed: 1', 'simulation: {rounds: 2}', 'seats:', ...seatLines, ''].join('\n'));
+    const r = spawnSync(parley, ['session', f, '--participants', '1', '--out', join(work, name)], { encoding: 'utf8' });
+    check(r.status === 2 && r.stderr.includes(`${f}:${want}`), `${what} (${r.stderr.trim()})`);
+  };
+  badFallback('fb-human', ['  - {policy: perfect, count: 9}', '  - policy: human', '    fallback: human'],
+              '6: seats: agent_10: fallback "human" is not a policy a program plays',
+              'a fallback that is a person is refused at its line');
+  badFallback('fb-typo', ['  - policy: human', '    fallback: perfekt', '  - {policy: perfect, count: 9}'],
+              `5: seats: agent_1: fallback "perfekt" is not a policy a program plays (did you mean 'perfect'?)`,
+              'a misspelt fallback is refused at its line with the closest name');
+  badFallback('fb-builtin', ['  - {policy: human}', '  - {policy: perfect, count: 9, fallback: random}'],
+              '5: seats: agent_2: fallback is for a seat whose policy is human',
+              'a fallback on a built-in seat is refused');
+  badFallback('fb-llm', ['  - {policy: human, fallback: llm}', '  - {policy: perfect, count: 9}'],
+              '4: seats: agent_1: an llm fallback needs a model',
+              'an llm fallback without a model is refused');
+  const badKey = join(work, 'badkey.yaml');
+  writeFileSync(badKey, 'seed: 1\nsession:\n  max_missed: -1\nseats:\n  - {policy: human}\n  - {policy: perfect, count: 9}\n');
+  const bk = spawnSync(parley, ['session', badKey, '--participants', '1', '--out', join(work, 'bk')], { encoding: 'utf8' });
+  check(bk.status === 2 && bk.stderr.includes(`${badKey}:3: session.max_missed`), `session.max_missed out of range, at its line (${bk.stderr.trim()})`);
+  const badFlag = spawnSync(parley, ['session', badKey, '--participants', '1', '--fallback', 'human'], { encoding: 'utf8' });
+  check(badFlag.status === 2 && badFlag.stderr.includes('--fallback human: not a policy a program plays'), '--fallback human is refused');
+
   const broken = join(work, 'broken.yaml');
   writeFileSync(broken, 'seed: 1\nsimulation: {rounds: [oops\n');
   const br = spawnSync(parley, ['session', broken, '--participants', '2', '--out', join(work, 'y')], { encoding: 'utf8' });
@@ -204,12 +236,160 @@ try {
   check(await new Promise((res) => proc.once('exit', res)) === 0, 'the second session ends cleanly');
   const stopped = jsonl(join(dir2, 'session.jsonl')).find((e) => e.event === 'game_over');
   check(stopped && stopped.reason === 'stopped', 'the record says the game was stopped');
+
+  // Each seat's own fallback: two people in seats that declare different
+  // fallbacks both miss a turn (session.max_missed: 1 in the file, no flag);
+  // each seat goes to its own policy. The third seat for a person declares
+  // none and stays empty: it gets the session's --fallback.
+  const decl = join(work, 'declared.yaml');
+  writeFileSync(decl, [
+    'seed: 6', 'simulation: {rounds: 3}', 'timing: {human_turn_timeout: 2}',
+    'session: {max_missed: 1, lobby_timeout: 600}',
+    'seats:',
+    '  - {policy: human, fallback: perfect}',
+    '  - {policy: human, fallback: random}',
+    '  - {policy: human}',
+    '  - {policy: perfect, count: 7}', '',
+  ].join('\n'));
+  const dir3 = join(work, 's3');
+  proc = spawn(parley, ['session', decl, '--participants', '2', '--out', dir3, '--fallback', 'selfish'],
+               { stdio: ['ignore', 'pipe', 'pipe'] });
+  said = '';
+  proc.stdout.on('data', (d) => { said += d; });
+  const m3 = await new Promise((resolve, reject) => {
+    const t = setInterval(() => {
+      const mm = said.match(/^SESSION (\S+) (\S+) (\S+)$/m);
+      if (mm) { clearInterval(t); resolve(mm); }
+      if (proc.exitCode !== null) { clearInterval(t); reject(new Error('session ended')); }
+    }, 50);
+  });
+  const x3 = (path) => m3[2].replace('/x?', `/x/${path}?`);
+  const people3 = readFileSync(join(dir3, 'links.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+  for (const [, link] of people3)
+    for (const choice of ['accept', 'continue'])
+      await fetch(`${link}/answer`, { method: 'POST', redirect: 'manual', body: `choice=${choice}`,
+                                      headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  let lobby3 = (await (await fetch(x3('api'))).json()).lobby;
+  check(lobby3.length === 2, `both people wait (${lobby3.length}); the lobby needs three`);
+  // The lobby page asks the server for its clocks: the time waited and, with
+  // session.lobby_timeout from the file, the time left before it starts anyway.
+  const where = await (await fetch(`${people3[0][1]}/where`)).json();
+  check(where.page === 'lobby' && where.waiting_s >= 0 && where.lobby_left_s > 590 && where.lobby_left_s <= 600,
+        `the lobby's clocks come from the server (${JSON.stringify(where)})`);
+  r = await fetch(x3('start'), { method: 'POST' });
+  check(r.status === 200, 'the experimenter starts the game with the two');
+  // Both pages keep asking and never decide: each misses its first turn.
+  const done3 = new Set();
+  for (let k = 0; k < 240 && done3.size < 2; k++) {
+    for (const [id, link] of people3) {
+      if (done3.has(id)) continue;
+      const st = await (await fetch(`${link}/state`)).json().catch(() => ({}));
+      if (st.over === true && st.session_over === true) done3.add(id);
+    }
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  check(done3.size === 2, 'the game ended for both');
+  const api3 = await (await fetch(x3('api'))).json();
+  const seats3 = api3.games[0].seats;
+  check(seats3[0].fallback === 'perfect' && seats3[1].fallback === 'random' && seats3[2].fallback === 'selfish' &&
+        seats3[3].fallback === null, 'the experimenter page shows each human seat\'s fallback');
+  proc.kill('SIGTERM');
+  check(await new Promise((res) => proc.once('exit', res)) === 0, 'the third session ends cleanly');
+  const rec3 = jsonl(join(dir3, 'session.jsonl'));
+  const start3 = rec3.find((e) => e.event === 'session_start');
+  const game3 = rec3.find((e) => e.event === 'game_started');
+  const over3 = rec3.find((e) => e.event === 'game_over');
+  check(over3 && over3.clock_s > 0 && api3.games[0].clock_s === over3.clock_s && api3.games[0].state === 'over' &&
+        Math.abs(Date.parse(api3.now) - Date.now()) < 60000,
+        `the experimenter's view has the server's time and the game's length by the broker's clock (${api3.games[0].clock_s} s)`);
+  check(start3.max_missed === null && start3.lobby_timeout_s === 600 && game3.max_missed === 1 &&
+        JSON.stringify(game3.fallbacks) === JSON.stringify({ agent_1: 'perfect', agent_2: 'random', agent_3: 'selfish' }),
+        `game_started records the file's max_missed and each seat's fallback (${JSON.stringify(game3.fallbacks)})`);
+  const subs3 = rec3.filter((e) => e.event === 'seat_substituted');
+  const declared = { agent_1: 'perfect', agent_2: 'random' };
+  const ev3 = jsonl(join(dir3, 'games', 'g1', 'events.jsonl'));
+  const csv3 = readFileSync(join(dir3, 'participants.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
+  const head3 = csv3[0];
+  const rows3 = csv3.slice(1).map((row) => Object.fromEntries(head3.map((h, i) => [h, row[i]])));
+  for (const [id] of people3) {
+    const seat = game3.assignment[id];
+    const sub = subs3.find((e) => e.participant === id);
+    check(sub && sub.reason === 'missed_turns' && sub.seat === seat && sub.policy === declared[seat] &&
+          sub.from_round >= 1 && sub.missed >= 1,
+          `${id} at ${seat} was replaced by that seat's own fallback (${JSON.stringify(sub)})`);
+    const joins = ev3.filter((e) => e.type === 'seat_joined' && e.agent === seat);
+    const last = joins[joins.length - 1];
+    check(joins.length >= 2 && joins[0].human === true && last.resumed === true && last.policy === declared[seat],
+          `events.jsonl: ${seat} was a person's, then ${last && last.policy}'s`);
+    const row = rows3.find((x) => x.participant === id);
+    check(row && row.substituted === '1' && row.substitution_reason === 'missed_turns' &&
+          row.fallback_policy === declared[seat] && sub && row.substituted_round === String(sub.from_round),
+          `participants.csv: ${id} replaced by ${row && row.fallback_policy} from round ${row && row.substituted_round}`);
+  }
+  const empty = subs3.find((e) => e.reason === 'unfilled');
+  const emptyJoin = ev3.filter((e) => e.type === 'seat_joined' && e.agent === 'agent_3');
+  check(empty && empty.seat === 'agent_3' && empty.policy === 'selfish' && empty.participant === null &&
+        emptyJoin.length === 1 && emptyJoin[0].policy === 'selfish',
+        `the seat that declares none and stayed empty got --fallback selfish (${JSON.stringify(empty)} ${JSON.stringify(emptyJoin)})`);
+  check(ev3.some((e) => e.type === 'run_end'), 'that game finished');
+
+  // An llm fallback: the person's seat goes to a model (a local fake endpoint)
+  // configured on the seat itself.
+  fake = spawn(join(bin, 'parley-fake-llm'), [], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let fsaid = '';
+  fake.stdout.on('data', (d) => { fsaid += d; });
+  const fport = await new Promise((resolve, reject) => {
+    const t = setInterval(() => {
+      const mm = fsaid.match(/^listening 127\.0\.0\.1:(\d+)$/m);
+      if (mm) { clearInterval(t); resolve(mm[1]); }
+      if (fake.exitCode !== null) { clearInterval(t); reject(new Error('parley-fake-llm ended')); }
+    }, 50);
+  });
+  const llmCfg = join(work, 'llmfallback.yaml');
+  writeFileSync(llmCfg, [
+    'seed: 8', 'simulation: {rounds: 3}', 'timing: {human_turn_timeout: 2}', 'session: {max_missed: 1}',
+    'seats:',
+    `  - {policy: human, fallback: llm, model: fake-model, base_url: "http://127.0.0.1:${fport}/v1"}`,
+    '  - {policy: perfect, count: 9}', '',
+  ].join('\n'));
+  const dir4 = join(work, 's4');
+  proc = spawn(parley, ['session', llmCfg, '--participants', '1', '--out', dir4], { stdio: ['ignore', 'pipe', 'pipe'] });
+  said = '';
+  proc.stdout.on('data', (d) => { said += d; });
+  await new Promise((resolve, reject) => {
+    const t = setInterval(() => {
+      if (/^SESSION /m.test(said)) { clearInterval(t); resolve(); }
+      if (proc.exitCode !== null) { clearInterval(t); reject(new Error('session ended')); }
+    }, 50);
+  });
+  const link4 = readFileSync(join(dir4, 'links.csv'), 'utf8').trim().split('\n')[1].split(',')[1];
+  for (const choice of ['accept', 'continue'])
+    await fetch(`${link4}/answer`, { method: 'POST', redirect: 'manual', body: `choice=${choice}`,
+                                     headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  let over4 = false;
+  for (let k = 0; k < 240 && !over4; k++) {
+    const st = await (await fetch(`${link4}/state`)).json().catch(() => ({}));
+    over4 = st.over === true && st.session_over === true;
+    if (!over4) await new Promise((res) => setTimeout(res, 250));
+  }
+  proc.kill('SIGTERM');
+  check(await new Promise((res) => proc.once('exit', res)) === 0 && over4, 'the llm-fallback session ran to the end');
+  const ev4 = jsonl(join(dir4, 'games', 'g1', 'events.jsonl'));
+  const joins4 = ev4.filter((e) => e.type === 'seat_joined' && e.agent === 'agent_1');
+  const after = ev4.findIndex((e) => e === joins4[joins4.length - 1]);
+  const modelTurns = ev4.slice(after).filter((e) => e.type === 'decision' && e.agent === 'agent_1' &&
+                                                  Array.isArray(e.calls) && e.calls.length > 0);
+  check(joins4.length === 2 && joins4[1].policy === 'llm' && joins4[1].model === 'fake-model' && modelTurns.length >= 1,
+        `the seat went to its llm fallback, which asked the model (${modelTurns.length} decisions with calls)`);
+  const sub4 = jsonl(join(dir4, 'session.jsonl')).find((e) => e.event === 'seat_substituted');
+  check(sub4 && sub4.policy === 'llm' && sub4.reason === 'missed_turns', 'session.jsonl: replaced by llm for missed turns');
 } catch (e) {
   console.error(`FAIL ${e.stack || e}`);
   failures++;
 } finally {
   clearTimeout(watchdog);
   if (proc && proc.exitCode === null) proc.kill('SIGKILL');
+  if (fake && fake.exitCode === null) fake.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });
 }
 console.log(failures ? `${failures} check(s) failed` : 'all checks passed');
