@@ -59,6 +59,33 @@ bool llm_prompter_cacheable(const llm_prompter_t *p);
 int llm_prompter_render(const llm_prompter_t *p, const agt_context_t *ctx, const env_obs_t *obs,
                         const char *feedback, llm_prompt_t *out, char *err, size_t errlen);
 
+/* A conversation template ({{$turn}}, the built-in `cache`): each request is
+ * the previous one plus this turn's user message (what is new since the
+ * seat's last turn) and the model's reply before it, so providers' prompt
+ * caches hit all but the newest messages. */
+bool llm_prompter_is_conversation(const llm_prompter_t *p);
+/* Renders the next turn. For a conversation: against what is new since the
+ * last turn kept, and appends it to the history (llm_prompter_history); when
+ * system + history + this turn would pass the window, the history is dropped
+ * first and this turn is rendered as a first turn (*reset = true, if given).
+ * Otherwise the same as llm_prompter_render. Returns 0, or -1 with err. */
+int llm_prompter_next(llm_prompter_t *p, const agt_context_t *ctx, const env_obs_t *obs,
+                      const char *feedback, llm_prompt_t *out, bool *reset, char *err,
+                      size_t errlen);
+/* A conversation's messages after the system part, [{role, content}], the
+ * last being this turn's; borrowed. NULL when the template is not one. */
+const json_t *llm_prompter_history(const llm_prompter_t *p);
+/* Keeps the model's reply as an assistant message (no-op if not a
+ * conversation). Returns 0, or -1 when out of memory. */
+int llm_prompter_keep_reply(llm_prompter_t *p, const char *text);
+/* The window in bytes of system + history (default 256 KiB); tests shrink it. */
+void llm_prompter_set_window(llm_prompter_t *p, size_t bytes);
+/* How many times the window has reset the history. */
+int llm_prompter_resets(const llm_prompter_t *p);
+/* A conversation as one string: system, then each message, blank-line
+ * separated (what the model reads, for the prefix share); caller frees. */
+char *llm_conversation_flat(const char *system, const json_t *history);
+
 /* Loads and dry-renders seat index `seat`'s template before a game starts
  * (`parley run`). Returns 0, or -1 with "FILE:LINE: message" in err. */
 int llm_prompt_check(const pl_config_t *cfg, int seat, char *err, size_t errlen);

@@ -104,6 +104,7 @@ const pl_cfg_key_t pl_cfg_keys[] = {
     /* Below 0.05 s agents would reconnect all the time (docs/SECURITY.md). */
     {"timing.heartbeat", S_NUM, C_(heartbeat), 0.05, 3600, false, 0},
     {"llm.prompt", S_STR, C_(llm_prompt), 0, 0, false, 0},
+    {"llm.cache_hints", S_STR, C_(llm_cache_hints), 0, 0, false, 0},
     {"agents.mode", S_STR, C_(agents_mode), 0, 0, false, 0},
 };
 const size_t pl_cfg_n_keys = sizeof pl_cfg_keys / sizeof pl_cfg_keys[0];

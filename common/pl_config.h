@@ -129,8 +129,9 @@ typedef struct {
     pl_seat_t *seats; /* [n_seats] */
     size_t n_prices;
     pl_price_t *prices;
-    char *llm_prompt;  /* llm.prompt: every llm seat's template (built-in name or FILE) */
-    char *agents_mode; /* agents.mode: "standard" (NULL) | "mixed" (the REQUEST prompt) */
+    char *llm_prompt;      /* llm.prompt: every llm seat's template (built-in name or FILE) */
+    char *llm_cache_hints; /* llm.cache_hints: "on" (NULL) | "off" (docs/LLM.md) */
+    char *agents_mode;     /* agents.mode: "standard" (NULL) | "mixed" (the REQUEST prompt) */
 } pl_config_t;
 
 /* The minimum think time of seat i: its own min_think, else timing.min_think,
