@@ -8,9 +8,10 @@
  *          order, with its quirks; it picks the study's own variant for the
  *          automated arms and for mixed games (agents.mode: mixed)
  *   clear  parley's clearer prompt for new studies, one user message
- *   cache  the clear prompt with what never changes in a game in the system
- *          message and the state after it, slowest changing first, so that
- *          providers' prompt caches hit a long prefix
+ *   cache  the clear prompt as a conversation ({{$turn}}): what never changes
+ *          in a game in the system message, then per turn the model's reply
+ *          and a user message with what is new, so that each request is the
+ *          previous one plus new messages and providers' caches hit it all
  * Any other name is a template FILE (`llm.prompt: FILE`, or a seat's `prompt`).
  * Truncated histories (rules->truncate_history) arrive already cut. */
 #ifndef PARLEY_LLM_PROMPT_H
@@ -53,7 +54,8 @@ llm_prompter_t *llm_prompter_new(const agt_context_t *ctx, char *err, size_t err
 void llm_prompter_destroy(llm_prompter_t **p);
 /* What was loaded: "paper", "clear", "cache" or the file's path. */
 const char *llm_prompter_name(const llm_prompter_t *p);
-/* Whether the system part is stable for a game and worth a cache mark. */
+/* Whether the system part is stable for a game and worth cache hints
+ * (`cache`, and a template FILE with a system part). */
 bool llm_prompter_cacheable(const llm_prompter_t *p);
 /* Renders one turn. Returns 0, or -1 with the message in err. */
 int llm_prompter_render(const llm_prompter_t *p, const agt_context_t *ctx, const env_obs_t *obs,

@@ -66,7 +66,8 @@ typedef struct {
 
 /* Builds the request of one turn: `system` (may be NULL) and `user` texts.
  * `key` may be NULL (no auth header). `cache_hint` marks the system prompt as
- * cacheable where the provider wants it said (Anthropic cache_control).
+ * cacheable where the provider wants it said (Anthropic cache_control); with
+ * it false the body is what it was before cache hints existed.
  * Every setting goes out as written: a combination the provider would refuse
  * (max_tokens not above the thinking budget, temperature with thinking) is
  * refused here as pl_config refuses it at load time, never adjusted.
