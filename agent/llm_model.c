@@ -770,12 +770,13 @@ static json_t *s_new_holdings(const json_t *prev, const json_t *cur)
     json_t *row;
     json_array_foreach(cur, i, row)
     {
-        const char *agent = json_string_value(json_object_get(row, "agent"));
         const json_t *old = NULL, *r;
         size_t j;
-        json_array_foreach(prev, j, r) if (agent && json_equal(json_object_get(r, "agent"),
-                                                               json_object_get(row, "agent"))) old =
-            json_object_get(r, "pieces");
+        json_array_foreach(prev, j, r)
+        {
+            if (json_equal(json_object_get(r, "agent"), json_object_get(row, "agent")))
+                old = json_object_get(r, "pieces");
+        }
         json_t *ps = json_array(), *p;
         size_t len = 1;
         json_array_foreach(json_object_get(row, "pieces"), k, p)
@@ -785,7 +786,10 @@ static json_t *s_new_holdings(const json_t *prev, const json_t *cur)
             json_t *o;
             json_array_foreach(old, q, o) had = had || json_equal(o, p);
             if (!had && ps) {
-                if (json_array_append(ps, p) != 0) goto oom;
+                if (json_array_append(ps, p) != 0) {
+                    json_decref(ps);
+                    goto oom;
+                }
                 len += json_string_length(p) + 2;
             }
         }
@@ -824,7 +828,7 @@ int llm_model_delta(json_t *model, const json_t *prev)
     for (size_t i = 0; i < sizeof hist / sizeof hist[0]; i++) {
         const json_t *cur = json_object_get(model, hist[i]);
         json_t *items = prev ? s_new_items(json_object_get(prev, hist[i]), cur)
-                             : json_deep_copy(cur ? cur : json_array());
+                             : (cur ? json_deep_copy(cur) : json_array());
         if (!items || json_object_set_new(nw, hist[i], items) != 0) goto oom;
     }
     /* the seat's own messages are in its kept replies already */
@@ -832,11 +836,13 @@ int llm_model_delta(json_t *model, const json_t *prev)
     for (size_t i = 0; i < 2; i++) {
         json_t *items = json_object_get(nw, talk[i]), *in = json_array(), *m;
         size_t k;
-        json_array_foreach(items, k, m) if (in && !json_is_true(json_object_get(m, "from_self")) &&
-                                            json_array_append(in, m) != 0)
+        json_array_foreach(items, k, m)
         {
-            json_decref(in);
-            in = NULL;
+            if (in && !json_is_true(json_object_get(m, "from_self")) &&
+                json_array_append(in, m) != 0) {
+                json_decref(in);
+                in = NULL;
+            }
         }
         char key[32];
         snprintf(key, sizeof key, "%s_in", talk[i]);
@@ -844,13 +850,13 @@ int llm_model_delta(json_t *model, const json_t *prev)
     }
     const json_t *dir = json_object_get(model, "directory");
     json_t *holdings = prev ? s_new_holdings(json_object_get(prev, "directory"), dir)
-                            : json_deep_copy(dir ? dir : json_array());
+                            : (dir ? json_deep_copy(dir) : json_array());
     if (!holdings || json_object_set_new(nw, "directory", holdings) != 0) goto oom;
     static const char *const moved[] = {"board", "information", "requests"};
     for (size_t i = 0; i < sizeof moved / sizeof moved[0]; i++) {
         const json_t *cur = json_object_get(model, moved[i]);
         json_t *rows = prev ? s_changed_items(json_object_get(prev, moved[i]), cur)
-                            : json_deep_copy(cur ? cur : json_array());
+                            : (cur ? json_deep_copy(cur) : json_array());
         if (!rows || json_object_set_new(nw, moved[i], rows) != 0) goto oom;
     }
     for (size_t i = 0; i < sizeof snap / sizeof snap[0]; i++) {
