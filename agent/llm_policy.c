@@ -415,11 +415,14 @@ static int s_decide(void *self, uint64_t turn_id, const env_obs_t *obs, double d
     llm_cache_hints_t ch = {.system_mark = hints && pr.system && *pr.system,
                             .last_mark = hints && conv,
                             .cache_key = hints ? p->cache_key : NULL};
-    json_t *one = conv ? NULL : json_pack("[{s:s, s:s}]", "role", "user", "content", pr.user);
-    int rc = conv || one
-                 ? llm_request_build_turns(p->provider, seat, p->key, pr.system,
-                                           conv ? history : one, &ch, &rq, err, sizeof err)
-                 : (llm_fmt(err, sizeof err, "cannot build the request (out of memory)"), -1);
+    /* a conversation sends its history; any other template this turn's message */
+    json_t *one = NULL;
+    int rc = -1;
+    if (!conv && !(one = json_pack("[{s:s, s:s}]", "role", "user", "content", pr.user)))
+        llm_fmt(err, sizeof err, "cannot build the request (out of memory)");
+    else
+        rc = llm_request_build_turns(p->provider, seat, p->key, pr.system, conv ? history : one,
+                                     &ch, &rq, err, sizeof err);
     json_decref(one);
     llm_prompt_clear(&pr);
     if (rc != 0) return s_fail_now(p, err);
