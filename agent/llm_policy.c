@@ -39,6 +39,7 @@ typedef struct {
     uint64_t turn_id;
     agt_decided_fn done;
     void *done_arg;
+    char cache_key[96];  /* OpenAI prompt_cache_key, made at the first turn */
     char *prev_flat;     /* last turn's whole prompt, for the prefix share */
     double prefix_share; /* of the turn in flight */
     char *req_body;      /* of the turn in flight */
@@ -238,6 +239,10 @@ static void s_on_http_done(void *arg, llm_http_result_t *res)
             call.cost_usd = llm_cost(price, r.tokens_in, r.tokens_cached, r.tokens_out);
             /* tool calls are the decision; a reply without one is read as text */
             const char *dtext = r.tool_decision ? r.tool_decision : r.text;
+            /* a conversation keeps what the model said as its next prefix */
+            if (llm_prompter_keep_reply(p->prompter, dtext) != 0)
+                PL_WARN("LLM-OOM", "cannot keep the reply of turn %llu",
+                        (unsigned long long)p->turn_id);
             void *dctx[2] = {o, p};
             int n = o->decision
                         ? llm_parse_reply(dtext, strlen(dtext), o->decision, s_on_parse_drop, dctx,
@@ -264,6 +269,25 @@ static void s_on_http_done(void *arg, llm_http_result_t *res)
 }
 
 /* ---------------------------------------------------------------- ops -- */
+
+/* llm.cache_hints: on unless the configuration says off. */
+static bool s_hints_on(const s_llm_t *p)
+{
+    const pl_config_t *c = p->ctx.config;
+    return !(c && c->llm_cache_hints && strcmp(c->llm_cache_hints, "off") == 0);
+}
+
+/* A key that stays the same for a seat through a game and differs between
+ * seats and setups: the seat's id and a hash (FNV-1a) of its system part,
+ * which names the seat and holds the game's fixed facts. */
+static void s_make_cache_key(s_llm_t *p, const char *system)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *c = (const unsigned char *)(system ? system : ""); *c; c++)
+        h = (h ^ *c) * 1099511628211ull;
+    llm_fmt(p->cache_key, sizeof p->cache_key, "parley-agent_%d-%016llx", p->ctx.agent + 1,
+            (unsigned long long)h);
+}
 
 static void s_destroy(void *self);
 
@@ -362,12 +386,19 @@ static int s_decide(void *self, uint64_t turn_id, const env_obs_t *obs, double d
     const char *fb = p->ctx.rules && p->ctx.rules->report_invalid_actions ? p->feedback : NULL;
     llm_prompt_t pr;
     char perr[300];
-    if (llm_prompter_render(p->prompter, &p->ctx, obs, fb, &pr, perr, sizeof perr) != 0) {
+    bool reset = false, conv = llm_prompter_is_conversation(p->prompter);
+    if (llm_prompter_next(p->prompter, &p->ctx, obs, fb, &pr, &reset, perr, sizeof perr) != 0) {
         char why[360];
         llm_fmt(why, sizeof why, "cannot render the prompt: %s", perr);
         return s_fail_now(p, why);
     }
-    char *flat = llm_prompt_flat(&pr);
+    if (reset)
+        PL_INFO("LLM-HISTORY-RESET",
+                "turn %llu: the conversation passed its window; it starts again from the "
+                "whole state (reset %d)",
+                (unsigned long long)p->turn_id, llm_prompter_resets(p->prompter));
+    const json_t *history = llm_prompter_history(p->prompter);
+    char *flat = conv ? llm_conversation_flat(pr.system, history) : llm_prompt_flat(&pr);
     if (!flat) {
         llm_prompt_clear(&pr);
         return s_fail_now(p, "cannot render the prompt (out of memory)");
@@ -379,8 +410,20 @@ static int s_decide(void *self, uint64_t turn_id, const env_obs_t *obs, double d
     llm_request_t rq;
     char err[256];
     const pl_seat_t *seat = p->ctx.seat;
-    int rc = llm_request_build(p->provider, seat, p->key, pr.system, pr.user,
-                               llm_prompter_cacheable(p->prompter), &rq, err, sizeof err);
+    bool hints = s_hints_on(p) && (conv || llm_prompter_cacheable(p->prompter));
+    if (hints && !p->cache_key[0]) s_make_cache_key(p, pr.system);
+    llm_cache_hints_t ch = {.system_mark = hints && pr.system && *pr.system,
+                            .last_mark = hints && conv,
+                            .cache_key = hints ? p->cache_key : NULL};
+    /* a conversation sends its history; any other template this turn's message */
+    json_t *one = NULL;
+    int rc = -1;
+    if (!conv && !(one = json_pack("[{s:s, s:s}]", "role", "user", "content", pr.user)))
+        llm_fmt(err, sizeof err, "cannot build the request (out of memory)");
+    else
+        rc = llm_request_build_turns(p->provider, seat, p->key, pr.system, conv ? history : one,
+                                     &ch, &rq, err, sizeof err);
+    json_decref(one);
     llm_prompt_clear(&pr);
     if (rc != 0) return s_fail_now(p, err);
 

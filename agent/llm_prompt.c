@@ -16,10 +16,19 @@
 
 /* ----------------------------------------------------------- prompter -- */
 
+/* What a conversation keeps past its system part: about 64k tokens at four
+ * bytes a token, inside every current model's context (docs/LLM.md). */
+#define S_WINDOW_DEFAULT (256u * 1024u)
+
 struct llm_prompter {
     llm_tmpl_t *tmpl;
     char *name;
     bool cacheable;
+    /* a conversation ({{$turn}}): what was sent so far and what it was made from */
+    json_t *history;    /* [{role, content}], the messages after the system part */
+    json_t *prev_model; /* the tree of the last turn kept, for llm_model_delta */
+    size_t history_bytes, window;
+    int resets;
 };
 
 int llm_layout_from_name(const char *name)
@@ -43,6 +52,32 @@ const char *llm_prompt_spec(const agt_context_t *ctx)
         return ctx->config->llm_prompt;
     if (s && s->prompt_layout && *s->prompt_layout) return s->prompt_layout;
     return "paper";
+}
+
+/* One turn: the data (with what is new since `prev` for a conversation),
+ * rendered. *model_out, if not NULL, receives the tree (caller decrefs). */
+static int s_render(const llm_prompter_t *p, const agt_context_t *ctx, const env_obs_t *obs,
+                    const char *feedback, const json_t *prev, llm_prompt_t *out, json_t **model_out,
+                    char *err, size_t errlen)
+{
+    if (!p || !ctx || !obs || !out) return -1;
+    memset(out, 0, sizeof *out);
+    if (model_out) *model_out = NULL;
+    json_t *model = llm_model_new(ctx, obs, feedback);
+    if (!model || (llm_tmpl_is_conversation(p->tmpl) && llm_model_delta(model, prev) != 0)) {
+        json_decref(model);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = llm_tmpl_render(p->tmpl, model, &out->system, &out->user, err, errlen);
+    /* a researcher's file may hold bytes a JSON request cannot carry */
+    if (rc == 0 && out->system) llm_model_utf8_fix(out->system);
+    if (rc == 0) llm_model_utf8_fix(out->user);
+    if (rc == 0 && model_out)
+        *model_out = model;
+    else
+        json_decref(model);
+    return rc;
 }
 
 /* Renders two made-up turns before the game: an empty one (every list
@@ -82,7 +117,8 @@ static int s_dry_run(const llm_prompter_t *p, const agt_context_t *ctx, char *er
     o.round = 1;
     o.rounds = c.rules ? c.rules->rounds : 1;
     llm_prompt_t out;
-    if (llm_prompter_render(p, &c, &o, NULL, &out, err, errlen) != 0) return -1;
+    json_t *first = NULL;
+    if (s_render(p, &c, &o, NULL, NULL, &out, &first, err, errlen) != 0) return -1;
     llm_prompt_clear(&out);
     o.kind = ENV_TURN_REPLY;
     o.has_board = o.has_thoughts = o.has_exchanges = true;
@@ -114,7 +150,10 @@ static int s_dry_run(const llm_prompter_t *p, const agt_context_t *ctx, char *er
     o.n_exchanges = 1;
     o.invalid = &bad;
     o.n_invalid = 1;
-    if (llm_prompter_render(p, &c, &o, "a problem", &out, err, errlen) != 0) return -1;
+    /* a conversation's later turn: first_turn off, news and changes on */
+    int rc = s_render(p, &c, &o, "a problem", first, &out, NULL, err, errlen);
+    json_decref(first);
+    if (rc != 0) return -1;
     llm_prompt_clear(&out);
     return 0;
 }
@@ -130,6 +169,11 @@ static llm_prompter_t *s_prompter(const char *spec, const agt_context_t *ctx, ch
     }
     p->tmpl = llm_tmpl_load(spec, err, errlen);
     if (!p->tmpl) goto fail;
+    p->window = S_WINDOW_DEFAULT;
+    if (llm_tmpl_is_conversation(p->tmpl) && !(p->history = json_array())) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     p->cacheable = strcmp(spec, "cache") == 0 ||
                    (llm_tmpl_builtin(spec, NULL) == NULL && llm_tmpl_has_system(p->tmpl));
     if (s_dry_run(p, ctx, err, errlen) != 0) goto fail;
@@ -166,6 +210,8 @@ void llm_prompter_destroy(llm_prompter_t **pp)
 {
     if (!pp || !*pp) return;
     llm_tmpl_destroy(&(*pp)->tmpl);
+    json_decref((*pp)->history);
+    json_decref((*pp)->prev_model);
     free((*pp)->name);
     free(*pp);
     *pp = NULL;
@@ -184,19 +230,94 @@ bool llm_prompter_cacheable(const llm_prompter_t *p)
 int llm_prompter_render(const llm_prompter_t *p, const agt_context_t *ctx, const env_obs_t *obs,
                         const char *feedback, llm_prompt_t *out, char *err, size_t errlen)
 {
-    if (!p || !ctx || !obs || !out) return -1;
-    memset(out, 0, sizeof *out);
-    json_t *model = llm_model_new(ctx, obs, feedback);
-    if (!model) {
+    return s_render(p, ctx, obs, feedback, NULL, out, NULL, err, errlen);
+}
+
+bool llm_prompter_is_conversation(const llm_prompter_t *p)
+{
+    return p && p->history;
+}
+
+void llm_prompter_set_window(llm_prompter_t *p, size_t bytes)
+{
+    if (p) p->window = bytes;
+}
+
+int llm_prompter_resets(const llm_prompter_t *p)
+{
+    return p ? p->resets : 0;
+}
+
+const json_t *llm_prompter_history(const llm_prompter_t *p)
+{
+    return p ? p->history : NULL;
+}
+
+static int s_keep(llm_prompter_t *p, const char *role, const char *text)
+{
+    json_t *m = json_pack("{s:s, s:s}", "role", role, "content", text);
+    if (!m || json_array_append_new(p->history, m) != 0) return -1;
+    p->history_bytes += strlen(text);
+    return 0;
+}
+
+int llm_prompter_next(llm_prompter_t *p, const agt_context_t *ctx, const env_obs_t *obs,
+                      const char *feedback, llm_prompt_t *out, bool *reset, char *err,
+                      size_t errlen)
+{
+    if (reset) *reset = false;
+    if (!llm_prompter_is_conversation(p))
+        return llm_prompter_render(p, ctx, obs, feedback, out, err, errlen);
+    json_t *model = NULL;
+    if (s_render(p, ctx, obs, feedback, p->prev_model, out, &model, err, errlen) != 0) return -1;
+    size_t sys = out->system ? strlen(out->system) : 0;
+    if (p->prev_model && sys + p->history_bytes + strlen(out->user) > p->window) {
+        /* The window bites: the kept history goes, and this turn starts a new
+         * conversation with the whole state (the prefix after the system part
+         * is lost once). */
+        llm_prompt_clear(out);
+        json_decref(model);
+        model = NULL;
+        json_array_clear(p->history);
+        p->history_bytes = 0;
+        json_decref(p->prev_model);
+        p->prev_model = NULL;
+        p->resets++;
+        if (reset) *reset = true;
+        if (s_render(p, ctx, obs, feedback, NULL, out, &model, err, errlen) != 0) return -1;
+    }
+    if (s_keep(p, "user", out->user) != 0) {
+        json_decref(model);
+        llm_prompt_clear(out);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    int rc = llm_tmpl_render(p->tmpl, model, &out->system, &out->user, err, errlen);
-    json_decref(model);
-    /* a researcher's file may hold bytes a JSON request cannot carry */
-    if (rc == 0 && out->system) llm_model_utf8_fix(out->system);
-    if (rc == 0) llm_model_utf8_fix(out->user);
-    return rc;
+    json_decref(p->prev_model);
+    p->prev_model = model;
+    return 0;
+}
+
+int llm_prompter_keep_reply(llm_prompter_t *p, const char *text)
+{
+    if (!llm_prompter_is_conversation(p) || !text) return 0;
+    return s_keep(p, "assistant", text);
+}
+
+char *llm_conversation_flat(const char *system, const json_t *history)
+{
+    size_t n = (system ? strlen(system) : 0) + 1, i;
+    json_t *m;
+    json_array_foreach(history, i, m) n += json_string_length(json_object_get(m, "content")) + 2;
+    char *s = malloc(n), *w = s;
+    if (!s) return NULL;
+    *w = 0;
+    if (system) w = stpcpy(w, system);
+    json_array_foreach(history, i, m)
+    {
+        if (w != s) w = stpcpy(w, "\n\n");
+        w = stpcpy(w, json_string_value(json_object_get(m, "content")));
+    }
+    return s;
 }
 
 int llm_prompt_render(const agt_context_t *ctx, const env_obs_t *obs, llm_layout_t layout,

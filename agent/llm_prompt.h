@@ -8,9 +8,10 @@
  *          order, with its quirks; it picks the study's own variant for the
  *          automated arms and for mixed games (agents.mode: mixed)
  *   clear  parley's clearer prompt for new studies, one user message
- *   cache  the clear prompt with what never changes in a game in the system
- *          message and the state after it, slowest changing first, so that
- *          providers' prompt caches hit a long prefix
+ *   cache  the clear prompt as a conversation ({{$turn}}): what never changes
+ *          in a game in the system message, then per turn the model's reply
+ *          and a user message with what is new, so that each request is the
+ *          previous one plus new messages and providers' caches hit it all
  * Any other name is a template FILE (`llm.prompt: FILE`, or a seat's `prompt`).
  * Truncated histories (rules->truncate_history) arrive already cut. */
 #ifndef PARLEY_LLM_PROMPT_H
@@ -53,11 +54,39 @@ llm_prompter_t *llm_prompter_new(const agt_context_t *ctx, char *err, size_t err
 void llm_prompter_destroy(llm_prompter_t **p);
 /* What was loaded: "paper", "clear", "cache" or the file's path. */
 const char *llm_prompter_name(const llm_prompter_t *p);
-/* Whether the system part is stable for a game and worth a cache mark. */
+/* Whether the system part is stable for a game and worth cache hints
+ * (`cache`, and a template FILE with a system part). */
 bool llm_prompter_cacheable(const llm_prompter_t *p);
 /* Renders one turn. Returns 0, or -1 with the message in err. */
 int llm_prompter_render(const llm_prompter_t *p, const agt_context_t *ctx, const env_obs_t *obs,
                         const char *feedback, llm_prompt_t *out, char *err, size_t errlen);
+
+/* A conversation template ({{$turn}}, the built-in `cache`): each request is
+ * the previous one plus this turn's user message (what is new since the
+ * seat's last turn) and the model's reply before it, so providers' prompt
+ * caches hit all but the newest messages. */
+bool llm_prompter_is_conversation(const llm_prompter_t *p);
+/* Renders the next turn. For a conversation: against what is new since the
+ * last turn kept, and appends it to the history (llm_prompter_history); when
+ * system + history + this turn would pass the window, the history is dropped
+ * first and this turn is rendered as a first turn (*reset = true, if given).
+ * Otherwise the same as llm_prompter_render. Returns 0, or -1 with err. */
+int llm_prompter_next(llm_prompter_t *p, const agt_context_t *ctx, const env_obs_t *obs,
+                      const char *feedback, llm_prompt_t *out, bool *reset, char *err,
+                      size_t errlen);
+/* A conversation's messages after the system part, [{role, content}], the
+ * last being this turn's; borrowed. NULL when the template is not one. */
+const json_t *llm_prompter_history(const llm_prompter_t *p);
+/* Keeps the model's reply as an assistant message (no-op if not a
+ * conversation). Returns 0, or -1 when out of memory. */
+int llm_prompter_keep_reply(llm_prompter_t *p, const char *text);
+/* The window in bytes of system + history (default 256 KiB); tests shrink it. */
+void llm_prompter_set_window(llm_prompter_t *p, size_t bytes);
+/* How many times the window has reset the history. */
+int llm_prompter_resets(const llm_prompter_t *p);
+/* A conversation as one string: system, then each message, blank-line
+ * separated (what the model reads, for the prefix share); caller frees. */
+char *llm_conversation_flat(const char *system, const json_t *history);
 
 /* Loads and dry-renders seat index `seat`'s template before a game starts
  * (`parley run`). Returns 0, or -1 with "FILE:LINE: message" in err. */

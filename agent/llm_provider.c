@@ -275,11 +275,48 @@ static int s_anthropic_limits(const pl_seat_t *seat, llm_reply_format_t fmt, int
     return 0;
 }
 
+/* One conversation message on the wire. OpenAI: content as a string.
+ * Anthropic with marks: content as one text block, every message alike, so
+ * that the next request repeats this one's bytes but for the moving mark. */
+static json_t *s_wire_message(llm_provider_t p, const json_t *m, bool blocks, bool mark)
+{
+    const char *role = json_string_value(json_object_get(m, "role"));
+    const char *text = json_string_value(json_object_get(m, "content"));
+    if (!role || !text) return NULL;
+    if (p != LLM_ANTHROPIC || !blocks)
+        return json_pack("{s:s, s:s}", "role", role, "content", text);
+    json_t *blk = json_pack("{s:s, s:s}", "type", "text", "text", text);
+    if (blk && mark &&
+        json_object_set_new(blk, "cache_control", json_pack("{s:s}", "type", "ephemeral")) != 0) {
+        json_decref(blk);
+        return NULL;
+    }
+    return blk ? json_pack("{s:s, s:[o]}", "role", role, "content", blk) : NULL;
+}
+
 int llm_request_build(llm_provider_t p, const pl_seat_t *seat, const char *key, const char *system,
                       const char *user, bool cache_hint, llm_request_t *out, char *err,
                       size_t errlen)
 {
+    json_t *turns = json_pack("[{s:s, s:s}]", "role", "user", "content", user ? user : "");
+    if (!turns) {
+        llm_fmt(err, errlen, "cannot build the request (out of memory or invalid UTF-8)");
+        memset(out, 0, sizeof *out);
+        return -1;
+    }
+    llm_cache_hints_t hints = {.system_mark = cache_hint};
+    int rc = llm_request_build_turns(p, seat, key, system, turns, &hints, out, err, errlen);
+    json_decref(turns);
+    return rc;
+}
+
+int llm_request_build_turns(llm_provider_t p, const pl_seat_t *seat, const char *key,
+                            const char *system, const json_t *turns, const llm_cache_hints_t *hints,
+                            llm_request_t *out, char *err, size_t errlen)
+{
     json_t *body = NULL, *msgs = NULL;
+    static const llm_cache_hints_t none;
+    if (!hints) hints = &none;
     memset(out, 0, sizeof *out);
     const char *base =
         seat->base_url && *seat->base_url ? seat->base_url : llm_provider_default_url(p);
@@ -321,7 +358,7 @@ int llm_request_build(llm_provider_t p, const pl_seat_t *seat, const char *key, 
             goto fail;
         if (s_set(body, "max_tokens", json_integer(max)) != 0) goto oom;
         if (system && *system) {
-            if (cache_hint) {
+            if (hints->system_mark) {
                 json_t *blk = json_pack("[{s:s, s:s, s:{s:s}}]", "type", "text", "text", system,
                                         "cache_control", "type", "ephemeral");
                 if (s_set(body, "system", blk) != 0) goto oom;
@@ -384,9 +421,15 @@ int llm_request_build(llm_provider_t p, const pl_seat_t *seat, const char *key, 
                 goto oom;
         }
     }
-    if (json_array_append_new(
-            msgs, json_pack("{s:s, s:s}", "role", "user", "content", user ? user : "")) != 0)
+    if (p == LLM_OPENAI && hints->cache_key &&
+        s_set(body, "prompt_cache_key", json_string(hints->cache_key)) != 0)
         goto oom;
+    size_t n_turns = json_array_size(turns);
+    for (size_t i = 0; i < n_turns; i++) {
+        json_t *m = s_wire_message(p, json_array_get(turns, i), hints->last_mark,
+                                   hints->last_mark && i + 1 == n_turns);
+        if (!m || json_array_append_new(msgs, m) != 0) goto oom;
+    }
     if (json_object_set(body, "messages", msgs) != 0) goto oom;
     out->body = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (!out->body) goto oom;

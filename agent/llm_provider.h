@@ -66,7 +66,8 @@ typedef struct {
 
 /* Builds the request of one turn: `system` (may be NULL) and `user` texts.
  * `key` may be NULL (no auth header). `cache_hint` marks the system prompt as
- * cacheable where the provider wants it said (Anthropic cache_control).
+ * cacheable where the provider wants it said (Anthropic cache_control); with
+ * it false the body is what it was before cache hints existed.
  * Every setting goes out as written: a combination the provider would refuse
  * (max_tokens not above the thinking budget, temperature with thinking) is
  * refused here as pl_config refuses it at load time, never adjusted.
@@ -74,6 +75,24 @@ typedef struct {
 int llm_request_build(llm_provider_t p, const pl_seat_t *seat, const char *key, const char *system,
                       const char *user, bool cache_hint, llm_request_t *out, char *err,
                       size_t errlen);
+
+/* Where a request tells the provider what to cache (llm.cache_hints).
+ * Anthropic: `cache_control: {"type": "ephemeral"}` on the system block
+ * (system_mark) and on the last message (last_mark; every message is then sent
+ * as a text block, so the marks are two of the four breakpoints Anthropic
+ * allows). OpenAI: `prompt_cache_key` (cache_key, NULL: not sent), which
+ * routes requests with one prefix to one cache. */
+typedef struct {
+    bool system_mark, last_mark;
+    const char *cache_key;
+} llm_cache_hints_t;
+
+/* As llm_request_build, with a whole conversation after the system part:
+ * `turns` is [{role: "user" | "assistant", content: text}], in order.
+ * `hints` may be NULL (none). */
+int llm_request_build_turns(llm_provider_t p, const pl_seat_t *seat, const char *key,
+                            const char *system, const json_t *turns, const llm_cache_hints_t *hints,
+                            llm_request_t *out, char *err, size_t errlen);
 void llm_request_clear(llm_request_t *r);
 
 /* What a successful reply says. */

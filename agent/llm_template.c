@@ -45,6 +45,8 @@ struct llm_tmpl {
     char **files; /* labels for messages */
     size_t n_files;
     bool has_system;
+    bool has_turn; /* a {{$turn}} part: the template is a conversation */
+    bool has_user;
 };
 
 /* ------------------------------------------------------------ helpers -- */
@@ -326,12 +328,26 @@ static int s_parse_text(s_parse_t *ps, s_node_t *root, const char *text, const c
         case '^':
         case '$': {
             if (sigil == '$') {
-                if (strcmp(name, "system") != 0 && strcmp(name, "user") != 0) {
+                if (strcmp(name, "system") != 0 && strcmp(name, "user") != 0 &&
+                    strcmp(name, "turn") != 0) {
                     s_err(ps->err, ps->errlen,
-                          "%s:%d: unknown part {{$%s}} (the parts are {{$system}} and {{$user}})",
+                          "%s:%d: unknown part {{$%s}} (the parts are {{$system}}, {{$user}} and "
+                          "{{$turn}})",
                           file, tag_line, name);
                     return -1;
                 }
+                /* a conversation appends each turn; a user part would be re-sent whole,
+                 * so one template cannot be both */
+                bool turn = strcmp(name, "turn") == 0, user = strcmp(name, "user") == 0;
+                if ((turn && ps->t->has_user) || (user && ps->t->has_turn)) {
+                    s_err(ps->err, ps->errlen,
+                          "%s:%d: {{$%s}} beside {{$%s}}: a template has a user part or a turn "
+                          "part, not both",
+                          file, tag_line, name, turn ? "user" : "turn");
+                    return -1;
+                }
+                if (turn) ps->t->has_turn = true;
+                if (user) ps->t->has_user = true;
                 for (int i = 0; i < top; i++)
                     if (stack[i].node->kind == N_PART) {
                         s_err(
@@ -431,6 +447,11 @@ void llm_tmpl_destroy(llm_tmpl_t **tp)
 bool llm_tmpl_has_system(const llm_tmpl_t *t)
 {
     return t && t->has_system;
+}
+
+bool llm_tmpl_is_conversation(const llm_tmpl_t *t)
+{
+    return t && t->has_turn;
 }
 
 /* ----------------------------------------------------------- rendering -- */

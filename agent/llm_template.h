@@ -14,6 +14,10 @@
  *   {{> other}}                another template, inserted here (loaded once)
  *   {{$system}}...{{/system}}  the system message; {{$user}}...{{/user}} the
  *                              user message; text outside both goes to user
+ *   {{$turn}}...{{/turn}}      instead of {{$user}}: the template is a
+ *                              conversation; each turn's text is appended to
+ *                              the seat's kept history as a new user message
+ *                              (llm_prompt.h); rendered, it is the user text
  *
  * A line that holds nothing but one non-value tag (section, close, comment,
  * include, part) disappears with its newline, so templates can be laid out
@@ -50,5 +54,7 @@ int llm_tmpl_render(const llm_tmpl_t *t, const json_t *model, char **system, cha
 
 /* Whether the template has a system part. */
 bool llm_tmpl_has_system(const llm_tmpl_t *t);
+/* Whether the template has a {{$turn}} part (a conversation, appended to each turn). */
+bool llm_tmpl_is_conversation(const llm_tmpl_t *t);
 
 #endif

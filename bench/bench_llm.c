@@ -10,10 +10,21 @@
  *    1 s: all at once versus one after the other (the loop alone, no broker).
  * 3. Peak memory of a process running one llm seat for 20 turns (policy only).
  * 4. Prompt prefix share (the part of each prompt that is a byte-identical
- *    prefix of the same seat's previous prompt) for both layouts, over a whole
- *    paper-preset game played by perfect agents.
+ *    prefix of the same seat's previous prompt) for the paper and clear
+ *    prompts, over a whole paper-preset game played by perfect agents (the
+ *    cache prompt, a conversation, is measured by --cache).
  * Usage: PARLEY_BIN=build/bin build/bin/bench_llm [ROUNDS_SIMULTANEOUS [ROUNDS_SEQUENTIAL]]
  * (default 5 and 2: the sequential game costs about 10 s a round).
+ *
+ * bench_llm --cache [ROUNDS [PRICES]]: what a study pays for its prompts. Four
+ * games through `parley run` against parley-fake-llm (which models the
+ * providers' prompt caches, tests/llm/fake_llm.c), each of 10 llm seats and
+ * ROUNDS rounds (default 20) of the paper preset: the paper and the cache
+ * prompt, on OpenAI's and on Anthropic's wire format. From the call records:
+ * the share of each prompt that is an unchanged prefix of the seat's previous
+ * one (bytes, and tokens as the endpoint's usage reports them cached), tokens
+ * per game, and the cost per game of each model of PRICES (default
+ * bench/prices.csv) with and without caching.
  *
  * bench_llm --formats URL [CALLS]: the share of replies that parse, per reply
  * format and wire format, against a real server at URL (e.g. llama-server
@@ -352,6 +363,212 @@ static void s_prefix(llm_layout_t layout, double *mean, double *min, size_t *mea
     *mean_len = turns ? len / (size_t)turns : 0;
 }
 
+/* ------------------------------------------------------ prompt caching -- */
+
+typedef struct {
+    int calls;
+    double share_sum, share_min; /* bytes, after round 2 */
+    int n_share;
+    double tshare_sum; /* tokens cached / tokens in, after round 2 */
+    long long in, cached, written, out;
+    int resets;
+} s_cache_t;
+
+/* Runs `parley run` on the configuration text; the run directory is dir/run.
+ * Returns 0 or -1. */
+static int s_run_text(const char *text, char *dir, size_t dirlen)
+{
+    char cfg[300], run[300], prog[1024];
+    const char *bin = getenv("PARLEY_BIN");
+    snprintf(dir, dirlen, "%s/parley-bench-cache-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(dir)) return -1;
+    snprintf(cfg, sizeof cfg, "%s/game.yaml", dir);
+    snprintf(run, sizeof run, "%s/run", dir);
+    snprintf(prog, sizeof prog, "%s/parley", bin ? bin : ".");
+    FILE *f = fopen(cfg, "w");
+    if (!f) return -1;
+    fputs(text, f);
+    if (fclose(f) != 0) return -1;
+    fflush(stdout); /* the child's freopen would write what is still buffered */
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (!freopen("/dev/null", "w", stdout)) _exit(127);
+        execl(prog, "parley", "run", cfg, "--out", run, "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        fprintf(stderr, "bench_llm: parley run failed (see %s)\n", run);
+        return -1;
+    }
+    return 0;
+}
+
+static long long s_jint(json_t *o, const char *a, const char *b)
+{
+    json_t *v = json_object_get(o, a);
+    if (b) v = json_object_get(v, b);
+    return (long long)json_integer_value(v);
+}
+
+/* One game of 10 seats on `provider` with `prompt`, ROUNDS rounds. */
+static int s_cache_game(const char *provider, const char *prompt, int rounds, int port,
+                        s_cache_t *g)
+{
+    memset(g, 0, sizeof *g);
+    g->share_min = 1;
+    char text[1024], dir[256], path[400];
+    snprintf(text, sizeof text,
+             "seed: 1\nsimulation: {rounds: %d}\nllm: {prompt: %s}\n"
+             "seats:\n"
+             "  - {policy: llm, count: 10, provider: %s, model: fake,\n"
+             "     base_url: \"http://127.0.0.1:%d/v1\", api_key_env: BENCH_LLM_KEY}\n",
+             rounds, prompt, provider, port);
+    if (s_run_text(text, dir, sizeof dir) != 0) return -1;
+    snprintf(path, sizeof path, "%s/run/events.jsonl", dir);
+    FILE *ev = fopen(path, "r");
+    if (!ev) return -1;
+    bool anthropic = strcmp(provider, "anthropic") == 0;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, ev) > 0) {
+        if (!strstr(line, "\"type\":\"decision\"")) continue;
+        json_t *e = json_loads(line, 0, NULL);
+        long long round = s_jint(e, "round", NULL);
+        size_t i;
+        json_t *c;
+        json_array_foreach(json_object_get(e, "calls"), i, c)
+        {
+            g->calls++;
+            long long in = s_jint(c, "tokens_in", NULL), cached = s_jint(c, "tokens_cached", NULL);
+            g->in += in;
+            g->cached += cached;
+            g->out += s_jint(c, "tokens_out", NULL);
+            json_t *r = json_loads(json_string_value(json_object_get(c, "response_body")), 0, NULL);
+            if (anthropic)
+                g->written +=
+                    s_jint(json_object_get(r, "usage"), "cache_creation_input_tokens", NULL);
+            json_decref(r);
+            if (round > 2) {
+                double s = json_real_value(json_object_get(c, "prefix_share"));
+                g->share_sum += s;
+                if (s < g->share_min) g->share_min = s;
+                g->tshare_sum += in ? (double)cached / (double)in : 0;
+                g->n_share++;
+            }
+        }
+        json_decref(e);
+    }
+    free(line);
+    fclose(ev);
+    snprintf(path, sizeof path, "%s/run/agents", dir);
+    /* resets of the conversation's window, from the agents' logs */
+    DIR *d = opendir(path);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        char lp[700], l[1024];
+        snprintf(lp, sizeof lp, "%s/%s", path, de->d_name);
+        FILE *lf = strstr(de->d_name, ".log") ? fopen(lp, "r") : NULL;
+        while (lf && fgets(l, sizeof l, lf)) g->resets += strstr(l, "LLM-HISTORY-RESET") != NULL;
+        if (lf) fclose(lf);
+    }
+    if (d) closedir(d);
+    return g->calls ? 0 : -1;
+}
+
+typedef struct {
+    char provider[32], model[64];
+    double input, cached_input, cache_write, output; /* USD per million tokens */
+} s_price_t;
+
+/* Reads PRICES (CSV: provider,model,input,cached_input,cache_write,output,...;
+ * '#' lines are comments). Returns the rows read, or -1. */
+static int s_prices(const char *path, s_price_t *p, int max)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[512];
+    int n = 0;
+    while (n < max && fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || !strncmp(line, "provider,", 9)) continue;
+        if (sscanf(line, "%31[^,],%63[^,],%lf,%lf,%lf,%lf", p[n].provider, p[n].model, &p[n].input,
+                   &p[n].cached_input, &p[n].cache_write, &p[n].output) == 6)
+            n++;
+    }
+    fclose(f);
+    return n;
+}
+
+/* USD of a game's input, with the provider's caching or without. Output is
+ * priced apart: it is what the model writes, the same under either prompt. */
+static double s_input_cost(const s_price_t *p, const s_cache_t *g, bool caching)
+{
+    if (!caching) return (double)g->in * p->input / 1e6;
+    double plain = (double)(g->in - g->cached - g->written);
+    return (plain * p->input + (double)g->cached * p->cached_input +
+            (double)g->written * p->cache_write) /
+           1e6;
+}
+
+static int s_cache_bench(int rounds, const char *prices)
+{
+    s_price_t pr[64];
+    int np = s_prices(prices, pr, 64);
+    if (np <= 0) {
+        fprintf(stderr, "bench_llm: cannot read prices from %s\n", prices);
+        return 1;
+    }
+    const char *none[] = {NULL};
+    int port;
+    pid_t fake = fake_start(none, &port);
+    if (fake < 0) {
+        fprintf(stderr, "bench_llm: cannot start parley-fake-llm (set PARLEY_BIN)\n");
+        return 1;
+    }
+    setenv("BENCH_LLM_KEY", "sk-bench", 1);
+    static const char *const provs[] = {"openai", "anthropic"}, *const layouts[] = {"paper",
+                                                                                    "cache"};
+    s_cache_t g[2][2];
+    printf("10 llm seats, %d rounds, paper preset, against parley-fake-llm (4 bytes a token):\n",
+           rounds);
+    printf("| wire format | prompt | calls | prefix share after round 2 (bytes): mean | min | "
+           "cached tokens after round 2 | tokens in | cached | cache writes | tokens out | "
+           "window resets |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (int pv = 0; pv < 2; pv++)
+        for (int l = 0; l < 2; l++) {
+            if (s_cache_game(provs[pv], layouts[l], rounds, port, &g[pv][l]) != 0) {
+                fake_stop(fake);
+                return 1;
+            }
+            const s_cache_t *x = &g[pv][l];
+            printf("| %s | %s | %d | %.3f | %.3f | %.3f | %lld | %lld | %lld | %lld | %d |\n",
+                   provs[pv], layouts[l], x->calls, x->n_share ? x->share_sum / x->n_share : 0,
+                   x->share_min, x->n_share ? x->tshare_sum / x->n_share : 0, x->in, x->cached,
+                   x->written, x->out, x->resets);
+            fflush(stdout);
+        }
+    fake_stop(fake);
+    printf("\ninput cost per game in USD (%s); output priced apart at the cache games' "
+           "tokens out:\n",
+           prices);
+    printf("| model | paper, no caching | paper, cached | cache prompt, no caching | cache prompt, "
+           "cached | cached cache prompt / cached paper | output |\n"
+           "|---|---|---|---|---|---|---|\n");
+    for (int i = 0; i < np; i++) {
+        int pv = strcmp(pr[i].provider, "anthropic") == 0;
+        double a = s_input_cost(&pr[i], &g[pv][0], false),
+               b = s_input_cost(&pr[i], &g[pv][0], true);
+        double c = s_input_cost(&pr[i], &g[pv][1], false),
+               d = s_input_cost(&pr[i], &g[pv][1], true);
+        double out = (double)g[pv][1].out * pr[i].output / 1e6;
+        printf("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |\n", pr[i].model, a, b, c, d,
+               b > 0 ? d / b : 0, out);
+    }
+    return 0;
+}
+
 /* ------------------------------------------------- reply-format floor -- */
 
 typedef struct {
@@ -425,6 +642,9 @@ int main(int argc, char **argv)
     pl_log_set_level("warn");
     if (argc > 2 && strcmp(argv[1], "--formats") == 0)
         return s_formats(argv[2], argc > 3 && atoi(argv[3]) > 0 ? atoi(argv[3]) : 10);
+    if (argc > 1 && strcmp(argv[1], "--cache") == 0)
+        return s_cache_bench(argc > 2 && atoi(argv[2]) > 0 ? atoi(argv[2]) : 20,
+                             argc > 3 ? argv[3] : PARLEY_SOURCE_DIR "/bench/prices.csv");
     int rounds_sim = argc > 1 ? atoi(argv[1]) : 5, rounds_seq = argc > 2 ? atoi(argv[2]) : 2;
     const char *slow[] = {"--delay", "1", NULL};
     int port;
@@ -459,7 +679,9 @@ int main(int argc, char **argv)
     fake_stop(fake);
     printf("peak RSS of a process running one llm seat for 20 turns: %.1f MiB\n", kib / 1024.0);
 
+    /* one prompt a turn; the cache prompt is a conversation: bench_llm --cache */
     for (int l = 0; l < LLM_LAYOUT_COUNT; l++) {
+        if (l == LLM_LAYOUT_CACHE) continue;
         double mean, min;
         size_t len;
         s_prefix((llm_layout_t)l, &mean, &min, &len);

@@ -11,3 +11,7 @@ if(TARGET parley-fake-llm)
   target_link_libraries(bench_llm PRIVATE ${PL_BENCH_LLM_LIB})
   add_dependencies(bench_llm parley-fake-llm)
 endif()
+if(TARGET bench_llm)
+  # --cache reads the price table from the source tree unless given one
+  target_compile_definitions(bench_llm PRIVATE PARLEY_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+endif()

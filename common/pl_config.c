@@ -106,6 +106,7 @@ const pl_cfg_key_t pl_cfg_keys[] = {
     {"security.max_unjoined", S_INT, C_(max_unjoined), 1, 100000, false, 0},
     {"security.join_timeout", S_NUM, C_(join_timeout), 0.1, 3600, false, 0},
     {"llm.prompt", S_STR, C_(llm_prompt), 0, 0, false, 0},
+    {"llm.cache_hints", S_STR, C_(llm_cache_hints), 0, 0, false, 0},
     {"agents.mode", S_STR, C_(agents_mode), 0, 0, false, 0},
     {"session.max_missed", S_INT, C_(session_max_missed), 0, 1000000, false, 0},
     {"session.dropout_after", S_NUM, C_(session_dropout_after), 1, BIG, false, 0},

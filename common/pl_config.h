@@ -137,8 +137,9 @@ typedef struct {
     pl_seat_t *seats; /* [n_seats] */
     size_t n_prices;
     pl_price_t *prices;
-    char *llm_prompt;  /* llm.prompt: every llm seat's template (built-in name or FILE) */
-    char *agents_mode; /* agents.mode: "standard" (NULL) | "mixed" (the REQUEST prompt) */
+    char *llm_prompt;      /* llm.prompt: every llm seat's template (built-in name or FILE) */
+    char *llm_cache_hints; /* llm.cache_hints: "on" (NULL) | "off" (docs/LLM.md) */
+    char *agents_mode;     /* agents.mode: "standard" (NULL) | "mixed" (the REQUEST prompt) */
     /* session.*: read by `parley session` only (docs/HUMANS.md); its flags win. */
     int session_max_missed;       /* missed turns that mean the person left (0: never) */
     double session_dropout_after; /* seconds of a silent game page that mean the same */

@@ -174,9 +174,10 @@ json_t *pl_config_to_json(const pl_config_t *c)
         s_jset(root, "security", o, &bad);
     }
     s_jset(root, "blind", json_boolean(c->blind), &bad);
-    if (c->llm_prompt) {
+    if (c->llm_prompt || c->llm_cache_hints) {
         o = json_object();
-        s_jset(o, "prompt", json_string(c->llm_prompt), &bad);
+        if (c->llm_prompt) s_jset(o, "prompt", json_string(c->llm_prompt), &bad);
+        if (c->llm_cache_hints) s_jset(o, "cache_hints", json_string(c->llm_cache_hints), &bad);
         s_jset(root, "llm", o, &bad);
     }
     o = json_object();

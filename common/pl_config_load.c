@@ -216,6 +216,7 @@ void pl_cfg_config_clear(pl_config_t *c)
     free(c->path);
     free(c->scenario);
     free(c->llm_prompt);
+    free(c->llm_cache_hints);
     free(c->agents_mode);
     pl_cfg_seats_free(c->seats, c->n_seats);
     pl_cfg_prices_free(c->prices, c->n_prices);
@@ -262,13 +263,15 @@ pl_config_t *pl_config_dup(const pl_config_t *src)
     c->path = pl_cfg_strdup(src->path);
     c->scenario = pl_cfg_strdup(src->scenario);
     c->llm_prompt = pl_cfg_strdup(src->llm_prompt);
+    c->llm_cache_hints = pl_cfg_strdup(src->llm_cache_hints);
     c->agents_mode = pl_cfg_strdup(src->agents_mode);
     c->seats = NULL;
     c->n_seats = 0;
     c->prices = NULL;
     c->n_prices = 0;
     if ((src->path && !c->path) || (src->scenario && !c->scenario) ||
-        (src->llm_prompt && !c->llm_prompt) || (src->agents_mode && !c->agents_mode))
+        (src->llm_prompt && !c->llm_prompt) || (src->agents_mode && !c->agents_mode) ||
+        (src->llm_cache_hints && !c->llm_cache_hints))
         goto fail;
     if (src->n_seats > 0) {
         c->seats = calloc((size_t)src->n_seats, sizeof *c->seats);
@@ -363,6 +366,10 @@ int pl_cfg_finish(pl_cfg_ctx_t *x, pl_config_t *c)
         strcmp(c->agents_mode, "mixed") != 0)
         return pl_cfg_fail(x, s_line_for(x, "agents.mode"),
                            "agents.mode: unknown mode \"%s\" (standard or mixed)", c->agents_mode);
+    if (c->llm_cache_hints && strcmp(c->llm_cache_hints, "on") != 0 &&
+        strcmp(c->llm_cache_hints, "off") != 0)
+        return pl_cfg_fail(x, s_line_for(x, "llm.cache_hints"),
+                           "llm.cache_hints: unknown value \"%s\" (on or off)", c->llm_cache_hints);
     if (s_prompt_path(x, &c->llm_prompt, "llm.prompt", s_line_for(x, "llm.prompt"))) return -1;
     for (int i = 0; i < c->n_seats; i++) {
         char key[64];

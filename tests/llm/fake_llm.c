@@ -30,6 +30,13 @@
  * input); a request with a json_schema response_format gets bare JSON. Replies
  * report the model, a system fingerprint (OpenAI), and reasoning tokens (OpenAI
  * completion_tokens_details, Anthropic output_tokens_details.thinking_tokens).
+ * Tokens are counted as 4 bytes of prompt text each. A model of the providers'
+ * prompt caches: the longest byte prefix a request shares with any of the last
+ * 256 prompts the fake served is its cached part; OpenAI reports it as
+ * prompt_tokens_details.cached_tokens (automatic: from 1,024 tokens, in steps of
+ * 128); Anthropic only for a request that carries cache_control, as
+ * cache_read_input_tokens (from 1,024 tokens), the rest of such a request as
+ * cache_creation_input_tokens.
  * Options: --port N, --host ADDR (default 127.0.0.1; a container's endpoint
  * listens on 0.0.0.0), --key KEY (or PARLEY_FAKE_LLM_KEY in the environment,
  * which keeps a container's key off its command line) (401 unless the request carries it), --delay
@@ -73,6 +80,8 @@ typedef struct {
     long requests;
     long keyed;              /* requests with an auth header */
     struct pending *pending; /* replies still waiting on a timer */
+    char *seen[256];         /* the last prompts served, for the cache model */
+    int next_seen;
 } fake_t;
 
 typedef struct pending {
@@ -87,6 +96,8 @@ typedef struct pending {
     bool refusal, cut;
     char stop[32]; /* stop:WORD */
     int prompt_chars;
+    int cached_chars; /* shared with an earlier prompt (the cache model) */
+    bool marked;      /* the request carries cache_control */
     struct event *ev;
     int fd;
 } pending_t;
@@ -165,6 +176,12 @@ static void s_ok(pending_t *p)
     struct evhttp_request *req = p->req;
     s_headers(req, p->anthropic);
     int in = p->prompt_chars / 4 + 1, out = (int)strlen(p->text) / 4 + 1;
+    int hit = p->cached_chars / 4, read = 0, made = 0;
+    if (!p->anthropic && hit >= 1024) read = hit - hit % 128;
+    if (p->anthropic && p->marked) {
+        read = hit >= 1024 ? hit : 0;
+        made = in >= 1024 ? in - read : 0;
+    }
     int reasoning = out / 2 + 1;
     char model[200];
     snprintf(model, sizeof model, "%s-fake-0001", p->model ? p->model : "model");
@@ -204,9 +221,9 @@ static void s_ok(pending_t *p)
                          "s:{s:i, s:i, s:i, s:i, s:{s:i}}}",
                          "id", "msg_fake0001", "type", "message", "role", "assistant", "model",
                          model, "content", content, "stop_reason", stop, "stop_sequence", "usage",
-                         "input_tokens", in, "output_tokens", out, "cache_creation_input_tokens", 0,
-                         "cache_read_input_tokens", 0, "output_tokens_details", "thinking_tokens",
-                         reasoning);
+                         "input_tokens", in - read - made, "output_tokens", out,
+                         "cache_creation_input_tokens", made, "cache_read_input_tokens", read,
+                         "output_tokens_details", "thinking_tokens", reasoning);
     } else {
         json_t *msg = json_pack("{s:s}", "role", "assistant");
         const char *finish = p->stop[0] ? p->stop : p->cut ? "length" : "stop";
@@ -247,8 +264,8 @@ static void s_ok(pending_t *p)
                          (json_int_t)time(NULL), "model", model, "system_fingerprint",
                          "fp_fake0001", "choices", "index", 0, "message", msg, "logprobs",
                          "finish_reason", finish, "usage", "prompt_tokens", in, "completion_tokens",
-                         out, "total_tokens", in + out, "prompt_tokens_details", "cached_tokens", 0,
-                         "completion_tokens_details", "reasoning_tokens", reasoning);
+                         out, "total_tokens", in + out, "prompt_tokens_details", "cached_tokens",
+                         read, "completion_tokens_details", "reasoning_tokens", reasoning);
     }
     s_send_json(req, 200, "OK", body);
 }
@@ -375,6 +392,7 @@ static void s_on_request(struct evhttp_request *req, void *arg)
     raw[len] = '\0';
     json_error_t jerr;
     json_t *body = json_loadb(raw, len, 0, &jerr);
+    bool marked = strstr(raw, "\"cache_control\"") != NULL;
     free(raw);
     const char *model = json_string_value(json_object_get(body, "model"));
     if (!body || !model || !json_is_array(json_object_get(body, "messages")) ||
@@ -399,6 +417,16 @@ static void s_on_request(struct evhttp_request *req, void *arg)
     p->model = strdup(model);
     char *prompt = s_prompt_text(body, anthropic);
     p->prompt_chars = (int)strlen(prompt);
+    p->marked = marked;
+    for (int i = 0; i < 256; i++) {
+        const char *s = f->seen[i];
+        int k = 0;
+        while (s && s[k] && s[k] == prompt[k]) k++;
+        if (k > p->cached_chars) p->cached_chars = k;
+    }
+    free(f->seen[f->next_seen]);
+    f->seen[f->next_seen] = strdup(prompt);
+    f->next_seen = (f->next_seen + 1) % 256;
     /* what the request asks for: tool calls, a forced decision tool, bare JSON */
     json_t *tools = json_object_get(body, "tools");
     const char *choice =
@@ -623,5 +651,6 @@ int main(int argc, char **argv)
     evhttp_free(http);
     event_base_free(f.base);
     for (int i = 0; i < f.n_steps; i++) free(f.steps[i]);
+    for (int i = 0; i < 256; i++) free(f.seen[i]);
     return 0;
 }

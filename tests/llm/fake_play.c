@@ -21,11 +21,21 @@ typedef struct {
     int value;
 } piece_t;
 
-/* Lines of the section that starts with `header` (up to the next "## "). */
+/* Lines of the section that starts with `header` (up to the next "## "): the
+ * last one, since a conversation (the cache prompt) repeats a section each
+ * time it changes and only its latest copy is current. */
+static const char *s_section_here(const char *s, const char **end);
+
 static const char *s_section(const char *text, const char *header, const char **end)
 {
-    const char *s = strstr(text, header);
-    if (!s) return NULL;
+    const char *s = NULL;
+    for (const char *h = strstr(text, header); h; h = strstr(h + 1, header)) s = h;
+    return s ? s_section_here(s, end) : NULL;
+}
+
+/* The lines of the section whose header line starts at s. */
+static const char *s_section_here(const char *s, const char **end)
+{
     s = strchr(s, '\n');
     if (!s) return NULL;
     s++;
@@ -223,8 +233,10 @@ json_t *fake_play_json(const char *prompt)
     const char *you = strstr(prompt, "You are ");
     if (you) sscanf(you, "You are %63[^,]", me);
 
-    if ((s = s_section(prompt, "## Your information", &end)))
-        for (; s < end && n_inv < 512; s = s_next_line(s, end)) {
+    /* every copy: a conversation's later turns list only the new pieces */
+    for (const char *h = strstr(prompt, "## Your information"); h;
+         h = strstr(h + 1, "## Your information"))
+        for (s = s_section_here(h, &end); s && s < end && n_inv < 512; s = s_next_line(s, end)) {
             s_line(s, end, line, sizeof line);
             char *v = strstr(line, " (value: ");
             if (strncmp(line, "- ", 2) != 0 || !v) continue;
@@ -237,8 +249,6 @@ json_t *fake_play_json(const char *prompt)
     /* answer requests: any message to me naming a piece I hold */
     const char *dm_end;
     const char *dm = s_section(prompt, "## Direct messages", &dm_end);
-    const char *past_end;
-    const char *past = s_section(prompt, "## Your past actions", &past_end);
     for (s = dm; s && s < dm_end; s = s_next_line(s, dm_end)) {
         s_line(s, dm_end, line, sizeof line);
         char from[64];
@@ -248,7 +258,8 @@ json_t *fake_play_json(const char *prompt)
             if (!s_contains_ci(arrow, inv[i].name)) continue;
             char sent[300];
             snprintf(sent, sizeof sent, "- %s to %s ", inv[i].name, from);
-            if (past && strstr(past, sent) && strstr(past, sent) < past_end) continue;
+            /* anywhere: a conversation lists each send once, in the turn after it */
+            if (strstr(prompt, sent)) continue;
             if (s_sending(actions, inv[i].name, from)) continue; /* asked twice (two tasks) */
             json_array_append_new(actions,
                                   json_pack("{s:s, s:s, s:[s], s:{s:i}}", "type",
@@ -297,8 +308,7 @@ json_t *fake_play_json(const char *prompt)
                     if (!held) continue;
                     char asked[300];
                     snprintf(asked, sizeof asked, "- %s from %s: asked", pieces[k], holder);
-                    const char *a = past ? strstr(past, asked) : NULL;
-                    if (a && a < past_end) continue;
+                    if (strstr(prompt, asked)) continue; /* in any turn's requests */
                     char msg[300];
                     snprintf(msg, sizeof msg, "REQUEST: %s for %s", pieces[k], task);
                     json_array_append_new(actions,

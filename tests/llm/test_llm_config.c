@@ -192,6 +192,30 @@ static void test_override_checked(void **state)
     pl_config_destroy(&c);
 }
 
+/* llm.cache_hints: on or off, anything else refused at its line. */
+static void test_cache_hints_switch(void **state)
+{
+    (void)state;
+    const char *base = "simulation: {agents: 2}\n"
+                       "seats:\n"
+                       "  - {policy: llm, count: 2, model: m, prompt: cache}\n";
+    char text[512], err[512] = "";
+    snprintf(text, sizeof text, "%sllm:\n  cache_hints: \"off\"\n", base);
+    pl_config_t *c = pl_config_parse(text, strlen(text), "hints.yaml", err, sizeof err);
+    if (!c) fail_msg("refused: %s", err);
+    assert_string_equal(c->llm_cache_hints, "off");
+    pl_config_destroy(&c);
+    snprintf(text, sizeof text, "%sllm:\n  cache_hints: sometimes\n", base);
+    c = pl_config_parse(text, strlen(text), "hints.yaml", err, sizeof err);
+    assert_null(c);
+    if (!strstr(err, "hints.yaml:5: llm.cache_hints: unknown value \"sometimes\" (on or off)"))
+        fail_msg("unexpected message: %s", err);
+    c = pl_config_parse(base, strlen(base), "hints.yaml", err, sizeof err);
+    assert_non_null(c);
+    assert_null(c->llm_cache_hints); /* unset: on */
+    pl_config_destroy(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_reply_formats),
         cmocka_unit_test(test_key_follows_base_url),
         cmocka_unit_test(test_override_checked),
+        cmocka_unit_test(test_cache_hints_switch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -262,6 +262,9 @@ static void test_ten_llm_seats_play_and_record(void **state)
             fail_msg("%s: the recorded request is not its prompt of this round", agent);
         /* the paper template's system message is recorded with it */
         assert_non_null(strstr(rq, "You are one of the agents of a corporation."));
+        /* the study sent no cache hints, so the paper prompt sends none */
+        assert_null(strstr(rq, "cache_control"));
+        assert_null(strstr(rq, "prompt_cache_key"));
         assert_non_null(strstr(rs, oa ? "chat.completion" : "\"type\":\"message\""));
         assert_non_null(strstr(rs, "actions"));
         per_seat[a]++;
@@ -413,6 +416,188 @@ static void test_tool_calls_play_a_game(void **state)
     assert_true(calls_made[0] > 0 && calls_made[1] > 0);
 }
 
+/* A message with its cache mark taken off (Anthropic's mark moves to the newest
+ * message each turn; what is cached is the content). Caller decrefs. */
+static json_t *s_unmarked(json_t *m)
+{
+    json_t *c = json_deep_copy(m);
+    size_t i;
+    json_t *b;
+    json_array_foreach(json_object_get(c, "content"), i, b) json_object_del(b, "cache_control");
+    return c;
+}
+
+/* A message's text: a string, or (Anthropic with marks) one text block. */
+static const char *s_msg_text(json_t *m)
+{
+    json_t *c = json_object_get(m, "content");
+    return json_is_string(c) ? json_string_value(c) : s_str(json_array_get(c, 0), "text");
+}
+
+static int s_count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *s = strstr(hay, needle); s; s = strstr(s + 1, needle)) n++;
+    return n;
+}
+
+/* The text of a recorded reply, as either wire format gives it. */
+static char *s_reply_text(const char *body, bool oa)
+{
+    json_t *r = json_loads(body, 0, NULL);
+    char *text = NULL;
+    if (oa) {
+        json_t *msg = json_object_get(json_array_get(json_object_get(r, "choices"), 0), "message");
+        text = strdup(s_str(msg, "content"));
+    } else {
+        size_t i, len = 0;
+        json_t *b;
+        text = calloc(1, 1);
+        json_array_foreach(json_object_get(r, "content"), i, b)
+        {
+            if (strcmp(s_str(b, "type"), "text") != 0) continue;
+            const char *t = s_str(b, "text");
+            text = realloc(text, len + strlen(t) + 1);
+            memcpy(text + len, t, strlen(t) + 1);
+            len += strlen(t);
+        }
+    }
+    json_decref(r);
+    return text;
+}
+
+/* The cache prompt over a whole game, as the providers receive it: every
+ * request of a seat is its previous request, byte for byte, then the model's
+ * reply to it and one new user message; the first turn shows the whole state
+ * and later ones only the news; with hints on, OpenAI requests carry one
+ * prompt_cache_key per seat and Anthropic requests two cache_control marks (the
+ * system block and the newest message); with llm.cache_hints: off, none. */
+static void s_cache_game(fx_t *f, bool hints)
+{
+    const char *fargs[] = {"--key", s_key, NULL};
+    f->fake = fake_start(fargs, &f->port);
+    assert_true(f->fake > 0);
+    const char *cfg =
+        s_config(f->dir, f->port, "",
+                 hints ? "llm: {prompt: cache}\n" : "llm: {prompt: cache, cache_hints: \"off\"}\n");
+    const char *args[] = {cfg, "--out", f->run, "--quiet", NULL};
+    char out[4096], err[8192];
+    int rc = s_parley(f->dir, args, out, sizeof out, err, sizeof err);
+    if (rc != 0) fail_msg("parley run exited %d\nstdout: %s\nstderr: %s", rc, out, err);
+    print_message("10 llm seats on the cache prompt (hints %s): %s", hints ? "on" : "off", out);
+    json_t *done = e2e_events(f->run, "task_completed");
+    assert_true(json_array_size(done) > 0);
+    json_decref(done);
+    json_t *dec = e2e_events(f->run, "decision");
+    assert_int_equal(json_array_size(dec), N_SEATS * ROUNDS);
+    json_t *prev_req[N_SEATS + 1] = {0};
+    char *prev_body[N_SEATS + 1] = {0}, *prev_reply[N_SEATS + 1] = {0};
+    char keys[N_SEATS + 1][128];
+    memset(keys, 0, sizeof keys);
+    int turns[N_SEATS + 1] = {0};
+    size_t i;
+    json_t *d;
+    json_array_foreach(dec, i, d)
+    {
+        int a = atoi(s_str(d, "agent") + 6);
+        bool oa = a <= 5;
+        json_t *c = json_array_get(json_object_get(d, "calls"), 0);
+        assert_int_equal(json_integer_value(json_object_get(c, "http_status")), 200);
+        const char *body = s_str(c, "request_body");
+        json_t *req = json_loads(body, 0, NULL);
+        assert_non_null(req);
+        json_t *msgs = json_object_get(req, "messages");
+        size_t n = json_array_size(msgs);
+        json_t *last = json_array_get(msgs, n - 1);
+        const char *last_text = s_msg_text(last);
+        assert_string_equal(s_str(last, "role"), "user");
+        if (turns[a] == 0) {
+            /* the first turn: the whole state, after the system part */
+            assert_int_equal(n, oa ? 2 : 1);
+            assert_non_null(strstr(last_text, "## Information directory (who holds what"));
+        } else {
+            json_t *pm = json_object_get(prev_req[a], "messages");
+            size_t pn = json_array_size(pm);
+            if (n != pn + 2)
+                fail_msg("agent_%d turn %d: %zu messages after %zu", a, turns[a] + 1, n, pn);
+            for (size_t k = 0; k < pn; k++) {
+                json_t *x = s_unmarked(json_array_get(pm, k)),
+                       *y = s_unmarked(json_array_get(msgs, k));
+                if (!json_equal(x, y))
+                    fail_msg("agent_%d turn %d: message %zu differs from the previous request's", a,
+                             turns[a] + 1, k);
+                json_decref(x);
+                json_decref(y);
+            }
+            /* the reply before this turn, kept as the assistant's message */
+            json_t *asst = json_array_get(msgs, pn);
+            assert_string_equal(s_str(asst, "role"), "assistant");
+            assert_string_equal(s_msg_text(asst), prev_reply[a]);
+            assert_null(strstr(last_text, "## Information directory (who holds what"));
+            assert_non_null(strstr(last_text, "Current Round: "));
+            if (oa) {
+                /* byte for byte: the previous body up to the end of its last message */
+                size_t pl = strlen(prev_body[a]) - 2; /* its closing "]}" */
+                if (strncmp(prev_body[a], body, pl) != 0)
+                    fail_msg("agent_%d turn %d: the request does not start with the previous one",
+                             a, turns[a] + 1);
+            }
+            assert_true(json_real_value(json_object_get(c, "prefix_share")) > 0.4);
+        }
+        if (oa) {
+            const char *key = s_str(req, "prompt_cache_key");
+            if (!hints) {
+                assert_string_equal(key, "");
+            } else if (turns[a] == 0) {
+                assert_true(strlen(key) > 0 && strlen(key) < sizeof keys[a]);
+                for (int b = 1; b <= 5; b++) assert_string_not_equal(keys[b], key);
+                snprintf(keys[a], sizeof keys[a], "%s", key);
+            } else {
+                assert_string_equal(keys[a], key);
+            }
+        } else {
+            json_t *mark = json_object_get(
+                json_object_get(json_array_get(json_object_get(req, "system"), 0), "cache_control"),
+                "type");
+            json_t *lmark =
+                json_object_get(json_object_get(json_array_get(json_object_get(last, "content"), 0),
+                                                "cache_control"),
+                                "type");
+            if (hints) {
+                assert_string_equal(json_string_value(mark), "ephemeral");
+                assert_string_equal(json_string_value(lmark), "ephemeral");
+                assert_int_equal(s_count(body, "cache_control"), 2); /* Anthropic allows 4 */
+            } else {
+                assert_int_equal(s_count(body, "cache_control"), 0);
+            }
+        }
+        json_decref(prev_req[a]);
+        prev_req[a] = req;
+        free(prev_body[a]);
+        prev_body[a] = strdup(body);
+        free(prev_reply[a]);
+        prev_reply[a] = s_reply_text(s_str(c, "response_body"), oa);
+        turns[a]++;
+    }
+    for (int a = 1; a <= N_SEATS; a++) {
+        assert_int_equal(turns[a], ROUNDS);
+        json_decref(prev_req[a]);
+        free(prev_body[a]);
+        free(prev_reply[a]);
+    }
+    json_decref(dec);
+}
+
+static void test_cache_prompt_appends_with_hints(void **state)
+{
+    s_cache_game(*state, true);
+}
+
+static void test_cache_prompt_hints_off(void **state)
+{
+    s_cache_game(*state, false);
+}
+
 /* `parley run` checks every llm seat's key before it starts anything. */
 static void test_missing_key_reported_before_start(void **state)
 {
@@ -435,6 +620,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ten_llm_seats_play_and_record, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_faults_survived_or_recorded, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_tool_calls_play_a_game, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_cache_prompt_appends_with_hints, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_cache_prompt_hints_off, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_missing_key_reported_before_start, s_setup,
                                         s_teardown),
     };

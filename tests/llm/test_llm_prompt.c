@@ -810,15 +810,123 @@ static double s_prefix_shares(const char *spec)
     return sum / 4;
 }
 
-static void test_cache_layout_keeps_a_longer_prefix(void **state)
+/* One prompt a turn: the round line comes first in paper and clear, so almost
+ * nothing is a reusable prefix (the cache prompt, a conversation, is below). */
+static void test_single_prompts_keep_little_prefix(void **state)
 {
     (void)state;
-    double clear = s_prefix_shares("clear"), cache = s_prefix_shares("cache");
-    print_message("prefix share: clear %.3f, cache %.3f\n", clear, cache);
-    assert_true(cache > clear);
+    double clear = s_prefix_shares("clear"), paper = s_prefix_shares("paper");
+    print_message("prefix share: clear %.3f, paper %.3f\n", clear, paper);
+    assert_true(clear < 0.5 && paper < 0.5);
     assert_true(llm_prefix_share(NULL, "abc") == 0);
     assert_true(llm_prefix_share("abcd", "abcd") == 1);
     assert_true(llm_prefix_share("abXd", "abcd") == 0.5);
+}
+
+/* ------------------------------------------ the cache conversation -- */
+
+/* Plays the paper preset with perfect agents; every seat's turn goes through
+ * its own `cache` prompter, whose window is `window` bytes (0: the default).
+ * Checks at every turn that the kept history is the previous one plus this
+ * turn's message, or, when the window bites, that it restarts with the whole
+ * state and no more than the window. Returns the resets of all seats. */
+static int s_conversation_game(size_t window, double *share_after_2)
+{
+    env_config_t c;
+    env_config_paper(&c);
+    int err;
+    env_game_t *g = env_game_new(&c, NULL, NULL, &err);
+    assert_non_null(g);
+    env_names_t names;
+    env_game_names(g, &names);
+    pl_seat_t seat = {.policy = "llm", .model = "m", .prompt = "cache"};
+    llm_prompter_t *pr[ENV_MAX_AGENTS] = {0};
+    char *prev[ENV_MAX_AGENTS] = {0};
+    env_decision_t *d = env_decision_new();
+    uint64_t rng = 1;
+    int resets = 0, n_share = 0;
+    double share = 0;
+    char perr[300];
+    while (env_round_begin(g) == ENV_OK) {
+        int cnt;
+        const int *order = env_round_order(g, &cnt);
+        for (int k = 0; k < cnt; k++) {
+            int a = order[k];
+            agt_context_t ctx = {
+                .agent = a, .rules = env_game_config(g), .names = &names, .seat = &seat};
+            if (!pr[a]) {
+                pr[a] = llm_prompter_new(&ctx, perr, sizeof perr);
+                if (!pr[a]) fail_msg("%s", perr);
+                assert_true(llm_prompter_is_conversation(pr[a]));
+                if (window) llm_prompter_set_window(pr[a], window);
+            }
+            env_obs_t o;
+            env_observe(g, a, ENV_TURN_NORMAL, &o);
+            json_t *before = json_deep_copy(llm_prompter_history(pr[a]));
+            llm_prompt_t p;
+            bool reset = false;
+            if (llm_prompter_next(pr[a], &ctx, &o, NULL, &p, &reset, perr, sizeof perr) != 0)
+                fail_msg("%s", perr);
+            const json_t *h = llm_prompter_history(pr[a]);
+            size_t nb = json_array_size(before), nh = json_array_size(h);
+            const char *turn =
+                json_string_value(json_object_get(json_array_get(h, nh - 1), "content"));
+            assert_string_equal(turn, p.user);
+            if (reset) {
+                resets++;
+                assert_int_equal(nh, 1);
+                assert_non_null(strstr(turn, "## Information directory (who holds what"));
+            } else {
+                assert_int_equal(nh, nb + 1);
+                for (size_t i = 0; i < nb; i++)
+                    assert_true(json_equal(json_array_get(before, i), json_array_get(h, i)));
+                if (nb) assert_null(strstr(turn, "## Information directory (who holds what"));
+            }
+            char *flat = llm_conversation_flat(p.system, h);
+            assert_non_null(flat);
+            if (window && nh > 1) assert_true(strlen(flat) <= window);
+            if (prev[a] && o.round > 2) {
+                share += llm_prefix_share(prev[a], flat);
+                n_share++;
+            }
+            free(prev[a]);
+            prev[a] = flat;
+            json_decref(before);
+            llm_prompt_clear(&p);
+            env_policy_decide(ENV_POLICY_PERFECT, &names, &o, &rng, d);
+            assert_int_equal(llm_prompter_keep_reply(pr[a], "{\"actions\": []}"), 0);
+            env_result_t res[512];
+            env_apply(g, a, ENV_TURN_NORMAL, env_decision_actions(d), env_decision_count(d), NULL,
+                      res);
+        }
+        env_round_end(g);
+    }
+    for (int a = 0; a < ENV_MAX_AGENTS; a++) {
+        if (pr[a] && window) assert_true(llm_prompter_resets(pr[a]) > 0); /* every seat */
+        llm_prompter_destroy(&pr[a]);
+        free(prev[a]);
+    }
+    env_decision_destroy(&d);
+    env_game_destroy(&g);
+    if (share_after_2) *share_after_2 = n_share ? share / n_share : 0;
+    return resets;
+}
+
+static void test_cache_conversation_appends(void **state)
+{
+    (void)state;
+    double share = 0;
+    /* a paper-sized game (10 seats, 20 rounds) stays inside the default window */
+    assert_int_equal(s_conversation_game(0, &share), 0);
+    print_message("cache conversation, perfect play: prefix share after round 2 %.3f\n", share);
+    assert_true(share > 0.85);
+}
+
+static void test_cache_conversation_window_resets(void **state)
+{
+    (void)state;
+    /* a small window bites: each seat starts over from the whole state */
+    assert_true(s_conversation_game(24 * 1024, NULL) >= 10);
 }
 
 static int s_setup(void **state)
@@ -863,7 +971,9 @@ int main(void)
         cmocka_unit_test(test_prompter_checks_at_start),
         cmocka_unit_test(test_cli_prompt),
         cmocka_unit_test(test_run_refuses_broken_template),
-        cmocka_unit_test(test_cache_layout_keeps_a_longer_prefix),
+        cmocka_unit_test(test_single_prompts_keep_little_prefix),
+        cmocka_unit_test(test_cache_conversation_appends),
+        cmocka_unit_test(test_cache_conversation_window_resets),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

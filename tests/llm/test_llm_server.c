@@ -162,12 +162,14 @@ static long s_int(json_t *o, const char *key)
     return (long)json_integer_value(json_object_get(o, key));
 }
 
+static const char *s_prompt = "paper"; /* llm.prompt of the next game */
+
 /* One game: agent_1, agent_2 on /v1/chat/completions with `oa_format`,
  * agent_3, agent_4 on /v1/messages with `an_format`. */
 static void s_game(const char *oa_format, const char *an_format)
 {
     char dir[1200], run[1300], text[2048];
-    snprintf(dir, sizeof dir, "%s/%s-%s", s_work, oa_format, an_format);
+    snprintf(dir, sizeof dir, "%s/%s-%s-%s", s_work, s_prompt, oa_format, an_format);
     assert_int_equal(mkdir(dir, 0755), 0);
     snprintf(run, sizeof run, "%s/run", dir);
     snprintf(text, sizeof text,
@@ -175,12 +177,13 @@ static void s_game(const char *oa_format, const char *an_format)
              "simulation: {rounds: %d, agents: 4}\n"
              "information: {total_pieces: 16, pieces_per_agent: 4}\n"
              "timing: {turn_timeout: 60}\n"
+             "llm: {prompt: %s}\n"
              "seats:\n"
              "  - {policy: llm, count: 2, provider: openai, model: tiny, max_tokens: 120,\n"
              "     base_url: \"http://127.0.0.1:%d/v1\", reply_format: %s, timeout: 50}\n"
              "  - {policy: llm, count: 2, provider: anthropic, model: tiny, max_tokens: 120,\n"
              "     base_url: \"http://127.0.0.1:%d/v1\", reply_format: %s, timeout: 50}\n",
-             ROUNDS, s_port, oa_format, s_port, an_format);
+             ROUNDS, s_prompt, s_port, oa_format, s_port, an_format);
     const char *cfg = e2e_write(dir, "game.yaml", text);
     const char *args[] = {cfg, "--out", run, "--quiet", NULL};
     char out[4096], err[8192];
@@ -210,12 +213,13 @@ static void s_game(const char *oa_format, const char *an_format)
         assert_int_equal(json_array_size(calls), 1);
         json_t *c = json_array_get(calls, 0);
         const char *stop = s_str(c, "stop_reason"), *empty = s_str(d, "empty_reason");
-        print_message("  %s %-9s %-11s HTTP %ld, %ld+%ld tokens, stop %s (%s), %ld tool call(s), "
-                      "%ld action(s)%s%s\n",
-                      s_str(d, "agent"), oa ? "openai" : "anthropic", format,
-                      s_int(c, "http_status"), s_int(c, "tokens_in"), s_int(c, "tokens_out"), stop,
-                      s_str(c, "finish_reason"), s_int(c, "tool_calls"), s_int(d, "actions"),
-                      empty[0] ? ": " : "", empty);
+        print_message(
+            "  %s %-9s %-11s HTTP %ld, %ld+%ld tokens (%ld cached), stop %s (%s), %ld tool "
+            "call(s), %ld action(s)%s%s\n",
+            s_str(d, "agent"), oa ? "openai" : "anthropic", format, s_int(c, "http_status"),
+            s_int(c, "tokens_in"), s_int(c, "tokens_out"), s_int(c, "tokens_cached"), stop,
+            s_str(c, "finish_reason"), s_int(c, "tool_calls"), s_int(d, "actions"),
+            empty[0] ? ": " : "", empty);
         assert_string_equal(s_str(c, "provider"), oa ? "openai" : "anthropic");
         assert_string_equal(s_str(c, "reply_format"), format);
         const char *error = s_str(c, "error");
@@ -245,6 +249,9 @@ static void s_game(const char *oa_format, const char *an_format)
         if (!strcmp(format, "tools")) assert_non_null(strstr(rq, "\"tools\""));
         if (!strcmp(format, "json_object")) assert_non_null(strstr(rq, "\"json_object\""));
         if (!strcmp(format, "text")) assert_null(strstr(rq, "\"tools\""));
+        /* the cache prompt's hints were accepted (HTTP 200 above) */
+        if (!strcmp(s_prompt, "cache"))
+            assert_non_null(strstr(rq, oa ? "\"prompt_cache_key\"" : "\"cache_control\""));
         /* this model calls no tools: recorded as such, the text read as a decision */
         bool tools_asked = !strcmp(format, "tools") || (!oa && !strcmp(format, "json_schema"));
         if (tools_asked) {
@@ -294,6 +301,15 @@ static void test_tools(void **state)
     s_game("tools", "tools");
 }
 
+/* The cache prompt: a conversation with its cache hints, on both endpoints. */
+static void test_cache_prompt(void **state)
+{
+    (void)state;
+    s_prompt = "cache";
+    s_game("text", "text");
+    s_prompt = "paper";
+}
+
 int main(void)
 {
     if (!s_server_dir()) {
@@ -313,10 +329,9 @@ int main(void)
         return SKIPPED;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_text),
-        cmocka_unit_test(test_json_object),
-        cmocka_unit_test(test_json_schema),
-        cmocka_unit_test(test_tools),
+        cmocka_unit_test(test_text),         cmocka_unit_test(test_json_object),
+        cmocka_unit_test(test_json_schema),  cmocka_unit_test(test_tools),
+        cmocka_unit_test(test_cache_prompt),
     };
     return cmocka_run_group_tests(tests, s_group_setup, s_group_teardown);
 }
