@@ -284,3 +284,88 @@ int e2e_replay(const char *dir, char *out, size_t outlen)
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
+
+size_t e2e_event_lines(const char *dir)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/events.jsonl", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = 0;
+    int c;
+    while ((c = fgetc(f)) != EOF) n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+json_t *e2e_game_events(const char *dir, const char *const *skip)
+{
+    static const char *const timed[] = {
+        "t_ms",      "rtt_us",      "think_s",     "calls",   "game_id", "decided_s", "held_s",
+        "latency_s", "bank_used_s", "bank_left_s", "version", "stale",   "arrived"};
+    json_t *all = e2e_events(dir, NULL), *out = all ? json_array() : NULL;
+    if (!out) {
+        json_decref(all);
+        return NULL;
+    }
+    size_t i;
+    json_t *ev;
+    json_array_foreach(all, i, ev)
+    {
+        const char *t = json_string_value(json_object_get(ev, "type"));
+        bool skipped = false;
+        for (size_t k = 0; skip && skip[k] && !skipped; k++) skipped = t && !strcmp(t, skip[k]);
+        if (skipped) continue;
+        json_t *c = json_deep_copy(ev);
+        for (size_t k = 0; c && k < sizeof timed / sizeof timed[0]; k++)
+            json_object_del(c, timed[k]);
+        if (!c || json_array_append_new(out, c) != 0) {
+            json_decref(out);
+            out = NULL;
+            break;
+        }
+    }
+    json_decref(all);
+    return out;
+}
+
+int e2e_same_summary(const char *dir, const char *ref, char *why, size_t whylen)
+{
+    json_t *a = e2e_json(dir, "summary.json"), *b = e2e_json(ref, "summary.json");
+    int rc = -1;
+    if (!a || !b) {
+        snprintf(why, whylen, "no summary.json in %s", !a ? dir : ref);
+        goto done;
+    }
+    const char *status = json_string_value(json_object_get(a, "status"));
+    if (!status || strcmp(status, "ok") != 0) {
+        snprintf(why, whylen, "status %s, not ok", status ? status : "(none)");
+        goto done;
+    }
+    static const char *const keys[] = {"totals", "rounds", "tasks", "group_revenue",
+                                       "task_revenue"};
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
+        if (!json_equal(json_object_get(a, keys[k]), json_object_get(b, keys[k]))) {
+            snprintf(why, whylen, "summary %s differs", keys[k]);
+            goto done;
+        }
+    json_t *ba = json_object_get(a, "board"), *bb = json_object_get(b, "board");
+    if (json_array_size(ba) != json_array_size(bb) || json_array_size(ba) == 0) {
+        snprintf(why, whylen, "board of %zu rows against %zu", json_array_size(ba),
+                 json_array_size(bb));
+        goto done;
+    }
+    static const char *const row[] = {"agent", "revenue", "tasks_done", "turns", "missed_turns"};
+    for (size_t i = 0; i < json_array_size(ba); i++)
+        for (size_t k = 0; k < sizeof row / sizeof row[0]; k++)
+            if (!json_equal(json_object_get(json_array_get(ba, i), row[k]),
+                            json_object_get(json_array_get(bb, i), row[k]))) {
+                snprintf(why, whylen, "board row %zu: %s differs", i, row[k]);
+                goto done;
+            }
+    rc = 0;
+done:
+    json_decref(a);
+    json_decref(b);
+    return rc;
+}

@@ -37,6 +37,16 @@ json_t *e2e_json(const char *dir, const char *name);
 /* Every line of dir/events.jsonl whose "type" is type (all if NULL); caller
  * decrefs the array. Returns NULL if a line is not JSON. */
 json_t *e2e_events(const char *dir, const char *type);
+/* The number of lines of dir/events.jsonl (0 when there is none). */
+size_t e2e_event_lines(const char *dir);
+/* The game's events of dir/events.jsonl: those whose type is not in skip (a
+ * NULL-terminated list, may be NULL), with the fields that measure time
+ * (t_ms, rtt_us, think_s, decided_s, bank_left_s, ...) removed, so that two
+ * games of one seed compare equal. Caller decrefs; NULL if unreadable. */
+json_t *e2e_game_events(const char *dir, const char *const *skip);
+/* 0 when dir's summary.json is "ok" and has ref's totals, rounds, tasks,
+ * revenues and board rows; else -1 with what differs in why. */
+int e2e_same_summary(const char *dir, const char *ref, char *why, size_t whylen);
 /* An in-process game of the same configuration file played with env_play and
  * these policies (one per seat, cycling): tasks and task revenue. 0 or -1. */
 int e2e_inprocess(const char *config, const char *const *policies, int n_policies, int *tasks,

@@ -48,50 +48,12 @@ static const char *s_cfg(const char *dir)
 static const char *const s_policies[] = {"perfect", "perfect", "perfect", "perfect", "perfect",
                                          "selfish", "selfish", "selfish", "selfish", "selfish"};
 
-static bool s_connection_event(const json_t *ev)
-{
-    const char *t = json_string_value(json_object_get(ev, "type"));
-    /* The clock's events too (docs/TIMING.md): a turn open at the kill is
-     * offered again by the resumed broker. */
-    return t &&
-           (!strcmp(t, "seat_joined") || !strcmp(t, "seat_lost") || !strcmp(t, "seat_left") ||
-            !strcmp(t, "run_resumed") || !strcmp(t, "turn_offered") ||
-            !strcmp(t, "decision_late") || !strcmp(t, "call_abandoned") || !strcmp(t, "notice"));
-}
-
-/* The game events of a record, timing fields removed. */
-static json_t *s_game_events(const char *dir)
-{
-    json_t *all = e2e_events(dir, NULL), *out = json_array();
-    assert_non_null(all);
-    size_t i;
-    json_t *ev;
-    json_array_foreach(all, i, ev)
-    {
-        if (s_connection_event(ev)) continue;
-        json_t *c = json_deep_copy(ev);
-        const char *drop[] = {"t_ms",      "rtt_us", "think_s",   "calls",       "game_id",
-                              "decided_s", "held_s", "latency_s", "bank_used_s", "bank_left_s",
-                              "version",   "stale",  "arrived"};
-        for (size_t k = 0; k < sizeof drop / sizeof drop[0]; k++) json_object_del(c, drop[k]);
-        json_array_append_new(out, c);
-    }
-    json_decref(all);
-    return out;
-}
-
-static size_t s_lines(const char *dir)
-{
-    char path[1200];
-    snprintf(path, sizeof path, "%s/events.jsonl", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    size_t n = 0;
-    int c;
-    while ((c = fgetc(f)) != EOF) n += c == '\n';
-    fclose(f);
-    return n;
-}
+/* Events about connections, left out when games are compared; the clock's
+ * too (docs/TIMING.md): a turn open at the kill is offered again by the
+ * resumed broker. */
+static const char *const s_connection_events[] = {"seat_joined",    "seat_lost",    "seat_left",
+                                                  "run_resumed",    "turn_offered", "decision_late",
+                                                  "call_abandoned", "notice",       NULL};
 
 static int s_replay(const char *dir, char *out, size_t outlen)
 {
@@ -120,7 +82,7 @@ static int s_play(const char *dir, const char *cfg, size_t kill_at)
     if (kill_at > 0) {
         /* Polling the record's length: the kill lands wherever the broker is
          * at that moment (between lines, inside a turn, inside a write). */
-        for (int spins = 0; spins < 200000 && s_lines(dir) < kill_at; spins++) {
+        for (int spins = 0; spins < 200000 && e2e_event_lines(dir) < kill_at; spins++) {
             if (waitpid(b.pid, NULL, WNOHANG) == b.pid) fail_msg("the broker ended early");
             struct timespec ts = {0, 200000};
             nanosleep(&ts, NULL);
@@ -145,28 +107,6 @@ static int s_play(const char *dir, const char *cfg, size_t kill_at)
     return restarts;
 }
 
-static void s_check_totals(const char *dir, const char *ref)
-{
-    json_t *a = e2e_json(dir, "summary.json"), *b = e2e_json(ref, "summary.json");
-    assert_non_null(a);
-    assert_non_null(b);
-    assert_string_equal(json_string_value(json_object_get(a, "status")), "ok");
-    const char *keys[] = {"totals", "rounds", "tasks", "group_revenue", "task_revenue"};
-    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
-        if (!json_equal(json_object_get(a, keys[k]), json_object_get(b, keys[k])))
-            fail_msg("summary %s differs from the uninterrupted game's", keys[k]);
-    json_t *ba = json_object_get(a, "board"), *bb = json_object_get(b, "board");
-    assert_int_equal(json_array_size(ba), json_array_size(bb));
-    for (size_t i = 0; i < json_array_size(ba); i++) {
-        const char *rk[] = {"revenue", "tasks_done", "turns", "missed_turns"};
-        for (size_t k = 0; k < 4; k++)
-            assert_true(json_equal(json_object_get(json_array_get(ba, i), rk[k]),
-                                   json_object_get(json_array_get(bb, i), rk[k])));
-    }
-    json_decref(a);
-    json_decref(b);
-}
-
 static void test_kill_and_resume(void **state)
 {
     (void)state;
@@ -177,8 +117,8 @@ static void test_kill_and_resume(void **state)
     s_play(ref, cfg, 0);
     char out[8192];
     if (s_replay(ref, out, sizeof out) != 0) fail_msg("replay of the reference: %s", out);
-    json_t *want = s_game_events(ref);
-    size_t total = s_lines(ref);
+    json_t *want = e2e_game_events(ref, s_connection_events);
+    size_t total = e2e_event_lines(ref);
     assert_true(total > 100);
 
     int trials = getenv("PARLEY_RESUME_TRIALS") ? atoi(getenv("PARLEY_RESUME_TRIALS")) : 3;
@@ -211,7 +151,7 @@ static void test_kill_and_resume(void **state)
         json_decref(all);
         assert_int_equal(run_start, 1);
         assert_int_equal(resumed, restarts);
-        json_t *got = s_game_events(dir);
+        json_t *got = e2e_game_events(dir, s_connection_events);
         if (!json_equal(got, want)) {
             size_t n = json_array_size(got) < json_array_size(want) ? json_array_size(got)
                                                                     : json_array_size(want);
@@ -224,7 +164,11 @@ static void test_kill_and_resume(void **state)
                      t, k, json_array_size(got), json_array_size(want), g ? g : "-", w ? w : "-");
         }
         json_decref(got);
-        s_check_totals(dir, ref);
+        {
+            char why[256];
+            if (e2e_same_summary(dir, ref, why, sizeof why) != 0)
+                fail_msg("%s, against the uninterrupted game", why);
+        }
     }
     json_decref(want);
 
@@ -240,7 +184,7 @@ static void test_kill_and_resume(void **state)
     int st = pclose(p);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 2);
     if (!strstr(out, "this game finished")) fail_msg("a finished run: %s", out);
-    assert_int_equal(s_lines(ref), total); /* nothing appended */
+    assert_int_equal(e2e_event_lines(ref), total); /* nothing appended */
 }
 
 /* Simultaneous timing: a round's decisions apply in arrival order, which
@@ -306,7 +250,7 @@ static void test_torn_last_line(void **state)
     assert_int_equal(e2e_broker_start(&b, cfg, dir, bind, extra), 0);
     pid_t pids[10];
     assert_int_equal(e2e_agents(&b, 10, s_policies, 10, pids), 0);
-    while (s_lines(dir) < 60) {
+    while (e2e_event_lines(dir) < 60) {
         struct timespec ts = {0, 200000};
         nanosleep(&ts, NULL);
     }
@@ -403,7 +347,7 @@ static void test_parley_run_restarts_its_broker(void **state)
         _exit(127);
     }
     pid_t broker = -1;
-    for (int spins = 0; spins < 200000 && (broker < 0 || s_lines(dir) < 50); spins++) {
+    for (int spins = 0; spins < 200000 && (broker < 0 || e2e_event_lines(dir) < 50); spins++) {
         if (broker < 0) broker = s_broker_child(pid);
         struct timespec ts = {0, 200000};
         nanosleep(&ts, NULL);

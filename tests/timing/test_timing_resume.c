@@ -24,19 +24,6 @@
 
 static const char *const s_policies[] = {"perfect", "perfect", "perfect", "selfish"};
 
-static size_t s_lines(const char *dir)
-{
-    char path[1200];
-    snprintf(path, sizeof path, "%s/events.jsonl", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    size_t n = 0;
-    int c;
-    while ((c = fgetc(f)) != EOF) n += c == '\n';
-    fclose(f);
-    return n;
-}
-
 /* Plays the game in dir; kill_at > 0: SIGKILL the broker once the record
  * has that many lines, then start it again. Returns the restarts. */
 static int s_play(const char *dir, const char *cfg, size_t kill_at)
@@ -51,7 +38,7 @@ static int s_play(const char *dir, const char *cfg, size_t kill_at)
     int restarts = 0;
     if (kill_at > 0) {
         /* Polls the record's length; the kill lands wherever the broker is. */
-        for (int spins = 0; spins < 200000 && s_lines(dir) < kill_at; spins++) {
+        for (int spins = 0; spins < 200000 && e2e_event_lines(dir) < kill_at; spins++) {
             if (waitpid(b.pid, NULL, WNOHANG) == b.pid) fail_msg("the broker ended early");
             struct timespec ts = {0, 200000};
             nanosleep(&ts, NULL);
@@ -97,7 +84,7 @@ static void test_latency_draws_resume(void **state)
     snprintf(ref, sizeof ref, "%s/ref", top);
     snprintf(dir, sizeof dir, "%s/resumed", top);
     assert_int_equal(s_play(ref, cfg, 0), 0);
-    size_t total = s_lines(ref);
+    size_t total = e2e_event_lines(ref);
     assert_true(total > 40);
     assert_int_equal(s_play(dir, cfg, total / 2), 1);
 

@@ -40,46 +40,9 @@ static const char *s_cfg(const char *dir)
                      "  - {policy: perfect}\n");
 }
 
-static bool s_connection_event(const json_t *ev)
-{
-    const char *t = json_string_value(json_object_get(ev, "type"));
-    return t && (!strcmp(t, "seat_joined") || !strcmp(t, "seat_lost") || !strcmp(t, "seat_left") ||
-                 !strcmp(t, "turn_offered") || !strcmp(t, "notice"));
-}
-
-/* The game events of a record, timing fields removed. */
-static json_t *s_game_events(const char *dir)
-{
-    json_t *all = e2e_events(dir, NULL), *out = json_array();
-    assert_non_null(all);
-    size_t i;
-    json_t *ev;
-    json_array_foreach(all, i, ev)
-    {
-        if (s_connection_event(ev)) continue;
-        json_t *c = json_deep_copy(ev);
-        const char *drop[] = {"t_ms",      "rtt_us", "think_s",   "calls",       "game_id",
-                              "decided_s", "held_s", "latency_s", "bank_used_s", "bank_left_s",
-                              "version",   "stale",  "arrived"};
-        for (size_t k = 0; k < sizeof drop / sizeof drop[0]; k++) json_object_del(c, drop[k]);
-        json_array_append_new(out, c);
-    }
-    json_decref(all);
-    return out;
-}
-
-static size_t s_lines(const char *dir)
-{
-    char path[1200];
-    snprintf(path, sizeof path, "%s/events.jsonl", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    size_t n = 0;
-    int c;
-    while ((c = fgetc(f)) != EOF) n += c == '\n';
-    fclose(f);
-    return n;
-}
+/* Events about connections, left out when the two games are compared. */
+static const char *const s_connection_events[] = {"seat_joined",  "seat_lost", "seat_left",
+                                                  "turn_offered", "notice",    NULL};
 
 typedef struct {
     int whole, deltas, resyncs;
@@ -127,7 +90,7 @@ static void s_play(const char *dir, const char *cfg, const char *mode, size_t ki
     pid_t pids[10];
     assert_int_equal(e2e_agents(&b, 10, s_policies, 10, pids), 0);
     if (kill_at > 0) {
-        for (int spins = 0; spins < 200000 && s_lines(dir) < kill_at; spins++) {
+        for (int spins = 0; spins < 200000 && e2e_event_lines(dir) < kill_at; spins++) {
             if (waitpid(b.pid, NULL, WNOHANG) == b.pid) fail_msg("the broker ended early");
             struct timespec ts = {0, 200000};
             nanosleep(&ts, NULL);
@@ -152,7 +115,7 @@ static void test_delta_game_equals_full_game(void **state)
     snprintf(full, sizeof full, "%s/full", top);
     snprintf(delta, sizeof delta, "%s/delta", top);
     s_play(full, cfg, "full", 0);
-    size_t lines = s_lines(full);
+    size_t lines = e2e_event_lines(full);
     assert_true(lines > 100);
     s_play(delta, cfg, "delta", lines / 2); /* the kill lands mid-game */
 
@@ -174,7 +137,8 @@ static void test_delta_game_equals_full_game(void **state)
     assert_true(joined_at > 0);
     assert_true(decided_at > joined_at);
 
-    json_t *a = s_game_events(full), *b = s_game_events(delta);
+    json_t *a = e2e_game_events(full, s_connection_events),
+           *b = e2e_game_events(delta, s_connection_events);
     assert_true(json_array_size(a) > 100);
     if (!json_equal(a, b)) {
         size_t n =
