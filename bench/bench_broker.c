@@ -16,8 +16,9 @@
  *      turn round trip p50 / p99 (rtt_us), and raw ZeroMQ ping-pongs with the
  *      same mean request and reply sizes, all in one run.
  *
- * usage: bench_broker [--quick] [--deltas]   (programs from $PARLEY_BIN or
- * beside this one; --deltas: section 4 alone). Prints markdown on stdout. */
+ * usage: bench_broker [--quick] [--deltas] [--codec]   (programs from
+ * $PARLEY_BIN or beside this one; --deltas: section 4 alone; --codec: only its
+ * in-process protocol CPU, for perf and callgrind). Prints markdown on stdout. */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -415,7 +416,11 @@ static void s_codec_cpu(int reps, double cpu[2][2])
                     wire_arena_t *a = wire_arena_new();
                     Parley__TurnRequest tr = PARLEY__TURN_REQUEST__INIT;
                     tr.observation = wire_obs_to_pb(a, &o, n);
-                    if (mode == 1) wire_delta_encode(enc[ag], a, tr.observation, true, &tr);
+                    wire_obs_hint_t hints[WIRE_OBS_HINTS];
+                    wire_obs_hints(&o, hints);
+                    if (mode == 1)
+                        wire_delta_encode_hinted(enc[ag], a, tr.observation, true, hints,
+                                                 WIRE_OBS_HINTS, &tr);
                     Parley__Envelope e = PARLEY__ENVELOPE__INIT;
                     e.body_case = PARLEY__ENVELOPE__BODY_TURN_REQUEST;
                     e.turn_request = &tr;
@@ -548,14 +553,16 @@ static void s_deltas(bool quick)
 
 int main(int argc, char **argv)
 {
-    bool quick = false, deltas_only = false;
+    bool quick = false, deltas_only = false, codec_only = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             quick = true;
         } else if (strcmp(argv[i], "--deltas") == 0) {
             deltas_only = true;
+        } else if (strcmp(argv[i], "--codec") == 0) {
+            codec_only = true;
         } else {
-            fprintf(stderr, "usage: bench_broker [--quick] [--deltas]\n");
+            fprintf(stderr, "usage: bench_broker [--quick] [--deltas] [--codec]\n");
             return strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }
     }
@@ -575,6 +582,14 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
 
+    if (codec_only) { /* one process, no sockets: for perf and callgrind */
+        double cpu[2][2];
+        s_codec_cpu(quick ? 3 : 20, cpu);
+        printf("protocol CPU per turn, broker / agent side: full %.1f / %.1f us, delta %.1f / "
+               "%.1f us\n",
+               cpu[0][0], cpu[0][1], cpu[1][0], cpu[1][1]);
+        return 0;
+    }
     if (deltas_only) {
         s_deltas(quick);
         return 0;

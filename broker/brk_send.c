@@ -134,8 +134,11 @@ void brk_send_turn(brk_server_t *s, brk_seat_t *seat, bool resent)
     }
     Parley__TurnRequest tr = PARLEY__TURN_REQUEST__INIT;
     tr.observation = obs;
+    wire_obs_hint_t hints[WIRE_OBS_HINTS];
+    wire_obs_hints(&o, hints);
     if (seat->obs_delta && seat->obs_enc &&
-        wire_delta_encode(seat->obs_enc, a, obs, true, &tr) != WIRE_OK)
+        wire_delta_encode_hinted(seat->obs_enc, a, obs, true, hints, WIRE_OBS_HINTS, &tr) !=
+            WIRE_OK)
         PL_WARN("BRK-NOMEM", "agent_%d: observation sent whole (out of memory for the delta)",
                 seat->index + 1);
     tr.turn_id = seat->turn_id;
