@@ -334,7 +334,7 @@ static char *s_tmpdir(const char *tag)
 typedef struct {
     double *rtt;
     size_t n;
-    long long turn_bytes, decision_bytes;
+    long long turn_bytes, decision_bytes, handling_us;
     int whole, deltas, resyncs, games, logs;
 } s_mode_t;
 
@@ -350,11 +350,14 @@ static void s_collect(const char *dir, int n, const s_game_t *g, s_mode_t *m)
         while (fgets(line, sizeof line, f)) {
             const char *p = strstr(line, "AGT-OBSERVATIONS ");
             int w, d, r;
-            long long tb, db;
-            if (p && sscanf(p,
-                            "AGT-OBSERVATIONS %d whole, %d deltas, %d resyncs, %lld bytes of turn "
-                            "requests, %lld bytes of decisions",
-                            &w, &d, &r, &tb, &db) == 5) {
+            long long tb, db, hu = 0;
+            int got = p ? sscanf(p,
+                                 "AGT-OBSERVATIONS %d whole, %d deltas, %d resyncs, %lld bytes of "
+                                 "turn requests, %lld bytes of decisions, %lld us handling",
+                                 &w, &d, &r, &tb, &db, &hu)
+                        : 0;
+            if (got >= 5) { /* an agent from before the handling time says 5 */
+                m->handling_us += hu;
                 m->whole += w;
                 m->deltas += d;
                 m->resyncs += r;
@@ -538,6 +541,10 @@ static void s_deltas(bool quick)
     printf("| turn / raw at the whole observation's sizes, p50 / p99 | %.2fx / %.2fx | %.2fx / "
            "%.2fx | - |\n",
            turn50[0] / raw50[0], turn99[0] / raw99[0], turn50[1] / raw50[0], turn99[1] / raw99[0]);
+    printf("| the agent's share of a round trip: TurnRequest frame in to Decision sent, wall, "
+           "mean per turn | %.1f us | %.1f us | - |\n",
+           (double)m[0].handling_us / (m[0].whole + m[0].deltas ? m[0].whole + m[0].deltas : 1),
+           (double)m[1].handling_us / (m[1].whole + m[1].deltas ? m[1].whole + m[1].deltas : 1));
     printf("| protocol CPU per turn in one process (same game): broker side (observe, build, "
            "encode, pack) / agent side (unpack, apply, rebuild) | %.1f / %.1f us | %.1f / %.1f us "
            "| %.2f / %.2f |\n\n",

@@ -155,7 +155,11 @@ static void s_feed_msg(s_hash_t *s, const ProtobufCMessage *m)
             const char *arr = *(const char *const *)at;
             size_t sz = s_elem_size(f->type);
             s_mix(s, n);
-            for (size_t k = 0; k < n; k++) s_feed_value(s, f->type, arr + k * sz);
+            if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_BYTES ||
+                f->type == PROTOBUF_C_TYPE_MESSAGE)
+                for (size_t k = 0; k < n; k++) s_feed_value(s, f->type, arr + k * sz);
+            else /* numbers (a directory row's pieces) in words, not one call each */
+                s_feed(s, arr, n * sz);
         } else {
             s_feed_value(s, f->type, at);
         }
