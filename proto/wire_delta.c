@@ -6,7 +6,9 @@
  * of the old list that the new one starts with, either from the old list's
  * start (appended messages, notes, thoughts) or from inside it (a window that
  * slid: the last ten exchanges). What is not in the run is sent; a field whose
- * list is only appended to costs nothing but its new elements.
+ * list is only appended to costs nothing but its new elements. Told where
+ * each window of an append-only history starts (wire_obs_hints), it also
+ * hashes only those new elements: the rest keep the base's hashes.
  *
  * The agent's decoder holds the whole observation as a protobuf-c message it
  * owns (every block from malloc, as protobuf-c's unpacker allocates), built
