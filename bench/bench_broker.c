@@ -19,9 +19,11 @@
  * usage: bench_broker [--quick] [--deltas] [--codec]   (programs from
  * $PARLEY_BIN or beside this one; --deltas: section 4 alone; --codec: only its
  * in-process protocol CPU, for perf and callgrind). Prints markdown on stdout. */
+#define _XOPEN_SOURCE 700 /* nftw, to remove the scratch directories */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
 #include <poll.h>
@@ -329,6 +331,22 @@ static char *s_tmpdir(const char *tag)
     return mkdtemp(path);
 }
 
+static int s_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) == 0 ? 0 : -1;
+}
+
+/* Removes a scratch directory and all in it (each deltas run writes 12 games'
+ * run directories, about 17 MB). */
+static void s_rmtree(const char *dir)
+{
+    if (dir && nftw(dir, s_rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "cannot remove %s: %s\n", dir, strerror(errno));
+}
+
 /* ----------------------------------------------------- observation deltas -- */
 
 typedef struct {
@@ -550,6 +568,7 @@ static void s_deltas(bool quick)
            "| %.2f / %.2f |\n\n",
            cpu[0][0], cpu[0][1], cpu[1][0], cpu[1][1], cpu[1][0] / cpu[0][0],
            cpu[1][1] / cpu[0][1]);
+    s_rmtree(dir);
     for (int j = 0; j < 2; j++) {
         if (m[j].logs != n * m[j].games)
             printf("(%s: %d agent logs of %d had no AGT-OBSERVATIONS line.)\n", modes[j],
