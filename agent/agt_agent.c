@@ -60,10 +60,18 @@ struct agt_agent {
     wire_delta_dec_t *dec; /* the observation rebuilt from whole ones and deltas */
     int obs_whole, obs_deltas, resyncs;
     size_t turn_bytes, decision_bytes; /* TurnRequest frames received, Decisions sent */
-    uint64_t turn_id;                  /* the turn being decided, 0 if none */
+    int64_t turn_handling_us; /* wall time from a TurnRequest's frame to its handler's end */
+    uint64_t turn_id;         /* the turn being decided, 0 if none */
     int64_t turn_start_ms;
     int turns, result;
 };
+
+static int64_t s_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static int64_t s_mono_ms(void)
 {
@@ -385,8 +393,10 @@ static void s_on_game_over(agt_agent_t *a, Parley__Envelope *e)
     PL_INFO("AGT-GAME-OVER", "game %s: %d tasks, group revenue %lld, %d turns played", g->reason,
             g->tasks_done, (long long)g->group_revenue, a->turns);
     PL_INFO("AGT-OBSERVATIONS",
-            "%d whole, %d deltas, %d resyncs, %zu bytes of turn requests, %zu bytes of decisions",
-            a->obs_whole, a->obs_deltas, a->resyncs, a->turn_bytes, a->decision_bytes);
+            "%d whole, %d deltas, %d resyncs, %zu bytes of turn requests, %zu bytes of decisions, "
+            "%lld us handling turn requests",
+            a->obs_whole, a->obs_deltas, a->resyncs, a->turn_bytes, a->decision_bytes,
+            (long long)a->turn_handling_us);
     s_cancel_turn(a);
     a->state = S_OVER;
     a->result = 0;
@@ -439,6 +449,9 @@ static const s_command_t s_commands[] = {
 static void s_dispatch(agt_agent_t *a, const void *data, size_t len)
 {
     int err = 0;
+    /* How much of the broker's round trip is this process's (for a policy
+     * that decides at once, unpack to Decision sent; bench/bench_broker). */
+    int64_t t0 = s_mono_us();
     Parley__Envelope *e = wire_unpack(data, len, WIRE_MAX_BROKER_MSG, &err);
     if (!e) {
         PL_WARN("AGT-BAD-FRAME", "%zu bytes from the broker: %s", len, wire_strerror(err));
@@ -449,7 +462,9 @@ static void s_dispatch(agt_agent_t *a, const void *data, size_t len)
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++) {
         if (s_commands[i].body != (int)e->body_case) continue;
         if (s_commands[i].handler) s_commands[i].handler(a, e);
+        bool turn = e->body_case == PARLEY__ENVELOPE__BODY_TURN_REQUEST;
         wire_free(&e);
+        if (turn) a->turn_handling_us += s_mono_us() - t0;
         return;
     }
     PL_WARN("AGT-UNEXPECTED", "the broker sent %s", wire_body_name(e->body_case));

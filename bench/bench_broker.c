@@ -16,11 +16,14 @@
  *      turn round trip p50 / p99 (rtt_us), and raw ZeroMQ ping-pongs with the
  *      same mean request and reply sizes, all in one run.
  *
- * usage: bench_broker [--quick] [--deltas]   (programs from $PARLEY_BIN or
- * beside this one; --deltas: section 4 alone). Prints markdown on stdout. */
+ * usage: bench_broker [--quick] [--deltas] [--codec]   (programs from
+ * $PARLEY_BIN or beside this one; --deltas: section 4 alone; --codec: only its
+ * in-process protocol CPU, for perf and callgrind). Prints markdown on stdout. */
+#define _XOPEN_SOURCE 700 /* nftw, to remove the scratch directories */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
 #include <poll.h>
@@ -328,12 +331,28 @@ static char *s_tmpdir(const char *tag)
     return mkdtemp(path);
 }
 
+static int s_rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) == 0 ? 0 : -1;
+}
+
+/* Removes a scratch directory and all in it (each deltas run writes 12 games'
+ * run directories, about 17 MB). */
+static void s_rmtree(const char *dir)
+{
+    if (dir && nftw(dir, s_rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        fprintf(stderr, "cannot remove %s: %s\n", dir, strerror(errno));
+}
+
 /* ----------------------------------------------------- observation deltas -- */
 
 typedef struct {
     double *rtt;
     size_t n;
-    long long turn_bytes, decision_bytes;
+    long long turn_bytes, decision_bytes, handling_us;
     int whole, deltas, resyncs, games, logs;
 } s_mode_t;
 
@@ -349,11 +368,14 @@ static void s_collect(const char *dir, int n, const s_game_t *g, s_mode_t *m)
         while (fgets(line, sizeof line, f)) {
             const char *p = strstr(line, "AGT-OBSERVATIONS ");
             int w, d, r;
-            long long tb, db;
-            if (p && sscanf(p,
-                            "AGT-OBSERVATIONS %d whole, %d deltas, %d resyncs, %lld bytes of turn "
-                            "requests, %lld bytes of decisions",
-                            &w, &d, &r, &tb, &db) == 5) {
+            long long tb, db, hu = 0;
+            int got = p ? sscanf(p,
+                                 "AGT-OBSERVATIONS %d whole, %d deltas, %d resyncs, %lld bytes of "
+                                 "turn requests, %lld bytes of decisions, %lld us handling",
+                                 &w, &d, &r, &tb, &db, &hu)
+                        : 0;
+            if (got >= 5) { /* an agent from before the handling time says 5 */
+                m->handling_us += hu;
                 m->whole += w;
                 m->deltas += d;
                 m->resyncs += r;
@@ -415,7 +437,11 @@ static void s_codec_cpu(int reps, double cpu[2][2])
                     wire_arena_t *a = wire_arena_new();
                     Parley__TurnRequest tr = PARLEY__TURN_REQUEST__INIT;
                     tr.observation = wire_obs_to_pb(a, &o, n);
-                    if (mode == 1) wire_delta_encode(enc[ag], a, tr.observation, true, &tr);
+                    wire_obs_hint_t hints[WIRE_OBS_HINTS];
+                    wire_obs_hints(&o, hints);
+                    if (mode == 1)
+                        wire_delta_encode_hinted(enc[ag], a, tr.observation, true, hints,
+                                                 WIRE_OBS_HINTS, &tr);
                     Parley__Envelope e = PARLEY__ENVELOPE__INIT;
                     e.body_case = PARLEY__ENVELOPE__BODY_TURN_REQUEST;
                     e.turn_request = &tr;
@@ -533,11 +559,16 @@ static void s_deltas(bool quick)
     printf("| turn / raw at the whole observation's sizes, p50 / p99 | %.2fx / %.2fx | %.2fx / "
            "%.2fx | - |\n",
            turn50[0] / raw50[0], turn99[0] / raw99[0], turn50[1] / raw50[0], turn99[1] / raw99[0]);
+    printf("| the agent's share of a round trip: TurnRequest frame in to Decision sent, wall, "
+           "mean per turn | %.1f us | %.1f us | - |\n",
+           (double)m[0].handling_us / (m[0].whole + m[0].deltas ? m[0].whole + m[0].deltas : 1),
+           (double)m[1].handling_us / (m[1].whole + m[1].deltas ? m[1].whole + m[1].deltas : 1));
     printf("| protocol CPU per turn in one process (same game): broker side (observe, build, "
            "encode, pack) / agent side (unpack, apply, rebuild) | %.1f / %.1f us | %.1f / %.1f us "
            "| %.2f / %.2f |\n\n",
            cpu[0][0], cpu[0][1], cpu[1][0], cpu[1][1], cpu[1][0] / cpu[0][0],
            cpu[1][1] / cpu[0][1]);
+    s_rmtree(dir);
     for (int j = 0; j < 2; j++) {
         if (m[j].logs != n * m[j].games)
             printf("(%s: %d agent logs of %d had no AGT-OBSERVATIONS line.)\n", modes[j],
@@ -548,14 +579,16 @@ static void s_deltas(bool quick)
 
 int main(int argc, char **argv)
 {
-    bool quick = false, deltas_only = false;
+    bool quick = false, deltas_only = false, codec_only = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             quick = true;
         } else if (strcmp(argv[i], "--deltas") == 0) {
             deltas_only = true;
+        } else if (strcmp(argv[i], "--codec") == 0) {
+            codec_only = true;
         } else {
-            fprintf(stderr, "usage: bench_broker [--quick] [--deltas]\n");
+            fprintf(stderr, "usage: bench_broker [--quick] [--deltas] [--codec]\n");
             return strcmp(argv[i], "--help") == 0 ? 0 : 2;
         }
     }
@@ -575,6 +608,14 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
 
+    if (codec_only) { /* one process, no sockets: for perf and callgrind */
+        double cpu[2][2];
+        s_codec_cpu(quick ? 3 : 20, cpu);
+        printf("protocol CPU per turn, broker / agent side: full %.1f / %.1f us, delta %.1f / "
+               "%.1f us\n",
+               cpu[0][0], cpu[0][1], cpu[1][0], cpu[1][1]);
+        return 0;
+    }
     if (deltas_only) {
         s_deltas(quick);
         return 0;

@@ -134,8 +134,11 @@ void brk_send_turn(brk_server_t *s, brk_seat_t *seat, bool resent)
     }
     Parley__TurnRequest tr = PARLEY__TURN_REQUEST__INIT;
     tr.observation = obs;
+    wire_obs_hint_t hints[WIRE_OBS_HINTS];
+    wire_obs_hints(&o, hints);
     if (seat->obs_delta && seat->obs_enc &&
-        wire_delta_encode(seat->obs_enc, a, obs, true, &tr) != WIRE_OK)
+        wire_delta_encode_hinted(seat->obs_enc, a, obs, true, hints, WIRE_OBS_HINTS, &tr) !=
+            WIRE_OK)
         PL_WARN("BRK-NOMEM", "agent_%d: observation sent whole (out of memory for the delta)",
                 seat->index + 1);
     tr.turn_id = seat->turn_id;
@@ -146,6 +149,12 @@ void brk_send_turn(brk_server_t *s, brk_seat_t *seat, bool resent)
     Parley__Envelope e = PARLEY__ENVELOPE__INIT;
     e.body_case = PARLEY__ENVELOPE__BODY_TURN_REQUEST;
     e.turn_request = &tr;
+    /* rtt_us (docs/EVENTS.md) starts after the write-ahead flush of the event
+     * log, which brk_send would otherwise do first: it is the round trip of
+     * the turn itself, comparable with a bare ZeroMQ ping-pong; what the log
+     * costs is the event writer's to answer for (bench/RESULTS.md measures
+     * the turn both ways). The flush in brk_send then has nothing to write. */
+    brk_flush(s);
     seat->turn_sent_us = brk_mono_us();
     /* Unsent, the observation is no base: the next one goes whole. */
     if (brk_send(s, seat, &e) != WIRE_OK) wire_delta_enc_reset(seat->obs_enc);

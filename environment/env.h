@@ -367,6 +367,13 @@ typedef struct {
     const env_exchange_t *exchanges;
     size_t n_invalid; /* last turn's dropped actions (if reported) */
     const env_invalid_t *invalid;
+    /* Where each window of a history that is only ever appended to, and whose
+     * elements never change, starts in the whole history: msgs[k] is the
+     * agent's message msgs_from + k (likewise notes, sent, received, thoughts,
+     * broadcasts, exchanges). Observation deltas hash only elements they have
+     * not seen (proto/wire_delta.h). */
+    size_t msgs_from, notes_from, sent_from, received_from, thoughts_from, broadcasts_from,
+        exchanges_from;
 } env_obs_t;
 
 /* Fills *o with agent's view now. Returns ENV_OK or ENV_EINVAL. */

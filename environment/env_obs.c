@@ -65,9 +65,11 @@ int env_observe(env_game_t *g, int agent, env_turn_kind_t kind, env_obs_t *o)
 
     size_t from = s_tail(a->msgs.n, trunc ? S_KEEP_MSGS : 0);
     o->msgs = a->msgs.v + from;
+    o->msgs_from = from;
     o->n_msgs = a->msgs.n - from;
     from = s_tail(a->notes.n, trunc ? S_KEEP_NOTES : 0);
     o->notes = a->notes.v + from;
+    o->notes_from = from;
     o->n_notes = a->notes.n - from;
     o->sent = a->sent.v;
     o->n_sent = a->sent.n;
@@ -88,16 +90,19 @@ int env_observe(env_game_t *g, int agent, env_turn_kind_t kind, env_obs_t *o)
                    a->thoughts.v[from].round < g->round - S_KEEP_THOUGHT_ROUNDS)
                 from++;
         o->thoughts = a->thoughts.v + from;
+        o->thoughts_from = from;
         o->n_thoughts = a->thoughts.n - from;
     }
     from = s_tail(g->bc_snapshot, trunc ? S_KEEP_BROADCASTS : 0);
     o->broadcasts = g->broadcasts.v + from;
+    o->broadcasts_from = from;
     o->n_broadcasts = g->bc_snapshot - from;
 
     o->has_exchanges = c->show_exchanges;
     if (o->has_exchanges) {
         from = s_tail(g->exchanges.n, S_KEEP_EXCHANGES);
         o->exchanges = g->exchanges.v + from;
+        o->exchanges_from = from;
         o->n_exchanges = g->exchanges.n - from;
     }
     if (c->report_invalid_actions) {

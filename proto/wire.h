@@ -87,12 +87,27 @@ void wire_rules_to_config(const Parley__GameRules *r, env_config_t *c);
  * Returns NULL when out of memory. */
 Parley__Observation *wire_obs_to_pb(wire_arena_t *a, const env_obs_t *o, int n_agents);
 
-/* An observation rebuilt on the agent's side: owns every array and string. */
+/* A promise about one repeated field of an observation (by its field number
+ * in Observation): its element k is element from + k of a history that is
+ * only ever appended to and whose elements never change. The delta encoder
+ * (wire_delta.h) then hashes only the elements it has not seen yet. */
+typedef struct {
+    uint32_t field;
+    uint64_t from;
+} wire_obs_hint_t;
+enum { WIRE_OBS_HINTS = 7 };
+/* Fills out[WIRE_OBS_HINTS] with the promises that hold for wire_obs_to_pb(o):
+ * messages, notes, sent, received, thoughts, broadcasts, exchanges. */
+void wire_obs_hints(const env_obs_t *o, wire_obs_hint_t out[WIRE_OBS_HINTS]);
+
+/* An observation rebuilt on the agent's side: owns every array; its strings
+ * are borrowed from the tree it was rebuilt from. */
 typedef struct wire_obs wire_obs_t;
 /* Rebuilds an env_obs_t from m for a game of n_agents and n_pieces (the sizes of
  * Welcome.agents / Welcome.pieces). Indices are checked: a message that names
  * an agent or piece outside the tables is refused (*err = WIRE_EBOUNDS).
- * Returns an owned object or NULL. */
+ * Returns an owned object, to be destroyed before m is freed or changed (the
+ * next wire_delta_apply on m's decoder), or NULL. */
 wire_obs_t *wire_obs_from_pb(const Parley__Observation *m, int n_agents, int n_pieces, int *err);
 /* The rebuilt observation, valid until wire_obs_destroy. */
 const env_obs_t *wire_obs_view(const wire_obs_t *w);

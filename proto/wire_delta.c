@@ -6,7 +6,9 @@
  * of the old list that the new one starts with, either from the old list's
  * start (appended messages, notes, thoughts) or from inside it (a window that
  * slid: the last ten exchanges). What is not in the run is sent; a field whose
- * list is only appended to costs nothing but its new elements.
+ * list is only appended to costs nothing but its new elements. Told where
+ * each window of an append-only history starts (wire_obs_hints), it also
+ * hashes only those new elements: the rest keep the base's hashes.
  *
  * The agent's decoder holds the whole observation as a protobuf-c message it
  * owns (every block from malloc, as protobuf-c's unpacker allocates), built
@@ -155,7 +157,11 @@ static void s_feed_msg(s_hash_t *s, const ProtobufCMessage *m)
             const char *arr = *(const char *const *)at;
             size_t sz = s_elem_size(f->type);
             s_mix(s, n);
-            for (size_t k = 0; k < n; k++) s_feed_value(s, f->type, arr + k * sz);
+            if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_BYTES ||
+                f->type == PROTOBUF_C_TYPE_MESSAGE)
+                for (size_t k = 0; k < n; k++) s_feed_value(s, f->type, arr + k * sz);
+            else /* numbers (a directory row's pieces) in words, not one call each */
+                s_feed(s, arr, n * sz);
         } else {
             s_feed_value(s, f->type, at);
         }
@@ -174,6 +180,8 @@ static uint64_t s_hash_elem(ProtobufCType t, const void *p)
 typedef struct {
     uint64_t *h;
     size_t n, cap;
+    bool hinted; /* h[k] is the hash of element from + k of its history */
+    uint64_t from;
 } s_hashes_t;
 
 struct wire_delta_enc {
@@ -210,7 +218,10 @@ void wire_delta_enc_reset(wire_delta_enc_t *e)
 {
     if (!e) return;
     e->have_base = false;
-    for (unsigned i = 0; i < s_obs_desc()->n_fields; i++) e->fields[i].n = 0;
+    for (unsigned i = 0; i < s_obs_desc()->n_fields; i++) {
+        e->fields[i].n = 0;
+        e->fields[i].hinted = false;
+    }
 }
 
 static int s_reserve(s_hashes_t *v, size_t n)
@@ -264,8 +275,41 @@ static int s_plan(wire_arena_t *a, const s_hashes_t *old, const s_hashes_t *new,
     return 0;
 }
 
+/* Fills e->scratch with the hashes of field f's n elements at arr. With a
+ * hint, the elements the base hashed already (the overlap of the two windows
+ * of the same history) take the base's hashes, and only the rest are hashed. */
+static int s_hash_field(wire_delta_enc_t *e, unsigned i, const ProtobufCFieldDescriptor *f,
+                        const char *arr, size_t n, const wire_obs_hint_t *hint)
+{
+    size_t sz = s_elem_size(f->type), lo = 0, hi = 0; /* [lo, hi): taken from the base */
+    if (s_reserve(&e->scratch, n) != 0) return -1;
+    const s_hashes_t *old = &e->fields[i];
+    if (hint && old->hinted && e->have_base) {
+        uint64_t a = hint->from > old->from ? hint->from : old->from;
+        uint64_t b = hint->from + n < old->from + old->n ? hint->from + n : old->from + old->n;
+        if (a < b) {
+            lo = (size_t)(a - hint->from);
+            hi = (size_t)(b - hint->from);
+            memcpy(e->scratch.h + lo, old->h + (a - old->from), (hi - lo) * sizeof *old->h);
+        }
+    }
+    for (size_t k = 0; k < lo; k++) e->scratch.h[k] = s_hash_elem(f->type, arr + k * sz);
+    for (size_t k = hi; k < n; k++) e->scratch.h[k] = s_hash_elem(f->type, arr + k * sz);
+    e->scratch.n = n;
+    e->scratch.hinted = hint != NULL;
+    e->scratch.from = hint ? hint->from : 0;
+    return 0;
+}
+
 int wire_delta_encode(wire_delta_enc_t *e, wire_arena_t *a, Parley__Observation *full, bool delta,
                       Parley__TurnRequest *tr)
+{
+    return wire_delta_encode_hinted(e, a, full, delta, NULL, 0, tr);
+}
+
+int wire_delta_encode_hinted(wire_delta_enc_t *e, wire_arena_t *a, Parley__Observation *full,
+                             bool delta, const wire_obs_hint_t *hints, size_t n_hints,
+                             Parley__TurnRequest *tr)
 {
     const ProtobufCMessageDescriptor *d = s_obs_desc();
     bool send_delta = delta && e->have_base;
@@ -283,9 +327,10 @@ int wire_delta_encode(wire_delta_enc_t *e, wire_arena_t *a, Parley__Observation 
         if (f->label != PROTOBUF_C_LABEL_REPEATED) continue;
         size_t n = *s_count(full, f), sz = s_elem_size(f->type);
         const char *arr = *s_array(full, f);
-        if (s_reserve(&e->scratch, n) != 0) goto nomem;
-        for (size_t k = 0; k < n; k++) e->scratch.h[k] = s_hash_elem(f->type, arr + k * sz);
-        e->scratch.n = n;
+        const wire_obs_hint_t *hint = NULL;
+        for (size_t k = 0; k < n_hints && !hint; k++)
+            if (hints[k].field == f->id) hint = &hints[k];
+        if (s_hash_field(e, i, f, arr, n, hint) != 0) goto nomem;
         if (send_delta) {
             s_plan_t p;
             if (s_plan(a, &e->fields[i], &e->scratch, &p) != 0) goto nomem;

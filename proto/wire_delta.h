@@ -34,6 +34,14 @@ void wire_delta_enc_reset(wire_delta_enc_t *e);
  * (then tr carries `full` whole and the encoder has no base). */
 int wire_delta_encode(wire_delta_enc_t *e, wire_arena_t *a, Parley__Observation *full, bool delta,
                       Parley__TurnRequest *tr);
+/* The same, with promises about full's append-only fields (wire_obs_hints):
+ * an element the encoder has hashed before, by its place in its history, is
+ * not hashed again, so a turn costs its new elements, not the whole history.
+ * The promises of one encoder's calls must be kept across calls; a field
+ * without a hint is hashed whole. */
+int wire_delta_encode_hinted(wire_delta_enc_t *e, wire_arena_t *a, Parley__Observation *full,
+                             bool delta, const wire_obs_hint_t *hints, size_t n_hints,
+                             Parley__TurnRequest *tr);
 
 /* ---------------------------------------------------------- agent side -- */
 

@@ -176,6 +176,26 @@ Parley__Observation *wire_obs_to_pb(wire_arena_t *a, const env_obs_t *o, int n_a
     return m;
 }
 
+/* A field's number in Observation by its name in parley.proto (protobuf-c
+ * names no field numbers in C). */
+static uint32_t s_field_id(const char *name)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(&parley__observation__descriptor, name);
+    return f ? f->id : 0;
+}
+
+void wire_obs_hints(const env_obs_t *o, wire_obs_hint_t out[WIRE_OBS_HINTS])
+{
+    out[0] = (wire_obs_hint_t){s_field_id("messages"), o->msgs_from};
+    out[1] = (wire_obs_hint_t){s_field_id("notes"), o->notes_from};
+    out[2] = (wire_obs_hint_t){s_field_id("sent"), o->sent_from};
+    out[3] = (wire_obs_hint_t){s_field_id("received"), o->received_from};
+    out[4] = (wire_obs_hint_t){s_field_id("thoughts"), o->thoughts_from};
+    out[5] = (wire_obs_hint_t){s_field_id("broadcasts"), o->broadcasts_from};
+    out[6] = (wire_obs_hint_t){s_field_id("exchanges"), o->exchanges_from};
+}
+
 /* ------------------------------------------------------- observation: in -- */
 
 struct wire_obs {
@@ -200,6 +220,14 @@ static int s_err_from_name(const char *name)
     return ENV_EBAD_ACTION;
 }
 
+/* Strings are borrowed from the protobuf tree, not copied: the agent decides
+ * on the rebuilt observation while its decoder still holds the tree, and
+ * copying every message's text each turn was a third of its decoding. */
+static const char *s_borrow(const char *s)
+{
+    return s ? s : "";
+}
+
 static env_msg_t *s_msgs_in(wire_arena_t *a, size_t n, Parley__Msg *const *in, int n_agents,
                             int *err)
 {
@@ -217,11 +245,7 @@ static env_msg_t *s_msgs_in(wire_arena_t *a, size_t n, Parley__Msg *const *in, i
         out[i].from = in[i]->from;
         out[i].to = in[i]->to;
         out[i].round = in[i]->round;
-        out[i].content = wire_arena_strdup(a, in[i]->content);
-        if (!out[i].content) {
-            *err = WIRE_ENOMEM;
-            return NULL;
-        }
+        out[i].content = s_borrow(in[i]->content);
     }
     return out;
 }
@@ -236,11 +260,7 @@ static env_note_t *s_notes_in(wire_arena_t *a, size_t n, Parley__Note *const *in
     }
     for (size_t i = 0; i < n; i++) {
         out[i].round = in[i]->round;
-        out[i].text = wire_arena_strdup(a, in[i]->text);
-        if (!out[i].text) {
-            *err = WIRE_ENOMEM;
-            return NULL;
-        }
+        out[i].text = s_borrow(in[i]->text);
     }
     return out;
 }
@@ -307,12 +327,8 @@ wire_obs_t *wire_obs_from_pb(const Parley__Observation *m, int n_agents, int n_p
             S_CHECK(s_piece_ok(t->pieces[k], n_pieces));
             pieces[k] = t->pieces[k];
         }
-        o->tasks[i].id = wire_arena_strdup(w->arena, t->id);
-        o->tasks[i].description = wire_arena_strdup(w->arena, t->description);
-        if (!o->tasks[i].id || !o->tasks[i].description) {
-            rc = WIRE_ENOMEM;
-            goto fail;
-        }
+        o->tasks[i].id = s_borrow(t->id);
+        o->tasks[i].description = s_borrow(t->description);
         o->tasks[i].n_pieces = (int)t->n_pieces;
         o->tasks[i].pieces = pieces;
     }
@@ -451,11 +467,7 @@ wire_obs_t *wire_obs_from_pb(const Parley__Observation *m, int n_agents, int n_p
     for (size_t i = 0; i < m->n_invalid; i++) {
         inv2[i].action = m->invalid[i]->action;
         inv2[i].code = s_err_from_name(m->invalid[i]->code);
-        inv2[i].reason = wire_arena_strdup(w->arena, m->invalid[i]->reason);
-        if (!inv2[i].reason) {
-            rc = WIRE_ENOMEM;
-            goto fail;
-        }
+        inv2[i].reason = s_borrow(m->invalid[i]->reason);
     }
     o->n_invalid = m->n_invalid;
     o->invalid = inv2;

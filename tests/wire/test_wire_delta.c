@@ -6,7 +6,8 @@
  * edit outside the list, twice for a field, on a scalar field, replacements
  * outside the run, out of order or more than the delta carries, no
  * observation) is refused with the right code, leaves the decoder empty, and a
- * whole observation then works again. */
+ * whole observation then works again. An encoder told which lists only grow
+ * (wire_obs_hints) sends the same bytes as one that hashes everything. */
 #include "wire_delta.h"
 
 #include <setjmp.h>
@@ -24,6 +25,16 @@ static uint8_t *s_pack_obs(const Parley__Observation *o, size_t *len)
     uint8_t *buf = malloc(*len ? *len : 1);
     assert_non_null(buf);
     assert_int_equal(parley__observation__pack(o, buf), *len);
+    return buf;
+}
+
+/* The bytes of a TurnRequest (caller frees). */
+static uint8_t *s_pack_tr(const Parley__TurnRequest *tr, size_t *len)
+{
+    *len = parley__turn_request__get_packed_size(tr);
+    uint8_t *buf = malloc(*len ? *len : 1);
+    assert_non_null(buf);
+    assert_int_equal(parley__turn_request__pack(tr, buf), *len);
     return buf;
 }
 
@@ -64,11 +75,15 @@ static void s_play(bool truncate, int rounds, s_stats_t *st)
     env_game_names(g, &names);
     int n = env_game_n_agents(g);
     wire_delta_enc_t **enc = calloc((size_t)n, sizeof *enc);
+    wire_delta_enc_t **hinted = calloc((size_t)n, sizeof *hinted);
+    assert_non_null(hinted);
     wire_delta_dec_t **dec = calloc((size_t)n, sizeof *dec);
     assert_non_null(enc);
     assert_non_null(dec);
     for (int i = 0; i < n; i++) {
         enc[i] = wire_delta_enc_new();
+        hinted[i] = wire_delta_enc_new();
+        assert_non_null(hinted[i]);
         dec[i] = wire_delta_dec_new();
         assert_non_null(enc[i]);
         assert_non_null(dec[i]);
@@ -99,6 +114,20 @@ static void s_play(bool truncate, int rounds, s_stats_t *st)
             assert_int_equal(wire_delta_encode(enc[ag], a, full, true, &tr), WIRE_OK);
             st->deltas += tr.base_version != 0;
             for (size_t k = 0; k < tr.n_edits; k++) st->slid += tr.edits[k]->skip > 0;
+            /* The broker's encoder, told which lists only grow, hashes only
+             * their new elements: its TurnRequest must be the same bytes. */
+            wire_obs_hint_t hints[WIRE_OBS_HINTS];
+            wire_obs_hints(&o, hints);
+            Parley__TurnRequest trh = PARLEY__TURN_REQUEST__INIT;
+            assert_int_equal(
+                wire_delta_encode_hinted(hinted[ag], a, full, true, hints, WIRE_OBS_HINTS, &trh),
+                WIRE_OK);
+            size_t plain_len = 0, hinted_len = 0;
+            uint8_t *plain = s_pack_tr(&tr, &plain_len), *hintedb = s_pack_tr(&trh, &hinted_len);
+            if (plain_len != hinted_len || memcmp(plain, hintedb, plain_len) != 0)
+                fail_msg("round %d agent %d: the hinted encoder's turn differs", r + 1, ag);
+            free(plain);
+            free(hintedb);
             Parley__Envelope *in = s_over_the_wire(&tr, &st->delta_bytes);
             wire_arena_destroy(&a);
             const Parley__Observation *got = wire_delta_apply(dec[ag], in->turn_request, &err);
@@ -128,10 +157,12 @@ static void s_play(bool truncate, int rounds, s_stats_t *st)
     env_decision_destroy(&d);
     for (int i = 0; i < n; i++) {
         wire_delta_enc_destroy(&enc[i]);
+        wire_delta_enc_destroy(&hinted[i]);
         wire_delta_dec_destroy(&dec[i]);
         assert_null(enc[i]);
     }
     free(enc);
+    free(hinted);
     free(dec);
     env_game_destroy(&g);
 }
