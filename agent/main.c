@@ -11,8 +11,14 @@
  * Built twice: parley-agent plays scripted and human seats and links no llm
  * code (no libcurl, TLS or Kerberos to load at every start); asked for
  * `--policy llm` it becomes parley-agent-llm from its own directory (exec,
- * same arguments). parley-agent-llm (AGT_WITH_LLM) plays every policy. */
+ * same arguments). parley-agent-llm (AGT_WITH_LLM) plays every policy.
+ *
+ *   parley-agent --launcher
+ *
+ * is the seat launcher of `parley run` (agt_launcher.h): loaded once, it forks
+ * one seat process per request on stdin, each running s_seat_main below. */
 #include "agt_agent.h"
+#include "agt_launcher.h"
 #include "pl_log.h"
 #include "pl_meta.h"
 
@@ -23,9 +29,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #ifndef AGT_WITH_LLM
@@ -55,6 +63,8 @@ static void s_usage(FILE *f)
             "                    --policy perfect|passive|selfish|helper|random|llm|human\n"
             "                    [--config FILE] [--observation delta|full]\n"
             "                    [--log-level debug|info|warn] [--version]\n"
+            "       parley-agent --launcher   (parley run's seat launcher: one seat per\n"
+            "                    request line on stdin, docs/CLI.md \"Seat launcher\")\n"
             "  --token  the seat's secret (seats.json of the run directory); without it the\n"
             "           token is read from the environment variable PARLEY_TOKEN, which keeps\n"
             "           it out of `ps` (parley run passes it that way)\n"
@@ -64,7 +74,7 @@ static void s_usage(FILE *f)
             "           get it. PARLEY_OBSERVATION in the environment stands in for the option\n");
 }
 
-int main(int argc, char **argv)
+static int s_seat_main(int argc, char **argv)
 {
     agt_options_t o = {0};
     const char *config_path = NULL, *observation = getenv("PARLEY_OBSERVATION");
@@ -154,4 +164,20 @@ int main(int argc, char **argv)
     int rc = agt_agent_run(a);
     agt_agent_destroy(&a);
     return rc;
+}
+
+int main(int argc, char **argv)
+{
+    /* A seat is small and mostly idle, and a thousand of them share a machine:
+     * one malloc arena (libzmq's I/O thread would get its own, 64 MiB reserved
+     * and partly touched), and a fixed mmap threshold, so that a big
+     * observation's buffers go back to the system when freed instead of
+     * raising the threshold and staying in the heap. */
+    if (mallopt(M_ARENA_MAX, 1) != 1 || mallopt(M_MMAP_THRESHOLD, 128 * 1024) != 1)
+        fprintf(stderr, "parley-agent: mallopt failed (memory use may be higher)\n");
+    if (argc == 2 && strcmp(argv[1], "--launcher") == 0) {
+        prctl(PR_SET_NAME, "parley-launcher", 0, 0, 0); /* apart from its seats in ps */
+        return agt_launcher_run(s_seat_main);
+    }
+    return s_seat_main(argc, argv);
 }

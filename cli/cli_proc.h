@@ -32,4 +32,23 @@ int cli_pidfd(pid_t pid);
  * or -1 if it is still running. */
 int cli_wait(pid_t pid, int timeout_ms);
 
+/* The seat launcher (`parley-agent --launcher`, agent/agt_launcher.h): one
+ * loaded process that forks seats on request, so that a seat costs a fork, not
+ * an exec and a dynamic load. Makes this process a child subreaper (the seats
+ * become its children, for cli_wait), then starts bin_dir/parley-agent
+ * --launcher with its stderr appended to log_path. Returns an owned launcher,
+ * or NULL (then start seats with cli_spawn). */
+typedef struct cli_launcher cli_launcher_t;
+cli_launcher_t *cli_launcher_new(const char *bin_dir, const char *log_path);
+
+/* Starts a seat through the launcher, as cli_spawn would (non-interactive):
+ * argv, stderr appended to log_path, env_extra's "NAME=value" lines added.
+ * The seat is this process's child. Returns its pid, or -1 (the launcher
+ * refused or is gone: cli_spawn still works), with a reason in err. */
+pid_t cli_launcher_spawn(cli_launcher_t *l, char *const argv[], const char *log_path,
+                         const char *env_extra, char *err, size_t errlen);
+
+/* Ends the launcher (its seats go on) and waits for it. NULL-safe. */
+void cli_launcher_destroy(cli_launcher_t **l);
+
 #endif

@@ -12,7 +12,13 @@
  * Human seats (policy `human`) play in the browser by default: the broker
  * plays them on its web side (--web-seats), no process is started for them,
  * and their page addresses (with the token) are printed. `--human terminal`
- * runs them as `parley-agent --policy human` in this terminal instead. */
+ * runs them as `parley-agent --policy human` in this terminal instead.
+ *
+ * Scripted seats are forked by one seat launcher (`parley-agent --launcher`,
+ * agent/agt_launcher.h), started before the broker so that its loading
+ * overlaps the broker's: a seat then costs a fork instead of an exec and a
+ * dynamic load, and is still its own process and this one's child.
+ * --no-launcher execs every seat; llm and terminal seats are always exec'd. */
 #include "cli.h"
 #include "cli_proc.h"
 
@@ -77,6 +83,8 @@ static void s_usage(FILE *f)
                "           terminal (this terminal plays the human seat)\n"
                "  --no-curve  no CURVE on the broker's sockets (default: CURVE when libzmq has\n"
                "           it; the keys are made in DIR/keys.json, docs/SECURITY.md)\n"
+               "  --no-launcher  exec every seat's program (default: scripted seats are forked\n"
+               "           by one loaded seat launcher, DIR/launcher.log; docs/CLI.md)\n"
                "A broker that dies (sequential or simultaneous timing) is started again (up to 3\n"
                "times) and resumes the game from the run directory; the agents reconnect.\n"
                "Without --seed the seed is the configuration's `seed:`, else the preset's fixed\n"
@@ -199,23 +207,30 @@ static void s_print_model_use(const char *dir, const pl_config_t *cfg)
 int cli_run_main(int argc, char **argv)
 {
     const char *config_path = NULL, *out = NULL, *seed = NULL;
-    bool quiet = false, web_humans = true;
+    bool quiet = false, web_humans = true, use_launcher = true;
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int n_sets = 0, rc = PL_EXIT_SYSTEM;
-    static const struct option longopts[] = {
-        {"out", required_argument, NULL, 'o'}, {"seed", required_argument, NULL, 's'},
-        {"set", required_argument, NULL, 'S'}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},      {"human", required_argument, NULL, 'H'},
-        {"no-curve", no_argument, NULL, 'K'},  {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"out", required_argument, NULL, 'o'},
+                                             {"seed", required_argument, NULL, 's'},
+                                             {"set", required_argument, NULL, 'S'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"human", required_argument, NULL, 'H'},
+                                             {"no-curve", no_argument, NULL, 'K'},
+                                             {"no-launcher", no_argument, NULL, 'L'},
+                                             {NULL, 0, NULL, 0}};
     char zerr[256];
     bool curve = pl_keys_available(zerr, sizeof zerr);
     if (!sets) return PL_EXIT_SYSTEM;
     optind = 1;
     int opt;
-    while ((opt = getopt_long(argc, argv, "o:s:S:qhH:K", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "o:s:S:qhH:KL", longopts, NULL)) != -1) {
         switch (opt) {
         case 'K':
             curve = false;
+            break;
+        case 'L':
+            use_launcher = false;
             break;
         case 'o':
             out = optarg;
@@ -257,6 +272,7 @@ int cli_run_main(int argc, char **argv)
     }
 
     s_run_t run = {0};
+    cli_launcher_t *launcher = NULL;
     char err[512] = "", dir[2048], path[PATH_MAX], bin[PATH_MAX], line[1024];
     json_t *seats = NULL, *summary = NULL, *keys = NULL;
     int ready_fd = -1;
@@ -349,6 +365,22 @@ int cli_run_main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* The seat launcher loads while the broker starts. Only for seats that
+     * run parley-agent unattended: llm seats have their own binary, a
+     * terminal seat needs the terminal. */
+    bool forkable = false;
+    for (int i = 0; i < cfg->n_seats; i++) {
+        const char *pol = cfg->seats[i].policy ? cfg->seats[i].policy : "passive";
+        forkable = forkable || (strcmp(pol, "llm") != 0 && strcmp(pol, "human") != 0);
+    }
+    if (use_launcher && forkable) {
+        snprintf(path, sizeof path, "%s/launcher.log", dir);
+        launcher = cli_launcher_new(bin, path);
+        if (!launcher)
+            fprintf(stderr, "parley run: no seat launcher (%s): each seat is exec'd\n",
+                    strerror(errno));
+    }
+
     char broker_log[PATH_MAX];
     snprintf(broker_log, sizeof broker_log, "%s/broker.log", dir);
     char *bargv[] = {"parley-broker",
@@ -439,12 +471,24 @@ int cli_run_main(int argc, char **argv)
         /* llm seats run the binary with the llm stack; the others never load it. */
         const char *prog = strcmp(policy, "llm") == 0 ? "parley-agent-llm" : "parley-agent";
         aargv[0] = (char *)prog;
-        run.agents[i] = cli_spawn(bin, prog, aargv, NULL, log, token_env, human);
+        run.agents[i] = -1;
+        if (launcher && !human && strcmp(prog, "parley-agent") == 0) {
+            char why[256];
+            run.agents[i] = cli_launcher_spawn(launcher, aargv, log, token_env, why, sizeof why);
+            if (run.agents[i] < 0) { /* the seat is still started, the old way */
+                fprintf(stderr, "parley run: seat launcher: %s: exec'ing the seats\n", why);
+                cli_launcher_destroy(&launcher);
+            }
+        }
+        if (run.agents[i] < 0)
+            run.agents[i] = cli_spawn(bin, prog, aargv, NULL, log, token_env, human);
         if (run.agents[i] < 0) {
             fprintf(stderr, "parley run: cannot start the agent of %s\n", seat);
             goto done;
         }
     }
+
+    cli_launcher_destroy(&launcher); /* every seat is started: it has done its work */
 
     /* --quiet drops the address, unless a person plays in the browser: then it
      * is part of what they need, like their seat's page. */
@@ -583,6 +627,7 @@ bad_config:
     fprintf(stderr, "parley run: %s\n", err);
     rc = PL_EXIT_CONFIG;
 done:
+    cli_launcher_destroy(&launcher);
     s_shutdown(&run, 0);
     if (run.sub) zmq_close(run.sub);
     if (run.zctx) zmq_ctx_term(run.zctx);
