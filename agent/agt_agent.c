@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,9 @@
 #include <time.h>
 #include <zmq.h>
 
-#define S_VERSION "parley-agent 0.1.0"
-#define S_TICK_S  0.25
+#define S_VERSION    "parley-agent 0.1.0"
+#define S_TICK_S     0.25
+#define S_TRIM_BYTES (64 * 1024)
 
 typedef enum { S_CONNECTING = 0, S_WELCOMED, S_DECIDING, S_OVER } s_state_t;
 
@@ -210,25 +212,28 @@ nomem:
 
 static void s_free_names(agt_agent_t *a)
 {
-    for (int i = 0; a->agent_ids && i < a->names.n_agents; i++) free(a->agent_ids[i]);
-    for (int i = 0; a->piece_names && i < a->names.n_pieces; i++) free(a->piece_names[i]);
-    free(a->agent_ids);
+    free(a->agent_ids); /* one block each (s_copy_strings) */
     free(a->piece_names);
     a->agent_ids = a->piece_names = NULL;
     memset(&a->names, 0, sizeof a->names);
 }
 
+/* The Welcome's names in one block: the pointers, then the strings back to
+ * back. A world of 10,000 pieces is 10,000 names; one allocation each would
+ * add malloc's overhead to every one of them, in every seat. Freed with one
+ * free(). */
 static char **s_copy_strings(char **src, size_t n)
 {
-    char **out = calloc(n ? n : 1, sizeof *out);
+    size_t bytes = (n ? n : 1) * sizeof(char *);
+    for (size_t i = 0; i < n; i++) bytes += strlen(src[i]) + 1;
+    char **out = malloc(bytes);
     if (!out) return NULL;
+    char *p = (char *)(out + (n ? n : 1));
     for (size_t i = 0; i < n; i++) {
-        out[i] = strdup(src[i]);
-        if (!out[i]) {
-            for (size_t k = 0; k < i; k++) free(out[k]);
-            free(out);
-            return NULL;
-        }
+        size_t len = strlen(src[i]) + 1;
+        memcpy(p, src[i], len);
+        out[i] = p;
+        p += len;
     }
     return out;
 }
@@ -450,6 +455,10 @@ static void s_dispatch(agt_agent_t *a, const void *data, size_t len)
         if (s_commands[i].body != (int)e->body_case) continue;
         if (s_commands[i].handler) s_commands[i].handler(a, e);
         wire_free(&e);
+        /* A big frame (a Welcome or a whole observation of a large world) is
+         * thousands of small blocks, freed now: give their pages back, or
+         * each of a thousand seats keeps its peak for the whole game. */
+        if (len >= S_TRIM_BYTES) malloc_trim(0);
         return;
     }
     PL_WARN("AGT-UNEXPECTED", "the broker sent %s", wire_body_name(e->body_case));
