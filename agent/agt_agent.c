@@ -32,8 +32,9 @@ typedef enum { S_CONNECTING = 0, S_WELCOMED, S_DECIDING, S_OVER } s_state_t;
 
 struct agt_agent {
     char *broker, *seat_id, *token, *policy_name;
-    pl_config_t *config; /* copy, may be NULL */
-    pl_seat_t seat;      /* borrowed from config, or a bare default */
+    pl_config_t *config; /* copy, or borrowed (config_borrowed); may be NULL */
+    bool config_borrowed;
+    pl_seat_t seat; /* borrowed from config, or a bare default */
 
     struct event_base *base;
     void *zctx, *dealer;
@@ -653,7 +654,12 @@ agt_agent_t *agt_agent_new(const agt_options_t *o, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (o->config) {
+    if (o->config && o->config_borrowed) {
+        /* A config of a thousand seats is a few hundred KiB: a seat forked by
+         * the launcher shares the launcher's copy rather than making its own. */
+        a->config = (pl_config_t *)o->config;
+        a->config_borrowed = true;
+    } else if (o->config) {
         a->config = pl_config_dup(o->config);
         if (!a->config) {
             snprintf(err, errlen, "out of memory");
@@ -704,7 +710,7 @@ void agt_agent_destroy(agt_agent_t **pa)
     if (a->base) event_base_free(a->base);
     s_free_names(a);
     wire_delta_dec_destroy(&a->dec);
-    pl_config_destroy(&a->config);
+    if (!a->config_borrowed) pl_config_destroy(&a->config);
     free(a->broker);
     free(a->seat_id);
     free(a->token);

@@ -176,7 +176,7 @@ static pid_t s_launch(const s_request_t *r, pid_t runner, agt_seat_main_fn seat_
     return seat;
 }
 
-int agt_launcher_run(agt_seat_main_fn seat_main)
+int agt_launcher_run(agt_seat_main_fn seat_main, agt_seat_prepare_fn prepare)
 {
     pid_t runner = getppid();
     /* What every seat would do first on its own: load the name service
@@ -195,6 +195,7 @@ int agt_launcher_run(agt_seat_main_fn seat_main)
         const char *why = "";
         pid_t pid = -1;
         if (s_parse(line, &r, &why) == 0) {
+            if (prepare) prepare(r.argc, r.argv);
             fflush(NULL); /* nothing buffered is written twice */
             pid = s_launch(&r, runner, seat_main, &why);
         }

@@ -23,9 +23,14 @@
  * the seat's exit status. */
 typedef int (*agt_seat_main_fn)(int argc, char **argv);
 
+/* Called in the launcher before each seat is forked, with the seat's argv:
+ * whatever it loads there (a configuration) the seat inherits, loaded once
+ * for all seats. May be NULL. */
+typedef void (*agt_seat_prepare_fn)(int argc, char **argv);
+
 /* Serves requests from stdin until EOF; returns the launcher's exit status
  * (0 at EOF, 2 when it is not a child of a subreaper and cannot hand seats
  * over). Never returns in a seat: the child exits with seat_main's status. */
-int agt_launcher_run(agt_seat_main_fn seat_main);
+int agt_launcher_run(agt_seat_main_fn seat_main, agt_seat_prepare_fn prepare);
 
 #endif

@@ -56,6 +56,10 @@ static void s_exec_llm(char **argv, char *err, size_t errlen)
 }
 #endif
 
+/* The configuration the launcher loaded for its seats (s_seat_prepare). */
+static pl_config_t *s_preloaded;
+static char s_preloaded_path[PATH_MAX];
+
 static void s_usage(FILE *f)
 {
     fprintf(f,
@@ -147,23 +151,43 @@ static int s_seat_main(int argc, char **argv)
     }
     char err[512] = "";
     pl_config_t *cfg = NULL;
-    if (config_path) {
+    if (config_path && s_preloaded && strcmp(config_path, s_preloaded_path) == 0) {
+        o.config = s_preloaded; /* the launcher's, shared with every seat it forked */
+    } else if (config_path) {
         cfg = pl_config_load(config_path, err, sizeof err);
         if (!cfg) {
             fprintf(stderr, "parley-agent: %s\n", err);
             return 2;
         }
+        o.config = cfg;
     }
-    o.config = cfg;
+    o.config_borrowed = true; /* it lives until the agent is gone */
     agt_agent_t *a = agt_agent_new(&o, err, sizeof err);
-    pl_config_destroy(&cfg);
     if (!a) {
         fprintf(stderr, "parley-agent: %s\n", err);
+        pl_config_destroy(&cfg);
         return 2;
     }
     int rc = agt_agent_run(a);
     agt_agent_destroy(&a);
+    pl_config_destroy(&cfg);
     return rc;
+}
+
+/* In the launcher, before a seat is forked: its --config, loaded once for
+ * every seat that names the same file (a bad file is left to the seat, which
+ * reports it in its own log). */
+static void s_seat_prepare(int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--config") != 0) continue;
+        if (s_preloaded && strcmp(argv[i + 1], s_preloaded_path) == 0) return;
+        char err[512];
+        pl_config_destroy(&s_preloaded);
+        s_preloaded = pl_config_load(argv[i + 1], err, sizeof err);
+        snprintf(s_preloaded_path, sizeof s_preloaded_path, "%s", argv[i + 1]);
+        return;
+    }
 }
 
 int main(int argc, char **argv)
@@ -177,7 +201,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "parley-agent: mallopt failed (memory use may be higher)\n");
     if (argc == 2 && strcmp(argv[1], "--launcher") == 0) {
         prctl(PR_SET_NAME, "parley-launcher", 0, 0, 0); /* apart from its seats in ps */
-        return agt_launcher_run(s_seat_main);
+        int rc = agt_launcher_run(s_seat_main, s_seat_prepare);
+        pl_config_destroy(&s_preloaded);
+        return rc;
     }
     return s_seat_main(argc, argv);
 }

@@ -195,6 +195,9 @@ cli_launcher_t *cli_launcher_new(const char *bin_dir, const char *log_path)
             dup2(fd, STDERR_FILENO);
             close(fd);
         }
+        /* Every symbol bound now, once, in the launcher: lazily, each seat
+         * would repeat the dynamic loader's lookups after the fork. */
+        setenv("LD_BIND_NOW", "1", 1);
         char *argv[] = {"parley-agent", "--launcher", NULL};
         execv(path, argv); /* the pipes' other ends close on exec */
         fprintf(stderr, "parley: cannot run %s: %s\n", path, strerror(errno));
@@ -226,10 +229,10 @@ static int s_put_field(char *buf, size_t cap, size_t *len, const char *s)
     return 0;
 }
 
-pid_t cli_launcher_spawn(cli_launcher_t *l, char *const argv[], const char *log_path,
-                         const char *env_extra, char *err, size_t errlen)
+int cli_launcher_send(cli_launcher_t *l, char *const argv[], const char *log_path,
+                      const char *env_extra, char *err, size_t errlen)
 {
-    char req[16384], line[512];
+    char req[16384];
     size_t len = 0;
     int bad = s_put_field(req, sizeof req, &len, log_path);
     for (int i = 0; argv[i] && !bad; i++) bad = s_put_field(req, sizeof req, &len, argv[i]);
@@ -260,6 +263,12 @@ pid_t cli_launcher_spawn(cli_launcher_t *l, char *const argv[], const char *log_
         }
         off += (size_t)w;
     }
+    return 0;
+}
+
+pid_t cli_launcher_recv(cli_launcher_t *l, char *err, size_t errlen)
+{
+    char line[512];
     if (cli_read_line(l->rep_fd, line, sizeof line, 10000) != 0) {
         snprintf(err, errlen, "the launcher did not answer");
         return -1;
@@ -271,6 +280,13 @@ pid_t cli_launcher_spawn(cli_launcher_t *l, char *const argv[], const char *log_
         return -1;
     }
     return (pid_t)pid;
+}
+
+pid_t cli_launcher_spawn(cli_launcher_t *l, char *const argv[], const char *log_path,
+                         const char *env_extra, char *err, size_t errlen)
+{
+    if (cli_launcher_send(l, argv, log_path, env_extra, err, errlen) != 0) return -1;
+    return cli_launcher_recv(l, err, errlen);
 }
 
 void cli_launcher_destroy(cli_launcher_t **pl)

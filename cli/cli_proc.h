@@ -48,6 +48,15 @@ cli_launcher_t *cli_launcher_new(const char *bin_dir, const char *log_path);
 pid_t cli_launcher_spawn(cli_launcher_t *l, char *const argv[], const char *log_path,
                          const char *env_extra, char *err, size_t errlen);
 
+/* cli_launcher_spawn in two halves, so that requests can run ahead of the
+ * replies: send asks for a seat (0, or -1 with a reason); recv returns the
+ * pid of the oldest seat asked for and not yet answered (or -1, a reason).
+ * Keep fewer than a few thousand requests unanswered: the replies wait in
+ * a pipe. */
+int cli_launcher_send(cli_launcher_t *l, char *const argv[], const char *log_path,
+                      const char *env_extra, char *err, size_t errlen);
+pid_t cli_launcher_recv(cli_launcher_t *l, char *err, size_t errlen);
+
 /* Ends the launcher (its seats go on) and waits for it. NULL-safe. */
 void cli_launcher_destroy(cli_launcher_t **l);
 

@@ -107,6 +107,32 @@ static void s_money(char *out, size_t len, long long v)
     out[o] = '\0';
 }
 
+/* run.agents[i] of a seat without a process (it plays in the browser), and of
+ * one the launcher has been asked for but has not answered yet. */
+#define S_NO_PROCESS (-1)
+#define S_PENDING    (-2)
+/* Requests to the launcher ahead of its replies: the replies (a few bytes
+ * each) must fit its stdout pipe while this process is still writing. */
+#define S_PIPELINE 256
+
+/* Reads the launcher's replies for pending[*next .. upto): each seat's pid.
+ * Once one fails the launcher is ended, and that seat and the rest go back to
+ * "not started" (0), to be exec'd. */
+static void s_launcher_replies(cli_launcher_t **l, const int *pending, int *next, int upto,
+                               pid_t *agents)
+{
+    for (; *next < upto; (*next)++) {
+        int k = pending[*next];
+        char why[256] = "";
+        pid_t pid = *l ? cli_launcher_recv(*l, why, sizeof why) : -1;
+        if (pid < 0 && *l) {
+            fprintf(stderr, "parley run: seat launcher: %s: exec'ing the seats\n", why);
+            cli_launcher_destroy(l);
+        }
+        agents[k] = pid > 0 ? pid : 0;
+    }
+}
+
 typedef struct {
     pid_t broker;
     pid_t *agents;
@@ -273,6 +299,7 @@ int cli_run_main(int argc, char **argv)
 
     s_run_t run = {0};
     cli_launcher_t *launcher = NULL;
+    int *pending = NULL, n_pending = 0, next_reply = 0; /* seats asked of the launcher */
     char err[512] = "", dir[2048], path[PATH_MAX], bin[PATH_MAX], line[1024];
     json_t *seats = NULL, *summary = NULL, *keys = NULL;
     int ready_fd = -1;
@@ -438,54 +465,70 @@ int cli_run_main(int argc, char **argv)
     }
     run.n_agents = cfg->n_seats;
     run.agents = calloc((size_t)run.n_agents, sizeof *run.agents);
-    if (!run.agents) goto done;
-    for (int i = 0; i < run.n_agents; i++) {
-        char seat[32], log[PATH_MAX], token_env[512];
-        snprintf(seat, sizeof seat, "agent_%d", i + 1);
-        snprintf(log, sizeof log, "%s/agents/%s.log", dir, seat);
-        const char *tok = json_string_value(json_object_get(seats, seat));
-        const char *policy = cfg->seats[i].policy ? cfg->seats[i].policy : "passive";
-        if (!tok) {
-            fprintf(stderr, "parley run: no token for %s\n", seat);
-            goto done;
-        }
-        if (strcmp(policy, "human") == 0 && web_humans) {
-            fprintf(stderr, "%s plays in the browser: %s/seat/%s?token=%s\n", seat, web, seat, tok);
-            continue;
-        }
-        snprintf(token_env, sizeof token_env, "PARLEY_TOKEN=%s", tok);
-        if (curve) {
-            /* The keys travel in the environment, one NAME=VALUE a line (cli_spawn). */
-            json_t *me = json_object_get(json_object_get(ck, "clients"), seat);
-            const char *p = json_string_value(json_object_get(me, "public"));
-            const char *q = json_string_value(json_object_get(me, "secret"));
-            snprintf(token_env, sizeof token_env,
-                     "PARLEY_TOKEN=%s\nPARLEY_CURVE_SERVER=%s\nPARLEY_CURVE_PUBLIC=%s\n"
-                     "PARLEY_CURVE_SECRET=%s",
-                     tok, srv, p ? p : "", q ? q : "");
-        }
-        char *aargv[] = {"parley-agent", "--broker",     router_ep,  "--seat",    seat,
-                         "--policy",     (char *)policy, "--config", config_json, NULL};
-        /* A human seat plays in this terminal (one at most makes sense). */
-        bool human = strcmp(policy, "human") == 0;
-        /* llm seats run the binary with the llm stack; the others never load it. */
-        const char *prog = strcmp(policy, "llm") == 0 ? "parley-agent-llm" : "parley-agent";
-        aargv[0] = (char *)prog;
-        run.agents[i] = -1;
-        if (launcher && !human && strcmp(prog, "parley-agent") == 0) {
-            char why[256];
-            run.agents[i] = cli_launcher_spawn(launcher, aargv, log, token_env, why, sizeof why);
-            if (run.agents[i] < 0) { /* the seat is still started, the old way */
-                fprintf(stderr, "parley run: seat launcher: %s: exec'ing the seats\n", why);
-                cli_launcher_destroy(&launcher);
+    pending = calloc((size_t)run.n_agents + 1, sizeof *pending);
+    if (!run.agents || !pending) goto done;
+    /* agents[i]: 0 not started yet, a pid, S_NO_PROCESS or S_PENDING. The
+     * launcher's requests are sent ahead of its replies (up to S_PIPELINE),
+     * so that neither process waits for the other at every seat; a seat it
+     * fails to start is started again on the second pass, exec'd. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < run.n_agents; i++) {
+            if (run.agents[i] != 0) continue;
+            char seat[32], log[PATH_MAX], token_env[512];
+            snprintf(seat, sizeof seat, "agent_%d", i + 1);
+            snprintf(log, sizeof log, "%s/agents/%s.log", dir, seat);
+            const char *tok = json_string_value(json_object_get(seats, seat));
+            const char *policy = cfg->seats[i].policy ? cfg->seats[i].policy : "passive";
+            if (!tok) {
+                fprintf(stderr, "parley run: no token for %s\n", seat);
+                goto done;
+            }
+            if (strcmp(policy, "human") == 0 && web_humans) {
+                fprintf(stderr, "%s plays in the browser: %s/seat/%s?token=%s\n", seat, web, seat,
+                        tok);
+                run.agents[i] = S_NO_PROCESS;
+                continue;
+            }
+            snprintf(token_env, sizeof token_env, "PARLEY_TOKEN=%s", tok);
+            if (curve) {
+                /* The keys travel in the environment, one NAME=VALUE a line (cli_spawn). */
+                json_t *me = json_object_get(json_object_get(ck, "clients"), seat);
+                const char *p = json_string_value(json_object_get(me, "public"));
+                const char *q = json_string_value(json_object_get(me, "secret"));
+                snprintf(token_env, sizeof token_env,
+                         "PARLEY_TOKEN=%s\nPARLEY_CURVE_SERVER=%s\nPARLEY_CURVE_PUBLIC=%s\n"
+                         "PARLEY_CURVE_SECRET=%s",
+                         tok, srv, p ? p : "", q ? q : "");
+            }
+            char *aargv[] = {"parley-agent", "--broker",     router_ep,  "--seat",    seat,
+                             "--policy",     (char *)policy, "--config", config_json, NULL};
+            /* A human seat plays in this terminal (one at most makes sense). */
+            bool human = strcmp(policy, "human") == 0;
+            /* llm seats run the binary with the llm stack; the others never load it. */
+            const char *prog = strcmp(policy, "llm") == 0 ? "parley-agent-llm" : "parley-agent";
+            aargv[0] = (char *)prog;
+            if (launcher && !human && strcmp(prog, "parley-agent") == 0) {
+                char why[256];
+                if (n_pending - next_reply >= S_PIPELINE)
+                    s_launcher_replies(&launcher, pending, &next_reply, next_reply + 1, run.agents);
+                if (launcher &&
+                    cli_launcher_send(launcher, aargv, log, token_env, why, sizeof why) == 0) {
+                    run.agents[i] = S_PENDING;
+                    pending[n_pending++] = i;
+                    continue;
+                }
+                if (launcher) { /* the seat is still started, the old way */
+                    fprintf(stderr, "parley run: seat launcher: %s: exec'ing the seats\n", why);
+                    cli_launcher_destroy(&launcher);
+                }
+            }
+            run.agents[i] = cli_spawn(bin, prog, aargv, NULL, log, token_env, human);
+            if (run.agents[i] < 0) {
+                fprintf(stderr, "parley run: cannot start the agent of %s\n", seat);
+                goto done;
             }
         }
-        if (run.agents[i] < 0)
-            run.agents[i] = cli_spawn(bin, prog, aargv, NULL, log, token_env, human);
-        if (run.agents[i] < 0) {
-            fprintf(stderr, "parley run: cannot start the agent of %s\n", seat);
-            goto done;
-        }
+        s_launcher_replies(&launcher, pending, &next_reply, n_pending, run.agents);
     }
 
     cli_launcher_destroy(&launcher); /* every seat is started: it has done its work */
@@ -633,6 +676,7 @@ done:
     if (run.zctx) zmq_ctx_term(run.zctx);
     if (ready_fd >= 0) close(ready_fd);
     free(run.agents);
+    free(pending);
     json_decref(seats);
     json_decref(keys);
     json_decref(summary);
