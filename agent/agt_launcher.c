@@ -116,8 +116,9 @@ static _Noreturn void s_become_seat(const s_request_t *r, int gate, pid_t runner
     optind = 1;
     int rc = seat_main(r->argc, argv);
     free(argv);
-    fflush(NULL);
-    _exit(rc); /* the launcher's atexit work is not the seat's */
+    /* exit, not _exit: the seat ends as an exec'd one would (stdio flushed,
+     * and a sanitizer build checks it for leaks). */
+    exit(rc);
 }
 
 /* Starts one seat; returns its pid (now `parley run`'s child), or -1 with a
