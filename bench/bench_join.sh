@@ -88,17 +88,17 @@ agent_mem() {
 # broker's, and parley run's own with what it has reaped (utime + stime +
 # cutime + cstime of /proc/PID/stat: the seat launcher, when there is one).
 cpu_use() {
-    ps -o pid=,comm= --ppid "$run_pid" | awk '{print $1, $2}' >"$tmp/procs"
-    while read -r pid comm; do
-        for f in /proc/"$pid"/task/*/schedstat; do
-            [ -r "$f" ] && echo "$comm $pid $(cut -d' ' -f1 "$f" 2>/dev/null)"
-        done
-    done <"$tmp/procs" | awk '{ns[$1 " " $2] += $3} END {for (k in ns) print k, ns[k]}' |
-        sort -k3n | awk -v run="$(awk -v tck="$(getconf CLK_TCK)" '{sub(/^.*\) /, "");
+    ps -o pid=,comm= --ppid "$run_pid" >"$tmp/procs"
+    files=$(awk '{print "/proc/" $1 "/task/*/schedstat"}' "$tmp/procs")
+    # shellcheck disable=SC2086
+    awk 'NR == FNR {comm[$1] = $2; next}
+         {split(FILENAME, p, "/"); ns[p[3]] += $1}
+         END {for (pid in ns) print comm[pid], ns[pid]}' "$tmp/procs" $files 2>/dev/null |
+        sort -k2n | awk -v run="$(awk -v tck="$(getconf CLK_TCK)" '{sub(/^.*\) /, "");
             print ($12 + $13 + $14 + $15) / tck}' "/proc/$run_pid/stat")" '
-        $1 == "parley-agent" { a[++n] = $3; at += $3 } $1 == "parley-broker" { b += $3 }
-        END { printf "agents %.2f s (median %.1f ms each), broker %.2f s, parley run and what it reaped %.2f s\n",
-                     at / 1e9, a[int((n + 1) / 2)] / 1e6, b / 1e9, run }'
+        $1 == "parley-agent" { a[++n] = $2; at += $2 } $1 == "parley-broker" { b += $2 }
+        END { printf "%d agents %.2f s (median %.1f ms each), broker %.2f s, parley run and what it reaped %.2f s\n",
+                     n, at / 1e9, a[int((n + 1) / 2)] / 1e6, b / 1e9, run }'
 }
 
 broker_mem() {
