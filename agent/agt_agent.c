@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,15 +24,17 @@
 #include <time.h>
 #include <zmq.h>
 
-#define S_VERSION "parley-agent 0.1.0"
-#define S_TICK_S  0.25
+#define S_VERSION    "parley-agent 0.1.0"
+#define S_TICK_S     0.25
+#define S_TRIM_BYTES (64 * 1024)
 
 typedef enum { S_CONNECTING = 0, S_WELCOMED, S_DECIDING, S_OVER } s_state_t;
 
 struct agt_agent {
     char *broker, *seat_id, *token, *policy_name;
-    pl_config_t *config; /* copy, may be NULL */
-    pl_seat_t seat;      /* borrowed from config, or a bare default */
+    pl_config_t *config; /* copy, or borrowed (config_borrowed); may be NULL */
+    bool config_borrowed;
+    pl_seat_t seat; /* borrowed from config, or a bare default */
 
     struct event_base *base;
     void *zctx, *dealer;
@@ -218,25 +221,28 @@ nomem:
 
 static void s_free_names(agt_agent_t *a)
 {
-    for (int i = 0; a->agent_ids && i < a->names.n_agents; i++) free(a->agent_ids[i]);
-    for (int i = 0; a->piece_names && i < a->names.n_pieces; i++) free(a->piece_names[i]);
-    free(a->agent_ids);
+    free(a->agent_ids); /* one block each (s_copy_strings) */
     free(a->piece_names);
     a->agent_ids = a->piece_names = NULL;
     memset(&a->names, 0, sizeof a->names);
 }
 
+/* The Welcome's names in one block: the pointers, then the strings back to
+ * back. A world of 10,000 pieces is 10,000 names; one allocation each would
+ * add malloc's overhead to every one of them, in every seat. Freed with one
+ * free(). */
 static char **s_copy_strings(char **src, size_t n)
 {
-    char **out = calloc(n ? n : 1, sizeof *out);
+    size_t bytes = (n ? n : 1) * sizeof(char *);
+    for (size_t i = 0; i < n; i++) bytes += strlen(src[i]) + 1;
+    char **out = malloc(bytes);
     if (!out) return NULL;
+    char *p = (char *)(out + (n ? n : 1));
     for (size_t i = 0; i < n; i++) {
-        out[i] = strdup(src[i]);
-        if (!out[i]) {
-            for (size_t k = 0; k < i; k++) free(out[k]);
-            free(out);
-            return NULL;
-        }
+        size_t len = strlen(src[i]) + 1;
+        memcpy(p, src[i], len);
+        out[i] = p;
+        p += len;
     }
     return out;
 }
@@ -465,6 +471,10 @@ static void s_dispatch(agt_agent_t *a, const void *data, size_t len)
         bool turn = e->body_case == PARLEY__ENVELOPE__BODY_TURN_REQUEST;
         wire_free(&e);
         if (turn) a->turn_handling_us += s_mono_us() - t0;
+        /* A big frame (a Welcome or a whole observation of a large world) is
+         * thousands of small blocks, freed now: give their pages back, or
+         * each of a thousand seats keeps its peak for the whole game. */
+        if (len >= S_TRIM_BYTES) malloc_trim(0);
         return;
     }
     PL_WARN("AGT-UNEXPECTED", "the broker sent %s", wire_body_name(e->body_case));
@@ -659,7 +669,12 @@ agt_agent_t *agt_agent_new(const agt_options_t *o, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (o->config) {
+    if (o->config && o->config_borrowed) {
+        /* A config of a thousand seats is a few hundred KiB: a seat forked by
+         * the launcher shares the launcher's copy rather than making its own. */
+        a->config = (pl_config_t *)o->config;
+        a->config_borrowed = true;
+    } else if (o->config) {
         a->config = pl_config_dup(o->config);
         if (!a->config) {
             snprintf(err, errlen, "out of memory");
@@ -710,7 +725,7 @@ void agt_agent_destroy(agt_agent_t **pa)
     if (a->base) event_base_free(a->base);
     s_free_names(a);
     wire_delta_dec_destroy(&a->dec);
-    pl_config_destroy(&a->config);
+    if (!a->config_borrowed) pl_config_destroy(&a->config);
     free(a->broker);
     free(a->seat_id);
     free(a->token);

@@ -24,6 +24,7 @@ typedef struct {
     const char *token;         /* the seat's token */
     const char *policy;        /* "perfect", "llm", ... */
     const pl_config_t *config; /* seat settings (model...) if known; may be NULL */
+    bool config_borrowed;      /* config outlives the agent: kept, not copied */
     bool observation_full;     /* whole observations every turn, not deltas (FULL) */
 } agt_options_t;
 

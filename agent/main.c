@@ -11,8 +11,14 @@
  * Built twice: parley-agent plays scripted and human seats and links no llm
  * code (no libcurl, TLS or Kerberos to load at every start); asked for
  * `--policy llm` it becomes parley-agent-llm from its own directory (exec,
- * same arguments). parley-agent-llm (AGT_WITH_LLM) plays every policy. */
+ * same arguments). parley-agent-llm (AGT_WITH_LLM) plays every policy.
+ *
+ *   parley-agent --launcher
+ *
+ * is the seat launcher of `parley run` (agt_launcher.h): loaded once, it forks
+ * one seat process per request on stdin, each running s_seat_main below. */
 #include "agt_agent.h"
+#include "agt_launcher.h"
 #include "pl_log.h"
 #include "pl_meta.h"
 
@@ -23,9 +29,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #ifndef AGT_WITH_LLM
@@ -48,6 +56,10 @@ static void s_exec_llm(char **argv, char *err, size_t errlen)
 }
 #endif
 
+/* The configuration the launcher loaded for its seats (s_seat_prepare). */
+static pl_config_t *s_preloaded;
+static char s_preloaded_path[PATH_MAX];
+
 static void s_usage(FILE *f)
 {
     fprintf(f,
@@ -55,6 +67,8 @@ static void s_usage(FILE *f)
             "                    --policy perfect|passive|selfish|helper|random|llm|human\n"
             "                    [--config FILE] [--observation delta|full]\n"
             "                    [--log-level debug|info|warn] [--version]\n"
+            "       parley-agent --launcher   (parley run's seat launcher: one seat per\n"
+            "                    request line on stdin, docs/CLI.md \"Seat launcher\")\n"
             "  --token  the seat's secret (seats.json of the run directory); without it the\n"
             "           token is read from the environment variable PARLEY_TOKEN, which keeps\n"
             "           it out of `ps` (parley run passes it that way)\n"
@@ -64,7 +78,7 @@ static void s_usage(FILE *f)
             "           get it. PARLEY_OBSERVATION in the environment stands in for the option\n");
 }
 
-int main(int argc, char **argv)
+static int s_seat_main(int argc, char **argv)
 {
     agt_options_t o = {0};
     const char *config_path = NULL, *observation = getenv("PARLEY_OBSERVATION");
@@ -137,21 +151,63 @@ int main(int argc, char **argv)
     }
     char err[512] = "";
     pl_config_t *cfg = NULL;
-    if (config_path) {
+    if (config_path && s_preloaded && strcmp(config_path, s_preloaded_path) == 0) {
+        o.config = s_preloaded; /* the launcher's, shared with every seat it forked */
+    } else if (config_path) {
         cfg = pl_config_load(config_path, err, sizeof err);
         if (!cfg) {
             fprintf(stderr, "parley-agent: %s\n", err);
             return 2;
         }
+        o.config = cfg;
     }
-    o.config = cfg;
+    o.config_borrowed = true; /* it lives until the agent is gone */
     agt_agent_t *a = agt_agent_new(&o, err, sizeof err);
-    pl_config_destroy(&cfg);
     if (!a) {
         fprintf(stderr, "parley-agent: %s\n", err);
+        pl_config_destroy(&cfg);
         return 2;
     }
     int rc = agt_agent_run(a);
     agt_agent_destroy(&a);
+    pl_config_destroy(&cfg);
     return rc;
+}
+
+/* In the launcher, before a seat is forked: its --config, loaded once for
+ * every seat that names the same file (a bad file is left to the seat, which
+ * reports it in its own log). */
+static void s_seat_prepare(int argc, char **argv)
+{
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--config") != 0) continue;
+        if (s_preloaded && strcmp(argv[i + 1], s_preloaded_path) == 0) return;
+        char err[512];
+        pl_config_destroy(&s_preloaded);
+        s_preloaded = pl_config_load(argv[i + 1], err, sizeof err);
+        snprintf(s_preloaded_path, sizeof s_preloaded_path, "%s", argv[i + 1]);
+        return;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    /* A seat is small and mostly idle, and a thousand of them share a machine:
+     * one malloc arena (libzmq's I/O thread would get its own, 64 MiB reserved
+     * and partly touched), and a fixed mmap threshold, so that a big
+     * observation's buffers go back to the system when freed instead of
+     * raising the threshold and staying in the heap; and the heap's free top
+     * returned past 32 KiB, not 128. Hints only: a sanitizer's allocator refuses them (returns 0),
+     * and the seat works the same, with more memory. */
+    (void)mallopt(M_ARENA_MAX, 1);
+    (void)mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    (void)mallopt(M_TRIM_THRESHOLD, 32 * 1024);
+    (void)mallopt(M_TOP_PAD, 16 * 1024);
+    if (argc == 2 && strcmp(argv[1], "--launcher") == 0) {
+        prctl(PR_SET_NAME, "parley-launcher", 0, 0, 0); /* apart from its seats in ps */
+        int rc = agt_launcher_run(s_seat_main, s_seat_prepare);
+        pl_config_destroy(&s_preloaded);
+        return rc;
+    }
+    return s_seat_main(argc, argv);
 }

@@ -15,7 +15,10 @@
 # and the time from the broker's BRK-READY to the first spawn. Memory: each
 # agent's Private_Clean + Private_Dirty from /proc/PID/smaps_rollup (what one
 # more process adds; the libraries' text is shared), read right after the game
-# starts and again halfway through it; the broker's VmRSS and VmHWM then.
+# starts and again halfway through it; the broker's VmRSS and VmHWM then. CPU
+# when the game starts: the agents', the broker's, parley run's (with the seat
+# launcher's, which it reaped), from /proc/PID/stat: unlike wall time, not
+# much changed by what else runs on the machine.
 # Bounded: the run is killed after SECONDS + 120 s whatever happens.
 set -eu
 bin=$1
@@ -80,6 +83,24 @@ agent_mem() {
                     NR, v[int((NR + 1) / 2)], v[int(NR * 0.9 + 0.5)], v[NR], t / 1024}'
 }
 
+# CPU time so far: the agents' (total and median), from every thread's
+# /proc/PID/task/TID/schedstat (ns; the libzmq threads included), the
+# broker's, and parley run's own with what it has reaped (utime + stime +
+# cutime + cstime of /proc/PID/stat: the seat launcher, when there is one).
+cpu_use() {
+    ps -o pid=,comm= --ppid "$run_pid" >"$tmp/procs"
+    files=$(awk '{print "/proc/" $1 "/task/*/schedstat"}' "$tmp/procs")
+    # shellcheck disable=SC2086
+    awk 'NR == FNR {comm[$1] = $2; next}
+         {split(FILENAME, p, "/"); ns[p[3]] += $1}
+         END {for (pid in ns) print comm[pid], ns[pid]}' "$tmp/procs" $files 2>/dev/null |
+        sort -k2n | awk -v run="$(awk -v tck="$(getconf CLK_TCK)" '{sub(/^.*\) /, "");
+            print ($12 + $13 + $14 + $15) / tck}' "/proc/$run_pid/stat")" '
+        $1 == "parley-agent" { a[++n] = $2; at += $2 } $1 == "parley-broker" { b += $2 }
+        END { printf "%d agents %.2f s (median %.1f ms each), broker %.2f s, parley run and what it reaped %.2f s\n",
+                     n, at / 1e9, a[int((n + 1) / 2)] / 1e6, b / 1e9, run }'
+}
+
 broker_mem() {
     bpid=$(ps -o pid=,comm= --ppid "$run_pid" | awk '$2 == "parley-broker" {print $1}')
     [ -n "$bpid" ] && awk '/^(VmRSS|VmHWM):/ {printf "%s %d KiB  ", $1, $2} END {print ""}' \
@@ -101,6 +122,7 @@ echo "join: all $n joined $(( $(ms_of "$start") - $(ms_of "$spawn0") )) ms after
     "$(( $(ms_of "$spawn0") - $(ms_of "$ready") )) ms)"
 echo "at start:   $(agent_mem)"
 echo "            broker: $(broker_mem)"
+echo "            CPU: $(cpu_use)"
 sleep "$(awk -v s="$secs" 'BEGIN {print s / 2}')"
 echo "mid-game:   $(agent_mem)"
 echo "            broker: $(broker_mem)"

@@ -161,3 +161,144 @@ int cli_wait(pid_t pid, int timeout_ms)
     if (fd >= 0) close(fd);
     return st >= 0 ? st : s_reap(pid);
 }
+
+/* ---------------------------------------------------------- the launcher -- */
+
+struct cli_launcher {
+    pid_t pid;
+    int req_fd, rep_fd; /* its stdin, its stdout */
+};
+
+cli_launcher_t *cli_launcher_new(const char *bin_dir, const char *log_path)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/parley-agent", bin_dir) >= (int)sizeof path) return NULL;
+    /* Orphaned seats (the launcher's go-between exits at once) come here. */
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) return NULL;
+    cli_launcher_t *l = calloc(1, sizeof *l);
+    int req[2] = {-1, -1}, rep[2] = {-1, -1};
+    /* Close-on-exec: the broker and exec'd seats must not hold these pipes. */
+    if (!l || pipe(req) != 0 || pipe(rep) != 0) goto fail;
+    for (int i = 0; i < 2; i++)
+        if (fcntl(req[i], F_SETFD, FD_CLOEXEC) != 0 || fcntl(rep[i], F_SETFD, FD_CLOEXEC) != 0)
+            goto fail;
+    pid_t parent = getpid();
+    l->pid = fork();
+    if (l->pid < 0) goto fail;
+    if (l->pid == 0) {
+        setpgid(0, 0); /* Ctrl-C is forwarded by the front door, in order */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) _exit(127);
+        if (dup2(req[0], STDIN_FILENO) < 0 || dup2(rep[1], STDOUT_FILENO) < 0) _exit(127);
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, STDERR_FILENO);
+            close(fd);
+        }
+        /* Every symbol bound now, once, in the launcher: lazily, each seat
+         * would repeat the dynamic loader's lookups after the fork. */
+        setenv("LD_BIND_NOW", "1", 1);
+        char *argv[] = {"parley-agent", "--launcher", NULL};
+        execv(path, argv); /* the pipes' other ends close on exec */
+        fprintf(stderr, "parley: cannot run %s: %s\n", path, strerror(errno));
+        _exit(127);
+    }
+    setpgid(l->pid, l->pid);
+    close(req[0]);
+    close(rep[1]);
+    l->req_fd = req[1];
+    l->rep_fd = rep[0];
+    return l;
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (req[i] >= 0) close(req[i]);
+        if (rep[i] >= 0) close(rep[i]);
+    }
+    free(l);
+    return NULL;
+}
+
+/* Appends s to the request, refusing what would break its framing. */
+static int s_put_field(char *buf, size_t cap, size_t *len, const char *s)
+{
+    size_t n = strlen(s);
+    if (strpbrk(s, "\t\n") || *len + n + 2 > cap) return -1;
+    memcpy(buf + *len, s, n);
+    *len += n;
+    buf[(*len)++] = '\t';
+    return 0;
+}
+
+int cli_launcher_send(cli_launcher_t *l, char *const argv[], const char *log_path,
+                      const char *env_extra, char *err, size_t errlen)
+{
+    char req[16384];
+    size_t len = 0;
+    int bad = s_put_field(req, sizeof req, &len, log_path);
+    for (int i = 0; argv[i] && !bad; i++) bad = s_put_field(req, sizeof req, &len, argv[i]);
+    bad = bad || s_put_field(req, sizeof req, &len, ""); /* the end of argv */
+    for (const char *kv = env_extra; kv && *kv && !bad;) {
+        const char *nl = strchr(kv, '\n');
+        size_t n = nl ? (size_t)(nl - kv) : strlen(kv);
+        if (len + n + 2 > sizeof req || memchr(kv, '\t', n)) {
+            bad = 1;
+            break;
+        }
+        memcpy(req + len, kv, n);
+        len += n;
+        req[len++] = '\t';
+        kv += n + (nl ? 1 : 0);
+    }
+    if (bad) {
+        snprintf(err, errlen, "a path or value the launcher cannot carry (tab or newline)");
+        return -1;
+    }
+    req[len - 1] = '\n'; /* the last tab ends the line */
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(l->req_fd, req + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            snprintf(err, errlen, "the launcher is gone: %s", strerror(errno));
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+pid_t cli_launcher_recv(cli_launcher_t *l, char *err, size_t errlen)
+{
+    char line[512];
+    if (cli_read_line(l->rep_fd, line, sizeof line, 10000) != 0) {
+        snprintf(err, errlen, "the launcher did not answer");
+        return -1;
+    }
+    char *end = NULL;
+    long pid = strtol(line, &end, 10);
+    if (pid <= 0 || end == line) {
+        snprintf(err, errlen, "the launcher refused: %s", end && *end ? end + 1 : line);
+        return -1;
+    }
+    return (pid_t)pid;
+}
+
+pid_t cli_launcher_spawn(cli_launcher_t *l, char *const argv[], const char *log_path,
+                         const char *env_extra, char *err, size_t errlen)
+{
+    if (cli_launcher_send(l, argv, log_path, env_extra, err, errlen) != 0) return -1;
+    return cli_launcher_recv(l, err, errlen);
+}
+
+void cli_launcher_destroy(cli_launcher_t **pl)
+{
+    if (!pl || !*pl) return;
+    cli_launcher_t *l = *pl;
+    close(l->req_fd); /* EOF: the launcher exits */
+    close(l->rep_fd);
+    if (cli_wait(l->pid, 2000) < 0) {
+        kill(l->pid, SIGKILL);
+        cli_wait(l->pid, 1000);
+    }
+    free(l);
+    *pl = NULL;
+}

@@ -12,7 +12,13 @@
  * Human seats (policy `human`) play in the browser by default: the broker
  * plays them on its web side (--web-seats), no process is started for them,
  * and their page addresses (with the token) are printed. `--human terminal`
- * runs them as `parley-agent --policy human` in this terminal instead. */
+ * runs them as `parley-agent --policy human` in this terminal instead.
+ *
+ * Scripted seats are forked by one seat launcher (`parley-agent --launcher`,
+ * agent/agt_launcher.h), started before the broker so that its loading
+ * overlaps the broker's: a seat then costs a fork instead of an exec and a
+ * dynamic load, and is still its own process and this one's child.
+ * --no-launcher execs every seat; llm and terminal seats are always exec'd. */
 #include "cli.h"
 #include "cli_proc.h"
 
@@ -77,6 +83,8 @@ static void s_usage(FILE *f)
                "           terminal (this terminal plays the human seat)\n"
                "  --no-curve  no CURVE on the broker's sockets (default: CURVE when libzmq has\n"
                "           it; the keys are made in DIR/keys.json, docs/SECURITY.md)\n"
+               "  --no-launcher  exec every seat's program (default: scripted seats are forked\n"
+               "           by one loaded seat launcher, DIR/launcher.log; docs/CLI.md)\n"
                "A broker that dies (sequential or simultaneous timing) is started again (up to 3\n"
                "times) and resumes the game from the run directory; the agents reconnect.\n"
                "Without --seed the seed is the configuration's `seed:`, else the preset's fixed\n"
@@ -97,6 +105,32 @@ static void s_money(char *out, size_t len, long long v)
         out[o++] = digits[i];
     }
     out[o] = '\0';
+}
+
+/* run.agents[i] of a seat without a process (it plays in the browser), and of
+ * one the launcher has been asked for but has not answered yet. */
+#define S_NO_PROCESS (-1)
+#define S_PENDING    (-2)
+/* Requests to the launcher ahead of its replies: the replies (a few bytes
+ * each) must fit its stdout pipe while this process is still writing. */
+#define S_PIPELINE 256
+
+/* Reads the launcher's replies for pending[*next .. upto): each seat's pid.
+ * Once one fails the launcher is ended, and that seat and the rest go back to
+ * "not started" (0), to be exec'd. */
+static void s_launcher_replies(cli_launcher_t **l, const int *pending, int *next, int upto,
+                               pid_t *agents)
+{
+    for (; *next < upto; (*next)++) {
+        int k = pending[*next];
+        char why[256] = "";
+        pid_t pid = *l ? cli_launcher_recv(*l, why, sizeof why) : -1;
+        if (pid < 0 && *l) {
+            fprintf(stderr, "parley run: seat launcher: %s: exec'ing the seats\n", why);
+            cli_launcher_destroy(l);
+        }
+        agents[k] = pid > 0 ? pid : 0;
+    }
 }
 
 typedef struct {
@@ -199,23 +233,30 @@ static void s_print_model_use(const char *dir, const pl_config_t *cfg)
 int cli_run_main(int argc, char **argv)
 {
     const char *config_path = NULL, *out = NULL, *seed = NULL;
-    bool quiet = false, web_humans = true;
+    bool quiet = false, web_humans = true, use_launcher = true;
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int n_sets = 0, rc = PL_EXIT_SYSTEM;
-    static const struct option longopts[] = {
-        {"out", required_argument, NULL, 'o'}, {"seed", required_argument, NULL, 's'},
-        {"set", required_argument, NULL, 'S'}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},      {"human", required_argument, NULL, 'H'},
-        {"no-curve", no_argument, NULL, 'K'},  {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"out", required_argument, NULL, 'o'},
+                                             {"seed", required_argument, NULL, 's'},
+                                             {"set", required_argument, NULL, 'S'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"human", required_argument, NULL, 'H'},
+                                             {"no-curve", no_argument, NULL, 'K'},
+                                             {"no-launcher", no_argument, NULL, 'L'},
+                                             {NULL, 0, NULL, 0}};
     char zerr[256];
     bool curve = pl_keys_available(zerr, sizeof zerr);
     if (!sets) return PL_EXIT_SYSTEM;
     optind = 1;
     int opt;
-    while ((opt = getopt_long(argc, argv, "o:s:S:qhH:K", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "o:s:S:qhH:KL", longopts, NULL)) != -1) {
         switch (opt) {
         case 'K':
             curve = false;
+            break;
+        case 'L':
+            use_launcher = false;
             break;
         case 'o':
             out = optarg;
@@ -257,6 +298,8 @@ int cli_run_main(int argc, char **argv)
     }
 
     s_run_t run = {0};
+    cli_launcher_t *launcher = NULL;
+    int *pending = NULL, n_pending = 0, next_reply = 0; /* seats asked of the launcher */
     char err[512] = "", dir[2048], path[PATH_MAX], bin[PATH_MAX], line[1024];
     json_t *seats = NULL, *summary = NULL, *keys = NULL;
     int ready_fd = -1;
@@ -349,6 +392,22 @@ int cli_run_main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* The seat launcher loads while the broker starts. Only for seats that
+     * run parley-agent unattended: llm seats have their own binary, a
+     * terminal seat needs the terminal. */
+    bool forkable = false;
+    for (int i = 0; i < cfg->n_seats; i++) {
+        const char *pol = cfg->seats[i].policy ? cfg->seats[i].policy : "passive";
+        forkable = forkable || (strcmp(pol, "llm") != 0 && strcmp(pol, "human") != 0);
+    }
+    if (use_launcher && forkable) {
+        snprintf(path, sizeof path, "%s/launcher.log", dir);
+        launcher = cli_launcher_new(bin, path);
+        if (!launcher)
+            fprintf(stderr, "parley run: no seat launcher (%s): each seat is exec'd\n",
+                    strerror(errno));
+    }
+
     char broker_log[PATH_MAX];
     snprintf(broker_log, sizeof broker_log, "%s/broker.log", dir);
     char *bargv[] = {"parley-broker",
@@ -406,45 +465,73 @@ int cli_run_main(int argc, char **argv)
     }
     run.n_agents = cfg->n_seats;
     run.agents = calloc((size_t)run.n_agents, sizeof *run.agents);
-    if (!run.agents) goto done;
-    for (int i = 0; i < run.n_agents; i++) {
-        char seat[32], log[PATH_MAX], token_env[512];
-        snprintf(seat, sizeof seat, "agent_%d", i + 1);
-        snprintf(log, sizeof log, "%s/agents/%s.log", dir, seat);
-        const char *tok = json_string_value(json_object_get(seats, seat));
-        const char *policy = cfg->seats[i].policy ? cfg->seats[i].policy : "passive";
-        if (!tok) {
-            fprintf(stderr, "parley run: no token for %s\n", seat);
-            goto done;
+    pending = calloc((size_t)run.n_agents + 1, sizeof *pending);
+    if (!run.agents || !pending) goto done;
+    /* agents[i]: 0 not started yet, a pid, S_NO_PROCESS or S_PENDING. The
+     * launcher's requests are sent ahead of its replies (up to S_PIPELINE),
+     * so that neither process waits for the other at every seat; a seat it
+     * fails to start is started again on the second pass, exec'd. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < run.n_agents; i++) {
+            if (run.agents[i] != 0) continue;
+            char seat[32], log[PATH_MAX], token_env[512];
+            snprintf(seat, sizeof seat, "agent_%d", i + 1);
+            snprintf(log, sizeof log, "%s/agents/%s.log", dir, seat);
+            const char *tok = json_string_value(json_object_get(seats, seat));
+            const char *policy = cfg->seats[i].policy ? cfg->seats[i].policy : "passive";
+            if (!tok) {
+                fprintf(stderr, "parley run: no token for %s\n", seat);
+                goto done;
+            }
+            if (strcmp(policy, "human") == 0 && web_humans) {
+                fprintf(stderr, "%s plays in the browser: %s/seat/%s?token=%s\n", seat, web, seat,
+                        tok);
+                run.agents[i] = S_NO_PROCESS;
+                continue;
+            }
+            snprintf(token_env, sizeof token_env, "PARLEY_TOKEN=%s", tok);
+            if (curve) {
+                /* The keys travel in the environment, one NAME=VALUE a line (cli_spawn). */
+                json_t *me = json_object_get(json_object_get(ck, "clients"), seat);
+                const char *p = json_string_value(json_object_get(me, "public"));
+                const char *q = json_string_value(json_object_get(me, "secret"));
+                snprintf(token_env, sizeof token_env,
+                         "PARLEY_TOKEN=%s\nPARLEY_CURVE_SERVER=%s\nPARLEY_CURVE_PUBLIC=%s\n"
+                         "PARLEY_CURVE_SECRET=%s",
+                         tok, srv, p ? p : "", q ? q : "");
+            }
+            char *aargv[] = {"parley-agent", "--broker",     router_ep,  "--seat",    seat,
+                             "--policy",     (char *)policy, "--config", config_json, NULL};
+            /* A human seat plays in this terminal (one at most makes sense). */
+            bool human = strcmp(policy, "human") == 0;
+            /* llm seats run the binary with the llm stack; the others never load it. */
+            const char *prog = strcmp(policy, "llm") == 0 ? "parley-agent-llm" : "parley-agent";
+            aargv[0] = (char *)prog;
+            if (launcher && !human && strcmp(prog, "parley-agent") == 0) {
+                char why[256];
+                if (n_pending - next_reply >= S_PIPELINE)
+                    s_launcher_replies(&launcher, pending, &next_reply, next_reply + 1, run.agents);
+                if (launcher &&
+                    cli_launcher_send(launcher, aargv, log, token_env, why, sizeof why) == 0) {
+                    run.agents[i] = S_PENDING;
+                    pending[n_pending++] = i;
+                    continue;
+                }
+                if (launcher) { /* the seat is still started, the old way */
+                    fprintf(stderr, "parley run: seat launcher: %s: exec'ing the seats\n", why);
+                    cli_launcher_destroy(&launcher);
+                }
+            }
+            run.agents[i] = cli_spawn(bin, prog, aargv, NULL, log, token_env, human);
+            if (run.agents[i] < 0) {
+                fprintf(stderr, "parley run: cannot start the agent of %s\n", seat);
+                goto done;
+            }
         }
-        if (strcmp(policy, "human") == 0 && web_humans) {
-            fprintf(stderr, "%s plays in the browser: %s/seat/%s?token=%s\n", seat, web, seat, tok);
-            continue;
-        }
-        snprintf(token_env, sizeof token_env, "PARLEY_TOKEN=%s", tok);
-        if (curve) {
-            /* The keys travel in the environment, one NAME=VALUE a line (cli_spawn). */
-            json_t *me = json_object_get(json_object_get(ck, "clients"), seat);
-            const char *p = json_string_value(json_object_get(me, "public"));
-            const char *q = json_string_value(json_object_get(me, "secret"));
-            snprintf(token_env, sizeof token_env,
-                     "PARLEY_TOKEN=%s\nPARLEY_CURVE_SERVER=%s\nPARLEY_CURVE_PUBLIC=%s\n"
-                     "PARLEY_CURVE_SECRET=%s",
-                     tok, srv, p ? p : "", q ? q : "");
-        }
-        char *aargv[] = {"parley-agent", "--broker",     router_ep,  "--seat",    seat,
-                         "--policy",     (char *)policy, "--config", config_json, NULL};
-        /* A human seat plays in this terminal (one at most makes sense). */
-        bool human = strcmp(policy, "human") == 0;
-        /* llm seats run the binary with the llm stack; the others never load it. */
-        const char *prog = strcmp(policy, "llm") == 0 ? "parley-agent-llm" : "parley-agent";
-        aargv[0] = (char *)prog;
-        run.agents[i] = cli_spawn(bin, prog, aargv, NULL, log, token_env, human);
-        if (run.agents[i] < 0) {
-            fprintf(stderr, "parley run: cannot start the agent of %s\n", seat);
-            goto done;
-        }
+        s_launcher_replies(&launcher, pending, &next_reply, n_pending, run.agents);
     }
+
+    cli_launcher_destroy(&launcher); /* every seat is started: it has done its work */
 
     /* --quiet drops the address, unless a person plays in the browser: then it
      * is part of what they need, like their seat's page. */
@@ -583,11 +670,13 @@ bad_config:
     fprintf(stderr, "parley run: %s\n", err);
     rc = PL_EXIT_CONFIG;
 done:
+    cli_launcher_destroy(&launcher);
     s_shutdown(&run, 0);
     if (run.sub) zmq_close(run.sub);
     if (run.zctx) zmq_ctx_term(run.zctx);
     if (ready_fd >= 0) close(ready_fd);
     free(run.agents);
+    free(pending);
     json_decref(seats);
     json_decref(keys);
     json_decref(summary);
