@@ -238,17 +238,78 @@ static int s_value(env_jsonw_t *w, const json_t *v, int depth)
     return -1;
 }
 
+/* Whether the next member of the open container needs a ',' first: it is not
+ * the first, and no key has just been written. */
+static inline int s_comma(const env_jsonw_t *w)
+{
+    return !w->after_key && w->depth && w->has_member[w->depth - 1];
+}
+
+/* The state after that separator: a pending key is used, or the container has
+ * a member. */
+static inline void s_sep_done(env_jsonw_t *w)
+{
+    if (w->after_key)
+        w->after_key = 0;
+    else if (w->depth)
+        w->has_member[w->depth - 1] = 1;
+}
+
 /* The ',' before a member of the open container, unless a key has just
  * been written. */
 static void s_sep(env_jsonw_t *w)
 {
-    if (w->after_key) {
-        w->after_key = 0;
-        return;
+    if (s_comma(w) && s_char(w, ',') != 0) w->failed = 1;
+    s_sep_done(w);
+}
+
+/* The fast path of the streaming calls. Nearly every key and string of the
+ * log (keys, agent ids, piece names, task ids, generated messages) is short
+ * plain ASCII: no byte below 0x20, no '"', no '\\', no high bit. Such a
+ * string needs neither the UTF-8 check nor escaping, so it is copied in one
+ * pass up to its NUL, without strlen, into room reserved once per call; any
+ * other byte, or a string longer than that room, sends the call to the
+ * general path, which writes it from the start (same bytes either way). */
+enum { S_FAST_ROOM = 512, S_FAST_SLACK = 8 };
+/* 1 for a byte of plain ASCII as above (0x20 to 0x7f but '"' and '\\'). */
+static const unsigned char s_plain_byte[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* s quoted at o, when plain and ending before `end`; the byte past it, or NULL. */
+static inline char *s_plain(char *o, const char *s, const char *end)
+{
+    *o++ = '"';
+    unsigned char c;
+    while (s_plain_byte[c = (unsigned char)*s] && o < end) {
+        *o++ = (char)c;
+        s++;
     }
-    if (w->depth == 0) return;
-    if (w->has_member[w->depth - 1] && s_char(w, ',') != 0) w->failed = 1;
-    w->has_member[w->depth - 1] = 1;
+    if (c != 0) return NULL;
+    *o++ = '"';
+    return o;
+}
+
+/* Start of the fast path: room for S_FAST_ROOM bytes at the end of the text,
+ * or NULL (out of memory: the general path reports it). */
+static inline char *s_fast_begin(env_jsonw_t *w, char **end)
+{
+    if (w->len + S_FAST_ROOM > w->cap && s_reserve(w, S_FAST_ROOM) != 0) return NULL;
+    *end = w->buf + w->len + S_FAST_ROOM - S_FAST_SLACK;
+    return w->buf + w->len;
+}
+
+static inline void s_fast_end(env_jsonw_t *w, char *o)
+{
+    w->len = (size_t)(o - w->buf);
+    w->buf[w->len] = '\0';
 }
 
 int env_jsonw_value(env_jsonw_t *w, const json_t *v)
@@ -340,6 +401,17 @@ int env_jsonw_utf8_ok(const char *s)
 
 void env_jsonw_key(env_jsonw_t *w, const char *k)
 {
+    char *end, *o = s_fast_begin(w, &end);
+    if (o) {
+        if (s_comma(w)) *o++ = ',';
+        if ((o = s_plain(o, k, end)) != NULL) {
+            *o++ = ':';
+            s_fast_end(w, o);
+            s_sep_done(w);
+            w->after_key = 1;
+            return;
+        }
+    }
     s_sep(w);
     if (s_string(w, k, strlen(k)) != 0 || s_char(w, ':') != 0) w->failed = 1;
     w->after_key = 1;
@@ -348,6 +420,15 @@ void env_jsonw_key(env_jsonw_t *w, const char *k)
 int env_jsonw_str(env_jsonw_t *w, const char *s)
 {
     if (!s) return -1;
+    char *end, *o = s_fast_begin(w, &end);
+    if (o) {
+        if (s_comma(w)) *o++ = ',';
+        if ((o = s_plain(o, s, end)) != NULL) {
+            s_fast_end(w, o);
+            s_sep_done(w);
+            return 0;
+        }
+    }
     size_t n = strlen(s);
     if (!s_utf8_ok(s, n)) return -1;
     s_sep(w);
@@ -363,8 +444,15 @@ void env_jsonw_int(env_jsonw_t *w, long long v)
     do *--p = (char)('0' + u % 10);
     while ((u /= 10) != 0);
     if (v < 0) *--p = '-';
-    s_sep(w);
-    if (env_jsonw_raw(w, p, (size_t)(e - p)) != 0) w->failed = 1;
+    char *end, *o = s_fast_begin(w, &end);
+    if (!o) {
+        w->failed = 1;
+        return;
+    }
+    if (s_comma(w)) *o++ = ',';
+    memcpy(o, p, (size_t)(e - p));
+    s_fast_end(w, o + (e - p));
+    s_sep_done(w);
 }
 
 void env_jsonw_bool(env_jsonw_t *w, int v)
@@ -382,6 +470,18 @@ void env_jsonw_null(env_jsonw_t *w)
 void env_jsonw_kstr(env_jsonw_t *w, const char *k, const char *s)
 {
     if (!s) return;
+    char *end, *o = s_fast_begin(w, &end);
+    if (o) {
+        if (s_comma(w)) *o++ = ',';
+        if ((o = s_plain(o, k, end)) != NULL) {
+            *o++ = ':';
+            if ((o = s_plain(o, s, end)) != NULL) {
+                s_fast_end(w, o);
+                s_sep_done(w); /* the key's separator; its value follows at once */
+                return;
+            }
+        }
+    }
     size_t n = strlen(s);
     if (!s_utf8_ok(s, n)) return;
     env_jsonw_key(w, k);
