@@ -283,16 +283,25 @@ static const unsigned char s_plain_byte[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-/* s quoted at o, when plain and ending before `end`; the byte past it, or NULL. */
+/* s quoted at o, when plain and ending before `end`; the byte past it, or NULL.
+ * Its length first (libc's strlen is vectorised), then eight bytes at a time
+ * as in s_string, and the rest through the table. */
 static inline char *s_plain(char *o, const char *s, const char *end)
 {
+    size_t n = strlen(s), i = 0;
+    if (n >= (size_t)(end - o)) return NULL;
     *o++ = '"';
-    unsigned char c;
-    while (s_plain_byte[c = (unsigned char)*s] && o < end) {
-        *o++ = (char)c;
-        s++;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x = s_word(s + i);
+        if ((x & S_HIGHS) | s_needs_escape(x)) return NULL;
+        memcpy(o + i, &x, 8);
     }
-    if (c != 0) return NULL;
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!s_plain_byte[c]) return NULL;
+        o[i] = (char)c;
+    }
+    o += n;
     *o++ = '"';
     return o;
 }
