@@ -279,7 +279,7 @@ bool env_ev_begin(env_game_t *g, const char *type)
         env_jsonw_reset(g->ew);
         env_jsonw_obj(g->ew);
         env_jsonw_kint(g->ew, "seq", (long long)g->seq);
-        env_jsonw_kstr(g->ew, "type", type);
+        env_jsonw_kstrn(g->ew, "type", 4, type);
         env_jsonw_kint(g->ew, "round", g->round);
         return true;
     }
@@ -340,10 +340,10 @@ void env_ev_close(env_game_t *g)
     if (g->ev_depth < S_EV_MAX) json_decref(g->ev_stack[g->ev_depth]); /* its parent holds it */
 }
 
-void env_ev_key(env_game_t *g, const char *k)
+void env_ev_keyn(env_game_t *g, const char *k, size_t kn)
 {
     if (g->text_sink)
-        env_jsonw_key(g->ew, k);
+        env_jsonw_keyn(g->ew, k, kn);
     else
         g->ev_key = k;
 }
@@ -380,25 +380,25 @@ void env_ev_null(env_game_t *g)
         s_tree_add(g, json_null());
 }
 
-void env_ev_kstr(env_game_t *g, const char *k, const char *s)
+void env_ev_kstrn(env_game_t *g, const char *k, size_t kn, const char *s)
 {
     if (g->text_sink) {
-        env_jsonw_kstr(g->ew, k, s);
+        env_jsonw_kstrn(g->ew, k, kn, s);
         return;
     }
     g->ev_key = k;
     s_tree_add(g, s ? json_string(s) : NULL);
 }
 
-void env_ev_kint(env_game_t *g, const char *k, long long v)
+void env_ev_kintn(env_game_t *g, const char *k, size_t kn, long long v)
 {
-    env_ev_key(g, k);
+    env_ev_keyn(g, k, kn);
     env_ev_int(g, v);
 }
 
-void env_ev_kbool(env_game_t *g, const char *k, bool v)
+void env_ev_kbooln(env_game_t *g, const char *k, size_t kn, bool v)
 {
-    env_ev_key(g, k);
+    env_ev_keyn(g, k, kn);
     env_ev_bool(g, v);
 }
 

@@ -219,14 +219,21 @@ void env_ev_end(env_game_t *g);
 void env_ev_obj(env_game_t *g);
 void env_ev_arr(env_game_t *g);
 void env_ev_close(env_game_t *g);
-void env_ev_key(env_game_t *g, const char *k); /* k must live until its value is added */
+/* k (of kn bytes, NUL-terminated) must live until its value is added. The
+ * macros below pass a literal key's length as a constant (__builtin_strlen),
+ * so that no event measures its keys. */
+void env_ev_keyn(env_game_t *g, const char *k, size_t kn);
 void env_ev_str(env_game_t *g, const char *s);
 void env_ev_int(env_game_t *g, long long v);
 void env_ev_bool(env_game_t *g, bool v);
 void env_ev_null(env_game_t *g);
-void env_ev_kstr(env_game_t *g, const char *k, const char *s);
-void env_ev_kint(env_game_t *g, const char *k, long long v);
-void env_ev_kbool(env_game_t *g, const char *k, bool v);
+void env_ev_kstrn(env_game_t *g, const char *k, size_t kn, const char *s);
+void env_ev_kintn(env_game_t *g, const char *k, size_t kn, long long v);
+void env_ev_kbooln(env_game_t *g, const char *k, size_t kn, bool v);
+#define env_ev_key(g, k)      env_ev_keyn((g), (k), __builtin_strlen(k))
+#define env_ev_kstr(g, k, s)  env_ev_kstrn((g), (k), __builtin_strlen(k), (s))
+#define env_ev_kint(g, k, v)  env_ev_kintn((g), (k), __builtin_strlen(k), (v))
+#define env_ev_kbool(g, k, v) env_ev_kbooln((g), (k), __builtin_strlen(k), (v))
 
 /* Hot text built by hand: snprintf's format parsing was a tenth of a 200-agent
  * game. env_append copies s after the at bytes of buf (cap bytes in all),

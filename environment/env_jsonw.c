@@ -306,6 +306,21 @@ static inline char *s_plain(char *o, const char *s, const char *end)
     return o;
 }
 
+/* The same for the n bytes at s (a key whose length the caller knows). */
+static inline char *s_plain_n(char *o, const char *s, size_t n, const char *end)
+{
+    if (n >= (size_t)(end - o)) return NULL;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!s_plain_byte[c]) return NULL;
+        o[i] = (char)c;
+    }
+    o += n;
+    *o++ = '"';
+    return o;
+}
+
 /* Start of the fast path: room for S_FAST_ROOM bytes at the end of the text,
  * or NULL (out of memory: the general path reports it). */
 static inline char *s_fast_begin(env_jsonw_t *w, char **end)
@@ -410,10 +425,15 @@ int env_jsonw_utf8_ok(const char *s)
 
 void env_jsonw_key(env_jsonw_t *w, const char *k)
 {
+    env_jsonw_keyn(w, k, strlen(k));
+}
+
+void env_jsonw_keyn(env_jsonw_t *w, const char *k, size_t n)
+{
     char *end, *o = s_fast_begin(w, &end);
     if (o) {
         if (s_comma(w)) *o++ = ',';
-        if ((o = s_plain(o, k, end)) != NULL) {
+        if ((o = s_plain_n(o, k, n, end)) != NULL) {
             *o++ = ':';
             s_fast_end(w, o);
             s_sep_done(w);
@@ -422,7 +442,7 @@ void env_jsonw_key(env_jsonw_t *w, const char *k)
         }
     }
     s_sep(w);
-    if (s_string(w, k, strlen(k)) != 0 || s_char(w, ':') != 0) w->failed = 1;
+    if (s_string(w, k, n) != 0 || s_char(w, ':') != 0) w->failed = 1;
     w->after_key = 1;
 }
 
@@ -478,11 +498,16 @@ void env_jsonw_null(env_jsonw_t *w)
 
 void env_jsonw_kstr(env_jsonw_t *w, const char *k, const char *s)
 {
+    env_jsonw_kstrn(w, k, strlen(k), s);
+}
+
+void env_jsonw_kstrn(env_jsonw_t *w, const char *k, size_t kn, const char *s)
+{
     if (!s) return;
     char *end, *o = s_fast_begin(w, &end);
     if (o) {
         if (s_comma(w)) *o++ = ',';
-        if ((o = s_plain(o, k, end)) != NULL) {
+        if ((o = s_plain_n(o, k, kn, end)) != NULL) {
             *o++ = ':';
             if ((o = s_plain(o, s, end)) != NULL) {
                 s_fast_end(w, o);
@@ -493,7 +518,7 @@ void env_jsonw_kstr(env_jsonw_t *w, const char *k, const char *s)
     }
     size_t n = strlen(s);
     if (!s_utf8_ok(s, n)) return;
-    env_jsonw_key(w, k);
+    env_jsonw_keyn(w, k, kn);
     s_sep(w);
     if (s_string(w, s, n) != 0) w->failed = 1;
 }
