@@ -62,10 +62,15 @@ bool env_set_has(const env_set_t *s, uint64_t key);
 int env_set_add(env_set_t *s, uint64_t key); /* 0, or ENV_ENOMEM */
 void env_set_free(env_set_t *s);
 
-/* A map from 64-bit keys to 32-bit values (open addressing). */
+/* A map from 64-bit keys to 32-bit values (open addressing). A key and its
+ * value share a slot: a hit costs one cache miss, not two. */
 typedef struct {
-    uint64_t *keys; /* 0 = empty; keys are stored +1 */
-    uint32_t *vals;
+    uint64_t key; /* 0 = empty; keys are stored +1 */
+    uint32_t val;
+} env_map_slot_t;
+
+typedef struct {
+    env_map_slot_t *slots;
     size_t n, cap;
 } env_map_t;
 
