@@ -278,9 +278,9 @@ bool env_ev_begin(env_game_t *g, const char *type)
     if (g->text_sink) {
         env_jsonw_reset(g->ew);
         env_jsonw_obj(g->ew);
-        env_jsonw_kint(g->ew, "seq", (long long)g->seq);
+        env_jsonw_kintn(g->ew, "seq", 3, (long long)g->seq);
         env_jsonw_kstrn(g->ew, "type", 4, type);
-        env_jsonw_kint(g->ew, "round", g->round);
+        env_jsonw_kintn(g->ew, "round", 5, g->round);
         return true;
     }
     if (!g->sink) return false;
@@ -392,12 +392,20 @@ void env_ev_kstrn(env_game_t *g, const char *k, size_t kn, const char *s)
 
 void env_ev_kintn(env_game_t *g, const char *k, size_t kn, long long v)
 {
+    if (g->text_sink) {
+        env_jsonw_kintn(g->ew, k, kn, v);
+        return;
+    }
     env_ev_keyn(g, k, kn);
     env_ev_int(g, v);
 }
 
 void env_ev_kbooln(env_game_t *g, const char *k, size_t kn, bool v)
 {
+    if (g->text_sink) {
+        env_jsonw_kbooln(g->ew, k, kn, v);
+        return;
+    }
     env_ev_keyn(g, k, kn);
     env_ev_bool(g, v);
 }

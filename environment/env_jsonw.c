@@ -465,14 +465,21 @@ int env_jsonw_str(env_jsonw_t *w, const char *s)
     return 0;
 }
 
-void env_jsonw_int(env_jsonw_t *w, long long v)
+/* v in decimal, ending at e; returns its first byte. By hand: snprintf's
+ * format parsing is most of an event's integer cost. */
+static char *s_decimal(char *e, long long v)
 {
-    /* By hand: snprintf's format parsing is most of an event's integer cost. */
-    char b[24], *e = b + sizeof b, *p = e;
+    char *p = e;
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     do *--p = (char)('0' + u % 10);
     while ((u /= 10) != 0);
     if (v < 0) *--p = '-';
+    return p;
+}
+
+void env_jsonw_int(env_jsonw_t *w, long long v)
+{
+    char b[24], *e = b + sizeof b, *p = s_decimal(e, v);
     char *end, *o = s_fast_begin(w, &end);
     if (!o) {
         w->failed = 1;
@@ -482,6 +489,37 @@ void env_jsonw_int(env_jsonw_t *w, long long v)
     memcpy(o, p, (size_t)(e - p));
     s_fast_end(w, o + (e - p));
     s_sep_done(w);
+}
+
+/* A key and a scalar written as it is (an integer's digits, true, false), in
+ * one call; false when the key is not plain (the caller writes both the
+ * general way). */
+static int s_kraw(env_jsonw_t *w, const char *k, size_t kn, const char *v, size_t vn)
+{
+    char *end, *o = s_fast_begin(w, &end);
+    if (!o) return 0;
+    if (s_comma(w)) *o++ = ',';
+    if ((o = s_plain_n(o, k, kn, end)) == NULL || vn + 2 > (size_t)(end - o)) return 0;
+    *o++ = ':';
+    memcpy(o, v, vn);
+    s_fast_end(w, o + vn);
+    s_sep_done(w);
+    return 1;
+}
+
+void env_jsonw_kintn(env_jsonw_t *w, const char *k, size_t kn, long long v)
+{
+    char b[24], *e = b + sizeof b, *p = s_decimal(e, v);
+    if (s_kraw(w, k, kn, p, (size_t)(e - p))) return;
+    env_jsonw_keyn(w, k, kn);
+    env_jsonw_int(w, v);
+}
+
+void env_jsonw_kbooln(env_jsonw_t *w, const char *k, size_t kn, int v)
+{
+    if (s_kraw(w, k, kn, v ? "true" : "false", v ? 4 : 5)) return;
+    env_jsonw_keyn(w, k, kn);
+    env_jsonw_bool(w, v);
 }
 
 void env_jsonw_bool(env_jsonw_t *w, int v)
@@ -525,14 +563,12 @@ void env_jsonw_kstrn(env_jsonw_t *w, const char *k, size_t kn, const char *s)
 
 void env_jsonw_kint(env_jsonw_t *w, const char *k, long long v)
 {
-    env_jsonw_key(w, k);
-    env_jsonw_int(w, v);
+    env_jsonw_kintn(w, k, strlen(k), v);
 }
 
 void env_jsonw_kbool(env_jsonw_t *w, const char *k, int v)
 {
-    env_jsonw_key(w, k);
-    env_jsonw_bool(w, v);
+    env_jsonw_kbooln(w, k, strlen(k), v);
 }
 
 int env_jsonw_ok(const env_jsonw_t *w)

@@ -47,7 +47,9 @@ void env_jsonw_null(env_jsonw_t *w);
 void env_jsonw_kstr(env_jsonw_t *w, const char *k, const char *s);
 void env_jsonw_kstrn(env_jsonw_t *w, const char *k, size_t kn, const char *s);
 void env_jsonw_kint(env_jsonw_t *w, const char *k, long long v);
+void env_jsonw_kintn(env_jsonw_t *w, const char *k, size_t kn, long long v);
 void env_jsonw_kbool(env_jsonw_t *w, const char *k, int v);
+void env_jsonw_kbooln(env_jsonw_t *w, const char *k, size_t kn, int v);
 /* 1 when s is valid UTF-8 as jansson checks it (what it accepts as a key). */
 int env_jsonw_utf8_ok(const char *s);
 /* 1 while no allocation has failed since the last env_jsonw_reset. */

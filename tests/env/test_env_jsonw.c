@@ -152,8 +152,12 @@ static void test_jsonw_streaming_every_string(void **state)
                 for (int filler = 0; filler < 2; filler++) {
                     /* filler: text already in the buffer, so the fast path's
                      * room is short of the capacity and the buffer grows */
-                    json_t *want_v = json_pack("{s:s, s:i, s:[s, s], s:s}", text, text, "n", 1, "l",
-                                               text, "x", "k", text);
+                    char ki[1400], kb[1400]; /* keys like text for an integer, a boolean */
+                    snprintf(ki, sizeof ki, "#%s", text);
+                    snprintf(kb, sizeof kb, "%%%s", text);
+                    json_t *want_v =
+                        json_pack("{s:s, s:i, s:[s, s], s:s, s:I, s:b}", text, text, "n", 1, "l",
+                                  text, "x", "k", text, ki, (json_int_t)-42, kb, 1);
                     assert_non_null(want_v);
                     char *want = json_dumps(want_v, JSON_COMPACT);
                     assert_non_null(want);
@@ -171,6 +175,8 @@ static void test_jsonw_streaming_every_string(void **state)
                     env_jsonw_close(w);
                     env_jsonw_key(w, "k");
                     env_jsonw_str(w, text);
+                    env_jsonw_kint(w, ki, -42);
+                    env_jsonw_kbool(w, kb, 1);
                     env_jsonw_close(w);
                     assert_true(env_jsonw_ok(w));
                     assert_string_equal(env_jsonw_data(w) + mark, want);
