@@ -696,6 +696,17 @@ bool env_contains_ci(const char *hay, const char *needle)
     return false;
 }
 
+/* Whether `name` occurs in `text` (case-insensitive), first tried where its
+ * number would stand if it is the number at `num` (where a message that names
+ * a piece nearly always has it: one comparison), then anywhere. */
+static bool s_named_at(const char *text, const char *num, const char *name)
+{
+    size_t at = strcspn(name, "0123456789");
+    if (name[at] && (size_t)(num - text) >= at && strncasecmp(num - at, name, strlen(name)) == 0)
+        return true;
+    return env_contains_ci(text, name);
+}
+
 size_t env_find_pieces(const env_names_t *names, const char *text, int *out, size_t cap)
 {
     size_t found = 0;
@@ -709,7 +720,7 @@ size_t env_find_pieces(const env_names_t *names, const char *text, int *out, siz
         int piece = (int)v - 1;
         bool dup = false;
         for (size_t i = 0; i < found && i < cap; i++) dup |= out[i] == piece;
-        if (dup || !env_contains_ci(text, names->piece_names[piece])) continue;
+        if (dup || !s_named_at(text, s, names->piece_names[piece])) continue;
         if (found < cap) out[found] = piece;
         found++;
     }
