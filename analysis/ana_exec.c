@@ -3,6 +3,7 @@
  * a run killed at any moment never looks done; metrics.json (ana_run.h), the
  * totals a report would otherwise read the log for, just before it. */
 #include "ana_exec.h"
+#include "ana_evline.h"
 #include "ana_run.h"
 #include "env_jsonw.h"
 
@@ -33,8 +34,8 @@ static void s_drain(s_sink_t *s)
 }
 
 /* Each event arrives as its line of events.jsonl (no tree is built for the
- * log); the line is parsed once for the run's totals, and the few events
- * summary.json needs are kept. */
+ * log). The run's totals get the members they read; the few events kept for
+ * summary.json (and world, which the totals read whole) are parsed whole. */
 static void s_on_game_text(void *ctx, const char *type, const char *text, size_t len)
 {
     s_sink_t *s = ctx;
@@ -43,7 +44,9 @@ static void s_on_game_text(void *ctx, const char *type, const char *text, size_t
     if (env_jsonw_len(s->batch) >= S_BATCH) s_drain(s);
     bool keep = strcmp(type, "round_end") == 0 || strcmp(type, "run_end") == 0;
     if (!keep && !s->live) return;
-    json_t *ev = json_loadb(text, len, 0, NULL);
+    json_t *ev =
+        keep || strcmp(type, "world") == 0 ? NULL : ana_evline_parse(text, len, ana_run_feed_reads);
+    if (!ev) ev = json_loadb(text, len, 0, NULL);
     if (!ev) {
         s->failed = true;
         return;

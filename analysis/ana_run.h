@@ -157,6 +157,10 @@ ana_run_t *ana_run_begin(const char *dir, char *err, size_t errlen);
  * or -1 (out of memory) with err. An event that is not an object with a type
  * is counted as a malformed line, as reading the log would. */
 int ana_run_feed(ana_run_t *r, const json_t *ev, char *err, size_t errlen);
+/* Whether ana_run_feed reads the top-level member `key` (n bytes) of events
+ * other than world: a writer that feeds it may leave out every other member
+ * (the in-process executor does, instead of parsing whole lines). */
+bool ana_run_feed_reads(const char *key, size_t n);
 /* Writes DIR/metrics.json from what r was fed (or read), for the events.jsonl
  * as it now is on disk (its size and SHA-256), by a temporary file renamed
  * into place. Returns 0, or -1 with err. */

@@ -441,6 +441,25 @@ static void s_on_timing(ana_run_t *r, const json_t *ev, const char *type)
 }
 
 /* Dispatches one parsed line. Returns -1 only when out of memory. */
+/* Every top-level member that ana_run_on_event and its handlers read, but
+ * world's (s_on_world reads that whole event). A handler that reads another
+ * one must add it here: test_ana_metrics_file compares metrics.json fed this
+ * way with one from the whole log. */
+static const char *const s_read_keys[] = {
+    "type",        "seq",       "t_ms",  "round",   "fork",    "forked_from", "agent",
+    "pieces",      "automated", "from",  "to",      "kind",    "delivered",   "names_pieces",
+    "bonus",       "payout",    "calls", "human",   "turn_id", "decided_s",   "held_s",
+    "bank_used_s", "latency_s", "stale", "arrived", "arrival"};
+
+bool ana_run_feed_reads(const char *key, size_t n)
+{
+    for (size_t i = 0; i < sizeof s_read_keys / sizeof *s_read_keys; i++)
+        if (s_read_keys[i][0] == key[0] && strlen(s_read_keys[i]) == n &&
+            memcmp(s_read_keys[i], key, n) == 0)
+            return true;
+    return false;
+}
+
 int ana_run_on_event(ana_run_t *r, const json_t *ev, char *err, size_t errlen)
 {
     const char *type = ana_run_str(ev, "type");

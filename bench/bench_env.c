@@ -13,7 +13,9 @@
  * jansson-tree environment of before (commit 90de249), `json` was json_dumps
  * of the tree the environment built.
  *
- * Usage: bench_env [seconds-per-size]   (default 2) */
+ * Usage: bench_env [seconds-per-size [agents variant]]   (default 2 s, every
+ * size and variant; with agents and variant, that one only, in this process,
+ * for a profiler) */
 #include "env.h"
 #include "env_jsonw.h"
 
@@ -108,10 +110,33 @@ static s_result_t s_play(int agents, double budget, int with_events)
 int main(int argc, char **argv)
 {
     double budget = argc > 1 ? atof(argv[1]) : 2.0;
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: bench_env [SECONDS-PER-SIZE [AGENTS VARIANT]]\n"
+               "Plays perfect games in-process for SECONDS (default 2) per size (10, 50, 200\n"
+               "agents) and variant (off, tree, json, text) and prints CPU time per game.\n"
+               "With AGENTS and VARIANT: that one only, in this process (for a profiler).\n");
+        return 0;
+    }
+    if (argc != 1 && argc != 2 && argc != 4) {
+        fprintf(stderr, "bench_env: usage: bench_env [SECONDS-PER-SIZE [AGENTS VARIANT]]\n");
+        return 2;
+    }
     s_w = env_jsonw_new();
     s_null = fopen("/dev/null", "w");
     if (!s_w || !s_null) return 1;
     setvbuf(s_null, NULL, _IONBF, 0); /* one write per batch, as the event log */
+    if (argc == 4) {
+        int agents = atoi(argv[2]), with = 0;
+        while (with < S_VARIANTS && strcmp(argv[3], s_variant_names[with])) with++;
+        if (agents < 2 || with == S_VARIANTS) {
+            fprintf(stderr, "bench_env: AGENTS must be >= 2 and VARIANT off, tree, json or text\n");
+            return 2;
+        }
+        s_result_t r = s_play(agents, budget, with);
+        printf("%d %s: %.3f ms/game over %.0f games\n", agents, s_variant_names[with],
+               1e3 * r.seconds / r.games, r.games);
+        return 0;
+    }
     int sizes[] = {10, 50, 200};
     printf("%-7s %-7s %10s %12s %10s %10s %12s %10s\n", "agents", "events", "games/s", "ms/game",
            "tasks", "ev/game", "ns/event", "peak MiB");

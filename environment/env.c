@@ -278,9 +278,9 @@ bool env_ev_begin(env_game_t *g, const char *type)
     if (g->text_sink) {
         env_jsonw_reset(g->ew);
         env_jsonw_obj(g->ew);
-        env_jsonw_kint(g->ew, "seq", (long long)g->seq);
-        env_jsonw_kstr(g->ew, "type", type);
-        env_jsonw_kint(g->ew, "round", g->round);
+        env_jsonw_kintn(g->ew, "seq", 3, (long long)g->seq);
+        env_jsonw_kstrn(g->ew, "type", 4, type);
+        env_jsonw_kintn(g->ew, "round", 5, g->round);
         return true;
     }
     if (!g->sink) return false;
@@ -340,10 +340,10 @@ void env_ev_close(env_game_t *g)
     if (g->ev_depth < S_EV_MAX) json_decref(g->ev_stack[g->ev_depth]); /* its parent holds it */
 }
 
-void env_ev_key(env_game_t *g, const char *k)
+void env_ev_keyn(env_game_t *g, const char *k, size_t kn)
 {
     if (g->text_sink)
-        env_jsonw_key(g->ew, k);
+        env_jsonw_keyn(g->ew, k, kn);
     else
         g->ev_key = k;
 }
@@ -380,25 +380,33 @@ void env_ev_null(env_game_t *g)
         s_tree_add(g, json_null());
 }
 
-void env_ev_kstr(env_game_t *g, const char *k, const char *s)
+void env_ev_kstrn(env_game_t *g, const char *k, size_t kn, const char *s)
 {
     if (g->text_sink) {
-        env_jsonw_kstr(g->ew, k, s);
+        env_jsonw_kstrn(g->ew, k, kn, s);
         return;
     }
     g->ev_key = k;
     s_tree_add(g, s ? json_string(s) : NULL);
 }
 
-void env_ev_kint(env_game_t *g, const char *k, long long v)
+void env_ev_kintn(env_game_t *g, const char *k, size_t kn, long long v)
 {
-    env_ev_key(g, k);
+    if (g->text_sink) {
+        env_jsonw_kintn(g->ew, k, kn, v);
+        return;
+    }
+    env_ev_keyn(g, k, kn);
     env_ev_int(g, v);
 }
 
-void env_ev_kbool(env_game_t *g, const char *k, bool v)
+void env_ev_kbooln(env_game_t *g, const char *k, size_t kn, bool v)
 {
-    env_ev_key(g, k);
+    if (g->text_sink) {
+        env_jsonw_kbooln(g->ew, k, kn, v);
+        return;
+    }
+    env_ev_keyn(g, k, kn);
     env_ev_bool(g, v);
 }
 
@@ -688,6 +696,17 @@ bool env_contains_ci(const char *hay, const char *needle)
     return false;
 }
 
+/* Whether `name` occurs in `text` (case-insensitive), first tried where its
+ * number would stand if it is the number at `num` (where a message that names
+ * a piece nearly always has it: one comparison), then anywhere. */
+static bool s_named_at(const char *text, const char *num, const char *name)
+{
+    size_t at = strcspn(name, "0123456789");
+    if (name[at] && (size_t)(num - text) >= at && strncasecmp(num - at, name, strlen(name)) == 0)
+        return true;
+    return env_contains_ci(text, name);
+}
+
 size_t env_find_pieces(const env_names_t *names, const char *text, int *out, size_t cap)
 {
     size_t found = 0;
@@ -701,7 +720,7 @@ size_t env_find_pieces(const env_names_t *names, const char *text, int *out, siz
         int piece = (int)v - 1;
         bool dup = false;
         for (size_t i = 0; i < found && i < cap; i++) dup |= out[i] == piece;
-        if (dup || !env_contains_ci(text, names->piece_names[piece])) continue;
+        if (dup || !s_named_at(text, s, names->piece_names[piece])) continue;
         if (found < cap) out[found] = piece;
         found++;
     }

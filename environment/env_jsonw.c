@@ -238,17 +238,102 @@ static int s_value(env_jsonw_t *w, const json_t *v, int depth)
     return -1;
 }
 
+/* Whether the next member of the open container needs a ',' first: it is not
+ * the first, and no key has just been written. */
+static inline int s_comma(const env_jsonw_t *w)
+{
+    return !w->after_key && w->depth && w->has_member[w->depth - 1];
+}
+
+/* The state after that separator: a pending key is used, or the container has
+ * a member. */
+static inline void s_sep_done(env_jsonw_t *w)
+{
+    if (w->after_key)
+        w->after_key = 0;
+    else if (w->depth)
+        w->has_member[w->depth - 1] = 1;
+}
+
 /* The ',' before a member of the open container, unless a key has just
  * been written. */
 static void s_sep(env_jsonw_t *w)
 {
-    if (w->after_key) {
-        w->after_key = 0;
-        return;
+    if (s_comma(w) && s_char(w, ',') != 0) w->failed = 1;
+    s_sep_done(w);
+}
+
+/* The fast path of the streaming calls. Nearly every key and string of the
+ * log (keys, agent ids, piece names, task ids, generated messages) is short
+ * plain ASCII: no byte below 0x20, no '"', no '\\', no high bit. Such a
+ * string needs neither the UTF-8 check nor escaping, so it is copied in one
+ * pass up to its NUL, without strlen, into room reserved once per call; any
+ * other byte, or a string longer than that room, sends the call to the
+ * general path, which writes it from the start (same bytes either way). */
+enum { S_FAST_ROOM = 512, S_FAST_SLACK = 8 };
+/* 1 for a byte of plain ASCII as above (0x20 to 0x7f but '"' and '\\'). */
+static const unsigned char s_plain_byte[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* s quoted at o, when plain and ending before `end`; the byte past it, or NULL.
+ * Its length first (libc's strlen is vectorised), then eight bytes at a time
+ * as in s_string, and the rest through the table. */
+static inline char *s_plain(char *o, const char *s, const char *end)
+{
+    size_t n = strlen(s), i = 0;
+    if (n >= (size_t)(end - o)) return NULL;
+    *o++ = '"';
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x = s_word(s + i);
+        if ((x & S_HIGHS) | s_needs_escape(x)) return NULL;
+        memcpy(o + i, &x, 8);
     }
-    if (w->depth == 0) return;
-    if (w->has_member[w->depth - 1] && s_char(w, ',') != 0) w->failed = 1;
-    w->has_member[w->depth - 1] = 1;
+    for (; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!s_plain_byte[c]) return NULL;
+        o[i] = (char)c;
+    }
+    o += n;
+    *o++ = '"';
+    return o;
+}
+
+/* The same for the n bytes at s (a key whose length the caller knows). */
+static inline char *s_plain_n(char *o, const char *s, size_t n, const char *end)
+{
+    if (n >= (size_t)(end - o)) return NULL;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!s_plain_byte[c]) return NULL;
+        o[i] = (char)c;
+    }
+    o += n;
+    *o++ = '"';
+    return o;
+}
+
+/* Start of the fast path: room for S_FAST_ROOM bytes at the end of the text,
+ * or NULL (out of memory: the general path reports it). */
+static inline char *s_fast_begin(env_jsonw_t *w, char **end)
+{
+    if (w->len + S_FAST_ROOM > w->cap && s_reserve(w, S_FAST_ROOM) != 0) return NULL;
+    *end = w->buf + w->len + S_FAST_ROOM - S_FAST_SLACK;
+    return w->buf + w->len;
+}
+
+static inline void s_fast_end(env_jsonw_t *w, char *o)
+{
+    w->len = (size_t)(o - w->buf);
+    w->buf[w->len] = '\0';
 }
 
 int env_jsonw_value(env_jsonw_t *w, const json_t *v)
@@ -340,14 +425,39 @@ int env_jsonw_utf8_ok(const char *s)
 
 void env_jsonw_key(env_jsonw_t *w, const char *k)
 {
+    env_jsonw_keyn(w, k, strlen(k));
+}
+
+void env_jsonw_keyn(env_jsonw_t *w, const char *k, size_t n)
+{
+    char *end, *o = s_fast_begin(w, &end);
+    if (o) {
+        if (s_comma(w)) *o++ = ',';
+        if ((o = s_plain_n(o, k, n, end)) != NULL) {
+            *o++ = ':';
+            s_fast_end(w, o);
+            s_sep_done(w);
+            w->after_key = 1;
+            return;
+        }
+    }
     s_sep(w);
-    if (s_string(w, k, strlen(k)) != 0 || s_char(w, ':') != 0) w->failed = 1;
+    if (s_string(w, k, n) != 0 || s_char(w, ':') != 0) w->failed = 1;
     w->after_key = 1;
 }
 
 int env_jsonw_str(env_jsonw_t *w, const char *s)
 {
     if (!s) return -1;
+    char *end, *o = s_fast_begin(w, &end);
+    if (o) {
+        if (s_comma(w)) *o++ = ',';
+        if ((o = s_plain(o, s, end)) != NULL) {
+            s_fast_end(w, o);
+            s_sep_done(w);
+            return 0;
+        }
+    }
     size_t n = strlen(s);
     if (!s_utf8_ok(s, n)) return -1;
     s_sep(w);
@@ -355,16 +465,61 @@ int env_jsonw_str(env_jsonw_t *w, const char *s)
     return 0;
 }
 
-void env_jsonw_int(env_jsonw_t *w, long long v)
+/* v in decimal, ending at e; returns its first byte. By hand: snprintf's
+ * format parsing is most of an event's integer cost. */
+static char *s_decimal(char *e, long long v)
 {
-    /* By hand: snprintf's format parsing is most of an event's integer cost. */
-    char b[24], *e = b + sizeof b, *p = e;
+    char *p = e;
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     do *--p = (char)('0' + u % 10);
     while ((u /= 10) != 0);
     if (v < 0) *--p = '-';
-    s_sep(w);
-    if (env_jsonw_raw(w, p, (size_t)(e - p)) != 0) w->failed = 1;
+    return p;
+}
+
+void env_jsonw_int(env_jsonw_t *w, long long v)
+{
+    char b[24], *e = b + sizeof b, *p = s_decimal(e, v);
+    char *end, *o = s_fast_begin(w, &end);
+    if (!o) {
+        w->failed = 1;
+        return;
+    }
+    if (s_comma(w)) *o++ = ',';
+    memcpy(o, p, (size_t)(e - p));
+    s_fast_end(w, o + (e - p));
+    s_sep_done(w);
+}
+
+/* A key and a scalar written as it is (an integer's digits, true, false), in
+ * one call; false when the key is not plain (the caller writes both the
+ * general way). */
+static int s_kraw(env_jsonw_t *w, const char *k, size_t kn, const char *v, size_t vn)
+{
+    char *end, *o = s_fast_begin(w, &end);
+    if (!o) return 0;
+    if (s_comma(w)) *o++ = ',';
+    if ((o = s_plain_n(o, k, kn, end)) == NULL || vn + 2 > (size_t)(end - o)) return 0;
+    *o++ = ':';
+    memcpy(o, v, vn);
+    s_fast_end(w, o + vn);
+    s_sep_done(w);
+    return 1;
+}
+
+void env_jsonw_kintn(env_jsonw_t *w, const char *k, size_t kn, long long v)
+{
+    char b[24], *e = b + sizeof b, *p = s_decimal(e, v);
+    if (s_kraw(w, k, kn, p, (size_t)(e - p))) return;
+    env_jsonw_keyn(w, k, kn);
+    env_jsonw_int(w, v);
+}
+
+void env_jsonw_kbooln(env_jsonw_t *w, const char *k, size_t kn, int v)
+{
+    if (s_kraw(w, k, kn, v ? "true" : "false", v ? 4 : 5)) return;
+    env_jsonw_keyn(w, k, kn);
+    env_jsonw_bool(w, v);
 }
 
 void env_jsonw_bool(env_jsonw_t *w, int v)
@@ -381,24 +536,39 @@ void env_jsonw_null(env_jsonw_t *w)
 
 void env_jsonw_kstr(env_jsonw_t *w, const char *k, const char *s)
 {
+    env_jsonw_kstrn(w, k, strlen(k), s);
+}
+
+void env_jsonw_kstrn(env_jsonw_t *w, const char *k, size_t kn, const char *s)
+{
     if (!s) return;
+    char *end, *o = s_fast_begin(w, &end);
+    if (o) {
+        if (s_comma(w)) *o++ = ',';
+        if ((o = s_plain_n(o, k, kn, end)) != NULL) {
+            *o++ = ':';
+            if ((o = s_plain(o, s, end)) != NULL) {
+                s_fast_end(w, o);
+                s_sep_done(w); /* the key's separator; its value follows at once */
+                return;
+            }
+        }
+    }
     size_t n = strlen(s);
     if (!s_utf8_ok(s, n)) return;
-    env_jsonw_key(w, k);
+    env_jsonw_keyn(w, k, kn);
     s_sep(w);
     if (s_string(w, s, n) != 0) w->failed = 1;
 }
 
 void env_jsonw_kint(env_jsonw_t *w, const char *k, long long v)
 {
-    env_jsonw_key(w, k);
-    env_jsonw_int(w, v);
+    env_jsonw_kintn(w, k, strlen(k), v);
 }
 
 void env_jsonw_kbool(env_jsonw_t *w, const char *k, int v)
 {
-    env_jsonw_key(w, k);
-    env_jsonw_bool(w, v);
+    env_jsonw_kbooln(w, k, strlen(k), v);
 }
 
 int env_jsonw_ok(const env_jsonw_t *w)

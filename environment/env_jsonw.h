@@ -32,10 +32,11 @@ int env_jsonw_raw(env_jsonw_t *w, const char *s, size_t n);
  * of jansson's compact form. A failed allocation is sticky (env_jsonw_ok says
  * so); text that is not valid UTF-8 is left out with its key (as jansson's
  * json_string refuses it and json_object_set_new then adds nothing). */
-void env_jsonw_obj(env_jsonw_t *w);                /* '{' */
-void env_jsonw_arr(env_jsonw_t *w);                /* '[' */
-void env_jsonw_close(env_jsonw_t *w);              /* '}' or ']', whichever is open */
-void env_jsonw_key(env_jsonw_t *w, const char *k); /* the next value's key */
+void env_jsonw_obj(env_jsonw_t *w);                           /* '{' */
+void env_jsonw_arr(env_jsonw_t *w);                           /* '[' */
+void env_jsonw_close(env_jsonw_t *w);                         /* '}' or ']', whichever is open */
+void env_jsonw_key(env_jsonw_t *w, const char *k);            /* the next value's key */
+void env_jsonw_keyn(env_jsonw_t *w, const char *k, size_t n); /* the same, k of n bytes */
 /* A string value; NULL or invalid UTF-8 writes nothing and returns -1. */
 int env_jsonw_str(env_jsonw_t *w, const char *s);
 void env_jsonw_int(env_jsonw_t *w, long long v);
@@ -44,8 +45,11 @@ void env_jsonw_null(env_jsonw_t *w);
 /* key + value in one call; env_jsonw_kstr leaves out both when s is NULL or not
  * valid UTF-8. */
 void env_jsonw_kstr(env_jsonw_t *w, const char *k, const char *s);
+void env_jsonw_kstrn(env_jsonw_t *w, const char *k, size_t kn, const char *s);
 void env_jsonw_kint(env_jsonw_t *w, const char *k, long long v);
+void env_jsonw_kintn(env_jsonw_t *w, const char *k, size_t kn, long long v);
 void env_jsonw_kbool(env_jsonw_t *w, const char *k, int v);
+void env_jsonw_kbooln(env_jsonw_t *w, const char *k, size_t kn, int v);
 /* 1 when s is valid UTF-8 as jansson checks it (what it accepts as a key). */
 int env_jsonw_utf8_ok(const char *s);
 /* 1 while no allocation has failed since the last env_jsonw_reset. */

@@ -103,8 +103,11 @@ static int s_request_missing(s_view_t *v, env_decision_t *d)
                 if (holder == o->agent || s_seen(v, S_ASKED, holder, p) ||
                     s_seen(v, S_PLANNED_ASK, holder, p))
                     continue;
-                snprintf(text, sizeof text, "REQUEST: %s for %s", nm->piece_names[p],
-                         o->tasks[t].id);
+                /* "REQUEST: <piece> for <task>" */
+                size_t at = env_append(text, sizeof text, 0, "REQUEST: ");
+                at = env_append(text, sizeof text, at, nm->piece_names[p]);
+                at = env_append(text, sizeof text, at, " for ");
+                env_append(text, sizeof text, at, o->tasks[t].id);
                 if (env_decision_message(d, nm->agent_ids[holder], text) ||
                     env_set_add(&v->seen, S_KEY(S_PLANNED_ASK, holder, p)))
                     return ENV_ENOMEM;

@@ -91,12 +91,18 @@ int env_transfer(env_game_t *g, int from, int to, const int *pieces, const int64
             for (size_t i = 0; i < n; i++) len += strlen(g->piece_names[pieces[i]]) + 32;
             char *text = env_arena_alloc(&g->arena, len);
             if (!text) return -ENV_ENOMEM;
-            int at = snprintf(text, len, "%s sent you %d piece(s)%s:", src->id, copied,
-                              automated ? " (automated)" : "");
+            size_t at = env_append(text, len, 0, src->id);
+            at = env_append(text, len, at, " sent you ");
+            at = env_append_int(text, len, at, copied);
+            at = env_append(text, len, at, automated ? " piece(s) (automated):" : " piece(s):");
             const env_holding_t *tail = dst->inv.v + dst->inv.n - copied;
-            for (int i = 0; i < copied && at > 0 && (size_t)at < len; i++)
-                at += snprintf(text + at, len - (size_t)at, "%s %s (value %d)", i ? "," : "",
-                               g->piece_names[tail[i].piece], tail[i].value);
+            for (int i = 0; i < copied; i++) {
+                at = env_append(text, len, at, i ? ", " : " ");
+                at = env_append(text, len, at, g->piece_names[tail[i].piece]);
+                at = env_append(text, len, at, " (value ");
+                at = env_append_int(text, len, at, tail[i].value);
+                at = env_append(text, len, at, ")");
+            }
             if (env_note(g, to, text)) return -ENV_ENOMEM;
         }
     }

@@ -139,8 +139,8 @@ int64_t env_map_get(const env_map_t *m, uint64_t key)
 {
     if (!m->cap) return -1;
     for (size_t i = s_slot(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
-        if (m->keys[i] == 0) return -1;
-        if (m->keys[i] == key + 1) return m->vals[i];
+        if (m->slots[i].key == 0) return -1;
+        if (m->slots[i].key == key + 1) return m->slots[i].val;
     }
 }
 
@@ -148,38 +148,29 @@ int env_map_put(env_map_t *m, uint64_t key, uint32_t val)
 {
     if ((m->n + 1) * 2 > m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 64;
-        uint64_t *keys = calloc(cap, sizeof *keys);
-        uint32_t *vals = calloc(cap, sizeof *vals);
-        if (!keys || !vals) {
-            free(keys);
-            free(vals);
-            return ENV_ENOMEM;
-        }
+        env_map_slot_t *slots = calloc(cap, sizeof *slots);
+        if (!slots) return ENV_ENOMEM;
         for (size_t j = 0; j < m->cap; j++) {
-            if (!m->keys[j]) continue;
-            size_t i = s_slot(m->keys[j] - 1, cap);
-            while (keys[i]) i = (i + 1) & (cap - 1);
-            keys[i] = m->keys[j];
-            vals[i] = m->vals[j];
+            if (!m->slots[j].key) continue;
+            size_t i = s_slot(m->slots[j].key - 1, cap);
+            while (slots[i].key) i = (i + 1) & (cap - 1);
+            slots[i] = m->slots[j];
         }
-        free(m->keys);
-        free(m->vals);
-        m->keys = keys;
-        m->vals = vals;
+        free(m->slots);
+        m->slots = slots;
         m->cap = cap;
     }
     size_t i = s_slot(key, m->cap);
-    while (m->keys[i] && m->keys[i] != key + 1) i = (i + 1) & (m->cap - 1);
-    if (!m->keys[i]) m->n++;
-    m->keys[i] = key + 1;
-    m->vals[i] = val;
+    while (m->slots[i].key && m->slots[i].key != key + 1) i = (i + 1) & (m->cap - 1);
+    if (!m->slots[i].key) m->n++;
+    m->slots[i].key = key + 1;
+    m->slots[i].val = val;
     return ENV_OK;
 }
 
 void env_map_free(env_map_t *m)
 {
-    free(m->keys);
-    free(m->vals);
+    free(m->slots);
     memset(m, 0, sizeof *m);
 }
 

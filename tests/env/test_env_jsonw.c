@@ -124,6 +124,73 @@ static void test_jsonw_special_bytes_at_every_position(void **state)
     env_jsonw_destroy(&w);
 }
 
+/* The streaming calls copy short plain ASCII in one pass and hand everything
+ * else to the general path: keys and strings with a byte to escape or a
+ * multi-byte character at every position, and plain ones just under, at and
+ * past the fast path's room (512 bytes), written after a comma, after a key
+ * and into a buffer that must grow, give the same bytes as jansson's dump of
+ * the same object. */
+static void test_jsonw_streaming_every_string(void **state)
+{
+    (void)state;
+    env_jsonw_t *w = env_jsonw_new();
+    assert_non_null(w);
+    static const char *const odd[] = {
+        "a", "\x01", "\x1f", "\n", "\"", "\\", "/", "\x7f", " ", "\xc3\xa9", "\xf0\x9f\x98\x80"};
+    static const size_t lens[] = {1,   2,   7,   8,   9,   17,  250, 497, 498, 499,
+                                  500, 501, 502, 503, 504, 505, 511, 512, 513, 1200};
+    char *text = malloc(1300);
+    assert_non_null(text);
+    for (size_t l = 0; l < sizeof lens / sizeof *lens; l++) {
+        size_t len = lens[l];
+        for (size_t at = 0; at<len; at += len> 40 ? len / 7 + 1 : 1) {
+            for (size_t k = 0; k < sizeof odd / sizeof *odd; k++) {
+                memset(text, 'a' + (int)(at % 26), 1300);
+                size_t n = strlen(odd[k]);
+                memcpy(text + at, odd[k], n);
+                text[len + n - 1] = '\0';
+                for (int filler = 0; filler < 2; filler++) {
+                    /* filler: text already in the buffer, so the fast path's
+                     * room is short of the capacity and the buffer grows */
+                    char ki[1400], kb[1400]; /* keys like text for an integer, a boolean */
+                    snprintf(ki, sizeof ki, "#%s", text);
+                    snprintf(kb, sizeof kb, "%%%s", text);
+                    json_t *want_v =
+                        json_pack("{s:s, s:i, s:[s, s], s:s, s:I, s:b}", text, text, "n", 1, "l",
+                                  text, "x", "k", text, ki, (json_int_t)-42, kb, 1);
+                    assert_non_null(want_v);
+                    char *want = json_dumps(want_v, JSON_COMPACT);
+                    assert_non_null(want);
+                    env_jsonw_reset(w);
+                    if (filler)
+                        for (size_t f = 0; f < len * 3 + 4000; f++) env_jsonw_raw(w, "z", 1);
+                    size_t mark = env_jsonw_len(w);
+                    env_jsonw_obj(w);
+                    env_jsonw_kstr(w, text, text);
+                    env_jsonw_kint(w, "n", 1);
+                    env_jsonw_key(w, "l");
+                    env_jsonw_arr(w);
+                    assert_int_equal(env_jsonw_str(w, text), 0);
+                    env_jsonw_str(w, "x");
+                    env_jsonw_close(w);
+                    env_jsonw_key(w, "k");
+                    env_jsonw_str(w, text);
+                    env_jsonw_kint(w, ki, -42);
+                    env_jsonw_kbool(w, kb, 1);
+                    env_jsonw_close(w);
+                    assert_true(env_jsonw_ok(w));
+                    assert_string_equal(env_jsonw_data(w) + mark, want);
+                    assert_int_equal(env_jsonw_len(w) - mark, strlen(want));
+                    free(want);
+                    json_decref(want_v);
+                }
+            }
+        }
+    }
+    free(text);
+    env_jsonw_destroy(&w);
+}
+
 /* The streaming calls give what jansson gives for the same tree: integers at
  * the edges, strings it refuses (not UTF-8: left out with their key), nesting. */
 static void test_jsonw_streaming(void **state)
@@ -377,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_jsonw_edge_values),
         cmocka_unit_test(test_jsonw_special_bytes_at_every_position),
         cmocka_unit_test(test_jsonw_streaming),
+        cmocka_unit_test(test_jsonw_streaming_every_string),
         cmocka_unit_test(test_jsonw_whole_games_match_jansson),
         cmocka_unit_test(test_jsonw_events_match_golden),
     };

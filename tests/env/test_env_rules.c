@@ -334,6 +334,37 @@ static void test_snapshot_rule_directory_board_broadcasts_frozen(void **state)
     env_game_destroy(&g);
 }
 
+/* The receipt notice names the sender, the count and each copied piece with
+ * its stated value (a misreported one as stated), in the words of the study. */
+static void test_transfers_receipt_notice_text(void **state)
+{
+    (void)state;
+    env_game_t *g = fx_paper(NULL);
+    env_round_begin(g);
+    int pieces[2], k = 0;
+    for (int p = 0; p < env_game_n_pieces(g) && k < 2; p++)
+        if (env_agent_holds(g, 0, p) && !env_agent_holds(g, 1, p)) pieces[k++] = p;
+    assert_int_equal(k, 2);
+    const char *names[2] = {env_piece_name(g, pieces[0]), env_piece_name(g, pieces[1])};
+    int64_t values[2] = {fx_value(g, pieces[0]), 1234567};
+    env_action_t a = {.kind = ENV_ACT_SEND_INFORMATION,
+                      .to = env_agent_id(g, 1),
+                      .n_info = 2,
+                      .info = names,
+                      .n_values = 2,
+                      .value_names = names,
+                      .values = values};
+    assert_int_equal(fx_do(g, 0, a).transferred, 2);
+    env_obs_t o;
+    env_observe(g, 1, ENV_TURN_NORMAL, &o);
+    assert_int_equal(o.n_notes, 1);
+    char want[512];
+    snprintf(want, sizeof want, "agent_1 sent you 2 piece(s): %s (value %d), %s (value 1234567)",
+             names[0], fx_value(g, pieces[0]), names[1]);
+    assert_string_equal(o.notes[0].text, want);
+    env_game_destroy(&g);
+}
+
 static void test_snapshot_rule_messages_and_notifications_live(void **state)
 {
     (void)state;
@@ -650,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_time_empty_decision_is_a_turn_without_actions),
         cmocka_unit_test(test_snapshot_rule_directory_board_broadcasts_frozen),
         cmocka_unit_test(test_snapshot_rule_messages_and_notifications_live),
+        cmocka_unit_test(test_transfers_receipt_notice_text),
         cmocka_unit_test(test_send_message_seen_by_both_unknown_recipient_rejected),
         cmocka_unit_test(test_broadcast_seen_by_everyone),
         cmocka_unit_test(test_send_information_values_must_match_listed_pieces),
