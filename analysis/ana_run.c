@@ -267,6 +267,7 @@ void ana_run_destroy(ana_run_t **pr)
     free(r->transfers);
     free(r->rounds);
     free(r->timing);
+    json_decref(r->share_open);
     free(r->agents);
     pl_config_destroy(&r->cfg);
     free(r->events_path);

@@ -76,6 +76,11 @@ typedef struct {
     int open_at_end; /* turns still open when the game ended (turn_open_at_end) */
     int absent;      /* turns missed that were never offered: the seat was not there */
     double took_sum, took_max, latency_sum, bank_used, stale_sum, arrived_sum, rank_sum;
+    /* As the one asked (timing_share.csv): pieces asked of this seat, those
+     * it sent, those of them timed by the broker's clock, seconds and rounds
+     * from the ask to the piece. */
+    int share_requests, share_filled, share_timed;
+    double share_sum_s, share_max_s, share_sum_rounds;
     /* The pass's state, not a total: a turn offered and not ended yet, and
      * its id (a resumed broker offers an open turn again). */
     bool open;

@@ -53,6 +53,7 @@ struct ana_run {
     ana_round_t *rounds;
     int n_rounds;
     ana_seat_timing_t *timing; /* [n_agents] */
+    json_t *share_open;        /* the pass's open asks: "asker|holder|piece" -> [t_ms, round] */
     bool from_metrics;         /* restored from metrics.json */
 };
 

@@ -224,8 +224,54 @@ static void s_on_task_new(ana_run_t *r, const json_t *ev)
     }
 }
 
+/* Time to share (timing_share.csv, docs/TIMING.md), per seat as the one
+ * asked: each (asker, holder, piece) named in a delivered message, from its
+ * first naming to the first transfer of that piece from the holder to the
+ * asker, in seconds of the broker's clock (none in process) and in rounds.
+ * A piece asked again after it came is a new ask. Returns -1 only when out
+ * of memory. */
+static int s_on_share(ana_run_t *r, const json_t *ev, bool msg, int64_t t_ms, int round)
+{
+    const char *from = ana_run_str(ev, "from"), *to = ana_run_str(ev, "to");
+    if (!from || !to || (msg && !json_is_true(json_object_get(ev, "delivered")))) return 0;
+    const char *holder = msg ? to : from, *asker = msg ? from : to;
+    int h = s_agent_index(r, holder);
+    if (h < 0) return 0;
+    if (!r->share_open && !(r->share_open = json_object())) return -1;
+    ana_seat_timing_t *t = &r->timing[h];
+    char key[1200];
+    size_t i;
+    const json_t *it;
+    json_array_foreach(json_object_get(ev, msg ? "names_pieces" : "pieces"), i, it)
+    {
+        const char *piece = msg ? json_string_value(it) : ana_run_str(it, "piece");
+        if (!piece) continue;
+        snprintf(key, sizeof key, "%s|%s|%s", asker, holder, piece);
+        json_t *asked = json_object_get(r->share_open, key);
+        if (msg && !asked) {
+            t->share_requests++;
+            if (json_object_set_new(r->share_open, key,
+                                    json_pack("[I,I]", (json_int_t)t_ms, (json_int_t)round)))
+                return -1;
+        } else if (!msg && asked) {
+            t->share_filled++;
+            t->share_sum_rounds += (double)(round - json_integer_value(json_array_get(asked, 1)));
+            json_int_t t0 = json_integer_value(json_array_get(asked, 0));
+            if (t_ms >= 0 && t0 >= 0) {
+                double s = (double)(t_ms - t0) / 1e3;
+                t->share_sum_s += s;
+                if (s > t->share_max_s) t->share_max_s = s;
+                t->share_timed++;
+            }
+            json_object_del(r->share_open, key);
+        }
+    }
+    return 0;
+}
+
 static int s_on_message(ana_run_t *r, const json_t *ev, uint64_t seq, int64_t t_ms, int round)
 {
+    if (s_on_share(r, ev, true, t_ms, round)) return -1;
     const json_t *automated = json_object_get(ev, "automated");
     int from = s_agent_index(r, ana_run_str(ev, "from"));
     bool system = json_is_true(automated);
@@ -280,6 +326,7 @@ static int s_push_delay(ana_run_t *r, int64_t ms, int64_t seq)
 
 static int s_on_transfer(ana_run_t *r, const json_t *ev, uint64_t seq, int64_t t_ms, int round)
 {
+    if (s_on_share(r, ev, false, t_ms, round)) return -1;
     int from = s_agent_index(r, ana_run_str(ev, "from"));
     int to = s_agent_index(r, ana_run_str(ev, "to"));
     if (from < 0 || to < 0) return 0;

@@ -77,13 +77,17 @@ static json_t *s_agent_json(const ana_agent_t *a)
 
 static json_t *s_timing_json(const ana_seat_timing_t *t)
 {
-    return json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:f}",
+    return json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:f,"
+                     "s:i,s:i,s:i,s:f,s:f,s:f}",
                      "offered", t->offered, "decided", t->decided, "missed", t->missed, "late",
                      t->late, "abandoned", t->abandoned, "superseded", t->superseded, "within",
                      t->within, "ranked", t->ranked, "open_at_end", t->open_at_end, "absent",
                      t->absent, "took_sum", t->took_sum, "took_max", t->took_max, "latency_sum",
                      t->latency_sum, "bank_used", t->bank_used, "stale_sum", t->stale_sum,
-                     "arrived_sum", t->arrived_sum, "rank_sum", t->rank_sum);
+                     "arrived_sum", t->arrived_sum, "rank_sum", t->rank_sum, "share_requests",
+                     t->share_requests, "share_filled", t->share_filled, "share_timed",
+                     t->share_timed, "share_sum_s", t->share_sum_s, "share_max_s", t->share_max_s,
+                     "share_sum_rounds", t->share_sum_rounds);
 }
 
 /* The totals of the pass (before ana_run_finalise). */
@@ -273,6 +277,12 @@ static void s_timing_from(const json_t *o, ana_seat_timing_t *t, bool *ok)
     t->stale_sum = s_f(o, "stale_sum", ok);
     t->arrived_sum = s_f(o, "arrived_sum", ok);
     t->rank_sum = s_f(o, "rank_sum", ok);
+    t->share_requests = (int)s_i(o, "share_requests", ok);
+    t->share_filled = (int)s_i(o, "share_filled", ok);
+    t->share_timed = (int)s_i(o, "share_timed", ok);
+    t->share_sum_s = s_f(o, "share_sum_s", ok);
+    t->share_max_s = s_f(o, "share_max_s", ok);
+    t->share_sum_rounds = s_f(o, "share_sum_rounds", ok);
 }
 
 static void s_totals_from(const json_t *o, ana_metrics_t *m, bool *ok)

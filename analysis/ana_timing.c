@@ -161,94 +161,29 @@ typedef struct {
     double sum_s, max_s, sum_rounds;
 } s_share_t;
 
-/* Per seat as the holder asked: each (asker, holder, piece) asked for in a
- * direct message, from its first request to the first transfer of that
- * piece from the holder to the asker. Seconds from the broker's t_ms (none
- * for in-process runs, which have no clock), and rounds. 0, or -1. */
-static int s_read_share(const char *dir, s_share_t *rows, int n)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/events.jsonl", dir);
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    json_t *open = json_object(); /* "asker|holder|piece" -> [t_ms or null, round] */
-    if (!open) {
-        fclose(f);
-        return -1;
-    }
-    char *line = NULL, key[1200];
-    size_t cap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, f)) > 0) {
-        json_t *ev = json_loadb(line, (size_t)len, 0, NULL);
-        if (!ev) continue; /* a torn last line */
-        const char *type = json_string_value(json_object_get(ev, "type"));
-        const char *from = json_string_value(json_object_get(ev, "from"));
-        const char *to = json_string_value(json_object_get(ev, "to"));
-        json_t *t_ms = json_object_get(ev, "t_ms");
-        json_int_t round = json_integer_value(json_object_get(ev, "round"));
-        bool msg =
-            type && !strcmp(type, "message") && json_is_true(json_object_get(ev, "delivered"));
-        bool xfer = type && !strcmp(type, "transfer");
-        if ((msg || xfer) && from && to) {
-            /* the holder: the one asked, or the one sending */
-            const char *holder = msg ? to : from, *asker = msg ? from : to;
-            int h = !strncmp(holder, "agent_", 6) ? atoi(holder + 6) - 1 : -1;
-            json_t *list = json_object_get(ev, msg ? "names_pieces" : "pieces");
-            size_t i;
-            json_t *it;
-            json_array_foreach(list, i, it)
-            {
-                const char *piece =
-                    msg ? json_string_value(it) : json_string_value(json_object_get(it, "piece"));
-                if (!piece || h < 0 || h >= n) continue;
-                snprintf(key, sizeof key, "%s|%s|%s", asker, holder, piece);
-                json_t *asked = json_object_get(open, key);
-                if (msg && !asked) {
-                    rows[h].requests++;
-                    json_object_set_new(open, key,
-                                        json_pack("[O, I]", t_ms ? t_ms : json_null(), round));
-                } else if (xfer && asked) {
-                    s_share_t *r = &rows[h];
-                    r->filled++;
-                    r->sum_rounds += (double)(round - json_integer_value(json_array_get(asked, 1)));
-                    json_t *t0 = json_array_get(asked, 0);
-                    if (t_ms && json_is_integer(t0)) {
-                        double s =
-                            (double)(json_integer_value(t_ms) - json_integer_value(t0)) / 1e3;
-                        r->sum_s += s;
-                        if (s > r->max_s) r->max_s = s;
-                        r->timed++;
-                    }
-                    json_object_del(open, key);
-                }
-            }
-        }
-        json_decref(ev);
-    }
-    free(line);
-    fclose(f);
-    json_decref(open);
-    return 0;
-}
-
 /* A seat's group as reports name it: its label, else its policy. */
 static const char *s_group(const pl_seat_t *seat)
 {
     return seat->label && seat->label[0] ? seat->label : seat->policy ? seat->policy : "";
 }
 
-/* The share rows of run i of s (n seats, caller frees), or NULL. */
+/* The share rows of run i of s (n seats, caller frees), or NULL: counted with
+ * the run's other totals (ana_run_read.c s_on_share, or metrics.json). */
 static s_share_t *s_run_share(const ana_study_t *s, size_t i, int *n)
 {
     const ana_run_t *run = ana_study_run(s, i);
     const pl_config_t *cfg = run ? ana_run_config(run) : NULL;
     *n = cfg ? cfg->n_seats : 0;
     s_share_t *rows = *n ? calloc((size_t)*n, sizeof *rows) : NULL;
-    if (rows && s_read_share(ana_run_dir(run), rows, *n) != 0) {
-        free(rows);
-        rows = NULL;
-    }
+    const ana_seat_timing_t *t = rows ? ana_run_timing(run) : NULL;
+    int have = run ? ana_run_n_agents(run) : 0;
+    for (int a = 0; t && a < *n && a < have; a++)
+        rows[a] = (s_share_t){.requests = t[a].share_requests,
+                              .filled = t[a].share_filled,
+                              .timed = t[a].share_timed,
+                              .sum_s = t[a].share_sum_s,
+                              .max_s = t[a].share_max_s,
+                              .sum_rounds = t[a].share_sum_rounds};
     return rows;
 }
 
