@@ -66,6 +66,7 @@ static void s_assert_seat_equal(const pl_seat_t *a, const pl_seat_t *b)
     s_assert_str_equal(a->model, b->model);
     s_assert_str_equal(a->base_url, b->base_url);
     s_assert_str_equal(a->api_key_env, b->api_key_env);
+    s_assert_str_equal(a->fallback, b->fallback);
     assert_true(a->temperature == b->temperature);
     assert_int_equal(a->max_tokens, b->max_tokens);
     s_assert_str_equal(a->reasoning_effort, b->reasoning_effort);
@@ -91,6 +92,11 @@ static void s_assert_config_equal(const pl_config_t *a, const pl_config_t *b)
     assert_true(a->duration == b->duration);
     assert_true(pl_seat_min_think(a, 0) == pl_seat_min_think(b, 0));
     assert_true(a->heartbeat == b->heartbeat);
+    assert_int_equal(a->max_unjoined, b->max_unjoined);
+    assert_true(a->join_timeout == b->join_timeout);
+    assert_int_equal(a->session_max_missed, b->session_max_missed);
+    assert_true(a->session_dropout_after == b->session_dropout_after);
+    assert_true(a->session_lobby_timeout == b->session_lobby_timeout);
     assert_int_equal(a->blind, b->blind);
     assert_int_equal(a->n_seats, b->n_seats);
     for (int i = 0; i < a->n_seats; i++) s_assert_seat_equal(&a->seats[i], &b->seats[i]);
@@ -116,6 +122,11 @@ static void s_assert_is_default(const pl_config_t *c)
     assert_true(c->duration == 120.0);
     assert_true(pl_seat_min_think(c, 0) == 0.0);
     assert_true(c->heartbeat == 2.0);
+    assert_int_equal(c->max_unjoined, 256);
+    assert_true(c->join_timeout == 10.0);
+    assert_int_equal(c->session_max_missed, 2);
+    assert_true(c->session_dropout_after == 20.0);
+    assert_true(c->session_lobby_timeout == 0.0);
     assert_false(c->blind);
     assert_int_equal(c->n_seats, 10);
     for (int i = 0; i < c->n_seats; i++) {
@@ -254,6 +265,8 @@ static const char s_every_key[] =
     "  duration: 600\n"
     "  min_think: 1.5\n"
     "  heartbeat: 5\n"
+    "security: {max_unjoined: 7, join_timeout: 2.5}\n"
+    "session: {max_missed: 3, dropout_after: 12, lobby_timeout: 60}\n"
     "blind: true\n"
     "seats:\n"
     "  - policy: llm\n"
@@ -270,7 +283,7 @@ static const char s_every_key[] =
     "    prompt_layout: cache\n"
     "    json_mode: true\n"
     "    label: claude\n"
-    "  - {policy: human}\n"
+    "  - {policy: human, fallback: selfish}\n"
     "  - {policy: random, label: script}\n"
     "prices:\n"
     "  claude-x: {input: 3, output: 15, cached_input: 0.3}\n"
@@ -307,6 +320,11 @@ static void s_assert_every_key(const pl_config_t *c)
     assert_true(c->duration == 600);
     assert_true(c->min_think == 1.5);
     assert_true(c->heartbeat == 5);
+    assert_int_equal(c->max_unjoined, 7);
+    assert_true(c->join_timeout == 2.5);
+    assert_int_equal(c->session_max_missed, 3);
+    assert_true(c->session_dropout_after == 12);
+    assert_true(c->session_lobby_timeout == 60);
     assert_true(c->blind);
     assert_int_equal(c->n_seats, 4);
     for (int i = 0; i < 2; i++) {
@@ -330,6 +348,8 @@ static void s_assert_every_key(const pl_config_t *c)
         assert_string_equal(s->label, "claude");
     }
     assert_string_equal(c->seats[2].policy, "human");
+    assert_string_equal(c->seats[2].fallback, "selfish");
+    assert_null(c->seats[3].fallback);
     assert_null(c->seats[2].model);
     assert_string_equal(c->seats[3].policy, "random");
     assert_string_equal(c->seats[3].label, "script");
@@ -636,8 +656,8 @@ static void test_round_trip(void **state)
     s_round_trip(c);
     pl_config_destroy(&c);
 
-    const char *examples[] = {"paper.yaml", "llm-openai.yaml", "llm-mixed.yaml"};
-    for (size_t i = 0; i < 3; i++) {
+    const char *examples[] = {"paper.yaml", "llm-openai.yaml", "llm-mixed.yaml", "session.yaml"};
+    for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++) {
         c = pl_config_load(s_example(examples[i]), s_err, sizeof s_err);
         if (!c) fail_msg("%s", s_err);
         s_round_trip(c);
