@@ -12,6 +12,7 @@
 #include "env.h"
 #include "pl_config.h"
 #include "pl_config_orig.h"
+#include "pl_fs.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -33,19 +34,6 @@ typedef struct ses_proxy {
     char *body; /* decision: what the person sent */
     struct ses_proxy *next;
 } ses_proxy_t;
-
-static int s_mkdirs(const char *path)
-{
-    char buf[1100];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return -1;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 static void s_proxy_free(ses_proxy_t *x)
 {
@@ -529,7 +517,7 @@ int ses_game_start(ses_server_t *s, const int *people, int n)
         goto fail;
     }
     snprintf(path, sizeof path, "%s/agents", g->dir);
-    if (s_mkdirs(path) != 0) {
+    if (pl_mkdirs(path) != 0) {
         snprintf(err, sizeof err, "%s: %s", path, strerror(errno));
         goto fail;
     }

@@ -13,6 +13,7 @@
 #include "env.h"
 #include "pl_config.h"
 #include "pl_config_orig.h"
+#include "pl_fs.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -525,19 +526,6 @@ static void s_on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ------------------------------------------------------------ lifecycle -- */
 
-static int s_mkdirs(const char *path)
-{
-    char buf[1100];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return -1;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Loads and checks condition i; counts its seats for people. */
 static int s_check_config(ses_server_t *s, int i, char *err, size_t errlen)
 {
@@ -598,7 +586,7 @@ ses_server_t *ses_server_new(const ses_options_t *opts, char *err, size_t errlen
     }
     for (int i = 0; i < opts->n_configs; i++)
         if (s_check_config(s, i, err, errlen) != 0) goto fail;
-    if (s_mkdirs(s->out) != 0) {
+    if (pl_mkdirs(s->out) != 0) {
         snprintf(err, errlen, "%s: %s", s->out, strerror(errno));
         goto fail;
     }
