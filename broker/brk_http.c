@@ -285,15 +285,32 @@ static char *s_blinded(const json_t *ev, bool public_view)
     for (size_t i = 0; i < sizeof hide / sizeof hide[0]; i++) json_object_del(copy, hide[i]);
     json_t *cfg = json_object_get(copy, "config");
     if (cfg) {
-        json_object_del(cfg, "seats");
-        json_object_del(cfg, "prices");
+        /* The view shares its config with the event (brk_view.c): a copy of
+         * its own, to change. */
+        json_t *mine = json_copy(cfg);
+        if (!mine || json_object_set_new(copy, "config", mine) != 0) {
+            json_decref(copy);
+            return NULL;
+        }
+        json_object_del(mine, "seats");
+        json_object_del(mine, "prices");
     }
     char *text = json_dumps(copy, JSON_COMPACT);
     json_decref(copy);
     return text;
 }
 
-void brk_http_event(brk_http_t *h, const json_t *ev, const char *text)
+/* The public view's text: the one the broker already wrote, or one made here. */
+static char *s_public_text(const json_t *ev, const char *pub_text)
+{
+    if (pub_text) return strdup(pub_text);
+    json_t *view = brk_view_public(ev);
+    char *text = view ? json_dumps(view, JSON_COMPACT) : NULL;
+    json_decref(view);
+    return text;
+}
+
+void brk_http_event(brk_http_t *h, const json_t *ev, const char *text, const char *pub_text)
 {
     if (!h || !text) return;
     if (h->n_lines == h->cap_lines) {
@@ -306,15 +323,9 @@ void brk_http_event(brk_http_t *h, const json_t *ev, const char *text)
         h->pub_lines = p;
         h->cap_lines = cap;
     }
+    /* Not blind: the public view keeps who plays with what. */
     char *copy = h->opts.blind ? s_blinded(ev, false) : strdup(text);
-    char *pub = s_blinded(ev, true);
-    if (pub && !h->opts.blind) {
-        /* Not blind: the public view keeps who plays with what. */
-        json_t *view = brk_view_public(ev);
-        free(pub);
-        pub = view ? json_dumps(view, JSON_COMPACT) : NULL;
-        json_decref(view);
-    }
+    char *pub = h->opts.blind ? s_blinded(ev, true) : s_public_text(ev, pub_text);
     if (!copy || !pub) {
         free(copy);
         free(pub);

@@ -55,9 +55,10 @@ void brk_http_destroy(brk_http_t **h);
 /* "http://127.0.0.1:PORT" as bound. */
 const char *brk_http_url(const brk_http_t *h);
 
-/* One event the broker recorded (ev: the object; text: its JSON line). Copied
- * into the stream's history, counted for /metrics, and sent to readers. */
-void brk_http_event(brk_http_t *h, const json_t *ev, const char *text);
+/* One event the broker recorded (ev: the object; text: its JSON line;
+ * pub_text: its public view's (brk_view.h), or NULL to have it made here).
+ * Copied into the stream's history, counted for /metrics, and sent to readers. */
+void brk_http_event(brk_http_t *h, const json_t *ev, const char *text, const char *pub_text);
 /* One peer error the broker refused (kind: a stable name, "bad_token"...). */
 void brk_http_error(brk_http_t *h, const char *kind);
 /* The game is over: no more decisions from browser seats. */

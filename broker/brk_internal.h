@@ -20,6 +20,7 @@
 #include "brk_server.h"
 #include "brk_zap.h"
 #include "env.h"
+#include "env_jsonw.h"
 #include "env_rng.h"
 #include "wire.h"
 #include "wire_delta.h"
@@ -138,7 +139,13 @@ struct brk_server {
 
     /* per-round statistics for summary.json */
     json_t *per_round;
-    json_t *pub_queue; /* [type, text, public text] waiting for brk_flush */
+    /* Events recorded and waiting for brk_flush to reach the PUB sockets:
+     * type, whole text (the private PUB), public view (the public one). */
+    struct brk_pub_item {
+        char *type, *text, *pub;
+    } * pub_items;
+    size_t n_pub, cap_pub;
+    struct env_jsonw *jw, *jw_view; /* each event's text and its public view's */
     int round_tasks_base, round_msgs, total_msgs, total_missed;
 
     brk_http_t *http;                              /* the web side, or NULL */
@@ -183,6 +190,8 @@ struct brk_server {
 /* brk_record.c: clocks, and the event record (events.jsonl, then PUB) */
 json_t *brk_event(brk_server_t *s, const char *type);
 void brk_flush(brk_server_t *s);
+/* Frees the events still waiting for the PUB sockets (at the end). */
+void brk_pub_clear(brk_server_t *s);
 int64_t brk_mono_ms(void);
 int64_t brk_mono_us(void);
 void brk_on_game_event(void *ctx, json_t *ev);
@@ -194,10 +203,10 @@ int brk_set(brk_server_t *s, json_t *obj, const char *key, json_t *val);
 int brk_append(brk_server_t *s, json_t *arr, json_t *val);
 /* Adds every key of `more` (consumed) to obj, with the same accounting. */
 int brk_update(brk_server_t *s, json_t *obj, json_t *more);
-/* Notes that an event or a key of `what` could not be built. */
 /* metrics.json (ana_run.h): each recorded event counted; written at the end. */
 void brk_metrics_feed(brk_server_t *s, const json_t *ev);
 void brk_metrics_save(brk_server_t *s);
+/* Notes that an event or a key of `what` could not be built. */
 void brk_record_failed(brk_server_t *s, const char *what);
 struct timeval brk_tv(double seconds);
 int64_t brk_wall_ms(void);

@@ -55,9 +55,48 @@ struct timeval brk_tv(double seconds)
 
 /* ---------------------------------------------------------------- events -- */
 
+/* The text of v in w (reused from event to event: no allocation once it
+ * has grown), or NULL if it could not be written. */
+static const char *s_text(env_jsonw_t *w, const json_t *v, size_t *len)
+{
+    env_jsonw_reset(w);
+    if (!v || env_jsonw_value(w, v) != 0 || !env_jsonw_ok(w)) return NULL;
+    *len = env_jsonw_len(w);
+    return env_jsonw_data(w);
+}
+
+/* Queues one event for the PUB sockets: the private one carries text, the
+ * public one the public view. */
+static void s_pub_queue(brk_server_t *s, const char *type, const char *text, const char *pub)
+{
+    if (s->n_pub == s->cap_pub) {
+        size_t cap = s->cap_pub ? 2 * s->cap_pub : 64;
+        struct brk_pub_item *p = realloc(s->pub_items, cap * sizeof *p);
+        if (!p) goto drop;
+        s->pub_items = p;
+        s->cap_pub = cap;
+    }
+    struct brk_pub_item *it = &s->pub_items[s->n_pub];
+    it->type = strdup(type);
+    it->text = s->opts.pub_private_endpoint ? strdup(text) : NULL;
+    it->pub = s->opts.pub_endpoint && pub ? strdup(pub) : NULL;
+    if (!it->type || (s->opts.pub_private_endpoint && !it->text) ||
+        (s->opts.pub_endpoint && pub && !it->pub)) {
+        free(it->type);
+        free(it->text);
+        free(it->pub);
+        goto drop;
+    }
+    s->n_pub++;
+    return;
+drop:
+    PL_DEBUG("BRK-PUB-DROP", "event not queued for PUB");
+}
+
 /* Records one event: broker timestamp, then the event log's buffer; the PUB
- * copy waits in s->pub_queue. Nothing leaves the process before brk_flush. Takes
- * ownership of ev. */
+ * copy waits in s->pub_items. Nothing leaves the process before brk_flush.
+ * Takes ownership of ev. Each event is written as text once, and its public
+ * view built and written once, for both the web side and the PUB socket. */
 void brk_record(brk_server_t *s, json_t *ev)
 {
     if (!ev) {
@@ -71,28 +110,37 @@ void brk_record(brk_server_t *s, json_t *ev)
         return;
     }
     brk_set(s, ev, "t_ms", json_integer(brk_wall_ms()));
-    char *text = json_dumps(ev, JSON_COMPACT);
-    if (!text || brk_rundir_event(s->rundir, text, strlen(text)) != 0) {
+    size_t len = 0, pub_len = 0;
+    const char *text = s_text(s->jw, ev, &len);
+    if (!text || brk_rundir_event(s->rundir, text, len) != 0) {
         PL_ERROR("BRK-LOG-WRITE", "events.jsonl: %s", text ? strerror(errno) : "out of memory");
         s->record_failures++;
     } else
         brk_metrics_feed(s, ev);
-    brk_http_event(s->http, ev, text);
-    if (text && (s->opts.pub_endpoint || s->opts.pub_private_endpoint)) {
-        /* The public PUB carries the public view; the private one, behind
-         * the experimenter's key, every event whole (brk_view.h). */
-        const char *type = json_string_value(json_object_get(ev, "type"));
+    const char *pub_text = NULL;
+    if (text && (s->http || s->opts.pub_endpoint)) {
         json_t *view = brk_view_public(ev);
-        char *pub_text = view ? json_dumps(view, JSON_COMPACT) : NULL;
+        pub_text = s_text(s->jw_view, view, &pub_len);
         json_decref(view);
-        json_t *item =
-            pub_text ? json_pack("[s, s, s]", type ? type : "event", text, pub_text) : NULL;
-        free(pub_text);
-        if (!item || json_array_append_new(s->pub_queue, item) != 0)
-            PL_DEBUG("BRK-PUB-DROP", "event not queued for PUB");
     }
-    free(text);
+    brk_http_event(s->http, ev, text, pub_text);
+    if (text && (s->opts.pub_endpoint || s->opts.pub_private_endpoint)) {
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        if (s->opts.pub_endpoint && !pub_text)
+            PL_DEBUG("BRK-PUB-DROP", "the public PUB misses an event: no public view");
+        s_pub_queue(s, type ? type : "event", text, pub_text);
+    }
     json_decref(ev);
+}
+
+void brk_pub_clear(brk_server_t *s)
+{
+    for (size_t i = 0; i < s->n_pub; i++) {
+        free(s->pub_items[i].type);
+        free(s->pub_items[i].text);
+        free(s->pub_items[i].pub);
+    }
+    s->n_pub = 0;
 }
 
 /* The write-ahead point: every event recorded so far reaches the kernel, then
@@ -102,22 +150,18 @@ void brk_flush(brk_server_t *s)
 {
     if (brk_rundir_flush(s->rundir) != 0)
         PL_ERROR("BRK-LOG-WRITE", "events.jsonl: %s", strerror(errno));
-    size_t i;
-    json_t *item;
-    json_array_foreach(s->pub_queue, i, item)
-    {
-        const char *type = json_string_value(json_array_get(item, 0));
-        const char *text = json_string_value(json_array_get(item, 1));
-        const char *pub_text = json_string_value(json_array_get(item, 2));
-        if (s->pub && (zmq_send(s->pub, type, strlen(type), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-                       zmq_send(s->pub, pub_text, strlen(pub_text), ZMQ_DONTWAIT) < 0))
+    for (size_t i = 0; i < s->n_pub; i++) {
+        const struct brk_pub_item *it = &s->pub_items[i];
+        if (s->pub && it->pub &&
+            (zmq_send(s->pub, it->type, strlen(it->type), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+             zmq_send(s->pub, it->pub, strlen(it->pub), ZMQ_DONTWAIT) < 0))
             PL_DEBUG("BRK-PUB-DROP", "event not published: %s", zmq_strerror(errno));
-        if (s->pub_private &&
-            (zmq_send(s->pub_private, type, strlen(type), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-             zmq_send(s->pub_private, text, strlen(text), ZMQ_DONTWAIT) < 0))
+        if (s->pub_private && it->text &&
+            (zmq_send(s->pub_private, it->type, strlen(it->type), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+             zmq_send(s->pub_private, it->text, strlen(it->text), ZMQ_DONTWAIT) < 0))
             PL_DEBUG("BRK-PUB-DROP", "event not published: %s", zmq_strerror(errno));
     }
-    json_array_clear(s->pub_queue);
+    brk_pub_clear(s);
 }
 
 /* The run's totals as the report computes them, event by event (ana_run.h);

@@ -348,7 +348,7 @@ static int s_http_start(brk_server_t *s, char *err, size_t errlen)
     while (f && (len = getline(&line, &cap, f)) > 0) {
         if (line[len - 1] == '\n') line[len - 1] = '\0';
         json_t *ev = json_loads(line, 0, NULL);
-        if (ev) brk_http_event(s->http, ev, line);
+        if (ev) brk_http_event(s->http, ev, line, NULL);
         json_decref(ev);
     }
     free(line);
@@ -375,8 +375,9 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
     s->opts = *opts;
     s->cfg = pl_config_dup(config);
     s->per_round = json_array();
-    s->pub_queue = json_array();
-    if (!s->cfg || !s->per_round || !s->pub_queue) {
+    s->jw = env_jsonw_new();
+    s->jw_view = env_jsonw_new();
+    if (!s->cfg || !s->per_round || !s->jw || !s->jw_view) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -600,7 +601,10 @@ void brk_server_destroy(brk_server_t **ps)
     json_decref(s->per_round);
     json_decref(s->log);
     json_decref(s->summary_seen);
-    json_decref(s->pub_queue);
+    brk_pub_clear(s);
+    free(s->pub_items);
+    env_jsonw_destroy(&s->jw);
+    env_jsonw_destroy(&s->jw_view);
     json_decref(s->keys);
     free(s->seats);
     env_turns_destroy(&s->turns);

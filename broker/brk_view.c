@@ -42,10 +42,25 @@ static void s_withhold(json_t *copy, json_t *withheld, const char *key)
     }
 }
 
+/* copy[key], replaced by a shallow copy of itself that the view may change
+ * without touching the event (which the record still holds); NULL if absent. */
+static json_t *s_own(json_t *copy, const char *key)
+{
+    json_t *v = json_object_get(copy, key);
+    if (!v) return NULL;
+    json_t *mine = json_copy(v);
+    if (!mine || json_object_set_new(copy, key, mine) != 0) return NULL;
+    return mine;
+}
+
+/* The view is a shallow copy: values it keeps as they are are shared with ev
+ * (reference counts), and only what it changes, the top level, the config and
+ * the board's rows, is copied. A deep copy of every event was a fifth of the
+ * broker's work in a game (bench/RESULTS.md, "The broker's record"). */
 json_t *brk_view_public(const json_t *ev)
 {
     const char *type = json_string_value(json_object_get(ev, "type"));
-    json_t *copy = json_deep_copy(ev), *withheld = json_array();
+    json_t *copy = json_copy((json_t *)ev), *withheld = json_array();
     if (!copy || !withheld) goto fail;
     int rule = -1;
     for (size_t i = 0; type && i < sizeof s_rules / sizeof s_rules[0]; i++)
@@ -89,6 +104,7 @@ json_t *brk_view_public(const json_t *ev)
     json_t *cfg = json_object_get(copy, "config");
     if (cfg && json_object_get(cfg, "seed")) {
         /* With the seed and the engine anyone could rebuild the whole world. */
+        if (!(cfg = s_own(copy, "config"))) goto fail;
         json_object_del(cfg, "seed");
         json_array_append_new(withheld, json_string("config.seed"));
     }
@@ -96,8 +112,18 @@ json_t *brk_view_public(const json_t *ev)
     json_t *row;
     bool typed = false;
     json_array_foreach(json_object_get(copy, "board"), i, row) typed |=
-        json_object_del(row, "type") == 0;
-    if (typed) json_array_append_new(withheld, json_string("board.type"));
+        json_object_get(row, "type") != NULL;
+    if (typed) {
+        json_t *board = s_own(copy, "board");
+        if (!board) goto fail;
+        json_array_foreach(board, i, row)
+        {
+            json_t *mine = json_copy(row);
+            if (!mine || json_array_set_new(board, i, mine) != 0) goto fail;
+            json_object_del(mine, "type");
+        }
+        json_array_append_new(withheld, json_string("board.type"));
+    }
     if (json_array_size(withheld) > 0)
         json_object_set_new(copy, "withheld", withheld);
     else

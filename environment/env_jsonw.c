@@ -190,6 +190,8 @@ static int s_real(env_jsonw_t *w, double v)
     return env_jsonw_raw(w, b, len);
 }
 
+static char *s_decimal(char *e, long long v);
+
 static int s_value(env_jsonw_t *w, const json_t *v, int depth)
 {
     if (!v || depth > 2048) return -1; /* jansson's JSON_PARSER_MAX_DEPTH-like bound */
@@ -201,9 +203,8 @@ static int s_value(env_jsonw_t *w, const json_t *v, int depth)
     case JSON_FALSE:
         return env_jsonw_raw(w, "false", 5);
     case JSON_INTEGER: {
-        char b[32];
-        int n = snprintf(b, sizeof b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        return n < 0 ? -1 : env_jsonw_raw(w, b, (size_t)n);
+        char b[24], *e = b + sizeof b, *p = s_decimal(e, (long long)json_integer_value(v));
+        return env_jsonw_raw(w, p, (size_t)(e - p));
     }
     case JSON_REAL:
         return s_real(w, json_real_value(v));
