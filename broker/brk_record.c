@@ -118,7 +118,9 @@ void brk_record(brk_server_t *s, json_t *ev)
     } else
         brk_metrics_feed(s, ev);
     const char *pub_text = NULL;
-    if (text && (s->http || s->opts.pub_endpoint)) {
+    if (text && (s->http || s->opts.pub_endpoint) && brk_view_is_whole(ev)) {
+        pub_text = text;
+    } else if (text && (s->http || s->opts.pub_endpoint)) {
         json_t *view = brk_view_public(ev);
         pub_text = s_text(s->jw_view, view, &pub_len);
         json_decref(view);

@@ -42,6 +42,26 @@ static void s_withhold(json_t *copy, json_t *withheld, const char *key)
     }
 }
 
+bool brk_view_is_whole(const json_t *ev)
+{
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    int rule = -1;
+    for (size_t i = 0; type && i < sizeof s_rules / sizeof s_rules[0]; i++)
+        if (strcmp(s_rules[i].type, type) == 0) rule = (int)i;
+    if (rule < 0 || s_rules[rule].hide[0] || strcmp(type, "world") == 0) return false;
+    if (strcmp(type, "message") == 0) {
+        const char *kind = json_string_value(json_object_get(ev, "kind"));
+        if (!kind || strcmp(kind, "broadcast") != 0) return false;
+    }
+    json_t *cfg = json_object_get(ev, "config");
+    if (cfg && json_object_get(cfg, "seed")) return false;
+    size_t i;
+    json_t *row;
+    json_array_foreach(json_object_get(ev, "board"), i,
+                       row) if (json_object_get(row, "type")) return false;
+    return true;
+}
+
 /* copy[key], replaced by a shallow copy of itself that the view may change
  * without touching the event (which the record still holds); NULL if absent. */
 static json_t *s_own(json_t *copy, const char *key)

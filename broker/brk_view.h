@@ -13,9 +13,13 @@
 #define PARLEY_BRK_VIEW_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 /* A new object: the public view of ev, with `withheld` listing the keys left
  * out (absent when nothing was). NULL when out of memory. */
 json_t *brk_view_public(const json_t *ev);
+/* Whether the public view of ev is ev itself (nothing to withhold): its text
+ * can then serve as the view's. */
+bool brk_view_is_whole(const json_t *ev);
 
 #endif
