@@ -747,7 +747,10 @@ void brk_http_linger(brk_http_t *h, double seconds)
         event_base_loopexit(h->opts.base, &tick);
         event_base_dispatch(h->opts.base);
     }
-    /* The terminating chunk: readers see the stream end, not a cut. */
+    /* The terminating chunk: readers see the stream end, not a cut. With no
+     * reader there is nothing to send, and no tick to wait (it was 20 ms of
+     * every game's end). */
+    if (!h->readers) return;
     while (h->readers) {
         s_reader_t *r = h->readers;
         evhttp_connection_set_closecb(r->conn, NULL, NULL);
