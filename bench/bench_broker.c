@@ -141,12 +141,19 @@ static const char *s_write(const char *dir, const char *name, const char *text)
 
 /* ------------------------------------------------------- raw ping-pong -- */
 
-static void s_echo_child(int fd, size_t reply)
+/* CURVE keys of the raw ping-pongs that use it (as parley run always does). */
+static char s_srv_pub[41], s_srv_sec[41], s_cli_pub[41], s_cli_sec[41];
+
+static void s_echo_child(int fd, size_t reply, bool curve)
 {
     void *ctx = zmq_ctx_new();
     void *r = zmq_socket(ctx, ZMQ_ROUTER);
     char ep[256];
     size_t len = sizeof ep;
+    int one = 1;
+    if (curve && (zmq_setsockopt(r, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+                  zmq_setsockopt(r, ZMQ_CURVE_SECRETKEY, s_srv_sec, 40) != 0))
+        _exit(1);
     if (zmq_bind(r, "tcp://127.0.0.1:*") != 0 ||
         zmq_getsockopt(r, ZMQ_LAST_ENDPOINT, ep, &len) != 0)
         _exit(1);
@@ -171,41 +178,66 @@ static void s_echo_child(int fd, size_t reply)
     }
 }
 
-/* reply 0: the payload comes back as it went; else a reply of that size. */
 /* iters round trips (after 200 for warm-up) of payload bytes out and, reply 0,
- * the same back, else reply bytes back; their times in v (us). */
-static void s_raw_samples(int iters, size_t payload, size_t reply, double *v)
+ * the same back, else reply bytes back; their times in v (us). peers echo
+ * processes (ROUTER, bound) are asked in turn by one DEALER each in this
+ * process, as a broker offers turns seat after seat (then each peer waits
+ * while the others answer, as a seat does); curve: CURVE on every socket. */
+static void s_raw_samples_ex(int iters, size_t payload, size_t reply, int peers, bool curve,
+                             double *v)
 {
-    int p[2];
-    if (pipe(p) != 0) return;
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(p[0]);
-        s_echo_child(p[1], reply);
-    }
-    close(p[1]);
-    char ep[256];
-    s_read_line(p[0], ep, sizeof ep);
-    close(p[0]);
+    if (curve && !s_srv_pub[0] &&
+        (zmq_curve_keypair(s_srv_pub, s_srv_sec) != 0 ||
+         zmq_curve_keypair(s_cli_pub, s_cli_sec) != 0))
+        return;
+    pid_t pid[16];
+    void *d[16];
+    if (peers < 1 || peers > 16) return;
     void *ctx = zmq_ctx_new();
-    void *d = zmq_socket(ctx, ZMQ_DEALER);
-    zmq_connect(d, ep);
+    for (int k = 0; k < peers; k++) {
+        int p[2];
+        if (pipe(p) != 0) return;
+        pid[k] = fork();
+        if (pid[k] == 0) {
+            close(p[0]);
+            s_echo_child(p[1], reply, curve);
+        }
+        close(p[1]);
+        char ep[256];
+        s_read_line(p[0], ep, sizeof ep);
+        close(p[0]);
+        d[k] = zmq_socket(ctx, ZMQ_DEALER);
+        if (curve) {
+            zmq_setsockopt(d[k], ZMQ_CURVE_SERVERKEY, s_srv_pub, 40);
+            zmq_setsockopt(d[k], ZMQ_CURVE_PUBLICKEY, s_cli_pub, 40);
+            zmq_setsockopt(d[k], ZMQ_CURVE_SECRETKEY, s_cli_sec, 40);
+        }
+        zmq_connect(d[k], ep);
+    }
     size_t cap = (reply > payload ? reply : payload) + 16;
     char *buf = calloc(1, payload ? payload : 1), *in = malloc(cap);
     for (int i = -200; i < iters; i++) { /* 200 warm-up rounds */
+        void *to = d[(i + 200) % peers];
         double t0 = s_now();
-        zmq_send(d, buf, payload, 0);
-        zmq_recv(d, in, cap, 0);
+        zmq_send(to, buf, payload, 0);
+        zmq_recv(to, in, cap, 0);
         if (i >= 0) v[i] = (s_now() - t0) * 1e6;
     }
-    zmq_send(d, "quit", 4, 0);
-    waitpid(pid, NULL, 0);
+    int linger = 0;
+    for (int k = 0; k < peers; k++) {
+        zmq_send(d[k], "quit", 4, 0);
+        waitpid(pid[k], NULL, 0);
+        zmq_setsockopt(d[k], ZMQ_LINGER, &linger, sizeof linger);
+        zmq_close(d[k]);
+    }
     free(buf);
     free(in);
-    int linger = 0;
-    zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_close(d);
     zmq_ctx_term(ctx);
+}
+
+static void s_raw_samples(int iters, size_t payload, size_t reply, double *v)
+{
+    s_raw_samples_ex(iters, payload, reply, 1, false, v);
 }
 
 static void s_raw_pingpong(int iters, size_t payload, double *p50, double *p99)
@@ -494,15 +526,22 @@ static void s_deltas(bool quick)
      * ping-pongs of its sizes. The game is the same every time (the preset's
      * seed), so the first pair sets the sizes. */
     const int per = quick ? 1000 : 3000;
-    double *raw[2] = {calloc((size_t)(per * games), sizeof(double)),
+    /* raw[2]: the game's own traffic pattern at the delta's sizes: 10 peer
+     * processes asked in turn, CURVE on, as parley run's seats are. */
+    double *raw[3] = {calloc((size_t)(per * games), sizeof(double)),
+                      calloc((size_t)(per * games), sizeof(double)),
                       calloc((size_t)(per * games), sizeof(double))};
-    size_t n_raw[2] = {0, 0}, req[2] = {0, 0}, rep[2] = {0, 0};
-    if (!raw[0] || !raw[1]) return;
+    size_t n_raw[3] = {0, 0, 0}, req[2] = {0, 0}, rep[2] = {0, 0};
+    if (!raw[0] || !raw[1] || !raw[2]) return;
     for (int k = 0; k <= games; k++)
         for (int j = 0; j < 2; j++) {
             if (k > 0) {
                 s_raw_samples(per, req[j], rep[j], raw[j] + n_raw[j]);
                 n_raw[j] += (size_t)per;
+                if (j == 1) {
+                    s_raw_samples_ex(per, req[1], rep[1], n, true, raw[2] + n_raw[2]);
+                    n_raw[2] += (size_t)per;
+                }
             }
             if (k == games) continue;
             char sub[PATH_MAX + 32], env[64];
@@ -528,6 +567,8 @@ static void s_deltas(bool quick)
         raw99[j] = s_pct(raw[j], n_raw[j], 0.99);
         free(raw[j]);
     }
+    double game50 = s_pct(raw[2], n_raw[2], 0.50), game99 = s_pct(raw[2], n_raw[2], 0.99);
+    free(raw[2]);
 
     printf("## Observation deltas\n\n");
     printf("Measured by `bench/bench_broker --deltas`: the paper preset with 10 perfect agent "
@@ -559,6 +600,11 @@ static void s_deltas(bool quick)
     printf("| turn / raw at the whole observation's sizes, p50 / p99 | %.2fx / %.2fx | %.2fx / "
            "%.2fx | - |\n",
            turn50[0] / raw50[0], turn99[0] / raw99[0], turn50[1] / raw50[0], turn99[1] / raw99[0]);
+    printf("| raw ZeroMQ as a game's seats: %d peer processes asked in turn, CURVE on, the "
+           "delta's sizes, p50 / p99 | - | %.0f / %.0f us | - |\n",
+           n, game50, game99);
+    printf("| turn with deltas / that raw, p50 / p99 | - | %.2fx / %.2fx | - |\n",
+           turn50[1] / game50, turn99[1] / game99);
     printf("| the agent's share of a round trip: TurnRequest frame in to Decision sent, wall, "
            "mean per turn | %.1f us | %.1f us | - |\n",
            (double)m[0].handling_us / (m[0].whole + m[0].deltas ? m[0].whole + m[0].deltas : 1),
