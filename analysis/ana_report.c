@@ -193,8 +193,8 @@ static void s_runs_table(FILE *f, const ana_study_t *s, bool md)
         fprintf(f, "%llu%s", (unsigned long long)ana_run_config(r)->game.seed, b);
         s_num(f, m->pct_optimal, "%.1f");
         fprintf(f, "%s%d/%d%s%d%s%lld%s%lld%s%.4f%s", b, m->rounds_played,
-                ana_run_config(r)->game.rounds, b, m->calls, b, (long long)m->tokens_in, b,
-                (long long)m->tokens_out, b, m->cost_usd, e);
+                ana_run_config(r)->game.rounds, b, m->use.calls, b, (long long)m->use.tokens_in, b,
+                (long long)m->use.tokens_out, b, m->use.cost_usd, e);
     }
     if (!md) fputs("</table>\n", f);
 }

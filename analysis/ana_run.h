@@ -44,6 +44,17 @@ typedef struct {
     int64_t delay_ms, delay_seq;
 } ana_transfer_t;
 
+/* Model use: the `calls` of `decision` lines (all 0 for built-in agents), of
+ * one seat or summed over a run's seats. */
+typedef struct {
+    int calls;         /* HTTP calls to the model (ModelCall records) */
+    int failed_calls;  /* of those, calls that ended with an error */
+    int retries;       /* attempts beyond the first, summed over calls */
+    int64_t tokens_in; /* prompt tokens, cached ones included */
+    int64_t tokens_out, tokens_cached, tokens_reasoning;
+    double cost_usd; /* from the configuration's prices; 0 when none is given */
+} ana_model_use_t;
+
 typedef struct {
     char id[32];     /* "agent_3" */
     char type[16];   /* "neutral", "policy" ... */
@@ -57,13 +68,7 @@ typedef struct {
     int requests_made; /* distinct (holder, piece) it asked for while lacking it */
     int requests_received;
     int requests_fulfilled; /* of those received, answered with the piece */
-    /* Model use (the `calls` of its `decision` lines; all 0 for built-in agents). */
-    int calls;         /* HTTP calls to the model (ModelCall records) */
-    int failed_calls;  /* of those, calls that ended with an error */
-    int retries;       /* attempts beyond the first, summed over calls */
-    int64_t tokens_in; /* prompt tokens, cached ones included */
-    int64_t tokens_out, tokens_cached, tokens_reasoning;
-    double cost_usd;       /* from the configuration's prices; 0 when none is given */
+    ana_model_use_t use;
     bool human;            /* a person joined the seat (seat_joined.human) */
     int substituted_round; /* a person's seat later joined by a program (a dropout
                               handed to a fallback policy): that round; 0 never */
@@ -131,10 +136,7 @@ typedef struct {
     double requested_share;  /* requested / pieces copied */
     int pieces_needed;       /* pieces some task needed that its owner lacked */
     int needed_never_shared; /* of those, pieces nobody ever transferred */
-    /* Model use, summed over seats (see ana_agent_t). */
-    int calls, failed_calls, retries;
-    int64_t tokens_in, tokens_out, tokens_cached, tokens_reasoning;
-    double cost_usd;
+    ana_model_use_t use;     /* summed over seats */
 } ana_metrics_t;
 
 /* Reads the run directory `dir`. Returns NULL on a fatal problem (no config.json

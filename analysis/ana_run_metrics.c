@@ -88,14 +88,7 @@ static int s_cmp_double(const void *a, const void *b)
 void ana_run_finalise(ana_run_t *r, ana_ceiling_fn ceiling, void *ceiling_ctx)
 {
     ana_metrics_t *m = &r->m;
-    m->calls = r->m_use.calls;
-    m->failed_calls = r->m_use.failed_calls;
-    m->retries = r->m_use.retries;
-    m->tokens_in = r->m_use.tokens_in;
-    m->tokens_out = r->m_use.tokens_out;
-    m->tokens_cached = r->m_use.tokens_cached;
-    m->tokens_reasoning = r->m_use.tokens_reasoning;
-    m->cost_usd = r->m_use.cost_usd;
+    m->use = r->m_use.use;
     int64_t opt = ceiling ? ceiling(ceiling_ctx, &r->cfg->game, &m->optimal_tasks)
                           : env_perfect_task_revenue(&r->cfg->game, &m->optimal_tasks);
     m->optimal = opt;

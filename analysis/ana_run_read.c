@@ -411,8 +411,8 @@ static void s_on_decision(ana_run_t *r, const json_t *ev)
         int retries = attempts > 1 ? (int)(attempts - 1) : 0;
         ana_agent_t *totals[2] = {&r->m_use, a >= 0 ? &r->agents[a] : NULL};
         for (int k = 0; k < 2; k++) {
-            ana_agent_t *g = totals[k];
-            if (!g) continue;
+            if (!totals[k]) continue;
+            ana_model_use_t *g = &totals[k]->use;
             g->calls++, g->failed_calls += failed, g->retries += retries;
             g->tokens_in += in, g->tokens_out += out, g->tokens_cached += cached;
             g->tokens_reasoning += reasoning, g->cost_usd += cost;

@@ -68,11 +68,11 @@ static json_t *s_agent_json(const ana_agent_t *a)
         "tasks", a->tasks, "messages_sent", a->messages_sent, "pieces_sent", a->pieces_sent,
         "pieces_received", a->pieces_received, "misreports_sent", a->misreports_sent,
         "requests_made", a->requests_made, "requests_received", a->requests_received,
-        "requests_fulfilled", a->requests_fulfilled, "calls", a->calls, "failed_calls",
-        a->failed_calls, "retries", a->retries, "tokens_in", (json_int_t)a->tokens_in, "tokens_out",
-        (json_int_t)a->tokens_out, "tokens_cached", (json_int_t)a->tokens_cached,
-        "tokens_reasoning", (json_int_t)a->tokens_reasoning, "cost_usd", a->cost_usd, "human",
-        a->human, "substituted_round", a->substituted_round);
+        "requests_fulfilled", a->requests_fulfilled, "calls", a->use.calls, "failed_calls",
+        a->use.failed_calls, "retries", a->use.retries, "tokens_in", (json_int_t)a->use.tokens_in,
+        "tokens_out", (json_int_t)a->use.tokens_out, "tokens_cached",
+        (json_int_t)a->use.tokens_cached, "tokens_reasoning", (json_int_t)a->use.tokens_reasoning,
+        "cost_usd", a->use.cost_usd, "human", a->human, "substituted_round", a->substituted_round);
 }
 
 static json_t *s_timing_json(const ana_seat_timing_t *t)
@@ -245,14 +245,14 @@ static void s_agent_from(const json_t *o, ana_agent_t *a, bool *ok)
     a->requests_made = (int)s_i(o, "requests_made", ok);
     a->requests_received = (int)s_i(o, "requests_received", ok);
     a->requests_fulfilled = (int)s_i(o, "requests_fulfilled", ok);
-    a->calls = (int)s_i(o, "calls", ok);
-    a->failed_calls = (int)s_i(o, "failed_calls", ok);
-    a->retries = (int)s_i(o, "retries", ok);
-    a->tokens_in = s_i(o, "tokens_in", ok);
-    a->tokens_out = s_i(o, "tokens_out", ok);
-    a->tokens_cached = s_i(o, "tokens_cached", ok);
-    a->tokens_reasoning = s_i(o, "tokens_reasoning", ok);
-    a->cost_usd = s_f(o, "cost_usd", ok);
+    a->use.calls = (int)s_i(o, "calls", ok);
+    a->use.failed_calls = (int)s_i(o, "failed_calls", ok);
+    a->use.retries = (int)s_i(o, "retries", ok);
+    a->use.tokens_in = s_i(o, "tokens_in", ok);
+    a->use.tokens_out = s_i(o, "tokens_out", ok);
+    a->use.tokens_cached = s_i(o, "tokens_cached", ok);
+    a->use.tokens_reasoning = s_i(o, "tokens_reasoning", ok);
+    a->use.cost_usd = s_f(o, "cost_usd", ok);
     a->human = s_b(o, "human", ok);
     a->substituted_round = (int)s_i(o, "substituted_round", ok);
 }

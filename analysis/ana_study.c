@@ -97,13 +97,13 @@ static double s_metric(const ana_metrics_t *m, ana_metric_t k)
     case ANA_M_NEEDED_NEVER_SHARED:
         return m->needed_never_shared;
     case ANA_M_CALLS:
-        return m->calls;
+        return m->use.calls;
     case ANA_M_TOKENS_IN:
-        return (double)m->tokens_in;
+        return (double)m->use.tokens_in;
     case ANA_M_TOKENS_OUT:
-        return (double)m->tokens_out;
+        return (double)m->use.tokens_out;
     case ANA_M_COST_USD:
-        return m->cost_usd;
+        return m->use.cost_usd;
     default:
         return NAN;
     }

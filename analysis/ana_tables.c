@@ -52,6 +52,24 @@ static void s_run_cells(ana_csv_t *c, const ana_study_t *s, size_t i)
         ana_csv_str(c, NULL);
 }
 
+/* The model-use columns of runs.csv (the run's sum) and agents.csv (a seat's):
+ * their names, and their cells in that order. */
+#define S_USE_COLUMNS                                                                              \
+    "calls", "failed_calls", "retries", "tokens_in", "tokens_out", "tokens_cached",                \
+        "tokens_reasoning", "cost_usd"
+
+static void s_use_cells(ana_csv_t *c, const ana_model_use_t *u)
+{
+    ana_csv_int(c, u->calls);
+    ana_csv_int(c, u->failed_calls);
+    ana_csv_int(c, u->retries);
+    ana_csv_int(c, u->tokens_in);
+    ana_csv_int(c, u->tokens_out);
+    ana_csv_int(c, u->tokens_cached);
+    ana_csv_int(c, u->tokens_reasoning);
+    ana_csv_num(c, u->cost_usd);
+}
+
 static int s_write_runs(const ana_study_t *s, const char *dir, char *err, size_t errlen)
 {
     ana_csv_t *c = s_open(dir, "runs.csv", err, errlen);
@@ -86,14 +104,7 @@ static int s_write_runs(const ana_study_t *s, const char *dir, char *err, size_t
                                        "requested_share",
                                        "pieces_needed",
                                        "needed_never_shared",
-                                       "calls",
-                                       "failed_calls",
-                                       "retries",
-                                       "tokens_in",
-                                       "tokens_out",
-                                       "tokens_cached",
-                                       "tokens_reasoning",
-                                       "cost_usd",
+                                       S_USE_COLUMNS,
                                        "rounds_played",
                                        "tasks_by_round",
                                        "complete",
@@ -170,14 +181,7 @@ static int s_write_runs(const ana_study_t *s, const char *dir, char *err, size_t
         ana_csv_num(c, m->requested_share);
         ana_csv_int(c, m->pieces_needed);
         ana_csv_int(c, m->needed_never_shared);
-        ana_csv_int(c, m->calls);
-        ana_csv_int(c, m->failed_calls);
-        ana_csv_int(c, m->retries);
-        ana_csv_int(c, m->tokens_in);
-        ana_csv_int(c, m->tokens_out);
-        ana_csv_int(c, m->tokens_cached);
-        ana_csv_int(c, m->tokens_reasoning);
-        ana_csv_num(c, m->cost_usd);
+        s_use_cells(c, &m->use);
         ana_csv_int(c, m->rounds_played);
         char buf[4096];
         size_t k = 0;
@@ -218,14 +222,7 @@ static int s_write_agents(const ana_study_t *s, const char *dir, char *err, size
                                        "requests_made",
                                        "requests_received",
                                        "requests_fulfilled",
-                                       "calls",
-                                       "failed_calls",
-                                       "retries",
-                                       "tokens_in",
-                                       "tokens_out",
-                                       "tokens_cached",
-                                       "tokens_reasoning",
-                                       "cost_usd",
+                                       S_USE_COLUMNS,
                                        "human",
                                        "substituted_round"};
     for (size_t i = 0; i < sizeof head / sizeof *head; i++) ana_csv_str(c, head[i]);
@@ -251,14 +248,7 @@ static int s_write_agents(const ana_study_t *s, const char *dir, char *err, size
             ana_csv_int(c, ag[a].requests_made);
             ana_csv_int(c, ag[a].requests_received);
             ana_csv_int(c, ag[a].requests_fulfilled);
-            ana_csv_int(c, ag[a].calls);
-            ana_csv_int(c, ag[a].failed_calls);
-            ana_csv_int(c, ag[a].retries);
-            ana_csv_int(c, ag[a].tokens_in);
-            ana_csv_int(c, ag[a].tokens_out);
-            ana_csv_int(c, ag[a].tokens_cached);
-            ana_csv_int(c, ag[a].tokens_reasoning);
-            ana_csv_num(c, ag[a].cost_usd);
+            s_use_cells(c, &ag[a].use);
             ana_csv_int(c, ag[a].human);
             ana_csv_int(c, ag[a].substituted_round);
             ana_csv_end(c);
