@@ -1,4 +1,5 @@
 /* e2e.c: see e2e.h. */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "e2e.h"
 
 #include "env.h"
@@ -6,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -26,12 +28,54 @@ static const char *s_bin(void)
     return b ? b : "./bin";
 }
 
+/* The directories e2e_tmpdir made, removed when the test process exits. */
+static char **s_tmp;
+static size_t s_n_tmp;
+static pid_t s_tmp_pid;
+
+static int s_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    (void)(flag == FTW_DP ? rmdir(path) : unlink(path)); /* what cannot go stays */
+    return 0;
+}
+
+static void s_remove_tmp(void)
+{
+    /* A forked child that exits is not the test: the directories stay in use. */
+    bool keep = getenv("PARLEY_KEEP_TMP") && *getenv("PARLEY_KEEP_TMP");
+    if (getpid() != s_tmp_pid) return;
+    for (size_t i = 0; i < s_n_tmp; i++) {
+        if (keep)
+            fprintf(stderr, "e2e: kept %s (PARLEY_KEEP_TMP)\n", s_tmp[i]);
+        else
+            nftw(s_tmp[i], s_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        free(s_tmp[i]);
+    }
+    free(s_tmp);
+    s_tmp = NULL;
+    s_n_tmp = 0;
+}
+
 const char *e2e_tmpdir(const char *tag)
 {
     static char path[512];
     const char *t = getenv("TMPDIR");
     snprintf(path, sizeof path, "%s/parley-%s-XXXXXX", t ? t : "/tmp", tag);
-    return mkdtemp(path);
+    if (!mkdtemp(path)) return NULL;
+    if (!s_tmp_pid) {
+        s_tmp_pid = getpid();
+        atexit(s_remove_tmp);
+    }
+    char **more = realloc(s_tmp, (s_n_tmp + 1) * sizeof *more);
+    char *copy = strdup(path);
+    if (more) s_tmp = more;
+    if (more && copy)
+        s_tmp[s_n_tmp++] = copy;
+    else
+        free(copy); /* out of memory: the directory stays, as it always did */
+    return path;
 }
 
 const char *e2e_write(const char *dir, const char *name, const char *text)

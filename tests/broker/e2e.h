@@ -13,7 +13,9 @@ typedef struct {
     char router[256], pub[256], dir[1024];
 } e2e_broker_t;
 
-/* A fresh temporary directory (mkdtemp under $TMPDIR or /tmp); static storage. */
+/* A fresh temporary directory (mkdtemp under $TMPDIR or /tmp); static storage.
+ * Removed with what it holds when the test process exits, unless
+ * PARLEY_KEEP_TMP is set (to look at a failed test's runs). */
 const char *e2e_tmpdir(const char *tag);
 /* Writes text to dir/name; returns the path (valid for the next 31 calls). */
 const char *e2e_write(const char *dir, const char *name, const char *text);
