@@ -20,11 +20,15 @@ static const char *s_skip(const char *p, const char *end)
 {
     if (p >= end) return NULL;
     if (*p == '"') {
-        for (p++; p < end; p++) {
-            if (*p == '\\')
-                p++;
-            else if (*p == '"')
-                return p + 1;
+        /* The next quote not escaped: one an even number of backslashes
+         * precedes (found by memchr, not byte by byte). */
+        for (const char *q = p + 1; q < end;) {
+            const char *e = memchr(q, '"', (size_t)(end - q));
+            if (!e) return NULL;
+            const char *b = e;
+            while (b > q && b[-1] == '\\') b--;
+            if (((e - b) & 1) == 0) return e + 1;
+            q = e + 1;
         }
         return NULL;
     }
@@ -125,6 +129,27 @@ static json_t *s_members(const char *p, const char *end, ana_evline_want_fn want
 fail:
     json_decref(ev);
     return NULL;
+}
+
+int ana_evline_members(const char *text, size_t len, ana_evline_member_fn fn, void *ctx)
+{
+    if (!text) return -1;
+    const char *p = text, *end = text + len;
+    if (p >= end || *p++ != '{') return -1;
+    while (p < end && *p != '}') {
+        if (*p != '"') return -1;
+        const char *k = p + 1, *ke = s_skip(p, end);
+        if (!ke || ke >= end || *ke != ':' || memchr(k, '\\', (size_t)(ke - 1 - k))) return -1;
+        const char *v = ke + 1, *ve = s_skip(v, end);
+        if (!ve || ve == v) return -1;
+        if (!fn(ctx, k, (size_t)(ke - 1 - k), v, (size_t)(ve - v))) return 1;
+        p = ve;
+        if (p < end && *p == ',' && p + 1 < end && p[1] == '"')
+            p++;
+        else if (p >= end || *p != '}')
+            return -1;
+    }
+    return p < end && *p == '}' && p + 1 == end ? 0 : -1;
 }
 
 json_t *ana_evline_parse(const char *text, size_t len, ana_evline_want_fn want)

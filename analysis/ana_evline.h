@@ -24,4 +24,15 @@ typedef bool (*ana_evline_want_fn)(const char *key, size_t n);
  * result. */
 json_t *ana_evline_parse(const char *text, size_t len, ana_evline_want_fn want);
 
+/* One top-level member: its key (kn bytes) and its value's text (vn bytes).
+ * Return false to stop. */
+typedef bool (*ana_evline_member_fn)(void *ctx, const char *key, size_t kn, const char *value,
+                                     size_t vn);
+
+/* Calls fn for each top-level member of the line text[0..len), in order,
+ * without building anything. Returns 0 when every member was seen, 1 when fn
+ * stopped, -1 when the text is not an object in the compact form (as
+ * ana_evline_parse refuses it). */
+int ana_evline_members(const char *text, size_t len, ana_evline_member_fn fn, void *ctx);
+
 #endif

@@ -118,12 +118,18 @@ void brk_record(brk_server_t *s, json_t *ev)
     } else
         brk_metrics_feed(s, ev);
     const char *pub_text = NULL;
-    if (text && (s->http || s->opts.pub_endpoint) && brk_view_is_whole(ev)) {
-        pub_text = text;
-    } else if (text && (s->http || s->opts.pub_endpoint)) {
-        json_t *view = brk_view_public(ev);
-        pub_text = s_text(s->jw_view, view, &pub_len);
-        json_decref(view);
+    if (text && (s->http || s->opts.pub_endpoint)) {
+        /* The public view: the event's text less its private members (all
+         * of it when nothing is private); or (a world, a config, a board) a
+         * view built from the tree. */
+        int rc = brk_view_text(ev, text, len, s->jw_view);
+        if (rc == 0) {
+            pub_text = env_jsonw_data(s->jw_view);
+        } else {
+            json_t *view = brk_view_public(ev);
+            pub_text = s_text(s->jw_view, view, &pub_len);
+            json_decref(view);
+        }
     }
     brk_http_event(s->http, ev, text, pub_text);
     if (text && (s->opts.pub_endpoint || s->opts.pub_private_endpoint)) {

@@ -2,6 +2,9 @@
  * the keys that are private; unknown types keep only their envelope. */
 #include "brk_view.h"
 
+#include "ana_evline.h"
+#include "env_jsonw.h"
+
 #include <stdbool.h>
 #include <string.h>
 
@@ -60,6 +63,103 @@ bool brk_view_is_whole(const json_t *ev)
     json_array_foreach(json_object_get(ev, "board"), i,
                        row) if (json_object_get(row, "type")) return false;
     return true;
+}
+
+/* What brk_view_text withholds of one event: the keys in the order
+ * brk_view_public lists them, and which of them the event has; the kept
+ * members are copied from the event's text a run at a time. */
+typedef struct {
+    const char *hide[10];
+    size_t hide_n[10];
+    bool found[10];
+    size_t n_hide;
+    env_jsonw_t *out;
+    const char *run, *run_end; /* kept members not yet copied: [run, run_end) */
+    bool first, refused, failed;
+} s_filter_t;
+
+static void s_filter_flush(s_filter_t *f)
+{
+    if (!f->run) return;
+    if ((!f->first && env_jsonw_raw(f->out, ",", 1) != 0) ||
+        env_jsonw_raw(f->out, f->run, (size_t)(f->run_end - f->run)) != 0)
+        f->failed = true;
+    f->first = false;
+    f->run = NULL;
+}
+
+static bool s_filter_member(void *ctx, const char *k, size_t kn, const char *v, size_t vn)
+{
+    s_filter_t *f = ctx;
+    for (size_t i = 0; i < f->n_hide; i++)
+        if (f->hide_n[i] == kn && memcmp(f->hide[i], k, kn) == 0) {
+            f->found[i] = true;
+            s_filter_flush(f);
+            return !f->failed;
+        }
+    /* What brk_view_public changes inside a member, or a `withheld` of the
+     * event's own: the tree's way. */
+    if ((kn == 6 && memcmp(k, "config", 6) == 0) || (kn == 5 && memcmp(k, "board", 5) == 0) ||
+        (kn == 8 && memcmp(k, "withheld", 8) == 0)) {
+        f->refused = true;
+        return false;
+    }
+    const char *start = k - 1; /* the key's opening quote */
+    if (f->run && f->run_end + 1 == start)
+        f->run_end = v + vn; /* the member right after the run (past its comma) */
+    else {
+        s_filter_flush(f);
+        f->run = start;
+        f->run_end = v + vn;
+    }
+    return !f->failed;
+}
+
+int brk_view_text(const json_t *ev, const char *text, size_t len, env_jsonw_t *out)
+{
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    int rule = -1;
+    for (size_t i = 0; type && i < sizeof s_rules / sizeof s_rules[0]; i++)
+        if (strcmp(s_rules[i].type, type) == 0) {
+            rule = (int)i;
+            break;
+        }
+    if (rule < 0 || strcmp(type, "world") == 0) return 1;
+    s_filter_t f = {.out = out, .first = true};
+    for (size_t k = 0; k < 8 && s_rules[rule].hide[k]; k++)
+        f.hide[f.n_hide++] = s_rules[rule].hide[k];
+    if (strcmp(type, "message") == 0) {
+        const char *kind = json_string_value(json_object_get(ev, "kind"));
+        if (!kind || strcmp(kind, "broadcast") != 0) {
+            f.hide[f.n_hide++] = "content";
+            f.hide[f.n_hide++] = "names_pieces";
+        }
+    }
+    for (size_t i = 0; i < f.n_hide; i++) f.hide_n[i] = strlen(f.hide[i]);
+    env_jsonw_reset(out);
+    if (env_jsonw_raw(out, "{", 1) != 0) return -1;
+    int rc = ana_evline_members(text, len, s_filter_member, &f);
+    if (rc == 0) s_filter_flush(&f);
+    if (rc != 0 || f.refused || f.failed) {
+        env_jsonw_reset(out);
+        return f.refused || rc < 0 ? 1 : -1;
+    }
+    bool any = false;
+    for (size_t i = 0; i < f.n_hide; i++) {
+        if (!f.found[i]) continue;
+        const char *sep = any ? ",\"" : (f.first ? "\"withheld\":[\"" : ",\"withheld\":[\"");
+        if (env_jsonw_raw(out, sep, strlen(sep)) != 0 ||
+            env_jsonw_raw(out, f.hide[i], f.hide_n[i]) != 0 || env_jsonw_raw(out, "\"", 1) != 0)
+            goto nomem;
+        any = true;
+    }
+    if ((any && env_jsonw_raw(out, "]", 1) != 0) || env_jsonw_raw(out, "}", 1) != 0 ||
+        !env_jsonw_ok(out))
+        goto nomem;
+    return 0;
+nomem:
+    env_jsonw_reset(out);
+    return -1;
 }
 
 /* copy[key], replaced by a shallow copy of itself that the view may change

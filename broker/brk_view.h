@@ -14,10 +14,20 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
+
+struct env_jsonw;
 
 /* A new object: the public view of ev, with `withheld` listing the keys left
  * out (absent when nothing was). NULL when out of memory. */
 json_t *brk_view_public(const json_t *ev);
+/* The public view of ev as brk_view_public's text would be, written from
+ * ev's own text (len bytes, compact) into out without building a copy: for
+ * the events whose private keys are top-level members (an action, a transfer,
+ * a direct message, a decision...). Returns 0 when written; 1 when this event
+ * needs brk_view_public (a world, a config, a board, an unknown type), and -1
+ * when out of memory; out then holds nothing of it. */
+int brk_view_text(const json_t *ev, const char *text, size_t len, struct env_jsonw *out);
 /* Whether the public view of ev is ev itself (nothing to withhold): its text
  * can then serve as the view's. */
 bool brk_view_is_whole(const json_t *ev);

@@ -5,7 +5,8 @@
  * must never change the event. Each private key of the rules is left out and
  * named in `withheld`; what is public stays as it was. Checked on events of
  * every kind that carries something private, and on every line of the
- * golden log of a whole game. */
+ * golden log of a whole game; the view written from the event's text
+ * (brk_view_text) is byte for byte the one built from its tree. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,11 +15,14 @@
 #include <cmocka.h>
 
 #include "brk_view.h"
+#include "env_jsonw.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static int s_by_text; /* views brk_view_text wrote */
 
 static char *s_dump(const json_t *j)
 {
@@ -40,6 +44,16 @@ static char *s_view(const char *in)
     assert_string_equal(before, after);
     /* Where the broker takes the event's own text for the view's. */
     if (brk_view_is_whole(ev)) assert_string_equal(text, before);
+    /* ... and where it writes the view from the event's text: the same bytes. */
+    env_jsonw_t *w = env_jsonw_new();
+    assert_non_null(w);
+    int rc = brk_view_text(ev, before, strlen(before), w);
+    assert_true(rc == 0 || rc == 1);
+    if (rc == 0) {
+        assert_string_equal(env_jsonw_data(w), text);
+        s_by_text++;
+    }
+    env_jsonw_destroy(&w);
     /* The view can be changed further (the blind web stream does) without
      * reaching the event either. */
     json_object_del(view, "type");
@@ -140,6 +154,7 @@ static void test_every_line_of_a_game(void **state)
     free(line);
     fclose(f);
     assert_int_equal(n, 746); /* three games: every line was read */
+    assert_true(s_by_text > 300);
     assert_true(withheld > 300);
 }
 
