@@ -17,7 +17,10 @@
 struct brk_rundir {
     char *path;
     FILE *events;
+    char *events_buf; /* its stdio buffer (glibc ignores a size given without one) */
 };
+
+#define S_EVENTS_BUF (256 * 1024)
 
 brk_rundir_t *brk_rundir_new(const char *path, char *err, size_t errlen)
 {
@@ -42,8 +45,11 @@ brk_rundir_t *brk_rundir_new(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
         goto fail;
     }
-    /* Lines gather in a large buffer between flushes (one write per flush). */
-    setvbuf(r->events, NULL, _IOFBF, 1 << 20);
+    /* Lines gather in a large buffer between flushes (one write per flush,
+     * not one per 4 KiB: setvbuf without a buffer of its own keeps glibc's
+     * default size). */
+    r->events_buf = malloc(S_EVENTS_BUF);
+    if (r->events_buf) setvbuf(r->events, r->events_buf, _IOFBF, S_EVENTS_BUF);
     return r;
 fail:
     brk_rundir_destroy(&r);
@@ -55,6 +61,7 @@ void brk_rundir_destroy(brk_rundir_t **pr)
     if (!pr || !*pr) return;
     brk_rundir_t *r = *pr;
     if (r->events) fclose(r->events);
+    free(r->events_buf); /* after fclose, which flushes from it */
     free(r->path);
     free(r);
     *pr = NULL;
