@@ -5,6 +5,7 @@
  * the `clear` and `paper` templates are stable: tests/llm's fake endpoint
  * reads them to play. */
 #include "llm_prompt.h"
+#include "llm_delta.h"
 #include "llm_model.h"
 
 #include <stdarg.h>
@@ -26,7 +27,7 @@ struct llm_prompter {
     bool cacheable;
     /* a conversation ({{$turn}}): what was sent so far and what it was made from */
     json_t *history;    /* [{role, content}], the messages after the system part */
-    json_t *prev_model; /* the tree of the last turn kept, for llm_model_delta */
+    json_t *prev_model; /* the tree of the last turn kept, for llm_delta_add */
     size_t history_bytes, window;
     int resets;
 };
@@ -64,7 +65,7 @@ static int s_render(const llm_prompter_t *p, const agt_context_t *ctx, const env
     memset(out, 0, sizeof *out);
     if (model_out) *model_out = NULL;
     json_t *model = llm_model_new(ctx, obs, feedback);
-    if (!model || (llm_tmpl_is_conversation(p->tmpl) && llm_model_delta(model, prev) != 0)) {
+    if (!model || (llm_tmpl_is_conversation(p->tmpl) && llm_delta_add(model, prev) != 0)) {
         json_decref(model);
         snprintf(err, errlen, "out of memory");
         return -1;
