@@ -125,6 +125,118 @@ oom:
     return NULL;
 }
 
+/* A notification that says what the rest of a compact turn says already:
+ * a receipt ("agent_2 sent you 1 piece(s): ...", new.received has the piece,
+ * its sender and value), the seat's own plain completion ("You completed
+ * task_3 and earned $10000.": its tasks and its board row), and, when the
+ * board is shown, another's plain completion ("agent_2 completed task_7.":
+ * that agent's board row). The texts are the environment's
+ * (environment/env_transfer.c, env_submit.c); a penalty, a failed submission
+ * and anything else are kept. */
+static bool s_note_repeats(const char *t, bool board)
+{
+    if (!t) return false;
+    if (strstr(t, " sent you ") && strstr(t, " piece(s)")) return true;
+    if (!strncmp(t, "You completed ", 14)) return !strstr(t, "incorrect value");
+    const char *c = strstr(t, " completed task_");
+    if (!board || !c || strchr(t, ' ') != c) return false; /* "<id> completed <task>." */
+    return strchr(c + 11, ' ') == NULL && t[strlen(t) - 1] == '.';
+}
+
+static int s_append_if(json_t *a, json_t *item, bool keep)
+{
+    return keep ? json_array_append(a, item) : 0;
+}
+
+/* The compact turn's lists (prompts/cache/news.tmpl): new.notes, the
+ * notifications that s_note_repeats keeps; new.directory_others, new.directory
+ * without the seat's own row (its new pieces are new.received);
+ * new.exchanges_by_from, the new exchanges per sender in order of its first,
+ * each recipient once with its pieces summed ({from, to: [{agent, n, plural}]});
+ * new.tasks, the tasks that were not active at prev, and new.tasks_done
+ * ([{id}]), those active at prev and no longer. */
+static int s_compact(json_t *model, json_t *nw, const json_t *prev)
+{
+    bool board = json_is_true(json_object_get(model, "show_board"));
+    json_t *notes = json_array(), *others = json_array(), *by = json_array(), *added = json_array(),
+           *done = json_array(), *x;
+    size_t i, j;
+    int rc = -1;
+    if (!notes || !others || !by || !added || !done) goto out;
+    json_array_foreach(json_object_get(nw, "notifications"), i, x)
+    {
+        bool keep = !s_note_repeats(json_string_value(json_object_get(x, "text")), board);
+        if (s_append_if(notes, x, keep) != 0) goto out;
+    }
+    json_array_foreach(json_object_get(nw, "directory"), i, x)
+    {
+        if (s_append_if(others, x, !json_is_true(json_object_get(x, "self"))) != 0) goto out;
+    }
+    json_array_foreach(json_object_get(nw, "exchanges"), i, x)
+    {
+        const char *from = json_string_value(json_object_get(x, "from"));
+        const char *to = json_string_value(json_object_get(x, "to"));
+        json_int_t n = json_integer_value(json_object_get(x, "n"));
+        json_t *row = NULL, *r, *tos;
+        json_array_foreach(by, j, r)
+        {
+            if (!row && from && !strcmp(json_string_value(json_object_get(r, "from")), from))
+                row = r;
+        }
+        if (!row) {
+            row = json_pack("{s:s, s:[]}", "from", from ? from : "?", "to");
+            if (!row || json_array_append_new(by, row) != 0) goto out;
+        }
+        tos = json_object_get(row, "to");
+        json_t *hit = NULL;
+        size_t at = 0;
+        json_array_foreach(tos, j, r)
+        {
+            if (!hit && to && !strcmp(json_string_value(json_object_get(r, "agent")), to)) {
+                hit = r;
+                at = j;
+            }
+        }
+        if (hit) n += json_integer_value(json_object_get(hit, "n"));
+        json_t *cell = json_pack("{s:s, s:I, s:b, s:b}", "agent", to ? to : "?", "n", n, "plural",
+                                 n != 1, "many", n > 1);
+        if (!cell) goto out;
+        if (hit ? json_array_set_new(tos, at, cell) : json_array_append_new(tos, cell)) goto out;
+    }
+    const json_t *ptasks = prev ? json_object_get(prev, "tasks") : NULL;
+    const json_t *tasks = json_object_get(model, "tasks");
+    json_array_foreach(tasks, i, x)
+    {
+        bool was = !prev;
+        json_t *t;
+        json_array_foreach(ptasks, j, t) was =
+            was || json_equal(json_object_get(t, "id"), json_object_get(x, "id"));
+        if (s_append_if(added, x, !was) != 0) goto out;
+    }
+    json_array_foreach(ptasks, i, x)
+    {
+        bool still = false;
+        json_t *t;
+        json_array_foreach(tasks, j, t) still =
+            still || json_equal(json_object_get(t, "id"), json_object_get(x, "id"));
+        if (!still &&
+            json_array_append_new(done, json_pack("{s:O}", "id", json_object_get(x, "id"))) != 0)
+            goto out;
+    }
+    rc = json_object_set(nw, "notes", notes) || json_object_set(nw, "directory_others", others) ||
+                 json_object_set(nw, "exchanges_by_from", by) ||
+                 json_object_set(nw, "tasks", added) || json_object_set(nw, "tasks_done", done)
+             ? -1
+             : 0;
+out:
+    json_decref(notes);
+    json_decref(others);
+    json_decref(by);
+    json_decref(added);
+    json_decref(done);
+    return rc;
+}
+
 int llm_delta_add(json_t *model, const json_t *prev)
 {
     static const char *const hist[] = {"messages", "broadcasts", "notifications", "sent",
@@ -172,6 +284,7 @@ int llm_delta_add(json_t *model, const json_t *prev)
             !prev || !s_same_items(json_object_get(prev, snap[i]), json_object_get(model, snap[i]));
         if (json_object_set_new(ch, snap[i], json_boolean(changed)) != 0) goto oom;
     }
+    if (s_compact(model, nw, prev) != 0) goto oom;
     if (json_object_set_new(model, "first_turn", json_boolean(prev == NULL)) != 0) goto oom;
     if (json_object_set_new(model, "new", nw) != 0) {
         nw = NULL;

@@ -80,6 +80,14 @@ const json_t *llm_prompter_history(const llm_prompter_t *p);
 /* Keeps the model's reply as an assistant message (no-op if not a
  * conversation). Returns 0, or -1 when out of memory. */
 int llm_prompter_keep_reply(llm_prompter_t *p, const char *text);
+/* Keeps the seat's decision as its assistant message: compact JSON,
+ * {"actions":[{"type":...},...],"private_thoughts":"..."} (no thoughts: no
+ * key), each action's keys in a fixed order, what the parser read rather
+ * than the reply's text (no fences, reasoning, spacing or dropped items), so
+ * that the kept history is short and written the same way every turn. A
+ * NULL d keeps {"actions":[]}. No-op if not a conversation. Returns 0, or -1
+ * when out of memory. */
+int llm_prompter_keep_decision(llm_prompter_t *p, const env_decision_t *d);
 /* The window in bytes of system + history (default 256 KiB); tests shrink it. */
 void llm_prompter_set_window(llm_prompter_t *p, size_t bytes);
 /* How many times the window has reset the history. */
