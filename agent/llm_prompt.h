@@ -9,9 +9,11 @@
  *          automated arms and for mixed games (agents.mode: mixed)
  *   clear  parley's clearer prompt for new studies, one user message
  *   cache  the clear prompt as a conversation ({{$turn}}): what never changes
- *          in a game in the system message, then per turn the model's reply
- *          and a user message with what is new, so that each request is the
- *          previous one plus new messages and providers' caches hit it all
+ *          in a game in the system message, the whole state in the first
+ *          turn, then per turn the seat's previous decision (compact JSON,
+ *          llm_prompter_keep_decision) and a user message with only what
+ *          changed, so that each request is the previous one plus new
+ *          messages and providers' caches hit it all
  * Any other name is a template FILE (`llm.prompt: FILE`, or a seat's `prompt`).
  * Truncated histories (rules->truncate_history) arrive already cut. */
 #ifndef PARLEY_LLM_PROMPT_H
