@@ -16,17 +16,6 @@
  * Caller decrefs; NULL when out of memory. */
 json_t *llm_model_new(const agt_context_t *ctx, const env_obs_t *obs, const char *feedback);
 
-/* Adds what a conversation template (a {{$turn}} part) reads: `first_turn`
- * (no history kept: prev is NULL), `new.<history>` (messages, broadcasts,
- * notifications, sent, received, thoughts, exchanges: the items that were not
- * in prev's; new.directory: per agent the pieces it did not hold at prev;
- * new.board, new.information, new.requests: the rows that changed;
- * new.messages_in, new.broadcasts_in: the new ones not from this seat) and `changed.<snapshot>`
- * (tasks, information, directory, board, me, requests: differs from prev's, the board's order
- * aside). `prev` is the previous turn's tree as llm_model_new made it. Returns 0, or -1 when out of
- * memory. */
-int llm_model_delta(json_t *model, const json_t *prev);
-
 /* Replaces bytes that are not valid UTF-8 with '?' in place (JSON requests
  * need UTF-8; message contents come from other models, templates from files). */
 void llm_model_utf8_fix(char *s);

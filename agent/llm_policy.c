@@ -239,15 +239,15 @@ static void s_on_http_done(void *arg, llm_http_result_t *res)
             call.cost_usd = llm_cost(price, r.tokens_in, r.tokens_cached, r.tokens_out);
             /* tool calls are the decision; a reply without one is read as text */
             const char *dtext = r.tool_decision ? r.tool_decision : r.text;
-            /* a conversation keeps what the model said as its next prefix */
-            if (llm_prompter_keep_reply(p->prompter, dtext) != 0)
-                PL_WARN("LLM-OOM", "cannot keep the reply of turn %llu",
-                        (unsigned long long)p->turn_id);
             void *dctx[2] = {o, p};
             int n = o->decision
                         ? llm_parse_reply(dtext, strlen(dtext), o->decision, s_on_parse_drop, dctx,
                                           o->empty_reason, sizeof o->empty_reason)
                         : -1;
+            /* a conversation keeps the decision it read as its next prefix */
+            if (llm_prompter_keep_decision(p->prompter, n >= 0 ? o->decision : NULL) != 0)
+                PL_WARN("LLM-OOM", "cannot keep the reply of turn %llu",
+                        (unsigned long long)p->turn_id);
             s_explain_empty(p, &r, n, o->empty_reason, sizeof o->empty_reason);
             PL_INFO("LLM-CALL",
                     "turn %llu: %s HTTP %d, %d attempt(s), %.2f s, %lld+%lld tokens, "

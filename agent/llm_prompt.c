@@ -5,6 +5,7 @@
  * the `clear` and `paper` templates are stable: tests/llm's fake endpoint
  * reads them to play. */
 #include "llm_prompt.h"
+#include "llm_delta.h"
 #include "llm_model.h"
 
 #include <stdarg.h>
@@ -26,7 +27,7 @@ struct llm_prompter {
     bool cacheable;
     /* a conversation ({{$turn}}): what was sent so far and what it was made from */
     json_t *history;    /* [{role, content}], the messages after the system part */
-    json_t *prev_model; /* the tree of the last turn kept, for llm_model_delta */
+    json_t *prev_model; /* the tree of the last turn kept, for llm_delta_add */
     size_t history_bytes, window;
     int resets;
 };
@@ -64,7 +65,7 @@ static int s_render(const llm_prompter_t *p, const agt_context_t *ctx, const env
     memset(out, 0, sizeof *out);
     if (model_out) *model_out = NULL;
     json_t *model = llm_model_new(ctx, obs, feedback);
-    if (!model || (llm_tmpl_is_conversation(p->tmpl) && llm_model_delta(model, prev) != 0)) {
+    if (!model || (llm_tmpl_is_conversation(p->tmpl) && llm_delta_add(model, prev) != 0)) {
         json_decref(model);
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -295,6 +296,85 @@ int llm_prompter_next(llm_prompter_t *p, const agt_context_t *ctx, const env_obs
     json_decref(p->prev_model);
     p->prev_model = model;
     return 0;
+}
+
+/* Text as a JSON string: it must be UTF-8. */
+static json_t *s_jstr(const char *s)
+{
+    char *c = strdup(s ? s : "");
+    if (!c) return NULL;
+    llm_model_utf8_fix(c);
+    json_t *j = json_string(c);
+    free(c);
+    return j;
+}
+
+/* Whether a send's values are one per listed piece, in the list's order. */
+static bool s_values_in_order(const env_action_t *x)
+{
+    if (x->n_values != x->n_info) return false;
+    for (size_t k = 0; k < x->n_info; k++)
+        if (!x->value_names[k] || !x->info[k] || strcmp(x->value_names[k], x->info[k]) != 0)
+            return false;
+    return true;
+}
+
+/* The decision as the seat's kept turn in a conversation (docs/LLM.md "The
+ * cache prompt"): what was read, not how the reply was dressed (fences,
+ * reasoning, spacing, dropped items), so the kept history is short and
+ * written the same way every time. A send's values are a list in the order
+ * of its pieces when they are one each (the parser reads that form too),
+ * which does not repeat every piece name; otherwise the name -> value map. */
+static char *s_decision_json(const env_decision_t *d)
+{
+    json_t *root = json_object(), *acts = json_array();
+    bool ok = root && acts && json_object_set(root, "actions", acts) == 0;
+    size_t n = d ? env_decision_count(d) : 0;
+    const env_action_t *a = d ? env_decision_actions(d) : NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        const env_action_t *x = &a[i];
+        json_t *o = json_pack("{s:s}", "type", env_act_name(x->kind));
+        ok = o && json_array_append_new(acts, o) == 0;
+        if (ok && x->to) ok = json_object_set_new(o, "to", s_jstr(x->to)) == 0;
+        if (ok && x->kind == ENV_ACT_SUBMIT_TASK)
+            ok = json_object_set_new(o, "answer", s_jstr(x->content)) == 0;
+        else if (ok && x->kind != ENV_ACT_SEND_INFORMATION)
+            ok = json_object_set_new(o, "content", s_jstr(x->content)) == 0;
+        if (ok && x->kind == ENV_ACT_SEND_INFORMATION) {
+            bool list = s_values_in_order(x);
+            json_t *info = json_array(), *vals = list ? json_array() : json_object();
+            ok = info && vals && json_object_set(o, "information", info) == 0 &&
+                 json_object_set(o, "values", vals) == 0;
+            for (size_t k = 0; ok && k < x->n_info; k++)
+                ok = json_array_append_new(info, s_jstr(x->info[k])) == 0;
+            for (size_t k = 0; ok && list && k < x->n_values; k++)
+                ok = json_array_append_new(vals, json_integer(x->values[k])) == 0;
+            for (size_t k = 0; ok && !list && k < x->n_values; k++) {
+                char *key = strdup(x->value_names[k] ? x->value_names[k] : "");
+                if (key) llm_model_utf8_fix(key);
+                ok = key && json_object_set_new(vals, key, json_integer(x->values[k])) == 0;
+                free(key);
+            }
+            json_decref(info);
+            json_decref(vals);
+        }
+    }
+    const char *th = d ? env_decision_get_thoughts(d) : NULL;
+    if (ok && th && *th) ok = json_object_set_new(root, "private_thoughts", s_jstr(th)) == 0;
+    char *out = ok ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(acts);
+    json_decref(root);
+    return out;
+}
+
+int llm_prompter_keep_decision(llm_prompter_t *p, const env_decision_t *d)
+{
+    if (!p || !p->history) return 0;
+    char *text = s_decision_json(d);
+    if (!text) return -1;
+    int rc = llm_prompter_keep_reply(p, text);
+    free(text);
+    return rc;
 }
 
 int llm_prompter_keep_reply(llm_prompter_t *p, const char *text)

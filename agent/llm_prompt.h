@@ -9,9 +9,11 @@
  *          automated arms and for mixed games (agents.mode: mixed)
  *   clear  parley's clearer prompt for new studies, one user message
  *   cache  the clear prompt as a conversation ({{$turn}}): what never changes
- *          in a game in the system message, then per turn the model's reply
- *          and a user message with what is new, so that each request is the
- *          previous one plus new messages and providers' caches hit it all
+ *          in a game in the system message, the whole state in the first
+ *          turn, then per turn the seat's previous decision (compact JSON,
+ *          llm_prompter_keep_decision) and a user message with only what
+ *          changed, so that each request is the previous one plus new
+ *          messages and providers' caches hit it all
  * Any other name is a template FILE (`llm.prompt: FILE`, or a seat's `prompt`).
  * Truncated histories (rules->truncate_history) arrive already cut. */
 #ifndef PARLEY_LLM_PROMPT_H
@@ -80,6 +82,14 @@ const json_t *llm_prompter_history(const llm_prompter_t *p);
 /* Keeps the model's reply as an assistant message (no-op if not a
  * conversation). Returns 0, or -1 when out of memory. */
 int llm_prompter_keep_reply(llm_prompter_t *p, const char *text);
+/* Keeps the seat's decision as its assistant message: compact JSON,
+ * {"actions":[{"type":...},...],"private_thoughts":"..."} (no thoughts: no
+ * key), each action's keys in a fixed order, what the parser read rather
+ * than the reply's text (no fences, reasoning, spacing or dropped items), so
+ * that the kept history is short and written the same way every turn. A
+ * NULL d keeps {"actions":[]}. No-op if not a conversation. Returns 0, or -1
+ * when out of memory. */
+int llm_prompter_keep_decision(llm_prompter_t *p, const env_decision_t *d);
 /* The window in bytes of system + history (default 256 KiB); tests shrink it. */
 void llm_prompter_set_window(llm_prompter_t *p, size_t bytes);
 /* How many times the window has reset the history. */

@@ -24,7 +24,10 @@
  * the share of each prompt that is an unchanged prefix of the seat's previous
  * one (bytes, and tokens as the endpoint's usage reports them cached), tokens
  * per game, and the cost per game of each model of PRICES (default
- * bench/prices.csv) with and without caching.
+ * bench/prices.csv) with and without caching; for the cache prompt also the
+ * lowest share in each round and its requests' bytes by part (system part,
+ * first turn, kept decisions, later turns). The run directories stay in
+ * $TMPDIR (parley-bench-cache-*) for a closer look at every call.
  *
  * bench_llm --formats URL [CALLS]: the share of replies that parse, per reply
  * format and wire format, against a real server at URL (e.g. llama-server
@@ -372,7 +375,48 @@ typedef struct {
     double tshare_sum; /* tokens cached / tokens in, after round 2 */
     long long in, cached, written, out;
     int resets;
+    double round_min[256]; /* lowest prefix share of each round (1-based) */
+    int rounds;
+    /* bytes of every request's text by part: the system part, the first turn,
+     * the kept assistant messages, the later user messages */
+    long long b_system, b_first, b_kept, b_news;
 } s_cache_t;
+
+/* A message's text: a string, or Anthropic's blocks. */
+static size_t s_text_len(json_t *content)
+{
+    if (json_is_string(content)) return json_string_length(content);
+    size_t n = 0, i;
+    json_t *b;
+    json_array_foreach(content, i, b) n += json_string_length(json_object_get(b, "text"));
+    return n;
+}
+
+/* Adds one request's bytes by part to g. */
+static void s_parts(s_cache_t *g, const char *body)
+{
+    json_t *r = json_loads(body ? body : "", 0, NULL);
+    json_t *msgs = json_object_get(r, "messages"), *m;
+    size_t i, first = 0;
+    json_t *sys = json_object_get(r, "system"); /* anthropic */
+    if (sys) g->b_system += (long long)s_text_len(sys);
+    json_array_foreach(msgs, i, m)
+    {
+        const char *role = json_string_value(json_object_get(m, "role"));
+        long long n = (long long)s_text_len(json_object_get(m, "content"));
+        if (role && !strcmp(role, "system")) {
+            g->b_system += n;
+            first = i + 1;
+        } else if (i == first) {
+            g->b_first += n;
+        } else if (role && !strcmp(role, "assistant")) {
+            g->b_kept += n;
+        } else {
+            g->b_news += n;
+        }
+    }
+    json_decref(r);
+}
 
 /* Runs `parley run` on the configuration text; the run directory is dir/run.
  * Returns 0 or -1. */
@@ -451,6 +495,15 @@ static int s_cache_game(const char *provider, const char *prompt, int rounds, in
                 g->written +=
                     s_jint(json_object_get(r, "usage"), "cache_creation_input_tokens", NULL);
             json_decref(r);
+            s_parts(g, json_string_value(json_object_get(c, "request_body")));
+            if (round >= 1 && round < 256) {
+                double s = json_real_value(json_object_get(c, "prefix_share"));
+                if (round > g->rounds) {
+                    for (long long k = g->rounds + 1; k <= round; k++) g->round_min[k] = 1;
+                    g->rounds = (int)round;
+                }
+                if (s < g->round_min[round]) g->round_min[round] = s;
+            }
             if (round > 2) {
                 double s = json_real_value(json_object_get(c, "prefix_share"));
                 g->share_sum += s;
@@ -550,6 +603,15 @@ static int s_cache_bench(int rounds, const char *prices)
             fflush(stdout);
         }
     fake_stop(fake);
+    printf("\nthe cache prompt (openai game): lowest prefix share per round:");
+    for (int r = 1; r <= g[0][1].rounds; r++) printf(" %d:%.3f", r, g[0][1].round_min[r]);
+    const s_cache_t *cg = &g[0][1];
+    double all = (double)(cg->b_system + cg->b_first + cg->b_kept + cg->b_news);
+    if (all > 0)
+        printf("\nits requests' bytes by part: system %lld (%.1f%%), first turn %lld (%.1f%%), "
+               "kept decisions %lld (%.1f%%), later turns' news %lld (%.1f%%)\n",
+               cg->b_system, 100 * cg->b_system / all, cg->b_first, 100 * cg->b_first / all,
+               cg->b_kept, 100 * cg->b_kept / all, cg->b_news, 100 * cg->b_news / all);
     printf("\ninput cost per game in USD (%s); output priced apart at the cache games' "
            "tokens out:\n",
            prices);

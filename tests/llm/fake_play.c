@@ -220,11 +220,214 @@ static json_t *s_play_paper(const char *prompt)
                      "Ask for what I miss, give what is asked, submit what is complete.");
 }
 
+/* Every section `header` of a conversation: calls fn on each of its lines. A
+ * section runs to the next "## " header or the end of its turn ("Your turn:"). */
+typedef void (*s_line_fn)(void *arg, const char *line);
+
+static void s_each_line(const char *text, const char *header, s_line_fn fn, void *arg)
+{
+    char line[8192];
+    for (const char *h = strstr(text, header); h; h = strstr(h + 1, header)) {
+        const char *s = strchr(h, '\n'), *e1, *e2, *end;
+        if (!s) return;
+        s++;
+        e1 = strstr(s, "\n## ");
+        e2 = strstr(s, "\nYour turn:");
+        end = e1 && (!e2 || e1 < e2) ? e1 : e2 ? e2 : s + strlen(s);
+        for (; s < end; s = s_next_line(s, end)) {
+            s_line(s, end, line, sizeof line);
+            fn(arg, line);
+        }
+    }
+}
+
+typedef struct {
+    piece_t inv[512];
+    int n_inv;
+    char tasks[128][64], pieces[128][8][128];
+    int n_tasks, n_pieces[128];
+    char done[4096];      /* "task_1, task_2, ..." completed since the first turn */
+    char dir[1024][4096]; /* "- holder: pieces" lines, the first turn's and later ones */
+    int n_dir;
+    char msgs[512][1024]; /* "from\tcontent" of messages to the seat */
+    int n_msgs;
+} s_cache_t;
+
+static void s_on_info(void *arg, const char *line) /* "- NAME (value: V)" */
+{
+    s_cache_t *c = arg;
+    const char *v = strstr(line, " (value: ");
+    if (strncmp(line, "- ", 2) || !v || c->n_inv >= 512) return;
+    snprintf(c->inv[c->n_inv].name, sizeof c->inv[0].name, "%.*s", (int)(v - line - 2), line + 2);
+    c->inv[c->n_inv++].value = atoi(v + 9);
+}
+
+static void s_on_received(void *arg, const char *line) /* "- NAME (value V) from X" */
+{
+    s_cache_t *c = arg;
+    const char *v = strstr(line, " (value ");
+    if (strncmp(line, "- ", 2) || !v || !strstr(v, ") from ") || c->n_inv >= 512) return;
+    snprintf(c->inv[c->n_inv].name, sizeof c->inv[0].name, "%.*s", (int)(v - line - 2), line + 2);
+    c->inv[c->n_inv++].value = atoi(v + 8);
+}
+
+static void s_add_task(s_cache_t *c, const char *id, const char *list)
+{
+    if (c->n_tasks >= 128) return;
+    int t = c->n_tasks++;
+    snprintf(c->tasks[t], sizeof c->tasks[t], "%s", id);
+    c->n_pieces[t] = 0;
+    char *copy = strdup(list), *save = NULL;
+    for (char *x = strtok_r(copy, ",", &save); x && c->n_pieces[t] < 8;
+         x = strtok_r(NULL, ",", &save)) {
+        while (*x == ' ') x++;
+        snprintf(c->pieces[t][c->n_pieces[t]++], sizeof c->pieces[0][0], "%s", x);
+    }
+    free(copy);
+}
+
+static void s_on_new_task(void *arg, const char *line) /* "- id: desc Needs: a, b" */
+{
+    char id[64];
+    const char *needs = strstr(line, " Needs: ");
+    if (needs && sscanf(line, "- %63[^:]:", id) == 1) s_add_task(arg, id, needs + 8);
+}
+
+static void s_on_dir(void *arg, const char *line)
+{
+    s_cache_t *c = arg;
+    if (!strncmp(line, "- ", 2) && strchr(line, ':') && c->n_dir < 1024)
+        snprintf(c->dir[c->n_dir++], sizeof c->dir[0], "%s", line);
+}
+
+static void s_on_msg(void *arg, const char *line) /* "- [round r] X -> you: ..." or "- X: ..." */
+{
+    s_cache_t *c = arg;
+    char from[64];
+    bool dated = !strncmp(line, "- [round ", 9); /* the first turn's lines */
+    if (c->n_msgs >= 512 ||
+        sscanf(line, dated ? "- [round %*d] %63[^: ]" : "- %63[^: ]", from) != 1)
+        return;
+    const char *body = dated ? strstr(line, "] ") : line;
+    body = body ? strchr(body, ':') : NULL;
+    if (!body || (strstr(line, " -> ") && !strstr(line, " -> you: "))) return;
+    snprintf(c->msgs[c->n_msgs++], sizeof c->msgs[0], "%s\t%s", from, body);
+}
+
+/* The perfect agent reading the cache prompt's conversation (prompts/cache.tmpl):
+ * the first turn's whole state, then each turn's changes, and its own kept
+ * decisions (compact JSON) for what it has sent and asked already. */
+static json_t *s_play_cache(const char *prompt)
+{
+    static s_cache_t c;
+    memset(&c, 0, sizeof c);
+    char me[64] = "";
+    const char *you = strstr(prompt, "You are ");
+    if (you) sscanf(you, "You are %63[^,]", me);
+    s_each_line(prompt, "## Your information", s_on_info, &c);
+    s_each_line(prompt, "## Received", s_on_received, &c);
+    s_each_line(prompt, "## Information directory", s_on_dir, &c);
+    s_each_line(prompt, "## New holders", s_on_dir, &c);
+    s_each_line(prompt, "## Direct messages", s_on_msg, &c);
+    s_each_line(prompt, "## Messages to you", s_on_msg, &c);
+    /* the first turn's tasks: "- id: desc" then "  Required pieces: ..." */
+    const char *s, *end;
+    char line[8192];
+    if ((s = s_section(prompt, "## Your tasks\n", &end)))
+        for (; s < end; s = s_next_line(s, end)) {
+            char id[64];
+            s_line(s, end, line, sizeof line);
+            if (sscanf(line, "- %63[^:]:", id) != 1) continue;
+            s = s_next_line(s, end);
+            s_line(s, end, line, sizeof line);
+            const char *req = strstr(line, "Required pieces: ");
+            if (req) s_add_task(&c, id, req + 17);
+        }
+    s_each_line(prompt, "## New tasks", s_on_new_task, &c);
+    for (const char *h = strstr(prompt, "## Tasks you completed:"); h;
+         h = strstr(h + 1, "## Tasks you completed:")) {
+        s_line(h, h + strlen(h), line, sizeof line);
+        strncat(c.done, line, sizeof c.done - strlen(c.done) - 1);
+        strncat(c.done, ",", sizeof c.done - strlen(c.done) - 1);
+    }
+
+    json_t *actions = json_array();
+    char pat[600];
+    for (int m = 0; m < c.n_msgs; m++) {
+        char *tab = strchr(c.msgs[m], '\t');
+        *tab = '\0';
+        const char *from = c.msgs[m], *body = tab + 1;
+        for (int i = 0; i < c.n_inv; i++) {
+            if (!s_contains_ci(body, c.inv[i].name)) continue;
+            snprintf(pat, sizeof pat, "\"to\":\"%s\",\"information\":[\"%s\"", from, c.inv[i].name);
+            char past[300];
+            snprintf(past, sizeof past, "- %s to %s ", c.inv[i].name, from);
+            if (strstr(prompt, pat) || strstr(prompt, past)) continue;
+            if (s_sending(actions, c.inv[i].name, from)) continue;
+            json_array_append_new(actions, json_pack("{s:s, s:s, s:[s], s:{s:i}}", "type",
+                                                     "send_information", "to", from, "information",
+                                                     c.inv[i].name, "values", c.inv[i].name,
+                                                     c.inv[i].value));
+        }
+    }
+    for (int t = 0; t < c.n_tasks; t++) {
+        char id[80];
+        snprintf(id, sizeof id, " %s,", c.tasks[t]);
+        if (strstr(c.done, id)) continue;
+        bool all = true;
+        for (int k = 0; k < c.n_pieces[t]; k++) {
+            const char *piece = c.pieces[t][k];
+            if (s_holds(c.inv, c.n_inv, piece, NULL)) continue;
+            all = false;
+            for (int d = 0; d < c.n_dir; d++) {
+                char holder[64];
+                if (sscanf(c.dir[d], "- %63[^: ]", holder) != 1 || !strcmp(holder, me)) continue;
+                const char *colon = strchr(c.dir[d], ':');
+                size_t pl = strlen(piece);
+                bool held = false;
+                for (const char *hit = strstr(colon, piece); hit; hit = strstr(hit + 1, piece))
+                    if (hit[-1] == ' ' && (hit[pl] == ',' || hit[pl] == '\0')) held = true;
+                if (!held) continue;
+                char ask[300];
+                snprintf(pat, sizeof pat, "\"to\":\"%s\",\"content\":\"REQUEST: %s for ", holder,
+                         piece);
+                snprintf(ask, sizeof ask, "- %s from %s: asked", piece, holder);
+                bool again = strstr(prompt, pat) || strstr(prompt, ask);
+                size_t j;
+                json_t *a;
+                json_array_foreach(actions, j, a)
+                {
+                    const char *to = json_string_value(json_object_get(a, "to"));
+                    const char *ct = json_string_value(json_object_get(a, "content"));
+                    if (to && ct && !strcmp(to, holder) && strstr(ct, piece)) again = true;
+                }
+                if (again) continue;
+                char msg[300];
+                snprintf(msg, sizeof msg, "REQUEST: %s for %s", piece, c.tasks[t]);
+                json_array_append_new(actions, json_pack("{s:s, s:s, s:s}", "type", "send_message",
+                                                         "to", holder, "content", msg));
+            }
+        }
+        if (all && c.n_pieces[t] > 0) {
+            char answer[1024] = "Combined result of: ";
+            for (int k = 0; k < c.n_pieces[t]; k++) {
+                if (k) strncat(answer, ", ", sizeof answer - strlen(answer) - 1);
+                strncat(answer, c.pieces[t][k], sizeof answer - strlen(answer) - 1);
+            }
+            json_array_append_new(actions,
+                                  json_pack("{s:s, s:s}", "type", "submit_task", "answer", answer));
+        }
+    }
+    return json_pack("{s:o, s:s}", "actions", actions, "private_thoughts",
+                     "Ask for what I miss, give what is asked, submit what is complete.");
+}
+
 /* The perfect agent of GAME.md, reading the clear template's text
  * (prompts/clear.tmpl), or the paper template's (s_play_paper): the decision. */
 json_t *fake_play_json(const char *prompt)
 {
     if (strstr(prompt, "Your Current Tasks:")) return s_play_paper(prompt);
+    if (strstr(prompt, "## How this conversation works")) return s_play_cache(prompt);
     static piece_t inv[512];
     int n_inv = 0;
     json_t *actions = json_array();

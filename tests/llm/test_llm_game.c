@@ -54,7 +54,17 @@ static int s_parley(const char *dir, const char *const *args, char *out, size_t 
 
 /* The configuration of a game of 5 openai and 5 anthropic seats against the
  * fake on `port`; `extra` is appended (YAML). Returns its path. */
+static const char *s_config_rounds(const char *dir, int port, int rounds, const char *seat_extra,
+                                   const char *extra);
+
 static const char *s_config(const char *dir, int port, const char *seat_extra, const char *extra)
+{
+    return s_config_rounds(dir, port, ROUNDS, seat_extra, extra);
+}
+
+/* The same, `rounds` long. */
+static const char *s_config_rounds(const char *dir, int port, int rounds, const char *seat_extra,
+                                   const char *extra)
 {
     char text[4096];
     snprintf(text, sizeof text,
@@ -69,7 +79,7 @@ static const char *s_config(const char *dir, int port, const char *seat_extra, c
              "  gpt-fake: {input: 1.0, output: 4.0}\n"
              "  claude-fake: {input: 3.0, output: 15.0}\n"
              "%s",
-             ROUNDS, port, KEY_VAR, seat_extra, port, KEY_VAR, seat_extra, extra);
+             rounds, port, KEY_VAR, seat_extra, port, KEY_VAR, seat_extra, extra);
     return e2e_write(dir, "game.yaml", text);
 }
 
@@ -466,20 +476,64 @@ static char *s_reply_text(const char *body, bool oa)
     return text;
 }
 
+/* What the cache prompt keeps of a reply (docs/LLM.md "The cache prompt"):
+ * the decision the seat read from it as compact JSON, each action's keys in
+ * the order type, to, answer or content, information, values (a list, one a
+ * piece in order, as the fake sends one value per listed piece), then
+ * private_thoughts. Written here from the reply text independently of the
+ * agent's code. Caller frees. */
+static char *s_kept_expected(const char *text)
+{
+    const char *a = strchr(text, '{'), *b = strrchr(text, '}');
+    assert_non_null(a);
+    assert_non_null(b);
+    json_t *r = json_loadb(a, (size_t)(b - a + 1), 0, NULL);
+    assert_non_null(r);
+    json_t *out = json_object(), *acts = json_array(), *x;
+    size_t i;
+    json_array_foreach(json_object_get(r, "actions"), i, x)
+    {
+        json_t *o = json_object();
+        json_object_set(o, "type", json_object_get(x, "type"));
+        if (json_object_get(x, "to")) json_object_set(o, "to", json_object_get(x, "to"));
+        if (json_object_get(x, "answer"))
+            json_object_set(o, "answer", json_object_get(x, "answer"));
+        if (json_object_get(x, "content"))
+            json_object_set(o, "content", json_object_get(x, "content"));
+        json_t *info = json_object_get(x, "information");
+        if (info) {
+            json_object_set(o, "information", info);
+            json_t *vals = json_array(), *p;
+            size_t k;
+            json_array_foreach(info, k, p) json_array_append(
+                vals, json_object_get(json_object_get(x, "values"), json_string_value(p)));
+            json_object_set_new(o, "values", vals);
+        }
+        json_array_append_new(acts, o);
+    }
+    json_object_set_new(out, "actions", acts);
+    json_t *th = json_object_get(r, "private_thoughts");
+    if (json_string_length(th)) json_object_set(out, "private_thoughts", th);
+    char *js = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(out);
+    json_decref(r);
+    return js;
+}
+
 /* The cache prompt over a whole game, as the providers receive it: every
  * request of a seat is its previous request, byte for byte, then the model's
  * reply to it and one new user message; the first turn shows the whole state
  * and later ones only the news; with hints on, OpenAI requests carry one
  * prompt_cache_key per seat and Anthropic requests two cache_control marks (the
  * system block and the newest message); with llm.cache_hints: off, none. */
-static void s_cache_game(fx_t *f, bool hints)
+static void s_cache_game(fx_t *f, bool hints, int rounds)
 {
     const char *fargs[] = {"--key", s_key, NULL};
     f->fake = fake_start(fargs, &f->port);
     assert_true(f->fake > 0);
-    const char *cfg =
-        s_config(f->dir, f->port, "",
-                 hints ? "llm: {prompt: cache}\n" : "llm: {prompt: cache, cache_hints: \"off\"}\n");
+    const char *cfg = s_config_rounds(f->dir, f->port, rounds, "",
+                                      hints ? "llm: {prompt: cache}\n"
+                                            : "llm: {prompt: cache, cache_hints: \"off\"}\n");
     const char *args[] = {cfg, "--out", f->run, "--quiet", NULL};
     char out[4096], err[8192];
     int rc = s_parley(f->dir, args, out, sizeof out, err, sizeof err);
@@ -489,7 +543,7 @@ static void s_cache_game(fx_t *f, bool hints)
     assert_true(json_array_size(done) > 0);
     json_decref(done);
     json_t *dec = e2e_events(f->run, "decision");
-    assert_int_equal(json_array_size(dec), N_SEATS * ROUNDS);
+    assert_int_equal(json_array_size(dec), N_SEATS * rounds);
     json_t *prev_req[N_SEATS + 1] = {0};
     char *prev_body[N_SEATS + 1] = {0}, *prev_reply[N_SEATS + 1] = {0};
     char keys[N_SEATS + 1][128];
@@ -529,10 +583,15 @@ static void s_cache_game(fx_t *f, bool hints)
                 json_decref(x);
                 json_decref(y);
             }
-            /* the reply before this turn, kept as the assistant's message */
+            /* the decision read from the reply before this turn, kept as the
+             * assistant's message: compact JSON, no fences or spacing */
             json_t *asst = json_array_get(msgs, pn);
             assert_string_equal(s_str(asst, "role"), "assistant");
-            assert_string_equal(s_msg_text(asst), prev_reply[a]);
+            char *kept = s_kept_expected(prev_reply[a]);
+            assert_string_equal(s_msg_text(asst), kept);
+            free(kept);
+            assert_null(strstr(s_msg_text(asst), "```"));
+            assert_null(strchr(s_msg_text(asst), '\n'));
             assert_null(strstr(last_text, "## Information directory (who holds what"));
             assert_non_null(strstr(last_text, "Current Round: "));
             if (oa) {
@@ -580,7 +639,7 @@ static void s_cache_game(fx_t *f, bool hints)
         turns[a]++;
     }
     for (int a = 1; a <= N_SEATS; a++) {
-        assert_int_equal(turns[a], ROUNDS);
+        assert_int_equal(turns[a], rounds);
         json_decref(prev_req[a]);
         free(prev_body[a]);
         free(prev_reply[a]);
@@ -590,12 +649,12 @@ static void s_cache_game(fx_t *f, bool hints)
 
 static void test_cache_prompt_appends_with_hints(void **state)
 {
-    s_cache_game(*state, true);
+    s_cache_game(*state, true, 20); /* the paper preset's whole game */
 }
 
 static void test_cache_prompt_hints_off(void **state)
 {
-    s_cache_game(*state, false);
+    s_cache_game(*state, false, ROUNDS);
 }
 
 /* `parley run` checks every llm seat's key before it starts anything. */

@@ -12,9 +12,10 @@
  * - The study's quirks that the paper template keeps (GAME.md "Paper-preset
  *   details"), each checked on its own.
  * - A researcher's own template file is used verbatim.
- * - One test per template error, each naming FILE:LINE.
  * - `parley prompt` prints the same bytes as the golden file, and refuses a
- *   bad seat or round. */
+ *   bad seat or round.
+ * The cache prompt's conversation over whole games is test_llm_conversation.c,
+ * the template errors test_llm_template.c. */
 #include "env.h"
 #include "llm_parse.h"
 #include "llm_preview.h"
@@ -557,135 +558,6 @@ static void test_config_keys_round_trip(void **state)
     pl_config_destroy(&c);
 }
 
-/* -------------------------------------------------------------- errors -- */
-
-/* Loads (and renders) `text` from a file; returns the error message. */
-static const char *s_error_of(const char *name, const char *text)
-{
-    static char err[600];
-    const char *path = s_write(name, text);
-    err[0] = '\0';
-    llm_tmpl_t *t = llm_tmpl_load(path, err, sizeof err);
-    if (t) {
-        json_t *m =
-            json_pack("{s:s, s:[{s:i}], s:b}", "agent", "agent_1", "items", "n", 1, "yes", 1);
-        char *sys, *user;
-        if (llm_tmpl_render(t, m, &sys, &user, err, sizeof err) == 0) {
-            free(sys);
-            free(user);
-            err[0] = '\0';
-        }
-        json_decref(m);
-        llm_tmpl_destroy(&t);
-    }
-    return err;
-}
-
-static void s_expect(const char *name, const char *text, int line, const char *what)
-{
-    const char *e = s_error_of(name, text);
-    char want[600];
-    snprintf(want, sizeof want, "%s/%s:%d: ", s_dir, name, line);
-    if (strncmp(e, want, strlen(want)) != 0 || !strstr(e, what))
-        fail_msg("%s: expected \"%s...%s...\", got \"%s\"", name, want, what, e);
-}
-
-static void test_error_unknown_variable(void **state)
-{
-    (void)state;
-    s_expect("unknown.tmpl", "Hello {{agent}}\n\nand {{agnet}}\n", 3, "unknown variable \"agnet\"");
-    s_expect("unknown2.tmpl", "{{#items}}\n{{n}} {{missing.deep}}\n{{/items}}\n", 2,
-             "unknown variable \"missing.deep\"");
-}
-
-static void test_error_unclosed_section(void **state)
-{
-    (void)state;
-    s_expect("unclosed.tmpl", "a\n{{#items}}\nb\n", 2, "section \"items\" is never closed");
-}
-
-static void test_error_mismatched_close(void **state)
-{
-    (void)state;
-    s_expect("mismatch.tmpl", "{{#items}}\n{{^yes}}\nx\n{{/items}}\n", 4,
-             "{{/items}} closes \"yes\", opened at line 2");
-    s_expect("stray.tmpl", "x\ny\n{{/items}}\n", 3, "{{/items}} closes nothing");
-}
-
-static void test_error_bad_include(void **state)
-{
-    (void)state;
-    s_expect("include.tmpl", "one\n{{> no/such/piece}}\n", 2, "cannot include \"no/such/piece\"");
-    /* a template that includes itself */
-    s_expect("loop.tmpl", "{{> loop.tmpl}}\n", 1, "nests more than");
-    /* an error inside an included file names that file */
-    s_write("inner.tmpl", "fine\n{{#items}}\n");
-    const char *e = s_error_of("outer.tmpl", "{{> inner.tmpl}}\n");
-    char want[600];
-    snprintf(want, sizeof want, "%s/inner.tmpl:2: section \"items\" is never closed", s_dir);
-    assert_true(strncmp(e, want, strlen(want)) == 0);
-}
-
-static void test_error_tags_and_parts(void **state)
-{
-    (void)state;
-    s_expect("open.tmpl", "ok\nbroken {{agent\n", 2, "not closed with }}");
-    s_expect("empty.tmpl", "x {{}}\n", 1, "empty tag");
-    s_expect("part.tmpl", "{{$assistant}}\nx\n{{/assistant}}\n", 1, "unknown part");
-    s_expect("nest.tmpl", "{{$system}}\n{{$user}}\n{{/user}}\n{{/system}}\n", 2,
-             "parts do not nest");
-    s_expect("list.tmpl", "{{items}}\n", 1, "is a list, not a value");
-    s_expect("at.tmpl", "{{@first}}\n", 1, "outside a list");
-    /* a missing file, and the config that names it */
-    char err[600];
-    assert_null(llm_tmpl_load("/nonexistent/x.tmpl", err, sizeof err));
-    assert_non_null(strstr(err, "/nonexistent/x.tmpl: cannot read the template"));
-    const char *cfg = s_write("c.yaml", "llm:\n  prompt: missing.tmpl\n");
-    pl_config_t *c = pl_config_load(cfg, err, sizeof err);
-    assert_null(c);
-    char want[600];
-    snprintf(want, sizeof want, "%s:2: llm.prompt: cannot read the template", cfg);
-    if (strncmp(err, want, strlen(want)) != 0) fail_msg("got \"%s\"", err);
-    cfg = s_write("m.yaml", "agents:\n  mode: mixd\n");
-    assert_null(pl_config_load(cfg, err, sizeof err));
-    assert_non_null(strstr(err, "m.yaml:2: agents.mode: unknown mode \"mixd\""));
-}
-
-/* The agent's seat refuses a broken template when it starts, not at its
- * first turn: a misspelt variable in a file fails llm_prompter_new. */
-static void test_prompter_checks_at_start(void **state)
-{
-    (void)state;
-    const char *path =
-        s_write("typo.tmpl", "Round {{round}}\n{{#tasks}}{{idd}}{{/tasks}}\n{{agnet}}\n");
-    pl_seat_t seat = {.prompt = (char *)path};
-    env_config_t rules;
-    env_config_paper(&rules);
-    agt_context_t ctx = {.agent = 0, .rules = &rules, .seat = &seat};
-    char err[600];
-    assert_null(llm_prompter_new(&ctx, err, sizeof err));
-    char want[600];
-    snprintf(want, sizeof want, "%s:3: unknown variable \"agnet\"", path);
-    assert_true(strncmp(err, want, strlen(want)) == 0);
-    /* a typo inside a list is found too, though the empty first turn has no
-     * tasks: the check also renders a turn with one item in every list */
-    path = s_write("typo2.tmpl", "Round {{round}}\n{{#tasks}}\n{{idd}}\n{{/tasks}}\n");
-    seat.prompt = (char *)path;
-    assert_null(llm_prompter_new(&ctx, err, sizeof err));
-    snprintf(want, sizeof want, "%s:3: unknown variable \"idd\"", path);
-    if (strncmp(err, want, strlen(want)) != 0) fail_msg("got \"%s\"", err);
-    /* the built-ins all load and render an empty turn */
-    static const char *const names[] = {"paper", "clear", "cache"};
-    for (size_t i = 0; i < 3; i++) {
-        seat.prompt = (char *)names[i];
-        llm_prompter_t *p = llm_prompter_new(&ctx, err, sizeof err);
-        if (!p) fail_msg("%s: %s", names[i], err);
-        assert_string_equal(llm_prompter_name(p), names[i]);
-        assert_true(llm_prompter_cacheable(p) == (i == 2));
-        llm_prompter_destroy(&p);
-    }
-}
-
 /* ---------------------------------------------------- `parley prompt` -- */
 
 static int s_run(const char *args, char **out)
@@ -823,112 +695,6 @@ static void test_single_prompts_keep_little_prefix(void **state)
     assert_true(llm_prefix_share("abXd", "abcd") == 0.5);
 }
 
-/* ------------------------------------------ the cache conversation -- */
-
-/* Plays the paper preset with perfect agents; every seat's turn goes through
- * its own `cache` prompter, whose window is `window` bytes (0: the default).
- * Checks at every turn that the kept history is the previous one plus this
- * turn's message, or, when the window bites, that it restarts with the whole
- * state and no more than the window. Returns the resets of all seats. */
-static int s_conversation_game(size_t window, double *share_after_2)
-{
-    env_config_t c;
-    env_config_paper(&c);
-    int err;
-    env_game_t *g = env_game_new(&c, NULL, NULL, &err);
-    assert_non_null(g);
-    env_names_t names;
-    env_game_names(g, &names);
-    pl_seat_t seat = {.policy = "llm", .model = "m", .prompt = "cache"};
-    llm_prompter_t *pr[ENV_MAX_AGENTS] = {0};
-    char *prev[ENV_MAX_AGENTS] = {0};
-    env_decision_t *d = env_decision_new();
-    uint64_t rng = 1;
-    int resets = 0, n_share = 0;
-    double share = 0;
-    char perr[300];
-    while (env_round_begin(g) == ENV_OK) {
-        int cnt;
-        const int *order = env_round_order(g, &cnt);
-        for (int k = 0; k < cnt; k++) {
-            int a = order[k];
-            agt_context_t ctx = {
-                .agent = a, .rules = env_game_config(g), .names = &names, .seat = &seat};
-            if (!pr[a]) {
-                pr[a] = llm_prompter_new(&ctx, perr, sizeof perr);
-                if (!pr[a]) fail_msg("%s", perr);
-                assert_true(llm_prompter_is_conversation(pr[a]));
-                if (window) llm_prompter_set_window(pr[a], window);
-            }
-            env_obs_t o;
-            env_observe(g, a, ENV_TURN_NORMAL, &o);
-            json_t *before = json_deep_copy(llm_prompter_history(pr[a]));
-            llm_prompt_t p;
-            bool reset = false;
-            if (llm_prompter_next(pr[a], &ctx, &o, NULL, &p, &reset, perr, sizeof perr) != 0)
-                fail_msg("%s", perr);
-            const json_t *h = llm_prompter_history(pr[a]);
-            size_t nb = json_array_size(before), nh = json_array_size(h);
-            const char *turn =
-                json_string_value(json_object_get(json_array_get(h, nh - 1), "content"));
-            assert_string_equal(turn, p.user);
-            if (reset) {
-                resets++;
-                assert_int_equal(nh, 1);
-                assert_non_null(strstr(turn, "## Information directory (who holds what"));
-            } else {
-                assert_int_equal(nh, nb + 1);
-                for (size_t i = 0; i < nb; i++)
-                    assert_true(json_equal(json_array_get(before, i), json_array_get(h, i)));
-                if (nb) assert_null(strstr(turn, "## Information directory (who holds what"));
-            }
-            char *flat = llm_conversation_flat(p.system, h);
-            assert_non_null(flat);
-            if (window && nh > 1) assert_true(strlen(flat) <= window);
-            if (prev[a] && o.round > 2) {
-                share += llm_prefix_share(prev[a], flat);
-                n_share++;
-            }
-            free(prev[a]);
-            prev[a] = flat;
-            json_decref(before);
-            llm_prompt_clear(&p);
-            env_policy_decide(ENV_POLICY_PERFECT, &names, &o, &rng, d);
-            assert_int_equal(llm_prompter_keep_reply(pr[a], "{\"actions\": []}"), 0);
-            env_result_t res[512];
-            env_apply(g, a, ENV_TURN_NORMAL, env_decision_actions(d), env_decision_count(d), NULL,
-                      res);
-        }
-        env_round_end(g);
-    }
-    for (int a = 0; a < ENV_MAX_AGENTS; a++) {
-        if (pr[a] && window) assert_true(llm_prompter_resets(pr[a]) > 0); /* every seat */
-        llm_prompter_destroy(&pr[a]);
-        free(prev[a]);
-    }
-    env_decision_destroy(&d);
-    env_game_destroy(&g);
-    if (share_after_2) *share_after_2 = n_share ? share / n_share : 0;
-    return resets;
-}
-
-static void test_cache_conversation_appends(void **state)
-{
-    (void)state;
-    double share = 0;
-    /* a paper-sized game (10 seats, 20 rounds) stays inside the default window */
-    assert_int_equal(s_conversation_game(0, &share), 0);
-    print_message("cache conversation, perfect play: prefix share after round 2 %.3f\n", share);
-    assert_true(share > 0.85);
-}
-
-static void test_cache_conversation_window_resets(void **state)
-{
-    (void)state;
-    /* a small window bites: each seat starts over from the whole state */
-    assert_true(s_conversation_game(24 * 1024, NULL) >= 10);
-}
-
 static int s_setup(void **state)
 {
     (void)state;
@@ -963,17 +729,9 @@ int main(void)
         cmocka_unit_test(test_parser_takes_both_keys),
         cmocka_unit_test(test_user_template_verbatim),
         cmocka_unit_test(test_config_keys_round_trip),
-        cmocka_unit_test(test_error_unknown_variable),
-        cmocka_unit_test(test_error_unclosed_section),
-        cmocka_unit_test(test_error_mismatched_close),
-        cmocka_unit_test(test_error_bad_include),
-        cmocka_unit_test(test_error_tags_and_parts),
-        cmocka_unit_test(test_prompter_checks_at_start),
         cmocka_unit_test(test_cli_prompt),
         cmocka_unit_test(test_run_refuses_broken_template),
         cmocka_unit_test(test_single_prompts_keep_little_prefix),
-        cmocka_unit_test(test_cache_conversation_appends),
-        cmocka_unit_test(test_cache_conversation_window_resets),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }

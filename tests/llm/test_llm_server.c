@@ -163,6 +163,8 @@ static long s_int(json_t *o, const char *key)
 }
 
 static const char *s_prompt = "paper"; /* llm.prompt of the next game */
+static int s_rounds = ROUNDS;          /* and its length */
+static int s_valid;                    /* actions the game accepted, all games */
 
 /* One game: agent_1, agent_2 on /v1/chat/completions with `oa_format`,
  * agent_3, agent_4 on /v1/messages with `an_format`. */
@@ -183,7 +185,7 @@ static void s_game(const char *oa_format, const char *an_format)
              "     base_url: \"http://127.0.0.1:%d/v1\", reply_format: %s, timeout: 50}\n"
              "  - {policy: llm, count: 2, provider: anthropic, model: tiny, max_tokens: 120,\n"
              "     base_url: \"http://127.0.0.1:%d/v1\", reply_format: %s, timeout: 50}\n",
-             ROUNDS, s_prompt, s_port, oa_format, s_port, an_format);
+             s_rounds, s_prompt, s_port, oa_format, s_port, an_format);
     const char *cfg = e2e_write(dir, "game.yaml", text);
     const char *args[] = {cfg, "--out", run, "--quiet", NULL};
     char out[4096], err[8192];
@@ -199,8 +201,17 @@ static void s_game(const char *oa_format, const char *an_format)
     assert_int_equal(json_array_size(missed), 0);
     json_decref(missed);
 
+    /* the actions the game accepted: what the model's decisions did */
+    json_t *acts = e2e_events(run, "action");
+    int valid = 0;
+    size_t ai;
+    json_t *ae;
+    json_array_foreach(acts, ai, ae) valid += json_is_true(json_object_get(ae, "ok"));
+    int n_acts = (int)json_array_size(acts);
+    json_decref(acts);
+
     json_t *dec = e2e_events(run, "decision");
-    assert_int_equal(json_array_size(dec), 4 * ROUNDS);
+    assert_int_equal(json_array_size(dec), 4 * s_rounds);
     int parsed = 0, with_actions = 0, cut = 0, no_tool = 0, failed = 0;
     size_t i;
     json_t *d;
@@ -249,9 +260,19 @@ static void s_game(const char *oa_format, const char *an_format)
         if (!strcmp(format, "tools")) assert_non_null(strstr(rq, "\"tools\""));
         if (!strcmp(format, "json_object")) assert_non_null(strstr(rq, "\"json_object\""));
         if (!strcmp(format, "text")) assert_null(strstr(rq, "\"tools\""));
-        /* the cache prompt's hints were accepted (HTTP 200 above) */
-        if (!strcmp(s_prompt, "cache"))
+        /* the cache prompt's hints were accepted (HTTP 200 above); after the
+         * first round the seat's earlier decisions are in the request as
+         * compact JSON assistant messages */
+        if (!strcmp(s_prompt, "cache")) {
             assert_non_null(strstr(rq, oa ? "\"prompt_cache_key\"" : "\"cache_control\""));
+            if (s_int(d, "round") > 1) {
+                const char *asst = strstr(rq, "\"role\":\"assistant\"");
+                assert_non_null(asst);
+                assert_non_null(strstr(asst, "{\\\"actions\\\":["));
+            }
+            print_message("    prefix share %.3f\n",
+                          json_real_value(json_object_get(c, "prefix_share")));
+        }
         /* this model calls no tools: recorded as such, the text read as a decision */
         bool tools_asked = !strcmp(format, "tools") || (!oa && !strcmp(format, "json_schema"));
         if (tools_asked) {
@@ -271,10 +292,14 @@ static void s_game(const char *oa_format, const char *an_format)
     }
     json_decref(dec);
     print_message("%s / %s: %d of %d replies parsed, %d with actions, %d cut at max_tokens, "
-                  "%d without the tool call asked for, %d calls failed\n",
-                  oa_format, an_format, parsed, 4 * ROUNDS, with_actions, cut, no_tool, failed);
+                  "%d without the tool call asked for, %d calls failed; %d of %d actions "
+                  "valid\n",
+                  oa_format, an_format, parsed, 4 * s_rounds, with_actions, cut, no_tool, failed,
+                  valid, n_acts);
     assert_true(parsed > 0);
-    assert_true(failed <= 4 * ROUNDS / 4); /* a server that fails more is not one to test against */
+    assert_true(failed <=
+                4 * s_rounds / 4); /* a server that fails more is not one to test against */
+    s_valid += valid;
 }
 
 static void test_text(void **state)
@@ -306,8 +331,15 @@ static void test_cache_prompt(void **state)
 {
     (void)state;
     s_prompt = "cache";
+    s_rounds = 3; /* two turns with the kept decisions before them */
+    s_valid = 0;
     s_game("text", "text");
+    s_game("json_schema", "json_schema");
+    /* the seats played on: the game took some of their actions as valid (a
+     * random model's choice; over 24 replies, some) */
+    assert_true(s_valid > 0);
     s_prompt = "paper";
+    s_rounds = ROUNDS;
 }
 
 int main(void)
