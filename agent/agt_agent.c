@@ -13,6 +13,7 @@
 #include "pl_log.h"
 #include "wire.h"
 #include "wire_delta.h"
+#include "wire_names.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -117,6 +118,7 @@ static void s_send_hello(agt_agent_t *a)
     h.human = strcmp(a->policy_name, "human") == 0;
     h.observation_mode = a->obs_full ? PARLEY__OBSERVATION_MODE__OBSERVATION_FULL
                                      : PARLEY__OBSERVATION_MODE__OBSERVATION_DELTA;
+    h.compact_names = true; /* the names are rebuilt from patterns (wire_names.h) */
     Parley__Envelope e = PARLEY__ENVELOPE__INIT;
     e.body_case = PARLEY__ENVELOPE__BODY_HELLO;
     e.hello = &h;
@@ -221,29 +223,24 @@ nomem:
 
 static void s_free_names(agt_agent_t *a)
 {
-    free(a->agent_ids); /* one block each (s_copy_strings) */
+    free(a->agent_ids); /* one block each (s_welcome_names) */
     free(a->piece_names);
     a->agent_ids = a->piece_names = NULL;
     memset(&a->names, 0, sizeof a->names);
 }
 
-/* The Welcome's names in one block: the pointers, then the strings back to
- * back. A world of 10,000 pieces is 10,000 names; one allocation each would
- * add malloc's overhead to every one of them, in every seat. Freed with one
- * free(). */
-static char **s_copy_strings(char **src, size_t n)
+/* One of the Welcome's lists (agent ids or piece names) as one block
+ * (wire_names.h): rebuilt from its patterns when the broker sent them, else
+ * copied from the whole list. A world of 10,000 pieces is 10,000 names; one
+ * allocation each would add malloc's overhead to every one of them, in every
+ * seat. NULL with *err. */
+static char **s_welcome_names(const Parley__Names *pat, char **list, size_t n_list, size_t max,
+                              size_t *n, int *err)
 {
-    size_t bytes = (n ? n : 1) * sizeof(char *);
-    for (size_t i = 0; i < n; i++) bytes += strlen(src[i]) + 1;
-    char **out = malloc(bytes);
-    if (!out) return NULL;
-    char *p = (char *)(out + (n ? n : 1));
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(src[i]) + 1;
-        memcpy(p, src[i], len);
-        out[i] = p;
-        p += len;
-    }
+    if (pat) return wire_names_decode(pat, max, n, err);
+    *n = n_list;
+    char **out = wire_names_copy(list, n_list);
+    if (!out) *err = WIRE_ENOMEM;
     return out;
 }
 
@@ -253,34 +250,44 @@ static void s_on_welcome(agt_agent_t *a, Parley__Envelope *e)
     snprintf(a->game_id, sizeof a->game_id, "%s", e->game_id);
     a->heartbeat_s = w->heartbeat_s > 0 ? w->heartbeat_s : 1.0;
     if (a->state == S_CONNECTING) a->state = S_WELCOMED;
-    PL_INFO("AGT-WELCOMED", "%s in game %s%s (%zu agents, %zu pieces)", w->seat, a->game_id,
-            w->resumed ? ", resumed" : "", w->n_agents, w->n_pieces);
+    PL_INFO("AGT-WELCOMED", "%s in game %s%s (%zu agents, %zu pieces%s)", w->seat, a->game_id,
+            w->resumed ? ", resumed" : "",
+            w->agent_names ? (size_t)w->agent_names->count : w->n_agents,
+            w->piece_names ? (size_t)w->piece_names->count : w->n_pieces,
+            w->piece_names ? ", names as patterns" : "");
+    size_t n_agents = w->agent_names ? w->agent_names->count : w->n_agents;
+    size_t n_pieces = w->piece_names ? w->piece_names->count : w->n_pieces;
     if (a->have_game) {
-        if ((int)w->n_agents == a->names.n_agents && (int)w->n_pieces == a->names.n_pieces) return;
+        if ((int)n_agents == a->names.n_agents && (int)n_pieces == a->names.n_pieces) return;
         PL_WARN("AGT-NEW-GAME", "the broker serves a different game now: starting over");
         if (a->policy) a->ops->destroy(a->policy);
         a->policy = NULL;
         s_free_names(a);
         a->have_game = false;
     }
-    if (!w->rules || w->n_agents == 0) {
+    if (!w->rules || n_agents == 0) {
         PL_ERROR("AGT-BAD-WELCOME", "Welcome without rules or agents");
         return;
     }
-    a->agent_ids = s_copy_strings(w->agents, w->n_agents);
-    a->piece_names = s_copy_strings(w->pieces, w->n_pieces);
+    int werr = WIRE_OK;
+    a->agent_ids =
+        s_welcome_names(w->agent_names, w->agents, w->n_agents, ENV_MAX_AGENTS, &n_agents, &werr);
+    if (a->agent_ids)
+        a->piece_names = s_welcome_names(w->piece_names, w->pieces, w->n_pieces, ENV_MAX_PIECES,
+                                         &n_pieces, &werr);
     if (!a->agent_ids || !a->piece_names) {
         s_free_names(a);
-        PL_ERROR("AGT-NOMEM", "out of memory");
+        PL_ERROR(werr == WIRE_ENOMEM ? "AGT-NOMEM" : "AGT-BAD-WELCOME", "the Welcome's names: %s",
+                 wire_strerror(werr));
         return;
     }
-    a->names.n_agents = (int)w->n_agents;
-    a->names.n_pieces = (int)w->n_pieces;
+    a->names.n_agents = (int)n_agents;
+    a->names.n_pieces = (int)n_pieces;
     a->names.agent_ids = (const char *const *)a->agent_ids;
     a->names.piece_names = (const char *const *)a->piece_names;
     a->agent = -1;
-    for (size_t i = 0; i < w->n_agents; i++)
-        if (strcmp(w->agents[i], w->seat) == 0) a->agent = (int)i;
+    for (size_t i = 0; i < n_agents; i++)
+        if (strcmp(a->agent_ids[i], w->seat) == 0) a->agent = (int)i;
     wire_rules_to_config(w->rules, &a->rules);
     int t = env_type_from_name(w->agent_type);
     a->type = t < 0 ? ENV_TYPE_NEUTRAL : (env_type_t)t;

@@ -603,6 +603,7 @@ void brk_server_destroy(brk_server_t **ps)
     json_decref(s->pub_queue);
     json_decref(s->keys);
     free(s->seats);
+    wire_arena_destroy(&s->names_arena);
     env_turns_destroy(&s->turns);
     free(s);
     *ps = NULL;
