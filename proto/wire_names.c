@@ -93,14 +93,18 @@ char **wire_names_decode(const Parley__Names *m, size_t max, size_t *n, int *err
     /* The size first, checked against a bound, so that a hostile message
      * cannot make a seat allocate without limit. */
     size_t bytes = (count ? count : 1) * sizeof(char *);
+    size_t digits = 1, next_pow = 10; /* of the number i + 1 */
     for (size_t i = 0; i < count; i++) {
+        if (i + 1 == next_pow) {
+            digits++;
+            next_pow *= 10;
+        }
         size_t k = m->which.len ? m->which.data[i] : 0;
-        char num[24];
         if (k >= np) {
             *err = WIRE_EMALFORMED;
             return NULL;
         }
-        bytes += fix[k] + s_utoa(num, i + 1) + 1;
+        bytes += fix[k] + digits + 1;
         if (bytes > WIRE_MAX_BROKER_MSG) {
             *err = WIRE_EMALFORMED;
             return NULL;
@@ -111,17 +115,31 @@ char **wire_names_decode(const Parley__Names *m, size_t max, size_t *n, int *err
         *err = WIRE_ENOMEM;
         return NULL;
     }
+    /* The number counted up in text, one carry at a time: a seat rebuilds
+     * 10,000 names while a thousand others join, so no division per name. */
+    char num[24] = "1";
+    size_t nlen = 1;
     char *p = (char *)(out + (count ? count : 1));
     for (size_t i = 0; i < count; i++) {
         size_t k = m->which.len ? m->which.data[i] : 0;
         out[i] = p;
         memcpy(p, m->patterns[k]->prefix, pre[k]);
         p += pre[k];
-        p += s_utoa(p, i + 1);
+        memcpy(p, num, nlen);
+        p += nlen;
         size_t suf = fix[k] - pre[k];
         memcpy(p, m->patterns[k]->suffix, suf);
         p += suf;
         *p++ = '\0';
+        size_t d = nlen;
+        while (d > 0 && num[d - 1] == '9') num[--d] = '0';
+        if (d > 0) {
+            num[d - 1]++;
+        } else { /* 99 -> 100 */
+            memmove(num + 1, num, nlen);
+            num[0] = '1';
+            nlen++;
+        }
     }
     *n = count;
     return out;
