@@ -35,6 +35,7 @@
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define S_MAX_FIELDS 64
@@ -222,6 +223,9 @@ int agt_launcher_run(agt_seat_main_fn seat_main, agt_seat_prepare_fn prepare)
      * transport consults. Done here once, the seats inherit it. */
     (void)getprotobyname("tcp");
     endprotoent();
+    /* And the time zone, which a seat's first log line would load
+     * (/etc/localtime): loaded here, every seat inherits it. */
+    tzset();
     /* Signal dispositions are left as `parley run` gave them: a seat has what
      * an exec'd seat has (SIGPIPE ignored, the rest default). */
     /* One stack for every go-between (they run one at a time); each seat
