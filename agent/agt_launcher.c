@@ -138,33 +138,47 @@ static _Noreturn void s_become_seat(const s_request_t *r, int gate, pid_t runner
     exit(rc);
 }
 
-/* What the go-between is given and hands back (in the launcher's memory,
- * which it shares). */
+/* AddressSanitizer cannot follow a thread onto a stack it did not make: it
+ * warns (in launcher.log) and may report false errors. A sanitizer build
+ * forks the go-between, on a copy of the launcher's own stack, as before:
+ * the same steps, one more copy of the page tables. */
+#if defined(__SANITIZE_ADDRESS__)
+#define S_SHARED_MEMORY 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define S_SHARED_MEMORY 0
+#endif
+#endif
+#ifndef S_SHARED_MEMORY
+#define S_SHARED_MEMORY 1
+#endif
+
+/* What the go-between is given. */
 typedef struct {
     const s_request_t *r;
     pid_t runner;
     agt_seat_main_fn seat_main;
-    int gate_rd, gate_wr;
+    int gate_rd, gate_wr, result_wr;
     const sigset_t *mask; /* the launcher's own, for the seat */
-    pid_t seat;
-    int err;
 } s_mid_t;
 
-/* The go-between: forks the seat and exits. Its file table is its own copy,
- * so the seat it forks holds no write end of the gate. */
+/* The go-between: forks the seat, writes its pid (and errno) to result_wr
+ * and exits. Its file table is its own copy, so the seat it forks holds no
+ * write end of the gate. */
 static int s_mid(void *arg)
 {
-    s_mid_t *m = arg;
+    const s_mid_t *m = arg;
     close(m->gate_wr);
     pid_t seat = fork();
     if (seat == 0) {
+        close(m->result_wr);
         close(STDIN_FILENO); /* the request pipe: `parley run` sees EOF only from us */
         sigprocmask(SIG_SETMASK, m->mask, NULL);
         s_become_seat(m->r, m->gate_rd, m->runner, m->seat_main);
     }
-    m->seat = seat;
-    m->err = seat < 0 ? errno : 0;
-    _exit(seat > 0 ? 0 : 1);
+    int out[2] = {(int)seat, seat < 0 ? errno : 0};
+    ssize_t w = write(m->result_wr, out, sizeof out);
+    _exit(seat > 0 && w == (ssize_t)sizeof out ? 0 : 1);
 }
 
 /* Starts one seat; returns its pid (now `parley run`'s child), or -1 with a
@@ -172,9 +186,15 @@ static int s_mid(void *arg)
 static pid_t s_launch(const s_request_t *r, pid_t runner, agt_seat_main_fn seat_main, char *stack,
                       const char **why)
 {
-    int gate[2];
+    int gate[2], res[2];
     if (pipe(gate) != 0) {
         *why = strerror(errno);
+        return -1;
+    }
+    if (pipe(res) != 0) {
+        *why = strerror(errno);
+        close(gate[0]);
+        close(gate[1]);
         return -1;
     }
     /* No handler may run in the go-between on the launcher's memory: every
@@ -187,22 +207,32 @@ static pid_t s_launch(const s_request_t *r, pid_t runner, agt_seat_main_fn seat_
                  .seat_main = seat_main,
                  .gate_rd = gate[0],
                  .gate_wr = gate[1],
-                 .mask = &old,
-                 .seat = -1,
-                 .err = 0};
+                 .result_wr = res[1],
+                 .mask = &old};
+#if S_SHARED_MEMORY
     pid_t mid = clone(s_mid, stack + S_SEAT_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &m);
+#else
+    (void)stack;
+    pid_t mid = fork();
+    if (mid == 0) s_mid(&m);
+#endif
     int clone_errno = errno;
     sigprocmask(SIG_SETMASK, &old, NULL);
     close(gate[0]);
+    close(res[1]);
     pid_t seat = -1;
     if (mid < 0) {
         *why = strerror(clone_errno);
     } else {
+        int got[2] = {-1, 0};
+        ssize_t n;
+        do n = read(res[0], got, sizeof got);
+        while (n < 0 && errno == EINTR);
         int st;
         while (waitpid(mid, &st, 0) < 0 && errno == EINTR) continue;
-        seat = m.seat;
+        seat = n == (ssize_t)sizeof got ? (pid_t)got[0] : -1;
         if (seat <= 0) {
-            *why = m.err ? strerror(m.err) : "fork failed";
+            *why = n == (ssize_t)sizeof got && got[1] ? strerror(got[1]) : "fork failed";
             seat = -1;
         } else if (s_parent_of(seat) != runner) {
             /* No subreaper above us: the seat would be nobody's to supervise. */
@@ -211,6 +241,7 @@ static pid_t s_launch(const s_request_t *r, pid_t runner, agt_seat_main_fn seat_
             seat = -1;
         }
     }
+    close(res[0]);
     close(gate[1]); /* lets the seat go (or, killed, ends it) */
     return seat;
 }
