@@ -99,7 +99,8 @@ agent_mem() {
     # shellcheck disable=SC2086
     awk '/^Private_(Clean|Dirty):/ {s[FILENAME] += $2} END {for (f in s) print s[f]}' \
         $files 2>/dev/null | sort -n | awk '{v[NR] = $1; t += $1}
-        END {printf "%d agents: private KiB median %d, p90 %d, max %d, total %.0f MiB\n",
+        END {if (NR == 0) {print "no agents left (the game was over: give it more SECONDS)"; exit}
+             printf "%d agents: private KiB median %d, p90 %d, max %d, total %.0f MiB\n",
                     NR, v[int((NR + 1) / 2)], v[int(NR * 0.9 + 0.5)], v[NR], t / 1024}'
 }
 
