@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 struct agt_names {
     char *const *list[2]; /* agent ids, piece names, in map */
     size_t n[2];
-    void *map; /* shared with the child that built them, then read-only */
+    void *map; /* private, read-only: what the child built, copied */
     size_t map_bytes;
     wire_arena_t *arena;
     Parley__Names pat[2]; /* their patterns, in arena */
@@ -28,6 +29,7 @@ struct agt_names {
 typedef struct {
     size_t n[2];
     char **list[2];
+    size_t used; /* bytes of the mapping written, the header included */
     int ok;
 } s_header_t;
 
@@ -63,6 +65,7 @@ static _Noreturn void s_build(const env_config_t *game, char *map, size_t bytes)
     h->n[1] = (size_t)nm.n_pieces;
     h->list[0] = s_lay_out(nm.agent_ids, h->n[0], &at, end);
     h->list[1] = h->list[0] ? s_lay_out(nm.piece_names, h->n[1], &at, end) : NULL;
+    h->used = (size_t)(at - map);
     h->ok = h->list[0] && h->list[1];
     _exit(h->ok ? 0 : 1);
 }
@@ -72,34 +75,41 @@ agt_names_t *agt_names_new(const env_config_t *game)
     /* The world is built in a child, so that not one of its allocations
      * touches the heap every seat inherits (a seat's malloc spreading over a
      * world's freed blocks costs it more private pages in play than the names
-     * save); its names come back in a shared mapping that stays where it is,
-     * so their pointers hold here and in every seat. Sized for the longest
-     * names a configuration allows; untouched pages cost nothing. */
+     * save). Its names come back in a shared mapping, sized for the longest
+     * names a configuration allows (untouched pages cost nothing), and are
+     * copied into a private one: seats inherit that copy-on-write and
+     * read-only, so no seat can write where another reads. */
     agt_names_t *n = calloc(1, sizeof *n);
     if (!n || game->n_agents < 0 || game->total_pieces < 0) goto fail;
     size_t items = (size_t)game->n_agents + (size_t)game->total_pieces;
-    n->map_bytes = sizeof(s_header_t) + items * (sizeof(char *) + ENV_TEMPLATE_LEN + 32) + 64;
-    n->map = mmap(NULL, n->map_bytes, PROT_READ | PROT_WRITE,
-                  MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (n->map == MAP_FAILED) {
-        n->map = NULL;
-        goto fail;
-    }
+    size_t shm_bytes = sizeof(s_header_t) + items * (sizeof(char *) + ENV_TEMPLATE_LEN + 32) + 64;
+    char *shm = mmap(NULL, shm_bytes, PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (shm == MAP_FAILED) goto fail;
     fflush(NULL); /* nothing buffered is written twice */
     pid_t pid = fork();
-    if (pid < 0) goto fail;
-    if (pid == 0) s_build(game, n->map, n->map_bytes);
+    if (pid == 0) s_build(game, shm, shm_bytes);
     int st = 0;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) goto fail;
-    const s_header_t *h = n->map;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !h->ok) goto fail;
-    /* Read-only from now on: a seat cannot change another's names. */
-    if (mprotect(n->map, n->map_bytes, PROT_READ) != 0) goto fail;
-    for (int i = 0; i < 2; i++) {
-        n->n[i] = h->n[i];
-        n->list[i] = h->list[i];
+    while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) continue;
+    const s_header_t *h = (const s_header_t *)shm;
+    if (pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 && h->ok && h->used <= shm_bytes) {
+        n->map = mmap(NULL, h->used, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (n->map == MAP_FAILED) {
+            n->map = NULL;
+        } else {
+            n->map_bytes = h->used;
+            memcpy(n->map, shm, h->used);
+            ptrdiff_t delta = (char *)n->map - shm;
+            for (int i = 0; i < 2; i++) {
+                char **list = (char **)((char *)h->list[i] + delta);
+                for (size_t k = 0; k < h->n[i]; k++) list[k] += delta;
+                n->n[i] = h->n[i];
+                n->list[i] = list;
+            }
+        }
     }
+    munmap(shm, shm_bytes);
+    if (!n->map || mprotect(n->map, n->map_bytes, PROT_READ) != 0) goto fail;
     n->arena = wire_arena_new();
     if (!n->arena ||
         wire_names_encode(n->arena, (const char *const *)n->list[0], n->n[0], &n->pat[0]) !=
