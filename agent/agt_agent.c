@@ -13,6 +13,7 @@
 #include "pl_log.h"
 #include "wire.h"
 #include "wire_delta.h"
+#include "wire_names.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -55,6 +56,8 @@ struct agt_agent {
     int agent;
     env_names_t names;
     char **agent_ids, **piece_names;
+    const agt_names_t *names_hint;     /* borrowed (agt_options_t) */
+    bool agents_shared, pieces_shared; /* the tables are names_hint's: not freed */
 
     const agt_policy_ops_t *ops;
     void *policy;
@@ -117,6 +120,7 @@ static void s_send_hello(agt_agent_t *a)
     h.human = strcmp(a->policy_name, "human") == 0;
     h.observation_mode = a->obs_full ? PARLEY__OBSERVATION_MODE__OBSERVATION_FULL
                                      : PARLEY__OBSERVATION_MODE__OBSERVATION_DELTA;
+    h.compact_names = true; /* the names are rebuilt from patterns (wire_names.h) */
     Parley__Envelope e = PARLEY__ENVELOPE__INIT;
     e.body_case = PARLEY__ENVELOPE__BODY_HELLO;
     e.hello = &h;
@@ -221,29 +225,35 @@ nomem:
 
 static void s_free_names(agt_agent_t *a)
 {
-    free(a->agent_ids); /* one block each (s_copy_strings) */
-    free(a->piece_names);
+    if (!a->agents_shared) free(a->agent_ids); /* one block each (s_welcome_names) */
+    if (!a->pieces_shared) free(a->piece_names);
     a->agent_ids = a->piece_names = NULL;
+    a->agents_shared = a->pieces_shared = false;
     memset(&a->names, 0, sizeof a->names);
 }
 
-/* The Welcome's names in one block: the pointers, then the strings back to
- * back. A world of 10,000 pieces is 10,000 names; one allocation each would
- * add malloc's overhead to every one of them, in every seat. Freed with one
- * free(). */
-static char **s_copy_strings(char **src, size_t n)
+/* One of the Welcome's lists (agent ids or piece names) as one block
+ * (wire_names.h): rebuilt from its patterns when the broker sent them, else
+ * copied from the whole list. A world of 10,000 pieces is 10,000 names; one
+ * allocation each would add malloc's overhead to every one of them, in every
+ * seat. NULL with *err. */
+static char **s_welcome_names(agt_agent_t *a, bool pieces, const Parley__Names *pat, char **list,
+                              size_t n_list, size_t max, size_t *n, int *err)
 {
-    size_t bytes = (n ? n : 1) * sizeof(char *);
-    for (size_t i = 0; i < n; i++) bytes += strlen(src[i]) + 1;
-    char **out = malloc(bytes);
-    if (!out) return NULL;
-    char *p = (char *)(out + (n ? n : 1));
-    for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(src[i]) + 1;
-        memcpy(p, src[i], len);
-        out[i] = p;
-        p += len;
+    /* The launcher's tables, shared by every seat it forked, when they are
+     * the ones the Welcome describes. */
+    char *const *shared = agt_names_match(a->names_hint, pat, pieces, n);
+    if (shared) {
+        if (pieces)
+            a->pieces_shared = true;
+        else
+            a->agents_shared = true;
+        return (char **)shared;
     }
+    if (pat) return wire_names_decode(pat, max, n, err);
+    *n = n_list;
+    char **out = wire_names_copy(list, n_list);
+    if (!out) *err = WIRE_ENOMEM;
     return out;
 }
 
@@ -253,34 +263,49 @@ static void s_on_welcome(agt_agent_t *a, Parley__Envelope *e)
     snprintf(a->game_id, sizeof a->game_id, "%s", e->game_id);
     a->heartbeat_s = w->heartbeat_s > 0 ? w->heartbeat_s : 1.0;
     if (a->state == S_CONNECTING) a->state = S_WELCOMED;
-    PL_INFO("AGT-WELCOMED", "%s in game %s%s (%zu agents, %zu pieces)", w->seat, a->game_id,
-            w->resumed ? ", resumed" : "", w->n_agents, w->n_pieces);
+    size_t n_agents = w->agent_names ? w->agent_names->count : w->n_agents;
+    size_t n_pieces = w->piece_names ? w->piece_names->count : w->n_pieces;
     if (a->have_game) {
-        if ((int)w->n_agents == a->names.n_agents && (int)w->n_pieces == a->names.n_pieces) return;
+        if ((int)n_agents == a->names.n_agents && (int)n_pieces == a->names.n_pieces) {
+            PL_INFO("AGT-WELCOMED", "%s in game %s%s (%zu agents, %zu pieces)", w->seat, a->game_id,
+                    w->resumed ? ", resumed" : "", n_agents, n_pieces);
+            return;
+        }
         PL_WARN("AGT-NEW-GAME", "the broker serves a different game now: starting over");
         if (a->policy) a->ops->destroy(a->policy);
         a->policy = NULL;
         s_free_names(a);
         a->have_game = false;
     }
-    if (!w->rules || w->n_agents == 0) {
+    if (!w->rules || n_agents == 0) {
         PL_ERROR("AGT-BAD-WELCOME", "Welcome without rules or agents");
         return;
     }
-    a->agent_ids = s_copy_strings(w->agents, w->n_agents);
-    a->piece_names = s_copy_strings(w->pieces, w->n_pieces);
+    int werr = WIRE_OK;
+    a->agent_ids = s_welcome_names(a, false, w->agent_names, w->agents, w->n_agents, ENV_MAX_AGENTS,
+                                   &n_agents, &werr);
+    if (a->agent_ids)
+        a->piece_names = s_welcome_names(a, true, w->piece_names, w->pieces, w->n_pieces,
+                                         ENV_MAX_PIECES, &n_pieces, &werr);
     if (!a->agent_ids || !a->piece_names) {
         s_free_names(a);
-        PL_ERROR("AGT-NOMEM", "out of memory");
+        PL_ERROR(werr == WIRE_ENOMEM ? "AGT-NOMEM" : "AGT-BAD-WELCOME", "the Welcome's names: %s",
+                 wire_strerror(werr));
         return;
     }
-    a->names.n_agents = (int)w->n_agents;
-    a->names.n_pieces = (int)w->n_pieces;
+    /* Where the names came from: what bench/bench_join.sh and the tests read. */
+    PL_INFO("AGT-WELCOMED", "%s in game %s%s (%zu agents, %zu pieces; names %s)", w->seat,
+            a->game_id, w->resumed ? ", resumed" : "", n_agents, n_pieces,
+            a->pieces_shared && a->agents_shared ? "shared with the seat launcher"
+            : w->piece_names                     ? "from patterns"
+                                                 : "whole");
+    a->names.n_agents = (int)n_agents;
+    a->names.n_pieces = (int)n_pieces;
     a->names.agent_ids = (const char *const *)a->agent_ids;
     a->names.piece_names = (const char *const *)a->piece_names;
     a->agent = -1;
-    for (size_t i = 0; i < w->n_agents; i++)
-        if (strcmp(w->agents[i], w->seat) == 0) a->agent = (int)i;
+    for (size_t i = 0; i < n_agents; i++)
+        if (strcmp(a->agent_ids[i], w->seat) == 0) a->agent = (int)i;
     wire_rules_to_config(w->rules, &a->rules);
     int t = env_type_from_name(w->agent_type);
     a->type = t < 0 ? ENV_TYPE_NEUTRAL : (env_type_t)t;
@@ -664,6 +689,7 @@ agt_agent_t *agt_agent_new(const agt_options_t *o, char *err, size_t errlen)
     a->token = strdup(o->token);
     a->policy_name = strdup(o->policy);
     a->obs_full = o->observation_full;
+    a->names_hint = o->names_hint;
     a->dec = wire_delta_dec_new();
     if (!a->broker || !a->seat_id || !a->token || !a->policy_name || !a->dec) {
         snprintf(err, errlen, "out of memory");

@@ -11,6 +11,7 @@
 #ifndef PARLEY_AGT_AGENT_H
 #define PARLEY_AGT_AGENT_H
 
+#include "agt_names.h"
 #include "pl_config.h"
 
 #include <stdbool.h>
@@ -26,6 +27,10 @@ typedef struct {
     const pl_config_t *config; /* seat settings (model...) if known; may be NULL */
     bool config_borrowed;      /* config outlives the agent: kept, not copied */
     bool observation_full;     /* whole observations every turn, not deltas (FULL) */
+    /* The game's names as the seat launcher built them (agt_names.h), taken
+     * when the Welcome's patterns match; borrowed, outlives the agent; may be
+     * NULL. */
+    const agt_names_t *names_hint;
 } agt_options_t;
 
 /* Finds the policy, opens the socket and connects (nothing is sent before

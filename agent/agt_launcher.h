@@ -6,11 +6,10 @@
  * starts it, then asks it for one seat at a time on its stdin, and it forks a
  * child per seat that runs the seat's main directly. Each seat is still its own
  * process, with its own log (stderr), environment (token, CURVE keys), pid and
- * socket; it is made a child of `parley run` itself (a double fork under a
- * child subreaper), so that `parley run` supervises it as it does an exec'd
- * seat: waits on it, reads its exit status, stops it. The launcher never
- * creates a ZeroMQ context or an event loop: each seat makes its own after the
- * fork (libzmq is not fork-safe).
+ * socket; it is made a child of `parley run` itself (forked by a go-between
+ * that then exits, under a child subreaper), so that `parley run` supervises it as it does an
+ * exec'd seat: waits on it, reads its exit status, stops it. The launcher never creates a ZeroMQ
+ * context or an event loop: each seat makes its own after the fork (libzmq is not fork-safe).
  *
  * Requests, one a line on stdin, fields separated by tabs:
  *   LOG \t ARGV0 \t ARGV1 ... \t (empty field) \t NAME=VALUE \t ...

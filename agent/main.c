@@ -56,9 +56,11 @@ static void s_exec_llm(char **argv, char *err, size_t errlen)
 }
 #endif
 
-/* The configuration the launcher loaded for its seats (s_seat_prepare). */
+/* The configuration the launcher loaded for its seats (s_seat_prepare), and
+ * the names of the world it makes (agt_names.h). */
 static pl_config_t *s_preloaded;
 static char s_preloaded_path[PATH_MAX];
+static agt_names_t *s_preloaded_names;
 
 static void s_usage(FILE *f)
 {
@@ -153,6 +155,7 @@ static int s_seat_main(int argc, char **argv)
     pl_config_t *cfg = NULL;
     if (config_path && s_preloaded && strcmp(config_path, s_preloaded_path) == 0) {
         o.config = s_preloaded; /* the launcher's, shared with every seat it forked */
+        o.names_hint = s_preloaded_names;
     } else if (config_path) {
         cfg = pl_config_load(config_path, err, sizeof err);
         if (!cfg) {
@@ -184,8 +187,12 @@ static void s_seat_prepare(int argc, char **argv)
         if (s_preloaded && strcmp(argv[i + 1], s_preloaded_path) == 0) return;
         char err[512];
         pl_config_destroy(&s_preloaded);
+        agt_names_destroy(&s_preloaded_names);
         s_preloaded = pl_config_load(argv[i + 1], err, sizeof err);
         snprintf(s_preloaded_path, sizeof s_preloaded_path, "%s", argv[i + 1]);
+        /* The broker builds its world from the same file: its names, built
+         * once here, are every seat's (checked against each Welcome). */
+        if (s_preloaded) s_preloaded_names = agt_names_new(&s_preloaded->game);
         return;
     }
 }
@@ -206,6 +213,7 @@ int main(int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "--launcher") == 0) {
         prctl(PR_SET_NAME, "parley-launcher", 0, 0, 0); /* apart from its seats in ps */
         int rc = agt_launcher_run(s_seat_main, s_seat_prepare);
+        agt_names_destroy(&s_preloaded_names);
         pl_config_destroy(&s_preloaded);
         return rc;
     }

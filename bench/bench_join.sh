@@ -4,7 +4,8 @@
 # agent process costs in private memory, and the broker's resident size.
 #
 # usage: bench/bench_join.sh BIN_DIR [N] [SECONDS]
-#   N        agent processes (default 1000), one perfect seat each
+#   N        agent processes (default 1000), one perfect seat each; at least 2
+#            (a game has 2 to 100,000 agents)
 #   SECONDS  the realtime game's length once all have joined (default 10)
 #
 # One `parley run` (the broker, then N parley-agent processes; CURVE on, as
@@ -21,9 +22,28 @@
 # much changed by what else runs on the machine.
 # Bounded: the run is killed after SECONDS + 120 s whatever happens.
 set -eu
+usage() {
+    echo "usage: bench/bench_join.sh BIN_DIR [N (2-100000, default 1000)] [SECONDS (default 10)]"
+}
+if [ $# -lt 1 ] || [ "$1" = --help ] || [ "$1" = -h ]; then
+    usage
+    [ $# -ge 1 ] && exit 0 || exit 2
+fi
 bin=$1
 n=${2:-1000}
 secs=${3:-10}
+# Checked here, so that a bad count is one clear line, not a run that fails.
+case $n in '' | *[!0-9]*) n=-1 ;; esac
+if [ "$n" -lt 2 ] || [ "$n" -gt 100000 ]; then
+    echo "bench_join: N is the number of seats, 2 to 100000 (a game has at least 2 agents), not '${2:-}'" >&2
+    usage >&2
+    exit 2
+fi
+case $secs in '' | *[!0-9.]* | *.*.*) echo "bench_join: SECONDS must be a number, not '$secs'" >&2; exit 2 ;; esac
+if [ ! -x "$bin/parley" ]; then
+    echo "bench_join: no $bin/parley (BIN_DIR is the build's bin directory)" >&2
+    exit 2
+fi
 tmp=$(mktemp -d /tmp/bench-join-XXXXXX)
 run_pid=
 cleanup() {
@@ -79,7 +99,8 @@ agent_mem() {
     # shellcheck disable=SC2086
     awk '/^Private_(Clean|Dirty):/ {s[FILENAME] += $2} END {for (f in s) print s[f]}' \
         $files 2>/dev/null | sort -n | awk '{v[NR] = $1; t += $1}
-        END {printf "%d agents: private KiB median %d, p90 %d, max %d, total %.0f MiB\n",
+        END {if (NR == 0) {print "no agents left (the game was over: give it more SECONDS)"; exit}
+             printf "%d agents: private KiB median %d, p90 %d, max %d, total %.0f MiB\n",
                     NR, v[int((NR + 1) / 2)], v[int(NR * 0.9 + 0.5)], v[NR], t / 1024}'
 }
 

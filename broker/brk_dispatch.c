@@ -99,6 +99,7 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
     seat->human = h->human;
     /* A new connection holds no observation yet: the next one is whole. */
     seat->obs_delta = h->observation_mode == PARLEY__OBSERVATION_MODE__OBSERVATION_DELTA;
+    seat->compact_names = h->compact_names;
     wire_delta_enc_reset(seat->obs_enc);
     if (s->sched->reply_turns)
         env_set_reactive(s->game, idx, brk_seat_reactive(s, idx, h->reactive));

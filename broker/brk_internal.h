@@ -97,6 +97,7 @@ typedef struct {
      * changed since the last one the encoder numbered; created on first use. */
     bool obs_delta;
     wire_delta_enc_t *obs_enc;
+    bool compact_names; /* its Hello can take Welcome's names as patterns */
 } brk_seat_t;
 
 struct brk_server {
@@ -120,6 +121,11 @@ struct brk_server {
 
     int n_seats;
     brk_seat_t *seats;
+    /* The game's names as patterns (wire_names.h), encoded at the first
+     * Welcome that may carry them; names_tried: whether that was tried. */
+    wire_arena_t *names_arena;
+    Parley__Names *agent_names, *piece_names;
+    bool names_tried;
 
     brk_phase_t phase;
     bool draining;

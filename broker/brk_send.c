@@ -4,6 +4,7 @@
  */
 #include "brk_internal.h"
 #include "pl_log.h"
+#include "wire_names.h"
 #include "wire_text.h"
 
 #include <errno.h>
@@ -161,6 +162,32 @@ void brk_send_turn(brk_server_t *s, brk_seat_t *seat, bool resent)
     wire_arena_destroy(&a);
 }
 
+/* The game's names as patterns, encoded once: NULL when they do not fit
+ * (names without their own numbers) or memory is short; those seats then get
+ * the whole lists, as every other client does. */
+static bool s_compact_names(brk_server_t *s, const env_names_t *names)
+{
+    if (s->names_tried) return s->agent_names != NULL;
+    s->names_tried = true;
+    wire_arena_t *a = wire_arena_new();
+    Parley__Names *an = a ? wire_arena_alloc(a, sizeof *an) : NULL;
+    Parley__Names *pn = a ? wire_arena_alloc(a, sizeof *pn) : NULL;
+    int ra = an ? wire_names_encode(a, names->agent_ids, (size_t)names->n_agents, an) : WIRE_ENOMEM;
+    int rp = pn && ra == WIRE_OK
+                 ? wire_names_encode(a, names->piece_names, (size_t)names->n_pieces, pn)
+                 : ra;
+    if (rp != WIRE_OK) {
+        PL_INFO("BRK-NAMES-WHOLE", "Welcome carries the names whole: %s",
+                rp == WIRE_ENOMEM ? "out of memory" : "they do not carry their own numbers");
+        wire_arena_destroy(&a);
+        return false;
+    }
+    s->names_arena = a;
+    s->agent_names = an;
+    s->piece_names = pn;
+    return true;
+}
+
 void brk_send_welcome(brk_server_t *s, brk_seat_t *seat, bool resumed)
 {
     Parley__GameRules rules;
@@ -173,10 +200,15 @@ void brk_send_welcome(brk_server_t *s, brk_seat_t *seat, bool resumed)
     w.seat = (char *)env_agent_id(s->game, seat->index);
     w.agent_type = (char *)env_type_name(env_agent_type(s->game, seat->index));
     w.rules = &rules;
-    w.n_agents = (size_t)names.n_agents;
-    w.agents = (char **)names.agent_ids;
-    w.n_pieces = (size_t)names.n_pieces;
-    w.pieces = (char **)names.piece_names;
+    if (seat->compact_names && s_compact_names(s, &names)) {
+        w.agent_names = s->agent_names;
+        w.piece_names = s->piece_names;
+    } else {
+        w.n_agents = (size_t)names.n_agents;
+        w.agents = (char **)names.agent_ids;
+        w.n_pieces = (size_t)names.n_pieces;
+        w.pieces = (char **)names.piece_names;
+    }
     w.heartbeat_s = s->heartbeat;
     w.resumed = resumed;
     w.label = w.seat;

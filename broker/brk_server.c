@@ -607,6 +607,7 @@ void brk_server_destroy(brk_server_t **ps)
     env_jsonw_destroy(&s->jw_view);
     json_decref(s->keys);
     free(s->seats);
+    wire_arena_destroy(&s->names_arena);
     env_turns_destroy(&s->turns);
     free(s);
     *ps = NULL;

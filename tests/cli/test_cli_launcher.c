@@ -3,7 +3,9 @@
  * processes like exec'd ones: each a child of `parley run` in its own process
  * group, with its own pid and its own log; one killed mid-game leaves the game
  * going; Ctrl-C stops them all. With and without the launcher (--no-launcher)
- * the same game has the same result. */
+ * the same game has the same result; seats forked by the launcher take the
+ * game's names from it (agent/agt_names.h), exec'd ones from the Welcome's
+ * patterns. */
 #include "e2e.h"
 
 #include <dirent.h>
@@ -195,6 +197,19 @@ static void test_launched_seats_are_separate_processes(void **state)
     json_decref(partial);
 }
 
+/* Whether out/agents/<seat>.log has a line holding want. */
+static bool s_log_has(const char *out, int seat, const char *want)
+{
+    char path[1300], line[512];
+    snprintf(path, sizeof path, "%s/agents/agent_%d.log", out, seat);
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    bool found = false;
+    while (fgets(line, sizeof line, f)) found = found || strstr(line, want) != NULL;
+    fclose(f);
+    return found;
+}
+
 static void test_same_game_with_and_without_the_launcher(void **state)
 {
     (void)state;
@@ -219,6 +234,10 @@ static void test_same_game_with_and_without_the_launcher(void **state)
         char lpath[1200];
         snprintf(lpath, sizeof lpath, "%s/launcher.log", out);
         assert_int_equal(access(lpath, F_OK) == 0, k == 0); /* the launcher ran only first */
+        /* The names: the launcher's tables, or rebuilt from the Welcome. */
+        const char *want = k ? "names from patterns" : "names shared with the seat launcher";
+        for (int i = 1; i <= 6; i++)
+            if (!s_log_has(out, i, want)) fail_msg("%s: agent_%d's log lacks '%s'", out, i, want);
     }
     assert_true(tasks[0] > 0);
     assert_int_equal(tasks[0], tasks[1]);
