@@ -271,16 +271,16 @@ static void s_tree_open(env_game_t *g, json_t *c)
     g->ev_depth++;
 }
 
-bool env_ev_begin(env_game_t *g, const char *type)
+bool env_ev_beginq(env_game_t *g, const char *type, const char *q, size_t qn)
 {
     g->seq++; /* counted even when nobody listens, so benchmarks can count */
     g->ev_type = type;
     if (g->text_sink) {
+        /* {"seq":N,"type":"T","round":R: q holds the type between the two. */
         env_jsonw_reset(g->ew);
         env_jsonw_obj(g->ew);
-        env_jsonw_kintn(g->ew, "seq", 3, (long long)g->seq);
-        env_jsonw_kstrn(g->ew, "type", 4, type);
-        env_jsonw_kintn(g->ew, "round", 5, g->round);
+        env_jsonw_kqint(g->ew, ENV_JSONW_KEY("seq"), (long long)g->seq);
+        env_jsonw_kqint(g->ew, q, qn, g->round);
         return true;
     }
     if (!g->sink) return false;
@@ -340,10 +340,10 @@ void env_ev_close(env_game_t *g)
     if (g->ev_depth < S_EV_MAX) json_decref(g->ev_stack[g->ev_depth]); /* its parent holds it */
 }
 
-void env_ev_keyn(env_game_t *g, const char *k, size_t kn)
+void env_ev_keyq(env_game_t *g, const char *k, const char *q, size_t qn)
 {
     if (g->text_sink)
-        env_jsonw_keyn(g->ew, k, kn);
+        env_jsonw_kq(g->ew, q, qn);
     else
         g->ev_key = k;
 }
@@ -380,14 +380,68 @@ void env_ev_null(env_game_t *g)
         s_tree_add(g, json_null());
 }
 
-void env_ev_kstrn(env_game_t *g, const char *k, size_t kn, const char *s)
+void env_ev_agent(env_game_t *g, int agent)
+{
+    if (!g->text_sink)
+        s_tree_add(g, json_string(g->agents[agent].id));
+    else if (g->agent_q[agent])
+        env_jsonw_rawval(g->ew, g->agent_q[agent], g->agent_qn[agent]);
+}
+
+void env_ev_piece(env_game_t *g, int piece)
+{
+    if (!g->text_sink)
+        s_tree_add(g, json_string(g->piece_names[piece]));
+    else if (g->piece_q[piece])
+        env_jsonw_rawval(g->ew, g->piece_q[piece], g->piece_qn[piece]);
+}
+
+void env_ev_kstrq(env_game_t *g, const char *k, const char *q, size_t qn, const char *s)
 {
     if (g->text_sink) {
-        env_jsonw_kstrn(g->ew, k, kn, s);
+        env_jsonw_kqstr(g->ew, q, qn, s);
         return;
     }
     g->ev_key = k;
     s_tree_add(g, s ? json_string(s) : NULL);
+}
+
+void env_ev_kintq(env_game_t *g, const char *k, const char *q, size_t qn, long long v)
+{
+    if (g->text_sink) {
+        env_jsonw_kqint(g->ew, q, qn, v);
+        return;
+    }
+    g->ev_key = k;
+    s_tree_add(g, json_integer((json_int_t)v));
+}
+
+void env_ev_kboolq(env_game_t *g, const char *k, const char *q, size_t qn, bool v)
+{
+    if (g->text_sink) {
+        env_jsonw_kqbool(g->ew, q, qn, v);
+        return;
+    }
+    g->ev_key = k;
+    s_tree_add(g, json_boolean(v));
+}
+
+void env_ev_kagentq(env_game_t *g, const char *k, const char *q, size_t qn, int agent)
+{
+    if (!g->text_sink) {
+        g->ev_key = k;
+        s_tree_add(g, json_string(g->agents[agent].id));
+    } else if (g->agent_q[agent])
+        env_jsonw_kqraw(g->ew, q, qn, g->agent_q[agent], g->agent_qn[agent]);
+}
+
+void env_ev_kpieceq(env_game_t *g, const char *k, const char *q, size_t qn, int piece)
+{
+    if (!g->text_sink) {
+        g->ev_key = k;
+        s_tree_add(g, json_string(g->piece_names[piece]));
+    } else if (g->piece_q[piece])
+        env_jsonw_kqraw(g->ew, q, qn, g->piece_q[piece], g->piece_qn[piece]);
 }
 
 void env_ev_kintn(env_game_t *g, const char *k, size_t kn, long long v)
@@ -396,18 +450,41 @@ void env_ev_kintn(env_game_t *g, const char *k, size_t kn, long long v)
         env_jsonw_kintn(g->ew, k, kn, v);
         return;
     }
-    env_ev_keyn(g, k, kn);
-    env_ev_int(g, v);
+    g->ev_key = k;
+    s_tree_add(g, json_integer((json_int_t)v));
 }
 
-void env_ev_kbooln(env_game_t *g, const char *k, size_t kn, bool v)
+/* One name as the log writes it, into the arena; NULL *q when jansson would
+ * refuse it (not UTF-8). */
+static int s_quote(env_game_t *g, env_jsonw_t *w, const char *name, char **q, uint32_t *qn)
 {
-    if (g->text_sink) {
-        env_jsonw_kbooln(g->ew, k, kn, v);
-        return;
-    }
-    env_ev_keyn(g, k, kn);
-    env_ev_bool(g, v);
+    env_jsonw_reset(w);
+    *q = NULL;
+    *qn = 0;
+    if (env_jsonw_str(w, name) != 0) return ENV_OK;
+    if (!env_jsonw_ok(w) || env_jsonw_len(w) > UINT32_MAX) return ENV_ENOMEM;
+    *q = env_arena_alloc(&g->arena, env_jsonw_len(w) + 1);
+    if (!*q) return ENV_ENOMEM;
+    memcpy(*q, env_jsonw_data(w), env_jsonw_len(w) + 1);
+    *qn = (uint32_t)env_jsonw_len(w);
+    return ENV_OK;
+}
+
+int env_ev_quote_names(env_game_t *g)
+{
+    if (!g->text_sink) return ENV_OK;
+    g->piece_q = calloc((size_t)g->p, sizeof *g->piece_q);
+    g->piece_qn = calloc((size_t)g->p, sizeof *g->piece_qn);
+    g->agent_q = calloc((size_t)g->n, sizeof *g->agent_q);
+    g->agent_qn = calloc((size_t)g->n, sizeof *g->agent_qn);
+    env_jsonw_t *w = env_jsonw_new();
+    int rc = g->piece_q && g->piece_qn && g->agent_q && g->agent_qn && w ? ENV_OK : ENV_ENOMEM;
+    for (int i = 0; i < g->p && !rc; i++)
+        rc = s_quote(g, w, g->piece_names[i], &g->piece_q[i], &g->piece_qn[i]);
+    for (int i = 0; i < g->n && !rc; i++)
+        rc = s_quote(g, w, g->agents[i].id, &g->agent_q[i], &g->agent_qn[i]);
+    env_jsonw_destroy(&w);
+    return rc;
 }
 
 /* ------------------------------------------------------------ lifecycle -- */
@@ -489,6 +566,7 @@ void env_game_destroy(env_game_t **gp)
     env_game_t *g = *gp;
     env_jsonw_destroy(&g->ew);
     VEC_FREE(g->ev_copies);
+    VEC_FREE(g->turn_asks);
     for (int i = 0; g->agents && i < g->n; i++) {
         env_agent_t *a = &g->agents[i];
         free(a->held);
@@ -502,10 +580,16 @@ void env_game_destroy(env_game_t **gp)
         VEC_FREE(a->asks);
         VEC_FREE(a->thoughts);
         VEC_FREE(a->invalid);
+        env_set_free(&a->sent_to);
+        env_map_free(&a->req_map);
     }
     free(g->agents);
     free(g->agent_ids);
     free(g->piece_names);
+    free(g->piece_q);
+    free(g->piece_qn);
+    free(g->agent_q);
+    free(g->agent_qn);
     free(g->piece_values);
     free(g->order);
     free(g->dir_count);
@@ -523,9 +607,6 @@ void env_game_destroy(env_game_t **gp)
     VEC_FREE(g->broadcasts);
     VEC_FREE(g->exchanges);
     VEC_FREE(g->replies);
-    env_set_free(&g->sent_set);
-    env_map_free(&g->req_map);
-    env_map_free(&g->ask_map);
     env_arena_free(&g->arena);
     free(g);
     *gp = NULL;
@@ -696,33 +777,88 @@ bool env_contains_ci(const char *hay, const char *needle)
     return false;
 }
 
-/* Whether `name` occurs in `text` (case-insensitive), first tried where its
- * number would stand if it is the number at `num` (where a message that names
- * a piece nearly always has it: one comparison), then anywhere. */
-static bool s_named_at(const char *text, const char *num, const char *name)
+/* The maximal digit runs of a text with a value that names a piece (1 to
+ * n_pieces), in order: where each starts, and its value. */
+typedef struct {
+    const char *at;
+    long v;
+} s_run_t;
+enum { S_MAX_RUNS = 64 };
+
+/* Whether `name` (piece v - 1) occurs in `text`, case-insensitive. Tried first
+ * where its number would stand if it is the run `num` (where a message that
+ * names a piece nearly always has it: one comparison). Then, for a name whose
+ * number has text on both sides ("Q12 sales data"), at the text's other runs
+ * of the same value: an occurrence of such a name anywhere puts a maximal run
+ * of its number at that place, so these are the only places to look (`runs`
+ * holds all of them, or is NULL). Otherwise, a scan of the whole text. */
+static bool s_named_at(const char *text, const char *num, const char *name, long v,
+                       const s_run_t *runs, size_t n_runs, long n_pieces)
 {
-    size_t at = strcspn(name, "0123456789");
-    if (name[at] && (size_t)(num - text) >= at && strncasecmp(num - at, name, strlen(name)) == 0)
+    size_t at = strcspn(name, "0123456789"), len = strlen(name);
+    if (name[at] && (size_t)(num - text) >= at && strncasecmp(num - at, name, len) == 0)
         return true;
+    if (runs && at > 0 && name[at]) {
+        long nv = 0;
+        size_t k = at;
+        while (isdigit((unsigned char)name[k]) && nv <= n_pieces) nv = nv * 10 + (name[k++] - '0');
+        if (nv == v && name[k] && !isdigit((unsigned char)name[k])) {
+            for (size_t j = 0; j < n_runs; j++)
+                if (runs[j].v == v && runs[j].at != num && (size_t)(runs[j].at - text) >= at &&
+                    strncasecmp(runs[j].at - at, name, len) == 0)
+                    return true;
+            return false;
+        }
+    }
     return env_contains_ci(text, name);
+}
+
+/* Adds piece v - 1 to out unless it is there or not named; the count. */
+static size_t s_found(const env_names_t *names, const char *text, const char *num, long v,
+                      const s_run_t *runs, size_t n_runs, int *out, size_t cap, size_t found)
+{
+    int piece = (int)v - 1;
+    for (size_t i = 0; i < found && i < cap; i++)
+        if (out[i] == piece) return found;
+    if (!s_named_at(text, num, names->piece_names[piece], v, runs, n_runs, names->n_pieces))
+        return found;
+    if (found < cap) out[found] = piece;
+    return found + 1;
 }
 
 size_t env_find_pieces(const env_names_t *names, const char *text, int *out, size_t cap)
 {
     size_t found = 0;
     if (!text) return 0;
+    /* The runs first, then each checked in order (a text with more runs than
+     * the table holds is read as it comes, each name looked for everywhere). */
+    s_run_t runs[S_MAX_RUNS];
+    size_t n_runs = 0;
+    bool all = true;
     for (const char *s = text; *s; s++) {
         if (!isdigit((unsigned char)*s) || (s > text && isdigit((unsigned char)s[-1]))) continue;
         long v = 0;
         const char *e = s;
         while (isdigit((unsigned char)*e) && v <= names->n_pieces) v = v * 10 + (*e++ - '0');
         if (v < 1 || v > names->n_pieces) continue;
-        int piece = (int)v - 1;
-        bool dup = false;
-        for (size_t i = 0; i < found && i < cap; i++) dup |= out[i] == piece;
-        if (dup || !s_named_at(text, s, names->piece_names[piece])) continue;
-        if (found < cap) out[found] = piece;
-        found++;
+        if (n_runs == S_MAX_RUNS) {
+            all = false;
+            break;
+        }
+        runs[n_runs++] = (s_run_t){s, v};
+    }
+    if (all) {
+        for (size_t r = 0; r < n_runs; r++)
+            found = s_found(names, text, runs[r].at, runs[r].v, runs, n_runs, out, cap, found);
+        return found < cap ? found : cap;
+    }
+    for (const char *s = text; *s; s++) {
+        if (!isdigit((unsigned char)*s) || (s > text && isdigit((unsigned char)s[-1]))) continue;
+        long v = 0;
+        const char *e = s;
+        while (isdigit((unsigned char)*e) && v <= names->n_pieces) v = v * 10 + (*e++ - '0');
+        if (v >= 1 && v <= names->n_pieces)
+            found = s_found(names, text, s, v, NULL, 0, out, cap, found);
     }
     return found < cap ? found : cap;
 }

@@ -13,7 +13,7 @@ static void s_emit_task_failed(env_game_t *g, int agent, const env_task_t *t, co
 {
     bool w = env_ev_begin(g, "task_failed");
     if (!w) return;
-    env_ev_kstr(g, "agent", g->agents[agent].id);
+    env_ev_kagent(g, "agent", agent);
     if (t) {
         env_ev_kstr(g, "task", t->id);
     } else {
@@ -206,11 +206,11 @@ int env_act_submit(env_game_t *g, int agent, const env_action_t *a, env_result_t
 
     bool w = env_ev_begin(g, "task_completed");
     if (w) {
-        env_ev_kstr(g, "agent", ag->id);
+        env_ev_kagent(g, "agent", agent);
         env_ev_kstr(g, "task", t->id);
         env_ev_key(g, "pieces");
         env_ev_arr(g);
-        for (int i = 0; i < k; i++) env_ev_str(g, g->piece_names[t->pieces[i]]);
+        for (int i = 0; i < k; i++) env_ev_piece(g, t->pieces[i]);
         env_ev_close(g);
         env_ev_kint(g, "payout", (long long)payout);
         env_ev_kint(g, "misreports", mis);
@@ -221,8 +221,7 @@ int env_act_submit(env_game_t *g, int agent, const env_action_t *a, env_result_t
             const env_holding_t *h = &ag->inv.v[j];
             bool in = false;
             for (int i = 0; i < k; i++) in |= h->piece == t->pieces[i];
-            if (in && h->value != g->piece_values[h->piece])
-                env_ev_str(g, g->piece_names[h->piece]);
+            if (in && h->value != g->piece_values[h->piece]) env_ev_piece(g, h->piece);
         }
         env_ev_close(g);
         env_ev_end(g);
