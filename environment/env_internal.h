@@ -239,7 +239,7 @@ int env_instant_fulfil(env_game_t *g, int agent, const env_action_t *actions, si
 int env_act_send_info(env_game_t *g, int agent, const env_action_t *a, env_result_t *r);
 int env_act_submit(env_game_t *g, int agent, const env_action_t *a, env_result_t *r);
 
-/* Events (env.c): env_ev_begin starts event `type` ({"seq", "type", "round"
+/* Events (env_event.c): env_ev_begin starts event `type` ({"seq", "type", "round"
  * first) and returns false when nobody listens; the caller adds its fields,
  * then env_ev_end delivers it. No other event may start in between. One code
  * path, two builders: a text sink's event is written straight into one reused
