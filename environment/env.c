@@ -353,6 +353,7 @@ void env_game_destroy(env_game_t **gp)
     free(g->reply_pending);
     free(g->reply_owed);
     VEC_FREE(g->tasks);
+    VEC_FREE(g->public);
     VEC_FREE(g->broadcasts);
     VEC_FREE(g->exchanges);
     VEC_FREE(g->replies);
@@ -384,8 +385,12 @@ const char *env_agent_id(const env_game_t *g, int agent)
 int env_parse_agent(int n, const char *id)
 {
     if (!id) return -1;
-    while (isspace((unsigned char)*id)) id++;
-    if (strncasecmp(id, "agent_", 6) != 0) return -1;
+    /* As written nearly always ("agent_3"): no case-folding compare then. */
+    if (!(id[0] == 'a' && id[1] == 'g' && id[2] == 'e' && id[3] == 'n' && id[4] == 't' &&
+          id[5] == '_')) {
+        while (isspace((unsigned char)*id)) id++;
+        if (strncasecmp(id, "agent_", 6) != 0) return -1;
+    }
     const char *p = id + 6;
     if (!isdigit((unsigned char)*p) || *p == '0') return -1;
     long v = 0;

@@ -99,7 +99,8 @@ typedef struct {
     VEC(int) active;             /* task indices, in slot order */
     VEC(env_holding_t) inv;      /* acquisition order */
     VEC(const env_msg_t *) msgs; /* direct messages sent or received */
-    VEC(env_note_t) notes;
+    VEC(env_note_t) notes; /* complete up to public_seen (env_notes_flush) */
+    size_t public_seen;    /* g->public entries already in `notes` */
     VEC(env_sent_t) sent;
     VEC(env_received_t) received;
     VEC(env_request_t) requests;
@@ -121,6 +122,12 @@ typedef struct {
     int64_t stated;
     bool misreport, requested;
 } env_copy_t;
+
+/* A notice for every agent but `about`. */
+typedef struct {
+    int round, about;
+    char *text;
+} env_public_note_t;
 
 struct env_game {
     env_config_t cfg;
@@ -170,6 +177,11 @@ struct env_game {
     size_t bc_snapshot;          /* broadcasts visible this round */
     env_board_row_t *board_snap; /* [n] in agent order */
 
+    /* Notices for every agent but their subject (a completion, a penalty),
+     * kept once and copied into each agent's notes when it next gets a note
+     * or is observed: in the order they would have been given, but written
+     * one agent at a time instead of to every agent at once. */
+    VEC(env_public_note_t) public;
     VEC(env_msg_t) broadcasts;
     VEC(env_exchange_t) exchanges;
     VEC(int) replies;    /* reactive seats owed a reply turn */
@@ -199,15 +211,13 @@ int env_task_new(env_game_t *g, int agent);
 int env_parse_agent(int n, const char *id);
 /* Exact piece name, case-insensitive, surrounding spaces ignored; -1 if none. */
 int env_piece_exact(char *const *names, int p, const char *name);
-/* Appends a notification (arena text) for agent; ENV_ENOMEM if text is NULL.
- * Inline: a completion notes every other agent (800,000 notes in a 200-agent
- * game). */
-static inline int env_note(env_game_t *g, int agent, char *text)
-{
-    if (!text) return ENV_ENOMEM;
-    env_note_t n = {g->round, text};
-    return VEC_PUSH(g->agents[agent].notes, n);
-}
+/* Brings agent's notes up to date with the public notices; ENV_OK or
+ * ENV_ENOMEM. Before any read of an agent's notes (env_observe). */
+int env_notes_flush(env_game_t *g, int agent);
+/* Appends a notification (arena text) for agent; ENV_ENOMEM if text is NULL. */
+int env_note(env_game_t *g, int agent, char *text);
+/* A notification (arena text) for every agent but `about`. */
+int env_note_public(env_game_t *g, int about, char *text);
 /* Key of an agent's (other agent, piece) sets and maps. */
 static inline uint64_t env_pair_key(const env_game_t *g, int other, int piece)
 {

@@ -104,6 +104,22 @@ static bool s_lenient_set(const env_task_t *t, const int *named, size_t n_named)
     return true;
 }
 
+/* a b c, then v in decimal unless it is negative (payouts never are), then e,
+ * in the arena: the
+ * notices of every completion, built by hand (snprintf's format parsing was a
+ * twentieth of a 200-agent game). NULL when out of memory. */
+static char *s_text3(env_game_t *g, const char *a, const char *b, const char *c, long long v,
+                     const char *e)
+{
+    size_t cap = strlen(a) + strlen(b) + strlen(c) + strlen(e) + 24;
+    char *t = env_arena_alloc(&g->arena, cap);
+    if (!t) return NULL;
+    size_t at = env_append(t, cap, env_append(t, cap, env_append(t, cap, 0, a), b), c);
+    if (v >= 0) at = env_append_int(t, cap, at, v);
+    env_append(t, cap, at, e);
+    return t;
+}
+
 /* Payout of a completion: the reward (plus the round's first-completion bonus),
  * cut by the rate once per misreported piece and truncated to whole dollars,
  * as the original computes it. */
@@ -230,20 +246,16 @@ int env_act_submit(env_game_t *g, int agent, const env_action_t *a, env_result_t
                                        "You completed %s, but %d piece(s) had incorrect values "
                                        "(%s): payout reduced to $%lld.",
                                        t->id, mis, detail, (long long)payout)
-                    : env_arena_printf(&g->arena, "You completed %s and earned $%lld.", t->id,
-                                       (long long)payout);
+                    : s_text3(g, "You completed ", t->id, " and earned $", payout, ".");
     if (env_note(g, agent, own)) return ENV_ENOMEM;
     if (g->cfg.show_public_notices) {
-        char *pub = env_arena_printf(&g->arena, "%s completed %s.", ag->id, t->id);
+        char *pub = s_text3(g, ag->id, " completed ", t->id, -1, ".");
         char *pen =
             mis ? env_arena_printf(&g->arena, "%s was penalized for %d incorrect value(s) on %s.",
                                    ag->id, mis, t->id)
                 : NULL;
-        for (int o = 0; o < g->n; o++) {
-            if (o == agent) continue;
-            if (env_note(g, o, pub)) return ENV_ENOMEM;
-            if (mis && env_note(g, o, pen)) return ENV_ENOMEM;
-        }
+        if (env_note_public(g, agent, pub) || (mis && env_note_public(g, agent, pen)))
+            return ENV_ENOMEM;
     }
     /* The task is replaced at once by a new one, at the end of the list (unless
      * tasks.new_task_on_completion is off: the agent then runs out of tasks). */

@@ -11,6 +11,35 @@
 
 /* --------------------------------------------------------------- helpers -- */
 
+int env_notes_flush(env_game_t *g, int agent)
+{
+    env_agent_t *a = &g->agents[agent];
+    size_t n = g->public.n - a->public_seen;
+    if (n == 0) return ENV_OK;
+    if (env_vec_reserve((void **)&a->notes.v, &a->notes.cap, a->notes.n + n, sizeof *a->notes.v))
+        return ENV_ENOMEM;
+    for (size_t i = a->public_seen; i < g->public.n; i++) {
+        const env_public_note_t *p = &g->public.v[i];
+        if (p->about != agent) a->notes.v[a->notes.n++] = (env_note_t){p->round, p->text};
+    }
+    a->public_seen = g->public.n;
+    return ENV_OK;
+}
+
+int env_note(env_game_t *g, int agent, char *text)
+{
+    if (!text || env_notes_flush(g, agent)) return ENV_ENOMEM;
+    env_note_t n = {g->round, text};
+    return VEC_PUSH(g->agents[agent].notes, n);
+}
+
+int env_note_public(env_game_t *g, int about, char *text)
+{
+    if (!text) return ENV_ENOMEM;
+    env_public_note_t n = {g->round, about, text};
+    return VEC_PUSH(g->public, n);
+}
+
 bool env_was_sent(const env_game_t *g, int from, int to, int piece)
 {
     return env_set_has(&g->agents[from].sent_to, env_pair_key(g, to, piece));

@@ -260,7 +260,9 @@ int env_task_new(env_game_t *g, int agent)
         size_t nt = sizeof s_task_templates / sizeof *s_task_templates;
         t.description = (char *)s_task_templates[env_rng_below(&a->task_rng, nt)];
     }
-    t.id = env_arena_printf(&g->arena, "task_%zu", g->tasks.n + 1);
+    char id[32];
+    env_append_int(id, sizeof id, env_append(id, sizeof id, 0, "task_"), (long long)g->tasks.n + 1);
+    t.id = env_arena_strdup(&g->arena, id); /* "task_%zu", without snprintf's cost */
     if (!t.id) return ENV_ENOMEM;
     int idx = (int)g->tasks.n;
     if (VEC_PUSH(g->tasks, t) || VEC_PUSH(a->active, idx)) return ENV_ENOMEM;
