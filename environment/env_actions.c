@@ -42,13 +42,22 @@ static int s_act_broadcast(env_game_t *g, int agent, const env_action_t *a, env_
     g->round_messages++;
     bool w = env_ev_begin(g, "message");
     if (w) {
-        env_ev_kstr(g, "kind", "broadcast");
+        env_ev_klit(g, "kind", "broadcast");
         env_ev_kagent(g, "from", agent);
         env_ev_kstr(g, "content", a->content);
         env_ev_end(g);
     }
     env_set_result(r, ENV_OK, NULL);
     return ENV_OK;
+}
+
+/* "turn": "normal" or "reply". */
+static void s_ev_turn(env_game_t *g, env_turn_kind_t kind)
+{
+    if (kind == ENV_TURN_REPLY)
+        env_ev_klit(g, "turn", "reply");
+    else
+        env_ev_klit(g, "turn", "normal");
 }
 
 static void s_emit_action(env_game_t *g, int agent, size_t index, env_turn_kind_t kind,
@@ -58,10 +67,19 @@ static void s_emit_action(env_game_t *g, int agent, size_t index, env_turn_kind_
     if (!w) return;
     env_ev_kagent(g, "agent", agent);
     env_ev_kint(g, "index", (long long)index);
-    env_ev_kstr(g, "turn", kind == ENV_TURN_REPLY ? "reply" : "normal");
+    s_ev_turn(g, kind);
     env_ev_key(g, "action");
     env_ev_obj(g);
-    env_ev_kstr(g, "type", env_act_name(a->kind));
+    switch (a->kind) {
+    case ENV_ACT_SEND_MESSAGE:
+        env_ev_klit(g, "type", "send_message");
+        break;
+    case ENV_ACT_SUBMIT_TASK:
+        env_ev_klit(g, "type", "submit_task");
+        break;
+    default:
+        env_ev_kstr(g, "type", env_act_name(a->kind));
+    }
     if (a->to) env_ev_kstr(g, "to", a->to);
     if (a->content && a->kind == ENV_ACT_SUBMIT_TASK)
         env_ev_kstr(g, "answer", a->content);
@@ -91,7 +109,10 @@ static void s_emit_action(env_game_t *g, int agent, size_t index, env_turn_kind_
     }
     env_ev_close(g);
     env_ev_kbool(g, "ok", r->code == ENV_OK);
-    env_ev_kstr(g, "code", env_err_name(r->code));
+    if (r->code == ENV_OK)
+        env_ev_klit(g, "code", "ok");
+    else
+        env_ev_kstr(g, "code", env_err_name(r->code));
     if (r->reason[0]) env_ev_kstr(g, "reason", r->reason);
     env_ev_end(g);
 }
@@ -121,7 +142,7 @@ int env_apply(env_game_t *g, int agent, env_turn_kind_t kind, const env_action_t
     bool w = env_ev_begin(g, "turn");
     if (w) {
         env_ev_kagent(g, "agent", agent);
-        env_ev_kstr(g, "turn", kind == ENV_TURN_REPLY ? "reply" : "normal");
+        s_ev_turn(g, kind);
         env_ev_kint(g, "actions", (long long)n);
         env_ev_end(g);
     }

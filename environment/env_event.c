@@ -206,6 +206,17 @@ void env_ev_kagentq(env_game_t *g, const char *k, const char *q, size_t qn, int 
         env_jsonw_kqraw(g->ew, q, qn, g->agent_q[agent], g->agent_qn[agent]);
 }
 
+void env_ev_klitq(env_game_t *g, const char *k, const char *q, size_t qn, const char *lit,
+                  const char *lq, size_t lqn)
+{
+    if (g->text_sink) {
+        env_jsonw_kqraw(g->ew, q, qn, lq, lqn);
+        return;
+    }
+    g->ev_key = k;
+    s_tree_add(g, json_string(lit));
+}
+
 void env_ev_kpieceq(env_game_t *g, const char *k, const char *q, size_t qn, int piece)
 {
     if (!g->text_sink) {

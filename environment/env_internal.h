@@ -99,8 +99,8 @@ typedef struct {
     VEC(int) active;             /* task indices, in slot order */
     VEC(env_holding_t) inv;      /* acquisition order */
     VEC(const env_msg_t *) msgs; /* direct messages sent or received */
-    VEC(env_note_t) notes; /* complete up to public_seen (env_notes_flush) */
-    size_t public_seen;    /* g->public entries already in `notes` */
+    VEC(env_note_t) notes;       /* complete up to public_seen (env_notes_flush) */
+    size_t public_seen;          /* g->public entries already in `notes` */
     VEC(env_sent_t) sent;
     VEC(env_received_t) received;
     VEC(env_request_t) requests;
@@ -282,6 +282,8 @@ void env_ev_kstrq(env_game_t *g, const char *k, const char *q, size_t qn, const 
 void env_ev_kintq(env_game_t *g, const char *k, const char *q, size_t qn, long long v);
 void env_ev_kboolq(env_game_t *g, const char *k, const char *q, size_t qn, bool v);
 void env_ev_kagentq(env_game_t *g, const char *k, const char *q, size_t qn, int agent);
+void env_ev_klitq(env_game_t *g, const char *k, const char *q, size_t qn, const char *lit,
+                  const char *lq, size_t lqn);
 void env_ev_kpieceq(env_game_t *g, const char *k, const char *q, size_t qn, int piece);
 #define env_ev_key(g, k)       env_ev_keyq((g), ENV_EV_K(k))
 #define env_ev_kstr(g, k, s)   env_ev_kstrq((g), ENV_EV_K(k), (s))
@@ -289,6 +291,9 @@ void env_ev_kpieceq(env_game_t *g, const char *k, const char *q, size_t qn, int 
 #define env_ev_kbool(g, k, v)  env_ev_kboolq((g), ENV_EV_K(k), (v))
 #define env_ev_kagent(g, k, a) env_ev_kagentq((g), ENV_EV_K(k), (a))
 #define env_ev_kpiece(g, k, p) env_ev_kpieceq((g), ENV_EV_K(k), (p))
+/* A literal value too (plain ASCII), copied quoted as it is. */
+#define env_ev_klit(g, k, lit)                                                                     \
+    env_ev_klitq((g), ENV_EV_K(k), (lit), "\"" lit "\"", sizeof("\"" lit "\"") - 1)
 /* A key made at run time (k NUL-terminated, of kn bytes) with its integer. */
 void env_ev_kintn(env_game_t *g, const char *k, size_t kn, long long v);
 /* Quotes the names for a text sink (piece_q, agent_q); ENV_OK or ENV_ENOMEM. */

@@ -370,11 +370,18 @@ int env_jsonw_value(env_jsonw_t *w, const json_t *v)
 
 static void s_open(env_jsonw_t *w, char open, char close)
 {
-    s_sep(w);
-    if (w->depth >= S_MAX_DEPTH || s_char(w, open) != 0) {
+    if (w->len + 3 > w->cap && s_reserve(w, 2) != 0) {
         w->failed = 1;
         return;
     }
+    if (s_comma(w)) w->buf[w->len++] = ',';
+    s_sep_done(w);
+    if (w->depth >= S_MAX_DEPTH) {
+        w->failed = 1;
+        return;
+    }
+    w->buf[w->len++] = open;
+    w->buf[w->len] = '\0';
     w->close[w->depth] = close;
     w->depth++;
     w->comma = 0;
@@ -397,7 +404,12 @@ void env_jsonw_close(env_jsonw_t *w)
         return;
     }
     w->depth--;
-    if (s_char(w, w->close[w->depth]) != 0) w->failed = 1;
+    if (w->len + 2 > w->cap && s_reserve(w, 1) != 0)
+        w->failed = 1;
+    else {
+        w->buf[w->len++] = w->close[w->depth];
+        w->buf[w->len] = '\0';
+    }
     s_sep_done(w); /* the container was a member of its parent */
 }
 

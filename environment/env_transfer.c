@@ -293,7 +293,7 @@ int env_deliver(env_game_t *g, int from, int to, const char *content, bool autom
 
     bool w = env_ev_begin(g, "message");
     if (w) {
-        env_ev_kstr(g, "kind", "direct");
+        env_ev_klit(g, "kind", "direct");
         env_ev_kagent(g, "from", from);
         env_ev_kagent(g, "to", to);
         env_ev_kstr(g, "content", content);
