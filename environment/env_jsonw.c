@@ -502,10 +502,24 @@ int env_jsonw_str(env_jsonw_t *w, const char *s)
  * format parsing is most of an event's integer cost. */
 static char *s_decimal(char *e, long long v)
 {
+    /* Two digits a step: an event's seq alone is six digits. */
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
     char *p = e;
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do *--p = (char)('0' + u % 10);
-    while ((u /= 10) != 0);
+    while (u >= 100) {
+        unsigned d = (unsigned)(u % 100) * 2;
+        u /= 100;
+        *--p = pairs[d + 1];
+        *--p = pairs[d];
+    }
+    if (u >= 10) {
+        *--p = pairs[u * 2 + 1];
+        *--p = pairs[u * 2];
+    } else
+        *--p = (char)('0' + u);
     if (v < 0) *--p = '-';
     return p;
 }
