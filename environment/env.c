@@ -589,17 +589,21 @@ size_t env_find_pieces(const env_names_t *names, const char *text, int *out, siz
     s_run_t runs[S_MAX_RUNS];
     size_t n_runs = 0;
     bool all = true;
-    for (const char *s = text; *s; s++) {
-        if (!isdigit((unsigned char)*s) || (s > text && isdigit((unsigned char)s[-1]))) continue;
+    /* From run to run (libc's strcspn and strspn step over the rest many
+     * bytes at a time): each place found starts a maximal run. */
+    static const char digits[] = "0123456789";
+    for (const char *s = text + strcspn(text, digits); *s; s += strcspn(s, digits)) {
         long v = 0;
-        const char *e = s;
-        while (isdigit((unsigned char)*e) && v <= names->n_pieces) v = v * 10 + (*e++ - '0');
+        for (const char *e = s; isdigit((unsigned char)*e) && v <= names->n_pieces; e++)
+            v = v * 10 + (*e - '0');
+        const char *at = s;
+        s += strspn(s, digits);
         if (v < 1 || v > names->n_pieces) continue;
         if (n_runs == S_MAX_RUNS) {
             all = false;
             break;
         }
-        runs[n_runs++] = (s_run_t){s, v};
+        runs[n_runs++] = (s_run_t){at, v};
     }
     if (all) {
         for (size_t r = 0; r < n_runs; r++)
