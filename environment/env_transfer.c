@@ -224,7 +224,9 @@ static int s_auto_fulfill(env_game_t *g, int requester, int holder, const int *n
  * agent.py _extract_requested_info read a request the same way). */
 int env_request_piece(const env_names_t *names, const char *content)
 {
-    const char *s = content ? strstr(content, "REQUEST:") : NULL;
+    if (!content) return -1;
+    /* Where the study's perfect agents put it, before a search for it. */
+    const char *s = strncmp(content, "REQUEST:", 8) == 0 ? content : strstr(content, "REQUEST:");
     if (!s) return -1;
     s += 8;
     const char *e = strstr(s, " for ");
