@@ -507,6 +507,52 @@ static void test_jsonw_events_match_golden(void **state)
     free(golden.buf);
 }
 
+/* One game both ways: its text events (env_game_new_text) are jansson's dump
+ * of its tree events, line for line. */
+static void s_text_same_as_tree(const env_config_t *c, env_policy_t policy)
+{
+    env_policy_t pol[64];
+    for (int i = 0; i < c->n_agents; i++) pol[i] = i % 2 ? policy : ENV_POLICY_PERFECT;
+    s_text_t text = {0}, tree = {0};
+    env_game_t *g = env_game_new_text(c, s_text_sink, &text, NULL);
+    assert_non_null(g);
+    assert_int_equal(env_play(g, pol), ENV_OK);
+    env_game_destroy(&g);
+    g = env_game_new(c, s_tree_sink, &tree, NULL);
+    assert_non_null(g);
+    assert_int_equal(env_play(g, pol), ENV_OK);
+    env_game_destroy(&g);
+    assert_true(text.len > 10000);
+    assert_int_equal(text.len, tree.len);
+    assert_memory_equal(text.buf, tree.buf, text.len);
+    free(text.buf);
+    free(tree.buf);
+}
+
+/* Piece names that need escaping, are not ASCII, or are not UTF-8 (left out
+ * with their key, their names_pieces entry or their message, as jansson
+ * leaves them): the text writer copies names it quoted once per game, the
+ * tree builds each anew, and both write the same events. */
+static void test_jsonw_odd_names_text_as_tree(void **state)
+{
+    (void)state;
+    env_config_t c;
+    env_config_paper(&c);
+    c.seed = 5;
+    c.rounds = 4;
+    c.n_info_templates = 4;
+    snprintf(c.info_templates[0], ENV_TEMPLATE_LEN, "Q\"{n}\\ data");
+    snprintf(c.info_templates[1], ENV_TEMPLATE_LEN, "Caf\xc3\xa9 {n} \t list");
+    snprintf(c.info_templates[2], ENV_TEMPLATE_LEN, "bad\xff {n}");
+    snprintf(c.info_templates[3], ENV_TEMPLATE_LEN, "Region {n} market data");
+    s_text_same_as_tree(&c, ENV_POLICY_PERFECT);
+    s_text_same_as_tree(&c, ENV_POLICY_RANDOM);
+    c.automation = ENV_AUTO_FULFILL;
+    s_text_same_as_tree(&c, ENV_POLICY_HELPER);
+    c.automation = ENV_AUTO_REQUEST;
+    s_text_same_as_tree(&c, ENV_POLICY_SELFISH);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -517,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_jsonw_prebuilt_keys_match_plain_calls),
         cmocka_unit_test(test_jsonw_whole_games_match_jansson),
         cmocka_unit_test(test_jsonw_events_match_golden),
+        cmocka_unit_test(test_jsonw_odd_names_text_as_tree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
