@@ -1,7 +1,8 @@
 /* env.c: the game's names, configuration and lifecycle (GAME.md): error and
- * name tables, the paper preset and its checks, the event record, creating and
- * destroying a game, getters, and piece-name matching. The rules live beside it
- * in env_transfer.c, env_submit.c, env_actions.c and env_round.c. */
+ * name tables, the paper preset and its checks, creating and destroying a
+ * game, getters, and piece-name matching. The event record is env_event.c;
+ * the rules live beside it in env_transfer.c, env_submit.c, env_actions.c and
+ * env_round.c. */
 #include "env_internal.h"
 
 #include <ctype.h>
@@ -235,181 +236,6 @@ int env_config_check(const env_config_t *c, char *err, size_t errlen)
 #undef S_REFUSE
 }
 
-/* --------------------------------------------------------------- events -- */
-
-/* Tree builder: v goes into the open container (under the pending key for
- * an object); NULL (a string jansson refused, out of memory) adds nothing,
- * as json_object_set_new did. */
-static void s_tree_add(env_game_t *g, json_t *v)
-{
-    const char *key = g->ev_key;
-    g->ev_key = NULL;
-    if (!v) return;
-    json_t *top = g->ev_depth ? g->ev_stack[g->ev_depth - 1] : NULL;
-    if (top && json_is_object(top) && key)
-        json_object_set_new(top, key, v);
-    else if (top && json_is_array(top))
-        json_array_append_new(top, v);
-    else
-        json_decref(v);
-}
-
-#define S_EV_MAX ((int)(sizeof((env_game_t *)0)->ev_stack / sizeof(json_t *)))
-
-/* A container inside the event: added to its parent, then the open one. One
- * that could not be made (or too deep) takes its members nowhere. */
-static void s_tree_open(env_game_t *g, json_t *c)
-{
-    if (c && g->ev_depth < S_EV_MAX) {
-        s_tree_add(g, json_incref(c));
-    } else {
-        json_decref(c);
-        g->ev_key = NULL;
-        c = NULL;
-    }
-    if (g->ev_depth < S_EV_MAX) g->ev_stack[g->ev_depth] = c;
-    g->ev_depth++;
-}
-
-bool env_ev_begin(env_game_t *g, const char *type)
-{
-    g->seq++; /* counted even when nobody listens, so benchmarks can count */
-    g->ev_type = type;
-    if (g->text_sink) {
-        env_jsonw_reset(g->ew);
-        env_jsonw_obj(g->ew);
-        env_jsonw_kintn(g->ew, "seq", 3, (long long)g->seq);
-        env_jsonw_kstrn(g->ew, "type", 4, type);
-        env_jsonw_kintn(g->ew, "round", 5, g->round);
-        return true;
-    }
-    if (!g->sink) return false;
-    g->ev_depth = 0;
-    g->ev_key = NULL;
-    json_t *ev = json_object();
-    if (!ev) return false;
-    g->ev_stack[g->ev_depth++] = ev;
-    json_object_set_new(ev, "seq", json_integer((json_int_t)g->seq));
-    json_object_set_new(ev, "type", json_string(type));
-    json_object_set_new(ev, "round", json_integer(g->round));
-    return true;
-}
-
-void env_ev_end(env_game_t *g)
-{
-    if (g->text_sink) {
-        env_jsonw_t *w = g->ew;
-        env_jsonw_close(w);
-        /* Out of memory while writing: the event is lost, as a tree that could
-         * not be built is; the broker counts what its checks find missing. */
-        if (env_jsonw_ok(w))
-            g->text_sink(g->sink_ctx, g->ev_type, env_jsonw_data(w), env_jsonw_len(w));
-        return;
-    }
-    json_t *ev = g->ev_depth ? g->ev_stack[0] : NULL;
-    for (int i = 1; i < g->ev_depth && i < S_EV_MAX; i++)
-        json_decref(g->ev_stack[i]); /* a container left open by mistake */
-    g->ev_depth = 0;
-    if (ev) g->sink(g->sink_ctx, ev);
-}
-
-void env_ev_obj(env_game_t *g)
-{
-    if (g->text_sink)
-        env_jsonw_obj(g->ew);
-    else
-        s_tree_open(g, json_object());
-}
-
-void env_ev_arr(env_game_t *g)
-{
-    if (g->text_sink)
-        env_jsonw_arr(g->ew);
-    else
-        s_tree_open(g, json_array());
-}
-
-void env_ev_close(env_game_t *g)
-{
-    if (g->text_sink) {
-        env_jsonw_close(g->ew);
-        return;
-    }
-    if (g->ev_depth <= 1) return; /* the event itself closes in env_ev_end */
-    g->ev_depth--;
-    if (g->ev_depth < S_EV_MAX) json_decref(g->ev_stack[g->ev_depth]); /* its parent holds it */
-}
-
-void env_ev_keyn(env_game_t *g, const char *k, size_t kn)
-{
-    if (g->text_sink)
-        env_jsonw_keyn(g->ew, k, kn);
-    else
-        g->ev_key = k;
-}
-
-void env_ev_str(env_game_t *g, const char *s)
-{
-    if (g->text_sink)
-        env_jsonw_str(g->ew, s);
-    else
-        s_tree_add(g, s ? json_string(s) : NULL);
-}
-
-void env_ev_int(env_game_t *g, long long v)
-{
-    if (g->text_sink)
-        env_jsonw_int(g->ew, v);
-    else
-        s_tree_add(g, json_integer((json_int_t)v));
-}
-
-void env_ev_bool(env_game_t *g, bool v)
-{
-    if (g->text_sink)
-        env_jsonw_bool(g->ew, v);
-    else
-        s_tree_add(g, json_boolean(v));
-}
-
-void env_ev_null(env_game_t *g)
-{
-    if (g->text_sink)
-        env_jsonw_null(g->ew);
-    else
-        s_tree_add(g, json_null());
-}
-
-void env_ev_kstrn(env_game_t *g, const char *k, size_t kn, const char *s)
-{
-    if (g->text_sink) {
-        env_jsonw_kstrn(g->ew, k, kn, s);
-        return;
-    }
-    g->ev_key = k;
-    s_tree_add(g, s ? json_string(s) : NULL);
-}
-
-void env_ev_kintn(env_game_t *g, const char *k, size_t kn, long long v)
-{
-    if (g->text_sink) {
-        env_jsonw_kintn(g->ew, k, kn, v);
-        return;
-    }
-    env_ev_keyn(g, k, kn);
-    env_ev_int(g, v);
-}
-
-void env_ev_kbooln(env_game_t *g, const char *k, size_t kn, bool v)
-{
-    if (g->text_sink) {
-        env_jsonw_kbooln(g->ew, k, kn, v);
-        return;
-    }
-    env_ev_keyn(g, k, kn);
-    env_ev_bool(g, v);
-}
-
 /* ------------------------------------------------------------ lifecycle -- */
 
 static env_game_t *s_game_new(const env_config_t *c, env_event_fn sink, env_text_fn text_sink,
@@ -489,6 +315,7 @@ void env_game_destroy(env_game_t **gp)
     env_game_t *g = *gp;
     env_jsonw_destroy(&g->ew);
     VEC_FREE(g->ev_copies);
+    VEC_FREE(g->turn_asks);
     for (int i = 0; g->agents && i < g->n; i++) {
         env_agent_t *a = &g->agents[i];
         free(a->held);
@@ -502,10 +329,16 @@ void env_game_destroy(env_game_t **gp)
         VEC_FREE(a->asks);
         VEC_FREE(a->thoughts);
         VEC_FREE(a->invalid);
+        env_set_free(&a->sent_to);
+        env_map_free(&a->req_map);
     }
     free(g->agents);
     free(g->agent_ids);
     free(g->piece_names);
+    free(g->piece_q);
+    free(g->piece_qn);
+    free(g->agent_q);
+    free(g->agent_qn);
     free(g->piece_values);
     free(g->order);
     free(g->dir_count);
@@ -520,12 +353,10 @@ void env_game_destroy(env_game_t **gp)
     free(g->reply_pending);
     free(g->reply_owed);
     VEC_FREE(g->tasks);
+    VEC_FREE(g->public);
     VEC_FREE(g->broadcasts);
     VEC_FREE(g->exchanges);
     VEC_FREE(g->replies);
-    env_set_free(&g->sent_set);
-    env_map_free(&g->req_map);
-    env_map_free(&g->ask_map);
     env_arena_free(&g->arena);
     free(g);
     *gp = NULL;
@@ -554,8 +385,12 @@ const char *env_agent_id(const env_game_t *g, int agent)
 int env_parse_agent(int n, const char *id)
 {
     if (!id) return -1;
-    while (isspace((unsigned char)*id)) id++;
-    if (strncasecmp(id, "agent_", 6) != 0) return -1;
+    /* As written nearly always ("agent_3"): no case-folding compare then. */
+    if (!(id[0] == 'a' && id[1] == 'g' && id[2] == 'e' && id[3] == 'n' && id[4] == 't' &&
+          id[5] == '_')) {
+        while (isspace((unsigned char)*id)) id++;
+        if (strncasecmp(id, "agent_", 6) != 0) return -1;
+    }
     const char *p = id + 6;
     if (!isdigit((unsigned char)*p) || *p == '0') return -1;
     long v = 0;
@@ -696,33 +531,92 @@ bool env_contains_ci(const char *hay, const char *needle)
     return false;
 }
 
-/* Whether `name` occurs in `text` (case-insensitive), first tried where its
- * number would stand if it is the number at `num` (where a message that names
- * a piece nearly always has it: one comparison), then anywhere. */
-static bool s_named_at(const char *text, const char *num, const char *name)
+/* The maximal digit runs of a text with a value that names a piece (1 to
+ * n_pieces), in order: where each starts, and its value. */
+typedef struct {
+    const char *at;
+    long v;
+} s_run_t;
+enum { S_MAX_RUNS = 64 };
+
+/* Whether `name` (piece v - 1) occurs in `text`, case-insensitive. Tried first
+ * where its number would stand if it is the run `num` (where a message that
+ * names a piece nearly always has it: one comparison). Then, for a name whose
+ * number has text on both sides ("Q12 sales data"), at the text's other runs
+ * of the same value: an occurrence of such a name anywhere puts a maximal run
+ * of its number at that place, so these are the only places to look (`runs`
+ * holds all of them, or is NULL). Otherwise, a scan of the whole text. */
+static bool s_named_at(const char *text, const char *num, const char *name, long v,
+                       const s_run_t *runs, size_t n_runs, long n_pieces)
 {
-    size_t at = strcspn(name, "0123456789");
-    if (name[at] && (size_t)(num - text) >= at && strncasecmp(num - at, name, strlen(name)) == 0)
+    size_t at = strcspn(name, "0123456789"), len = strlen(name);
+    if (name[at] && (size_t)(num - text) >= at && strncasecmp(num - at, name, len) == 0)
         return true;
+    if (runs && at > 0 && name[at]) {
+        long nv = 0;
+        size_t k = at;
+        while (isdigit((unsigned char)name[k]) && nv <= n_pieces) nv = nv * 10 + (name[k++] - '0');
+        if (nv == v && name[k] && !isdigit((unsigned char)name[k])) {
+            for (size_t j = 0; j < n_runs; j++)
+                if (runs[j].v == v && runs[j].at != num && (size_t)(runs[j].at - text) >= at &&
+                    strncasecmp(runs[j].at - at, name, len) == 0)
+                    return true;
+            return false;
+        }
+    }
     return env_contains_ci(text, name);
+}
+
+/* Adds piece v - 1 to out unless it is there or not named; the count. */
+static size_t s_found(const env_names_t *names, const char *text, const char *num, long v,
+                      const s_run_t *runs, size_t n_runs, int *out, size_t cap, size_t found)
+{
+    int piece = (int)v - 1;
+    for (size_t i = 0; i < found && i < cap; i++)
+        if (out[i] == piece) return found;
+    if (!s_named_at(text, num, names->piece_names[piece], v, runs, n_runs, names->n_pieces))
+        return found;
+    if (found < cap) out[found] = piece;
+    return found + 1;
 }
 
 size_t env_find_pieces(const env_names_t *names, const char *text, int *out, size_t cap)
 {
     size_t found = 0;
     if (!text) return 0;
+    /* The runs first, then each checked in order (a text with more runs than
+     * the table holds is read as it comes, each name looked for everywhere). */
+    s_run_t runs[S_MAX_RUNS];
+    size_t n_runs = 0;
+    bool all = true;
+    /* From run to run (libc's strcspn and strspn step over the rest many
+     * bytes at a time): each place found starts a maximal run. */
+    static const char digits[] = "0123456789";
+    for (const char *s = text + strcspn(text, digits); *s; s += strcspn(s, digits)) {
+        long v = 0;
+        for (const char *e = s; isdigit((unsigned char)*e) && v <= names->n_pieces; e++)
+            v = v * 10 + (*e - '0');
+        const char *at = s;
+        s += strspn(s, digits);
+        if (v < 1 || v > names->n_pieces) continue;
+        if (n_runs == S_MAX_RUNS) {
+            all = false;
+            break;
+        }
+        runs[n_runs++] = (s_run_t){at, v};
+    }
+    if (all) {
+        for (size_t r = 0; r < n_runs; r++)
+            found = s_found(names, text, runs[r].at, runs[r].v, runs, n_runs, out, cap, found);
+        return found < cap ? found : cap;
+    }
     for (const char *s = text; *s; s++) {
         if (!isdigit((unsigned char)*s) || (s > text && isdigit((unsigned char)s[-1]))) continue;
         long v = 0;
         const char *e = s;
         while (isdigit((unsigned char)*e) && v <= names->n_pieces) v = v * 10 + (*e++ - '0');
-        if (v < 1 || v > names->n_pieces) continue;
-        int piece = (int)v - 1;
-        bool dup = false;
-        for (size_t i = 0; i < found && i < cap; i++) dup |= out[i] == piece;
-        if (dup || !s_named_at(text, s, names->piece_names[piece])) continue;
-        if (found < cap) out[found] = piece;
-        found++;
+        if (v >= 1 && v <= names->n_pieces)
+            found = s_found(names, text, s, v, NULL, 0, out, cap, found);
     }
     return found < cap ? found : cap;
 }

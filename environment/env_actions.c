@@ -11,7 +11,7 @@
 /* ------------------------------------------------------------- actions -- */
 
 static int s_act_message(env_game_t *g, int agent, env_turn_kind_t kind, const env_action_t *a,
-                         env_result_t *r)
+                         env_result_t *r, int *asked)
 {
     int to = env_parse_agent(g->n, a->to);
     if (to < 0) {
@@ -28,7 +28,7 @@ static int s_act_message(env_game_t *g, int agent, env_turn_kind_t kind, const e
     }
     bool delivered = g->cfg.automation != ENV_AUTO_REQUEST;
     env_set_result(r, ENV_OK, NULL);
-    return env_deliver(g, agent, to, a->content, false, delivered, kind);
+    return env_deliver(g, agent, to, a->content, false, delivered, kind, asked);
 }
 
 static int s_act_broadcast(env_game_t *g, int agent, const env_action_t *a, env_result_t *r)
@@ -42,8 +42,8 @@ static int s_act_broadcast(env_game_t *g, int agent, const env_action_t *a, env_
     g->round_messages++;
     bool w = env_ev_begin(g, "message");
     if (w) {
-        env_ev_kstr(g, "kind", "broadcast");
-        env_ev_kstr(g, "from", g->agents[agent].id);
+        env_ev_klit(g, "kind", "broadcast");
+        env_ev_kagent(g, "from", agent);
         env_ev_kstr(g, "content", a->content);
         env_ev_end(g);
     }
@@ -51,20 +51,40 @@ static int s_act_broadcast(env_game_t *g, int agent, const env_action_t *a, env_
     return ENV_OK;
 }
 
+/* "turn": "normal" or "reply". */
+static void s_ev_turn(env_game_t *g, env_turn_kind_t kind)
+{
+    if (kind == ENV_TURN_REPLY)
+        env_ev_klit(g, "turn", "reply");
+    else
+        env_ev_klit(g, "turn", "normal");
+}
+
 static void s_emit_action(env_game_t *g, int agent, size_t index, env_turn_kind_t kind,
                           const env_action_t *a, const env_result_t *r)
 {
     bool w = env_ev_begin(g, "action");
     if (!w) return;
-    env_ev_kstr(g, "agent", g->agents[agent].id);
+    env_ev_kagent(g, "agent", agent);
     env_ev_kint(g, "index", (long long)index);
-    env_ev_kstr(g, "turn", kind == ENV_TURN_REPLY ? "reply" : "normal");
+    s_ev_turn(g, kind);
     env_ev_key(g, "action");
     env_ev_obj(g);
-    env_ev_kstr(g, "type", env_act_name(a->kind));
+    switch (a->kind) {
+    case ENV_ACT_SEND_MESSAGE:
+        env_ev_klit(g, "type", "send_message");
+        break;
+    case ENV_ACT_SUBMIT_TASK:
+        env_ev_klit(g, "type", "submit_task");
+        break;
+    default:
+        env_ev_kstr(g, "type", env_act_name(a->kind));
+    }
     if (a->to) env_ev_kstr(g, "to", a->to);
-    if (a->content)
-        env_ev_kstr(g, a->kind == ENV_ACT_SUBMIT_TASK ? "answer" : "content", a->content);
+    if (a->content && a->kind == ENV_ACT_SUBMIT_TASK)
+        env_ev_kstr(g, "answer", a->content);
+    else if (a->content)
+        env_ev_kstr(g, "content", a->content);
     if (a->kind == ENV_ACT_SEND_INFORMATION) {
         env_ev_key(g, "information");
         env_ev_arr(g);
@@ -83,13 +103,16 @@ static void s_emit_action(env_game_t *g, int agent, size_t index, env_turn_kind_
             size_t last = i;
             for (size_t j = i + 1; j < a->n_values; j++)
                 if (strcmp(a->value_names[j] ? a->value_names[j] : "", name) == 0) last = j;
-            env_ev_kint(g, name, (long long)a->values[last]);
+            env_ev_kintn(g, name, strlen(name), (long long)a->values[last]);
         }
         env_ev_close(g);
     }
     env_ev_close(g);
     env_ev_kbool(g, "ok", r->code == ENV_OK);
-    env_ev_kstr(g, "code", env_err_name(r->code));
+    if (r->code == ENV_OK)
+        env_ev_klit(g, "code", "ok");
+    else
+        env_ev_kstr(g, "code", env_err_name(r->code));
     if (r->reason[0]) env_ev_kstr(g, "reason", r->reason);
     env_ev_end(g);
 }
@@ -110,10 +133,16 @@ int env_apply(env_game_t *g, int agent, env_turn_kind_t kind, const env_action_t
         for (size_t i = 0; i < g->replies.n; i++) g->reply_pending[g->replies.v[i]] = false;
         g->replies.n = 0;
     }
+    /* What each message asks for, read once at delivery (env_instant_fulfil). */
+    if (env_vec_reserve((void **)&g->turn_asks.v, &g->turn_asks.cap, n ? n : 1,
+                        sizeof *g->turn_asks.v))
+        return ENV_ENOMEM;
+    g->turn_asks.n = n;
+    for (size_t i = 0; i < n; i++) g->turn_asks.v[i] = -1;
     bool w = env_ev_begin(g, "turn");
     if (w) {
-        env_ev_kstr(g, "agent", ag->id);
-        env_ev_kstr(g, "turn", kind == ENV_TURN_REPLY ? "reply" : "normal");
+        env_ev_kagent(g, "agent", agent);
+        s_ev_turn(g, kind);
         env_ev_kint(g, "actions", (long long)n);
         env_ev_end(g);
     }
@@ -122,7 +151,7 @@ int env_apply(env_game_t *g, int agent, env_turn_kind_t kind, const env_action_t
         if (!th.text || VEC_PUSH(ag->thoughts, th)) return ENV_ENOMEM;
         bool tw = env_ev_begin(g, "thoughts");
         if (tw) {
-            env_ev_kstr(g, "agent", ag->id);
+            env_ev_kagent(g, "agent", agent);
             env_ev_kstr(g, "text", thoughts);
             env_ev_end(g);
         }
@@ -148,7 +177,7 @@ int env_apply(env_game_t *g, int agent, env_turn_kind_t kind, const env_action_t
         } else
             switch (a->kind) {
             case ENV_ACT_SEND_MESSAGE:
-                rc = s_act_message(g, agent, kind, a, r);
+                rc = s_act_message(g, agent, kind, a, r, &g->turn_asks.v[i]);
                 break;
             case ENV_ACT_BROADCAST:
                 rc = s_act_broadcast(g, agent, a, r);
@@ -186,7 +215,7 @@ void env_record_missed(env_game_t *g, int agent, const char *why)
     g->agents[agent].missed++;
     bool w = env_ev_begin(g, "missed_turn");
     if (w) {
-        env_ev_kstr(g, "agent", g->agents[agent].id);
+        env_ev_kagent(g, "agent", agent);
         env_ev_kstr(g, "why", why ? why : "no decision");
         env_ev_end(g);
     }

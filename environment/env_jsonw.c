@@ -40,15 +40,39 @@ static inline uint64_t s_needs_escape(uint64_t x)
            s_has_zero(x ^ ('\\' * S_ONES));
 }
 
+/* n bytes from s to o. The short ones (keys, ids, digits, nearly all of an
+ * event's pieces) in two overlapping moves, not a call to memcpy. */
+static inline void s_copy(char *o, const char *s, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(o, &a, 8);
+        memcpy(o + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(o, &a, 4);
+        memcpy(o + n - 4, &b, 4);
+    } else if (n > 16) {
+        memcpy(o, s, n);
+    } else {
+        for (size_t i = 0; i < n; i++) o[i] = s[i];
+    }
+}
+
 struct env_jsonw {
     char *buf;
     size_t len, cap;
-    /* streaming: open containers, whether each has had a member yet, and
-     * whether a key waits for its value */
+    /* streaming: the open containers, and whether what comes next needs a
+     * ',' first (something was written in the open container since it opened
+     * or since its last key). One flag is enough: opening a container and
+     * writing a key clear it, a value or a closed container sets it. */
     int depth;
     char close[S_MAX_DEPTH];
-    unsigned char has_member[S_MAX_DEPTH];
-    int after_key;
+    int comma;
     int failed;
 };
 
@@ -243,17 +267,14 @@ static int s_value(env_jsonw_t *w, const json_t *v, int depth)
  * the first, and no key has just been written. */
 static inline int s_comma(const env_jsonw_t *w)
 {
-    return !w->after_key && w->depth && w->has_member[w->depth - 1];
+    return w->comma;
 }
 
-/* The state after that separator: a pending key is used, or the container has
- * a member. */
+/* The state after a value (or a container) is written: the next member of the
+ * open container, if any, needs a ','. */
 static inline void s_sep_done(env_jsonw_t *w)
 {
-    if (w->after_key)
-        w->after_key = 0;
-    else if (w->depth)
-        w->has_member[w->depth - 1] = 1;
+    w->comma = w->depth > 0;
 }
 
 /* The ',' before a member of the open container, unless a key has just
@@ -340,25 +361,31 @@ static inline void s_fast_end(env_jsonw_t *w, char *o)
 int env_jsonw_value(env_jsonw_t *w, const json_t *v)
 {
     size_t mark = w->len;
-    int after_key = w->after_key, member = w->depth ? w->has_member[w->depth - 1] : 0;
+    int comma = w->comma;
     s_sep(w);
     if (s_value(w, v, 0) == 0) return 0;
     env_jsonw_truncate(w, mark);
-    w->after_key = after_key;
-    if (w->depth) w->has_member[w->depth - 1] = (unsigned char)member;
+    w->comma = comma;
     return -1;
 }
 
 static void s_open(env_jsonw_t *w, char open, char close)
 {
-    s_sep(w);
-    if (w->depth >= S_MAX_DEPTH || s_char(w, open) != 0) {
+    if (w->len + 3 > w->cap && s_reserve(w, 2) != 0) {
         w->failed = 1;
         return;
     }
+    if (s_comma(w)) w->buf[w->len++] = ',';
+    s_sep_done(w);
+    if (w->depth >= S_MAX_DEPTH) {
+        w->failed = 1;
+        return;
+    }
+    w->buf[w->len++] = open;
+    w->buf[w->len] = '\0';
     w->close[w->depth] = close;
-    w->has_member[w->depth] = 0;
     w->depth++;
+    w->comma = 0;
 }
 
 void env_jsonw_obj(env_jsonw_t *w)
@@ -378,7 +405,13 @@ void env_jsonw_close(env_jsonw_t *w)
         return;
     }
     w->depth--;
-    if (s_char(w, w->close[w->depth]) != 0) w->failed = 1;
+    if (w->len + 2 > w->cap && s_reserve(w, 1) != 0)
+        w->failed = 1;
+    else {
+        w->buf[w->len++] = w->close[w->depth];
+        w->buf[w->len] = '\0';
+    }
+    s_sep_done(w); /* the container was a member of its parent */
 }
 
 /* jansson's utf8_check: no overlong forms, no surrogates, nothing past U+10FFFF. */
@@ -438,13 +471,13 @@ void env_jsonw_keyn(env_jsonw_t *w, const char *k, size_t n)
             *o++ = ':';
             s_fast_end(w, o);
             s_sep_done(w);
-            w->after_key = 1;
+            w->comma = 0;
             return;
         }
     }
     s_sep(w);
     if (s_string(w, k, n) != 0 || s_char(w, ':') != 0) w->failed = 1;
-    w->after_key = 1;
+    w->comma = 0;
 }
 
 int env_jsonw_str(env_jsonw_t *w, const char *s)
@@ -470,10 +503,24 @@ int env_jsonw_str(env_jsonw_t *w, const char *s)
  * format parsing is most of an event's integer cost. */
 static char *s_decimal(char *e, long long v)
 {
+    /* Two digits a step: an event's seq alone is six digits. */
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
     char *p = e;
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do *--p = (char)('0' + u % 10);
-    while ((u /= 10) != 0);
+    while (u >= 100) {
+        unsigned d = (unsigned)(u % 100) * 2;
+        u /= 100;
+        *--p = pairs[d + 1];
+        *--p = pairs[d];
+    }
+    if (u >= 10) {
+        *--p = pairs[u * 2 + 1];
+        *--p = pairs[u * 2];
+    } else
+        *--p = (char)('0' + u);
     if (v < 0) *--p = '-';
     return p;
 }
@@ -572,6 +619,91 @@ void env_jsonw_kbool(env_jsonw_t *w, const char *k, int v)
     env_jsonw_kbooln(w, k, strlen(k), v);
 }
 
+/* The member prefix q at o, its leading ',' left out when the member opens its
+ * container; the byte past it. The caller has reserved qn bytes at o. */
+static inline char *s_kq_at(const env_jsonw_t *w, char *o, const char *q, size_t qn)
+{
+    size_t skip = !s_comma(w);
+    s_copy(o, q + skip, qn - skip);
+    return o + qn - skip;
+}
+
+void env_jsonw_kq(env_jsonw_t *w, const char *q, size_t qn)
+{
+    if (w->len + qn + 1 > w->cap && s_reserve(w, qn) != 0) {
+        w->failed = 1;
+        return;
+    }
+    s_fast_end(w, s_kq_at(w, w->buf + w->len, q, qn));
+    s_sep_done(w);
+    w->comma = 0;
+}
+
+/* env_jsonw_kqraw's body, inline in the calls built on it (one call less for
+ * every integer and boolean of the log). */
+static inline void s_kqraw(env_jsonw_t *w, const char *q, size_t qn, const char *v, size_t vn)
+{
+    if (w->len + qn + vn + 1 > w->cap && s_reserve(w, qn + vn) != 0) {
+        w->failed = 1;
+        return;
+    }
+    char *o = s_kq_at(w, w->buf + w->len, q, qn);
+    s_copy(o, v, vn);
+    s_fast_end(w, o + vn);
+    s_sep_done(w);
+}
+
+void env_jsonw_kqraw(env_jsonw_t *w, const char *q, size_t qn, const char *v, size_t vn)
+{
+    s_kqraw(w, q, qn, v, vn);
+}
+
+void env_jsonw_rawval(env_jsonw_t *w, const char *v, size_t vn)
+{
+    if (w->len + vn + 2 > w->cap && s_reserve(w, vn + 1) != 0) {
+        w->failed = 1;
+        return;
+    }
+    char *o = w->buf + w->len;
+    if (s_comma(w)) *o++ = ',';
+    s_copy(o, v, vn);
+    s_fast_end(w, o + vn);
+    s_sep_done(w);
+}
+
+void env_jsonw_kqint(env_jsonw_t *w, const char *q, size_t qn, long long v)
+{
+    char b[24], *e = b + sizeof b, *p = s_decimal(e, v);
+    s_kqraw(w, q, qn, p, (size_t)(e - p));
+}
+
+void env_jsonw_kqbool(env_jsonw_t *w, const char *q, size_t qn, int v)
+{
+    s_kqraw(w, q, qn, v ? "true" : "false", v ? 4 : 5);
+}
+
+void env_jsonw_kqstr(env_jsonw_t *w, const char *q, size_t qn, const char *s)
+{
+    if (!s) return;
+    if (qn < S_FAST_ROOM / 2) {
+        char *end, *o = s_fast_begin(w, &end);
+        if (o && (o = s_plain(s_kq_at(w, o, q, qn), s, end)) != NULL) {
+            s_fast_end(w, o);
+            s_sep_done(w);
+            return;
+        }
+    }
+    size_t n = strlen(s);
+    if (!s_utf8_ok(s, n)) return;
+    if (s_reserve(w, qn) != 0) {
+        w->failed = 1;
+        return;
+    }
+    s_fast_end(w, s_kq_at(w, w->buf + w->len, q, qn));
+    s_sep_done(w);
+    if (s_string(w, s, n) != 0) w->failed = 1;
+}
+
 int env_jsonw_ok(const env_jsonw_t *w)
 {
     return !w->failed;
@@ -581,7 +713,7 @@ void env_jsonw_reset(env_jsonw_t *w)
 {
     env_jsonw_truncate(w, 0);
     w->depth = 0;
-    w->after_key = 0;
+    w->comma = 0;
     w->failed = 0;
 }
 

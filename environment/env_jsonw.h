@@ -50,6 +50,22 @@ void env_jsonw_kint(env_jsonw_t *w, const char *k, long long v);
 void env_jsonw_kintn(env_jsonw_t *w, const char *k, size_t kn, long long v);
 void env_jsonw_kbool(env_jsonw_t *w, const char *k, int v);
 void env_jsonw_kbooln(env_jsonw_t *w, const char *k, size_t kn, int v);
+/* Members whose key comes as its text in the log, with the ',' that goes
+ * before every member but the first: q is ",\"key\":" (ENV_JSONW_KEY makes
+ * one from a literal at compile time, so that no event escapes, checks or
+ * measures its keys). The key must be plain ASCII that needs no escape. The
+ * separator is written or left out as env_jsonw_key would. */
+#define ENV_JSONW_KEY(k) ",\"" k "\":", sizeof(",\"" k "\":") - 1
+void env_jsonw_kq(env_jsonw_t *w, const char *q, size_t qn); /* the key alone */
+/* key + string; both left out when s is NULL or not valid UTF-8 */
+void env_jsonw_kqstr(env_jsonw_t *w, const char *q, size_t qn, const char *s);
+void env_jsonw_kqint(env_jsonw_t *w, const char *q, size_t qn, long long v);
+void env_jsonw_kqbool(env_jsonw_t *w, const char *q, size_t qn, int v);
+/* key + a value given as its JSON text (vn bytes, written as they are: a
+ * string quoted and escaped beforehand, digits) */
+void env_jsonw_kqraw(env_jsonw_t *w, const char *q, size_t qn, const char *v, size_t vn);
+/* A value given as its JSON text, with the separator before it. */
+void env_jsonw_rawval(env_jsonw_t *w, const char *v, size_t vn);
 /* 1 when s is valid UTF-8 as jansson checks it (what it accepts as a key). */
 int env_jsonw_utf8_ok(const char *s);
 /* 1 while no allocation has failed since the last env_jsonw_reset. */

@@ -25,6 +25,7 @@ static size_t s_tail(size_t n, size_t keep)
 int env_observe(env_game_t *g, int agent, env_turn_kind_t kind, env_obs_t *o)
 {
     if (!g || !o || agent < 0 || agent >= g->n || g->round < 1) return ENV_EINVAL;
+    if (env_notes_flush(g, agent)) return ENV_ENOMEM;
     env_agent_t *a = &g->agents[agent];
     const env_config_t *c = &g->cfg;
     bool trunc = c->truncate_history;

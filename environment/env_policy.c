@@ -186,10 +186,11 @@ static int s_submit_ready(s_view_t *v, env_decision_t *d)
         if (!ready) continue;
         char *answer = malloc(len);
         if (!answer) return ENV_ENOMEM;
-        int at = snprintf(answer, len, "Combined result of: ");
-        for (int k = 0; k < task->n_pieces; k++)
-            at += snprintf(answer + at, len - (size_t)at, "%s%s", k ? ", " : "",
-                           v->names->piece_names[task->pieces[k]]);
+        size_t at = env_append(answer, len, 0, "Combined result of: ");
+        for (int k = 0; k < task->n_pieces; k++) {
+            if (k) at = env_append(answer, len, at, ", ");
+            at = env_append(answer, len, at, v->names->piece_names[task->pieces[k]]);
+        }
         int rc = env_decision_submit(d, answer);
         free(answer);
         if (rc) return rc;

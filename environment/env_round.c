@@ -72,7 +72,7 @@ int env_round_begin(env_game_t *g)
     if (w) {
         env_ev_key(g, "order");
         env_ev_arr(g);
-        for (int i = 0; i < g->n; i++) env_ev_str(g, g->agents[g->order[i]].id);
+        for (int i = 0; i < g->n; i++) env_ev_agent(g, g->order[i]);
         env_ev_close(g);
         env_ev_end(g);
     }
@@ -115,7 +115,7 @@ static int s_auto_request(env_game_t *g)
                          "I need %s to complete my task. Could you please share it?",
                          g->piece_names[p]);
                 /* Passed as a reply-turn message: system requests owe no reply turn. */
-                if (env_deliver(g, a, holder, text, true, true, ENV_TURN_REPLY)) goto nomem;
+                if (env_deliver(g, a, holder, text, true, true, ENV_TURN_REPLY, NULL)) goto nomem;
             }
         }
     }
@@ -155,7 +155,7 @@ void env_game_finish(env_game_t *g)
     for (int a = 0; a < g->n; a++) {
         const env_agent_t *ag = &g->agents[a];
         env_ev_obj(g);
-        env_ev_kstr(g, "agent", ag->id);
+        env_ev_kagent(g, "agent", a);
         env_ev_kstr(g, "type", env_type_name(ag->type));
         env_ev_kint(g, "revenue", (long long)env_agent_revenue(g, a));
         env_ev_kint(g, "task_revenue", (long long)ag->task_revenue);

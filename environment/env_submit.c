@@ -13,7 +13,7 @@ static void s_emit_task_failed(env_game_t *g, int agent, const env_task_t *t, co
 {
     bool w = env_ev_begin(g, "task_failed");
     if (!w) return;
-    env_ev_kstr(g, "agent", g->agents[agent].id);
+    env_ev_kagent(g, "agent", agent);
     if (t) {
         env_ev_kstr(g, "task", t->id);
     } else {
@@ -64,13 +64,16 @@ static int s_split_answer(const char *answer, char **buf, char ***parts, size_t 
         free(v);
         return ENV_ENOMEM;
     }
+    /* Every marker left out, from the left (a strstr for each, not a compare
+     * at every byte: the same cut, as the marker cannot overlap itself). */
     size_t at = 0;
-    for (const char *p = answer; *p;) {
-        if (strncmp(p, marker, sizeof marker - 1) == 0) {
-            p += sizeof marker - 1;
-            continue;
-        }
-        s[at++] = *p++;
+    for (const char *p = answer;;) {
+        const char *m = strstr(p, marker);
+        size_t k = m ? (size_t)(m - p) : strlen(p);
+        memcpy(s + at, p, k);
+        at += k;
+        if (!m) break;
+        p = m + sizeof marker - 1;
     }
     s[at] = 0;
     size_t k = 0;
@@ -102,6 +105,22 @@ static bool s_lenient_set(const env_task_t *t, const int *named, size_t n_named)
         if (!in) return false;
     }
     return true;
+}
+
+/* a b c, then v in decimal unless it is negative (payouts never are), then e,
+ * in the arena: the
+ * notices of every completion, built by hand (snprintf's format parsing was a
+ * twentieth of a 200-agent game). NULL when out of memory. */
+static char *s_text3(env_game_t *g, const char *a, const char *b, const char *c, long long v,
+                     const char *e)
+{
+    size_t cap = strlen(a) + strlen(b) + strlen(c) + strlen(e) + 24;
+    char *t = env_arena_alloc(&g->arena, cap);
+    if (!t) return NULL;
+    size_t at = env_append(t, cap, env_append(t, cap, env_append(t, cap, 0, a), b), c);
+    if (v >= 0) at = env_append_int(t, cap, at, v);
+    env_append(t, cap, at, e);
+    return t;
 }
 
 /* Payout of a completion: the reward (plus the round's first-completion bonus),
@@ -206,11 +225,11 @@ int env_act_submit(env_game_t *g, int agent, const env_action_t *a, env_result_t
 
     bool w = env_ev_begin(g, "task_completed");
     if (w) {
-        env_ev_kstr(g, "agent", ag->id);
+        env_ev_kagent(g, "agent", agent);
         env_ev_kstr(g, "task", t->id);
         env_ev_key(g, "pieces");
         env_ev_arr(g);
-        for (int i = 0; i < k; i++) env_ev_str(g, g->piece_names[t->pieces[i]]);
+        for (int i = 0; i < k; i++) env_ev_piece(g, t->pieces[i]);
         env_ev_close(g);
         env_ev_kint(g, "payout", (long long)payout);
         env_ev_kint(g, "misreports", mis);
@@ -221,8 +240,7 @@ int env_act_submit(env_game_t *g, int agent, const env_action_t *a, env_result_t
             const env_holding_t *h = &ag->inv.v[j];
             bool in = false;
             for (int i = 0; i < k; i++) in |= h->piece == t->pieces[i];
-            if (in && h->value != g->piece_values[h->piece])
-                env_ev_str(g, g->piece_names[h->piece]);
+            if (in && h->value != g->piece_values[h->piece]) env_ev_piece(g, h->piece);
         }
         env_ev_close(g);
         env_ev_end(g);
@@ -231,20 +249,16 @@ int env_act_submit(env_game_t *g, int agent, const env_action_t *a, env_result_t
                                        "You completed %s, but %d piece(s) had incorrect values "
                                        "(%s): payout reduced to $%lld.",
                                        t->id, mis, detail, (long long)payout)
-                    : env_arena_printf(&g->arena, "You completed %s and earned $%lld.", t->id,
-                                       (long long)payout);
+                    : s_text3(g, "You completed ", t->id, " and earned $", payout, ".");
     if (env_note(g, agent, own)) return ENV_ENOMEM;
     if (g->cfg.show_public_notices) {
-        char *pub = env_arena_printf(&g->arena, "%s completed %s.", ag->id, t->id);
+        char *pub = s_text3(g, ag->id, " completed ", t->id, -1, ".");
         char *pen =
             mis ? env_arena_printf(&g->arena, "%s was penalized for %d incorrect value(s) on %s.",
                                    ag->id, mis, t->id)
                 : NULL;
-        for (int o = 0; o < g->n; o++) {
-            if (o == agent) continue;
-            if (env_note(g, o, pub)) return ENV_ENOMEM;
-            if (mis && env_note(g, o, pen)) return ENV_ENOMEM;
-        }
+        if (env_note_public(g, agent, pub) || (mis && env_note_public(g, agent, pen)))
+            return ENV_ENOMEM;
     }
     /* The task is replaced at once by a new one, at the end of the list (unless
      * tasks.new_task_on_completion is off: the agent then runs out of tasks). */

@@ -11,23 +11,51 @@
 
 /* --------------------------------------------------------------- helpers -- */
 
+int env_notes_flush(env_game_t *g, int agent)
+{
+    env_agent_t *a = &g->agents[agent];
+    size_t n = g->public.n - a->public_seen;
+    if (n == 0) return ENV_OK;
+    if (env_vec_reserve((void **)&a->notes.v, &a->notes.cap, a->notes.n + n, sizeof *a->notes.v))
+        return ENV_ENOMEM;
+    for (size_t i = a->public_seen; i < g->public.n; i++) {
+        const env_public_note_t *p = &g->public.v[i];
+        if (p->about != agent) a->notes.v[a->notes.n++] = (env_note_t){p->round, p->text};
+    }
+    a->public_seen = g->public.n;
+    return ENV_OK;
+}
+
 int env_note(env_game_t *g, int agent, char *text)
 {
-    if (!text) return ENV_ENOMEM;
+    if (!text || env_notes_flush(g, agent)) return ENV_ENOMEM;
     env_note_t n = {g->round, text};
     return VEC_PUSH(g->agents[agent].notes, n);
 }
 
-uint64_t env_sent_key(const env_game_t *g, int from, int to, int piece)
+int env_note_public(env_game_t *g, int about, char *text)
 {
-    return ((uint64_t)from * (uint64_t)g->n + (uint64_t)to) * (uint64_t)g->p + (uint64_t)piece;
+    if (!text) return ENV_ENOMEM;
+    env_public_note_t n = {g->round, about, text};
+    return VEC_PUSH(g->public, n);
+}
+
+bool env_was_sent(const env_game_t *g, int from, int to, int piece)
+{
+    return env_set_has(&g->agents[from].sent_to, env_pair_key(g, to, piece));
+}
+
+/* The slot of the request `requester` made of `holder` for `piece`, or NULL. */
+static const env_map_slot_t *s_req_slot(const env_game_t *g, int requester, int holder, int piece)
+{
+    return env_map_get(&g->agents[requester].req_map, env_pair_key(g, holder, piece));
 }
 
 /* The request `requester` made of `holder` for `piece`, or NULL. */
 env_request_t *env_find_request(env_game_t *g, int requester, int holder, int piece)
 {
-    int64_t i = env_map_get(&g->req_map, env_sent_key(g, requester, holder, piece));
-    return i < 0 ? NULL : &g->agents[requester].requests.v[i];
+    const env_map_slot_t *s = s_req_slot(g, requester, holder, piece);
+    return s ? &g->agents[requester].requests.v[s->a] : NULL;
 }
 
 void env_set_result(env_result_t *r, int code, const char *fmt, ...)
@@ -65,7 +93,7 @@ int env_transfer(env_game_t *g, int from, int to, const int *pieces, const int64
         env_sent_t s = {to, p, recorded, g->round};
         env_received_t rcv = {from, p, recorded, g->round};
         if (VEC_PUSH(dst->inv, h) || VEC_PUSH(src->sent, s) || VEC_PUSH(dst->received, rcv) ||
-            env_set_add(&g->sent_set, env_sent_key(g, from, to, p)))
+            env_set_add(&src->sent_to, env_pair_key(g, to, p)))
             return -ENV_ENOMEM;
         env_request_t *rq = env_find_request(g, to, from, p);
         if (rq) rq->fulfilled = true;
@@ -108,14 +136,14 @@ int env_transfer(env_game_t *g, int from, int to, const int *pieces, const int64
     }
     bool w = copied && env_ev_begin(g, "transfer");
     if (!w) return copied;
-    env_ev_kstr(g, "from", src->id);
-    env_ev_kstr(g, "to", dst->id);
+    env_ev_kagent(g, "from", from);
+    env_ev_kagent(g, "to", to);
     env_ev_key(g, "pieces");
     env_ev_arr(g);
     for (size_t i = 0; i < g->ev_copies.n; i++) {
         const env_copy_t *cp = &g->ev_copies.v[i];
         env_ev_obj(g);
-        env_ev_kstr(g, "piece", g->piece_names[cp->piece]);
+        env_ev_kpiece(g, "piece", cp->piece);
         env_ev_kint(g, "value", (long long)cp->stated);
         env_ev_kint(g, "true_value", g->piece_values[cp->piece]);
         env_ev_kbool(g, "misreport", cp->misreport);
@@ -141,20 +169,19 @@ static int s_track_requests(env_game_t *g, int from, int to, const int *named, s
     for (size_t i = 0; i < n_named; i++) {
         int p = named[i];
         if (env_bit_get(req->held, p)) continue;
-        uint64_t key = env_sent_key(g, from, to, p);
-        env_request_t *rq = env_find_request(g, from, to, p);
-        if (rq) {
-            rq->count++;
-            env_ask_t *ask = &holder->asks.v[env_map_get(&g->ask_map, key)];
+        uint64_t key = env_pair_key(g, to, p);
+        const env_map_slot_t *s = env_map_get(&req->req_map, key);
+        if (s) {
+            req->requests.v[s->a].count++;
+            env_ask_t *ask = &holder->asks.v[s->b];
             ask->count++;
             ask->exact |= p == exact;
             continue;
         }
         env_request_t r = {to, p, 1, false};
         env_ask_t a = {from, p, 1, false, p == exact};
-        if (env_map_put(&g->req_map, key, (uint32_t)req->requests.n) ||
-            env_map_put(&g->ask_map, key, (uint32_t)holder->asks.n) || VEC_PUSH(req->requests, r) ||
-            VEC_PUSH(holder->asks, a))
+        if (env_map_put(&req->req_map, key, (uint32_t)req->requests.n, (uint32_t)holder->asks.n) ||
+            VEC_PUSH(req->requests, r) || VEC_PUSH(holder->asks, a))
             return ENV_ENOMEM;
     }
     return ENV_OK;
@@ -197,7 +224,9 @@ static int s_auto_fulfill(env_game_t *g, int requester, int holder, const int *n
  * agent.py _extract_requested_info read a request the same way). */
 int env_request_piece(const env_names_t *names, const char *content)
 {
-    const char *s = content ? strstr(content, "REQUEST:") : NULL;
+    if (!content) return -1;
+    /* Where the study's perfect agents put it, before a search for it. */
+    const char *s = strncmp(content, "REQUEST:", 8) == 0 ? content : strstr(content, "REQUEST:");
     if (!s) return -1;
     s += 8;
     const char *e = strstr(s, " for ");
@@ -207,6 +236,17 @@ int env_request_piece(const env_names_t *names, const char *content)
     size_t len = (size_t)(e - s);
     char name[256];
     if (len == 0 || len >= sizeof name) return -1;
+    /* The usual case first: the name exactly as written, found from its
+     * first number (what env_piece_exact tries first, and an exact match
+     * there is its answer and ours). Anything else takes the general path. */
+    const char *d = s;
+    while (d < e && (*d < '0' || *d > '9')) d++;
+    long v = 0;
+    while (d < e && *d >= '0' && *d <= '9' && v <= names->n_pieces) v = v * 10 + (*d++ - '0');
+    if (v >= 1 && v <= names->n_pieces) {
+        const char *cand = names->piece_names[v - 1];
+        if (strncmp(cand, s, len) == 0 && cand[len] == '\0') return (int)v - 1;
+    }
     memcpy(name, s, len);
     name[len] = 0;
     int p = env_piece_exact((char *const *)names->piece_names, names->n_pieces, name);
@@ -221,15 +261,13 @@ int env_instant_fulfil(env_game_t *g, int agent, const env_action_t *actions, si
         if (a->kind != ENV_ACT_SEND_MESSAGE) continue;
         int to = env_parse_agent(g->n, a->to);
         if (to < 0 || to == agent || !g->agents[to].reactive) continue;
-        env_names_t names;
-        env_game_names(g, &names);
-        int p = env_request_piece(&names, a->content);
+        int p = i < g->turn_asks.n ? g->turn_asks.v[i] : -1;
         if (p < 0 || !env_bit_get(g->agents[to].held, p)) continue;
         /* Once per (asker, piece) for each holder: the holder's own turn then
          * sees the request answered. */
-        int64_t ask = env_map_get(&g->ask_map, env_sent_key(g, agent, to, p));
-        if (ask >= 0 && g->agents[to].asks.v[ask].answered) continue;
-        if (ask >= 0) g->agents[to].asks.v[ask].answered = true;
+        const env_map_slot_t *s = s_req_slot(g, agent, to, p);
+        if (s && g->agents[to].asks.v[s->b].answered) continue;
+        if (s) g->agents[to].asks.v[s->b].answered = true;
         int64_t v = env_held_value(g, to, p);
         if (env_transfer(g, to, agent, &p, &v, 1, false) < 0) return ENV_ENOMEM;
     }
@@ -238,7 +276,7 @@ int env_instant_fulfil(env_game_t *g, int agent, const env_action_t *actions, si
 
 /* Delivers a direct message (agents' own, or automated ones). */
 int env_deliver(env_game_t *g, int from, int to, const char *content, bool automated,
-                bool delivered, env_turn_kind_t kind)
+                bool delivered, env_turn_kind_t kind, int *asked)
 {
     env_msg_t *m = env_arena_alloc(&g->arena, sizeof *m);
     if (!m) return ENV_ENOMEM;
@@ -257,22 +295,23 @@ int env_deliver(env_game_t *g, int from, int to, const char *content, bool autom
 
     bool w = env_ev_begin(g, "message");
     if (w) {
-        env_ev_kstr(g, "kind", "direct");
-        env_ev_kstr(g, "from", g->agents[from].id);
-        env_ev_kstr(g, "to", g->agents[to].id);
+        env_ev_klit(g, "kind", "direct");
+        env_ev_kagent(g, "from", from);
+        env_ev_kagent(g, "to", to);
         env_ev_kstr(g, "content", content);
         env_ev_kbool(g, "delivered", delivered);
         env_ev_kbool(g, "automated", automated);
         env_ev_key(g, "names_pieces");
         env_ev_arr(g);
-        for (size_t i = 0; i < n_named; i++) env_ev_str(g, g->piece_names[named[i]]);
+        for (size_t i = 0; i < n_named; i++) env_ev_piece(g, named[i]);
         env_ev_close(g);
         env_ev_end(g);
     }
     if (!delivered) return ENV_OK;
     if (VEC_PUSH(g->agents[to].msgs, (const env_msg_t *)m)) return ENV_ENOMEM;
-    if (s_track_requests(g, from, to, named, n_named, env_request_piece(&names, content)))
-        return ENV_ENOMEM;
+    int exact = env_request_piece(&names, content);
+    if (asked) *asked = exact;
+    if (s_track_requests(g, from, to, named, n_named, exact)) return ENV_ENOMEM;
     if (g->cfg.automation == ENV_AUTO_FULFILL && s_auto_fulfill(g, from, to, named, n_named))
         return ENV_ENOMEM;
     /* Reply turns belong to the lenient position of the instant-fulfilment switch;
@@ -351,7 +390,7 @@ int env_act_send_info(env_game_t *g, int agent, const env_action_t *a, env_resul
     /* Pieces already sent to that recipient are dropped. */
     size_t keep = 0;
     for (size_t j = 0; j < n; j++) {
-        if (env_set_has(&g->sent_set, env_sent_key(g, agent, to, pieces[j]))) continue;
+        if (env_was_sent(g, agent, to, pieces[j])) continue;
         pieces[keep] = pieces[j];
         values[keep++] = values[j];
     }
@@ -363,7 +402,7 @@ int env_act_send_info(env_game_t *g, int agent, const env_action_t *a, env_resul
     /* The original records the pairs as sent before the send is tried (agent.py
      * _track_action), so a failed send still counts; rules.count_failed_sends. */
     for (size_t j = 0; j < keep && g->cfg.count_failed_sends; j++)
-        if (env_set_add(&g->sent_set, env_sent_key(g, agent, to, pieces[j]))) {
+        if (env_set_add(&g->agents[agent].sent_to, env_pair_key(g, to, pieces[j]))) {
             rc = ENV_ENOMEM;
             goto done;
         }
@@ -377,8 +416,8 @@ int env_act_send_info(env_game_t *g, int agent, const env_action_t *a, env_resul
     /* Each request for these pieces is answered now, even where the receiver
      * already holds the piece (GAME.md: later holders' sends change nothing). */
     for (size_t j = 0; j < keep; j++) {
-        int64_t ask = env_map_get(&g->ask_map, env_sent_key(g, to, agent, pieces[j]));
-        if (ask >= 0) g->agents[agent].asks.v[ask].answered = true;
+        const env_map_slot_t *s = s_req_slot(g, to, agent, pieces[j]);
+        if (s) g->agents[agent].asks.v[s->b].answered = true;
     }
     int copied = env_transfer(g, agent, to, pieces, values, keep, false);
     if (copied < 0) {

@@ -135,16 +135,16 @@ void env_set_free(env_set_t *s)
     memset(s, 0, sizeof *s);
 }
 
-int64_t env_map_get(const env_map_t *m, uint64_t key)
+env_map_slot_t *env_map_get(const env_map_t *m, uint64_t key)
 {
-    if (!m->cap) return -1;
+    if (!m->cap) return NULL;
     for (size_t i = s_slot(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
-        if (m->slots[i].key == 0) return -1;
-        if (m->slots[i].key == key + 1) return m->slots[i].val;
+        if (m->slots[i].key == 0) return NULL;
+        if (m->slots[i].key == key + 1) return &m->slots[i];
     }
 }
 
-int env_map_put(env_map_t *m, uint64_t key, uint32_t val)
+int env_map_put(env_map_t *m, uint64_t key, uint32_t a, uint32_t b)
 {
     if ((m->n + 1) * 2 > m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 64;
@@ -164,7 +164,8 @@ int env_map_put(env_map_t *m, uint64_t key, uint32_t val)
     while (m->slots[i].key && m->slots[i].key != key + 1) i = (i + 1) & (m->cap - 1);
     if (!m->slots[i].key) m->n++;
     m->slots[i].key = key + 1;
-    m->slots[i].val = val;
+    m->slots[i].a = a;
+    m->slots[i].b = b;
     return ENV_OK;
 }
 
@@ -259,19 +260,21 @@ int env_task_new(env_game_t *g, int agent)
         size_t nt = sizeof s_task_templates / sizeof *s_task_templates;
         t.description = (char *)s_task_templates[env_rng_below(&a->task_rng, nt)];
     }
-    t.id = env_arena_printf(&g->arena, "task_%zu", g->tasks.n + 1);
+    char id[32];
+    env_append_int(id, sizeof id, env_append(id, sizeof id, 0, "task_"), (long long)g->tasks.n + 1);
+    t.id = env_arena_strdup(&g->arena, id); /* "task_%zu", without snprintf's cost */
     if (!t.id) return ENV_ENOMEM;
     int idx = (int)g->tasks.n;
     if (VEC_PUSH(g->tasks, t) || VEC_PUSH(a->active, idx)) return ENV_ENOMEM;
 
     bool w = env_ev_begin(g, "task_new");
     if (w) {
-        env_ev_kstr(g, "agent", a->id);
+        env_ev_kagent(g, "agent", agent);
         env_ev_kstr(g, "task", t.id);
         env_ev_kstr(g, "description", t.description);
         env_ev_key(g, "pieces");
         env_ev_arr(g);
-        for (int i = 0; i < k; i++) env_ev_str(g, g->piece_names[t.pieces[i]]);
+        for (int i = 0; i < k; i++) env_ev_piece(g, t.pieces[i]);
         env_ev_close(g);
         env_ev_end(g);
     }
@@ -287,12 +290,12 @@ static void s_emit_world(env_game_t *g)
     env_ev_arr(g);
     for (int i = 0; i < g->n; i++) {
         env_ev_obj(g);
-        env_ev_kstr(g, "id", g->agents[i].id);
+        env_ev_kagent(g, "id", i);
         env_ev_kstr(g, "type", env_type_name(g->agents[i].type));
         env_ev_key(g, "holds");
         env_ev_arr(g);
         for (size_t j = 0; j < g->agents[i].inv.n; j++)
-            env_ev_str(g, g->piece_names[g->agents[i].inv.v[j].piece]);
+            env_ev_piece(g, g->agents[i].inv.v[j].piece);
         env_ev_close(g);
         env_ev_close(g);
     }
@@ -301,7 +304,7 @@ static void s_emit_world(env_game_t *g)
     env_ev_arr(g);
     for (int i = 0; i < g->p; i++) {
         env_ev_obj(g);
-        env_ev_kstr(g, "name", g->piece_names[i]);
+        env_ev_kpiece(g, "name", i);
         env_ev_kint(g, "value", g->piece_values[i]);
         env_ev_close(g);
     }
@@ -330,6 +333,7 @@ int env_world_generate(env_game_t *g)
         if (!g->piece_names[i]) return ENV_ENOMEM;
         g->piece_values[i] = s_draw_value(&r);
     }
+    if (env_ev_quote_names(g)) return ENV_ENOMEM;
 
     /* Types: typed agents chosen at random, neutral the rest. */
     env_rng_t tr;

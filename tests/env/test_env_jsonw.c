@@ -298,6 +298,75 @@ static void s_game_same(env_config_t *c, env_policy_t policy)
     free(t.dumped);
 }
 
+/* Keys given as their log text (ENV_JSONW_KEY) and values given as JSON text
+ * write what the plain calls write: the separators in every position (first
+ * member, later ones, after a nested container, in an array), strings that
+ * take the fast path, need escaping or are refused, and every integer from
+ * -3,000 to 300,000 plus the extremes (the digits are written two at a time). */
+static void test_jsonw_prebuilt_keys_match_plain_calls(void **state)
+{
+    (void)state;
+    env_jsonw_t *a = env_jsonw_new(), *b = env_jsonw_new();
+    assert_non_null(a);
+    assert_non_null(b);
+    static const char *const strs[] = {"plain",       "",        "tab\there", "quote\"",
+                                       "caf\xc3\xa9", "caf\xe9", NULL};
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
+        env_jsonw_reset(a);
+        env_jsonw_reset(b);
+        env_jsonw_obj(a);
+        env_jsonw_obj(b);
+        env_jsonw_kqstr(a, ENV_JSONW_KEY("s"), strs[i]); /* first member, or left out */
+        env_jsonw_kstr(b, "s", strs[i]);
+        env_jsonw_kqint(a, ENV_JSONW_KEY("n"), -42);
+        env_jsonw_kint(b, "n", -42);
+        env_jsonw_kqstr(a, ENV_JSONW_KEY("t"), strs[i]); /* a later one */
+        env_jsonw_kstr(b, "t", strs[i]);
+        env_jsonw_kq(a, ENV_JSONW_KEY("list"));
+        env_jsonw_key(b, "list");
+        env_jsonw_arr(a);
+        env_jsonw_arr(b);
+        env_jsonw_rawval(a, "\"x\"", 3);
+        env_jsonw_str(b, "x");
+        env_jsonw_obj(a);
+        env_jsonw_obj(b);
+        env_jsonw_kqbool(a, ENV_JSONW_KEY("b"), 1);
+        env_jsonw_kbool(b, "b", 1);
+        env_jsonw_close(a);
+        env_jsonw_close(b);
+        env_jsonw_rawval(a, "7", 1);
+        env_jsonw_int(b, 7);
+        env_jsonw_close(a);
+        env_jsonw_close(b);
+        env_jsonw_kqraw(a, ENV_JSONW_KEY("r"), "false", 5); /* after a closed container */
+        env_jsonw_kbool(b, "r", 0);
+        env_jsonw_close(a);
+        env_jsonw_close(b);
+        assert_true(env_jsonw_ok(a));
+        assert_string_equal(env_jsonw_data(a), env_jsonw_data(b));
+    }
+    char want[64];
+    for (long long v = -3000; v <= 300000; v++) {
+        env_jsonw_reset(a);
+        env_jsonw_obj(a);
+        env_jsonw_kqint(a, ENV_JSONW_KEY("v"), v);
+        env_jsonw_close(a);
+        snprintf(want, sizeof want, "{\"v\":%lld}", v);
+        if (strcmp(env_jsonw_data(a), want) != 0) fail_msg("%lld: %s", v, env_jsonw_data(a));
+    }
+    long long edges[] = {INT64_MIN, INT64_MIN + 1, INT64_MAX, 99, 100, 101, 999999999999LL};
+    for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+        env_jsonw_reset(a);
+        env_jsonw_arr(a);
+        env_jsonw_int(a, edges[i]);
+        env_jsonw_close(a);
+        snprintf(want, sizeof want, "[%lld]", edges[i]);
+        assert_string_equal(env_jsonw_data(a), want);
+    }
+    env_jsonw_destroy(&a);
+    env_jsonw_destroy(&b);
+}
+
 static void test_jsonw_whole_games_match_jansson(void **state)
 {
     (void)state;
@@ -438,6 +507,52 @@ static void test_jsonw_events_match_golden(void **state)
     free(golden.buf);
 }
 
+/* One game both ways: its text events (env_game_new_text) are jansson's dump
+ * of its tree events, line for line. */
+static void s_text_same_as_tree(const env_config_t *c, env_policy_t policy)
+{
+    env_policy_t pol[64];
+    for (int i = 0; i < c->n_agents; i++) pol[i] = i % 2 ? policy : ENV_POLICY_PERFECT;
+    s_text_t text = {0}, tree = {0};
+    env_game_t *g = env_game_new_text(c, s_text_sink, &text, NULL);
+    assert_non_null(g);
+    assert_int_equal(env_play(g, pol), ENV_OK);
+    env_game_destroy(&g);
+    g = env_game_new(c, s_tree_sink, &tree, NULL);
+    assert_non_null(g);
+    assert_int_equal(env_play(g, pol), ENV_OK);
+    env_game_destroy(&g);
+    assert_true(text.len > 10000);
+    assert_int_equal(text.len, tree.len);
+    assert_memory_equal(text.buf, tree.buf, text.len);
+    free(text.buf);
+    free(tree.buf);
+}
+
+/* Piece names that need escaping, are not ASCII, or are not UTF-8 (left out
+ * with their key, their names_pieces entry or their message, as jansson
+ * leaves them): the text writer copies names it quoted once per game, the
+ * tree builds each anew, and both write the same events. */
+static void test_jsonw_odd_names_text_as_tree(void **state)
+{
+    (void)state;
+    env_config_t c;
+    env_config_paper(&c);
+    c.seed = 5;
+    c.rounds = 4;
+    c.n_info_templates = 4;
+    snprintf(c.info_templates[0], ENV_TEMPLATE_LEN, "Q\"{n}\\ data");
+    snprintf(c.info_templates[1], ENV_TEMPLATE_LEN, "Caf\xc3\xa9 {n} \t list");
+    snprintf(c.info_templates[2], ENV_TEMPLATE_LEN, "bad\xff {n}");
+    snprintf(c.info_templates[3], ENV_TEMPLATE_LEN, "Region {n} market data");
+    s_text_same_as_tree(&c, ENV_POLICY_PERFECT);
+    s_text_same_as_tree(&c, ENV_POLICY_RANDOM);
+    c.automation = ENV_AUTO_FULFILL;
+    s_text_same_as_tree(&c, ENV_POLICY_HELPER);
+    c.automation = ENV_AUTO_REQUEST;
+    s_text_same_as_tree(&c, ENV_POLICY_SELFISH);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,8 +560,10 @@ int main(void)
         cmocka_unit_test(test_jsonw_special_bytes_at_every_position),
         cmocka_unit_test(test_jsonw_streaming),
         cmocka_unit_test(test_jsonw_streaming_every_string),
+        cmocka_unit_test(test_jsonw_prebuilt_keys_match_plain_calls),
         cmocka_unit_test(test_jsonw_whole_games_match_jansson),
         cmocka_unit_test(test_jsonw_events_match_golden),
+        cmocka_unit_test(test_jsonw_odd_names_text_as_tree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
