@@ -13,7 +13,7 @@ cd "$here"
 seconds=${FUZZ_SECONDS:-30}
 build=${PARLEY_FUZZ_BUILD_DIR:-$here/build-fuzz}
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(frame delta llm_parse config template http_body)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(frame delta names llm_parse config template http_body)
 
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
