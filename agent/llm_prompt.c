@@ -298,6 +298,11 @@ int llm_prompter_next(llm_prompter_t *p, const agt_context_t *ctx, const env_obs
     return 0;
 }
 
+const json_t *llm_prompter_last_data(const llm_prompter_t *p)
+{
+    return p && llm_prompter_is_conversation(p) ? p->prev_model : NULL;
+}
+
 /* Text as a JSON string: it must be UTF-8. */
 static json_t *s_jstr(const char *s)
 {

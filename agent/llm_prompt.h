@@ -79,6 +79,10 @@ int llm_prompter_next(llm_prompter_t *p, const agt_context_t *ctx, const env_obs
 /* A conversation's messages after the system part, [{role, content}], the
  * last being this turn's; borrowed. NULL when the template is not one. */
 const json_t *llm_prompter_history(const llm_prompter_t *p);
+/* The data tree the last llm_prompter_next rendered a conversation's turn
+ * from (with what was new: llm_delta.h); borrowed. NULL when the template is
+ * not a conversation or nothing was rendered yet. */
+const json_t *llm_prompter_last_data(const llm_prompter_t *p);
 /* Keeps the model's reply as an assistant message (no-op if not a
  * conversation). Returns 0, or -1 when out of memory. */
 int llm_prompter_keep_reply(llm_prompter_t *p, const char *text);

@@ -4,7 +4,8 @@
  * The game of CONFIG is played in-process with perfect agents at every seat up
  * to the seat's turn in round N (llm_preview); the seat's observation is then
  * rendered with its template (`llm.prompt`, the seat's `prompt`, or the paper
- * preset's) and printed with its parts labelled. */
+ * preset's) and printed with its parts labelled; a conversation (the `cache`
+ * prompt) with every message its model would read. */
 #include "cli.h"
 #include "llm_preview.h"
 #include "pl_config.h"
@@ -29,11 +30,17 @@ static void s_usage(FILE *f)
                "  --round  the round, 1 .. simulation.rounds\n"
                "  --seed   the game's seed\n"
                "  --set    override one key, e.g. llm.prompt=clear (repeatable)\n"
-               "  --part   print only that part, unlabelled (for diffs and scripts)\n"
+               "  --part   print only that part, unlabelled (for diffs and scripts; for a\n"
+               "           conversation, user is this turn's message)\n"
                "  --data   print the data the template reads, as JSON (the variables of\n"
-               "           docs/LLM.md with this turn's values), instead of the prompt\n"
+               "           docs/LLM.md with this turn's values, new.* included for a\n"
+               "           conversation), instead of the prompt\n"
                "Output: a line \"=== system (TEMPLATE) ===\" and the system message (when the\n"
-               "template has one), then \"=== user (TEMPLATE) ===\" and the user message.\n"
+               "template has one), then \"=== user (TEMPLATE) ===\" and the user message. A\n"
+               "conversation (llm.prompt=cache) prints every message its model would read,\n"
+               "each headed \"=== ROLE, message K of N (TEMPLATE) ===\": the seat's earlier\n"
+               "turns, each with the perfect decision kept as its assistant message, then\n"
+               "this turn's.\n"
                "Exit status: 0, 2 for a bad option, seat, round or configuration.\n");
 }
 
@@ -59,7 +66,7 @@ int cli_prompt_main(int argc, char **argv)
     const char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int n_sets = 0, c, status = 2;
     bool want_data = false;
-    json_t *data = NULL;
+    json_t *data = NULL, *history = NULL;
     pl_config_t *cfg = NULL;
     llm_prompt_t pr = {0};
     char err[1024] = "";
@@ -139,8 +146,8 @@ int cli_prompt_main(int argc, char **argv)
         goto done;
     }
     const char *spec = NULL;
-    if (llm_preview(cfg, seat, (int)round, &pr, &spec, want_data ? &data : NULL, err, sizeof err) !=
-        0)
+    if (llm_preview(cfg, seat, (int)round, &pr, &spec, want_data ? &data : NULL, &history, err,
+                    sizeof err) != 0)
         goto bad;
     if (data) {
         if (json_dumpf(data, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
@@ -152,6 +159,18 @@ int cli_prompt_main(int argc, char **argv)
     } else if (part) {
         const char *text = strcmp(part, "system") == 0 ? pr.system : pr.user;
         fputs(text ? text : "", stdout);
+    } else if (history) {
+        /* A conversation: every message the model reads, in order. */
+        if (pr.system) printf("=== system (%s) ===\n%s\n", spec, pr.system);
+        size_t i, n = json_array_size(history);
+        json_t *m;
+        json_array_foreach(history, i, m)
+        {
+            const char *role = json_string_value(json_object_get(m, "role"));
+            const char *text = json_string_value(json_object_get(m, "content"));
+            printf("=== %s, message %zu of %zu%s (%s) ===\n%s%s", role ? role : "?", i + 1, n,
+                   i + 1 == n ? ", this turn" : "", spec, text ? text : "", i + 1 < n ? "\n" : "");
+        }
     } else {
         if (pr.system) printf("=== system (%s) ===\n%s\n", spec, pr.system);
         printf("=== user (%s) ===\n%s", spec, pr.user ? pr.user : "");
@@ -167,6 +186,7 @@ bad:
     fprintf(stderr, "parley prompt: %s\n", err);
 done:
     json_decref(data);
+    json_decref(history);
     llm_prompt_clear(&pr);
     pl_config_destroy(&cfg);
     free(sets);

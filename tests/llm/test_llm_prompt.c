@@ -93,6 +93,28 @@ static char *s_labelled(const llm_prompt_t *p, const char *spec)
     return s;
 }
 
+/* A conversation as `parley prompt` prints it: the system part, then every
+ * message headed with its role and place, this turn's last. */
+static char *s_conversation(const llm_prompt_t *p, const json_t *history, const char *spec)
+{
+    size_t n = (p->system ? strlen(p->system) : 0) + 64 + strlen(spec), i,
+           k = json_array_size(history);
+    json_t *m;
+    json_array_foreach(history, i, m) n +=
+        strlen(json_string_value(json_object_get(m, "content"))) + strlen(spec) + 80;
+    char *s = malloc(n);
+    assert_non_null(s);
+    int at = p->system ? snprintf(s, n, "=== system (%s) ===\n%s\n", spec, p->system) : 0;
+    json_array_foreach(history, i, m)
+    {
+        at += snprintf(s + at, n - (size_t)at, "=== %s, message %zu of %zu%s (%s) ===\n%s%s",
+                       json_string_value(json_object_get(m, "role")), i + 1, k,
+                       i + 1 == k ? ", this turn" : "", spec,
+                       json_string_value(json_object_get(m, "content")), i + 1 < k ? "\n" : "");
+    }
+    return s;
+}
+
 /* Renders seat `seat` (1-based) at `round` of the configuration. */
 static char *s_preview(const char *const *sets, int seat, int round, llm_prompt_t *out)
 {
@@ -100,8 +122,11 @@ static char *s_preview(const char *const *sets, int seat, int round, llm_prompt_
     llm_prompt_t p;
     const char *spec = NULL;
     char err[512];
-    if (llm_preview(c, seat - 1, round, &p, &spec, NULL, err, sizeof err) != 0) fail_msg("%s", err);
-    char *flat = s_labelled(&p, spec);
+    json_t *history = NULL;
+    if (llm_preview(c, seat - 1, round, &p, &spec, NULL, &history, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    char *flat = history ? s_conversation(&p, history, spec) : s_labelled(&p, spec);
+    json_decref(history);
     if (out)
         *out = p;
     else
@@ -599,9 +624,37 @@ static void test_cli_prompt(void **state)
     assert_true(strncmp(out, "You are agent_3, one of 10 agents", 33) == 0);
     free(out);
 
+    /* A conversation (the cache prompt) prints every message its model would
+     * read: the seat's turns of rounds 1 and 2, each with its kept decision,
+     * then this turn's, which is what --part user prints alone; its --data
+     * has what is new since the last turn. */
+    assert_int_equal(s_run("default --seat 3 --round 3 --set llm.prompt=cache", &out), 0);
+    assert_true(strncmp(out, "=== system (cache) ===\nYou are agent_3", 38) == 0);
+    assert_non_null(strstr(out, "=== user, message 1 of "));
+    assert_non_null(strstr(out, "=== assistant, message 2 of "));
+    const char *last = strstr(out, ", this turn (cache) ===\n");
+    assert_non_null(last);
+    assert_null(strstr(last + 1, "=== ")); /* this turn's message is the last */
+    char *turn = NULL;
+    assert_int_equal(s_run("default --seat 3 --round 3 --set llm.prompt=cache --part user", &turn),
+                     0);
+    assert_string_equal(strchr(last, '\n') + 1, turn);
+    free(turn);
+    int users = 0;
+    for (const char *q = out; (q = strstr(q, "=== user, message ")); q++) users++;
+    assert_true(users >= 3); /* rounds 1, 2 and 3, and any reply turns between */
+    free(out);
+    assert_int_equal(s_run("default --seat 3 --round 3 --set llm.prompt=cache --data", &out), 0);
+    json_t *data = json_loads(out, 0, NULL);
+    assert_non_null(data);
+    assert_true(json_is_false(json_object_get(data, "first_turn")));
+    assert_true(json_is_object(json_object_get(data, "new")));
+    json_decref(data);
+    free(out);
+
     /* --data: the variables a template reads, with this turn's values */
     assert_int_equal(s_run("default --seat 3 --round 2 --data", &out), 0);
-    json_t *data = json_loads(out, 0, NULL);
+    data = json_loads(out, 0, NULL);
     assert_non_null(data);
     assert_string_equal(json_string_value(json_object_get(data, "agent")), "agent_3");
     assert_int_equal(json_integer_value(json_object_get(data, "round")), 2);
