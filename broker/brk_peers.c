@@ -257,9 +257,14 @@ brk_peers_t *brk_peers_new(const brk_peers_options_t *o, char *err, size_t errle
         snprintf(err, errlen, "ROUTER monitor: %s", zmq_strerror(errno));
         goto fail;
     }
+    /* A queue for a whole flood's events (the pipe holds both ends' HWM):
+     * a broker starved of CPU while a thousand peers connect loses fewer of
+     * them (each ACCEPTED lost is a connection the cap does not see). */
+    int hwm = 100000;
     p->mon = zmq_socket(o->zctx, ZMQ_PAIR);
     if (!p->mon || zmq_setsockopt(p->mon, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
-        zmq_connect(p->mon, ep) != 0 || zmq_getsockopt(p->mon, ZMQ_FD, &ev_fd, &len) != 0) {
+        zmq_setsockopt(p->mon, ZMQ_RCVHWM, &hwm, sizeof hwm) != 0 || zmq_connect(p->mon, ep) != 0 ||
+        zmq_getsockopt(p->mon, ZMQ_FD, &ev_fd, &len) != 0) {
         snprintf(err, errlen, "ROUTER monitor: %s", zmq_strerror(errno));
         goto fail;
     }

@@ -315,7 +315,15 @@ static void s_play(bool curve, int n, int cap, s_result_t *r)
             free(text);
             usleep(20000);
         }
-        assert_true(bit);
+        if (!bit) {
+            /* Say why, so that a failure on a CI machine explains itself. */
+            char *text = sec_slurp(log);
+            int alive = kill(b.pid, 0) == 0 && waitpid(b.pid, NULL, WNOHANG) == 0;
+            fail_msg("no BRK-PEERS line in 30 s: broker %s, %d descriptors (base %d), %llu "
+                     "fake TCP reconnects; broker.log:\n%s",
+                     alive ? "running" : "gone", s_fds(b.pid), r->base_fds,
+                     (unsigned long long)w.tcp_reconnects, text ? text : "(none)");
+        }
     }
     static const char *const pol[] = {"perfect", "selfish"};
     pid_t pids[S_SEATS];
