@@ -97,44 +97,11 @@ static json_t *s_value(const char *v, const char *e)
     return json_loadb(v, n, JSON_DECODE_ANY, NULL);
 }
 
-/* The object at p..end with its members (those `want` accepts; all when it is
- * NULL), or NULL when it is not the compact text the environment writes. */
-static json_t *s_members(const char *p, const char *end, ana_evline_want_fn want)
+/* Calls fn for each member of the object at p..end, in order: 0 when every
+ * member was seen, 1 when fn stopped, -1 when it is not the compact text the
+ * environment writes (an escaped key, spaces, bytes after it). */
+static int s_each(const char *p, const char *end, ana_evline_member_fn fn, void *ctx)
 {
-    json_t *ev = json_object();
-    if (!ev || p >= end || *p++ != '{') goto fail;
-    while (p < end && *p != '}') {
-        if (*p != '"') goto fail;
-        const char *k = p + 1, *ke = s_skip(p, end);
-        if (!ke || ke >= end || *ke != ':' || memchr(k, '\\', (size_t)(ke - 1 - k))) goto fail;
-        const char *v = ke + 1, *ve = s_skip(v, end);
-        if (!ve) goto fail;
-        size_t kn = (size_t)(ke - 1 - k);
-        if (!want || want(k, kn)) {
-            char key[64];
-            json_t *val = kn < sizeof key ? s_value(v, ve) : NULL;
-            if (!val) goto fail;
-            memcpy(key, k, kn);
-            key[kn] = '\0';
-            if (json_object_set_new(ev, key, val) != 0) goto fail;
-        }
-        p = ve;
-        if (p < end && *p == ',' && p + 1 < end && p[1] == '"')
-            p++;
-        else if (p >= end || *p != '}')
-            goto fail;
-    }
-    if (p >= end || *p != '}' || p + 1 != end) goto fail;
-    return ev;
-fail:
-    json_decref(ev);
-    return NULL;
-}
-
-int ana_evline_members(const char *text, size_t len, ana_evline_member_fn fn, void *ctx)
-{
-    if (!text) return -1;
-    const char *p = text, *end = text + len;
     if (p >= end || *p++ != '{') return -1;
     while (p < end && *p != '}') {
         if (*p != '"') return -1;
@@ -150,6 +117,39 @@ int ana_evline_members(const char *text, size_t len, ana_evline_member_fn fn, vo
             return -1;
     }
     return p < end && *p == '}' && p + 1 == end ? 0 : -1;
+}
+
+typedef struct {
+    json_t *obj;
+    ana_evline_want_fn want;
+} s_build_t;
+
+/* One member into the object when wanted; false stops (refused, out of memory). */
+static bool s_build_member(void *ctx, const char *k, size_t kn, const char *v, size_t vn)
+{
+    s_build_t *b = ctx;
+    if (b->want && !b->want(k, kn)) return true;
+    char key[64];
+    json_t *val = kn < sizeof key ? s_value(v, v + vn) : NULL;
+    if (!val) return false;
+    memcpy(key, k, kn);
+    key[kn] = '\0';
+    return json_object_set_new(b->obj, key, val) == 0;
+}
+
+/* The object at p..end with its members (those `want` accepts; all when it is
+ * NULL), or NULL when it is not the compact text the environment writes. */
+static json_t *s_members(const char *p, const char *end, ana_evline_want_fn want)
+{
+    s_build_t b = {json_object(), want};
+    if (b.obj && s_each(p, end, s_build_member, &b) == 0) return b.obj;
+    json_decref(b.obj);
+    return NULL;
+}
+
+int ana_evline_members(const char *text, size_t len, ana_evline_member_fn fn, void *ctx)
+{
+    return text ? s_each(text, text + len, fn, ctx) : -1;
 }
 
 json_t *ana_evline_parse(const char *text, size_t len, ana_evline_want_fn want)
