@@ -45,12 +45,18 @@ static void s_withhold(json_t *copy, json_t *withheld, const char *key)
     }
 }
 
+/* The s_rules row of the event's type, or -1 (a type the rules do not know). */
+static int s_rule(const char *type)
+{
+    for (size_t i = 0; type && i < sizeof s_rules / sizeof s_rules[0]; i++)
+        if (strcmp(s_rules[i].type, type) == 0) return (int)i;
+    return -1;
+}
+
 bool brk_view_is_whole(const json_t *ev)
 {
     const char *type = json_string_value(json_object_get(ev, "type"));
-    int rule = -1;
-    for (size_t i = 0; type && i < sizeof s_rules / sizeof s_rules[0]; i++)
-        if (strcmp(s_rules[i].type, type) == 0) rule = (int)i;
+    int rule = s_rule(type);
     if (rule < 0 || s_rules[rule].hide[0] || strcmp(type, "world") == 0) return false;
     if (strcmp(type, "message") == 0) {
         const char *kind = json_string_value(json_object_get(ev, "kind"));
@@ -118,12 +124,7 @@ static bool s_filter_member(void *ctx, const char *k, size_t kn, const char *v, 
 int brk_view_text(const json_t *ev, const char *text, size_t len, env_jsonw_t *out)
 {
     const char *type = json_string_value(json_object_get(ev, "type"));
-    int rule = -1;
-    for (size_t i = 0; type && i < sizeof s_rules / sizeof s_rules[0]; i++)
-        if (strcmp(s_rules[i].type, type) == 0) {
-            rule = (int)i;
-            break;
-        }
+    int rule = s_rule(type);
     if (rule < 0 || strcmp(type, "world") == 0) return 1;
     s_filter_t f = {.out = out, .first = true};
     for (size_t k = 0; k < 8 && s_rules[rule].hide[k]; k++)
@@ -182,9 +183,7 @@ json_t *brk_view_public(const json_t *ev)
     const char *type = json_string_value(json_object_get(ev, "type"));
     json_t *copy = json_copy((json_t *)ev), *withheld = json_array();
     if (!copy || !withheld) goto fail;
-    int rule = -1;
-    for (size_t i = 0; type && i < sizeof s_rules / sizeof s_rules[0]; i++)
-        if (strcmp(s_rules[i].type, type) == 0) rule = (int)i;
+    int rule = s_rule(type);
     if (rule < 0) {
         json_t *keep = json_object();
         if (!keep) goto fail;
