@@ -699,15 +699,58 @@ static int s_formats(const char *url, int calls)
     return 0;
 }
 
+static void s_usage(FILE *to)
+{
+    fprintf(to,
+            "usage: PARLEY_BIN=build/bin bench_llm [ROUNDS_SIMULTANEOUS [ROUNDS_SEQUENTIAL]]\n"
+            "       PARLEY_BIN=build/bin bench_llm --cache [ROUNDS [PRICES.csv]]\n"
+            "       bench_llm --formats URL [CALLS]\n"
+            "What the llm policy costs, against parley-fake-llm (bench/RESULTS.md, \"LLM agents\"\n"
+            "and \"Prompt caching\"): whole games' round times (default 5 simultaneous and 2\n"
+            "sequential rounds), decisions on one loop, a seat's memory, prompt prefix shares;\n"
+            "--cache: the paper and cache prompts' prefix shares, tokens and cost per game\n"
+            "(default 20 rounds, bench/prices.csv); --formats: the share of replies that parse\n"
+            "per reply format against a real server at URL (default 10 calls each).\n");
+}
+
+/* A count argument: a positive integer, or the default when absent. */
+static int s_count(int argc, char **argv, int i, int dflt)
+{
+    if (argc <= i) return dflt;
+    char *end;
+    long v = strtol(argv[i], &end, 10);
+    if (*argv[i] == '\0' || *end != '\0' || v < 1 || v > 100000) {
+        fprintf(stderr, "bench_llm: '%s' is not a count (1 to 100000)\n", argv[i]);
+        s_usage(stderr);
+        exit(2);
+    }
+    return (int)v;
+}
+
 int main(int argc, char **argv)
 {
     pl_log_set_level("warn");
-    if (argc > 2 && strcmp(argv[1], "--formats") == 0)
-        return s_formats(argv[2], argc > 3 && atoi(argv[3]) > 0 ? atoi(argv[3]) : 10);
-    if (argc > 1 && strcmp(argv[1], "--cache") == 0)
-        return s_cache_bench(argc > 2 && atoi(argv[2]) > 0 ? atoi(argv[2]) : 20,
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        s_usage(stdout);
+        return 0;
+    }
+    if (argc > 1 && argv[1][0] == '-' && strcmp(argv[1], "--cache") != 0 &&
+        strcmp(argv[1], "--formats") != 0) {
+        fprintf(stderr, "bench_llm: unknown option '%s'\n", argv[1]);
+        s_usage(stderr);
+        return 2;
+    }
+    if (argc > 1 && !strcmp(argv[1], "--formats") && argc < 3) {
+        fprintf(stderr, "bench_llm: --formats needs the server's URL\n");
+        s_usage(stderr);
+        return 2;
+    }
+    if (strcmp(argc > 1 ? argv[1] : "", "--formats") == 0)
+        return s_formats(argv[2], s_count(argc, argv, 3, 10));
+    if (strcmp(argc > 1 ? argv[1] : "", "--cache") == 0)
+        return s_cache_bench(s_count(argc, argv, 2, 20),
                              argc > 3 ? argv[3] : PARLEY_SOURCE_DIR "/bench/prices.csv");
-    int rounds_sim = argc > 1 ? atoi(argv[1]) : 5, rounds_seq = argc > 2 ? atoi(argv[2]) : 2;
+    int rounds_sim = s_count(argc, argv, 1, 5), rounds_seq = s_count(argc, argv, 2, 2);
     const char *slow[] = {"--delay", "1", NULL};
     int port;
     pid_t fake = fake_start(slow, &port);
