@@ -150,14 +150,20 @@ static int s_append_if(json_t *a, json_t *item, bool keep)
 
 /* The compact turn's lists (prompts/cache/news.tmpl): new.notes, the
  * notifications that s_note_repeats keeps; new.directory_others, new.directory
- * without the seat's own row (its new pieces are new.received);
- * new.exchanges_by_from, the new exchanges per sender in order of its first,
- * each recipient once with its pieces summed ({from, to: [{agent, n, plural}]});
- * new.tasks, the tasks that were not active at prev, and new.tasks_done
- * ([{id}]), those active at prev and no longer. */
+ * without the seat's own row (its new pieces are new.received); it keeps the
+ * pieces the seat gave, although its kept decisions say so: a holder's row is
+ * where a model looks for what an agent has (the fake model, reading only
+ * the rows, sent given pieces again); new.exchanges_by_from, the new
+ * exchanges per sender in order of its first, each recipient once with its
+ * pieces summed ({from, to: [{agent, n, plural}]}), after a first turn
+ * without the seat's own (its kept decisions are its sends; a first turn, at
+ * the game's start or after the window reset, has none); new.tasks, the
+ * tasks that were not active at prev, and new.tasks_done ([{id}]), those
+ * active at prev and no longer. */
 static int s_compact(json_t *model, json_t *nw, const json_t *prev)
 {
     bool board = json_is_true(json_object_get(model, "show_board"));
+    const json_t *self = json_object_get(model, "agent");
     json_t *notes = json_array(), *others = json_array(), *by = json_array(), *added = json_array(),
            *done = json_array(), *x;
     size_t i, j;
@@ -174,6 +180,7 @@ static int s_compact(json_t *model, json_t *nw, const json_t *prev)
     }
     json_array_foreach(json_object_get(nw, "exchanges"), i, x)
     {
+        if (prev && json_equal(json_object_get(x, "from"), self)) continue;
         const char *from = json_string_value(json_object_get(x, "from"));
         const char *to = json_string_value(json_object_get(x, "to"));
         json_int_t n = json_integer_value(json_object_get(x, "n"));

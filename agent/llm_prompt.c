@@ -324,12 +324,48 @@ static bool s_values_in_order(const env_action_t *x)
     return true;
 }
 
+/* The kept send in list form to x's recipient that x joins, if any: not one
+ * that has one of x's pieces already (a piece sent twice stays two sends). */
+static json_t *s_send_to(json_t *acts, const env_action_t *x)
+{
+    size_t i, j;
+    json_t *o, *p;
+    json_array_foreach(acts, i, o)
+    {
+        const char *t = json_string_value(json_object_get(o, "to"));
+        if (strcmp(json_string_value(json_object_get(o, "type")), "send_information") != 0 || !t ||
+            strcmp(t, x->to) != 0 || !json_is_array(json_object_get(o, "values")))
+            continue;
+        json_array_foreach(json_object_get(o, "information"), j, p)
+        {
+            for (size_t k = 0; k < x->n_info; k++)
+                if (x->info[k] && !strcmp(json_string_value(p), x->info[k])) return NULL;
+        }
+        return o;
+    }
+    return NULL;
+}
+
+/* Appends send x's pieces and values (list form) to the kept send o. */
+static bool s_send_more(json_t *o, const env_action_t *x)
+{
+    json_t *info = json_object_get(o, "information"), *vals = json_object_get(o, "values");
+    bool ok = true;
+    for (size_t k = 0; ok && k < x->n_info; k++)
+        ok = json_array_append_new(info, s_jstr(x->info[k])) == 0 &&
+             json_array_append_new(vals, json_integer(x->values[k])) == 0;
+    return ok;
+}
+
 /* The decision as the seat's kept turn in a conversation (docs/LLM.md "The
  * cache prompt"): what was read, not how the reply was dressed (fences,
  * reasoning, spacing, dropped items), so the kept history is short and
  * written the same way every time. A send's values are a list in the order
  * of its pieces when they are one each (the parser reads that form too),
- * which does not repeat every piece name; otherwise the name -> value map. */
+ * which does not repeat every piece name; otherwise the name -> value map.
+ * Sends of that form to one recipient are one action, at the first one's
+ * place, their pieces in order (the game copies the same pieces either way;
+ * a model that sends a piece an action writes a third of the bytes). */
 static char *s_decision_json(const env_decision_t *d)
 {
     json_t *root = json_object(), *acts = json_array();
@@ -338,6 +374,13 @@ static char *s_decision_json(const env_decision_t *d)
     const env_action_t *a = d ? env_decision_actions(d) : NULL;
     for (size_t i = 0; ok && i < n; i++) {
         const env_action_t *x = &a[i];
+        if (x->kind == ENV_ACT_SEND_INFORMATION && x->to && s_values_in_order(x)) {
+            json_t *into = s_send_to(acts, x);
+            if (into) {
+                ok = s_send_more(into, x);
+                continue;
+            }
+        }
         json_t *o = json_pack("{s:s}", "type", env_act_name(x->kind));
         ok = o && json_array_append_new(acts, o) == 0;
         if (ok && x->to) ok = json_object_set_new(o, "to", s_jstr(x->to)) == 0;

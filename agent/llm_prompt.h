@@ -89,8 +89,9 @@ int llm_prompter_keep_reply(llm_prompter_t *p, const char *text);
 /* Keeps the seat's decision as its assistant message: compact JSON,
  * {"actions":[{"type":...},...],"private_thoughts":"..."} (no thoughts: no
  * key), each action's keys in a fixed order, what the parser read rather
- * than the reply's text (no fences, reasoning, spacing or dropped items), so
- * that the kept history is short and written the same way every turn. A
+ * than the reply's text (no fences, reasoning, spacing or dropped items),
+ * sends to one recipient as one action, so that the kept history is short
+ * and written the same way every turn. A
  * NULL d keeps {"actions":[]}. No-op if not a conversation. Returns 0, or -1
  * when out of memory. */
 int llm_prompter_keep_decision(llm_prompter_t *p, const env_decision_t *d);

@@ -91,6 +91,21 @@ static bool s_sending(json_t *actions, const char *piece, const char *to)
     return false;
 }
 
+/* Whether a kept decision in the conversation sent `piece` to `to`: some
+ * send_information to it lists the piece ("information":[..., "piece", ...];
+ * parley keeps a recipient's sends as one action, pieces in order). */
+static bool s_kept_send(const char *prompt, const char *piece, const char *to)
+{
+    char head[128], name[300];
+    snprintf(head, sizeof head, "\"to\":\"%s\",\"information\":[", to);
+    snprintf(name, sizeof name, "\"%s\"", piece);
+    for (const char *h = strstr(prompt, head); h; h = strstr(h + 1, head)) {
+        const char *list = h + strlen(head), *close = strchr(list, ']'), *hit = strstr(list, name);
+        if (hit && close && hit < close) return true;
+    }
+    return false;
+}
+
 /* Lines of the paper prompt's section `header` ("Your Information:"), up to
  * the blank line that ends it. */
 static const char *s_psection(const char *text, const char *header, const char **end)
@@ -359,10 +374,9 @@ static json_t *s_play_cache(const char *prompt)
         const char *from = c.msgs[m], *body = tab + 1;
         for (int i = 0; i < c.n_inv; i++) {
             if (!s_contains_ci(body, c.inv[i].name)) continue;
-            snprintf(pat, sizeof pat, "\"to\":\"%s\",\"information\":[\"%s\"", from, c.inv[i].name);
             char past[300];
             snprintf(past, sizeof past, "- %s to %s ", c.inv[i].name, from);
-            if (strstr(prompt, pat) || strstr(prompt, past)) continue;
+            if (s_kept_send(prompt, c.inv[i].name, from) || strstr(prompt, past)) continue;
             if (s_sending(actions, c.inv[i].name, from)) continue;
             json_array_append_new(actions, json_pack("{s:s, s:s, s:[s], s:{s:i}}", "type",
                                                      "send_information", "to", from, "information",

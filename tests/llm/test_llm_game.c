@@ -476,12 +476,28 @@ static char *s_reply_text(const char *body, bool oa)
     return text;
 }
 
+/* Whether arrays a and b have an item in common. */
+static bool s_shares_item(const json_t *a, const json_t *b)
+{
+    size_t i, j;
+    json_t *x, *y;
+    json_array_foreach(a, i, x)
+    {
+        json_array_foreach(b, j, y)
+        {
+            if (json_equal(x, y)) return true;
+        }
+    }
+    return false;
+}
+
 /* What the cache prompt keeps of a reply (docs/LLM.md "The cache prompt"):
  * the decision the seat read from it as compact JSON, each action's keys in
  * the order type, to, answer or content, information, values (a list, one a
  * piece in order, as the fake sends one value per listed piece), then
- * private_thoughts. Written here from the reply text independently of the
- * agent's code. Caller frees. */
+ * private_thoughts; a send joins the first earlier send to the same
+ * recipient unless that one lists one of its pieces already. Written here from the reply text
+ * independently of the agent's code. Caller frees. */
 static char *s_kept_expected(const char *text)
 {
     const char *a = strchr(text, '{'), *b = strrchr(text, '}');
@@ -493,18 +509,37 @@ static char *s_kept_expected(const char *text)
     size_t i;
     json_array_foreach(json_object_get(r, "actions"), i, x)
     {
-        json_t *o = json_object();
+        json_t *info = json_object_get(x, "information"), *p, *o, *into = NULL;
+        size_t k, j;
+        json_array_foreach(info ? acts : NULL, j, o)
+        {
+            if (json_equal(json_object_get(o, "to"), json_object_get(x, "to")) &&
+                json_object_get(o, "information")) {
+                into = o;
+                break;
+            }
+        }
+        if (into && s_shares_item(json_object_get(into, "information"), info)) into = NULL;
+        if (into) {
+            json_array_foreach(info, k, p)
+            {
+                json_array_append(json_object_get(into, "information"), p);
+                json_array_append(
+                    json_object_get(into, "values"),
+                    json_object_get(json_object_get(x, "values"), json_string_value(p)));
+            }
+            continue;
+        }
+        o = json_object();
         json_object_set(o, "type", json_object_get(x, "type"));
         if (json_object_get(x, "to")) json_object_set(o, "to", json_object_get(x, "to"));
         if (json_object_get(x, "answer"))
             json_object_set(o, "answer", json_object_get(x, "answer"));
         if (json_object_get(x, "content"))
             json_object_set(o, "content", json_object_get(x, "content"));
-        json_t *info = json_object_get(x, "information");
         if (info) {
-            json_object_set(o, "information", info);
-            json_t *vals = json_array(), *p;
-            size_t k;
+            json_object_set_new(o, "information", json_copy(info));
+            json_t *vals = json_array();
             json_array_foreach(info, k, p) json_array_append(
                 vals, json_object_get(json_object_get(x, "values"), json_string_value(p)));
             json_object_set_new(o, "values", vals);
