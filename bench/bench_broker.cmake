@@ -1,4 +1,4 @@
 # bench_broker: the broker and its processes (included by bench/CMakeLists.txt).
-add_executable(bench_broker ${CMAKE_CURRENT_SOURCE_DIR}/bench_broker.c)
+add_executable(bench_broker ${CMAKE_CURRENT_SOURCE_DIR}/bench_broker.c ${CMAKE_CURRENT_SOURCE_DIR}/bench_proc.c)
 target_link_libraries(bench_broker PRIVATE parley_wire parley_env PkgConfig::ZMQ PkgConfig::JANSSON)
 add_dependencies(bench_broker parley parley-broker parley-agent)
