@@ -42,6 +42,7 @@
 
 static const char *s_usage =
     "usage: bench_turn [--blocks N] [--samples N] [--bin DIR]... [--cpus LIST] [--spin]\n"
+    "                  [--raw-only REQ,REP] [--peers N] [--no-curve]\n"
     "  --blocks N   game / raw pairs (default 6)\n"
     "  --samples N  raw round trips per block, after 200 to warm up (default 600)\n"
     "  --bin DIR    parley's programs to play the games with (repeatable, up to 4: each\n"
@@ -49,6 +50,9 @@ static const char *s_usage =
     "               programs beside this one)\n"
     "  --cpus LIST  pin every process of both measurements to these CPUs (e.g. 0 or 0,1)\n"
     "  --spin       a SCHED_IDLE busy loop on each CPU of the set for the whole run\n"
+    "  --raw-only REQ,REP  no games: raw blocks alone, REQ bytes out and REP back\n"
+    "  --peers N    raw peer processes asked in turn (default 10, as the game's seats)\n"
+    "  --no-curve   raw sockets without CURVE (parley run's have it)\n"
     "Prints markdown on stdout. Take timed runs under flock /tmp/parley-bench.lock.\n";
 
 typedef struct {
@@ -240,7 +244,9 @@ int main(int argc, char **argv)
 {
     int blocks = 6, samples = 600, n_bins = 0;
     const char *bins[S_MAX_BINS], *cpus = NULL;
-    bool spin = false;
+    bool spin = false, curve = true;
+    int peers = S_SEATS;
+    long raw_req = -1, raw_rep = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0) {
@@ -248,6 +254,13 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--spin") == 0) {
             spin = true;
+        } else if (strcmp(a, "--no-curve") == 0) {
+            curve = false;
+        } else if (v && strcmp(a, "--peers") == 0 && (peers = atoi(v)) > 0 && peers <= 16) {
+            i++;
+        } else if (v && strcmp(a, "--raw-only") == 0 &&
+                   sscanf(v, "%ld,%ld", &raw_req, &raw_rep) == 2 && raw_req > 0 && raw_rep >= 0) {
+            i++;
         } else if (v && strcmp(a, "--blocks") == 0 && (blocks = atoi(v)) > 0 && blocks <= 100) {
             i++;
         } else if (v && strcmp(a, "--samples") == 0 && (samples = atoi(v)) > 0 &&
@@ -264,7 +277,9 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (n_bins == 0) {
+    if (raw_req > 0)
+        n_bins = 0; /* no games */
+    else if (n_bins == 0) {
         if (bench_bin_init() != 0) return 1;
         bins[n_bins++] = bench_bin;
     }
@@ -300,9 +315,11 @@ int main(int argc, char **argv)
 
     printf("## Turn round trip against raw ZeroMQ, %d blocks interleaved\n\n", blocks);
     printf("Each block: one `parley run` of the paper preset (10 perfect seats, CURVE, deltas) "
-           "per build, then %d raw round trips: 10 peer processes asked in turn, CURVE, the "
-           "game's mean TurnRequest / Decision sizes. CPUs: %s%s.\n\n",
-           samples, cpus ? cpus : "all", spin ? ", a SCHED_IDLE spinner on each" : "");
+           "per build, then %d raw round trips: %d peer processes asked in turn, %s, %s. "
+           "CPUs: %s%s.\n\n",
+           samples, peers, curve ? "CURVE" : "no CURVE",
+           raw_req > 0 ? "sizes given" : "the game's mean TurnRequest / Decision sizes",
+           cpus ? cpus : "all", spin ? ", a SCHED_IDLE spinner on each" : "");
     printf("| block |");
     for (int b = 0; b < n_bins; b++) printf(" turn p50 (%s) |", bins[b]);
     printf(" raw p50 | sizes |");
@@ -328,9 +345,10 @@ int main(int argc, char **argv)
             req += side[b].req_bytes;
             rep += side[b].rep_bytes;
         }
-        size_t rq = msgs ? (size_t)(req / msgs) : 2048, rp = msgs ? (size_t)(rep / msgs) : 512;
+        size_t rq = msgs ? (size_t)(req / msgs) : (size_t)raw_req;
+        size_t rp = msgs ? (size_t)(rep / msgs) : (size_t)raw_rep;
         s_usage_t u0 = s_children();
-        bench_raw_samples_ex(samples, rq, rp, S_SEATS, true, raw_all + (size_t)done * samples);
+        bench_raw_samples_ex(samples, rq, rp, peers, curve, raw_all + (size_t)done * samples);
         s_usage_t u = s_since(u0);
         raw_cpu_us += u.cpu_s * 1e6 / (samples + 200);
         raw_cs_vol += (double)u.nvcsw / (samples + 200);
