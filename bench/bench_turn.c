@@ -18,9 +18,9 @@
  *
  * The turn's round trip is the broker's rtt_us of every decision
  * (docs/EVENTS.md); the raw one is zmq_send to zmq_recv in this process. CPU
- * and context switches per round trip are getrusage(RUSAGE_CHILDREN) of the
- * block's processes over its round trips (a game's include its spawn and
- * join). */
+ * and context switches per round trip are getrusage of the block's
+ * processes over its round trips: a game's children (parley run and all it
+ * started, spawn and join included), the raw side's peers and this process. */
 #define _GNU_SOURCE /* sched_setaffinity, SCHED_IDLE */
 #include "bench_proc.h"
 
@@ -60,11 +60,21 @@ typedef struct {
     long nvcsw, nivcsw;
 } s_usage_t;
 
-static s_usage_t s_children(void)
+/* The CPU and context switches of this process's waited-for children, and
+ * with self, its own too (the raw measurement's "broker" is this process). */
+static s_usage_t s_rusage(bool self)
 {
-    struct rusage ru;
+    struct rusage ru, me;
     s_usage_t u = {0, 0, 0};
     if (getrusage(RUSAGE_CHILDREN, &ru) != 0) return u;
+    if (self && getrusage(RUSAGE_SELF, &me) == 0) {
+        ru.ru_utime.tv_sec += me.ru_utime.tv_sec;
+        ru.ru_utime.tv_usec += me.ru_utime.tv_usec;
+        ru.ru_stime.tv_sec += me.ru_stime.tv_sec;
+        ru.ru_stime.tv_usec += me.ru_stime.tv_usec;
+        ru.ru_nvcsw += me.ru_nvcsw;
+        ru.ru_nivcsw += me.ru_nivcsw;
+    }
     u.cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
               (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     u.nvcsw = ru.ru_nvcsw;
@@ -72,9 +82,9 @@ static s_usage_t s_children(void)
     return u;
 }
 
-static s_usage_t s_since(s_usage_t a)
+static s_usage_t s_since(s_usage_t a, bool self)
 {
-    s_usage_t b = s_children();
+    s_usage_t b = s_rusage(self);
     b.cpu_s -= a.cpu_s;
     b.nvcsw -= a.nvcsw;
     b.nivcsw -= a.nivcsw;
@@ -202,14 +212,14 @@ static double s_game(const char *bin, const char *dir, const char *cfg, int k, s
     snprintf(parley, sizeof parley, "%s/parley", bin);
     snprintf(env, sizeof env, "PARLEY_BIN=%s", bin);
     char *argv[] = {parley, "run", (char *)cfg, "--out", out, "--quiet", NULL};
-    s_usage_t u0 = s_children();
+    s_usage_t u0 = s_rusage(false);
     pid_t pid = bench_spawn(argv, NULL, env);
     int st = 0;
     if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         fprintf(stderr, "bench_turn: the game in %s failed\n", out);
         return -1;
     }
-    s_usage_t u = s_since(u0);
+    s_usage_t u = s_since(u0, false);
     int before = side->turns;
     double p50 = s_read_game(out, side);
     int turns = side->turns - before;
@@ -347,9 +357,9 @@ int main(int argc, char **argv)
         }
         size_t rq = msgs ? (size_t)(req / msgs) : (size_t)raw_req;
         size_t rp = msgs ? (size_t)(rep / msgs) : (size_t)raw_rep;
-        s_usage_t u0 = s_children();
+        s_usage_t u0 = s_rusage(true);
         bench_raw_samples_ex(samples, rq, rp, peers, curve, raw_all + (size_t)done * samples);
-        s_usage_t u = s_since(u0);
+        s_usage_t u = s_since(u0, true);
         raw_cpu_us += u.cpu_s * 1e6 / (samples + 200);
         raw_cs_vol += (double)u.nvcsw / (samples + 200);
         raw_cs_invol += (double)u.nivcsw / (samples + 200);
@@ -372,7 +382,7 @@ int main(int argc, char **argv)
     printf("\nOver %d blocks: ", done);
     s_summary("raw p50 median (min-max)", raw_p50, done, 0);
     printf(" us; raw per round trip: %.1f us CPU, %.1f voluntary + %.1f involuntary context "
-           "switches (all processes).\n\n",
+           "switches (this process and its peers, their setup included).\n\n",
            raw_cpu_us / (done ? done : 1), raw_cs_vol / (done ? done : 1),
            raw_cs_invol / (done ? done : 1));
     for (int b = 0; b < n_bins; b++) {
