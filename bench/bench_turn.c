@@ -347,7 +347,12 @@ int main(int argc, char **argv)
             p[b] = s_game(bins[b], dir, cfg, b, &side[b]);
             ok = ok && p[b] >= 0;
         }
-        if (!ok) continue;
+        if (!ok) { /* a failed game makes the run's comparison meaningless */
+            fprintf(stderr, "bench_turn: block %d: a game failed, run stopped\n", k + 1);
+            for (int i = 0; i < n_spin; i++) kill(spinners[i], SIGKILL);
+            bench_rmtree(dir);
+            return 1;
+        }
         /* The sizes of every game so far, all builds: the same game, the same bytes. */
         long long msgs = 0, req = 0, rep = 0;
         for (int b = 0; b < n_bins; b++) {
