@@ -14,7 +14,10 @@
  *      whole observations (--observation full) and deltas: bytes of turn
  *      requests and decisions per game (the agents' AGT-OBSERVATIONS lines),
  *      turn round trip p50 / p99 (rtt_us), and raw ZeroMQ ping-pongs with the
- *      same mean request and reply sizes, all in one run.
+ *      same mean request and reply sizes, all in one run. Its raw
+ *      baselines run unpinned, and on a host whose idle vCPUs halt they
+ *      move severalfold from minute to minute: the goal's comparison is
+ *      bench_turn's (bench/RESULTS.md, "Turn round trip, third pass").
  *
  * usage: bench_broker [--quick] [--deltas] [--codec]   (programs from
  * $PARLEY_BIN or beside this one; --deltas: section 4 alone; --codec: only its
