@@ -239,13 +239,15 @@ static void s_race(const char *mode)
 /* ------------------------------------------------- redecide deadline -- */
 
 /* Realtime, agent_1 (the raw client, realtime_policy redecide, deadline 1 s
- * and a 1 s bank) answers every turn 0.8 s after it is offered; the other
+ * and a 2 s bank) answers every turn 1.2 s after it is offered; the other
  * seats' decisions are held 0.5 s, so their requests reach agent_1 about
- * 0.5 s into its first turn and supersede it. The replacement turn keeps the
- * superseded turn's deadline: it is offered with what was left of it, and
- * the answer (about 1.3 s after the first offer) draws on the bank, once:
- * what the bank lost is what the decision used. With the deadline renewed
- * it would have needed no bank at all. */
+ * 0.5 s into its first turn and supersede it (anywhere before its 1 s
+ * deadline would do: the margin is half a second either way, for a loaded
+ * machine). The replacement turn keeps the superseded turn's deadline: it is
+ * offered with what was left of it, and the answer (about 1.7 s after the
+ * first offer) draws on the bank, once: what the bank lost is what the
+ * decision ran past the first offer's second (about 0.7 s). With the
+ * deadline renewed it would have used 0.2 s. */
 static void test_redecide_keeps_deadline(void **st)
 {
     (void)st;
@@ -257,7 +259,7 @@ static void test_redecide_keeps_deadline(void **st)
                                 "timing: {mode: realtime, duration: 4, turn_timeout: 5, "
                                 "heartbeat: 0.3}\n"
                                 "seats:\n"
-                                "  - {policy: perfect, count: 1, deadline: 1, bank: 1, "
+                                "  - {policy: perfect, count: 1, deadline: 1, bank: 2, "
                                 "realtime_policy: redecide}\n"
                                 "  - {policy: perfect, count: 2, latency: 0.5}\n"
                                 "  - {policy: selfish, count: 1, latency: 0.5}\n");
@@ -272,7 +274,7 @@ static void test_redecide_keeps_deadline(void **st)
         snprintf(seat, sizeof seat, "agent_%d", i + 2);
         pids[i] = e2e_agent(b.router, dir, seat, i == 2 ? "selfish" : "perfect");
     }
-    const double delays[] = {0.8};
+    const double delays[] = {1.2};
     tu_raw_play(b.router, dir, "agent_1", delays, 1);
     assert_int_equal(e2e_wait(b.pid, 60000), 0);
     for (int i = 0; i < 3; i++) assert_int_equal(e2e_wait(pids[i], 20000), 0);
@@ -297,7 +299,7 @@ static void test_redecide_keeps_deadline(void **st)
         if (fabs(s_num(r, "deadline_s") + since - 1.0) > 0.01)
             fail_msg("replacement %lld offered %.3f s in with %.3f s left", (long long)chain, since,
                      s_num(r, "deadline_s"));
-        assert_true(s_num(r, "bank_s") == 1.0); /* the bank is untouched until drawn */
+        assert_true(s_num(r, "bank_s") == 2.0); /* the bank is untouched until drawn */
     }
     assert_true(replaced >= 1);
     /* The chain's decision: taken on the bank, by what it ran past the first
@@ -317,7 +319,7 @@ static void test_redecide_keeps_deadline(void **st)
     if (fabs(s_num(d, "bank_used_s") - (ran - 1.0)) > 0.01)
         fail_msg("decision %.3f s after the first offer used %.3f s of bank", ran,
                  s_num(d, "bank_used_s"));
-    assert_true(fabs(s_num(d, "bank_left_s") - (1.0 - s_num(d, "bank_used_s"))) < 1e-9);
+    assert_true(fabs(s_num(d, "bank_left_s") - (2.0 - s_num(d, "bank_used_s"))) < 1e-9);
     tu_check_outcomes(dir, "agent_1");
     json_decref(off);
     json_decref(dec);
