@@ -53,7 +53,7 @@ static const char *s_usage =
     "  --raw-only REQ,REP  no games: raw blocks alone, REQ bytes out and REP back\n"
     "  --peers N    raw peer processes asked in turn (default 10, as the game's seats)\n"
     "  --no-curve   raw sockets without CURVE (parley run's have it)\n"
-    "Prints markdown on stdout. Take timed runs under flock /tmp/parley-bench.lock.\n";
+    "Prints markdown on stdout. Timed: run it on a machine doing nothing else.\n";
 
 typedef struct {
     double cpu_s; /* user + system */
