@@ -20,6 +20,8 @@
 # when the game starts: the agents', the broker's, parley run's (with the seat
 # launcher's, which it reaped), from /proc/PID/stat: unlike wall time, not
 # much changed by what else runs on the machine.
+# PARLEY_RUN_ARGS in the environment: more arguments for `parley run`, e.g.
+# --no-ipc (the seats connect over TCP instead of the broker's Unix socket).
 # Bounded: the run is killed after SECONDS + 120 s whatever happens.
 set -eu
 usage() {
@@ -68,7 +70,8 @@ information: {total_pieces: $((10 * n))}
 timing: {mode: realtime, duration: $secs}
 EOF
 
-"$bin/parley" run "$tmp/join.yaml" --out "$tmp/run" --quiet >"$tmp/run.out" 2>&1 &
+# shellcheck disable=SC2086 # PARLEY_RUN_ARGS is a list of words
+"$bin/parley" run "$tmp/join.yaml" --out "$tmp/run" --quiet ${PARLEY_RUN_ARGS:-} >"$tmp/run.out" 2>&1 &
 run_pid=$!
 log="$tmp/run/broker.log"
 
@@ -136,7 +139,7 @@ start=$(grep -m1 BRK-GAME-START "$log" | awk '{print $1}')
 stat -c '%w' "$tmp/run/agents/"*.log | awk '{print $2}' | sort >"$tmp/births"
 spawn0=$(head -1 "$tmp/births")
 spawn1=$(tail -1 "$tmp/births")
-echo "agents: $n (perfect, realtime, ${secs} s), machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "agents: $n (perfect, realtime, ${secs} s${PARLEY_RUN_ARGS:+, parley run $PARLEY_RUN_ARGS}), machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "join: all $n joined $(( $(ms_of "$start") - $(ms_of "$spawn0") )) ms after the first spawn" \
     "(spawns over $(( $(ms_of "$spawn1") - $(ms_of "$spawn0") )) ms; first seat joined" \
     "$(( $(ms_of "$first") - $(ms_of "$spawn0") )) ms after it; READY to first spawn" \

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <zmq.h>
 
@@ -54,6 +55,16 @@ static bool s_token_equal(const char *a, const char *b)
     unsigned diff = (unsigned)(la ^ lb);
     for (size_t i = 0; i < la && i < lb; i++) diff |= (unsigned)(a[i] ^ b[i]);
     return diff == 0;
+}
+
+/* How the connection on fd came: "ipc" (the Unix socket of brk_options_t's
+ * router_ipc_path), "tcp", or "?" when the descriptor is not known. */
+static const char *s_transport(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return "?";
+    return ss.ss_family == AF_UNIX ? "ipc" : "tcp";
 }
 
 static void s_on_hello(brk_server_t *s, const s_req_t *r)
@@ -123,7 +134,8 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
         s_flag_repaired(ev, r);
     }
     brk_record(s, ev);
-    PL_INFO("BRK-SEAT-JOINED", "%s joined (%s%s)", h->seat, h->policy, resumed ? ", resumed" : "");
+    PL_INFO("BRK-SEAT-JOINED", "%s joined (%s%s) over %s", h->seat, h->policy,
+            resumed ? ", resumed" : "", s_transport(r->fd));
 
     brk_send_welcome(s, seat, resumed);
     if (seat->turn_id != 0) {

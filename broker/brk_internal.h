@@ -117,6 +117,7 @@ struct brk_server {
     char pub_private_endpoint[256];
     struct event *router_ev, *hb_ev, *start_ev, *slice_ev, *sigint_ev, *sigterm_ev;
     char endpoint[256], pub_endpoint[256];
+    char ipc_endpoint[128]; /* "ipc://PATH" (brk_options_t.router_ipc_path), or "" */
     char game_id[17];
 
     int n_seats;
