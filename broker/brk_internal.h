@@ -98,6 +98,7 @@ typedef struct {
     bool obs_delta;
     wire_delta_enc_t *obs_enc;
     bool compact_names; /* its Hello can take Welcome's names as patterns */
+    long keyless_pid;   /* --ipc-no-curve: the process whose Hello holds it, else 0 */
 } brk_seat_t;
 
 struct brk_server {

@@ -382,10 +382,25 @@ static int s_bind_ipc(brk_server_t *s, const char *path, char *err, size_t errle
     }
     char ep[sizeof s->ipc_endpoint];
     snprintf(ep, sizeof ep, "ipc://%s", path);
+    /* --ipc-no-curve: libzmq copies a socket's options into each endpoint as
+     * it is bound, so the ROUTER is a NULL-mechanism server (ZAP domain
+     * BRK_ZAP_OPEN) for this bind only, and CURVE again right after it. */
+    bool open = s->zap && s->opts.ipc_no_curve;
+    int zero = 0;
+    if (open &&
+        (zmq_setsockopt(s->router, ZMQ_CURVE_SERVER, &zero, sizeof zero) != 0 ||
+         zmq_setsockopt(s->router, ZMQ_ZAP_DOMAIN, BRK_ZAP_OPEN, strlen(BRK_ZAP_OPEN)) != 0)) {
+        snprintf(err, errlen, "ROUTER %s: socket options: %s", ep, zmq_strerror(errno));
+        return -1;
+    }
     mode_t old = umask(077);
     int rc = zmq_bind(s->router, ep);
     int bind_errno = errno;
     umask(old);
+    if (open && s_curve_server(s, s->router, BRK_ZAP_AGENTS) != 0) {
+        snprintf(err, errlen, "ROUTER %s: socket options: %s", ep, zmq_strerror(errno));
+        return -1;
+    }
     if (rc != 0) {
         snprintf(err, errlen, "ROUTER %s: %s", ep, zmq_strerror(bind_errno));
         return -1;
@@ -594,8 +609,9 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
     if (opts->http_listen && s_http_start(s, err, errlen) != 0) goto fail;
     brk_flush(s);
     pl_log_set_component("broker");
-    PL_INFO("BRK-READY", "game %s: agents on %s%s%s, events on %s, run dir %s%s", s->game_id,
+    PL_INFO("BRK-READY", "game %s: agents on %s%s%s%s, events on %s, run dir %s%s", s->game_id,
             s->endpoint, s->ipc_endpoint[0] ? " and " : "", s->ipc_endpoint,
+            s->ipc_endpoint[0] && s->zap && opts->ipc_no_curve ? " (no CURVE there)" : "",
             s->pub_endpoint[0] ? s->pub_endpoint : "(none)", opts->run_dir,
             s->zap ? ", CURVE on (keys.json)" : "");
     return s;

@@ -37,6 +37,10 @@ typedef struct {
      * seats): created mode 0700, removed when the server is destroyed; NULL or
      * "": none. Its seats authenticate as over TCP (CURVE, tokens). */
     const char *router_ipc_path;
+    /* With curve: the Unix socket takes seats without CURVE (the NULL
+     * mechanism), held by their tokens alone; off by default (docs/SECURITY.md,
+     * "The Unix socket"). TCP keeps CURVE. */
+    bool ipc_no_curve;
 } brk_options_t;
 
 /* Builds the game from config (copied), opens the run directory (writes

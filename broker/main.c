@@ -13,7 +13,8 @@
  *
  * --ipc PATH: agents on this host may connect to the ROUTER over a Unix
  * socket at PATH too (mode 0700; parley run's seats do), with the same
- * CURVE and tokens as over --bind.
+ * CURVE and tokens as over --bind; with --ipc-no-curve, without CURVE there
+ * (the seats' tokens alone; docs/SECURITY.md "The Unix socket").
  *
  * --web-seats: seats whose configured policy is `human` are played from the
  * browser (/seat/ID?token=T on the web side) instead of by a parley-agent.
@@ -51,7 +52,7 @@ static int s_number(const char *text, double lo, double hi, double *out)
 static void s_usage(FILE *f)
 {
     fprintf(f, "usage: parley-broker [--config FILE] [--out DIR] [--seed N] [--set key=value]...\n"
-               "                     [--bind tcp://*:5555] [--ipc PATH]\n"
+               "                     [--bind tcp://*:5555] [--ipc PATH [--ipc-no-curve]]\n"
                "                     [--pub tcp://*:5556 | --no-pub]\n"
                "                     [--http 127.0.0.1:0 | --no-http]  (port 0: any free port)\n"
                "                     [--web-seats]  (human seats play in the browser)\n"
@@ -60,7 +61,9 @@ static void s_usage(FILE *f)
                "                     [--insecure] [--max-unjoined N] [--join-timeout S]\n"
                "                     [--version]\n"
                "--ipc PATH: agents on this host may also connect over a Unix socket at PATH\n"
-               "(ipc://PATH; mode 0700, removed at exit), with the same CURVE and tokens.\n"
+               "(ipc://PATH; mode 0700, removed at exit), with the same CURVE and tokens;\n"
+               "--ipc-no-curve: without CURVE there, each seat held by its token alone (only\n"
+               "this user can reach the socket; docs/SECURITY.md \"The Unix socket\").\n"
                "Sockets bind 127.0.0.1 by default. --curve: CURVE on every socket, keys in\n"
                "DIR/keys.json (0600; CURVE_PUBLIC_<name> and PARLEY_CURVE_BROKER_SECRET in\n"
                "the environment supply them instead; --keys DIR: broker.key and NAME.pub from\n"
@@ -85,7 +88,7 @@ int main(int argc, char **argv)
                *pub = "tcp://127.0.0.1:5556", *pub_private = NULL, *keys_dir = NULL, *ipc = NULL;
     const char *seed = NULL, *http = "127.0.0.1:0";
     double start_timeout = 30.0, max_unjoined = 0, join_timeout = 0;
-    bool web_seats = false, curve = false, insecure = false;
+    bool web_seats = false, curve = false, insecure = false, ipc_no_curve = false;
     char **sets = calloc((size_t)argc, sizeof *sets);
     int n_sets = 0;
     static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
@@ -94,6 +97,7 @@ int main(int argc, char **argv)
                                              {"set", required_argument, NULL, 'S'},
                                              {"bind", required_argument, NULL, 'b'},
                                              {"ipc", required_argument, NULL, 'i'},
+                                             {"ipc-no-curve", no_argument, NULL, 'n'},
                                              {"pub", required_argument, NULL, 'p'},
                                              {"no-pub", no_argument, NULL, 'P'},
                                              {"start-timeout", required_argument, NULL, 't'},
@@ -113,7 +117,7 @@ int main(int argc, char **argv)
     int opt;
     if (!sets) return 2;
     pl_log_set_component("broker");
-    while ((opt = getopt_long(argc, argv, "c:o:s:S:b:i:p:Pt:l:hH:NWCIQ:K:U:J:", longopts, NULL)) !=
+    while ((opt = getopt_long(argc, argv, "c:o:s:S:b:i:np:Pt:l:hH:NWCIQ:K:U:J:", longopts, NULL)) !=
            -1) {
         switch (opt) {
         case 'c':
@@ -133,6 +137,9 @@ int main(int argc, char **argv)
             break;
         case 'i':
             ipc = optarg;
+            break;
+        case 'n':
+            ipc_no_curve = true;
             break;
         case 'p':
             pub = optarg;
@@ -234,6 +241,7 @@ int main(int argc, char **argv)
     }
     brk_options_t opts = {.router_endpoint = bind,
                           .router_ipc_path = ipc,
+                          .ipc_no_curve = ipc_no_curve,
                           .pub_endpoint = pub,
                           .run_dir = out,
                           .start_timeout = start_timeout,

@@ -90,6 +90,9 @@ static void s_usage(FILE *f)
                "           DIR/broker.ipc, mode 0700, the same CURVE and tokens; TCP for a run\n"
                "           directory whose path is too long for one, and for agents started\n"
                "           elsewhere)\n"
+               "  --ipc-no-curve  no CURVE on that Unix socket: each seat is held by its token\n"
+               "           alone (only this user can reach the socket, and could read the keys\n"
+               "           anyway: docs/SECURITY.md \"The Unix socket\"); TCP keeps CURVE\n"
                "A broker that dies (sequential or simultaneous timing) is started again (up to 3\n"
                "times) and resumes the game from the run directory; the agents reconnect.\n"
                "Without --seed the seed is the configuration's `seed:`, else the preset's fixed\n"
@@ -238,21 +241,27 @@ static void s_print_model_use(const char *dir, const pl_config_t *cfg)
 int cli_run_main(int argc, char **argv)
 {
     const char *config_path = NULL, *out = NULL, *seed = NULL;
-    bool quiet = false, web_humans = true, use_launcher = true, use_ipc = true;
+    bool quiet = false, web_humans = true, use_launcher = true, use_ipc = true,
+         ipc_no_curve = false;
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int n_sets = 0, rc = PL_EXIT_SYSTEM;
-    static const struct option longopts[] = {
-        {"out", required_argument, NULL, 'o'}, {"seed", required_argument, NULL, 's'},
-        {"set", required_argument, NULL, 'S'}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},      {"human", required_argument, NULL, 'H'},
-        {"no-curve", no_argument, NULL, 'K'},  {"no-launcher", no_argument, NULL, 'L'},
-        {"no-ipc", no_argument, NULL, 'I'},    {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"out", required_argument, NULL, 'o'},
+                                             {"seed", required_argument, NULL, 's'},
+                                             {"set", required_argument, NULL, 'S'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"human", required_argument, NULL, 'H'},
+                                             {"no-curve", no_argument, NULL, 'K'},
+                                             {"no-launcher", no_argument, NULL, 'L'},
+                                             {"no-ipc", no_argument, NULL, 'I'},
+                                             {"ipc-no-curve", no_argument, NULL, 'N'},
+                                             {NULL, 0, NULL, 0}};
     char zerr[256];
     bool curve = pl_keys_available(zerr, sizeof zerr);
     if (!sets) return PL_EXIT_SYSTEM;
     optind = 1;
     int opt;
-    while ((opt = getopt_long(argc, argv, "o:s:S:qhH:KLI", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "o:s:S:qhH:KLIN", longopts, NULL)) != -1) {
         switch (opt) {
         case 'K':
             curve = false;
@@ -262,6 +271,9 @@ int cli_run_main(int argc, char **argv)
             break;
         case 'I':
             use_ipc = false;
+            break;
+        case 'N':
+            ipc_no_curve = true;
             break;
         case 'o':
             out = optarg;
@@ -447,12 +459,16 @@ int cli_run_main(int argc, char **argv)
                      NULL,
                      NULL,
                      NULL,
+                     NULL,
                      NULL};
     int nb = 11; /* the optional flags after the fixed ones */
+    /* --ipc-no-curve: the seats on the socket show their tokens, no keys. */
+    bool keyless = ipc_no_curve && ipc_path[0] && curve;
     if (ipc_path[0]) {
         bargv[nb++] = "--ipc";
         bargv[nb++] = ipc_path;
     }
+    if (keyless) bargv[nb++] = "--ipc-no-curve";
     if (curve) bargv[nb++] = "--curve";
     if (web_humans) bargv[nb++] = "--web-seats";
     run.broker = cli_spawn(bin, "parley-broker", bargv, &ready_fd, broker_log, NULL, false);
@@ -518,7 +534,7 @@ int cli_run_main(int argc, char **argv)
                 continue;
             }
             snprintf(token_env, sizeof token_env, "PARLEY_TOKEN=%s", tok);
-            if (curve) {
+            if (curve && !keyless) {
                 /* The keys travel in the environment, one NAME=VALUE a line (cli_spawn). */
                 json_t *me = json_object_get(json_object_get(ck, "clients"), seat);
                 const char *p = json_string_value(json_object_get(me, "public"));
@@ -629,12 +645,14 @@ int cli_run_main(int argc, char **argv)
                              curve ? "--curve" : NULL,
                              NULL,
                              NULL,
+                             NULL,
                              NULL};
             int nr = curve ? 12 : 11;
             if (ipc_path[0]) { /* where the seats reconnect */
                 rargv[nr++] = "--ipc";
                 rargv[nr++] = ipc_path;
             }
+            if (keyless) rargv[nr++] = "--ipc-no-curve";
             /* The port may be held a moment (an agent's socket retrying it):
              * a few attempts, a second apart. */
             for (int attempt = 0; attempt < 5 && broker_status >= 0; attempt++) {

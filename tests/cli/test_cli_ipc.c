@@ -3,7 +3,8 @@
  * as a user sees it: the seats `parley run` starts join over it, the socket
  * in the run directory is mode 0700 while the game runs and gone once it is
  * over; --no-ipc (or a run directory too deep for a socket's path) puts them
- * on TCP, and the game is the same game; a broker with both endpoints takes a
+ * on TCP, --ipc-no-curve leaves CURVE off there (on TCP), and the game is the
+ * same game; a broker with both endpoints takes a
  * seat over each; a path too long for a Unix socket is a clear error. Which
  * way a seat came is the broker's own view of the connection (its
  * BRK-SEAT-JOINED line: "over ipc" or "over tcp", from the socket's family). */
@@ -122,26 +123,30 @@ static void test_run_seats_join_over_the_run_directory_socket(void **state)
     assert_int_equal(errno, ENOENT);
 }
 
-static void test_no_ipc_is_the_same_game_over_tcp(void **state)
+static void test_same_game_over_tcp_and_without_curve_on_the_socket(void **state)
 {
     (void)state;
     const char *dir = e2e_tmpdir("clinoipc");
     const char *cfg = e2e_write(dir, "game.yaml",
                                 "seed: 7\nsimulation: {rounds: 4, agents: 10}\n"
                                 "seats:\n  - {policy: perfect, count: 10}\n");
-    json_t *events[2];
-    for (int k = 0; k < 2; k++) {
+    /* The default, --no-ipc, --ipc-no-curve. */
+    const char *flag[] = {NULL, "--no-ipc", "--ipc-no-curve"};
+    json_t *events[3];
+    for (int k = 0; k < 3; k++) {
         char out[1100], so[1200], sock[1200];
         snprintf(out, sizeof out, "%s/run-%d", dir, k);
         snprintf(so, sizeof so, "%s/stdout-%d", dir, k);
         snprintf(sock, sizeof sock, "%s/broker.ipc", out);
-        const char *args[] = {cfg, "--out", out, "--quiet", k ? "--no-ipc" : NULL, NULL};
+        const char *args[] = {cfg, "--out", out, "--quiet", flag[k], NULL};
         pid_t run = s_parley(args, so);
         assert_int_equal(e2e_wait(run, 60000), 0);
-        s_joined_over(out, 10, "perfect", k ? "tcp" : "ipc");
+        s_joined_over(out, 10, "perfect", k == 1 ? "tcp" : "ipc");
         char log[1200];
         snprintf(log, sizeof log, "%s/broker.log", out);
-        assert_int_equal(s_count(log, "ipc://"), k ? 0 : 1); /* BRK-READY names it */
+        assert_int_equal(s_count(log, "ipc://"), k == 1 ? 0 : 1); /* BRK-READY names it */
+        assert_int_equal(s_count(log, "(no CURVE there)"), k == 2);
+        assert_int_equal(s_count(log, "CURVE on (keys.json)"), 1); /* TCP keeps it */
         assert_int_equal(access(sock, F_OK), -1);
         /* The seats join in whatever order they come: the rest is the game. */
         const char *skip[] = {"seat_joined", NULL};
@@ -150,8 +155,8 @@ static void test_no_ipc_is_the_same_game_over_tcp(void **state)
     }
     assert_true(json_array_size(events[0]) > 100);
     assert_true(json_equal(events[0], events[1]));
-    json_decref(events[0]);
-    json_decref(events[1]);
+    assert_true(json_equal(events[0], events[2]));
+    for (int k = 0; k < 3; k++) json_decref(events[k]);
 }
 
 static void test_run_directory_too_deep_for_a_socket_uses_tcp(void **state)
@@ -229,7 +234,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_seats_join_over_the_run_directory_socket),
-        cmocka_unit_test(test_no_ipc_is_the_same_game_over_tcp),
+        cmocka_unit_test(test_same_game_over_tcp_and_without_curve_on_the_socket),
         cmocka_unit_test(test_run_directory_too_deep_for_a_socket_uses_tcp),
         cmocka_unit_test(test_broker_takes_seats_over_ipc_and_tcp),
         cmocka_unit_test(test_broker_refuses_a_socket_path_too_long),
