@@ -38,7 +38,8 @@ typedef struct {
      * "": none. Its seats authenticate as over TCP (CURVE, tokens). */
     const char *router_ipc_path;
     /* With curve: the Unix socket takes seats without CURVE (the NULL
-     * mechanism), held by their tokens alone; off by default (docs/SECURITY.md,
+     * mechanism), each held by its token and the process that showed it
+     * (brk_dispatch.c); off by default (docs/SECURITY.md,
      * "The Unix socket"). TCP keeps CURVE. */
     bool ipc_no_curve;
 } brk_options_t;

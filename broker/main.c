@@ -14,7 +14,8 @@
  * --ipc PATH: agents on this host may connect to the ROUTER over a Unix
  * socket at PATH too (mode 0700; parley run's seats do), with the same
  * CURVE and tokens as over --bind; with --ipc-no-curve, without CURVE there
- * (the seats' tokens alone; docs/SECURITY.md "The Unix socket").
+ * (each seat held by its token and the process that showed it;
+ * docs/SECURITY.md "The Unix socket").
  *
  * --web-seats: seats whose configured policy is `human` are played from the
  * browser (/seat/ID?token=T on the web side) instead of by a parley-agent.
@@ -62,8 +63,9 @@ static void s_usage(FILE *f)
                "                     [--version]\n"
                "--ipc PATH: agents on this host may also connect over a Unix socket at PATH\n"
                "(ipc://PATH; mode 0700, removed at exit), with the same CURVE and tokens;\n"
-               "--ipc-no-curve: without CURVE there, each seat held by its token alone (only\n"
-               "this user can reach the socket; docs/SECURITY.md \"The Unix socket\").\n"
+               "--ipc-no-curve: without CURVE there, each seat held by its token and the\n"
+               "process that showed it (only this user can reach the socket; docs/SECURITY.md\n"
+               "\"The Unix socket\").\n"
                "Sockets bind 127.0.0.1 by default. --curve: CURVE on every socket, keys in\n"
                "DIR/keys.json (0600; CURVE_PUBLIC_<name> and PARLEY_CURVE_BROKER_SECRET in\n"
                "the environment supply them instead; --keys DIR: broker.key and NAME.pub from\n"
@@ -212,6 +214,12 @@ int main(int argc, char **argv)
             free(sets);
             return 2;
         }
+    }
+    if (ipc_no_curve && !ipc) {
+        fprintf(stderr, "parley-broker: --ipc-no-curve is about the Unix socket: it needs --ipc "
+                        "PATH\n");
+        free(sets);
+        return 2;
     }
     char err[512] = "";
     pl_config_t *cfg =

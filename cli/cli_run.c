@@ -90,9 +90,10 @@ static void s_usage(FILE *f)
                "           DIR/broker.ipc, mode 0700, the same CURVE and tokens; TCP for a run\n"
                "           directory whose path is too long for one, and for agents started\n"
                "           elsewhere)\n"
-               "  --ipc-no-curve  no CURVE on that Unix socket: each seat is held by its token\n"
-               "           alone (only this user can reach the socket, and could read the keys\n"
-               "           anyway: docs/SECURITY.md \"The Unix socket\"); TCP keeps CURVE\n"
+               "  --ipc-no-curve  no CURVE on that Unix socket: each seat is held by its\n"
+               "           token and its process (only this user can reach the socket, and\n"
+               "           could read the keys anyway: docs/SECURITY.md \"The Unix socket\");\n"
+               "           TCP keeps CURVE\n"
                "A broker that dies (sequential or simultaneous timing) is started again (up to 3\n"
                "times) and resumes the game from the run directory; the agents reconnect.\n"
                "Without --seed the seed is the configuration's `seed:`, else the preset's fixed\n"
@@ -305,6 +306,12 @@ int cli_run_main(int argc, char **argv)
             free(sets);
             return PL_EXIT_USAGE;
         }
+    }
+    if (ipc_no_curve && !use_ipc) {
+        fprintf(stderr, "parley run: --ipc-no-curve is about the Unix socket, which --no-ipc "
+                        "turns off: one or the other\n");
+        free(sets);
+        return PL_EXIT_USAGE;
     }
     if (optind < argc) config_path = argv[optind++];
     if (optind < argc) {

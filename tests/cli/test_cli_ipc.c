@@ -5,7 +5,8 @@
  * over; --no-ipc (or a run directory too deep for a socket's path) puts them
  * on TCP, --ipc-no-curve leaves CURVE off there (on TCP), and the game is the
  * same game; a broker with both endpoints takes a
- * seat over each; a path too long for a Unix socket is a clear error. Which
+ * seat over each; a path too long for a Unix socket, or --ipc-no-curve
+ * without the socket, is a clear error. Which
  * way a seat came is the broker's own view of the connection (its
  * BRK-SEAT-JOINED line: "over ipc" or "over tcp", from the socket's family). */
 #include "e2e.h"
@@ -230,6 +231,24 @@ static void test_broker_refuses_a_socket_path_too_long(void **state)
     assert_int_equal(s_count(log, "a Unix socket's path has at most 107 bytes"), 1);
 }
 
+static void test_ipc_no_curve_without_the_socket_is_a_usage_error(void **state)
+{
+    (void)state;
+    const char *dir = e2e_tmpdir("cliipcusage");
+    char so[1200], run[1100], log[1200];
+    snprintf(so, sizeof so, "%s/stdout", dir);
+    const char *args[] = {"--no-ipc", "--ipc-no-curve", NULL};
+    assert_int_equal(e2e_wait(s_parley(args, so), 10000), 2);
+    assert_int_equal(s_count(so, "--ipc-no-curve is about the Unix socket, which --no-ipc"), 1);
+    snprintf(run, sizeof run, "%s/run", dir);
+    const char *extra[] = {"--ipc-no-curve", NULL};
+    e2e_broker_t b;
+    assert_int_equal(e2e_broker_start(&b, NULL, run, NULL, extra), -1);
+    assert_int_equal(e2e_wait(b.pid, 10000), 2);
+    snprintf(log, sizeof log, "%s/broker.log", run);
+    assert_int_equal(s_count(log, "--ipc-no-curve is about the Unix socket: it needs --ipc"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_run_directory_too_deep_for_a_socket_uses_tcp),
         cmocka_unit_test(test_broker_takes_seats_over_ipc_and_tcp),
         cmocka_unit_test(test_broker_refuses_a_socket_path_too_long),
+        cmocka_unit_test(test_ipc_no_curve_without_the_socket_is_a_usage_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
