@@ -1,14 +1,15 @@
 /* test_cli_ipc.c: the broker's Unix socket for the seats of this host
  * (parley-broker --ipc, `parley run`'s default; docs/CLI.md, docs/SECURITY.md),
- * as a user sees it: the seats `parley run` starts join over it, the socket
+ * as a user sees it. The seats `parley run` starts join over it; the socket
  * in the run directory is mode 0700 while the game runs and gone once it is
- * over; --no-ipc (or a run directory too deep for a socket's path) puts them
- * on TCP, --ipc-no-curve leaves CURVE off there (on TCP), and the game is the
- * same game; a broker with both endpoints takes a
- * seat over each; a path too long for a Unix socket, or --ipc-no-curve
- * without the socket, is a clear error. Which
- * way a seat came is the broker's own view of the connection (its
- * BRK-SEAT-JOINED line: "over ipc" or "over tcp", from the socket's family). */
+ * over; a killed broker's successor takes it over and the seats come back
+ * there. --no-ipc, or a run directory too deep for a socket's path, puts them
+ * on TCP; --ipc-no-curve leaves CURVE off on the socket (TCP keeps it); either
+ * way the game is the same game. A broker with both endpoints takes a seat
+ * over each. A path too long for a Unix socket, or --ipc-no-curve without the
+ * socket, is a clear error. Which way a seat came is the broker's own view of
+ * the connection (its BRK-SEAT-JOINED line: "over ipc" or "over tcp", from
+ * the socket's family). */
 #include "e2e.h"
 
 #include <errno.h>
@@ -119,6 +120,69 @@ static void test_run_seats_join_over_the_run_directory_socket(void **state)
     /* Stopped (Ctrl-C): the socket goes with the broker. */
     kill(run, SIGINT);
     assert_int_equal(e2e_wait(run, 30000), 1);
+    errno = 0;
+    assert_int_equal(lstat(sock, &st), -1);
+    assert_int_equal(errno, ENOENT);
+}
+
+/* parley run's child named comm (from /proc/RUN/task/RUN/children), or -1. */
+static pid_t s_child(pid_t run, const char *comm)
+{
+    char path[96], name[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)run, (int)run);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    int pid;
+    pid_t found = -1;
+    while (found < 0 && fscanf(f, "%d", &pid) == 1) {
+        snprintf(path, sizeof path, "/proc/%d/comm", pid);
+        FILE *c = fopen(path, "r");
+        if (c && fgets(name, sizeof name, c) && strncmp(name, comm, strlen(comm)) == 0 &&
+            name[strlen(comm)] == '\n')
+            found = (pid_t)pid;
+        if (c) fclose(c);
+    }
+    fclose(f);
+    return found;
+}
+
+static void test_killed_broker_resumes_on_the_socket(void **state)
+{
+    (void)state;
+    const char *dir = e2e_tmpdir("cliipcresume");
+    const char *cfg = e2e_write(dir, "game.yaml",
+                                "seed: 5\nsimulation: {rounds: 100000, agents: 4}\n"
+                                "timing: {mode: sequential, turn_timeout: 1, heartbeat: 0.2}\n"
+                                "seats:\n  - {policy: passive, count: 4}\n");
+    char out[1100], so[1200], sock[1200], log1[1200];
+    snprintf(out, sizeof out, "%s/run", dir);
+    snprintf(so, sizeof so, "%s/stdout", dir);
+    snprintf(sock, sizeof sock, "%s/broker.ipc", out);
+    snprintf(log1, sizeof log1, "%s/broker.1.log", out);
+    const char *args[] = {cfg, "--out", out, "--quiet", NULL};
+    pid_t run = s_parley(args, so);
+    assert_true(run > 0);
+    assert_true(s_wait_rounds(out, 2) >= 2);
+    pid_t broker = s_child(run, "parley-broker");
+    assert_true(broker > 0);
+    assert_int_equal(kill(broker, SIGKILL), 0);
+
+    /* The new broker binds the socket its predecessor left; the seats come
+     * back over it. */
+    int back = 0;
+    for (int k = 0; k < 1500 && (back = s_count(log1, "resumed) over ipc")) < 4; k++) {
+        struct timespec ts = {0, 20 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(back, 4);
+    assert_int_equal(s_count(log1, "over tcp"), 0);
+    struct stat st;
+    assert_int_equal(lstat(sock, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+
+    kill(run, SIGINT);
+    assert_int_equal(e2e_wait(run, 30000), 1);
+    assert_int_equal(s_count(so, "the broker died (signal 9); resuming"), 1);
     errno = 0;
     assert_int_equal(lstat(sock, &st), -1);
     assert_int_equal(errno, ENOENT);
@@ -255,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_run_seats_join_over_the_run_directory_socket),
         cmocka_unit_test(test_same_game_over_tcp_and_without_curve_on_the_socket),
         cmocka_unit_test(test_run_directory_too_deep_for_a_socket_uses_tcp),
+        cmocka_unit_test(test_killed_broker_resumes_on_the_socket),
         cmocka_unit_test(test_broker_takes_seats_over_ipc_and_tcp),
         cmocka_unit_test(test_broker_refuses_a_socket_path_too_long),
         cmocka_unit_test(test_ipc_no_curve_without_the_socket_is_a_usage_error),
