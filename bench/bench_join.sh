@@ -8,9 +8,10 @@
 #            (a game has 2 to 100,000 agents)
 #   SECONDS  the realtime game's length once all have joined (default 10)
 #
-# One `parley run` (the broker, then N parley-agent processes; CURVE on, as
-# always) of a realtime game with N perfect seats and 10 x N pieces. Join time:
-# from the first agent's spawn (the birth time of its log file, which the child
+# One `parley run` (the broker, then N parley-agent processes, which join over
+# the broker's Unix socket with CURVE on, parley run's defaults) of a realtime
+# game with N perfect seats and 10 x N pieces. Join time: from the first
+# agent's spawn (the birth time of its log file, which the child
 # creates between fork and exec) to the broker's BRK-GAME-START (every seat
 # joined; broker.log, ms); also the spawn span (first to last log file born)
 # and the time from the broker's BRK-READY to the first spawn. Memory: each
@@ -21,7 +22,8 @@
 # launcher's, which it reaped), from /proc/PID/stat: unlike wall time, not
 # much changed by what else runs on the machine.
 # PARLEY_RUN_ARGS in the environment: more arguments for `parley run`, e.g.
-# --no-ipc (the seats connect over TCP instead of the broker's Unix socket).
+# --no-ipc (the seats connect over TCP instead of the broker's Unix socket) or
+# --ipc-no-curve (no CURVE on that socket; docs/SECURITY.md "The Unix socket").
 # Bounded: the run is killed after SECONDS + 120 s whatever happens.
 set -eu
 usage() {
