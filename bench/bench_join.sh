@@ -8,9 +8,10 @@
 #            (a game has 2 to 100,000 agents)
 #   SECONDS  the realtime game's length once all have joined (default 10)
 #
-# One `parley run` (the broker, then N parley-agent processes; CURVE on, as
-# always) of a realtime game with N perfect seats and 10 x N pieces. Join time:
-# from the first agent's spawn (the birth time of its log file, which the child
+# One `parley run` (the broker, then N parley-agent processes, which join over
+# the broker's Unix socket with CURVE on, parley run's defaults) of a realtime
+# game with N perfect seats and 10 x N pieces. Join time: from the first
+# agent's spawn (the birth time of its log file, which the child
 # creates between fork and exec) to the broker's BRK-GAME-START (every seat
 # joined; broker.log, ms); also the spawn span (first to last log file born)
 # and the time from the broker's BRK-READY to the first spawn. Memory: each
@@ -20,6 +21,9 @@
 # when the game starts: the agents', the broker's, parley run's (with the seat
 # launcher's, which it reaped), from /proc/PID/stat: unlike wall time, not
 # much changed by what else runs on the machine.
+# PARLEY_RUN_ARGS in the environment: more arguments for `parley run`, e.g.
+# --no-ipc (the seats connect over TCP instead of the broker's Unix socket) or
+# --ipc-no-curve (no CURVE on that socket; docs/SECURITY.md "The Unix socket").
 # Bounded: the run is killed after SECONDS + 120 s whatever happens.
 set -eu
 usage() {
@@ -68,7 +72,8 @@ information: {total_pieces: $((10 * n))}
 timing: {mode: realtime, duration: $secs}
 EOF
 
-"$bin/parley" run "$tmp/join.yaml" --out "$tmp/run" --quiet >"$tmp/run.out" 2>&1 &
+# shellcheck disable=SC2086 # PARLEY_RUN_ARGS is a list of words
+"$bin/parley" run "$tmp/join.yaml" --out "$tmp/run" --quiet ${PARLEY_RUN_ARGS:-} >"$tmp/run.out" 2>&1 &
 run_pid=$!
 log="$tmp/run/broker.log"
 
@@ -136,7 +141,7 @@ start=$(grep -m1 BRK-GAME-START "$log" | awk '{print $1}')
 stat -c '%w' "$tmp/run/agents/"*.log | awk '{print $2}' | sort >"$tmp/births"
 spawn0=$(head -1 "$tmp/births")
 spawn1=$(tail -1 "$tmp/births")
-echo "agents: $n (perfect, realtime, ${secs} s), machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "agents: $n (perfect, realtime, ${secs} s${PARLEY_RUN_ARGS:+, parley run $PARLEY_RUN_ARGS}), machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "join: all $n joined $(( $(ms_of "$start") - $(ms_of "$spawn0") )) ms after the first spawn" \
     "(spawns over $(( $(ms_of "$spawn1") - $(ms_of "$spawn0") )) ms; first seat joined" \
     "$(( $(ms_of "$first") - $(ms_of "$spawn0") )) ms after it; READY to first spawn" \

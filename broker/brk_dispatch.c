@@ -6,6 +6,7 @@
  * before the call, as redis does before a command. The heartbeat timer and the
  * signals live here too.
  */
+#define _GNU_SOURCE /* struct ucred (SO_PEERCRED) */
 #include "brk_internal.h"
 #include "pl_log.h"
 #include "wire_text.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <zmq.h>
 
@@ -56,6 +58,31 @@ static bool s_token_equal(const char *a, const char *b)
     return diff == 0;
 }
 
+/* How the connection on fd came: "ipc" (the Unix socket of brk_options_t's
+ * router_ipc_path), "tcp", or "?" when the descriptor is not known. */
+static const char *s_transport(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0) return "?";
+    return ss.ss_family == AF_UNIX ? "ipc" : "tcp";
+}
+
+/* --ipc-no-curve: a connection on the Unix socket (the only one the ROUTER
+ * binds) has no key; its seat is held by the token its Hello showed, and
+ * then by the process that showed it (the kernel's SO_PEERCRED): a routing
+ * id is the client's to choose, so another process presenting a seat's id
+ * gets nothing. Returns that process's pid, or 0 for a connection with a key
+ * (or one whose peer is not known: then it holds nothing keyless). */
+static long s_keyless_pid(const brk_server_t *s, int fd)
+{
+    if (!s->zap || !s->opts.ipc_no_curve || strcmp(s_transport(fd), "ipc") != 0) return 0;
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid <= 0) return -1;
+    return (long)cred.pid;
+}
+
 static void s_on_hello(brk_server_t *s, const s_req_t *r)
 {
     const Parley__Hello *h = r->env->hello;
@@ -66,7 +93,8 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
         return;
     }
     brk_seat_t *seat = &s->seats[idx];
-    if (s->zap && (!r->user || strcmp(r->user, h->seat) != 0)) {
+    long keyless = s_keyless_pid(s, r->fd);
+    if (s->zap && keyless <= 0 && (!r->user || strcmp(r->user, h->seat) != 0)) {
         /* CURVE: a connection holds the seat its key belongs to, token or not. */
         brk_send_error(s, r->rid, r->rid_len, PARLEY__ERROR__CODE__BAD_TOKEN, 0, r->env->seq,
                        "this connection's key belongs to %s, not %s",
@@ -92,6 +120,7 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
     seat->rid_len = r->rid_len;
     seat->state = BRK_SEAT_ON;
     seat->ever_joined = true;
+    seat->keyless_pid = keyless > 0 ? keyless : 0;
     seat->last_seen_ms = brk_mono_ms();
     snprintf(seat->policy, sizeof seat->policy, "%s", h->policy);
     snprintf(seat->model, sizeof seat->model, "%s", h->model);
@@ -123,7 +152,8 @@ static void s_on_hello(brk_server_t *s, const s_req_t *r)
         s_flag_repaired(ev, r);
     }
     brk_record(s, ev);
-    PL_INFO("BRK-SEAT-JOINED", "%s joined (%s%s)", h->seat, h->policy, resumed ? ", resumed" : "");
+    PL_INFO("BRK-SEAT-JOINED", "%s joined (%s%s) over %s", h->seat, h->policy,
+            resumed ? ", resumed" : "", s_transport(r->fd));
 
     brk_send_welcome(s, seat, resumed);
     if (seat->turn_id != 0) {
@@ -532,7 +562,11 @@ static void s_dispatch(brk_server_t *s, const uint8_t *rid, size_t rid_len, cons
         r.seat = s_seat_by_rid(s, rid, rid_len);
         /* CURVE: a routing id borrowed from a seat's old connection does not
          * make another seat's key that seat. */
-        if (r.seat && s->zap && (!user || strcmp(user, env_agent_id(s->game, r.seat->index)) != 0))
+        long keyless = r.seat && r.seat->keyless_pid ? s_keyless_pid(s, fd) : 0;
+        if (r.seat && s->zap &&
+            (r.seat->keyless_pid
+                 ? keyless != r.seat->keyless_pid
+                 : (!user || strcmp(user, env_agent_id(s->game, r.seat->index)) != 0)))
             r.seat = NULL;
         if (!r.seat) {
             brk_send_error(s, rid, rid_len, PARLEY__ERROR__CODE__NOT_WELCOMED, 0, e->seq,

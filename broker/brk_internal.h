@@ -98,6 +98,7 @@ typedef struct {
     bool obs_delta;
     wire_delta_enc_t *obs_enc;
     bool compact_names; /* its Hello can take Welcome's names as patterns */
+    long keyless_pid;   /* --ipc-no-curve: the process whose Hello holds it, else 0 */
 } brk_seat_t;
 
 struct brk_server {
@@ -117,6 +118,7 @@ struct brk_server {
     char pub_private_endpoint[256];
     struct event *router_ev, *hb_ev, *start_ev, *slice_ev, *sigint_ev, *sigterm_ev;
     char endpoint[256], pub_endpoint[256];
+    char ipc_endpoint[128]; /* "ipc://PATH" (brk_options_t.router_ipc_path), or "" */
     char game_id[17];
 
     int n_seats;

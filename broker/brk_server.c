@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -364,6 +366,53 @@ static int s_bind(void *sock, const char *endpoint, char *out, size_t outlen)
     return 0;
 }
 
+/* Binds the ROUTER on the Unix socket path as well (router_ipc_path). It is
+ * created under umask 077, so that it is mode 0700 from the moment it exists:
+ * connecting to a Unix socket needs write permission on it, so only this uid
+ * (and root) can reach it; chmod'ed once more in case the umask was not
+ * honoured. A socket a killed broker left at the path is replaced (libzmq
+ * unlinks it first); libzmq removes it again when the ROUTER closes. */
+static int s_bind_ipc(brk_server_t *s, const char *path, char *err, size_t errlen)
+{
+    struct sockaddr_un sun;
+    if (strlen(path) >= sizeof sun.sun_path) {
+        snprintf(err, errlen, "ROUTER ipc://%s: a Unix socket's path has at most %zu bytes", path,
+                 sizeof sun.sun_path - 1);
+        return -1;
+    }
+    char ep[sizeof s->ipc_endpoint];
+    snprintf(ep, sizeof ep, "ipc://%s", path);
+    /* --ipc-no-curve: libzmq copies a socket's options into each endpoint as
+     * it is bound, so the ROUTER is a NULL-mechanism server (ZAP domain
+     * BRK_ZAP_OPEN) for this bind only, and CURVE again right after it. */
+    bool open = s->zap && s->opts.ipc_no_curve;
+    int zero = 0;
+    if (open &&
+        (zmq_setsockopt(s->router, ZMQ_CURVE_SERVER, &zero, sizeof zero) != 0 ||
+         zmq_setsockopt(s->router, ZMQ_ZAP_DOMAIN, BRK_ZAP_OPEN, strlen(BRK_ZAP_OPEN)) != 0)) {
+        snprintf(err, errlen, "ROUTER %s: socket options: %s", ep, zmq_strerror(errno));
+        return -1;
+    }
+    mode_t old = umask(077);
+    int rc = zmq_bind(s->router, ep);
+    int bind_errno = errno;
+    umask(old);
+    if (open && s_curve_server(s, s->router, BRK_ZAP_AGENTS) != 0) {
+        snprintf(err, errlen, "ROUTER %s: socket options: %s", ep, zmq_strerror(errno));
+        return -1;
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "ROUTER %s: %s", ep, zmq_strerror(bind_errno));
+        return -1;
+    }
+    snprintf(s->ipc_endpoint, sizeof s->ipc_endpoint, "%s", ep);
+    if (chmod(path, 0700) != 0) {
+        snprintf(err, errlen, "ROUTER %s: chmod 0700: %s", ep, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opts, char *err,
                              size_t errlen)
 {
@@ -528,6 +577,9 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
         snprintf(err, errlen, "ROUTER %s: %s", opts->router_endpoint, zmq_strerror(errno));
         goto fail;
     }
+    if (opts->router_ipc_path && opts->router_ipc_path[0] &&
+        s_bind_ipc(s, opts->router_ipc_path, err, errlen) != 0)
+        goto fail;
     int zfd;
     size_t zlen = sizeof zfd;
     if (zmq_getsockopt(s->router, ZMQ_FD, &zfd, &zlen) != 0) {
@@ -557,8 +609,10 @@ brk_server_t *brk_server_new(const pl_config_t *config, const brk_options_t *opt
     if (opts->http_listen && s_http_start(s, err, errlen) != 0) goto fail;
     brk_flush(s);
     pl_log_set_component("broker");
-    PL_INFO("BRK-READY", "game %s: agents on %s, events on %s, run dir %s%s", s->game_id,
-            s->endpoint, s->pub_endpoint[0] ? s->pub_endpoint : "(none)", opts->run_dir,
+    PL_INFO("BRK-READY", "game %s: agents on %s%s%s%s, events on %s, run dir %s%s", s->game_id,
+            s->endpoint, s->ipc_endpoint[0] ? " and " : "", s->ipc_endpoint,
+            s->ipc_endpoint[0] && s->zap && opts->ipc_no_curve ? " (no CURVE there)" : "",
+            s->pub_endpoint[0] ? s->pub_endpoint : "(none)", opts->run_dir,
             s->zap ? ", CURVE on (keys.json)" : "");
     return s;
 fail:
@@ -594,6 +648,8 @@ void brk_server_destroy(brk_server_t **ps)
     brk_zap_destroy(&s->zap);
     brk_zap_destroy(&s->zap_open);
     if (s->zctx) zmq_ctx_term(s->zctx);
+    /* libzmq unlinks its socket when the ROUTER closes; this makes sure. */
+    if (s->ipc_endpoint[0]) (void)unlink(s->ipc_endpoint + 6);
     if (s->base) event_base_free(s->base);
     env_game_destroy(&s->game);
     brk_rundir_destroy(&s->rundir);
@@ -616,6 +672,11 @@ void brk_server_destroy(brk_server_t **ps)
 const char *brk_server_endpoint(const brk_server_t *s)
 {
     return s->endpoint;
+}
+
+const char *brk_server_ipc_endpoint(const brk_server_t *s)
+{
+    return s->ipc_endpoint;
 }
 
 const char *brk_server_pub_endpoint(const brk_server_t *s)

@@ -33,6 +33,15 @@ typedef struct {
     const char *keys_dir; /* curve: broker.key and NAME.pub from `parley keygen`, or NULL */
     int max_unjoined;     /* ROUTER connections without a seat at once; <= 0: 256 (brk_peers.h) */
     double join_timeout;  /* seconds a connection may go without joining; <= 0: 10 */
+    /* A Unix socket the ROUTER binds too, for agents on this host (parley run's
+     * seats): created mode 0700, removed when the server is destroyed; NULL or
+     * "": none. Its seats authenticate as over TCP (CURVE, tokens). */
+    const char *router_ipc_path;
+    /* With curve: the Unix socket takes seats without CURVE (the NULL
+     * mechanism), each held by its token and the process that showed it
+     * (brk_dispatch.c); off by default (docs/SECURITY.md,
+     * "The Unix socket"). TCP keeps CURVE. */
+    bool ipc_no_curve;
 } brk_options_t;
 
 /* Builds the game from config (copied), opens the run directory (writes
@@ -47,6 +56,8 @@ void brk_server_destroy(brk_server_t **s);
 
 /* The endpoints actually bound (a '*' port resolved), e.g. "tcp://127.0.0.1:41234". */
 const char *brk_server_endpoint(const brk_server_t *s);
+/* "ipc://PATH" of the Unix socket (opts.router_ipc_path), or "" without one. */
+const char *brk_server_ipc_endpoint(const brk_server_t *s);
 const char *brk_server_pub_endpoint(const brk_server_t *s);         /* "" without PUB */
 const char *brk_server_pub_private_endpoint(const brk_server_t *s); /* "" without one */
 const char *brk_server_run_dir(const brk_server_t *s);

@@ -1,7 +1,7 @@
 /* parley-broker: serves one game to agent processes over ZeroMQ.
  *
  *   parley-broker [--config FILE] [--out DIR] [--seed N] [--set key=value]...
- *                 [--bind EP] [--pub EP | --no-pub] [--http ADDR:PORT | --no-http]
+ *                 [--bind EP] [--ipc PATH] [--pub EP | --no-pub] [--http ADDR:PORT | --no-http]
  *                 [--web-seats] [--start-timeout S] [--log-level L]
  *                 [--curve] [--pub-private EP] [--insecure]
  *                 [--max-unjoined N] [--join-timeout S]
@@ -10,6 +10,12 @@
  * told otherwise, and one that others can reach needs --curve (CURVE keys in
  * the run directory's keys.json, a ZAP handler mapping each key to its seat)
  * or --insecure.
+ *
+ * --ipc PATH: agents on this host may connect to the ROUTER over a Unix
+ * socket at PATH too (mode 0700; parley run's seats do), with the same
+ * CURVE and tokens as over --bind; with --ipc-no-curve, without CURVE there
+ * (each seat held by its token and the process that showed it;
+ * docs/SECURITY.md "The Unix socket").
  *
  * --web-seats: seats whose configured policy is `human` are played from the
  * browser (/seat/ID?token=T on the web side) instead of by a parley-agent.
@@ -47,13 +53,19 @@ static int s_number(const char *text, double lo, double hi, double *out)
 static void s_usage(FILE *f)
 {
     fprintf(f, "usage: parley-broker [--config FILE] [--out DIR] [--seed N] [--set key=value]...\n"
-               "                     [--bind tcp://*:5555] [--pub tcp://*:5556 | --no-pub]\n"
+               "                     [--bind tcp://*:5555] [--ipc PATH [--ipc-no-curve]]\n"
+               "                     [--pub tcp://*:5556 | --no-pub]\n"
                "                     [--http 127.0.0.1:0 | --no-http]  (port 0: any free port)\n"
                "                     [--web-seats]  (human seats play in the browser)\n"
                "                     [--start-timeout SECONDS] [--log-level debug|info|warn]\n"
                "                     [--curve] [--keys DIR] [--pub-private tcp://127.0.0.1:5557]\n"
                "                     [--insecure] [--max-unjoined N] [--join-timeout S]\n"
                "                     [--version]\n"
+               "--ipc PATH: agents on this host may also connect over a Unix socket at PATH\n"
+               "(ipc://PATH; mode 0700, removed at exit), with the same CURVE and tokens;\n"
+               "--ipc-no-curve: without CURVE there, each seat held by its token and the\n"
+               "process that showed it (only this user can reach the socket; docs/SECURITY.md\n"
+               "\"The Unix socket\").\n"
                "Sockets bind 127.0.0.1 by default. --curve: CURVE on every socket, keys in\n"
                "DIR/keys.json (0600; CURVE_PUBLIC_<name> and PARLEY_CURVE_BROKER_SECRET in\n"
                "the environment supply them instead; --keys DIR: broker.key and NAME.pub from\n"
@@ -75,10 +87,10 @@ static void s_usage(FILE *f)
 int main(int argc, char **argv)
 {
     const char *config_path = NULL, *out = NULL, *bind = "tcp://127.0.0.1:5555",
-               *pub = "tcp://127.0.0.1:5556", *pub_private = NULL, *keys_dir = NULL;
+               *pub = "tcp://127.0.0.1:5556", *pub_private = NULL, *keys_dir = NULL, *ipc = NULL;
     const char *seed = NULL, *http = "127.0.0.1:0";
     double start_timeout = 30.0, max_unjoined = 0, join_timeout = 0;
-    bool web_seats = false, curve = false, insecure = false;
+    bool web_seats = false, curve = false, insecure = false, ipc_no_curve = false;
     char **sets = calloc((size_t)argc, sizeof *sets);
     int n_sets = 0;
     static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
@@ -86,6 +98,8 @@ int main(int argc, char **argv)
                                              {"seed", required_argument, NULL, 's'},
                                              {"set", required_argument, NULL, 'S'},
                                              {"bind", required_argument, NULL, 'b'},
+                                             {"ipc", required_argument, NULL, 'i'},
+                                             {"ipc-no-curve", no_argument, NULL, 'n'},
                                              {"pub", required_argument, NULL, 'p'},
                                              {"no-pub", no_argument, NULL, 'P'},
                                              {"start-timeout", required_argument, NULL, 't'},
@@ -105,7 +119,7 @@ int main(int argc, char **argv)
     int opt;
     if (!sets) return 2;
     pl_log_set_component("broker");
-    while ((opt = getopt_long(argc, argv, "c:o:s:S:b:p:Pt:l:hH:NWCIQ:K:U:J:", longopts, NULL)) !=
+    while ((opt = getopt_long(argc, argv, "c:o:s:S:b:i:np:Pt:l:hH:NWCIQ:K:U:J:", longopts, NULL)) !=
            -1) {
         switch (opt) {
         case 'c':
@@ -122,6 +136,12 @@ int main(int argc, char **argv)
             break;
         case 'b':
             bind = optarg;
+            break;
+        case 'i':
+            ipc = optarg;
+            break;
+        case 'n':
+            ipc_no_curve = true;
             break;
         case 'p':
             pub = optarg;
@@ -195,6 +215,12 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    if (ipc_no_curve && !ipc) {
+        fprintf(stderr, "parley-broker: --ipc-no-curve is about the Unix socket: it needs --ipc "
+                        "PATH\n");
+        free(sets);
+        return 2;
+    }
     char err[512] = "";
     pl_config_t *cfg =
         config_path ? pl_config_load(config_path, err, sizeof err) : pl_config_default();
@@ -222,6 +248,8 @@ int main(int argc, char **argv)
         out = dir;
     }
     brk_options_t opts = {.router_endpoint = bind,
+                          .router_ipc_path = ipc,
+                          .ipc_no_curve = ipc_no_curve,
                           .pub_endpoint = pub,
                           .run_dir = out,
                           .start_timeout = start_timeout,

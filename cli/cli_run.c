@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -85,6 +86,14 @@ static void s_usage(FILE *f)
                "           it; the keys are made in DIR/keys.json, docs/SECURITY.md)\n"
                "  --no-launcher  exec every seat's program (default: scripted seats are forked\n"
                "           by one loaded seat launcher, DIR/launcher.log; docs/CLI.md)\n"
+               "  --no-ipc  the seats connect over TCP (default: over the broker's Unix socket\n"
+               "           DIR/broker.ipc, mode 0700, the same CURVE and tokens; TCP for a run\n"
+               "           directory whose path is too long for one, and for agents started\n"
+               "           elsewhere)\n"
+               "  --ipc-no-curve  no CURVE on that Unix socket: each seat is held by its\n"
+               "           token and its process (only this user can reach the socket, and\n"
+               "           could read the keys anyway: docs/SECURITY.md \"The Unix socket\");\n"
+               "           TCP keeps CURVE\n"
                "A broker that dies (sequential or simultaneous timing) is started again (up to 3\n"
                "times) and resumes the game from the run directory; the agents reconnect.\n"
                "Without --seed the seed is the configuration's `seed:`, else the preset's fixed\n"
@@ -233,7 +242,8 @@ static void s_print_model_use(const char *dir, const pl_config_t *cfg)
 int cli_run_main(int argc, char **argv)
 {
     const char *config_path = NULL, *out = NULL, *seed = NULL;
-    bool quiet = false, web_humans = true, use_launcher = true;
+    bool quiet = false, web_humans = true, use_launcher = true, use_ipc = true,
+         ipc_no_curve = false;
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int n_sets = 0, rc = PL_EXIT_SYSTEM;
     static const struct option longopts[] = {{"out", required_argument, NULL, 'o'},
@@ -244,19 +254,27 @@ int cli_run_main(int argc, char **argv)
                                              {"human", required_argument, NULL, 'H'},
                                              {"no-curve", no_argument, NULL, 'K'},
                                              {"no-launcher", no_argument, NULL, 'L'},
+                                             {"no-ipc", no_argument, NULL, 'I'},
+                                             {"ipc-no-curve", no_argument, NULL, 'N'},
                                              {NULL, 0, NULL, 0}};
     char zerr[256];
     bool curve = pl_keys_available(zerr, sizeof zerr);
     if (!sets) return PL_EXIT_SYSTEM;
     optind = 1;
     int opt;
-    while ((opt = getopt_long(argc, argv, "o:s:S:qhH:KL", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "o:s:S:qhH:KLIN", longopts, NULL)) != -1) {
         switch (opt) {
         case 'K':
             curve = false;
             break;
         case 'L':
             use_launcher = false;
+            break;
+        case 'I':
+            use_ipc = false;
+            break;
+        case 'N':
+            ipc_no_curve = true;
             break;
         case 'o':
             out = optarg;
@@ -289,6 +307,12 @@ int cli_run_main(int argc, char **argv)
             return PL_EXIT_USAGE;
         }
     }
+    if (ipc_no_curve && !use_ipc) {
+        fprintf(stderr, "parley run: --ipc-no-curve is about the Unix socket, which --no-ipc "
+                        "turns off: one or the other\n");
+        free(sets);
+        return PL_EXIT_USAGE;
+    }
     if (optind < argc) config_path = argv[optind++];
     if (optind < argc) {
         fprintf(stderr, "parley run: one CONFIG at most ('%s' is extra)\n", argv[optind]);
@@ -298,6 +322,7 @@ int cli_run_main(int argc, char **argv)
     }
 
     s_run_t run = {0};
+    char ipc_path[PATH_MAX] = "", ipc_ep[PATH_MAX + 8] = ""; /* the broker's Unix socket */
     cli_launcher_t *launcher = NULL;
     int *pending = NULL, n_pending = 0, next_reply = 0; /* seats asked of the launcher */
     char err[512] = "", dir[2048], path[PATH_MAX], bin[PATH_MAX], line[1024];
@@ -408,6 +433,22 @@ int cli_run_main(int argc, char **argv)
                     strerror(errno));
     }
 
+    /* The seats started here connect over a Unix socket in the run directory
+     * (bench/RESULTS.md "The 1,000-seat join"): a path too long for one
+     * (sun_path) leaves them on TCP, like agents from elsewhere. */
+    if (use_ipc) {
+        struct sockaddr_un sun;
+        snprintf(ipc_path, sizeof ipc_path, "%s/broker.ipc", dir);
+        if (strlen(ipc_path) >= sizeof sun.sun_path) {
+            if (!quiet)
+                fprintf(stderr, "parley run: %s is too long for a Unix socket: seats use TCP\n",
+                        ipc_path);
+            ipc_path[0] = '\0';
+        } else {
+            snprintf(ipc_ep, sizeof ipc_ep, "ipc://%s", ipc_path);
+        }
+    }
+
     char broker_log[PATH_MAX];
     snprintf(broker_log, sizeof broker_log, "%s/broker.log", dir);
     char *bargv[] = {"parley-broker",
@@ -423,8 +464,18 @@ int cli_run_main(int argc, char **argv)
                      "20",
                      NULL,
                      NULL,
+                     NULL,
+                     NULL,
+                     NULL,
                      NULL};
     int nb = 11; /* the optional flags after the fixed ones */
+    /* --ipc-no-curve: the seats on the socket show their tokens, no keys. */
+    bool keyless = ipc_no_curve && ipc_path[0] && curve;
+    if (ipc_path[0]) {
+        bargv[nb++] = "--ipc";
+        bargv[nb++] = ipc_path;
+    }
+    if (keyless) bargv[nb++] = "--ipc-no-curve";
     if (curve) bargv[nb++] = "--curve";
     if (web_humans) bargv[nb++] = "--web-seats";
     run.broker = cli_spawn(bin, "parley-broker", bargv, &ready_fd, broker_log, NULL, false);
@@ -490,7 +541,7 @@ int cli_run_main(int argc, char **argv)
                 continue;
             }
             snprintf(token_env, sizeof token_env, "PARLEY_TOKEN=%s", tok);
-            if (curve) {
+            if (curve && !keyless) {
                 /* The keys travel in the environment, one NAME=VALUE a line (cli_spawn). */
                 json_t *me = json_object_get(json_object_get(ck, "clients"), seat);
                 const char *p = json_string_value(json_object_get(me, "public"));
@@ -500,7 +551,8 @@ int cli_run_main(int argc, char **argv)
                          "PARLEY_CURVE_SECRET=%s",
                          tok, srv, p ? p : "", q ? q : "");
             }
-            char *aargv[] = {"parley-agent", "--broker",     router_ep,  "--seat",    seat,
+            char *seat_ep = ipc_ep[0] ? ipc_ep : router_ep; /* this host's seats */
+            char *aargv[] = {"parley-agent", "--broker",     seat_ep,    "--seat",    seat,
                              "--policy",     (char *)policy, "--config", config_json, NULL};
             /* A human seat plays in this terminal (one at most makes sense). */
             bool human = strcmp(policy, "human") == 0;
@@ -598,7 +650,16 @@ int cli_run_main(int argc, char **argv)
                              "--start-timeout",
                              "20",
                              curve ? "--curve" : NULL,
+                             NULL,
+                             NULL,
+                             NULL,
                              NULL};
+            int nr = curve ? 12 : 11;
+            if (ipc_path[0]) { /* where the seats reconnect */
+                rargv[nr++] = "--ipc";
+                rargv[nr++] = ipc_path;
+            }
+            if (keyless) rargv[nr++] = "--ipc-no-curve";
             /* The port may be held a moment (an agent's socket retrying it):
              * a few attempts, a second apart. */
             for (int attempt = 0; attempt < 5 && broker_status >= 0; attempt++) {
@@ -672,6 +733,8 @@ bad_config:
 done:
     cli_launcher_destroy(&launcher);
     s_shutdown(&run, 0);
+    /* The broker removes its socket; one that was killed leaves it behind. */
+    if (ipc_path[0]) (void)unlink(ipc_path);
     if (run.sub) zmq_close(run.sub);
     if (run.zctx) zmq_ctx_term(run.zctx);
     if (ready_fd >= 0) close(ready_fd);
