@@ -413,3 +413,36 @@ done:
     json_decref(b);
     return rc;
 }
+
+pid_t e2e_parley_run(const char *const *args, const char *out_path)
+{
+    char prog[1024];
+    const char *bin = getenv("PARLEY_BIN");
+    snprintf(prog, sizeof prog, "%s/parley", bin ? bin : "./bin");
+    const char *argv[32] = {prog, "run"};
+    int n = 2;
+    for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (!freopen(out_path, "w", stdout) || dup2(STDOUT_FILENO, STDERR_FILENO) < 0) _exit(127);
+        execv(prog, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+size_t e2e_wait_rounds(const char *dir, size_t want)
+{
+    size_t n = 0;
+    for (int k = 0; k < 1500; k++) {
+        json_t *ev = e2e_events(dir, "round_start");
+        n = json_array_size(ev);
+        json_decref(ev);
+        if (n >= want) break;
+        struct timespec ts = {0, 20 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return n;
+}

@@ -53,6 +53,12 @@ int e2e_same_summary(const char *dir, const char *ref, char *why, size_t whylen)
  * these policies (one per seat, cycling): tasks and task revenue. 0 or -1. */
 int e2e_inprocess(const char *config, const char *const *policies, int n_policies, int *tasks,
                   long long *task_revenue);
+/* Starts `parley run` with args (NULL-terminated, after "run"), its stdout and
+ * stderr to out_path; killed if the test dies. Returns the pid (or -1). */
+pid_t e2e_parley_run(const char *const *args, const char *out_path);
+/* Waits (bounded: 30 s) until dir/events.jsonl has `want` round_start events;
+ * returns how many it has. */
+size_t e2e_wait_rounds(const char *dir, size_t want);
 /* Runs `parley replay dir`: its exit status, its output in out (may be NULL). */
 int e2e_replay(const char *dir, char *out, size_t outlen);
 /* A free TCP port on 127.0.0.1 below the ephemeral range, for a broker that

@@ -20,32 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-
-/* Starts `parley run` with args, stdout and stderr to out_path. */
-static pid_t s_parley(const char *const *args, const char *out_path)
-{
-    char prog[1024];
-    const char *bin = getenv("PARLEY_BIN");
-    snprintf(prog, sizeof prog, "%s/parley", bin ? bin : "./bin");
-    const char *argv[32] = {prog, "run"};
-    int n = 2;
-    for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (!freopen(out_path, "w", stdout) || dup2(STDOUT_FILENO, STDERR_FILENO) < 0) _exit(127);
-        execv(prog, (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
-}
 
 /* How many lines of path hold want. */
 static int s_count(const char *path, const char *want)
@@ -72,25 +51,6 @@ static void s_joined_over(const char *dir, int n, const char *policy, const char
     }
 }
 
-static size_t s_rounds(const char *dir)
-{
-    json_t *ev = e2e_events(dir, "round_start");
-    size_t n = json_array_size(ev);
-    json_decref(ev);
-    return n;
-}
-
-/* Waits (bounded) until the game has played `want` rounds; returns them. */
-static size_t s_wait_rounds(const char *dir, size_t want)
-{
-    size_t n = 0;
-    for (int k = 0; k < 1500 && (n = s_rounds(dir)) < want; k++) {
-        struct timespec ts = {0, 20 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-    return n;
-}
-
 static void test_run_seats_join_over_the_run_directory_socket(void **state)
 {
     (void)state;
@@ -105,9 +65,9 @@ static void test_run_seats_join_over_the_run_directory_socket(void **state)
     snprintf(so, sizeof so, "%s/stdout", dir);
     snprintf(sock, sizeof sock, "%s/broker.ipc", out);
     const char *args[] = {cfg, "--out", out, "--quiet", NULL};
-    pid_t run = s_parley(args, so);
+    pid_t run = e2e_parley_run(args, so);
     assert_true(run > 0);
-    assert_true(s_wait_rounds(out, 2) >= 2);
+    assert_true(e2e_wait_rounds(out, 2) >= 2);
 
     /* Every seat came over the socket, which only this user may use. */
     s_joined_over(out, 4, "passive", "ipc");
@@ -160,9 +120,9 @@ static void test_killed_broker_resumes_on_the_socket(void **state)
     snprintf(sock, sizeof sock, "%s/broker.ipc", out);
     snprintf(log1, sizeof log1, "%s/broker.1.log", out);
     const char *args[] = {cfg, "--out", out, "--quiet", NULL};
-    pid_t run = s_parley(args, so);
+    pid_t run = e2e_parley_run(args, so);
     assert_true(run > 0);
-    assert_true(s_wait_rounds(out, 2) >= 2);
+    assert_true(e2e_wait_rounds(out, 2) >= 2);
     pid_t broker = s_child(run, "parley-broker");
     assert_true(broker > 0);
     assert_int_equal(kill(broker, SIGKILL), 0);
@@ -204,7 +164,7 @@ static void test_same_game_over_tcp_and_without_curve_on_the_socket(void **state
         snprintf(so, sizeof so, "%s/stdout-%d", dir, k);
         snprintf(sock, sizeof sock, "%s/broker.ipc", out);
         const char *args[] = {cfg, "--out", out, "--quiet", flag[k], NULL};
-        pid_t run = s_parley(args, so);
+        pid_t run = e2e_parley_run(args, so);
         assert_int_equal(e2e_wait(run, 60000), 0);
         s_joined_over(out, 10, "perfect", k == 1 ? "tcp" : "ipc");
         char log[1200];
@@ -236,7 +196,7 @@ static void test_run_directory_too_deep_for_a_socket_uses_tcp(void **state)
     snprintf(out, sizeof out, "%s/%0100d", dir, 0);
     snprintf(so, sizeof so, "%s/stdout", dir);
     const char *args[] = {cfg, "--out", out, NULL};
-    pid_t run = s_parley(args, so);
+    pid_t run = e2e_parley_run(args, so);
     assert_int_equal(e2e_wait(run, 60000), 0);
     s_joined_over(out, 3, "perfect", "tcp");
     assert_int_equal(s_count(so, "too long for a Unix socket: seats use TCP"), 1);
@@ -302,7 +262,7 @@ static void test_ipc_no_curve_without_the_socket_is_a_usage_error(void **state)
     char so[1200], run[1100], log[1200];
     snprintf(so, sizeof so, "%s/stdout", dir);
     const char *args[] = {"--no-ipc", "--ipc-no-curve", NULL};
-    assert_int_equal(e2e_wait(s_parley(args, so), 10000), 2);
+    assert_int_equal(e2e_wait(e2e_parley_run(args, so), 10000), 2);
     assert_int_equal(s_count(so, "--ipc-no-curve is about the Unix socket, which --no-ipc"), 1);
     snprintf(run, sizeof run, "%s/run", dir);
     const char *extra[] = {"--ipc-no-curve", NULL};

@@ -17,32 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
-
-/* Starts `parley run` with args, stdout to out_path. */
-static pid_t s_parley(const char *const *args, const char *out_path)
-{
-    char prog[1024];
-    const char *bin = getenv("PARLEY_BIN");
-    snprintf(prog, sizeof prog, "%s/parley", bin ? bin : "./bin");
-    const char *argv[32] = {prog, "run"};
-    int n = 2;
-    for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (!freopen(out_path, "w", stdout)) _exit(127);
-        execv(prog, (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
-}
 
 typedef struct {
     pid_t pid, ppid, pgid;
@@ -86,25 +65,6 @@ static int s_children(pid_t parent, const char *comm, pid_t *out, int cap)
     return n;
 }
 
-static size_t s_rounds(const char *dir)
-{
-    json_t *ev = e2e_events(dir, "round_start");
-    size_t n = json_array_size(ev);
-    json_decref(ev);
-    return n;
-}
-
-/* Waits (bounded) until the game has played `want` rounds; returns them. */
-static size_t s_wait_rounds(const char *dir, size_t want)
-{
-    size_t n = 0;
-    for (int k = 0; k < 1500 && (n = s_rounds(dir)) < want; k++) {
-        struct timespec ts = {0, 20 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-    return n;
-}
-
 static void test_launched_seats_are_separate_processes(void **state)
 {
     (void)state;
@@ -117,9 +77,9 @@ static void test_launched_seats_are_separate_processes(void **state)
     snprintf(out, sizeof out, "%s/run", dir);
     snprintf(stdout_path, sizeof stdout_path, "%s/stdout", dir);
     const char *args[] = {cfg, "--out", out, "--quiet", NULL};
-    pid_t run = s_parley(args, stdout_path);
+    pid_t run = e2e_parley_run(args, stdout_path);
     assert_true(run > 0);
-    assert_true(s_wait_rounds(out, 3) >= 3);
+    assert_true(e2e_wait_rounds(out, 3) >= 3);
 
     /* One broker and four seats, every one parley run's own child. */
     pid_t seats[8], broker[2];
@@ -167,8 +127,8 @@ static void test_launched_seats_are_separate_processes(void **state)
     /* A seat that crashes is only that seat: its turns are missed, the game
      * goes on. */
     assert_int_equal(kill(seats[0], SIGKILL), 0);
-    size_t before = s_rounds(out);
-    assert_true(s_wait_rounds(out, before + 3) >= before + 3);
+    size_t before = e2e_wait_rounds(out, 0); /* the rounds so far */
+    assert_true(e2e_wait_rounds(out, before + 3) >= before + 3);
     json_t *missed = e2e_events(out, "missed_turn");
     size_t i;
     json_t *ev;
@@ -224,7 +184,7 @@ static void test_same_game_with_and_without_the_launcher(void **state)
         snprintf(out, sizeof out, "%s/run-%d", dir, k);
         snprintf(so, sizeof so, "%s/stdout-%d", dir, k);
         const char *args[] = {cfg, "--out", out, "--quiet", k ? "--no-launcher" : NULL, NULL};
-        pid_t run = s_parley(args, so);
+        pid_t run = e2e_parley_run(args, so);
         assert_int_equal(e2e_wait(run, 60000), 0);
         json_t *sum = e2e_json(out, "summary.json");
         assert_non_null(sum);
