@@ -147,9 +147,12 @@ void sec_hello(void *sock, const char *seat, const char *token)
     sec_send(sock, &e);
 }
 
-Parley__Envelope *sec_expect(void *sock, int body, int timeout_ms)
+/* The next envelope on sock within what is left of timeout_ms (*waited
+ * counts up), or NULL when the time is up; frames that do not unpack are
+ * skipped. */
+static Parley__Envelope *s_next(void *sock, int *waited, int timeout_ms)
 {
-    for (int waited = 0; waited < timeout_ms; waited += 50) {
+    for (; *waited < timeout_ms; *waited += 50) {
         zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&it, 1, 50) <= 0) continue;
         zmq_msg_t m;
@@ -161,10 +164,35 @@ Parley__Envelope *sec_expect(void *sock, int body, int timeout_ms)
         Parley__Envelope *e =
             wire_unpack(zmq_msg_data(&m), zmq_msg_size(&m), WIRE_MAX_BROKER_MSG, NULL);
         zmq_msg_close(&m);
-        if (e && (int)e->body_case == body) return e;
+        if (e) return e;
+    }
+    return NULL;
+}
+
+Parley__Envelope *sec_expect(void *sock, int body, int timeout_ms)
+{
+    int waited = 0;
+    Parley__Envelope *e;
+    while ((e = s_next(sock, &waited, timeout_ms)) != NULL) {
+        if ((int)e->body_case == body) return e;
         wire_free(&e);
     }
     return NULL;
+}
+
+int sec_hello_reply(void *sock, const char *seat, const char *token, int timeout_ms)
+{
+    sec_hello(sock, seat, token);
+    int waited = 0;
+    Parley__Envelope *e;
+    while ((e = s_next(sock, &waited, timeout_ms)) != NULL) {
+        int code = e->body_case == PARLEY__ENVELOPE__BODY_WELCOME ? 0
+                   : e->body_case == PARLEY__ENVELOPE__BODY_ERROR ? (int)e->error->code
+                                                                  : -2;
+        wire_free(&e);
+        if (code != -2) return code;
+    }
+    return -1;
 }
 
 pid_t sec_spawn(const char *prog, const char *const *argv, int *out_fd, const char *log_path)

@@ -32,6 +32,9 @@ void sec_send(void *sock, Parley__Envelope *e);
 void sec_hello(void *sock, const char *seat, const char *token);
 /* The next message of kind body within timeout_ms (others skipped), or NULL. */
 Parley__Envelope *sec_expect(void *sock, int body, int timeout_ms);
+/* Says Hello for seat with token on sock: 0 for a Welcome, the Error's code,
+ * or -1 for neither within timeout_ms. */
+int sec_hello_reply(void *sock, const char *seat, const char *token, int timeout_ms);
 
 /* Starts prog ($PARLEY_BIN/prog) with argv (argv[0] is replaced), stdout to a
  * pipe (*out_fd), stderr to log_path. Returns the pid or -1. */

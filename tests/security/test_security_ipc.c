@@ -73,33 +73,6 @@ static void s_end(s_game_t *g)
     assert_true(e2e_wait(g->pid, 10000) >= 0);
 }
 
-/* Says Hello for seat with token on sock; the Error code it gets, 0 for a
- * Welcome, -1 for neither within 10 s. */
-static int s_hello(void *sock, const char *seat, const char *token)
-{
-    sec_hello(sock, seat, token);
-    for (int waited = 0; waited < 10000; waited += 50) {
-        zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, 50) <= 0) continue;
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, sock, 0) < 0) {
-            zmq_msg_close(&m);
-            continue;
-        }
-        Parley__Envelope *e =
-            wire_unpack(zmq_msg_data(&m), zmq_msg_size(&m), WIRE_MAX_BROKER_MSG, NULL);
-        zmq_msg_close(&m);
-        int code = !e                                               ? -2
-                   : e->body_case == PARLEY__ENVELOPE__BODY_WELCOME ? 0
-                   : e->body_case == PARLEY__ENVELOPE__BODY_ERROR   ? (int)e->error->code
-                                                                    : -2;
-        wire_free(&e);
-        if (code != -2) return code;
-    }
-    return -1;
-}
-
 static void test_ipc_asks_for_curve_by_default(void **state)
 {
     (void)state;
@@ -118,13 +91,13 @@ static void test_ipc_asks_for_curve_by_default(void **state)
 
     /* agent_2's key with agent_1's token: refused by key, as on TCP. */
     void *thief = sec_socket(ctx, ZMQ_DEALER, g.ipc, srv, g.run, "agent_2", NULL);
-    assert_int_equal(s_hello(thief, "agent_1", e2e_token(g.run, "agent_1")),
+    assert_int_equal(sec_hello_reply(thief, "agent_1", e2e_token(g.run, "agent_1"), 10000),
                      PARLEY__ERROR__CODE__BAD_TOKEN);
     sec_close(thief);
 
     /* agent_1's own key and token: welcomed over the socket. */
     void *owner = sec_socket(ctx, ZMQ_DEALER, g.ipc, srv, g.run, "agent_1", NULL);
-    assert_int_equal(s_hello(owner, "agent_1", e2e_token(g.run, "agent_1")), 0);
+    assert_int_equal(sec_hello_reply(owner, "agent_1", e2e_token(g.run, "agent_1"), 10000), 0);
     sec_close(owner);
 
     zmq_ctx_term(ctx);
@@ -144,16 +117,17 @@ static void test_ipc_without_curve_holds_seats_by_token(void **state)
     void *peer = sec_socket(ctx, ZMQ_DEALER, g.ipc, NULL, g.run, NULL, NULL);
     assert_non_null(peer);
     /* agent_1's token does not make a connection agent_2, nor does a guess. */
-    assert_int_equal(s_hello(peer, "agent_2", e2e_token(g.run, "agent_1")),
+    assert_int_equal(sec_hello_reply(peer, "agent_2", e2e_token(g.run, "agent_1"), 10000),
                      PARLEY__ERROR__CODE__BAD_TOKEN);
     assert_int_equal(sec_handshake(peer, 1000, NULL), 1);
-    assert_int_equal(s_hello(peer, "agent_2", "not-the-token"), PARLEY__ERROR__CODE__BAD_TOKEN);
+    assert_int_equal(sec_hello_reply(peer, "agent_2", "not-the-token", 10000),
+                     PARLEY__ERROR__CODE__BAD_TOKEN);
     sec_close(peer);
 
     /* agent_1 takes its seat with its token, on a routing id of its choosing,
      * then goes silent. */
     void *owner = sec_socket(ctx, ZMQ_DEALER, g.ipc, NULL, g.run, NULL, "seat-one");
-    assert_int_equal(s_hello(owner, "agent_1", e2e_token(g.run, "agent_1")), 0);
+    assert_int_equal(sec_hello_reply(owner, "agent_1", e2e_token(g.run, "agent_1"), 10000), 0);
     sec_close(owner);
     assert_true(sec_wait_event(g.run, "seat_lost", "agent_1", 20000));
 
@@ -186,11 +160,11 @@ static void test_ipc_without_curve_holds_seats_by_token(void **state)
     sec_close(plain);
     /* ... and a seat's key still holds only that seat there. */
     void *keyed = sec_socket(ctx, ZMQ_DEALER, g.router, srv, g.run, "agent_1", NULL);
-    assert_int_equal(s_hello(keyed, "agent_2", e2e_token(g.run, "agent_2")),
+    assert_int_equal(sec_hello_reply(keyed, "agent_2", e2e_token(g.run, "agent_2"), 10000),
                      PARLEY__ERROR__CODE__BAD_TOKEN);
     sec_close(keyed);
     void *two = sec_socket(ctx, ZMQ_DEALER, g.router, srv, g.run, "agent_2", NULL);
-    assert_int_equal(s_hello(two, "agent_2", e2e_token(g.run, "agent_2")), 0);
+    assert_int_equal(sec_hello_reply(two, "agent_2", e2e_token(g.run, "agent_2"), 10000), 0);
     sec_close(two);
 
     zmq_ctx_term(ctx);
