@@ -16,6 +16,7 @@
  *   bad seat or round.
  * The cache prompt's conversation over whole games is test_llm_conversation.c,
  * the template errors test_llm_template.c. */
+#include "e2e.h"
 #include "env.h"
 #include "llm_parse.h"
 #include "llm_preview.h"
@@ -36,7 +37,7 @@
 
 #include <cmocka.h>
 
-static char s_dir[] = "/tmp/parley-prompt-XXXXXX"; /* template files of the tests */
+static char s_dir[256]; /* the test files: e2e_tmpdir, removed at exit */
 
 /* ------------------------------------------------------------ helpers -- */
 
@@ -57,16 +58,11 @@ static char *s_read(const char *path)
     return buf;
 }
 
+/* Writes text to s_dir/name; returns the path (one of the last 32). */
 static const char *s_write(const char *name, const char *text)
 {
-    static char path[8][512];
-    static int k;
-    char *p = path[k++ % 8];
-    snprintf(p, 512, "%s/%s", s_dir, name);
-    FILE *f = fopen(p, "wb");
-    assert_non_null(f);
-    assert_int_equal(fputs(text, f) >= 0, 1);
-    assert_int_equal(fclose(f), 0);
+    const char *p = e2e_write(s_dir, name, text);
+    assert_non_null(p);
     return p;
 }
 
@@ -751,15 +747,10 @@ static void test_single_prompts_keep_little_prefix(void **state)
 static int s_setup(void **state)
 {
     (void)state;
-    return mkdtemp(s_dir) ? 0 : -1;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    const char *d = e2e_tmpdir("prompt");
+    if (!d || strlen(d) >= sizeof s_dir) return -1;
+    memcpy(s_dir, d, strlen(d) + 1);
+    return 0;
 }
 
 int main(void)
@@ -786,5 +777,5 @@ int main(void)
         cmocka_unit_test(test_run_refuses_broken_template),
         cmocka_unit_test(test_single_prompts_keep_little_prefix),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return cmocka_run_group_tests(tests, s_setup, NULL);
 }

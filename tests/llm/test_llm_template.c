@@ -1,6 +1,7 @@
 /* test_llm_template.c: a broken template stops a seat at once with FILE:LINE
  * (agent/llm_template.c, agent/llm_prompt.c): one test per template error,
  * and a seat's prompter refusing a bad template when it starts. */
+#include "e2e.h"
 #include "llm_prompt.h"
 #include "llm_template.h"
 #include "pl_config.h"
@@ -16,19 +17,13 @@
 
 #include <cmocka.h>
 
-static char s_dir[] = "/tmp/parley-template-XXXXXX"; /* the templates written here */
+static char s_dir[256]; /* the test files: e2e_tmpdir, removed at exit */
 
-/* Writes text to s_dir/name; returns the path (one of 8 kept). */
+/* Writes text to s_dir/name; returns the path (one of the last 32). */
 static const char *s_write(const char *name, const char *text)
 {
-    static char path[8][512];
-    static int k;
-    char *p = path[k++ % 8];
-    snprintf(p, 512, "%s/%s", s_dir, name);
-    FILE *f = fopen(p, "wb");
-    assert_non_null(f);
-    assert_int_equal(fputs(text, f) >= 0, 1);
-    assert_int_equal(fclose(f), 0);
+    const char *p = e2e_write(s_dir, name, text);
+    assert_non_null(p);
     return p;
 }
 
@@ -164,15 +159,10 @@ static void test_prompter_checks_at_start(void **state)
 static int s_setup(void **state)
 {
     (void)state;
-    return mkdtemp(s_dir) ? 0 : -1;
-}
-
-static int s_teardown(void **state)
-{
-    (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", s_dir);
-    return system(cmd) == 0 ? 0 : -1;
+    const char *d = e2e_tmpdir("template");
+    if (!d || strlen(d) >= sizeof s_dir) return -1;
+    memcpy(s_dir, d, strlen(d) + 1);
+    return 0;
 }
 
 int main(void)
@@ -185,5 +175,5 @@ int main(void)
         cmocka_unit_test(test_error_tags_and_parts),
         cmocka_unit_test(test_prompter_checks_at_start),
     };
-    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+    return cmocka_run_group_tests(tests, s_setup, NULL);
 }
