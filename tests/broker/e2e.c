@@ -91,7 +91,11 @@ const char *e2e_write(const char *dir, const char *name, const char *text)
     return path;
 }
 
-static pid_t s_spawn(char *const argv[], int *out_fd, const char *log, const char *env_extra)
+/* Forks and execs argv[0], killed if this process dies: stdout into a pipe
+ * (*out_fd) or /dev/null, stderr appended to log (if given); with `all`,
+ * stdout and stderr both to log, truncated first. */
+static pid_t s_spawn(char *const argv[], int *out_fd, const char *log, const char *env_extra,
+                     bool all)
 {
     int p[2] = {-1, -1};
     if (out_fd && pipe(p) != 0) return -1;
@@ -108,7 +112,10 @@ static pid_t s_spawn(char *const argv[], int *out_fd, const char *log, const cha
             int n = open("/dev/null", O_WRONLY);
             if (n >= 0) dup2(n, 1);
         }
-        if (log) {
+        if (log && all) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(127);
+        } else if (log) {
             int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
             if (fd >= 0) dup2(fd, 2);
         }
@@ -146,7 +153,7 @@ int e2e_broker_start(e2e_broker_t *b, const char *config, const char *dir, const
     argv[n] = NULL;
     int fd = -1;
     memset(b, 0, sizeof *b);
-    b->pid = s_spawn((char *const *)argv, &fd, log, NULL);
+    b->pid = s_spawn((char *const *)argv, &fd, log, NULL, false);
     if (b->pid < 0) return -1;
     char line[2048];
     size_t len = 0;
@@ -182,7 +189,7 @@ pid_t e2e_agent(const char *router, const char *dir, const char *seat, const cha
     snprintf(env, sizeof env, "PARLEY_TOKEN=%s", e2e_token(dir, seat));
     char *env_copy = strdup(env); /* putenv keeps the pointer (in the child) */
     const char *argv[] = {prog, "--broker", router, "--seat", seat, "--policy", policy, NULL};
-    pid_t pid = s_spawn((char *const *)argv, NULL, log, env_copy);
+    pid_t pid = s_spawn((char *const *)argv, NULL, log, env_copy, false);
     free(env_copy);
     return pid;
 }
@@ -417,20 +424,12 @@ done:
 pid_t e2e_parley_run(const char *const *args, const char *out_path)
 {
     char prog[1024];
-    const char *bin = getenv("PARLEY_BIN");
-    snprintf(prog, sizeof prog, "%s/parley", bin ? bin : "./bin");
+    snprintf(prog, sizeof prog, "%s/parley", s_bin());
     const char *argv[32] = {prog, "run"};
     int n = 2;
     for (int i = 0; args[i] && n < 31; i++) argv[n++] = args[i];
     argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (!freopen(out_path, "w", stdout) || dup2(STDOUT_FILENO, STDERR_FILENO) < 0) _exit(127);
-        execv(prog, (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
+    return s_spawn((char *const *)argv, NULL, out_path, NULL, true);
 }
 
 size_t e2e_wait_rounds(const char *dir, size_t want)
