@@ -239,6 +239,19 @@ static void s_print_model_use(const char *dir, const pl_config_t *cfg)
            cfg->n_prices ? "" : " (no prices in the configuration: cost not counted)");
 }
 
+/* Appends the broker's Unix socket flags to argv at n (--ipc PATH, and
+ * --ipc-no-curve when keyless; none when path is ""), for its first start
+ * and a restart alike. Returns the new count. */
+static int s_ipc_flags(char **argv, int n, char *path, bool keyless)
+{
+    if (path[0]) {
+        argv[n++] = "--ipc";
+        argv[n++] = path;
+    }
+    if (path[0] && keyless) argv[n++] = "--ipc-no-curve";
+    return n;
+}
+
 int cli_run_main(int argc, char **argv)
 {
     const char *config_path = NULL, *out = NULL, *seed = NULL;
@@ -471,11 +484,7 @@ int cli_run_main(int argc, char **argv)
     int nb = 11; /* the optional flags after the fixed ones */
     /* --ipc-no-curve: the seats on the socket show their tokens, no keys. */
     bool keyless = ipc_no_curve && ipc_path[0] && curve;
-    if (ipc_path[0]) {
-        bargv[nb++] = "--ipc";
-        bargv[nb++] = ipc_path;
-    }
-    if (keyless) bargv[nb++] = "--ipc-no-curve";
+    nb = s_ipc_flags(bargv, nb, ipc_path, keyless);
     if (curve) bargv[nb++] = "--curve";
     if (web_humans) bargv[nb++] = "--web-seats";
     run.broker = cli_spawn(bin, "parley-broker", bargv, &ready_fd, broker_log, NULL, false);
@@ -654,12 +663,7 @@ int cli_run_main(int argc, char **argv)
                              NULL,
                              NULL,
                              NULL};
-            int nr = curve ? 12 : 11;
-            if (ipc_path[0]) { /* where the seats reconnect */
-                rargv[nr++] = "--ipc";
-                rargv[nr++] = ipc_path;
-            }
-            if (keyless) rargv[nr++] = "--ipc-no-curve";
+            s_ipc_flags(rargv, curve ? 12 : 11, ipc_path, keyless); /* where the seats reconnect */
             /* The port may be held a moment (an agent's socket retrying it):
              * a few attempts, a second apart. */
             for (int attempt = 0; attempt < 5 && broker_status >= 0; attempt++) {
