@@ -24,6 +24,12 @@
 # PARLEY_RUN_ARGS in the environment: more arguments for `parley run`, e.g.
 # --no-ipc (the seats connect over TCP instead of the broker's Unix socket) or
 # --ipc-no-curve (no CURVE on that socket; docs/SECURITY.md "The Unix socket").
+# TMPDIR in the environment: where the run directory goes (default /tmp).
+# Every seat creates its log file there while it joins. On ext4 without a
+# journal, a new file skips every inode of its group deleted in the last
+# minute (five while not yet written back): where thousands were (a busy
+# /tmp, this bench's own earlier runs) a create costs most of a millisecond
+# of CPU (bench/RESULTS.md, "The 1,000-seat join").
 # Bounded: the run is killed after SECONDS + 120 s whatever happens.
 set -eu
 usage() {
@@ -48,7 +54,7 @@ if [ ! -x "$bin/parley" ]; then
     echo "bench_join: no $bin/parley (BIN_DIR is the build's bin directory)" >&2
     exit 2
 fi
-tmp=$(mktemp -d /tmp/bench-join-XXXXXX)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-join-XXXXXX")
 run_pid=
 cleanup() {
     if [ -n "$run_pid" ]; then kill "$run_pid" 2>/dev/null || true; fi
@@ -142,6 +148,7 @@ stat -c '%w' "$tmp/run/agents/"*.log | awk '{print $2}' | sort >"$tmp/births"
 spawn0=$(head -1 "$tmp/births")
 spawn1=$(tail -1 "$tmp/births")
 echo "agents: $n (perfect, realtime, ${secs} s${PARLEY_RUN_ARGS:+, parley run $PARLEY_RUN_ARGS}), machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "run directory: $tmp/run"
 echo "join: all $n joined $(( $(ms_of "$start") - $(ms_of "$spawn0") )) ms after the first spawn" \
     "(spawns over $(( $(ms_of "$spawn1") - $(ms_of "$spawn0") )) ms; first seat joined" \
     "$(( $(ms_of "$first") - $(ms_of "$spawn0") )) ms after it; READY to first spawn" \
