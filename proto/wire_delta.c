@@ -383,14 +383,33 @@ nomem:
 
 /* ------------------------------------------------------------- decoder -- */
 
+/* One field's edit, as checked (per field of Observation, descriptor order). */
+typedef struct {
+    bool set;
+    size_t skip, keep, n_repl;
+    const uint32_t *repl;
+} s_edit_t;
+
 struct wire_delta_dec {
     Parley__Observation *obs; /* the whole observation held, or NULL */
-    uint64_t version;
+    uint64_t version, base;   /* base: what the last apply built on (0: whole) */
+    s_edit_t *edits;          /* scratch for one apply's edits, kept across calls */
+    wire_delta_edit_t *done;  /* what the last apply did to each field */
+    uint32_t *repl;           /* the replaced indices of done, all fields in a row */
+    size_t n_repl_cap;
 };
 
 wire_delta_dec_t *wire_delta_dec_new(void)
 {
-    return calloc(1, sizeof(wire_delta_dec_t));
+    wire_delta_dec_t *d = calloc(1, sizeof *d);
+    if (!d) return NULL;
+    d->edits = calloc(s_obs_desc()->n_fields, sizeof *d->edits);
+    d->done = calloc(s_obs_desc()->n_fields, sizeof *d->done);
+    if (!d->edits || !d->done) {
+        wire_delta_dec_destroy(&d);
+        return NULL;
+    }
+    return d;
 }
 
 void wire_delta_dec_reset(wire_delta_dec_t *d)
@@ -398,20 +417,44 @@ void wire_delta_dec_reset(wire_delta_dec_t *d)
     if (!d) return;
     if (d->obs) protobuf_c_message_free_unpacked(&d->obs->base, NULL);
     d->obs = NULL;
-    d->version = 0;
+    d->version = d->base = 0;
 }
 
 void wire_delta_dec_destroy(wire_delta_dec_t **pd)
 {
     if (!pd || !*pd) return;
-    wire_delta_dec_reset(*pd);
-    free(*pd);
+    wire_delta_dec_t *d = *pd;
+    wire_delta_dec_reset(d);
+    free(d->edits);
+    free(d->done);
+    free(d->repl);
+    free(d);
     *pd = NULL;
 }
 
 uint64_t wire_delta_dec_version(const wire_delta_dec_t *d)
 {
     return d && d->obs ? d->version : 0;
+}
+
+const Parley__Observation *wire_delta_dec_obs(const wire_delta_dec_t *d)
+{
+    return d ? d->obs : NULL;
+}
+
+uint64_t wire_delta_dec_base(const wire_delta_dec_t *d)
+{
+    return d && d->obs ? d->base : 0;
+}
+
+bool wire_delta_dec_edit(const wire_delta_dec_t *d, uint32_t field, wire_delta_edit_t *out)
+{
+    if (!d || !d->obs) return false;
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(s_obs_desc(), field);
+    if (!f || f->label != PROTOBUF_C_LABEL_REPEATED) return false;
+    *out = d->done[f - s_obs_desc()->fields];
+    return true;
 }
 
 /* Frees what one element of a repeated field owns (as the unpacker made it). */
@@ -474,18 +517,13 @@ static void s_move_scalar(const ProtobufCFieldDescriptor *f, void *dst, void *sr
     }
 }
 
-typedef struct {
-    bool set;
-    size_t skip, keep, n_repl;
-    const uint32_t *repl;
-} s_edit_t;
-
 const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnRequest *tr, int *err)
 {
     const ProtobufCMessageDescriptor *desc = s_obs_desc();
     int rc = WIRE_OK, dummy;
     if (!err) err = &dummy;
-    s_edit_t *edits = NULL;
+    s_edit_t *edits = d->edits;
+    size_t n_repl_all = 0;
     Parley__Observation *src = tr->observation;
     if (!src) {
         rc = WIRE_EMALFORMED;
@@ -496,11 +534,7 @@ const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnReq
         rc = WIRE_EBASE;
         goto fail;
     }
-    edits = calloc(desc->n_fields, sizeof *edits);
-    if (!edits) {
-        rc = WIRE_ENOMEM;
-        goto fail;
-    }
+    memset(edits, 0, desc->n_fields * sizeof *edits);
     /* Every edit is checked against the base before anything moves. */
     for (size_t i = 0; delta && i < tr->n_edits; i++) {
         const Parley__ListEdit *ed = tr->edits[i];
@@ -521,7 +555,20 @@ const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnReq
             goto fail;
         }
         edits[fi] = (s_edit_t){true, ed->skip, ed->keep, ed->n_replace, ed->replace};
+        n_repl_all += ed->n_replace;
     }
+    /* Room to say which elements are new (wire_delta_dec_edit), taken now:
+     * the decoder's own buffer, since tr's edits go with tr. */
+    if (n_repl_all > d->n_repl_cap) {
+        uint32_t *r = realloc(d->repl, n_repl_all * sizeof *r);
+        if (!r) {
+            rc = WIRE_ENOMEM;
+            goto fail;
+        }
+        d->repl = r;
+        d->n_repl_cap = n_repl_all;
+    }
+    uint32_t *repl_out = d->repl;
     if (!d->obs) {
         d->obs = malloc(sizeof *d->obs);
         if (!d->obs) {
@@ -547,7 +594,13 @@ const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnReq
             repl = edits[i].repl;
         }
         char *old = *s_array(o, f), *add = *s_array(src, f);
-        if (skip == 0 && keep == n_old && n_add == 0) continue; /* unchanged */
+        if (skip == 0 && keep == n_old && n_add == 0) { /* unchanged */
+            d->done[i] = (wire_delta_edit_t){false, 0, n_old, 0, NULL};
+            continue;
+        }
+        d->done[i] = (wire_delta_edit_t){true, skip, keep, n_repl, n_repl ? repl_out : NULL};
+        if (n_repl) memcpy(repl_out, repl, n_repl * sizeof *repl);
+        repl_out += n_repl;
         size_t n_new = keep + n_add - n_repl;
         char *arr = NULL;
         if (n_new) {
@@ -572,11 +625,10 @@ const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnReq
         *s_count(src, f) = 0; /* its elements are ours now; its free drops the array */
     }
     d->version = tr->obs_version;
-    free(edits);
+    d->base = delta ? tr->base_version : 0;
     *err = WIRE_OK;
     return o;
 fail:
-    free(edits);
     wire_delta_dec_reset(d);
     *err = rc;
     return NULL;

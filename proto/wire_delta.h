@@ -64,4 +64,26 @@ uint64_t wire_delta_dec_version(const wire_delta_dec_t *d);
  * nothing. */
 const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnRequest *tr, int *err);
 
+/* The whole observation d holds (as the last wire_delta_apply returned it), or
+ * NULL. */
+const Parley__Observation *wire_delta_dec_obs(const wire_delta_dec_t *d);
+/* The number of the observation the last apply built on: 0 when it was whole
+ * (or d holds nothing). */
+uint64_t wire_delta_dec_base(const wire_delta_dec_t *d);
+
+/* What the last apply did to one repeated field of the observation held, so
+ * that a client keeping its own view of it (wire_view.h) converts only what
+ * is new: the list is the base's elements [skip, skip + keep), of which those
+ * at the n_repl indices repl (ascending, below keep) were replaced, followed
+ * by new elements from index keep on. `changed` false: the base's list as it
+ * was. After a whole observation every element is new (skip = keep = 0). */
+typedef struct {
+    bool changed;
+    size_t skip, keep, n_repl;
+    const uint32_t *repl; /* owned by the decoder, valid until its next call */
+} wire_delta_edit_t;
+/* Fills *out for the repeated field numbered `field` in Observation; false
+ * when d holds nothing or there is no such repeated field. */
+bool wire_delta_dec_edit(const wire_delta_dec_t *d, uint32_t field, wire_delta_edit_t *out);
+
 #endif
