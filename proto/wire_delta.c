@@ -13,7 +13,8 @@
  * The agent's decoder holds the whole observation as a protobuf-c message it
  * owns (every block from malloc, as protobuf-c's unpacker allocates), built
  * by moving elements out of each unpacked TurnRequest instead of copying
- * them, and freed with protobuf_c_message_free_unpacked.
+ * them, and freed with protobuf_c_message_free_unpacked. Its lists are its
+ * own arrays with room to grow, rewritten in place: a turn costs what changed.
  */
 #include "wire_delta.h"
 
@@ -397,6 +398,7 @@ struct wire_delta_dec {
     wire_delta_edit_t *done;  /* what the last apply did to each field */
     uint32_t *repl;           /* the replaced indices of done, all fields in a row */
     size_t n_repl_cap;
+    size_t *cap; /* room in each of obs's lists (every one allocated here) */
 };
 
 wire_delta_dec_t *wire_delta_dec_new(void)
@@ -405,7 +407,8 @@ wire_delta_dec_t *wire_delta_dec_new(void)
     if (!d) return NULL;
     d->edits = calloc(s_obs_desc()->n_fields, sizeof *d->edits);
     d->done = calloc(s_obs_desc()->n_fields, sizeof *d->done);
-    if (!d->edits || !d->done) {
+    d->cap = calloc(s_obs_desc()->n_fields, sizeof *d->cap);
+    if (!d->edits || !d->done || !d->cap) {
         wire_delta_dec_destroy(&d);
         return NULL;
     }
@@ -418,6 +421,7 @@ void wire_delta_dec_reset(wire_delta_dec_t *d)
     if (d->obs) protobuf_c_message_free_unpacked(&d->obs->base, NULL);
     d->obs = NULL;
     d->version = d->base = 0;
+    if (d->cap) memset(d->cap, 0, s_obs_desc()->n_fields * sizeof *d->cap);
 }
 
 void wire_delta_dec_destroy(wire_delta_dec_t **pd)
@@ -428,6 +432,7 @@ void wire_delta_dec_destroy(wire_delta_dec_t **pd)
     free(d->edits);
     free(d->done);
     free(d->repl);
+    free(d->cap);
     free(d);
     *pd = NULL;
 }
@@ -602,24 +607,33 @@ const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnReq
         if (n_repl) memcpy(repl_out, repl, n_repl * sizeof *repl);
         repl_out += n_repl;
         size_t n_new = keep + n_add - n_repl;
-        char *arr = NULL;
-        if (n_new) {
-            arr = malloc(n_new * sz);
+        /* The list is rewritten in its own array while it has room (a list
+         * that grows by a few elements a turn costs those, not a copy of the
+         * whole history); a bigger one is taken first, so that a failure
+         * leaves the old list whole for the reset to free. */
+        char *arr = old;
+        size_t cap = d->cap[i];
+        if (n_new > cap) {
+            cap = n_new < 8 ? 8 : n_new + n_new / 2;
+            arr = malloc(cap * sz);
             if (!arr) {
                 rc = WIRE_ENOMEM;
                 goto fail;
             }
-            if (keep) memcpy(arr, old + skip * sz, keep * sz);
-            /* A replaced element goes; the delta's takes its place. */
-            for (size_t k = 0; k < n_repl; k++) {
-                s_free_elem(f->type, arr + repl[k] * sz);
-                memcpy(arr + repl[k] * sz, add + k * sz, sz);
-            }
-            if (n_add > n_repl) memcpy(arr + keep * sz, add + n_repl * sz, (n_add - n_repl) * sz);
         }
-        for (size_t k = 0; k < n_old; k++)
-            if (k < skip || k >= skip + keep) s_free_elem(f->type, old + k * sz);
-        free(old);
+        for (size_t k = 0; k < skip; k++) s_free_elem(f->type, old + k * sz);
+        for (size_t k = skip + keep; k < n_old; k++) s_free_elem(f->type, old + k * sz);
+        if (keep && (arr != old || skip)) memmove(arr, old + skip * sz, keep * sz);
+        if (arr != old) {
+            free(old);
+            d->cap[i] = cap;
+        }
+        /* A replaced element goes; the delta's takes its place. */
+        for (size_t k = 0; k < n_repl; k++) {
+            s_free_elem(f->type, arr + repl[k] * sz);
+            memcpy(arr + repl[k] * sz, add + k * sz, sz);
+        }
+        if (n_add > n_repl) memcpy(arr + keep * sz, add + n_repl * sz, (n_add - n_repl) * sz);
         *s_array(o, f) = arr;
         *s_count(o, f) = n_new;
         *s_count(src, f) = 0; /* its elements are ours now; its free drops the array */
