@@ -502,7 +502,7 @@ static void s_dispatch(agt_agent_t *a, const void *data, size_t len)
     /* How much of the broker's round trip is this process's (for a policy
      * that decides at once, unpack to Decision sent; bench/bench_broker). */
     int64_t t0 = s_mono_us();
-    Parley__Envelope *e = wire_unpack(data, len, WIRE_MAX_BROKER_MSG, &err);
+    Parley__Envelope *e = wire_delta_unpack(a->dec, data, len, WIRE_MAX_BROKER_MSG, &err);
     if (!e) {
         PL_WARN("AGT-BAD-FRAME", "%zu bytes from the broker: %s", len, wire_strerror(err));
         return;
@@ -513,7 +513,7 @@ static void s_dispatch(agt_agent_t *a, const void *data, size_t len)
         if (s_commands[i].body != (int)e->body_case) continue;
         if (s_commands[i].handler) s_commands[i].handler(a, e);
         bool turn = e->body_case == PARLEY__ENVELOPE__BODY_TURN_REQUEST;
-        wire_free(&e);
+        wire_delta_free(a->dec, &e);
         if (turn) a->turn_handling_us += s_mono_us() - t0;
         /* A big frame (a Welcome or a whole observation of a large world) is
          * thousands of small blocks, freed now: give their pages back, or
@@ -522,7 +522,7 @@ static void s_dispatch(agt_agent_t *a, const void *data, size_t len)
         return;
     }
     PL_WARN("AGT-UNEXPECTED", "the broker sent %s", wire_body_name(e->body_case));
-    wire_free(&e);
+    wire_delta_free(a->dec, &e);
 }
 
 /* -------------------------------------------------------------- sockets -- */

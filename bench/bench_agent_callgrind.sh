@@ -18,8 +18,9 @@ bin=$(cd "$1" && pwd)
 rounds=${2:-20}
 shift $(($# >= 2 ? 2 : $#))
 funcs=("$@")
-[ ${#funcs[@]} -gt 0 ] || funcs=(s_on_dealer_readable wire_unpack s_on_turn_request wire_delta_apply
-    wire_obs_from_pb wire_view_update env_policy_decide s_on_policy_decided wire_free malloc free)
+[ ${#funcs[@]} -gt 0 ] || funcs=(s_on_dealer_readable wire_unpack wire_delta_unpack s_on_turn_request wire_delta_apply
+    wire_obs_from_pb wire_view_update env_policy_decide s_on_policy_decided wire_free
+    wire_delta_free malloc free)
 command -v valgrind >/dev/null || { echo "bench_agent_callgrind.sh: needs valgrind" >&2; exit 2; }
 tmp=$(mktemp -d /tmp/bench-agent-callgrind-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT

@@ -30,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         at += 2;
         if (len > size - at) len = size - at;
         int err = 0;
-        Parley__Envelope *e = wire_unpack(data + at, len, WIRE_MAX_BROKER_MSG, &err);
+        Parley__Envelope *e = wire_delta_unpack(dec, data + at, len, WIRE_MAX_BROKER_MSG, &err);
         at += len;
         if (!e) continue;
         if (e->body_case == PARLEY__ENVELOPE__BODY_TURN_REQUEST) {
@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (!v) wire_delta_dec_reset(dec);
             }
         }
-        wire_free(&e);
+        wire_delta_free(dec, &e);
     }
     wire_view_destroy(&view);
     wire_delta_dec_destroy(&dec);

@@ -53,11 +53,18 @@ void wire_delta_dec_destroy(wire_delta_dec_t **d);
 void wire_delta_dec_reset(wire_delta_dec_t *d);
 /* The number of the observation held (0: none). */
 uint64_t wire_delta_dec_version(const wire_delta_dec_t *d);
+/* Unpacks one frame from the broker as wire_unpack does (the same checks and
+ * codes), with d's own allocator: the TurnRequests given to wire_delta_apply
+ * on d must come from here. Free the envelope with wire_delta_free on the
+ * same d, before d is destroyed. */
+Parley__Envelope *wire_delta_unpack(wire_delta_dec_t *d, const void *buf, size_t len, size_t max,
+                                    int *err);
+void wire_delta_free(wire_delta_dec_t *d, Parley__Envelope **e);
 /* Applies tr's observation, whole or delta, and returns the whole observation,
  * owned by d and valid until the next call on d. Takes the contents of
- * tr->observation over (tr must come from wire_unpack; its envelope is still
- * freed as usual). On failure returns NULL with *err: WIRE_EBASE (a delta
- * against an observation d does not hold: ask for the whole one with Resync),
+ * tr->observation over (tr must come from wire_delta_unpack on d; its
+ * envelope is still freed as usual, with wire_delta_free). On failure returns NULL with *err:
+ * WIRE_EBASE (a delta against an observation d does not hold: ask for the whole one with Resync),
  * WIRE_EDELTA (an edit outside the base's list, twice for a field, on a field
  * that is not repeated, replacements out of order or beyond the delta's
  * elements), WIRE_EMALFORMED (no observation) or WIRE_ENOMEM; d then holds

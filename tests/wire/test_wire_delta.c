@@ -44,8 +44,10 @@ static uint8_t *s_pack_tr(const Parley__TurnRequest *tr, size_t *len)
     return buf;
 }
 
-/* tr as the agent receives it: packed into an Envelope and unpacked. */
-static Parley__Envelope *s_over_the_wire(Parley__TurnRequest *tr, size_t *bytes)
+/* tr as the agent receives it: packed into an Envelope and unpacked by the
+ * decoder that will apply it (or as any frame, dec NULL). */
+static Parley__Envelope *s_over_the_wire(wire_delta_dec_t *dec, Parley__TurnRequest *tr,
+                                         size_t *bytes)
 {
     Parley__Envelope e = PARLEY__ENVELOPE__INIT;
     e.body_case = PARLEY__ENVELOPE__BODY_TURN_REQUEST;
@@ -54,7 +56,8 @@ static Parley__Envelope *s_over_the_wire(Parley__TurnRequest *tr, size_t *bytes)
     size_t len;
     assert_int_equal(wire_pack(&e, WIRE_MAX_BROKER_MSG, &buf, &len), WIRE_OK);
     if (bytes) *bytes += len;
-    Parley__Envelope *in = wire_unpack(buf, len, WIRE_MAX_BROKER_MSG, NULL);
+    Parley__Envelope *in = dec ? wire_delta_unpack(dec, buf, len, WIRE_MAX_BROKER_MSG, NULL)
+                               : wire_unpack(buf, len, WIRE_MAX_BROKER_MSG, NULL);
     free(buf);
     assert_non_null(in);
     return in;
@@ -136,7 +139,7 @@ static void s_play(bool truncate, int rounds, s_stats_t *st)
 
             Parley__TurnRequest whole = PARLEY__TURN_REQUEST__INIT;
             whole.observation = full;
-            Parley__Envelope *w = s_over_the_wire(&whole, &st->whole_bytes);
+            Parley__Envelope *w = s_over_the_wire(NULL, &whole, &st->whole_bytes);
             wire_free(&w);
 
             Parley__TurnRequest tr = PARLEY__TURN_REQUEST__INIT;
@@ -157,13 +160,13 @@ static void s_play(bool truncate, int rounds, s_stats_t *st)
                 fail_msg("round %d agent %d: the hinted encoder's turn differs", r + 1, ag);
             free(plain);
             free(hintedb);
-            Parley__Envelope *in = s_over_the_wire(&tr, &st->delta_bytes);
+            Parley__Envelope *in = s_over_the_wire(dec[ag], &tr, &st->delta_bytes);
             wire_arena_destroy(&a);
             const Parley__Observation *got = wire_delta_apply(dec[ag], in->turn_request, &err);
             assert_non_null(got);
             assert_int_equal(err, WIRE_OK);
             assert_int_equal(wire_delta_dec_version(dec[ag]), in->turn_request->obs_version);
-            wire_free(&in);
+            wire_delta_free(dec[ag], &in);
             size_t got_len;
             uint8_t *gotb = s_pack_obs(got, &got_len);
             if (got_len != want_len || memcmp(gotb, want, want_len) != 0)
@@ -235,7 +238,7 @@ static void test_sliding_windows(void **state)
 
 /* Three observations of one seat, encoded in a row (1 whole, 2 and 3 deltas),
  * each as the agent would receive it. */
-static void s_three(Parley__Envelope *out[3])
+static void s_three(wire_delta_dec_t *dec, Parley__Envelope *out[3])
 {
     env_config_t c;
     env_config_paper(&c);
@@ -260,7 +263,7 @@ static void s_three(Parley__Envelope *out[3])
         tr.turn_id = (uint64_t)k + 1;
         assert_int_equal(wire_delta_encode(enc, a, full, true, &tr), WIRE_OK);
         assert_int_equal(tr.base_version, k == 0 ? 0 : (uint64_t)k);
-        out[k] = s_over_the_wire(&tr, NULL);
+        out[k] = s_over_the_wire(dec, &tr, NULL);
         wire_arena_destroy(&a);
         /* Something to tell: agent_2 writes to agent_1, agent_1 thinks. */
         env_decision_clear(d);
@@ -274,9 +277,9 @@ static void s_three(Parley__Envelope *out[3])
     env_game_destroy(&g);
 }
 
-static void s_free3(Parley__Envelope *e[3])
+static void s_free3(wire_delta_dec_t *dec, Parley__Envelope *e[3])
 {
-    for (int k = 0; k < 3; k++) wire_free(&e[k]);
+    for (int k = 0; k < 3; k++) wire_delta_free(dec, &e[k]);
 }
 
 /* A decoder refused tr with code, holds nothing, and takes a whole one again. */
@@ -297,15 +300,15 @@ static void test_bad_deltas_are_refused(void **state)
     wire_delta_dec_t *dec = wire_delta_dec_new();
     assert_non_null(dec);
     Parley__Envelope *e[3], *again[3];
-    s_three(e);
-    s_three(again); /* fresh copies: a decoder takes what it applies */
+    s_three(dec, e);
+    s_three(dec, again); /* fresh copies: a decoder takes what it applies */
 
     /* A delta before any whole observation. */
     s_refused(dec, e[1]->turn_request, WIRE_EBASE, e[0]);
     /* Out of order: observation 3 builds on 2, which the decoder skipped. */
     s_refused(dec, e[2]->turn_request, WIRE_EBASE, again[0]);
-    s_free3(e);
-    s_free3(again);
+    s_free3(dec, e);
+    s_free3(dec, again);
 
     /* Edits that do not fit the base. */
     struct {
@@ -324,7 +327,7 @@ static void test_bad_deltas_are_refused(void **state)
         {10 /* directory */, 0, 10, false, 2, {2, 5}}, /* more than the delta carries */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        s_three(e);
+        s_three(dec, e);
         int err = 0;
         assert_non_null(wire_delta_apply(dec, e[0]->turn_request, &err));
         Parley__ListEdit ed = PARLEY__LIST_EDIT__INIT, *eds[2] = {&ed, &ed};
@@ -336,20 +339,20 @@ static void test_bad_deltas_are_refused(void **state)
         Parley__TurnRequest tr = *e[1]->turn_request; /* its lists stay with e[1] */
         tr.n_edits = bad[i].twice ? 2 : 1;
         tr.edits = eds;
-        s_three(again);
+        s_three(dec, again);
         s_refused(dec, &tr, WIRE_EDELTA, again[0]);
-        s_free3(e);
-        s_free3(again);
+        s_free3(dec, e);
+        s_free3(dec, again);
     }
 
     /* No observation at all. */
     Parley__TurnRequest none = PARLEY__TURN_REQUEST__INIT;
-    s_three(e);
+    s_three(dec, e);
     s_refused(dec, &none, WIRE_EMALFORMED, e[0]);
-    s_free3(e);
+    s_free3(dec, e);
 
     /* An edit of a field this client does not know is no error: it is skipped. */
-    s_three(e);
+    s_three(dec, e);
     int err = 0;
     assert_non_null(wire_delta_apply(dec, e[0]->turn_request, &err));
     Parley__ListEdit future = PARLEY__LIST_EDIT__INIT, *fe[1] = {&future};
@@ -360,7 +363,7 @@ static void test_bad_deltas_are_refused(void **state)
     tr.edits = fe;
     assert_non_null(wire_delta_apply(dec, &tr, &err));
     assert_int_equal(err, WIRE_OK);
-    s_free3(e);
+    s_free3(dec, e);
     wire_delta_dec_destroy(&dec);
     assert_null(dec);
 }
@@ -383,7 +386,7 @@ static void test_view_refuses_and_rebuilds(void **state)
 
     /* A delta that fits its base but brings a message from agent 99. */
     Parley__Envelope *e[3];
-    s_three(e);
+    s_three(dec, e);
     assert_non_null(wire_delta_apply(dec, e[0]->turn_request, &err));
     assert_non_null(wire_view_update(v, dec, &err));
     Parley__Observation *o1 = e[1]->turn_request->observation;
@@ -393,11 +396,11 @@ static void test_view_refuses_and_rebuilds(void **state)
     assert_null(wire_view_update(v, dec, &err));
     assert_int_equal(err, WIRE_EBOUNDS);
     assert_int_equal(wire_view_check(v, dec, what, sizeof what), 1); /* it holds nothing */
-    s_free3(e);
+    s_free3(dec, e);
 
     /* Observations 2 and 3 applied with no update between: 3 rebuilds the view. */
     wire_delta_dec_reset(dec);
-    s_three(e);
+    s_three(dec, e);
     int patched = 0, rebuilt = 0, rebuilt_before = 0;
     wire_view_counts(v, NULL, &rebuilt_before);
     assert_non_null(wire_delta_apply(dec, e[0]->turn_request, &err));
@@ -438,7 +441,7 @@ static void test_view_refuses_and_rebuilds(void **state)
     assert_int_equal(wire_view_diff(got, &off, 10, 100, what, sizeof what), 1);
     assert_string_equal(what, "holders[99]");
     assert_int_equal(wire_view_diff(got, got, 10, 100, what, sizeof what), 0);
-    s_free3(e);
+    s_free3(dec, e);
     wire_view_destroy(&v);
     assert_null(v);
     wire_delta_dec_destroy(&dec);
