@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # bench_agent_cpu.sh: the CPU time a seat's parley-agent process spends per
 # turn (both its threads: the main one's decoding and deciding, and libzmq's
-# I/O thread with CURVE), measured with `perf stat -e task-clock` around every
-# seat of a 10-seat perfect paper game (bench/RESULTS.md, "The seat's turn,
+# I/O thread with CURVE), the user and system time of every seat of a
+# 10-seat perfect paper game as its wrapper shell reads it when the seat exits
+# (bash's `times`: getrusage of its children; `perf stat` around each seat
+# was tried first and inflated the figures several times over on this VM) (bench/RESULTS.md, "The seat's turn,
 # fourth pass"). A game of SHORT rounds and one of LONG rounds are played per
 # repeat; the difference of the seats' CPU over the difference of their turns
 # is the cost of a turn without the process's start and join. CPU counts need
@@ -10,7 +12,7 @@
 #
 # usage: bench/bench_agent_cpu.sh [--repeats N] [--rounds SHORT,LONG] BIN_DIR...
 #   prints, per build, each repeat's marginal CPU per turn and their median
-# Needs perf. Bounded: each game is killed after 120 s.
+# Bounded: each game is killed after 120 s.
 set -eu
 repeats=3
 short=20
@@ -24,20 +26,22 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ $# -gt 0 ] || { echo "usage: bench_agent_cpu.sh [--repeats N] [--rounds S,L] BIN_DIR..." >&2; exit 2; }
-command -v perf >/dev/null || { echo "bench_agent_cpu.sh: needs perf" >&2; exit 2; }
 tmp=$(mktemp -d /tmp/bench-agent-cpu-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+trap '[ -n "${BENCH_KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
 printf 'seats:\n  - {policy: perfect, count: 10}\n' >"$tmp/ten.yaml"
 
-# Wrapped programs of one build: every seat under perf stat, one file each.
+# Wrapped programs of one build: every seat's CPU seconds to a file of its own.
 wrap() {
     local bin=$1 dir=$2
     mkdir -p "$dir/bin" "$dir/perf"
     for f in "$bin"/*; do ln -s "$f" "$dir/bin/"; done
     rm "$dir/bin/parley-agent"
     cat >"$dir/bin/parley-agent" <<WRAP
-#!/bin/sh
-exec perf stat -x, -e task-clock -o "$dir/perf/\$\$.csv" "$bin/parley-agent" "\$@"
+#!/bin/bash
+"$bin/parley-agent" "\$@"
+rc=\$?
+times >"$dir/perf/\$\$.txt" # not in a pipe: a subshell would report its own
+exit \$rc
 WRAP
     chmod +x "$dir/bin/parley-agent"
 }
@@ -50,7 +54,9 @@ play() {
     PARLEY_BIN="$dir/bin" timeout 120 "$dir/bin/parley" run "$tmp/ten.yaml" --out "$dir/run" \
         --quiet --no-launcher --set simulation.rounds="$rounds" >/dev/null
     local ms turns
-    ms=$(awk -F, '$3 == "task-clock" {s += $1} END {printf "%.3f", s}' "$dir"/perf/*.csv)
+    # "0m0.012s 0m0.004s": the children's user and system time
+    ms=$(for f in "$dir"/perf/*.txt; do sed -n 2p "$f"; done | sed 's/[ms]/ /g' |
+        awk '{s += ($1 * 60 + $2 + $3 * 60 + $4) * 1000} END {printf "%.3f", s}')
     turns=$(sed -n 's/.*AGT-OBSERVATIONS \([0-9]*\) whole, \([0-9]*\) deltas.*/\1 \2/p' \
         "$dir"/run/agents/agent_*.log | awk '{s += $1 + $2} END {print s}')
     echo "$ms $turns"
