@@ -216,7 +216,7 @@ static const struct {
 
 wire_view_t *wire_view_new(int n_agents, int n_pieces)
 {
-    if (n_agents <= 0 || n_pieces <= 0) return NULL;
+    if (n_agents <= 0 || n_pieces < 0) return NULL;
     wire_view_t *v = calloc(1, sizeof *v);
     if (!v) return NULL;
     v->n_agents = n_agents;
@@ -225,8 +225,8 @@ wire_view_t *wire_view_new(int n_agents, int n_pieces)
     v->fd = calloc(S_N_FIELDS, sizeof *v->fd);
     v->dcount = calloc((size_t)n_agents, sizeof *v->dcount);
     v->dpieces = calloc((size_t)n_agents, sizeof *v->dpieces);
-    v->hcount = calloc((size_t)n_pieces, sizeof *v->hcount);
-    v->holders = calloc((size_t)n_pieces, sizeof *v->holders);
+    v->hcount = calloc(n_pieces ? (size_t)n_pieces : 1, sizeof *v->hcount);
+    v->holders = calloc(n_pieces ? (size_t)n_pieces : 1, sizeof *v->holders);
     if (!v->lists || !v->fd || !v->dcount || !v->dpieces || !v->hcount || !v->holders) goto fail;
     for (int i = 0; i < S_N_FIELDS; i++) {
         v->fd[i] = protobuf_c_message_descriptor_get_field_by_name(&parley__observation__descriptor,

@@ -24,7 +24,7 @@
 
 typedef struct wire_view wire_view_t;
 /* A view for a game of n_agents and n_pieces (Welcome's tables), holding
- * nothing yet; NULL when out of memory or the sizes are not positive. */
+ * nothing yet; NULL when out of memory or there are no agents. */
 wire_view_t *wire_view_new(int n_agents, int n_pieces);
 void wire_view_destroy(wire_view_t **v);
 /* Forgets the view: the next update rebuilds it from scratch. */
