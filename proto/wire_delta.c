@@ -653,8 +653,10 @@ const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnReq
             continue;
         }
         d->done[i] = (wire_delta_edit_t){true, skip, keep, n_repl, n_repl ? repl_out : NULL};
-        if (n_repl) memcpy(repl_out, repl, n_repl * sizeof *repl);
-        repl_out += n_repl;
+        if (n_repl) { /* (repl_out is NULL while no apply has replaced anything) */
+            memcpy(repl_out, repl, n_repl * sizeof *repl);
+            repl_out += n_repl;
+        }
         size_t n_new = keep + n_add - n_repl;
         /* The list is rewritten in its own array while it has room (a list
          * that grows by a few elements a turn costs those, not a copy of the

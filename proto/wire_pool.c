@@ -12,11 +12,13 @@
 #endif
 #endif
 
-#define S_HDR     16 /* a block's class, before what it holds (keeps 16-byte alignment) */
-#define S_STEP    16
-#define S_CLASSES 32 /* blocks of 16 .. 512 bytes, header included */
-#define S_CHUNK   (32 * 1024)
-#define S_BIG     SIZE_MAX /* the class of a block from malloc */
+#define S_HDR  16 /* a block's class, before what it holds (keeps 16-byte alignment) */
+#define S_STEP 16
+#define S_CLASSES                                                                                  \
+    32 /* blocks of 32 .. 512 bytes, header included (16 is unused: a free                         \
+        * block holds its free list's link after the header) */
+#define S_CHUNK (32 * 1024)
+#define S_BIG   SIZE_MAX /* the class of a block from malloc */
 
 struct wire_pool {
     ProtobufCAllocator alloc;
@@ -50,6 +52,7 @@ static void *s_alloc(void *data, size_t size)
         *(size_t *)(void *)b = S_BIG;
         return b + S_HDR;
     }
+    if (total < S_HDR + sizeof(void *)) total = S_HDR + sizeof(void *); /* room for the link */
     size_t c = (total + S_STEP - 1) / S_STEP - 1, bytes = (c + 1) * S_STEP;
     unsigned char *b = p->free[c];
     if (b) {

@@ -5,7 +5,7 @@
  * blocks (it moves the delta's elements into its observation) and frees the
  * ones a later delta drops: about 150 allocations and as many frees a turn,
  * each ~100-150 instructions through malloc. A pool hands out blocks of 32
- * sizes (16 to 512 bytes with a 16-byte header) from 32 KiB chunks and keeps a
+ * sizes (up to 512 bytes with a 16-byte header) from 32 KiB chunks and keeps a
  * free list per size, so an allocation or a free is a few instructions;
  * bigger blocks go to malloc. Blocks are freed one by one, as with malloc, so
  * whatever the decoder keeps may stay as long as it likes: the pool's memory
