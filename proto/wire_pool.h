@@ -4,15 +4,16 @@
  * frame on its own, and the agent's decoder keeps most of a TurnRequest's
  * blocks (it moves the delta's elements into its observation) and frees the
  * ones a later delta drops: about 150 allocations and as many frees a turn,
- * each ~100-150 instructions through malloc. A pool hands out blocks of 32
- * sizes (up to 512 bytes with a 16-byte header) from 32 KiB chunks and keeps a
- * free list per size, so an allocation or a free is a few instructions;
- * bigger blocks go to malloc. Blocks are freed one by one, as with malloc, so
- * whatever the decoder keeps may stay as long as it likes: the pool's memory
- * is its peak, returned when it is destroyed; a big frame (a whole
- * observation of a large world) is better given malloc's blocks, which go
- * back to the system when freed (wire_pool_direct). Built with AddressSanitizer the
- * pool is plain malloc and free, so that the sanitizer sees every block.
+ * each ~100-150 instructions through malloc. A pool hands out blocks of 31
+ * sizes (32 to 512 bytes, a 16-byte header included) from 32 KiB chunks and
+ * keeps a free list per size, so an allocation or a free is a few
+ * instructions; bigger blocks go to malloc. Blocks are freed one by one, as
+ * with malloc, so whatever the decoder keeps may stay as long as it likes:
+ * the pool's memory is its peak, returned when it is destroyed; a big frame
+ * (a whole observation of a large world) is better given malloc's blocks,
+ * which go back to the system when freed (wire_pool_direct). Built with
+ * AddressSanitizer the pool is plain malloc and free, so that the sanitizer
+ * sees every block.
  */
 #ifndef PARLEY_WIRE_POOL_H
 #define PARLEY_WIRE_POOL_H
