@@ -14,6 +14,7 @@
 #include "wire.h"
 #include "wire_delta.h"
 #include "wire_names.h"
+#include "wire_view.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -64,6 +65,9 @@ struct agt_agent {
     agt_context_t ctx;
     bool obs_full;         /* asks for whole observations every turn (FULL) */
     wire_delta_dec_t *dec; /* the observation rebuilt from whole ones and deltas */
+    wire_view_t *view;     /* dec's observation as an env_obs_t, patched turn by turn */
+    bool check_view;       /* PARLEY_CHECK_VIEW: compare the view with a rebuild */
+    int view_checked, view_differs;
     int obs_whole, obs_deltas, resyncs;
     size_t turn_bytes, decision_bytes; /* TurnRequest frames received, Decisions sent */
     int64_t turn_handling_us; /* wall time from a TurnRequest's frame to its handler's end */
@@ -230,6 +234,7 @@ static void s_free_names(agt_agent_t *a)
     a->agent_ids = a->piece_names = NULL;
     a->agents_shared = a->pieces_shared = false;
     memset(&a->names, 0, sizeof a->names);
+    wire_view_destroy(&a->view); /* sized for these tables */
 }
 
 /* One of the Welcome's lists (agent ids or piece names) as one block
@@ -367,12 +372,12 @@ static void s_on_turn_request(agt_agent_t *a, Parley__Envelope *e)
         a->obs_deltas++;
     else
         a->obs_whole++;
-    if (a->state == S_DECIDING) {
-        if (tr->turn_id == a->turn_id) return; /* resent while we are still on it */
-        s_cancel_turn(a);
-    }
-    wire_obs_t *w = wire_obs_from_pb(whole, a->names.n_agents, a->names.n_pieces, &err);
-    if (!w) {
+    /* The view follows the decoder at every observation, so that the next
+     * delta patches it (only what the delta brought is converted). */
+    if (!a->view) a->view = wire_view_new(a->names.n_agents, a->names.n_pieces);
+    const env_obs_t *obs = a->view ? wire_view_update(a->view, a->dec, &err) : NULL;
+    if (!a->view) err = WIRE_ENOMEM;
+    if (!obs) {
         PL_ERROR("AGT-BAD-OBS", "turn %llu: %s", (unsigned long long)tr->turn_id,
                  wire_strerror(err));
         /* Built from a delta, the fault may be ours to repair: start over. */
@@ -381,12 +386,22 @@ static void s_on_turn_request(agt_agent_t *a, Parley__Envelope *e)
         if (from_delta) s_send_resync(a, tr->turn_id, wire_strerror(err));
         return;
     }
+    if (a->state == S_DECIDING) {
+        if (tr->turn_id == a->turn_id) return; /* resent while we are still on it */
+        s_cancel_turn(a);
+    }
+    if (a->check_view) { /* PARLEY_CHECK_VIEW (the tests): the view against a rebuild */
+        char what[128];
+        a->view_checked++;
+        if (wire_view_check(a->view, a->dec, what, sizeof what) != 0) {
+            a->view_differs++;
+            PL_ERROR("AGT-VIEW-DIFFERS", "turn %llu: %s", (unsigned long long)tr->turn_id, what);
+        }
+    }
     a->state = S_DECIDING;
     a->turn_id = tr->turn_id;
     a->turn_start_ms = s_mono_ms();
-    int rc = a->ops->decide(a->policy, tr->turn_id, wire_obs_view(w), tr->deadline_s,
-                            s_on_policy_decided, a);
-    wire_obs_destroy(&w);
+    int rc = a->ops->decide(a->policy, tr->turn_id, obs, tr->deadline_s, s_on_policy_decided, a);
     if (rc != ENV_OK) {
         PL_ERROR("AGT-DECIDE", "turn %llu: %s", (unsigned long long)tr->turn_id, env_strerror(rc));
         a->turn_id = 0;
@@ -428,6 +443,10 @@ static void s_on_game_over(agt_agent_t *a, Parley__Envelope *e)
             "%lld us handling turn requests",
             a->obs_whole, a->obs_deltas, a->resyncs, a->turn_bytes, a->decision_bytes,
             (long long)a->turn_handling_us);
+    int patched = 0, rebuilt = 0;
+    wire_view_counts(a->view, &patched, &rebuilt);
+    PL_INFO("AGT-VIEW", "%d patched, %d rebuilt, %d checked, %d differ", patched, rebuilt,
+            a->view_checked, a->view_differs);
     s_cancel_turn(a);
     a->state = S_OVER;
     a->result = 0;
@@ -483,7 +502,7 @@ static void s_dispatch(agt_agent_t *a, const void *data, size_t len)
     /* How much of the broker's round trip is this process's (for a policy
      * that decides at once, unpack to Decision sent; bench/bench_broker). */
     int64_t t0 = s_mono_us();
-    Parley__Envelope *e = wire_unpack(data, len, WIRE_MAX_BROKER_MSG, &err);
+    Parley__Envelope *e = wire_delta_unpack(a->dec, data, len, WIRE_MAX_BROKER_MSG, &err);
     if (!e) {
         PL_WARN("AGT-BAD-FRAME", "%zu bytes from the broker: %s", len, wire_strerror(err));
         return;
@@ -494,7 +513,7 @@ static void s_dispatch(agt_agent_t *a, const void *data, size_t len)
         if (s_commands[i].body != (int)e->body_case) continue;
         if (s_commands[i].handler) s_commands[i].handler(a, e);
         bool turn = e->body_case == PARLEY__ENVELOPE__BODY_TURN_REQUEST;
-        wire_free(&e);
+        wire_delta_free(a->dec, &e);
         if (turn) a->turn_handling_us += s_mono_us() - t0;
         /* A big frame (a Welcome or a whole observation of a large world) is
          * thousands of small blocks, freed now: give their pages back, or
@@ -503,7 +522,7 @@ static void s_dispatch(agt_agent_t *a, const void *data, size_t len)
         return;
     }
     PL_WARN("AGT-UNEXPECTED", "the broker sent %s", wire_body_name(e->body_case));
-    wire_free(&e);
+    wire_delta_free(a->dec, &e);
 }
 
 /* -------------------------------------------------------------- sockets -- */
@@ -691,6 +710,8 @@ agt_agent_t *agt_agent_new(const agt_options_t *o, char *err, size_t errlen)
     a->obs_full = o->observation_full;
     a->names_hint = o->names_hint;
     a->dec = wire_delta_dec_new();
+    const char *check = getenv("PARLEY_CHECK_VIEW");
+    a->check_view = check && *check && strcmp(check, "0") != 0;
     if (!a->broker || !a->seat_id || !a->token || !a->policy_name || !a->dec) {
         snprintf(err, errlen, "out of memory");
         goto fail;

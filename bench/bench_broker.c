@@ -35,10 +35,11 @@
 
 #include "bench_proc.h"
 #include "wire_delta.h"
+#include "wire_view.h"
 
 /* The protocol's own CPU per turn, in this process, over the paper game with
  * perfect seats: the broker's side (observe, build the tree, encode, pack) and
- * the agent's (unpack, apply, rebuild env_obs_t), whole and delta; CPU us per
+ * the agent's (unpack, apply, patch or rebuild its env_obs_t), whole and delta; CPU us per
  * turn in cpu[mode][side]. */
 static void s_codec_cpu(int reps, double cpu[2][2])
 {
@@ -56,10 +57,13 @@ static void s_codec_cpu(int reps, double cpu[2][2])
         if (n > 64) n = 64;
         wire_delta_enc_t *enc[64] = {0};
         wire_delta_dec_t *dec[2][64] = {{0}};
+        wire_view_t *view[2][64] = {{0}};
         for (int i = 0; i < n; i++) {
             enc[i] = wire_delta_enc_new();
             dec[0][i] = wire_delta_dec_new();
             dec[1][i] = wire_delta_dec_new();
+            view[0][i] = wire_view_new(n, names.n_pieces);
+            view[1][i] = wire_view_new(n, names.n_pieces);
         }
         env_decision_t *d = env_decision_new();
         uint64_t rng = 1;
@@ -90,12 +94,14 @@ static void s_codec_cpu(int reps, double cpu[2][2])
                     wire_pack(&e, WIRE_MAX_BROKER_MSG, &buf, &len);
                     wire_arena_destroy(&a);
                     double t1 = bench_cpu_now();
-                    Parley__Envelope *in = wire_unpack(buf, len, WIRE_MAX_BROKER_MSG, &err);
+                    /* As parley-agent does: its decoder's unpack, and its
+                     * view patched (rebuilt from a whole observation). */
+                    Parley__Envelope *in =
+                        wire_delta_unpack(dec[mode][ag], buf, len, WIRE_MAX_BROKER_MSG, &err);
                     const Parley__Observation *whole =
                         in ? wire_delta_apply(dec[mode][ag], in->turn_request, &err) : NULL;
-                    wire_obs_t *w = whole ? wire_obs_from_pb(whole, n, names.n_pieces, &err) : NULL;
-                    wire_obs_destroy(&w);
-                    wire_free(&in);
+                    if (whole) wire_view_update(view[mode][ag], dec[mode][ag], &err);
+                    wire_delta_free(dec[mode][ag], &in);
                     double t2 = bench_cpu_now();
                     free(buf);
                     cpu[mode][0] += (t1 - t0) * 1e6;
@@ -113,6 +119,8 @@ static void s_codec_cpu(int reps, double cpu[2][2])
             wire_delta_enc_destroy(&enc[i]);
             wire_delta_dec_destroy(&dec[0][i]);
             wire_delta_dec_destroy(&dec[1][i]);
+            wire_view_destroy(&view[0][i]);
+            wire_view_destroy(&view[1][i]);
         }
         env_game_destroy(&g);
     }

@@ -11,11 +11,17 @@
  * hashes only those new elements: the rest keep the base's hashes.
  *
  * The agent's decoder holds the whole observation as a protobuf-c message it
- * owns (every block from malloc, as protobuf-c's unpacker allocates), built
- * by moving elements out of each unpacked TurnRequest instead of copying
- * them, and freed with protobuf_c_message_free_unpacked.
+ * owns, built by moving elements out of each unpacked TurnRequest instead of
+ * copying them, and freed with protobuf_c_message_free_unpacked. Every block
+ * of it, and of every frame it is given, comes from the decoder's own pool
+ * (wire_pool.h), which the frames are unpacked with (wire_delta_unpack): a
+ * kept element is freed when a later delta drops it, through the same
+ * allocator. Its lists are its own arrays with room to grow, rewritten in
+ * place: a turn costs what changed.
  */
 #include "wire_delta.h"
+
+#include "wire_pool.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -383,29 +389,64 @@ nomem:
 
 /* ------------------------------------------------------------- decoder -- */
 
+/* Frames from this size on are unpacked with malloc's blocks, not the pool's. */
+#define S_POOL_FRAME_MAX (64 * 1024)
+
+/* One field's edit, as checked (per field of Observation, descriptor order). */
+typedef struct {
+    bool set;
+    size_t skip, keep, n_repl;
+    const uint32_t *repl;
+} s_edit_t;
+
 struct wire_delta_dec {
     Parley__Observation *obs; /* the whole observation held, or NULL */
-    uint64_t version;
+    uint64_t version, base;   /* base: what the last apply built on (0: whole) */
+    s_edit_t *edits;          /* scratch for one apply's edits, kept across calls */
+    wire_delta_edit_t *done;  /* what the last apply did to each field */
+    uint32_t *repl;           /* the replaced indices of done, all fields in a row */
+    size_t n_repl_cap;
+    size_t *cap; /* room in each of obs's lists (every one allocated here) */
+    wire_pool_t *pool;
+    ProtobufCAllocator *al; /* the pool's: every block of obs and of the frames */
 };
 
 wire_delta_dec_t *wire_delta_dec_new(void)
 {
-    return calloc(1, sizeof(wire_delta_dec_t));
+    wire_delta_dec_t *d = calloc(1, sizeof *d);
+    if (!d) return NULL;
+    d->edits = calloc(s_obs_desc()->n_fields, sizeof *d->edits);
+    d->done = calloc(s_obs_desc()->n_fields, sizeof *d->done);
+    d->cap = calloc(s_obs_desc()->n_fields, sizeof *d->cap);
+    d->pool = wire_pool_new();
+    if (!d->edits || !d->done || !d->cap || !d->pool) {
+        wire_delta_dec_destroy(&d);
+        return NULL;
+    }
+    d->al = wire_pool_allocator(d->pool);
+    return d;
 }
 
 void wire_delta_dec_reset(wire_delta_dec_t *d)
 {
     if (!d) return;
-    if (d->obs) protobuf_c_message_free_unpacked(&d->obs->base, NULL);
+    if (d->obs) protobuf_c_message_free_unpacked(&d->obs->base, d->al);
     d->obs = NULL;
-    d->version = 0;
+    d->version = d->base = 0;
+    if (d->cap) memset(d->cap, 0, s_obs_desc()->n_fields * sizeof *d->cap);
 }
 
 void wire_delta_dec_destroy(wire_delta_dec_t **pd)
 {
     if (!pd || !*pd) return;
-    wire_delta_dec_reset(*pd);
-    free(*pd);
+    wire_delta_dec_t *d = *pd;
+    wire_delta_dec_reset(d);
+    free(d->edits);
+    free(d->done);
+    free(d->repl);
+    free(d->cap);
+    wire_pool_destroy(&d->pool);
+    free(d);
     *pd = NULL;
 }
 
@@ -414,20 +455,74 @@ uint64_t wire_delta_dec_version(const wire_delta_dec_t *d)
     return d && d->obs ? d->version : 0;
 }
 
+const Parley__Observation *wire_delta_dec_obs(const wire_delta_dec_t *d)
+{
+    return d ? d->obs : NULL;
+}
+
+uint64_t wire_delta_dec_base(const wire_delta_dec_t *d)
+{
+    return d && d->obs ? d->base : 0;
+}
+
+bool wire_delta_dec_edit(const wire_delta_dec_t *d, uint32_t field, wire_delta_edit_t *out)
+{
+    if (!d || !d->obs) return false;
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(s_obs_desc(), field);
+    if (!f || f->label != PROTOBUF_C_LABEL_REPEATED) return false;
+    *out = d->done[f - s_obs_desc()->fields];
+    return true;
+}
+
+Parley__Envelope *wire_delta_unpack(wire_delta_dec_t *d, const void *buf, size_t len, size_t max,
+                                    int *err)
+{
+    int dummy;
+    if (!err) err = &dummy;
+    if (len > max) {
+        *err = WIRE_ETOO_LARGE;
+        return NULL;
+    }
+    /* A big frame's blocks come from malloc, so that they go back when freed
+     * (the agent trims its heap after one) instead of staying in the pool. */
+    wire_pool_direct(d->pool, len >= S_POOL_FRAME_MAX);
+    Parley__Envelope *e = parley__envelope__unpack(d->al, len, buf);
+    wire_pool_direct(d->pool, false);
+    if (!e) {
+        *err = WIRE_EMALFORMED;
+        return NULL;
+    }
+    if (e->body_case == PARLEY__ENVELOPE__BODY__NOT_SET) {
+        parley__envelope__free_unpacked(e, d->al);
+        *err = WIRE_EMALFORMED;
+        return NULL;
+    }
+    *err = WIRE_OK;
+    return e;
+}
+
+void wire_delta_free(wire_delta_dec_t *d, Parley__Envelope **e)
+{
+    if (!e || !*e) return;
+    parley__envelope__free_unpacked(*e, d->al);
+    *e = NULL;
+}
+
 /* Frees what one element of a repeated field owns (as the unpacker made it). */
-static void s_free_elem(ProtobufCType t, void *p)
+static void s_free_elem(ProtobufCAllocator *al, ProtobufCType t, void *p)
 {
     switch (t) {
     case PROTOBUF_C_TYPE_MESSAGE: {
         ProtobufCMessage *m = *(ProtobufCMessage **)p;
-        if (m) protobuf_c_message_free_unpacked(m, NULL);
+        if (m) protobuf_c_message_free_unpacked(m, al);
         break;
     }
     case PROTOBUF_C_TYPE_STRING:
-        free(*(char **)p);
+        al->free(al->allocator_data, *(char **)p);
         break;
     case PROTOBUF_C_TYPE_BYTES:
-        free(((ProtobufCBinaryData *)p)->data);
+        al->free(al->allocator_data, ((ProtobufCBinaryData *)p)->data);
         break;
     default:
         break;
@@ -436,7 +531,8 @@ static void s_free_elem(ProtobufCType t, void *p)
 
 /* Moves a non-repeated field's value from src to dst; what dst held is freed
  * and src keeps nothing that its own free would release. */
-static void s_move_scalar(const ProtobufCFieldDescriptor *f, void *dst, void *src)
+static void s_move_scalar(ProtobufCAllocator *al, const ProtobufCFieldDescriptor *f, void *dst,
+                          void *src)
 {
     char *to = (char *)dst + f->offset, *from = (char *)src + f->offset;
     if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->quantifier_offset) {
@@ -447,14 +543,15 @@ static void s_move_scalar(const ProtobufCFieldDescriptor *f, void *dst, void *sr
     switch (f->type) {
     case PROTOBUF_C_TYPE_STRING: {
         char **t = (char **)to, **s = (char **)from;
-        if (*t && *t != (const char *)f->default_value && *t != protobuf_c_empty_string) free(*t);
+        if (*t && *t != (const char *)f->default_value && *t != protobuf_c_empty_string)
+            al->free(al->allocator_data, *t);
         *t = *s;
         *s = NULL;
         break;
     }
     case PROTOBUF_C_TYPE_MESSAGE: {
         ProtobufCMessage **t = (ProtobufCMessage **)to, **s = (ProtobufCMessage **)from;
-        if (*t) protobuf_c_message_free_unpacked(*t, NULL);
+        if (*t) protobuf_c_message_free_unpacked(*t, al);
         *t = *s;
         *s = NULL;
         break;
@@ -462,7 +559,7 @@ static void s_move_scalar(const ProtobufCFieldDescriptor *f, void *dst, void *sr
     case PROTOBUF_C_TYPE_BYTES: {
         ProtobufCBinaryData *t = (ProtobufCBinaryData *)to, *s = (ProtobufCBinaryData *)from;
         const ProtobufCBinaryData *def = f->default_value;
-        if (t->data && (!def || t->data != def->data)) free(t->data);
+        if (t->data && (!def || t->data != def->data)) al->free(al->allocator_data, t->data);
         *t = *s;
         s->data = NULL;
         s->len = 0;
@@ -474,18 +571,13 @@ static void s_move_scalar(const ProtobufCFieldDescriptor *f, void *dst, void *sr
     }
 }
 
-typedef struct {
-    bool set;
-    size_t skip, keep, n_repl;
-    const uint32_t *repl;
-} s_edit_t;
-
 const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnRequest *tr, int *err)
 {
     const ProtobufCMessageDescriptor *desc = s_obs_desc();
     int rc = WIRE_OK, dummy;
     if (!err) err = &dummy;
-    s_edit_t *edits = NULL;
+    s_edit_t *edits = d->edits;
+    size_t n_repl_all = 0;
     Parley__Observation *src = tr->observation;
     if (!src) {
         rc = WIRE_EMALFORMED;
@@ -496,11 +588,7 @@ const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnReq
         rc = WIRE_EBASE;
         goto fail;
     }
-    edits = calloc(desc->n_fields, sizeof *edits);
-    if (!edits) {
-        rc = WIRE_ENOMEM;
-        goto fail;
-    }
+    memset(edits, 0, desc->n_fields * sizeof *edits);
     /* Every edit is checked against the base before anything moves. */
     for (size_t i = 0; delta && i < tr->n_edits; i++) {
         const Parley__ListEdit *ed = tr->edits[i];
@@ -521,9 +609,22 @@ const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnReq
             goto fail;
         }
         edits[fi] = (s_edit_t){true, ed->skip, ed->keep, ed->n_replace, ed->replace};
+        n_repl_all += ed->n_replace;
     }
+    /* Room to say which elements are new (wire_delta_dec_edit), taken now:
+     * the decoder's own buffer, since tr's edits go with tr. */
+    if (n_repl_all > d->n_repl_cap) {
+        uint32_t *r = realloc(d->repl, n_repl_all * sizeof *r);
+        if (!r) {
+            rc = WIRE_ENOMEM;
+            goto fail;
+        }
+        d->repl = r;
+        d->n_repl_cap = n_repl_all;
+    }
+    uint32_t *repl_out = d->repl;
     if (!d->obs) {
-        d->obs = malloc(sizeof *d->obs);
+        d->obs = d->al->alloc(d->al->allocator_data, sizeof *d->obs);
         if (!d->obs) {
             rc = WIRE_ENOMEM;
             goto fail;
@@ -534,7 +635,7 @@ const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnReq
     for (unsigned i = 0; i < desc->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &desc->fields[i];
         if (f->label != PROTOBUF_C_LABEL_REPEATED) {
-            s_move_scalar(f, o, src);
+            s_move_scalar(d->al, f, o, src);
             continue;
         }
         size_t sz = s_elem_size(f->type), n_old = *s_count(o, f), n_add = *s_count(src, f);
@@ -547,36 +648,52 @@ const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnReq
             repl = edits[i].repl;
         }
         char *old = *s_array(o, f), *add = *s_array(src, f);
-        if (skip == 0 && keep == n_old && n_add == 0) continue; /* unchanged */
+        if (skip == 0 && keep == n_old && n_add == 0) { /* unchanged */
+            d->done[i] = (wire_delta_edit_t){false, 0, n_old, 0, NULL};
+            continue;
+        }
+        d->done[i] = (wire_delta_edit_t){true, skip, keep, n_repl, n_repl ? repl_out : NULL};
+        if (n_repl) { /* (repl_out is NULL while no apply has replaced anything) */
+            memcpy(repl_out, repl, n_repl * sizeof *repl);
+            repl_out += n_repl;
+        }
         size_t n_new = keep + n_add - n_repl;
-        char *arr = NULL;
-        if (n_new) {
-            arr = malloc(n_new * sz);
+        /* The list is rewritten in its own array while it has room (a list
+         * that grows by a few elements a turn costs those, not a copy of the
+         * whole history); a bigger one is taken first, so that a failure
+         * leaves the old list whole for the reset to free. */
+        char *arr = old;
+        size_t cap = d->cap[i];
+        if (n_new > cap) {
+            cap = n_new < 8 ? 8 : n_new + n_new / 2;
+            arr = d->al->alloc(d->al->allocator_data, cap * sz);
             if (!arr) {
                 rc = WIRE_ENOMEM;
                 goto fail;
             }
-            if (keep) memcpy(arr, old + skip * sz, keep * sz);
-            /* A replaced element goes; the delta's takes its place. */
-            for (size_t k = 0; k < n_repl; k++) {
-                s_free_elem(f->type, arr + repl[k] * sz);
-                memcpy(arr + repl[k] * sz, add + k * sz, sz);
-            }
-            if (n_add > n_repl) memcpy(arr + keep * sz, add + n_repl * sz, (n_add - n_repl) * sz);
         }
-        for (size_t k = 0; k < n_old; k++)
-            if (k < skip || k >= skip + keep) s_free_elem(f->type, old + k * sz);
-        free(old);
+        for (size_t k = 0; k < skip; k++) s_free_elem(d->al, f->type, old + k * sz);
+        for (size_t k = skip + keep; k < n_old; k++) s_free_elem(d->al, f->type, old + k * sz);
+        if (keep && (arr != old || skip)) memmove(arr, old + skip * sz, keep * sz);
+        if (arr != old) {
+            d->al->free(d->al->allocator_data, old);
+            d->cap[i] = cap;
+        }
+        /* A replaced element goes; the delta's takes its place. */
+        for (size_t k = 0; k < n_repl; k++) {
+            s_free_elem(d->al, f->type, arr + repl[k] * sz);
+            memcpy(arr + repl[k] * sz, add + k * sz, sz);
+        }
+        if (n_add > n_repl) memcpy(arr + keep * sz, add + n_repl * sz, (n_add - n_repl) * sz);
         *s_array(o, f) = arr;
         *s_count(o, f) = n_new;
         *s_count(src, f) = 0; /* its elements are ours now; its free drops the array */
     }
     d->version = tr->obs_version;
-    free(edits);
+    d->base = delta ? tr->base_version : 0;
     *err = WIRE_OK;
     return o;
 fail:
-    free(edits);
     wire_delta_dec_reset(d);
     *err = rc;
     return NULL;

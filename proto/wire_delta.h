@@ -53,15 +53,44 @@ void wire_delta_dec_destroy(wire_delta_dec_t **d);
 void wire_delta_dec_reset(wire_delta_dec_t *d);
 /* The number of the observation held (0: none). */
 uint64_t wire_delta_dec_version(const wire_delta_dec_t *d);
+/* Unpacks one frame from the broker as wire_unpack does (the same checks and
+ * codes), with d's own allocator: the TurnRequests given to wire_delta_apply
+ * on d must come from here. Free the envelope with wire_delta_free on the
+ * same d, before d is destroyed. */
+Parley__Envelope *wire_delta_unpack(wire_delta_dec_t *d, const void *buf, size_t len, size_t max,
+                                    int *err);
+void wire_delta_free(wire_delta_dec_t *d, Parley__Envelope **e);
 /* Applies tr's observation, whole or delta, and returns the whole observation,
  * owned by d and valid until the next call on d. Takes the contents of
- * tr->observation over (tr must come from wire_unpack; its envelope is still
- * freed as usual). On failure returns NULL with *err: WIRE_EBASE (a delta
- * against an observation d does not hold: ask for the whole one with Resync),
+ * tr->observation over (tr must come from wire_delta_unpack on d; its
+ * envelope is still freed as usual, with wire_delta_free). On failure returns NULL with *err:
+ * WIRE_EBASE (a delta against an observation d does not hold: ask for the whole one with Resync),
  * WIRE_EDELTA (an edit outside the base's list, twice for a field, on a field
  * that is not repeated, replacements out of order or beyond the delta's
  * elements), WIRE_EMALFORMED (no observation) or WIRE_ENOMEM; d then holds
  * nothing. */
 const Parley__Observation *wire_delta_apply(wire_delta_dec_t *d, Parley__TurnRequest *tr, int *err);
+
+/* The whole observation d holds (as the last wire_delta_apply returned it), or
+ * NULL. */
+const Parley__Observation *wire_delta_dec_obs(const wire_delta_dec_t *d);
+/* The number of the observation the last apply built on: 0 when it was whole
+ * (or d holds nothing). */
+uint64_t wire_delta_dec_base(const wire_delta_dec_t *d);
+
+/* What the last apply did to one repeated field of the observation held, so
+ * that a client keeping its own view of it (wire_view.h) converts only what
+ * is new: the list is the base's elements [skip, skip + keep), of which those
+ * at the n_repl indices repl (ascending, below keep) were replaced, followed
+ * by new elements from index keep on. `changed` false: the base's list as it
+ * was. After a whole observation every element is new (skip = keep = 0). */
+typedef struct {
+    bool changed;
+    size_t skip, keep, n_repl;
+    const uint32_t *repl; /* owned by the decoder, valid until its next call */
+} wire_delta_edit_t;
+/* Fills *out for the repeated field numbered `field` in Observation; false
+ * when d holds nothing or there is no such repeated field. */
+bool wire_delta_dec_edit(const wire_delta_dec_t *d, uint32_t field, wire_delta_edit_t *out);
 
 #endif

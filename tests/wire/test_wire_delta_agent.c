@@ -3,8 +3,10 @@
  * deltas that do not fit. The agent says Hello with observation_mode DELTA.
  * A delta before any whole observation, a delta on an observation that was
  * lost on the way, and a delta on the right base whose edit runs past the
- * base's list each get Resync{turn_id} and no decision (the agent does not
- * decide on a guess, and does not crash); the whole observation sent in
+ * base's list, and a delta on the right base whose new message names an agent
+ * outside the game (the seat's kept view refuses it) each get Resync{turn_id}
+ * and no decision (the agent does not decide on a guess, and does not
+ * crash); the whole observation sent in
  * answer gets a decision, and a good delta after it gets one with no resync.
  * GameOver ends the agent with 0. */
 #include "e2e.h"
@@ -55,9 +57,12 @@ static void s_send(s_broker_t *b, Parley__Envelope *e)
     assert_int_equal(wire_send(b->router, b->rid, b->rid_len, e, WIRE_MAX_BROKER_MSG), WIRE_OK);
 }
 
-/* Turn turn_id for agent_1: whole (the encoder reset first) or a delta;
- * bad_edit: one edit of `messages` that runs past the base's list. */
-static void s_turn(s_broker_t *b, uint64_t turn_id, bool whole, bool bad_edit)
+/* What is wrong with a turn: nothing, an edit of `messages` that runs past
+ * the base's list, or a new message from an agent the game does not have. */
+enum { S_GOOD = 0, S_BAD_EDIT, S_BAD_ELEMENT };
+
+/* Turn turn_id for agent_1: whole (the encoder reset first) or a delta. */
+static void s_turn(s_broker_t *b, uint64_t turn_id, bool whole, int fault)
 {
     env_obs_t o;
     assert_int_equal(env_observe(b->game, 0, ENV_TURN_NORMAL, &o), ENV_OK);
@@ -69,7 +74,11 @@ static void s_turn(s_broker_t *b, uint64_t turn_id, bool whole, bool bad_edit)
     assert_int_equal(wire_delta_encode(b->enc, a, full, true, &tr), WIRE_OK);
     assert_int_equal(tr.base_version == 0, whole);
     Parley__ListEdit bad = PARLEY__LIST_EDIT__INIT, *edits[1] = {&bad};
-    if (bad_edit) {
+    if (fault == S_BAD_ELEMENT) {
+        assert_true(tr.observation->n_messages > 0); /* the delta carries the new one */
+        tr.observation->messages[tr.observation->n_messages - 1]->from = 99;
+    }
+    if (fault == S_BAD_EDIT) {
         bad.field = 11; /* messages */
         bad.skip = 0;
         bad.keep = (uint32_t)full->n_messages + 5;
@@ -167,31 +176,38 @@ static void test_agent_asks_again_for_what_does_not_fit(void **state)
 
     /* A delta before any whole observation (the whole one was lost). */
     s_lost(&b);
-    s_turn(&b, 1, false, false);
+    s_turn(&b, 1, false, S_GOOD);
     s_expect(&b, PARLEY__ENVELOPE__BODY_RESYNC, 1);
-    s_turn(&b, 1, true, false); /* the answer: whole */
+    s_turn(&b, 1, true, S_GOOD); /* the answer: whole */
     s_expect(&b, PARLEY__ENVELOPE__BODY_DECISION, 1);
 
     /* Observation 3 lost; observation 4 builds on it. */
     s_message(&b, "first");
     s_lost(&b);
     s_message(&b, "second");
-    s_turn(&b, 2, false, false);
+    s_turn(&b, 2, false, S_GOOD);
     s_expect(&b, PARLEY__ENVELOPE__BODY_RESYNC, 2);
-    s_turn(&b, 2, true, false);
+    s_turn(&b, 2, true, S_GOOD);
     s_expect(&b, PARLEY__ENVELOPE__BODY_DECISION, 2);
 
     /* A delta on the right base whose edit runs past the list. */
     s_message(&b, "third");
-    s_turn(&b, 3, false, true);
+    s_turn(&b, 3, false, S_BAD_EDIT);
     s_expect(&b, PARLEY__ENVELOPE__BODY_RESYNC, 3);
-    s_turn(&b, 3, true, false);
+    s_turn(&b, 3, true, S_GOOD);
     s_expect(&b, PARLEY__ENVELOPE__BODY_DECISION, 3);
+
+    /* A delta that fits, but brings a message from agent 99 of 10. */
+    s_message(&b, "bad");
+    s_turn(&b, 4, false, S_BAD_ELEMENT);
+    s_expect(&b, PARLEY__ENVELOPE__BODY_RESYNC, 4);
+    s_turn(&b, 4, true, S_GOOD);
+    s_expect(&b, PARLEY__ENVELOPE__BODY_DECISION, 4);
 
     /* And a good delta after it is simply decided. */
     s_message(&b, "fourth");
-    s_turn(&b, 4, false, false);
-    s_expect(&b, PARLEY__ENVELOPE__BODY_DECISION, 4);
+    s_turn(&b, 5, false, S_GOOD);
+    s_expect(&b, PARLEY__ENVELOPE__BODY_DECISION, 5);
 
     Parley__GameOver go = PARLEY__GAME_OVER__INIT;
     go.reason = "finished";

@@ -10,6 +10,9 @@
  *   - the full game's agents got only whole observations; the delta game's
  *     agents got deltas after their first turn, none had to ask for a resync,
  *     and their turn requests weighed less than the full game's;
+ *   - in the delta game every agent checked, at every turn, its patched view
+ *     of the observation against a rebuild from the whole one
+ *     (PARLEY_CHECK_VIEW): they never differed, and the views were patched;
  *   - `parley replay` passes on both. */
 #include "e2e.h"
 
@@ -47,6 +50,7 @@ static const char *const s_connection_events[] = {"seat_joined",  "seat_lost", "
 typedef struct {
     int whole, deltas, resyncs;
     long long bytes;
+    int patched, rebuilt, checked, differ; /* AGT-VIEW */
 } s_obs_t;
 
 /* Adds up the AGT-OBSERVATIONS lines of every agent log in dir. */
@@ -73,6 +77,15 @@ static void s_agent_logs(const char *dir, s_obs_t *sum, int *logs)
                 sum->bytes += o.bytes;
                 (*logs)++;
             }
+            p = strstr(line, "AGT-VIEW ");
+            if (p && sscanf(p, "AGT-VIEW %d patched, %d rebuilt, %d checked, %d differ", &o.patched,
+                            &o.rebuilt, &o.checked, &o.differ) == 4) {
+                sum->patched += o.patched;
+                sum->rebuilt += o.rebuilt;
+                sum->checked += o.checked;
+                sum->differ += o.differ;
+            }
+            if (strstr(line, "AGT-VIEW-DIFFERS")) fail_msg("%s: %s", de->d_name, line);
         }
         fclose(f);
     }
@@ -84,6 +97,7 @@ static void s_agent_logs(const char *dir, s_obs_t *sum, int *logs)
 static void s_play(const char *dir, const char *cfg, const char *mode, size_t kill_at)
 {
     assert_int_equal(setenv("PARLEY_OBSERVATION", mode, 1), 0);
+    assert_int_equal(setenv("PARLEY_CHECK_VIEW", strcmp(mode, "delta") == 0 ? "1" : "0", 1), 0);
     const char *extra[] = {"--no-http", "--no-pub", "--start-timeout", "60", NULL};
     e2e_broker_t b;
     assert_int_equal(e2e_broker_start(&b, cfg, dir, NULL, extra), 0);
@@ -102,6 +116,7 @@ static void s_play(const char *dir, const char *cfg, const char *mode, size_t ki
     assert_int_equal(e2e_wait(b.pid, 120000), 0);
     for (int i = 0; i < 10; i++) assert_int_equal(e2e_wait(pids[i], 30000), 0);
     unsetenv("PARLEY_OBSERVATION");
+    unsetenv("PARLEY_CHECK_VIEW");
     char out[4096];
     if (e2e_replay(dir, out, sizeof out) != 0) fail_msg("parley replay %s: %s", dir, out);
 }
@@ -180,6 +195,17 @@ static void test_delta_game_equals_full_game(void **state)
     assert_int_equal(of.resyncs, 0);
     assert_true(od.deltas > od.whole);
     assert_true(od.bytes < of.bytes);
+    /* Every observation of the delta game was checked; a delta patched the
+     * view, a whole one (first turns, the restarted agent_4) rebuilt it. */
+    print_message("  delta views: %d patched, %d rebuilt, %d checked\n", od.patched, od.rebuilt,
+                  od.checked);
+    assert_int_equal(od.differ, 0);
+    assert_int_equal(od.checked, od.whole + od.deltas);
+    assert_int_equal(od.patched, od.deltas);
+    assert_int_equal(od.rebuilt, od.whole);
+    assert_int_equal(of.checked, 0);
+    assert_int_equal(of.patched, 0); /* whole observations only: always rebuilt */
+    assert_int_equal(of.rebuilt, of.whole);
 }
 
 int main(void)
