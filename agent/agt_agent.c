@@ -402,6 +402,7 @@ static void s_on_turn_request(agt_agent_t *a, Parley__Envelope *e)
     a->turn_id = tr->turn_id;
     a->turn_start_ms = s_mono_ms();
     int rc = a->ops->decide(a->policy, tr->turn_id, obs, tr->deadline_s, s_on_policy_decided, a);
+    wire_view_trim(a->view); /* a policy copies what it keeps of obs */
     if (rc != ENV_OK) {
         PL_ERROR("AGT-DECIDE", "turn %llu: %s", (unsigned long long)tr->turn_id, env_strerror(rc));
         a->turn_id = 0;

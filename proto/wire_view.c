@@ -21,6 +21,11 @@
 /* Task and directory pieces are borrowed from protobuf's int32 arrays. */
 _Static_assert(sizeof(int) == sizeof(int32_t), "int is not 32 bits");
 
+/* wire_view_trim lets the by-piece holders go from this size on (about 2,700
+ * pieces): a thousand seats of a 10,000-piece world would each keep 160 KiB
+ * between turns for an index the next directory change rebuilds anyway. */
+#define S_TRIM_BYTES (32u * 1024u)
+
 /* ---------------------------------------------------------- converters -- */
 
 typedef struct {
@@ -225,9 +230,7 @@ wire_view_t *wire_view_new(int n_agents, int n_pieces)
     v->fd = calloc(S_N_FIELDS, sizeof *v->fd);
     v->dcount = calloc((size_t)n_agents, sizeof *v->dcount);
     v->dpieces = calloc((size_t)n_agents, sizeof *v->dpieces);
-    v->hcount = calloc(n_pieces ? (size_t)n_pieces : 1, sizeof *v->hcount);
-    v->holders = calloc(n_pieces ? (size_t)n_pieces : 1, sizeof *v->holders);
-    if (!v->lists || !v->fd || !v->dcount || !v->dpieces || !v->hcount || !v->holders) goto fail;
+    if (!v->lists || !v->fd || !v->dcount || !v->dpieces) goto fail;
     for (int i = 0; i < S_N_FIELDS; i++) {
         v->fd[i] = protobuf_c_message_descriptor_get_field_by_name(&parley__observation__descriptor,
                                                                    s_fields[i].name);
@@ -318,10 +321,38 @@ static int s_patch_list(wire_view_t *v, int i, const wire_delta_edit_t *ed, void
     return WIRE_OK;
 }
 
+/* The by-piece half of the directory, which the next s_directory makes
+ * again. */
+static void s_free_by_piece(wire_view_t *v)
+{
+    free(v->hcount);
+    free(v->holders);
+    free(v->hflat);
+    v->hcount = NULL;
+    v->holders = NULL;
+    v->hflat = NULL;
+    v->hflat_cap = 0;
+}
+
+void wire_view_trim(wire_view_t *v)
+{
+    if (v && (size_t)v->n_pieces * (sizeof *v->hcount + sizeof *v->holders) >= S_TRIM_BYTES)
+        s_free_by_piece(v);
+}
+
 /* The directory, dense by agent (a later row for the same agent wins, as in
  * wire_obs_from_pb) and turned around by piece: holders in id order. */
 static int s_directory(wire_view_t *v)
 {
+    if (!v->hcount) { /* new, or let go of by wire_view_trim */
+        size_t np = v->n_pieces ? (size_t)v->n_pieces : 1;
+        v->hcount = malloc(np * sizeof *v->hcount);
+        v->holders = malloc(np * sizeof *v->holders);
+        if (!v->hcount || !v->holders) {
+            s_free_by_piece(v);
+            return WIRE_ENOMEM;
+        }
+    }
     const s_list_t *l = &v->lists[S_DIRECTORY];
     const Parley__DirEntry *const *rows = (const Parley__DirEntry *const *)l->arr;
     memset(v->dcount, 0, (size_t)v->n_agents * sizeof *v->dcount);
@@ -383,7 +414,7 @@ const env_obs_t *wire_view_update(wire_view_t *v, const wire_delta_dec_t *d, int
     o->has_asks = m->has_asks;
     o->requests_exact = m->requests_exact;
 
-    bool dir_changed = !patch, msgs_moved = !patch;
+    bool dir_changed = !patch || !v->hcount, msgs_moved = !patch;
     for (int i = 0; i < S_N_FIELDS; i++) {
         const ProtobufCFieldDescriptor *f = v->fd[i];
         size_t n = *(const size_t *)((const char *)m + f->quantifier_offset);

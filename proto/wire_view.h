@@ -37,6 +37,11 @@ void wire_view_reset(wire_view_t *v);
  * (an element names an agent or piece outside the tables), WIRE_EMALFORMED
  * (d holds nothing) or WIRE_ENOMEM; v then holds nothing. */
 const env_obs_t *wire_view_update(wire_view_t *v, const wire_delta_dec_t *d, int *err);
+/* Between turns: lets go of the directory's by-piece half (holder_count,
+ * holders) when the world is large, as a rebuild from scratch would have done;
+ * the next update makes it again. The view returned before is then no longer
+ * valid. */
+void wire_view_trim(wire_view_t *v);
 /* How many updates were patches and how many rebuilds (for logs and tests). */
 void wire_view_counts(const wire_view_t *v, int *patched, int *rebuilt);
 

@@ -88,14 +88,20 @@ static void s_view_equals_rebuild(wire_view_t *v, wire_delta_dec_t *dec, int n_a
 }
 
 /* Plays a game with perfect and random seats (who broadcast, so every list
- * grows); at each turn the observation goes through encoder and decoder. */
-static void s_play(bool truncate, int rounds, s_stats_t *st)
+ * grows); at each turn the observation goes through encoder and decoder.
+ * pieces: 0 for the preset's world, else that many, each seat holding a
+ * tenth. */
+static void s_play(bool truncate, int rounds, int pieces, s_stats_t *st)
 {
     env_config_t c;
     env_config_paper(&c);
     c.seed = 9;
     c.rounds = rounds;
     c.truncate_history = truncate;
+    if (pieces) {
+        c.total_pieces = pieces;
+        c.pieces_per_agent = pieces / c.n_agents;
+    }
     int err = 0;
     env_game_t *g = env_game_new(&c, NULL, NULL, &err);
     assert_non_null(g);
@@ -176,6 +182,9 @@ static void s_play(bool truncate, int rounds, s_stats_t *st)
             free(want);
             /* The frame is gone: the view lives on the decoder's observation. */
             s_view_equals_rebuild(view[ag], dec[ag], n, names.n_pieces, r + 1, ag);
+            /* As the seat does after deciding: a large world's view lets its
+             * by-piece holders go, and the next update must make them again. */
+            wire_view_trim(view[ag]);
 
             env_policy_t p = ag % 3 ? ENV_POLICY_PERFECT : ENV_POLICY_RANDOM;
             assert_int_equal(env_policy_decide(p, &names, &o, &rng, d), ENV_OK);
@@ -211,7 +220,7 @@ static void test_deltas_rebuild_every_turn(void **state)
 {
     (void)state;
     s_stats_t st = {0};
-    s_play(false, 20, &st);
+    s_play(false, 20, 0, &st);
     print_message("  paper preset: whole %zu bytes, deltas %zu bytes (%d deltas, %d views patched, "
                   "%d rebuilt)\n",
                   st.whole_bytes, st.delta_bytes, st.deltas, st.patched, st.rebuilt);
@@ -228,7 +237,7 @@ static void test_sliding_windows(void **state)
 {
     (void)state;
     s_stats_t st = {0};
-    s_play(true, 8, &st);
+    s_play(true, 8, 0, &st);
     print_message("  truncated history: whole %zu bytes, deltas %zu bytes (%d slid)\n",
                   st.whole_bytes, st.delta_bytes, st.slid);
     assert_true(st.slid > 0);                /* a window that slid kept its run */
@@ -236,13 +245,29 @@ static void test_sliding_windows(void **state)
     assert_true(st.delta_bytes < st.whole_bytes);
 }
 
-/* Three observations of one seat, encoded in a row (1 whole, 2 and 3 deltas),
- * each as the agent would receive it. */
-static void s_three(wire_delta_dec_t *dec, Parley__Envelope *out[3])
+/* A world of 3,000 pieces: the seats' views let the holders go after every
+ * turn (wire_view_trim) and are still patched, equal to a rebuild each time. */
+static void test_large_world_trimmed(void **state)
+{
+    (void)state;
+    s_stats_t st = {0};
+    s_play(false, 3, 3000, &st);
+    assert_true(st.deltas > 0);
+    assert_int_equal(st.patched, st.deltas);
+    assert_int_equal(st.rebuilt, 10);
+}
+
+/* Three observations of one seat in one round, encoded in a row (1 whole, 2
+ * and 3 deltas), each as the agent would receive it; pieces as in s_play. */
+static void s_three_world(wire_delta_dec_t *dec, Parley__Envelope *out[3], int pieces)
 {
     env_config_t c;
     env_config_paper(&c);
     c.seed = 4;
+    if (pieces) {
+        c.total_pieces = pieces;
+        c.pieces_per_agent = pieces / c.n_agents;
+    }
     int err = 0;
     env_game_t *g = env_game_new(&c, NULL, NULL, &err);
     assert_non_null(g);
@@ -277,9 +302,46 @@ static void s_three(wire_delta_dec_t *dec, Parley__Envelope *out[3])
     env_game_destroy(&g);
 }
 
+static void s_three(wire_delta_dec_t *dec, Parley__Envelope *out[3])
+{
+    s_three_world(dec, out, 0);
+}
+
 static void s_free3(wire_delta_dec_t *dec, Parley__Envelope *e[3])
 {
     for (int k = 0; k < 3; k++) wire_delta_free(dec, &e[k]);
+}
+
+/* Within a round the directory stands still, so a delta does not touch it:
+ * a view that let its holders go (wire_view_trim) must make them again all
+ * the same. */
+static void test_trimmed_view_same_round(void **state)
+{
+    (void)state;
+    wire_delta_dec_t *dec = wire_delta_dec_new();
+    assert_non_null(dec);
+    Parley__Envelope *e[3];
+    s_three_world(dec, e, 3000);
+    wire_view_t *v = wire_view_new(10, 3000);
+    assert_non_null(v);
+    for (int k = 0; k < 3; k++) {
+        int err = 0;
+        assert_non_null(wire_delta_apply(dec, e[k]->turn_request, &err));
+        const env_obs_t *o = wire_view_update(v, dec, &err);
+        assert_non_null(o);
+        assert_non_null(o->holders);
+        char what[128];
+        if (wire_view_check(v, dec, what, sizeof what) != 0)
+            fail_msg("observation %d: the trimmed view differs from a rebuild at %s", k + 1, what);
+        wire_view_trim(v);
+    }
+    int patched = 0, rebuilt = 0;
+    wire_view_counts(v, &patched, &rebuilt);
+    assert_int_equal(rebuilt, 1);
+    assert_int_equal(patched, 2);
+    wire_view_destroy(&v);
+    s_free3(dec, e);
+    wire_delta_dec_destroy(&dec);
 }
 
 /* A decoder refused tr with code, holds nothing, and takes a whole one again. */
@@ -492,6 +554,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deltas_rebuild_every_turn),
         cmocka_unit_test(test_sliding_windows),
+        cmocka_unit_test(test_large_world_trimmed),
+        cmocka_unit_test(test_trimmed_view_same_round),
         cmocka_unit_test(test_bad_deltas_are_refused),
         cmocka_unit_test(test_view_refuses_and_rebuilds),
         cmocka_unit_test(test_reset_sends_whole),
