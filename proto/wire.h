@@ -109,6 +109,9 @@ typedef struct wire_obs wire_obs_t;
  * Returns an owned object, to be destroyed before m is freed or changed (the
  * next wire_delta_apply on m's decoder), or NULL. */
 wire_obs_t *wire_obs_from_pb(const Parley__Observation *m, int n_agents, int n_pieces, int *err);
+/* m's scalars into o: agent (unchecked), type, kind, round, rounds and the
+ * has_* and requests_exact flags; the lists are the caller's to fill. */
+void wire_obs_head_from_pb(const Parley__Observation *m, env_obs_t *o);
 /* The rebuilt observation, valid until wire_obs_destroy. */
 const env_obs_t *wire_obs_view(const wire_obs_t *w);
 void wire_obs_destroy(wire_obs_t **w);

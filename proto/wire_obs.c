@@ -284,6 +284,21 @@ static env_note_t *s_notes_in(wire_arena_t *a, size_t n, Parley__Note *const *in
         }                                                                                          \
     } while (0)
 
+void wire_obs_head_from_pb(const Parley__Observation *m, env_obs_t *o)
+{
+    o->agent = m->agent;
+    int type = env_type_from_name(m->agent_type);
+    o->type = type < 0 ? ENV_TYPE_NEUTRAL : (env_type_t)type;
+    o->kind = m->reply ? ENV_TURN_REPLY : ENV_TURN_NORMAL;
+    o->round = m->round;
+    o->rounds = m->rounds;
+    o->has_board = m->has_board;
+    o->has_thoughts = m->has_thoughts;
+    o->has_exchanges = m->has_exchanges;
+    o->has_asks = m->has_asks;
+    o->requests_exact = m->requests_exact;
+}
+
 wire_obs_t *wire_obs_from_pb(const Parley__Observation *m, int n_agents, int n_pieces, int *err)
 {
     int rc = WIRE_OK, dummy;
@@ -300,14 +315,8 @@ wire_obs_t *wire_obs_from_pb(const Parley__Observation *m, int n_agents, int n_p
     }
     env_obs_t *o = &w->obs;
     S_CHECK(n_agents > 0 && s_agent_ok(m->agent, n_agents, false));
-    o->agent = m->agent;
-    int type = env_type_from_name(m->agent_type);
-    o->type = type < 0 ? ENV_TYPE_NEUTRAL : (env_type_t)type;
-    o->kind = m->reply ? ENV_TURN_REPLY : ENV_TURN_NORMAL;
-    o->round = m->round;
-    o->rounds = m->rounds;
+    wire_obs_head_from_pb(m, o);
 
-    o->has_board = m->has_board;
     o->n_board = m->n_board;
     S_NEED(o->board, m->n_board);
     for (size_t i = 0; i < m->n_board; i++) {
@@ -428,7 +437,6 @@ wire_obs_t *wire_obs_from_pb(const Parley__Observation *m, int n_agents, int n_p
     o->n_requests = m->n_requests;
     o->requests = req;
 
-    o->has_thoughts = m->has_thoughts;
     o->n_thoughts = m->n_thoughts;
     o->thoughts = s_notes_in(w->arena, m->n_thoughts, m->thoughts, &rc);
     if (rc != WIRE_OK) goto fail;
@@ -437,7 +445,6 @@ wire_obs_t *wire_obs_from_pb(const Parley__Observation *m, int n_agents, int n_p
     o->broadcasts = s_msgs_in(w->arena, m->n_broadcasts, m->broadcasts, n_agents, &rc);
     if (rc != WIRE_OK) goto fail;
 
-    o->has_exchanges = m->has_exchanges;
     env_exchange_t *ex = NULL;
     S_NEED(ex, m->n_exchanges);
     for (size_t i = 0; i < m->n_exchanges; i++) {
@@ -449,8 +456,6 @@ wire_obs_t *wire_obs_from_pb(const Parley__Observation *m, int n_agents, int n_p
     o->n_exchanges = m->n_exchanges;
     o->exchanges = ex;
 
-    o->has_asks = m->has_asks;
-    o->requests_exact = m->requests_exact;
     env_ask_t *asks = NULL;
     S_NEED(asks, m->n_asks);
     for (size_t i = 0; i < m->n_asks; i++) {

@@ -402,17 +402,7 @@ const env_obs_t *wire_view_update(wire_view_t *v, const wire_delta_dec_t *d, int
         goto fail;
     }
     env_obs_t *o = &v->obs;
-    o->agent = m->agent;
-    int type = env_type_from_name(m->agent_type);
-    o->type = type < 0 ? ENV_TYPE_NEUTRAL : (env_type_t)type;
-    o->kind = m->reply ? ENV_TURN_REPLY : ENV_TURN_NORMAL;
-    o->round = m->round;
-    o->rounds = m->rounds;
-    o->has_board = m->has_board;
-    o->has_thoughts = m->has_thoughts;
-    o->has_exchanges = m->has_exchanges;
-    o->has_asks = m->has_asks;
-    o->requests_exact = m->requests_exact;
+    wire_obs_head_from_pb(m, o);
 
     bool dir_changed = !patch || !v->hcount, msgs_moved = !patch;
     for (int i = 0; i < S_N_FIELDS; i++) {
