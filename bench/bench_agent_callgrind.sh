@@ -14,6 +14,17 @@
 # callgrind's own output in FILE.out.
 # Needs valgrind. Bounded: the game is killed after 300 s.
 set -eu
+usage() { echo "usage: bench/bench_agent_callgrind.sh BIN_DIR [ROUNDS [FUNCTION...]]"; }
+if [ $# -lt 1 ] || [ "$1" = --help ] || [ "$1" = -h ]; then
+    if [ $# -ge 1 ]; then
+        sed -n '2,15s/^# \{0,1\}//p' "$0"
+        exit 0
+    fi
+    usage >&2
+    exit 2
+fi
+[ -x "$1/parley-agent" ] || { echo "bench_agent_callgrind.sh: no $1/parley-agent (BIN_DIR is the build's bin directory)" >&2; exit 2; }
+case ${2:-20} in '' | *[!0-9]*) echo "bench_agent_callgrind.sh: ROUNDS must be a whole number, not '$2'" >&2; exit 2 ;; esac
 bin=$(cd "$1" && pwd)
 rounds=${2:-20}
 shift $(($# >= 2 ? 2 : $#))

@@ -8,7 +8,14 @@
 # usage: bench/same_events.sh BEFORE_BIN AFTER_BIN
 # Needs jq. Bounded: each game is killed after 120 s.
 set -eu
-[ $# -eq 2 ] || { echo "usage: same_events.sh BEFORE_BIN AFTER_BIN" >&2; exit 2; }
+if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
+    sed -n '2,9s/^# \{0,1\}//p' "$0"
+    exit 0
+fi
+[ $# -eq 2 ] || { echo "usage: bench/same_events.sh BEFORE_BIN AFTER_BIN" >&2; exit 2; }
+for d in "$1" "$2"; do
+    [ -x "$d/parley" ] || { echo "same_events.sh: no $d/parley (each argument is a build's bin directory)" >&2; exit 2; }
+done
 command -v jq >/dev/null || { echo "same_events.sh: needs jq" >&2; exit 2; }
 a=$(cd "$1" && pwd)
 b=$(cd "$2" && pwd)
