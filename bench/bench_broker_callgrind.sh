@@ -10,6 +10,14 @@
 #   (default: the event record, the public view, the turn's send, the end)
 # Needs valgrind. Bounded: the game is killed after 300 s.
 set -eu
+if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
+    sed -n '2,11s/^# \{0,1\}//p' "$0"
+    exit 0
+fi
+if [ $# -lt 1 ] || [ ! -x "$1/parley-broker" ]; then
+    echo "usage: bench/bench_broker_callgrind.sh BIN_DIR [FUNCTION...] (BIN_DIR: the build's bin directory)" >&2
+    exit 2
+fi
 bin=$(cd "$1" && pwd)
 shift
 funcs=("$@")

@@ -1,6 +1,6 @@
 #!/bin/sh
 # bench_spawn.sh: what a seat costs to start and to keep, and `parley run` of
-# 10 perfect seats from spawn to exit (bench/RESULTS.md, "Spawn and seats").
+# 10 perfect seats from spawn to exit (bench/RESULTS.md, "`parley run`, 10 perfect seats" and "What a seat costs").
 #
 # usage: bench/bench_spawn.sh BIN_DIR [RUNS]     (RUNS of parley run, default 7)
 # Prints, for BIN_DIR's parley-agent: libraries loaded, exec to exit of
@@ -8,8 +8,17 @@
 # /proc/PID/smaps_rollup once its loader is done; then the wall time of each
 # `parley run` (10 perfect seats, paper preset) and their median.
 set -eu
+if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
+    sed -n '2,9s/^# \{0,1\}//p' "$0"
+    exit 0
+fi
+if [ $# -lt 1 ] || [ ! -x "$1/parley-agent" ]; then
+    echo "usage: bench/bench_spawn.sh BIN_DIR [RUNS] (BIN_DIR: the build's bin directory)" >&2
+    exit 2
+fi
 bin=$1
 runs=${2:-7}
+case $runs in '' | *[!0-9]* | 0) echo "bench_spawn.sh: RUNS must be a positive whole number, not '$runs'" >&2; exit 2 ;; esac
 tmp=$(mktemp -d /tmp/bench-spawn-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
