@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench_spawn.sh: what a seat costs to start and to keep, and `parley run` of
-# 10 perfect seats from spawn to exit (bench/RESULTS.md, "`parley run`, 10 perfect seats" and "What a seat costs").
+# 10 perfect seats from spawn to exit (bench/RESULTS.md, "`parley run`, 10
+# perfect seats" and "What a seat costs").
 #
 # usage: bench/bench_spawn.sh BIN_DIR [RUNS]     (RUNS of parley run, default 7)
 # Prints, for BIN_DIR's parley-agent: libraries loaded, exec to exit of
@@ -9,7 +10,7 @@
 # `parley run` (10 perfect seats, paper preset) and their median.
 set -eu
 if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
-    sed -n '2,9s/^# \{0,1\}//p' "$0"
+    sed -n '2,10s/^# \{0,1\}//p' "$0"
     exit 0
 fi
 if [ $# -lt 1 ] || [ ! -x "$1/parley-agent" ]; then
