@@ -8,6 +8,7 @@
  */
 #include "agt_agent.h"
 
+#include "agt_decision.h"
 #include "agt_policy.h"
 #include "pl_policy.h"
 #include "pl_log.h"
@@ -154,56 +155,9 @@ static void s_on_policy_decided(void *arg, uint64_t turn_id, agt_outcome_t *o)
         return;
     }
     wire_arena_t *ar = wire_arena_new();
-    Parley__Decision d = PARLEY__DECISION__INIT;
-    if (!ar || wire_decision_to_pb(ar, o->decision, &d) != WIRE_OK) goto nomem;
-    d.turn_id = turn_id;
-    d.empty_reason = o->empty_reason;
+    Parley__Decision d;
+    if (!ar || agt_decision_from_outcome(ar, turn_id, o, &d) != WIRE_OK) goto nomem;
     d.think_s = (double)(s_mono_ms() - a->turn_start_ms) / 1000.0;
-    if (o->n_calls) {
-        d.n_calls = o->n_calls;
-        d.calls = wire_arena_alloc(ar, o->n_calls * sizeof *d.calls);
-        Parley__ModelCall *mc = wire_arena_alloc(ar, o->n_calls * sizeof *mc);
-        if (!d.calls || !mc) goto nomem;
-        for (size_t i = 0; i < o->n_calls; i++) {
-            const agt_call_t *c = &o->calls[i];
-            parley__model_call__init(&mc[i]);
-            mc[i].provider = (char *)c->provider;
-            mc[i].model_requested = (char *)c->model_requested;
-            mc[i].model_reported = (char *)c->model_reported;
-            mc[i].http_status = c->http_status;
-            mc[i].attempts = c->attempts;
-            mc[i].latency_s = c->latency_s;
-            mc[i].tokens_in = c->tokens_in;
-            mc[i].tokens_out = c->tokens_out;
-            mc[i].tokens_reasoning = c->tokens_reasoning;
-            mc[i].tokens_cached = c->tokens_cached;
-            mc[i].cost_usd = c->cost_usd;
-            mc[i].error = (char *)c->error;
-            mc[i].request_body = c->request_body ? c->request_body : (char *)"";
-            mc[i].response_body = c->response_body ? c->response_body : (char *)"";
-            mc[i].prefix_share = c->prefix_share;
-            mc[i].stop_reason = (char *)c->stop_reason;
-            mc[i].finish_reason = (char *)c->finish_reason;
-            mc[i].system_fingerprint = (char *)c->system_fingerprint;
-            mc[i].refusal = (char *)c->refusal;
-            mc[i].reply_format = (char *)c->reply_format;
-            mc[i].tool_calls = c->tool_calls;
-            mc[i].thinking_blocks = c->thinking_blocks;
-            d.calls[i] = &mc[i];
-        }
-    }
-    if (o->n_dropped) {
-        d.n_dropped = o->n_dropped;
-        d.dropped = wire_arena_alloc(ar, o->n_dropped * sizeof *d.dropped);
-        Parley__DroppedAction *da = wire_arena_alloc(ar, o->n_dropped * sizeof *da);
-        if (!d.dropped || !da) goto nomem;
-        for (size_t i = 0; i < o->n_dropped; i++) {
-            parley__dropped_action__init(&da[i]);
-            da[i].raw = o->dropped[i].raw;
-            da[i].reason = o->dropped[i].reason;
-            d.dropped[i] = &da[i];
-        }
-    }
     Parley__Envelope e = PARLEY__ENVELOPE__INIT;
     e.body_case = PARLEY__ENVELOPE__BODY_DECISION;
     e.decision = &d;
