@@ -388,11 +388,10 @@ static void s_on_notice(agt_agent_t *a, Parley__Envelope *e)
     if (a->policy && a->ops->notice) a->ops->notice(a->policy, n->what, n->text);
 }
 
-static void s_on_game_over(agt_agent_t *a, Parley__Envelope *e)
+/* The seat's totals, however its game ended (GameOver, or GAME_OVER after a
+ * reconnect to a broker that had finished). */
+static void s_log_totals(const agt_agent_t *a)
 {
-    const Parley__GameOver *g = e->game_over;
-    PL_INFO("AGT-GAME-OVER", "game %s: %d tasks, group revenue %lld, %d turns played", g->reason,
-            g->tasks_done, (long long)g->group_revenue, a->turns);
     PL_INFO("AGT-OBSERVATIONS",
             "%d whole, %d deltas, %d resyncs, %zu bytes of turn requests, %zu bytes of decisions, "
             "%lld us handling turn requests",
@@ -402,6 +401,14 @@ static void s_on_game_over(agt_agent_t *a, Parley__Envelope *e)
     wire_view_counts(a->view, &patched, &rebuilt);
     PL_INFO("AGT-VIEW", "%d patched, %d rebuilt, %d checked, %d differ", patched, rebuilt,
             a->view_checked, a->view_differs);
+}
+
+static void s_on_game_over(agt_agent_t *a, Parley__Envelope *e)
+{
+    const Parley__GameOver *g = e->game_over;
+    PL_INFO("AGT-GAME-OVER", "game %s: %d tasks, group revenue %lld, %d turns played", g->reason,
+            g->tasks_done, (long long)g->group_revenue, a->turns);
+    s_log_totals(a);
     s_cancel_turn(a);
     a->state = S_OVER;
     a->result = 0;
@@ -427,6 +434,7 @@ static void s_on_error(agt_agent_t *a, Parley__Envelope *e)
         event_base_loopexit(a->base, NULL);
         break;
     case PARLEY__ERROR__CODE__GAME_OVER:
+        if (a->state != S_OVER) s_log_totals(a);
         a->state = S_OVER;
         a->result = 0;
         event_base_loopexit(a->base, NULL);
