@@ -13,7 +13,10 @@
  *   - one run_start, one run_resumed per restart, no duplicated seq;
  *   - the record's game events (everything but connection events and
  *     run_resumed, with timing fields removed) equal the reference's;
- *   - the summary's totals and board equal the reference's.
+ *   - the summary's totals and board equal the reference's;
+ *   - every seat's view of its observation (PARLEY_CHECK_VIEW: patched from
+ *     deltas, rebuilt on reconnect) equalled a rebuild at every turn, and
+ *     turns played after a restart began with the seats rebuilding it.
  * Also: a finished run directory is refused with a clear message, and a torn
  * last line is cut and reported.
  *
@@ -22,6 +25,7 @@
 #include "e2e.h"
 
 #include <dirent.h>
+#include <glob.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -107,6 +111,62 @@ static int s_play(const char *dir, const char *cfg, size_t kill_at)
     return restarts;
 }
 
+/* The seats' logs of dir (e2e_agent's DIR/SEAT.N.log) under PARLEY_CHECK_VIEW:
+ * no view ever differed from a rebuild, and every seat said so at the game's
+ * end (AGT-VIEW); returns how many times the seats rebuilt their views. */
+static int s_views_rebuilt(const char *dir)
+{
+    char pat[1300];
+    snprintf(pat, sizeof pat, "%s/agent_*.log", dir);
+    glob_t g;
+    assert_int_equal(glob(pat, 0, NULL, &g), 0);
+    int rebuilt = 0, seen = 0;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        FILE *f = fopen(g.gl_pathv[i], "r");
+        assert_non_null(f);
+        char line[2048];
+        while (fgets(line, sizeof line, f)) {
+            if (strstr(line, "AGT-VIEW-DIFFERS"))
+                fail_msg("%s: the seat's view differed from a rebuild: %s", g.gl_pathv[i], line);
+            const char *v = strstr(line, "AGT-VIEW ");
+            int patched, r, checked, differ;
+            if (v && (v = strchr(v, ' ')) &&
+                sscanf(v, " %d patched, %d rebuilt, %d checked, %d differ", &patched, &r, &checked,
+                       &differ) == 4) {
+                assert_int_equal(differ, 0);
+                assert_true(checked > 0);
+                rebuilt += r;
+                seen++;
+            }
+        }
+        fclose(f);
+    }
+    globfree(&g);
+    if (seen != 10) fail_msg("%s: %d seats logged AGT-VIEW", dir, seen);
+    return rebuilt;
+}
+
+/* Decisions the record holds before and after its first run_resumed. A seat
+ * that took a turn before the restart and one after it began that one with a
+ * whole observation on its new connection: its view was rebuilt twice. */
+static void s_decisions_around_resume(const char *dir, int *before, int *after)
+{
+    json_t *all = e2e_events(dir, NULL);
+    assert_non_null(all);
+    bool resumed = false;
+    *before = *after = 0;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(all, i, ev)
+    {
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        if (!type) continue;
+        if (strcmp(type, "run_resumed") == 0) resumed = true;
+        if (strcmp(type, "decision") == 0) ++*(resumed ? after : before);
+    }
+    json_decref(all);
+}
+
 static void test_kill_and_resume(void **state)
 {
     (void)state;
@@ -121,6 +181,8 @@ static void test_kill_and_resume(void **state)
     size_t total = e2e_event_lines(ref);
     assert_true(total > 100);
 
+    /* The seats compare their patched view with a rebuild at every turn. */
+    assert_int_equal(setenv("PARLEY_CHECK_VIEW", "1", 1), 0);
     int trials = getenv("PARLEY_RESUME_TRIALS") ? atoi(getenv("PARLEY_RESUME_TRIALS")) : 3;
     unsigned seed = getenv("PARLEY_RESUME_SEED") ? (unsigned)atoi(getenv("PARLEY_RESUME_SEED")) : 1;
     srand(seed);
@@ -132,6 +194,14 @@ static void test_kill_and_resume(void **state)
         snprintf(dir, sizeof dir, "%s/trial%d", top, t);
         print_message("trial %d: kill after %zu of %zu lines\n", t, kill_at, total);
         int restarts = s_play(dir, cfg, kill_at);
+        /* Each seat rebuilt its view once at its join, and again on
+         * reconnecting to the restarted broker (a whole observation). */
+        int rebuilt = s_views_rebuilt(dir), before = 0, after = 0;
+        if (restarts > 0) s_decisions_around_resume(dir, &before, &after);
+        /* With 4 rounds, a seat that played before the restart plays again after it. */
+        if (before > 0 && after > 0 && rebuilt <= 10)
+            fail_msg("trial %d: turns on both sides of the restart, but only %d views rebuilt", t,
+                     rebuilt);
         if (s_replay(dir, out, sizeof out) != 0) fail_msg("trial %d: replay: %s", t, out);
         json_t *all = e2e_events(dir, NULL);
         int run_start = 0, resumed = 0;
@@ -171,6 +241,7 @@ static void test_kill_and_resume(void **state)
         }
     }
     json_decref(want);
+    unsetenv("PARLEY_CHECK_VIEW");
 
     /* A finished run is never played again. */
     char bind[64];
@@ -201,12 +272,21 @@ static void test_kill_and_resume_simultaneous(void **state)
                   "timing: {mode: simultaneous, turn_timeout: 60, heartbeat: 0.2}\n"
                   "seats:\n  - {policy: perfect, count: 5}\n  - {policy: selfish, count: 5}\n");
     srand(getenv("PARLEY_RESUME_SEED") ? (unsigned)atoi(getenv("PARLEY_RESUME_SEED")) + 100 : 101);
+    assert_int_equal(setenv("PARLEY_CHECK_VIEW", "1", 1), 0);
     for (int t = 0; t < 2; t++) {
         char dir[1200], out[8192];
         snprintf(dir, sizeof dir, "%s/trial%d", top, t);
         size_t kill_at = 10 + (size_t)rand() % 250;
         print_message("simultaneous trial %d: kill after %zu lines\n", t, kill_at);
         int restarts = s_play(dir, cfg, kill_at);
+        /* Each seat rebuilt its view once at its join, and again on
+         * reconnecting to the restarted broker (a whole observation). */
+        int rebuilt = s_views_rebuilt(dir), before = 0, after = 0;
+        if (restarts > 0) s_decisions_around_resume(dir, &before, &after);
+        /* With 4 rounds, a seat that played before the restart plays again after it. */
+        if (before > 0 && after > 0 && rebuilt <= 10)
+            fail_msg("trial %d: turns on both sides of the restart, but only %d views rebuilt", t,
+                     rebuilt);
         if (e2e_replay(dir, out, sizeof out) != 0) fail_msg("trial %d: replay: %s", t, out);
         json_t *all = e2e_events(dir, NULL);
         int run_start = 0, resumed = 0;
@@ -232,6 +312,7 @@ static void test_kill_and_resume_simultaneous(void **state)
         assert_int_equal(json_integer_value(json_object_get(sum, "rounds_played")), 4);
         json_decref(sum);
     }
+    unsetenv("PARLEY_CHECK_VIEW");
 }
 
 /* A broker killed mid-write leaves half a line: the next one cuts it, says so,
