@@ -7,7 +7,7 @@ int agt_decision_from_outcome(wire_arena_t *ar, uint64_t turn_id, const agt_outc
     parley__decision__init(d);
     if (wire_decision_to_pb(ar, o->decision, d) != WIRE_OK) return WIRE_ENOMEM;
     d->turn_id = turn_id;
-    d->empty_reason = o->empty_reason;
+    d->empty_reason = (char *)o->empty_reason;
     if (o->n_calls) {
         d->n_calls = o->n_calls;
         d->calls = wire_arena_alloc(ar, o->n_calls * sizeof *d->calls);
