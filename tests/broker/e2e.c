@@ -6,6 +6,7 @@
 #include "pl_config.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <fcntl.h>
@@ -443,5 +444,51 @@ size_t e2e_wait_rounds(const char *dir, size_t want)
         struct timespec ts = {0, 20 * 1000000};
         nanosleep(&ts, NULL);
     }
+    return n;
+}
+
+int e2e_count_lines(const char *path, const char *want)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) n += strstr(line, want) != NULL;
+    fclose(f);
+    return n;
+}
+
+int e2e_proc_stat(pid_t pid, e2e_proc_t *p)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+    if (!open || !close) return -1;
+    int ppid, pgid;
+    if (sscanf(close + 1, " %*c %d %d", &ppid, &pgid) != 2) return -1;
+    p->pid = pid;
+    p->ppid = ppid;
+    p->pgid = pgid;
+    snprintf(p->comm, sizeof p->comm, "%.*s", (int)(close - open - 1), open + 1);
+    return 0;
+}
+
+int e2e_children(pid_t parent, const char *comm, pid_t *out, int cap)
+{
+    DIR *d = opendir("/proc");
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL) {
+        pid_t pid = (pid_t)atoi(de->d_name);
+        e2e_proc_t p;
+        if (pid <= 0 || e2e_proc_stat(pid, &p) != 0) continue;
+        if (p.ppid == parent && strcmp(p.comm, comm) == 0 && n < cap) out[n++] = pid;
+    }
+    if (d) closedir(d);
     return n;
 }

@@ -67,4 +67,17 @@ int e2e_restart_port(void);
 /* A free TCP port on 127.0.0.1 (bound, then released). */
 int e2e_free_port(void);
 
+/* How many lines of the file at path hold want (0 when it cannot be read). */
+int e2e_count_lines(const char *path, const char *want);
+
+/* A process as /proc/PID/stat says: "pid (comm) state ppid pgrp ...". */
+typedef struct {
+    pid_t pid, ppid, pgid;
+    char comm[64];
+} e2e_proc_t;
+int e2e_proc_stat(pid_t pid, e2e_proc_t *p);
+/* The processes whose parent is parent and whose name is comm: how many (up
+ * to cap) into out. */
+int e2e_children(pid_t parent, const char *comm, pid_t *out, int cap);
+
 #endif

@@ -26,18 +26,6 @@
 
 #include <cmocka.h>
 
-/* How many lines of path hold want. */
-static int s_count(const char *path, const char *want)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    char line[1024];
-    int n = 0;
-    while (fgets(line, sizeof line, f)) n += strstr(line, want) != NULL;
-    fclose(f);
-    return n;
-}
-
 /* Fails unless the broker's log in dir says seats agent_1..agent_n joined
  * (policy) over how. */
 static void s_joined_over(const char *dir, int n, const char *policy, const char *how)
@@ -47,7 +35,7 @@ static void s_joined_over(const char *dir, int n, const char *policy, const char
     for (int i = 1; i <= n; i++) {
         char want[128];
         snprintf(want, sizeof want, "BRK-SEAT-JOINED agent_%d joined (%s) over %s", i, policy, how);
-        if (s_count(log, want) != 1) fail_msg("%s: no line '%s'", log, want);
+        if (e2e_count_lines(log, want) != 1) fail_msg("%s: no line '%s'", log, want);
     }
 }
 
@@ -85,27 +73,6 @@ static void test_run_seats_join_over_the_run_directory_socket(void **state)
     assert_int_equal(errno, ENOENT);
 }
 
-/* parley run's child named comm (from /proc/RUN/task/RUN/children), or -1. */
-static pid_t s_child(pid_t run, const char *comm)
-{
-    char path[96], name[64];
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)run, (int)run);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    int pid;
-    pid_t found = -1;
-    while (found < 0 && fscanf(f, "%d", &pid) == 1) {
-        snprintf(path, sizeof path, "/proc/%d/comm", pid);
-        FILE *c = fopen(path, "r");
-        if (c && fgets(name, sizeof name, c) && strncmp(name, comm, strlen(comm)) == 0 &&
-            name[strlen(comm)] == '\n')
-            found = (pid_t)pid;
-        if (c) fclose(c);
-    }
-    fclose(f);
-    return found;
-}
-
 static void test_killed_broker_resumes_on_the_socket(void **state)
 {
     (void)state;
@@ -123,26 +90,27 @@ static void test_killed_broker_resumes_on_the_socket(void **state)
     pid_t run = e2e_parley_run(args, so);
     assert_true(run > 0);
     assert_true(e2e_wait_rounds(out, 2) >= 2);
-    pid_t broker = s_child(run, "parley-broker");
+    pid_t broker = -1;
+    e2e_children(run, "parley-broker", &broker, 1);
     assert_true(broker > 0);
     assert_int_equal(kill(broker, SIGKILL), 0);
 
     /* The new broker binds the socket its predecessor left; the seats come
      * back over it. */
     int back = 0;
-    for (int k = 0; k < 1500 && (back = s_count(log1, "resumed) over ipc")) < 4; k++) {
+    for (int k = 0; k < 1500 && (back = e2e_count_lines(log1, "resumed) over ipc")) < 4; k++) {
         struct timespec ts = {0, 20 * 1000000};
         nanosleep(&ts, NULL);
     }
     assert_int_equal(back, 4);
-    assert_int_equal(s_count(log1, "over tcp"), 0);
+    assert_int_equal(e2e_count_lines(log1, "over tcp"), 0);
     struct stat st;
     assert_int_equal(lstat(sock, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0700);
 
     kill(run, SIGINT);
     assert_int_equal(e2e_wait(run, 30000), 1);
-    assert_int_equal(s_count(so, "the broker died (signal 9); resuming"), 1);
+    assert_int_equal(e2e_count_lines(so, "the broker died (signal 9); resuming"), 1);
     errno = 0;
     assert_int_equal(lstat(sock, &st), -1);
     assert_int_equal(errno, ENOENT);
@@ -169,9 +137,9 @@ static void test_same_game_over_tcp_and_without_curve_on_the_socket(void **state
         s_joined_over(out, 10, "perfect", k == 1 ? "tcp" : "ipc");
         char log[1200];
         snprintf(log, sizeof log, "%s/broker.log", out);
-        assert_int_equal(s_count(log, "ipc://"), k == 1 ? 0 : 1); /* BRK-READY names it */
-        assert_int_equal(s_count(log, "(no CURVE there)"), k == 2);
-        assert_int_equal(s_count(log, "CURVE on (keys.json)"), 1); /* TCP keeps it */
+        assert_int_equal(e2e_count_lines(log, "ipc://"), k == 1 ? 0 : 1); /* BRK-READY names it */
+        assert_int_equal(e2e_count_lines(log, "(no CURVE there)"), k == 2);
+        assert_int_equal(e2e_count_lines(log, "CURVE on (keys.json)"), 1); /* TCP keeps it */
         assert_int_equal(access(sock, F_OK), -1);
         /* The seats join in whatever order they come: the rest is the game. */
         const char *skip[] = {"seat_joined", NULL};
@@ -199,7 +167,7 @@ static void test_run_directory_too_deep_for_a_socket_uses_tcp(void **state)
     pid_t run = e2e_parley_run(args, so);
     assert_int_equal(e2e_wait(run, 60000), 0);
     s_joined_over(out, 3, "perfect", "tcp");
-    assert_int_equal(s_count(so, "too long for a Unix socket: seats use TCP"), 1);
+    assert_int_equal(e2e_count_lines(so, "too long for a Unix socket: seats use TCP"), 1);
 }
 
 static void test_broker_takes_seats_over_ipc_and_tcp(void **state)
@@ -228,8 +196,8 @@ static void test_broker_takes_seats_over_ipc_and_tcp(void **state)
     assert_int_equal(e2e_wait(a2, 10000), 0);
     char log[1200];
     snprintf(log, sizeof log, "%s/broker.log", run);
-    assert_int_equal(s_count(log, "agent_1 joined (perfect) over ipc"), 1);
-    assert_int_equal(s_count(log, "agent_2 joined (perfect) over tcp"), 1);
+    assert_int_equal(e2e_count_lines(log, "agent_1 joined (perfect) over ipc"), 1);
+    assert_int_equal(e2e_count_lines(log, "agent_2 joined (perfect) over tcp"), 1);
     json_t *sum = e2e_json(run, "summary.json");
     assert_non_null(sum);
     assert_true(json_integer_value(json_object_get(sum, "tasks")) > 0);
@@ -252,7 +220,7 @@ static void test_broker_refuses_a_socket_path_too_long(void **state)
     assert_int_equal(e2e_wait(b.pid, 10000), 2);
     char log[1200];
     snprintf(log, sizeof log, "%s/broker.log", run);
-    assert_int_equal(s_count(log, "a Unix socket's path has at most 107 bytes"), 1);
+    assert_int_equal(e2e_count_lines(log, "a Unix socket's path has at most 107 bytes"), 1);
 }
 
 static void test_ipc_no_curve_without_the_socket_is_a_usage_error(void **state)
@@ -263,14 +231,16 @@ static void test_ipc_no_curve_without_the_socket_is_a_usage_error(void **state)
     snprintf(so, sizeof so, "%s/stdout", dir);
     const char *args[] = {"--no-ipc", "--ipc-no-curve", NULL};
     assert_int_equal(e2e_wait(e2e_parley_run(args, so), 10000), 2);
-    assert_int_equal(s_count(so, "--ipc-no-curve is about the Unix socket, which --no-ipc"), 1);
+    assert_int_equal(e2e_count_lines(so, "--ipc-no-curve is about the Unix socket, which --no-ipc"),
+                     1);
     snprintf(run, sizeof run, "%s/run", dir);
     const char *extra[] = {"--ipc-no-curve", NULL};
     e2e_broker_t b;
     assert_int_equal(e2e_broker_start(&b, NULL, run, NULL, extra), -1);
     assert_int_equal(e2e_wait(b.pid, 10000), 2);
     snprintf(log, sizeof log, "%s/broker.log", run);
-    assert_int_equal(s_count(log, "--ipc-no-curve is about the Unix socket: it needs --ipc"), 1);
+    assert_int_equal(
+        e2e_count_lines(log, "--ipc-no-curve is about the Unix socket: it needs --ipc"), 1);
 }
 
 int main(void)

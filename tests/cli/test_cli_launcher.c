@@ -8,7 +8,6 @@
  * patterns. */
 #include "e2e.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -22,48 +21,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-
-typedef struct {
-    pid_t pid, ppid, pgid;
-    char comm[64];
-} s_proc_t;
-
-/* /proc/PID/stat: "pid (comm) state ppid pgrp ...". */
-static int s_stat(pid_t pid, s_proc_t *p)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *open = strchr(buf, '('), *close = strrchr(buf, ')');
-    if (!open || !close) return -1;
-    int ppid, pgid;
-    if (sscanf(close + 1, " %*c %d %d", &ppid, &pgid) != 2) return -1;
-    p->pid = pid;
-    p->ppid = ppid;
-    p->pgid = pgid;
-    snprintf(p->comm, sizeof p->comm, "%.*s", (int)(close - open - 1), open + 1);
-    return 0;
-}
-
-/* The children of parent named comm; returns how many (up to cap) into out. */
-static int s_children(pid_t parent, const char *comm, pid_t *out, int cap)
-{
-    DIR *d = opendir("/proc");
-    int n = 0;
-    struct dirent *de;
-    while (d && (de = readdir(d)) != NULL) {
-        pid_t pid = (pid_t)atoi(de->d_name);
-        s_proc_t p;
-        if (pid <= 0 || s_stat(pid, &p) != 0) continue;
-        if (p.ppid == parent && strcmp(p.comm, comm) == 0 && n < cap) out[n++] = pid;
-    }
-    if (d) closedir(d);
-    return n;
-}
 
 static void test_launched_seats_are_separate_processes(void **state)
 {
@@ -84,12 +41,12 @@ static void test_launched_seats_are_separate_processes(void **state)
     /* One broker and four seats, every one parley run's own child. */
     pid_t seats[8], broker[2];
     char seat_of[8][32]; /* the seat each process plays: the log its stderr writes */
-    assert_int_equal(s_children(run, "parley-broker", broker, 2), 1);
-    int n = s_children(run, "parley-agent", seats, 8);
+    assert_int_equal(e2e_children(run, "parley-broker", broker, 2), 1);
+    int n = e2e_children(run, "parley-agent", seats, 8);
     assert_int_equal(n, 4);
     for (int i = 0; i < n; i++) {
-        s_proc_t p;
-        assert_int_equal(s_stat(seats[i], &p), 0);
+        e2e_proc_t p;
+        assert_int_equal(e2e_proc_stat(seats[i], &p), 0);
         assert_int_equal(p.pgid, seats[i]); /* its own process group, as exec'd */
         char fd2[64], target[1300];
         snprintf(fd2, sizeof fd2, "/proc/%d/fd/2", (int)seats[i]);
@@ -110,13 +67,8 @@ static void test_launched_seats_are_separate_processes(void **state)
         snprintf(want, sizeof want, "agent_%d AGT-WELCOMED agent_%d in game", i, i);
         char path[1300];
         snprintf(path, sizeof path, "%s/%s", dir, name);
-        FILE *f = fopen(path, "r");
-        assert_non_null(f);
-        char line[512];
-        bool found = false;
-        while (fgets(line, sizeof line, f)) found = found || strstr(line, want) != NULL;
-        fclose(f);
-        if (!found) fail_msg("%s lacks '%s'", name, want);
+        assert_int_equal(access(path, R_OK), 0);
+        if (e2e_count_lines(path, want) == 0) fail_msg("%s lacks '%s'", name, want);
     }
     struct stat st;
     char lpath[1200];
@@ -160,14 +112,9 @@ static void test_launched_seats_are_separate_processes(void **state)
 /* Whether out/agents/<seat>.log has a line holding want. */
 static bool s_log_has(const char *out, int seat, const char *want)
 {
-    char path[1300], line[512];
+    char path[1300];
     snprintf(path, sizeof path, "%s/agents/agent_%d.log", out, seat);
-    FILE *f = fopen(path, "r");
-    if (!f) return false;
-    bool found = false;
-    while (fgets(line, sizeof line, f)) found = found || strstr(line, want) != NULL;
-    fclose(f);
-    return found;
+    return e2e_count_lines(path, want) > 0;
 }
 
 static void test_same_game_with_and_without_the_launcher(void **state)
