@@ -73,6 +73,25 @@ static void s_end(s_game_t *g)
     assert_true(e2e_wait(g->pid, 10000) >= 0);
 }
 
+/* On endpoint ep CURVE holds seat: no keys get no handshake; other's key
+ * with seat's token is refused; seat's own key and token are welcomed. */
+static void s_curve_holds(void *ctx, const char *ep, const char *run, const char *srv,
+                          const char *seat, const char *other)
+{
+    void *plain = sec_socket(ctx, ZMQ_DEALER, ep, NULL, run, NULL, NULL);
+    assert_non_null(plain);
+    sec_hello(plain, seat, e2e_token(run, seat));
+    assert_int_equal(sec_handshake(plain, 10000, NULL), 0);
+    sec_close(plain);
+    void *thief = sec_socket(ctx, ZMQ_DEALER, ep, srv, run, other, NULL);
+    assert_int_equal(sec_hello_reply(thief, seat, e2e_token(run, seat), 10000),
+                     PARLEY__ERROR__CODE__BAD_TOKEN);
+    sec_close(thief);
+    void *owner = sec_socket(ctx, ZMQ_DEALER, ep, srv, run, seat, NULL);
+    assert_int_equal(sec_hello_reply(owner, seat, e2e_token(run, seat), 10000), 0);
+    sec_close(owner);
+}
+
 static void test_ipc_asks_for_curve_by_default(void **state)
 {
     (void)state;
@@ -82,23 +101,9 @@ static void test_ipc_asks_for_curve_by_default(void **state)
     snprintf(srv, sizeof srv, "%s", sec_key(g.run, "broker", "public"));
     void *ctx = zmq_ctx_new();
 
-    /* No keys: no handshake on the socket, as on TCP. */
-    void *plain = sec_socket(ctx, ZMQ_DEALER, g.ipc, NULL, g.run, NULL, NULL);
-    assert_non_null(plain);
-    sec_hello(plain, "agent_1", e2e_token(g.run, "agent_1"));
-    assert_int_equal(sec_handshake(plain, 10000, NULL), 0);
-    sec_close(plain);
-
-    /* agent_2's key with agent_1's token: refused by key, as on TCP. */
-    void *thief = sec_socket(ctx, ZMQ_DEALER, g.ipc, srv, g.run, "agent_2", NULL);
-    assert_int_equal(sec_hello_reply(thief, "agent_1", e2e_token(g.run, "agent_1"), 10000),
-                     PARLEY__ERROR__CODE__BAD_TOKEN);
-    sec_close(thief);
-
-    /* agent_1's own key and token: welcomed over the socket. */
-    void *owner = sec_socket(ctx, ZMQ_DEALER, g.ipc, srv, g.run, "agent_1", NULL);
-    assert_int_equal(sec_hello_reply(owner, "agent_1", e2e_token(g.run, "agent_1"), 10000), 0);
-    sec_close(owner);
+    /* No keys: no handshake on the socket, as on TCP; agent_2's key with
+     * agent_1's token: refused by key; agent_1's own: welcomed. */
+    s_curve_holds(ctx, g.ipc, g.run, srv, "agent_1", "agent_2");
 
     zmq_ctx_term(ctx);
     s_end(&g);
@@ -153,19 +158,8 @@ static void test_ipc_without_curve_holds_seats_by_token(void **state)
     assert_true(other > 0);
     assert_int_equal(e2e_wait(other, 20000), 0);
 
-    /* TCP still asks for CURVE: no keys, no handshake ... */
-    void *plain = sec_socket(ctx, ZMQ_DEALER, g.router, NULL, g.run, NULL, NULL);
-    sec_hello(plain, "agent_2", e2e_token(g.run, "agent_2"));
-    assert_int_equal(sec_handshake(plain, 10000, NULL), 0);
-    sec_close(plain);
-    /* ... and a seat's key still holds only that seat there. */
-    void *keyed = sec_socket(ctx, ZMQ_DEALER, g.router, srv, g.run, "agent_1", NULL);
-    assert_int_equal(sec_hello_reply(keyed, "agent_2", e2e_token(g.run, "agent_2"), 10000),
-                     PARLEY__ERROR__CODE__BAD_TOKEN);
-    sec_close(keyed);
-    void *two = sec_socket(ctx, ZMQ_DEALER, g.router, srv, g.run, "agent_2", NULL);
-    assert_int_equal(sec_hello_reply(two, "agent_2", e2e_token(g.run, "agent_2"), 10000), 0);
-    sec_close(two);
+    /* TCP still asks for CURVE, and a seat's key still holds only that seat. */
+    s_curve_holds(ctx, g.router, g.run, srv, "agent_2", "agent_1");
 
     zmq_ctx_term(ctx);
     s_end(&g);
