@@ -147,6 +147,16 @@ void sec_hello(void *sock, const char *seat, const char *token)
     sec_send(sock, &e);
 }
 
+void sec_heartbeat(void *sock)
+{
+    Parley__Heartbeat hb = PARLEY__HEARTBEAT__INIT;
+    hb.status = "idle";
+    Parley__Envelope e = PARLEY__ENVELOPE__INIT;
+    e.body_case = PARLEY__ENVELOPE__BODY_HEARTBEAT;
+    e.heartbeat = &hb;
+    sec_send(sock, &e);
+}
+
 /* The next envelope on sock within what is left of timeout_ms (*waited
  * counts up), or NULL when the time is up; frames that do not unpack are
  * skipped. */

@@ -30,6 +30,8 @@ void sec_close(void *sock);
 
 void sec_send(void *sock, Parley__Envelope *e);
 void sec_hello(void *sock, const char *seat, const char *token);
+/* An idle Heartbeat (turn 0). */
+void sec_heartbeat(void *sock);
 /* The next message of kind body within timeout_ms (others skipped), or NULL. */
 Parley__Envelope *sec_expect(void *sock, int body, int timeout_ms);
 /* Says Hello for seat with token on sock: 0 for a Welcome, the Error's code,

@@ -276,12 +276,7 @@ static void test_another_seats_key_cannot_take_or_act_for_a_seat(void **state)
 
     /* agent_2's key on agent_1's old routing id: not agent_1. */
     void *borrow = sec_socket(ctx, ZMQ_DEALER, g.router, srv, g.run, "agent_2", "seat-one");
-    Parley__Heartbeat hb = PARLEY__HEARTBEAT__INIT;
-    hb.status = "idle";
-    Parley__Envelope he = PARLEY__ENVELOPE__INIT;
-    he.body_case = PARLEY__ENVELOPE__BODY_HEARTBEAT;
-    he.heartbeat = &hb;
-    sec_send(borrow, &he);
+    sec_heartbeat(borrow);
     e = sec_expect(borrow, PARLEY__ENVELOPE__BODY_ERROR, 10000);
     assert_non_null(e);
     assert_int_equal(e->error->code, PARLEY__ERROR__CODE__NOT_WELCOMED);

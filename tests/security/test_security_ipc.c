@@ -142,12 +142,7 @@ static void test_ipc_without_curve_holds_seats_by_token(void **state)
     if (other == 0) {
         void *c2 = zmq_ctx_new();
         void *borrow = sec_socket(c2, ZMQ_DEALER, g.ipc, NULL, g.run, NULL, "seat-one");
-        Parley__Heartbeat hb = PARLEY__HEARTBEAT__INIT;
-        hb.status = "idle";
-        Parley__Envelope he = PARLEY__ENVELOPE__INIT;
-        he.body_case = PARLEY__ENVELOPE__BODY_HEARTBEAT;
-        he.heartbeat = &hb;
-        sec_send(borrow, &he);
+        sec_heartbeat(borrow);
         Parley__Envelope *e = sec_expect(borrow, PARLEY__ENVELOPE__BODY_ERROR, 10000);
         int code = e ? (int)e->error->code : -1;
         wire_free(&e);

@@ -188,12 +188,7 @@ static void test_private_events_reach_only_the_experimenter(void **state)
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec != last.tv_sec) {
-            Parley__Heartbeat hb = PARLEY__HEARTBEAT__INIT;
-            hb.status = "idle";
-            Parley__Envelope he = PARLEY__ENVELOPE__INIT;
-            he.body_case = PARLEY__ENVELOPE__BODY_HEARTBEAT;
-            he.heartbeat = &hb;
-            sec_send(me, &he);
+            sec_heartbeat(me);
             last = now;
         }
         if (!(its[0].revents & ZMQ_POLLIN)) continue;
