@@ -348,6 +348,19 @@ void bench_rmtree(const char *dir)
 
 /* ----------------------------------------------------- observation deltas -- */
 
+int bench_obs_line(const char *line, bench_obs_line_t *o)
+{
+    const char *p = strstr(line, "AGT-OBSERVATIONS ");
+    o->handling_us = 0;
+    int got = p ? sscanf(p,
+                         "AGT-OBSERVATIONS %d whole, %d deltas, %d resyncs, %lld bytes of turn "
+                         "requests, %lld bytes of decisions, %lld us handling",
+                         &o->whole, &o->deltas, &o->resyncs, &o->turn_bytes, &o->decision_bytes,
+                         &o->handling_us)
+                : 0;
+    return got >= 5 ? got : 0;
+}
+
 /* Adds one game's agent logs (their AGT-OBSERVATIONS line) and its decisions'
  * round trips to m. */
 void bench_collect(const char *dir, int n, const bench_game_t *g, bench_mode_t *m)
@@ -357,24 +370,16 @@ void bench_collect(const char *dir, int n, const bench_game_t *g, bench_mode_t *
         snprintf(path, sizeof path, "%s/agent_%d.log", dir, i + 1);
         FILE *f = fopen(path, "r");
         if (!f) continue;
+        bench_obs_line_t o;
         while (fgets(line, sizeof line, f)) {
-            const char *p = strstr(line, "AGT-OBSERVATIONS ");
-            int w, d, r;
-            long long tb, db, hu = 0;
-            int got = p ? sscanf(p,
-                                 "AGT-OBSERVATIONS %d whole, %d deltas, %d resyncs, %lld bytes of "
-                                 "turn requests, %lld bytes of decisions, %lld us handling",
-                                 &w, &d, &r, &tb, &db, &hu)
-                        : 0;
-            if (got >= 5) { /* an agent from before the handling time says 5 */
-                m->handling_us += hu;
-                m->whole += w;
-                m->deltas += d;
-                m->resyncs += r;
-                m->turn_bytes += tb;
-                m->decision_bytes += db;
-                m->logs++;
-            }
+            if (!bench_obs_line(line, &o)) continue;
+            m->handling_us += o.handling_us;
+            m->whole += o.whole;
+            m->deltas += o.deltas;
+            m->resyncs += o.resyncs;
+            m->turn_bytes += o.turn_bytes;
+            m->decision_bytes += o.decision_bytes;
+            m->logs++;
         }
         fclose(f);
     }

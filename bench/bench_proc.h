@@ -58,6 +58,15 @@ int bench_game_mode(const char *dir, const char *config, int n, const char *poli
 int bench_game(const char *dir, const char *config, int n, const char *policy, bool keep,
                bench_game_t *g);
 
+/* A seat's AGT-OBSERVATIONS line, which it logs at its game's end. */
+typedef struct {
+    int whole, deltas, resyncs;
+    long long turn_bytes, decision_bytes, handling_us;
+} bench_obs_line_t;
+/* The fields read from line (6; 5 from a seat before the handling time, which
+ * is then 0), or 0 when it is not such a line. */
+int bench_obs_line(const char *line, bench_obs_line_t *o);
+
 /* What the agents' AGT-OBSERVATIONS lines and the decisions' rtt_us add up to
  * over the games of one mode. */
 typedef struct {

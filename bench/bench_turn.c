@@ -175,19 +175,13 @@ static double s_read_game(const char *out, s_side_t *side)
         snprintf(path, sizeof path, "%s/agents/agent_%d.log", out, i);
         FILE *a = fopen(path, "r");
         char line[1024];
+        bench_obs_line_t o;
         while (a && fgets(line, sizeof line, a)) {
-            const char *p = strstr(line, "AGT-OBSERVATIONS ");
-            int w, d, r;
-            long long tb, db, hu;
-            if (p && sscanf(p,
-                            "AGT-OBSERVATIONS %d whole, %d deltas, %d resyncs, %lld bytes of turn "
-                            "requests, %lld bytes of decisions, %lld us handling",
-                            &w, &d, &r, &tb, &db, &hu) == 6) {
-                side->req_bytes += tb;
-                side->rep_bytes += db;
-                msgs += w + d;
-                handling += hu;
-            }
+            if (bench_obs_line(line, &o) != 6) continue;
+            side->req_bytes += o.turn_bytes;
+            side->rep_bytes += o.decision_bytes;
+            msgs += o.whole + o.deltas;
+            handling += o.handling_us;
         }
         if (a) fclose(a);
     }
