@@ -166,7 +166,8 @@ int wire_pack(const Parley__Envelope *e, size_t max, uint8_t **buf, size_t *len)
     return WIRE_OK;
 }
 
-Parley__Envelope *wire_unpack(const void *buf, size_t len, size_t max, int *err)
+Parley__Envelope *wire_unpack_with(const void *buf, size_t len, size_t max, ProtobufCAllocator *al,
+                                   int *err)
 {
     int dummy;
     if (!err) err = &dummy;
@@ -174,13 +175,13 @@ Parley__Envelope *wire_unpack(const void *buf, size_t len, size_t max, int *err)
         *err = WIRE_ETOO_LARGE;
         return NULL;
     }
-    Parley__Envelope *e = parley__envelope__unpack(NULL, len, buf);
+    Parley__Envelope *e = parley__envelope__unpack(al, len, buf);
     if (!e) {
         *err = WIRE_EMALFORMED;
         return NULL;
     }
     if (e->body_case == PARLEY__ENVELOPE__BODY__NOT_SET) {
-        parley__envelope__free_unpacked(e, NULL);
+        parley__envelope__free_unpacked(e, al);
         *err = WIRE_EMALFORMED;
         return NULL;
     }
@@ -188,11 +189,21 @@ Parley__Envelope *wire_unpack(const void *buf, size_t len, size_t max, int *err)
     return e;
 }
 
-void wire_free(Parley__Envelope **e)
+Parley__Envelope *wire_unpack(const void *buf, size_t len, size_t max, int *err)
+{
+    return wire_unpack_with(buf, len, max, NULL, err);
+}
+
+void wire_free_with(Parley__Envelope **e, ProtobufCAllocator *al)
 {
     if (!e || !*e) return;
-    parley__envelope__free_unpacked(*e, NULL);
+    parley__envelope__free_unpacked(*e, al);
     *e = NULL;
+}
+
+void wire_free(Parley__Envelope **e)
+{
+    wire_free_with(e, NULL);
 }
 
 static void s_free_buf(void *data, void *hint)

@@ -62,6 +62,11 @@ int wire_pack(const Parley__Envelope *e, size_t max, uint8_t **buf, size_t *len)
  * or no body). */
 Parley__Envelope *wire_unpack(const void *buf, size_t len, size_t max, int *err);
 void wire_free(Parley__Envelope **e);
+/* The same with protobuf-c's allocator al (NULL: malloc); free what it gives
+ * with wire_free_with and the same al. */
+Parley__Envelope *wire_unpack_with(const void *buf, size_t len, size_t max, ProtobufCAllocator *al,
+                                   int *err);
+void wire_free_with(Parley__Envelope **e, ProtobufCAllocator *al);
 
 /* Packs e and sends it on a ZeroMQ socket without blocking, preceded by a
  * routing-id frame when rid is not NULL (ROUTER). Returns WIRE_OK, or

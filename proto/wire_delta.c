@@ -478,35 +478,17 @@ bool wire_delta_dec_edit(const wire_delta_dec_t *d, uint32_t field, wire_delta_e
 Parley__Envelope *wire_delta_unpack(wire_delta_dec_t *d, const void *buf, size_t len, size_t max,
                                     int *err)
 {
-    int dummy;
-    if (!err) err = &dummy;
-    if (len > max) {
-        *err = WIRE_ETOO_LARGE;
-        return NULL;
-    }
     /* A big frame's blocks come from malloc, so that they go back when freed
      * (the agent trims its heap after one) instead of staying in the pool. */
     wire_pool_direct(d->pool, len >= S_POOL_FRAME_MAX);
-    Parley__Envelope *e = parley__envelope__unpack(d->al, len, buf);
+    Parley__Envelope *e = wire_unpack_with(buf, len, max, d->al, err);
     wire_pool_direct(d->pool, false);
-    if (!e) {
-        *err = WIRE_EMALFORMED;
-        return NULL;
-    }
-    if (e->body_case == PARLEY__ENVELOPE__BODY__NOT_SET) {
-        parley__envelope__free_unpacked(e, d->al);
-        *err = WIRE_EMALFORMED;
-        return NULL;
-    }
-    *err = WIRE_OK;
     return e;
 }
 
 void wire_delta_free(wire_delta_dec_t *d, Parley__Envelope **e)
 {
-    if (!e || !*e) return;
-    parley__envelope__free_unpacked(*e, d->al);
-    *e = NULL;
+    wire_free_with(e, d->al);
 }
 
 /* Frees what one element of a repeated field owns (as the unpacker made it). */
