@@ -8,10 +8,12 @@
 # usage: bench/bench_broker_callgrind.sh BIN_DIR [FUNCTION...]
 #   prints the program's total and the inclusive count of each FUNCTION
 #   (default: the event record, the public view, the turn's send, the end)
+# BENCH_KEEP=FILE keeps callgrind_annotate's inclusive listing in FILE and
+# callgrind's own output in FILE.out.
 # Needs valgrind. Bounded: the game is killed after 300 s.
 set -eu
 if [ "${1:-}" = --help ] || [ "${1:-}" = -h ]; then
-    sed -n '2,11s/^# \{0,1\}//p' "$0"
+    sed -n '2,13s/^# \{0,1\}//p' "$0"
     exit 0
 fi
 if [ $# -lt 1 ] || [ ! -x "$1/parley-broker" ]; then
@@ -39,6 +41,8 @@ PARLEY_BIN="$tmp/bin" timeout 300 "$bin/parley" run "$tmp/ten.yaml" --out "$tmp/
     --set timing.turn_timeout=120 >/dev/null
 events=$(wc -l <"$tmp/run/events.jsonl")
 callgrind_annotate --inclusive=yes "$tmp/callgrind.out" 2>/dev/null >"$tmp/annotate.txt"
+[ -z "${BENCH_KEEP:-}" ] || cp "$tmp/annotate.txt" "$BENCH_KEEP"
+[ -z "${BENCH_KEEP:-}" ] || cp "$tmp/callgrind.out" "$BENCH_KEEP.out"
 total=$(grep -m1 'PROGRAM TOTALS' "$tmp/annotate.txt" | awk '{gsub(",", "", $1); print $1}')
 printf 'parley-broker, one 10-seat paper game (%s events): %s instructions\n' "$events" "$total"
 for f in "${funcs[@]}"; do
